@@ -1,0 +1,556 @@
+//! Packets: a buffer with headroom and tailroom, the data window inside it,
+//! and Click's annotations.
+//!
+//! `Strip`/`Unstrip`/`EtherEncap` only move the window (`pull`/`push`), so
+//! the bytes in front of the data survive, exactly as in Click: `Unstrip(14)`
+//! after `Strip(14)` restores the original Ethernet header. Header
+//! annotations are offsets into the buffer, so they survive those moves too.
+//!
+//! A packet owns its buffer; `clone` copies it (Click shares the buffer and
+//! copies on write, which is observably the same). Packets are recycled
+//! through a [`PacketPool`] so the fast path allocates nothing.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::time::Timestamp;
+
+/// Bytes kept free in front of new packets (room for Ethernet + VLAN +
+/// an outer IP/UDP header without copying).
+pub const DEFAULT_HEADROOM: usize = 64;
+/// Bytes kept free behind new packets.
+pub const DEFAULT_TAILROOM: usize = 32;
+/// Buffer size the pool hands out for ordinary frames.
+pub const DEFAULT_BUFFER: usize = 2048;
+/// Size of the user annotation area, as in Click 2.1 (`Packet::anno_size`).
+pub const ANNO_SIZE: usize = 48;
+
+/// Click's annotation offsets inside the user area (`packet_anno.hh`).
+pub mod anno {
+    /// Destination IP address annotation (4 bytes).
+    pub const DST_IP: usize = 0;
+    /// Paint (colour) annotation (1 byte).
+    pub const PAINT: usize = 16;
+    /// ICMP parameter problem pointer (1 byte).
+    pub const ICMP_PARAMPROB: usize = 17;
+    /// Set when an IP source address must be fixed (1 byte).
+    pub const FIX_IP_SRC: usize = 19;
+    /// Forward rate (4 bytes).
+    pub const FWD_RATE: usize = 20;
+    /// Reverse rate (4 bytes).
+    pub const REV_RATE: usize = 24;
+    /// Aggregate number (4 bytes).
+    pub const AGGREGATE: usize = 28;
+    /// Extra packets (4 bytes).
+    pub const EXTRA_PACKETS: usize = 32;
+    /// Extra length (4 bytes).
+    pub const EXTRA_LENGTH: usize = 36;
+    /// First timestamp (8 bytes).
+    pub const FIRST_TIMESTAMP: usize = 40;
+}
+
+/// Click's packet type annotation (`Packet::PacketType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum PacketType {
+    /// Addressed to this host.
+    #[default]
+    Host = 0,
+    /// Link-layer broadcast.
+    Broadcast = 1,
+    /// Link-layer multicast.
+    Multicast = 2,
+    /// Addressed to another host.
+    OtherHost = 3,
+    /// Sent by this host.
+    Outgoing = 4,
+    /// Looped back.
+    Loopback = 5,
+    /// Fast-routed.
+    FastRoute = 6,
+}
+
+/// Annotations carried with a packet.
+#[derive(Clone, Debug)]
+pub struct Anno {
+    /// Timestamp annotation (arrival time, or the pcap record's time).
+    pub timestamp: Timestamp,
+    /// Link-layer packet type.
+    pub packet_type: PacketType,
+    /// Input device number (NIC index), if known.
+    pub device: Option<u16>,
+    /// Offset of the MAC header in the buffer.
+    mac: Option<u32>,
+    /// Offset of the network header in the buffer.
+    network: Option<u32>,
+    /// Offset of the transport header in the buffer.
+    transport: Option<u32>,
+    /// Click's user annotation bytes (dst IP, paint, aggregate ...).
+    pub user: [u8; ANNO_SIZE],
+}
+
+impl Default for Anno {
+    fn default() -> Self {
+        Anno {
+            timestamp: Timestamp::ZERO,
+            packet_type: PacketType::Host,
+            device: None,
+            mac: None,
+            network: None,
+            transport: None,
+            user: [0; ANNO_SIZE],
+        }
+    }
+}
+
+struct Inner {
+    buf: Box<[u8]>,
+    /// Start of the data window.
+    head: usize,
+    /// End of the data window.
+    tail: usize,
+    anno: Anno,
+}
+
+/// A network packet. Pointer-sized, so batches of packets are cheap to move.
+pub struct Packet(Box<Inner>);
+
+impl Packet {
+    /// A zero-filled packet of `len` bytes with default headroom and tailroom.
+    pub fn new(len: usize) -> Packet {
+        Packet::with_room(DEFAULT_HEADROOM, len, DEFAULT_TAILROOM)
+    }
+
+    /// A packet holding a copy of `data`.
+    pub fn from_slice(data: &[u8]) -> Packet {
+        let mut p = Packet::new(data.len());
+        p.data_mut().copy_from_slice(data);
+        p
+    }
+
+    /// A zero-filled packet of `len` bytes with the given room around it.
+    pub fn with_room(headroom: usize, len: usize, tailroom: usize) -> Packet {
+        let size = headroom + len + tailroom;
+        Packet(Box::new(Inner {
+            buf: vec![0u8; size].into_boxed_slice(),
+            head: headroom,
+            tail: headroom + len,
+            anno: Anno::default(),
+        }))
+    }
+
+    /// Wraps an existing buffer (for example a device's receive buffer) whose
+    /// data lies at `head..head+len`.
+    ///
+    /// Returns `None` if the window does not fit in the buffer.
+    pub fn from_buffer(buf: Box<[u8]>, head: usize, len: usize) -> Option<Packet> {
+        let tail = head.checked_add(len)?;
+        if tail > buf.len() {
+            return None;
+        }
+        Some(Packet(Box::new(Inner { buf, head, tail, anno: Anno::default() })))
+    }
+
+    /// Gives the buffer back (for a device to reuse), with the data window.
+    pub fn into_buffer(self) -> (Box<[u8]>, usize, usize) {
+        let i = *self.0;
+        (i.buf, i.head, i.tail - i.head)
+    }
+
+    /// The packet's bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        &self.0.buf[self.0.head..self.0.tail]
+    }
+
+    /// The packet's bytes, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let i = &mut *self.0;
+        &mut i.buf[i.head..i.tail]
+    }
+
+    /// Length of the data.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.tail - self.0.head
+    }
+
+    /// True for a zero-length packet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Free bytes in front of the data.
+    #[inline]
+    pub fn headroom(&self) -> usize {
+        self.0.head
+    }
+
+    /// Free bytes behind the data.
+    #[inline]
+    pub fn tailroom(&self) -> usize {
+        self.0.buf.len() - self.0.tail
+    }
+
+    /// Offset of the data's first byte in the buffer.
+    #[inline]
+    pub fn data_offset(&self) -> usize {
+        self.0.head
+    }
+
+    /// The whole buffer, headroom and tailroom included.
+    pub fn buffer(&self) -> &[u8] {
+        &self.0.buf
+    }
+
+    /// Removes `n` bytes from the front (Click's `pull`). Stripping more than
+    /// the length leaves an empty packet.
+    #[inline]
+    pub fn pull(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.0.head += n;
+    }
+
+    /// Adds `n` bytes at the front (Click's `push`), using headroom when
+    /// there is enough and reallocating otherwise. The new bytes keep
+    /// whatever the buffer held there (so `Unstrip` restores old headers).
+    pub fn push(&mut self, n: usize) {
+        if n > self.0.head {
+            self.regrow(n - self.0.head + DEFAULT_HEADROOM, 0);
+        }
+        self.0.head -= n;
+    }
+
+    /// Adds `n` zero... (or previous) bytes at the end (Click's `put`).
+    pub fn put(&mut self, n: usize) {
+        if n > self.tailroom() {
+            self.regrow(0, n - self.tailroom() + DEFAULT_TAILROOM);
+        }
+        self.0.tail += n;
+    }
+
+    /// Removes `n` bytes from the end (Click's `take`).
+    #[inline]
+    pub fn take(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.0.tail -= n;
+    }
+
+    /// Sets the length, keeping the start (trimming or extending the tail).
+    pub fn set_len(&mut self, len: usize) {
+        if len <= self.len() {
+            self.take(self.len() - len);
+        } else {
+            self.put(len - self.len());
+        }
+    }
+
+    fn regrow(&mut self, extra_head: usize, extra_tail: usize) {
+        let i = &mut *self.0;
+        let mut nb = vec![0u8; i.buf.len() + extra_head + extra_tail].into_boxed_slice();
+        nb[extra_head..extra_head + i.buf.len()].copy_from_slice(&i.buf);
+        i.buf = nb;
+        i.head += extra_head;
+        i.tail += extra_head;
+        let shift = |o: &mut Option<u32>| {
+            if let Some(v) = o {
+                *v += extra_head as u32;
+            }
+        };
+        shift(&mut i.anno.mac);
+        shift(&mut i.anno.network);
+        shift(&mut i.anno.transport);
+    }
+
+    /// The annotations.
+    #[inline]
+    pub fn anno(&self) -> &Anno {
+        &self.0.anno
+    }
+
+    /// The annotations, writable.
+    #[inline]
+    pub fn anno_mut(&mut self) -> &mut Anno {
+        &mut self.0.anno
+    }
+
+    /// Timestamp annotation.
+    #[inline]
+    pub fn timestamp(&self) -> Timestamp {
+        self.0.anno.timestamp
+    }
+
+    /// Sets the timestamp annotation.
+    #[inline]
+    pub fn set_timestamp(&mut self, t: Timestamp) {
+        self.0.anno.timestamp = t;
+    }
+
+    /// Destination IP annotation.
+    pub fn dst_ip_anno(&self) -> [u8; 4] {
+        let u = &self.0.anno.user;
+        [u[0], u[1], u[2], u[3]]
+    }
+
+    /// Sets the destination IP annotation.
+    pub fn set_dst_ip_anno(&mut self, a: [u8; 4]) {
+        self.0.anno.user[anno::DST_IP..anno::DST_IP + 4].copy_from_slice(&a);
+    }
+
+    /// Paint annotation.
+    pub fn paint(&self) -> u8 {
+        self.0.anno.user[anno::PAINT]
+    }
+
+    /// Sets the paint annotation.
+    pub fn set_paint(&mut self, c: u8) {
+        self.0.anno.user[anno::PAINT] = c;
+    }
+
+    /// One user annotation byte (`None` past the area).
+    pub fn anno_u8(&self, off: usize) -> Option<u8> {
+        self.0.anno.user.get(off).copied()
+    }
+
+    /// Sets one user annotation byte; false past the area.
+    pub fn set_anno_u8(&mut self, off: usize, v: u8) -> bool {
+        match self.0.anno.user.get_mut(off) {
+            Some(b) => {
+                *b = v;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A native-endian u32 user annotation.
+    pub fn anno_u32(&self, off: usize) -> Option<u32> {
+        let b = self.0.anno.user.get(off..off + 4)?;
+        Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Sets a native-endian u32 user annotation; false past the area.
+    pub fn set_anno_u32(&mut self, off: usize, v: u32) -> bool {
+        match self.0.anno.user.get_mut(off..off + 4) {
+            Some(b) => {
+                b.copy_from_slice(&v.to_ne_bytes());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn rel(&self, abs: Option<u32>) -> Option<isize> {
+        abs.map(|a| a as isize - self.0.head as isize)
+    }
+
+    /// Offset of the MAC header relative to the data start (negative when
+    /// it lies in the headroom), if set.
+    pub fn mac_header_offset(&self) -> Option<isize> {
+        self.rel(self.0.anno.mac)
+    }
+
+    /// Marks the MAC header at `off` bytes from the data start.
+    pub fn set_mac_header(&mut self, off: usize) {
+        self.0.anno.mac = Some((self.0.head + off) as u32);
+    }
+
+    /// Offset of the network (IP) header relative to the data start.
+    pub fn network_header_offset(&self) -> Option<isize> {
+        self.rel(self.0.anno.network)
+    }
+
+    /// Offset of the transport header relative to the data start.
+    pub fn transport_header_offset(&self) -> Option<isize> {
+        self.rel(self.0.anno.transport)
+    }
+
+    /// Marks the IP header at `off` bytes from the data start, `hlen` bytes
+    /// long (the transport header follows it), as Click's `set_ip_header`.
+    pub fn set_ip_header(&mut self, off: usize, hlen: usize) {
+        let abs = self.0.head + off;
+        self.0.anno.network = Some(abs as u32);
+        self.0.anno.transport = Some((abs + hlen) as u32);
+    }
+
+    /// Clears the network and transport header annotations.
+    pub fn clear_network_header(&mut self) {
+        self.0.anno.network = None;
+        self.0.anno.transport = None;
+    }
+
+    /// The bytes from the MAC header to the end of the data.
+    pub fn mac_header(&self) -> Option<&[u8]> {
+        self.0.anno.mac.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+    }
+
+    /// The bytes from the network header to the end of the data.
+    pub fn network_header(&self) -> Option<&[u8]> {
+        self.0.anno.network.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+    }
+
+    /// The bytes from the network header to the end of the data, writable.
+    pub fn network_header_mut(&mut self) -> Option<&mut [u8]> {
+        let i = &mut *self.0;
+        i.anno.network.and_then(move |m| i.buf.get_mut(m as usize..i.tail))
+    }
+
+    /// The bytes from the transport header to the end of the data.
+    pub fn transport_header(&self) -> Option<&[u8]> {
+        self.0.anno.transport.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+    }
+
+    /// The bytes from the transport header to the end of the data, writable.
+    pub fn transport_header_mut(&mut self) -> Option<&mut [u8]> {
+        let i = &mut *self.0;
+        i.anno.transport.and_then(move |m| i.buf.get_mut(m as usize..i.tail))
+    }
+
+    /// Length of the IP header (transport offset − network offset), if set.
+    pub fn ip_header_len(&self) -> Option<usize> {
+        match (self.0.anno.network, self.0.anno.transport) {
+            (Some(n), Some(t)) if t >= n => Some((t - n) as usize),
+            _ => None,
+        }
+    }
+
+    /// Copies data and annotations into a packet from `pool`.
+    pub fn clone_in(&self, pool: &mut PacketPool) -> Packet {
+        let mut p = pool.alloc_raw(self.0.buf.len());
+        {
+            let (s, d) = (&*self.0, &mut *p.0);
+            d.buf[..s.buf.len()].copy_from_slice(&s.buf);
+            d.head = s.head;
+            d.tail = s.tail;
+            d.anno = s.anno.clone();
+        }
+        p
+    }
+}
+
+impl Clone for Packet {
+    fn clone(&self) -> Packet {
+        Packet(Box::new(Inner {
+            buf: self.0.buf.clone(),
+            head: self.0.head,
+            tail: self.0.tail,
+            anno: self.0.anno.clone(),
+        }))
+    }
+}
+
+impl core::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Packet(len={}, headroom={})", self.len(), self.headroom())
+    }
+}
+
+/// A free list of packets so sources and sinks on the fast path reuse
+/// buffers instead of allocating.
+#[derive(Default)]
+pub struct PacketPool {
+    free: Vec<Packet>,
+    limit: usize,
+}
+
+impl PacketPool {
+    /// A pool keeping at most `limit` spare packets.
+    pub fn new(limit: usize) -> Self {
+        PacketPool { free: Vec::with_capacity(limit), limit }
+    }
+
+    /// A packet with a buffer of at least `size` bytes; head/tail unset.
+    fn alloc_raw(&mut self, size: usize) -> Packet {
+        while let Some(p) = self.free.pop() {
+            if p.0.buf.len() >= size {
+                return p;
+            }
+        }
+        Packet::with_room(0, size.max(DEFAULT_BUFFER), 0)
+    }
+
+    /// A packet of `len` bytes (contents unspecified) with at least the
+    /// default headroom, and fresh annotations.
+    pub fn alloc(&mut self, len: usize) -> Packet {
+        let mut p = self.alloc_raw(DEFAULT_HEADROOM + len + DEFAULT_TAILROOM);
+        let i = &mut *p.0;
+        i.head = DEFAULT_HEADROOM;
+        i.tail = DEFAULT_HEADROOM + len;
+        i.anno = Anno::default();
+        p
+    }
+
+    /// Takes a packet back for reuse.
+    #[inline]
+    pub fn recycle(&mut self, p: Packet) {
+        if self.free.len() < self.limit {
+            self.free.push(p);
+        }
+    }
+
+    /// Number of spare packets held.
+    pub fn spare(&self) -> usize {
+        self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_unstrip_restores_header() {
+        let mut p = Packet::from_slice(&[1, 2, 3, 4, 5, 6]);
+        p.pull(2);
+        assert_eq!(p.data(), &[3, 4, 5, 6]);
+        p.data_mut()[0] = 9;
+        p.push(2);
+        assert_eq!(p.data(), &[1, 2, 9, 4, 5, 6]);
+    }
+
+    #[test]
+    fn push_beyond_headroom_reallocates_and_keeps_annotations() {
+        let mut p = Packet::with_room(2, 4, 0);
+        p.data_mut().copy_from_slice(&[7, 7, 7, 7]);
+        p.set_ip_header(0, 2);
+        p.push(10);
+        assert_eq!(p.len(), 14);
+        assert_eq!(&p.data()[10..], &[7, 7, 7, 7]);
+        assert_eq!(p.network_header_offset(), Some(10));
+        assert_eq!(p.transport_header_offset(), Some(12));
+    }
+
+    #[test]
+    fn pull_past_end_leaves_empty() {
+        let mut p = Packet::from_slice(&[1, 2, 3]);
+        p.pull(10);
+        assert!(p.is_empty());
+        p.take(5);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn annotations() {
+        let mut p = Packet::new(1);
+        p.set_paint(3);
+        p.set_dst_ip_anno([10, 0, 0, 1]);
+        assert_eq!(p.paint(), 3);
+        assert_eq!(p.dst_ip_anno(), [10, 0, 0, 1]);
+        assert!(!p.set_anno_u32(46, 1));
+        assert_eq!(p.anno_u8(48), None);
+    }
+
+    #[test]
+    fn pool_reuses() {
+        let mut pool = PacketPool::new(4);
+        let p = pool.alloc(60);
+        pool.recycle(p);
+        assert_eq!(pool.spare(), 1);
+        let q = pool.alloc(100);
+        assert_eq!(q.len(), 100);
+        assert_eq!(pool.spare(), 0);
+    }
+}
