@@ -17,6 +17,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod confparse;
 pub mod error;
 pub mod lang;
 pub mod packet;
