@@ -6,4 +6,4 @@
 
 pub mod flat;
 
-pub use flat::{Connection, ElementDecl, FlatConfig};
+pub use flat::{unparse_flat, Connection, ElementDecl, FlatConfig};

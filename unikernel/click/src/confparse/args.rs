@@ -1,0 +1,267 @@
+//! [`Args`]: reads an element's arguments in Click's style.
+//!
+//! Arguments are split at top-level commas. An argument whose first word is
+//! an upper-case identifier followed by a value (`BURST 4`, `ACTIVE false`)
+//! is a keyword argument; any other is positional. A mandatory or optional
+//! positional parameter may also be given by its keyword (`Strip(LENGTH 14)`),
+//! as in Click. A lone upper-case word (`Print(HELLO)`) stays positional.
+//!
+//! Unused arguments are errors at [`Args::finish`]: "too many arguments", or
+//! "unknown keyword 'X'" with the list of keywords the element accepts.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::split::split_args;
+use super::values::{expected, FromArg};
+
+#[derive(Debug)]
+struct Item {
+    /// The keyword, when the argument is keyword-shaped.
+    keyword: Option<String>,
+    /// The value after the keyword (or the whole argument).
+    value: String,
+    /// The argument as written.
+    raw: String,
+    used: bool,
+}
+
+/// True for Click keyword syntax: `[A-Z_][A-Z0-9_]*`.
+pub fn is_keyword(w: &str) -> bool {
+    let mut b = w.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_uppercase() || c == b'_')
+        && b.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// An element's arguments being read.
+#[derive(Debug)]
+pub struct Args {
+    items: Vec<Item>,
+    accepted: Vec<&'static str>,
+}
+
+impl Args {
+    /// Splits a configuration string.
+    pub fn new(config: &str) -> Args {
+        Args::from_vec(split_args(config))
+    }
+
+    /// Takes already split arguments.
+    pub fn from_vec(args: Vec<String>) -> Args {
+        let items = args
+            .into_iter()
+            .map(|raw| {
+                let t = raw.trim();
+                let (keyword, value) = match t.split_once(|c: char| c.is_ascii_whitespace()) {
+                    Some((k, v)) if is_keyword(k) => (Some(k.to_string()), v.trim().to_string()),
+                    _ => (None, t.to_string()),
+                };
+                Item {
+                    keyword,
+                    value,
+                    raw,
+                    used: false,
+                }
+            })
+            .collect();
+        Args {
+            items,
+            accepted: Vec::new(),
+        }
+    }
+
+    /// Number of arguments (used or not).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there are no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn take_keyword(&mut self, name: &'static str) -> Option<String> {
+        self.accepted.push(name);
+        let mut found = None;
+        for it in self.items.iter_mut() {
+            if !it.used && it.keyword.as_deref() == Some(name) {
+                it.used = true;
+                found = Some(it.value.clone());
+            }
+        }
+        found
+    }
+
+    fn take_positional(&mut self) -> Option<String> {
+        let it = self
+            .items
+            .iter_mut()
+            .find(|it| !it.used && it.keyword.is_none())?;
+        it.used = true;
+        Some(it.value.clone())
+    }
+
+    fn parse<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
+        T::from_arg(v).ok_or_else(|| format!("{name}: {}", expected(T::EXPECTED, v)))
+    }
+
+    /// A mandatory positional parameter (or `NAME value`).
+    pub fn required<T: FromArg>(&mut self, name: &'static str) -> Result<T, String> {
+        match self.take_keyword(name).or_else(|| self.take_positional()) {
+            Some(v) => Self::parse(name, &v),
+            None => Err(format!("missing mandatory argument {name}")),
+        }
+    }
+
+    /// An optional positional parameter (or `NAME value`).
+    pub fn optional<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, String> {
+        match self.take_keyword(name).or_else(|| self.take_positional()) {
+            Some(v) => Self::parse(name, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A keyword-only parameter; the last occurrence wins.
+    pub fn keyword<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, String> {
+        match self.take_keyword(name) {
+            Some(v) => Self::parse(name, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A keyword-only parameter with a default.
+    pub fn keyword_or<T: FromArg>(&mut self, name: &'static str, default: T) -> Result<T, String> {
+        Ok(self.keyword(name)?.unwrap_or(default))
+    }
+
+    /// Every keyword argument called `name`, in order (for repeatable
+    /// keywords).
+    pub fn keyword_all(&mut self, name: &'static str) -> Vec<String> {
+        self.accepted.push(name);
+        let mut v = Vec::new();
+        for it in self.items.iter_mut() {
+            if !it.used && it.keyword.as_deref() == Some(name) {
+                it.used = true;
+                v.push(it.value.clone());
+            }
+        }
+        v
+    }
+
+    /// The remaining positional arguments as written (for elements whose
+    /// arguments are patterns or rules: Classifier, IPFilter ...). Keyword
+    /// arguments not yet read are left for [`Args::finish`] to report.
+    pub fn rest_positional(&mut self) -> Vec<String> {
+        let mut v = Vec::new();
+        for it in self.items.iter_mut() {
+            if !it.used && it.keyword.is_none() {
+                it.used = true;
+                v.push(it.raw.trim().to_string());
+            }
+        }
+        v
+    }
+
+    /// Every unread argument as written, keyword-shaped or not (for elements
+    /// with their own syntax, such as DriverManager or IPFilter rules that
+    /// may start with upper-case words).
+    pub fn rest_raw(&mut self) -> Vec<String> {
+        let mut v = Vec::new();
+        for it in self.items.iter_mut() {
+            if !it.used {
+                it.used = true;
+                v.push(it.raw.trim().to_string());
+            }
+        }
+        v
+    }
+
+    /// Reports unread arguments.
+    pub fn finish(&self) -> Result<(), String> {
+        if let Some(it) = self
+            .items
+            .iter()
+            .find(|it| !it.used && it.keyword.is_some())
+        {
+            let k = it.keyword.as_deref().unwrap_or_default();
+            if self.accepted.is_empty() {
+                return Err(format!(
+                    "unknown keyword '{k}' (this element takes no keywords)"
+                ));
+            }
+            let mut acc: Vec<&str> = self.accepted.clone();
+            acc.sort_unstable();
+            acc.dedup();
+            return Err(format!(
+                "unknown keyword '{k}' (expected one of {})",
+                acc.join(", ")
+            ));
+        }
+        if let Some(it) = self.items.iter().find(|it| !it.used) {
+            return Err(format!(
+                "too many arguments (unexpected '{}')",
+                it.raw.trim()
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confparse::values::Duration;
+
+    #[test]
+    fn positional_and_keywords() {
+        let mut a = Args::new("14, ACTIVE false, BURST 4");
+        assert_eq!(a.required::<u32>("LENGTH"), Ok(14));
+        assert_eq!(a.keyword::<u32>("BURST"), Ok(Some(4)));
+        assert_eq!(a.keyword::<bool>("ACTIVE"), Ok(Some(false)));
+        assert_eq!(a.keyword::<u32>("LIMIT"), Ok(None));
+        assert!(a.finish().is_ok());
+    }
+
+    #[test]
+    fn positional_given_by_keyword() {
+        let mut a = Args::new("RATE 10, BURST_SIZE 5");
+        assert_eq!(a.required::<u32>("RATE"), Ok(10));
+        assert_eq!(a.keyword::<u32>("BURST_SIZE"), Ok(Some(5)));
+        assert!(a.finish().is_ok());
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        let mut a = Args::new("x");
+        assert_eq!(
+            a.required::<u32>("LENGTH"),
+            Err("LENGTH: expected an unsigned integer, got 'x'".into())
+        );
+        let mut a = Args::new("");
+        assert_eq!(
+            a.required::<u32>("LENGTH"),
+            Err("missing mandatory argument LENGTH".into())
+        );
+        let mut a = Args::new("1, 2");
+        a.required::<u32>("N").unwrap();
+        assert_eq!(
+            a.finish(),
+            Err("too many arguments (unexpected '2')".into())
+        );
+        let mut a = Args::new("1, BOGUS 3");
+        a.required::<u32>("N").unwrap();
+        let _ = a.keyword::<Duration>("INTERVAL");
+        assert_eq!(
+            a.finish(),
+            Err("unknown keyword 'BOGUS' (expected one of INTERVAL, N)".into())
+        );
+    }
+
+    #[test]
+    fn lone_uppercase_word_is_positional() {
+        let mut a = Args::new("HELLO");
+        assert_eq!(a.optional::<String>("LABEL"), Ok(Some("HELLO".into())));
+        assert!(a.finish().is_ok());
+    }
+}

@@ -1,0 +1,458 @@
+//! Typed argument values (Click's `IntArg`, `BoolArg`, `IPAddressArg`,
+//! `EtherAddressArg`, `SecondsArg`, `BandwidthArg` ...).
+
+use alloc::format;
+use alloc::string::String;
+use core::fmt;
+
+use super::split::unquote;
+use crate::time::Timestamp;
+
+/// A value that can be parsed from one configuration argument.
+pub trait FromArg: Sized {
+    /// What the argument should be, for "expected ..." messages.
+    const EXPECTED: &'static str;
+    /// Parses an (already keyword-stripped, trimmed) argument.
+    fn from_arg(s: &str) -> Option<Self>;
+}
+
+/// Parses an unsigned integer in Click syntax: decimal, `0x` hex or `0`
+/// octal, with optional `_` separators... (Click accepts none; we neither).
+pub fn parse_u64(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// Parses a signed integer in Click syntax.
+pub fn parse_i64(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix('-') {
+        let v = parse_u64(rest)?;
+        if v <= i64::MAX as u64 + 1 {
+            Some((v as i128).wrapping_neg() as i64)
+        } else {
+            None
+        }
+    } else {
+        let v = parse_u64(s.strip_prefix('+').unwrap_or(s))?;
+        i64::try_from(v).ok()
+    }
+}
+
+macro_rules! unsigned_arg {
+    ($($t:ty),*) => {$(
+        impl FromArg for $t {
+            const EXPECTED: &'static str = "an unsigned integer";
+            fn from_arg(s: &str) -> Option<Self> {
+                parse_u64(s).and_then(|v| <$t>::try_from(v).ok())
+            }
+        }
+    )*};
+}
+unsigned_arg!(u8, u16, u32, u64, usize);
+
+macro_rules! signed_arg {
+    ($($t:ty),*) => {$(
+        impl FromArg for $t {
+            const EXPECTED: &'static str = "an integer";
+            fn from_arg(s: &str) -> Option<Self> {
+                parse_i64(s).and_then(|v| <$t>::try_from(v).ok())
+            }
+        }
+    )*};
+}
+signed_arg!(i32, i64);
+
+impl FromArg for bool {
+    const EXPECTED: &'static str = "true or false";
+    fn from_arg(s: &str) -> Option<Self> {
+        match s.trim() {
+            "true" | "yes" | "1" | "t" | "y" | "on" => Some(true),
+            "false" | "no" | "0" | "f" | "n" | "off" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl FromArg for f64 {
+    const EXPECTED: &'static str = "a real number";
+    fn from_arg(s: &str) -> Option<Self> {
+        s.trim().parse().ok()
+    }
+}
+
+/// A string argument, unquoted (Click's `StringArg` accepts any text and
+/// removes quotes).
+impl FromArg for String {
+    const EXPECTED: &'static str = "a string";
+    fn from_arg(s: &str) -> Option<Self> {
+        Some(unquote(s.trim()))
+    }
+}
+
+/// One word of text kept as written (Click's `WordArg`): no spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word(pub String);
+
+impl FromArg for Word {
+    const EXPECTED: &'static str = "a word";
+    fn from_arg(s: &str) -> Option<Self> {
+        let u = unquote(s.trim());
+        if u.is_empty() || u.chars().any(char::is_whitespace) {
+            None
+        } else {
+            Some(Word(u))
+        }
+    }
+}
+
+/// An IPv4 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ipv4(pub [u8; 4]);
+
+impl Ipv4 {
+    /// As a host-order integer.
+    pub fn to_u32(self) -> u32 {
+        u32::from_be_bytes(self.0)
+    }
+    /// From a host-order integer.
+    pub fn from_u32(v: u32) -> Self {
+        Ipv4(v.to_be_bytes())
+    }
+    /// Parses dotted-quad text (Click also accepts fewer components, e.g.
+    /// `10.0` meaning 10.0.0.0, only inside prefixes; see [`Ipv4Prefix`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut out = [0u8; 4];
+        let mut n = 0;
+        for part in s.split('.') {
+            if n == 4
+                || part.is_empty()
+                || part.len() > 3
+                || !part.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            out[n] = part.parse().ok()?;
+            n += 1;
+        }
+        (n == 4).then_some(Ipv4(out))
+    }
+}
+
+impl fmt::Display for Ipv4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = self.0;
+        write!(f, "{}.{}.{}.{}", a[0], a[1], a[2], a[3])
+    }
+}
+
+impl FromArg for Ipv4 {
+    const EXPECTED: &'static str = "an IP address";
+    fn from_arg(s: &str) -> Option<Self> {
+        Ipv4::parse(s.trim())
+    }
+}
+
+/// An IPv4 address with a prefix length (`a.b.c.d/len`, `a.b.c.d/mask`,
+/// or `a.b/16`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Ipv4Prefix {
+    /// The address as written (host bits kept, as Click keeps them).
+    pub addr: Ipv4,
+    /// Prefix length 0..=32.
+    pub len: u8,
+}
+
+impl Ipv4Prefix {
+    /// The netmask.
+    pub fn mask(self) -> u32 {
+        if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.len as u32)
+        }
+    }
+    /// True if `a` lies inside the prefix.
+    pub fn contains(self, a: Ipv4) -> bool {
+        (a.to_u32() ^ self.addr.to_u32()) & self.mask() == 0
+    }
+    /// The directed broadcast address.
+    pub fn broadcast(self) -> Ipv4 {
+        Ipv4::from_u32(self.addr.to_u32() | !self.mask())
+    }
+    /// Parses `addr/len`, `addr/mask`, or a partial address `10.0/16`; a
+    /// bare address is a /32.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let parts: alloc::vec::Vec<&str> = a.split('.').collect();
+        let addr = if parts.len() == 4 {
+            Ipv4::parse(a)?
+        } else if l.is_some() && (1..4).contains(&parts.len()) {
+            let mut o = [0u8; 4];
+            for (i, p) in parts.iter().enumerate() {
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                o[i] = p.parse().ok()?;
+            }
+            Ipv4(o)
+        } else {
+            return None;
+        };
+        let len = match l {
+            None => 32,
+            Some(l) if l.contains('.') => {
+                let m = Ipv4::parse(l)?.to_u32();
+                let len = m.leading_ones();
+                if m.checked_shl(len).unwrap_or(0) != 0 {
+                    return None;
+                }
+                len as u8
+            }
+            Some(l) => {
+                let v = parse_u64(l)?;
+                if v > 32 {
+                    return None;
+                }
+                v as u8
+            }
+        };
+        Some(Ipv4Prefix { addr, len })
+    }
+}
+
+impl fmt::Display for Ipv4Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl FromArg for Ipv4Prefix {
+    const EXPECTED: &'static str = "an IP prefix (ADDR/LEN)";
+    fn from_arg(s: &str) -> Option<Self> {
+        Ipv4Prefix::parse(s)
+    }
+}
+
+/// An Ethernet address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct EtherAddr(pub [u8; 6]);
+
+impl EtherAddr {
+    /// The broadcast address.
+    pub const BROADCAST: EtherAddr = EtherAddr([0xff; 6]);
+    /// Parses `x:x:x:x:x:x` or `x-x-x-x-x-x` (1 or 2 hex digits each).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let sep = if s.contains(':') { ':' } else { '-' };
+        let mut out = [0u8; 6];
+        let mut n = 0;
+        for part in s.split(sep) {
+            if n == 6 || part.is_empty() || part.len() > 2 {
+                return None;
+            }
+            out[n] = u8::from_str_radix(part, 16).ok()?;
+            n += 1;
+        }
+        (n == 6).then_some(EtherAddr(out))
+    }
+}
+
+impl fmt::Display for EtherAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            a[0], a[1], a[2], a[3], a[4], a[5]
+        )
+    }
+}
+
+impl FromArg for EtherAddr {
+    const EXPECTED: &'static str = "an Ethernet address";
+    fn from_arg(s: &str) -> Option<Self> {
+        EtherAddr::parse(s)
+    }
+}
+
+/// Parses a decimal real `12`, `1.5`, `.25` into (integer, numerator,
+/// denominator power of ten) without floating point.
+fn parse_decimal(s: &str) -> Option<(u128, u32)> {
+    let (i, f) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if (i.is_empty() && f.is_empty())
+        || !i.bytes().all(|b| b.is_ascii_digit())
+        || !f.bytes().all(|b| b.is_ascii_digit())
+        || f.len() > 18
+    {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for b in i.bytes().chain(f.bytes()) {
+        v = v.checked_mul(10)?.checked_add((b - b'0') as u128)?;
+    }
+    Some((v, f.len() as u32))
+}
+
+/// A duration (Click's `SecondsArg`/`TimestampArg`): a number with an
+/// optional unit `s sec ms msec us usec ns nsec m min h hr d day`;
+/// no unit means seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Duration(pub Timestamp);
+
+impl FromArg for Duration {
+    const EXPECTED: &'static str = "a time (e.g. 5s, 100ms)";
+    fn from_arg(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let nanos_per: u128 = match unit.trim() {
+            "" | "s" | "sec" | "secs" => 1_000_000_000,
+            "ms" | "msec" | "msecs" => 1_000_000,
+            "us" | "usec" | "usecs" => 1_000,
+            "ns" | "nsec" | "nsecs" => 1,
+            "m" | "min" | "mins" => 60_000_000_000,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
+            "d" | "day" | "days" => 86_400_000_000_000,
+            _ => return None,
+        };
+        let (v, frac) = parse_decimal(num)?;
+        let ns = v.checked_mul(nanos_per)? / 10u128.checked_pow(frac)?;
+        i64::try_from(ns).ok().map(|n| Duration(Timestamp(n)))
+    }
+}
+
+/// A bandwidth in bytes per second (Click's `BandwidthArg`): a number with
+/// an optional unit `bps`, `Bps`, prefixed by `k`, `K`, `M`, `G`; no unit
+/// means bytes per second. Bits are converted to bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Bandwidth(pub u64);
+
+impl FromArg for Bandwidth {
+    const EXPECTED: &'static str = "a bandwidth (e.g. 10Mbps, 1000Bps)";
+    fn from_arg(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let (mult, bits) = match unit.trim() {
+            "" | "Bps" | "B/s" => (1u128, false),
+            "bps" | "b/s" => (1, true),
+            "kbps" | "Kbps" => (1_000, true),
+            "kBps" | "KBps" => (1_000, false),
+            "Mbps" => (1_000_000, true),
+            "MBps" => (1_000_000, false),
+            "Gbps" => (1_000_000_000, true),
+            "GBps" => (1_000_000_000, false),
+            _ => return None,
+        };
+        let (v, frac) = parse_decimal(num)?;
+        let mut r = v.checked_mul(mult)? / 10u128.checked_pow(frac)?;
+        if bits {
+            r /= 8;
+        }
+        u64::try_from(r).ok().map(Bandwidth)
+    }
+}
+
+/// Formats "expected X" errors uniformly.
+pub(crate) fn expected(what: &str, got: &str) -> String {
+    format!("expected {what}, got '{}'", got.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints() {
+        assert_eq!(u32::from_arg("14"), Some(14));
+        assert_eq!(u32::from_arg("0x10"), Some(16));
+        assert_eq!(u32::from_arg("010"), Some(8));
+        assert_eq!(u32::from_arg("0"), Some(0));
+        assert_eq!(u8::from_arg("256"), None);
+        assert_eq!(u32::from_arg("-1"), None);
+        assert_eq!(i32::from_arg("-5"), Some(-5));
+        assert_eq!(u32::from_arg("x"), None);
+        assert_eq!(u32::from_arg(""), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(Ipv4::from_arg("10.0.0.1"), Some(Ipv4([10, 0, 0, 1])));
+        assert_eq!(Ipv4::from_arg("10.0.0.256"), None);
+        assert_eq!(Ipv4::from_arg("10.0.0"), None);
+        let p = Ipv4Prefix::from_arg("10.0.0.254/24").unwrap();
+        assert_eq!(p.len, 24);
+        assert_eq!(p.broadcast(), Ipv4([10, 0, 0, 255]));
+        assert!(p.contains(Ipv4([10, 0, 0, 7])));
+        assert_eq!(Ipv4Prefix::parse("1.2.0.0/255.255.0.0").unwrap().len, 16);
+        assert_eq!(
+            Ipv4Prefix::parse("10.0/16").unwrap().addr,
+            Ipv4([10, 0, 0, 0])
+        );
+        assert_eq!(Ipv4Prefix::parse("1.2.3.4/33"), None);
+        assert_eq!(Ipv4Prefix::parse("1.2.3.4/255.0.255.0"), None);
+        assert_eq!(
+            EtherAddr::from_arg("02-bb-00-00-00-02"),
+            Some(EtherAddr([2, 0xbb, 0, 0, 0, 2]))
+        );
+        assert_eq!(
+            EtherAddr::from_arg("1:2:3:4:5:6"),
+            Some(EtherAddr([1, 2, 3, 4, 5, 6]))
+        );
+        assert_eq!(EtherAddr::from_arg("1:2:3:4:5"), None);
+    }
+
+    #[test]
+    fn times_and_rates() {
+        assert_eq!(
+            Duration::from_arg("1s").unwrap().0,
+            Timestamp::from_msec(1000)
+        );
+        assert_eq!(
+            Duration::from_arg("20ms").unwrap().0,
+            Timestamp::from_msec(20)
+        );
+        assert_eq!(
+            Duration::from_arg("1.5").unwrap().0,
+            Timestamp::from_msec(1500)
+        );
+        assert_eq!(
+            Duration::from_arg("2min").unwrap().0,
+            Timestamp::from_msec(120_000)
+        );
+        assert_eq!(Duration::from_arg("3 parsecs"), None);
+        assert_eq!(Bandwidth::from_arg("1000Bps"), Some(Bandwidth(1000)));
+        assert_eq!(Bandwidth::from_arg("8kbps"), Some(Bandwidth(1000)));
+        assert_eq!(Bandwidth::from_arg("1000"), Some(Bandwidth(1000)));
+        assert_eq!(Bandwidth::from_arg("fast"), None);
+    }
+
+    #[test]
+    fn bools() {
+        assert_eq!(bool::from_arg("true"), Some(true));
+        assert_eq!(bool::from_arg("no"), Some(false));
+        assert_eq!(bool::from_arg("maybe"), None);
+    }
+}

@@ -1,0 +1,184 @@
+//! `Counter([KEYWORDS])`: counts packets and bytes passing through.
+//!
+//! # Ports
+//! One input, one output; agnostic (push or pull, like its neighbours).
+//!
+//! # Processing
+//! Every packet leaves unchanged after being counted. In pull mode a pull on
+//! the output pulls from the input.
+//!
+//! # Keywords
+//! None.
+//!
+//! # Handlers
+//! * `count` (read): packets counted.
+//! * `byte_count` (read): bytes counted.
+//! * `rate` (read): recent arrival rate in packets per second (an
+//!   exponentially weighted average over about one second).
+//! * `byte_rate` (read): the same in bytes per second.
+//! * `reset` (write): zeroes the counts and rates.
+//!
+//! # Example
+//! ```text
+//! FromDump(in.pcap) -> c :: Counter -> Discard;
+//! // mbctl run x.click -h c.count
+//! ```
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+
+use crate::batch::Batch;
+use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::packet::Packet;
+use crate::router::Ctx;
+use crate::time::Timestamp;
+
+/// The `Counter` class.
+pub static CLASS: ElementClass = ElementClass {
+    name: "Counter",
+    ports: "1/1",
+    processing: "a/a",
+    phase: 0,
+    make: |_args, _cx| Ok(Box::new(Counter::default())),
+};
+
+/// Exponentially weighted rate over ~1 s, updated once per elapsed
+/// millisecond tick (Click's `RateEWMA` at userlevel).
+#[derive(Default, Clone, Debug)]
+pub struct Rate {
+    /// Events seen in the current tick.
+    pending: u64,
+    /// Tick of `pending`.
+    tick: i64,
+    /// Average events per tick, scaled by 2^16.
+    avg: u64,
+    started: bool,
+}
+
+impl Rate {
+    const SCALE: u32 = 16;
+    /// 1/1024 weight per 1 ms tick: a time constant of about one second.
+    const STABILITY: u32 = 10;
+
+    /// Records `n` events at `now`.
+    pub fn add(&mut self, now: Timestamp, n: u64) {
+        self.roll(now.msec());
+        self.pending += n;
+    }
+
+    fn roll(&mut self, tick: i64) {
+        if !self.started {
+            self.started = true;
+            self.tick = tick;
+            return;
+        }
+        let mut elapsed = tick - self.tick;
+        if elapsed <= 0 {
+            return;
+        }
+        // The first elapsed tick folds in what was counted; the others were
+        // empty ticks.
+        self.avg = Self::fold(self.avg, self.pending << Self::SCALE);
+        self.pending = 0;
+        elapsed -= 1;
+        for _ in 0..elapsed.min(20_000) {
+            self.avg = Self::fold(self.avg, 0);
+        }
+        self.tick = tick;
+    }
+
+    fn fold(avg: u64, sample: u64) -> u64 {
+        let w = Self::STABILITY;
+        avg - (avg >> w) + (sample >> w)
+    }
+
+    /// Events per second at `now`.
+    pub fn per_second(&mut self, now: Timestamp) -> u64 {
+        self.roll(now.msec());
+        (self.avg * 1000) >> Self::SCALE
+    }
+}
+
+/// Counts packets and bytes.
+#[derive(Default)]
+pub struct Counter {
+    count: u64,
+    bytes: u64,
+    rate: Rate,
+    byte_rate: Rate,
+}
+
+impl Counter {
+    #[inline]
+    fn note(&mut self, cx: &Ctx, p: &Packet) {
+        self.count += 1;
+        self.bytes += p.len() as u64;
+        let now = cx.now();
+        self.rate.add(now, 1);
+        self.byte_rate.add(now, p.len() as u64);
+    }
+
+    /// Packets counted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl Element for Counter {
+    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
+        self.note(cx, &p);
+        cx.push(0, p);
+    }
+
+    fn push_batch(&mut self, cx: &Ctx, _port: usize, b: Batch) {
+        let mut bytes = 0;
+        for p in b.iter() {
+            bytes += p.len() as u64;
+        }
+        let n = b.len() as u64;
+        self.count += n;
+        self.bytes += bytes;
+        let now = cx.now();
+        self.rate.add(now, n);
+        self.byte_rate.add(now, bytes);
+        cx.push_batch(0, b);
+    }
+
+    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
+        let p = cx.pull(0)?;
+        self.note(cx, &p);
+        Some(p)
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        const H: &[HandlerDecl] = &[
+            HandlerDecl::read("count"),
+            HandlerDecl::read("byte_count"),
+            HandlerDecl::read("rate"),
+            HandlerDecl::read("byte_rate"),
+            HandlerDecl::write("reset"),
+        ];
+        H
+    }
+
+    fn read_handler(&self, cx: &Ctx, name: &str) -> String {
+        match name {
+            "count" => self.count.to_string(),
+            "byte_count" => self.bytes.to_string(),
+            "rate" => self.rate.clone().per_second(cx.now()).to_string(),
+            "byte_rate" => self.byte_rate.clone().per_second(cx.now()).to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+        *self = Counter::default();
+        Ok(())
+    }
+
+    fn take_state(&mut self, old: &mut dyn Element, _cx: &Ctx) {
+        if let Some(o) = old.downcast_mut::<Counter>() {
+            core::mem::swap(self, o);
+        }
+    }
+}

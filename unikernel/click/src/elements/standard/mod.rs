@@ -1,0 +1,5 @@
+//! Basic elements: counting, dropping, copying, queueing, scheduling.
+
+pub mod counter;
+pub mod discard;
+pub mod idle;

@@ -1,0 +1,53 @@
+//! The table of element classes a router can instantiate.
+
+use alloc::collections::BTreeMap;
+
+use crate::element::ElementClass;
+
+/// Element classes by name. The engine's library is [`Registry::standard`];
+/// the host runner and the guest add their device elements.
+#[derive(Clone, Default, Debug)]
+pub struct Registry {
+    classes: BTreeMap<&'static str, &'static ElementClass>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// The engine's element library.
+    pub fn standard() -> Self {
+        let mut r = Registry::new();
+        r.add_all(crate::elements::CLASSES);
+        r
+    }
+
+    /// Adds (or replaces) a class.
+    pub fn add(&mut self, c: &'static ElementClass) {
+        self.classes.insert(c.name, c);
+    }
+
+    /// Adds several classes.
+    pub fn add_all(&mut self, cs: &[&'static ElementClass]) {
+        for c in cs {
+            self.add(c);
+        }
+    }
+
+    /// Looks a class up.
+    pub fn get(&self, name: &str) -> Option<&'static ElementClass> {
+        self.classes.get(name).copied()
+    }
+
+    /// True if `name` is a known class.
+    pub fn contains(&self, name: &str) -> bool {
+        self.classes.contains_key(name)
+    }
+
+    /// Class names in order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.classes.keys().copied()
+    }
+}

@@ -1,0 +1,486 @@
+//! Building a router from a flat configuration: classes, port counts,
+//! configuration, push/pull resolution, connection checks, initialization.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+
+use super::{ConfigCx, Ctx, ElementInfo, Env, PortKind, PortRef, Router};
+use crate::confparse::Args;
+use crate::element::{Element, ElementClass};
+use crate::error::{Error, Errors};
+use crate::lang::FlatConfig;
+use crate::packet::PacketPool;
+use crate::registry::Registry;
+
+/// A side of a port count spec: allowed range of ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Range {
+    min: usize,
+    max: usize,
+    /// Outputs `=`: as many as inputs.
+    same_as_inputs: bool,
+}
+
+fn parse_range(s: &str) -> Option<Range> {
+    let num = |t: &str| t.parse::<usize>().ok();
+    Some(match s {
+        "-" => Range {
+            min: 0,
+            max: usize::MAX,
+            same_as_inputs: false,
+        },
+        "=" => Range {
+            min: 0,
+            max: usize::MAX,
+            same_as_inputs: true,
+        },
+        _ => match s.split_once('-') {
+            Some((a, "")) => Range {
+                min: num(a)?,
+                max: usize::MAX,
+                same_as_inputs: false,
+            },
+            Some((a, b)) => Range {
+                min: num(a)?,
+                max: num(b)?,
+                same_as_inputs: false,
+            },
+            None => {
+                let n = num(s)?;
+                Range {
+                    min: n,
+                    max: n,
+                    same_as_inputs: false,
+                }
+            }
+        },
+    })
+}
+
+/// Parses a class's `INPUTS/OUTPUTS` port count spec.
+fn parse_ports(spec: &str) -> Option<(Range, Range)> {
+    let (i, o) = spec.split_once('/')?;
+    Some((parse_range(i)?, parse_range(o)?))
+}
+
+/// Processing of port `i` from one side of a processing code.
+fn code_at(side: &str, i: usize) -> u8 {
+    let b = side.as_bytes();
+    match b.get(i).or(b.last()) {
+        Some(&c) => c,
+        None => b'a',
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Union-find over port "processing nodes".
+struct Kinds {
+    parent: Vec<usize>,
+    kind: Vec<Option<PortKind>>,
+}
+
+impl Kinds {
+    fn add(&mut self, k: Option<PortKind>) -> usize {
+        self.parent.push(self.parent.len());
+        self.kind.push(k);
+        self.parent.len() - 1
+    }
+    fn root(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+    /// Joins two nodes; false on a push/pull conflict.
+    fn join(&mut self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra == rb {
+            return true;
+        }
+        match (self.kind[ra], self.kind[rb]) {
+            (Some(x), Some(y)) if x != y => false,
+            (ka, kb) => {
+                self.parent[rb] = ra;
+                self.kind[ra] = ka.or(kb);
+                true
+            }
+        }
+    }
+    /// The resolved kind; ports nothing constrains are push.
+    fn get(&mut self, x: usize) -> PortKind {
+        let r = self.root(x);
+        self.kind[r].unwrap_or(PortKind::Push)
+    }
+}
+
+fn kind_name(k: PortKind) -> &'static str {
+    match k {
+        PortKind::Push => "push",
+        PortKind::Pull => "pull",
+    }
+}
+
+impl Router {
+    /// Builds a router: looks up classes, checks port counts, configures
+    /// elements, resolves push and pull, checks connections and initializes.
+    /// Every problem found is reported, each with its `file:line:col`.
+    pub fn new(flat: FlatConfig, registry: &Registry, env: Env) -> Result<Router, Errors> {
+        let mut errs = Errors::default();
+        let n = flat.elements.len();
+        let what = |i: usize| format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class);
+
+        // Classes.
+        let mut classes: Vec<Option<&'static ElementClass>> = Vec::with_capacity(n);
+        for d in &flat.elements {
+            let c = registry.get(&d.class);
+            if c.is_none() {
+                errs.push(Error::new(
+                    d.span.clone(),
+                    format!("unknown element class '{}'", d.class),
+                ));
+            }
+            classes.push(c);
+        }
+
+        // Port counts from the connections, checked against each class.
+        let mut nin = vec![0usize; n];
+        let mut nout = vec![0usize; n];
+        for c in &flat.connections {
+            nout[c.from] = nout[c.from].max(c.from_port + 1);
+            nin[c.to] = nin[c.to].max(c.to_port + 1);
+        }
+        let mut ranges = vec![None; n];
+        for i in 0..n {
+            let Some(class) = classes[i] else { continue };
+            let Some((ri, ro)) = parse_ports(class.ports) else {
+                errs.push(Error::new(
+                    flat.elements[i].span.clone(),
+                    format!("class {} has a bad port spec '{}'", class.name, class.ports),
+                ));
+                continue;
+            };
+            nin[i] = nin[i].max(ri.min);
+            let ro = if ro.same_as_inputs {
+                Range {
+                    min: nin[i],
+                    max: nin[i],
+                    same_as_inputs: true,
+                }
+            } else {
+                ro
+            };
+            nout[i] = nout[i].max(ro.min);
+            ranges[i] = Some((ri, ro));
+        }
+        for c in &flat.connections {
+            if let Some((_, ro)) = ranges[c.from] {
+                if c.from_port >= ro.max {
+                    errs.push(Error::new(
+                        c.span.clone(),
+                        format!(
+                            "{} has no output {} ({} takes {})",
+                            what(c.from),
+                            c.from_port,
+                            flat.elements[c.from].class,
+                            describe(ro, "output")
+                        ),
+                    ));
+                }
+            }
+            if let Some((ri, _)) = ranges[c.to] {
+                if c.to_port >= ri.max {
+                    errs.push(Error::new(
+                        c.span.clone(),
+                        format!(
+                            "{} has no input {} ({} takes {})",
+                            what(c.to),
+                            c.to_port,
+                            flat.elements[c.to].class,
+                            describe(ri, "input")
+                        ),
+                    ));
+                }
+            }
+        }
+        for i in 0..n {
+            if let Some((ri, ro)) = ranges[i] {
+                nin[i] = nin[i].min(ri.max);
+                nout[i] = nout[i].min(ro.max);
+            }
+        }
+
+        // Configuration, lower phases first.
+        let names: Vec<String> = flat.elements.iter().map(|d| d.name.clone()).collect();
+        let mut built: Vec<Option<Box<dyn Element>>> = (0..n).map(|_| None).collect();
+        let mut order: Vec<usize> = (0..n).filter(|&i| classes[i].is_some()).collect();
+        order.sort_by_key(|&i| classes[i].map(|c| c.phase).unwrap_or(0));
+        for &i in &order {
+            let (Some(class), Some(_)) = (classes[i], ranges[i]) else {
+                continue;
+            };
+            let d = &flat.elements[i];
+            let mut args = Args::new(&d.config);
+            let made = {
+                let cx = ConfigCx {
+                    name: &d.name,
+                    ninputs: nin[i],
+                    noutputs: nout[i],
+                    names: &names,
+                    configured: &built,
+                };
+                (class.make)(&mut args, &cx).and_then(|e| args.finish().map(|_| e))
+            };
+            match made {
+                Ok(e) => built[i] = Some(e),
+                Err(msg) => errs.push(Error::new(
+                    d.config_span.clone(),
+                    format!("{}: {}", what(i), msg),
+                )),
+            }
+        }
+
+        // Push and pull: every port is a node; an element's agnostic ports
+        // share one node; connections join nodes.
+        let mut kinds = Kinds {
+            parent: Vec::new(),
+            kind: Vec::new(),
+        };
+        let mut in_node = vec![Vec::new(); n];
+        let mut out_node = vec![Vec::new(); n];
+        let mut agn_in = vec![Vec::new(); n];
+        let mut agn_out = vec![Vec::new(); n];
+        for i in 0..n {
+            let code = classes[i].map(|c| c.processing).unwrap_or("a/a");
+            let (ci, co) = code.split_once('/').unwrap_or((code, code));
+            let agnostic = kinds.add(None);
+            let mut node = |c: u8| match c {
+                b'h' => (kinds.add(Some(PortKind::Push)), false),
+                b'l' => (kinds.add(Some(PortKind::Pull)), false),
+                _ => (agnostic, true),
+            };
+            for p in 0..nin[i] {
+                let (nd, a) = node(code_at(ci, p));
+                in_node[i].push(nd);
+                agn_in[i].push(a);
+            }
+            for p in 0..nout[i] {
+                let (nd, a) = node(code_at(co, p));
+                out_node[i].push(nd);
+                agn_out[i].push(a);
+            }
+        }
+        for c in &flat.connections {
+            let (Some(&a), Some(&b)) = (
+                out_node[c.from].get(c.from_port),
+                in_node[c.to].get(c.to_port),
+            ) else {
+                continue;
+            };
+            let (ra, rb) = (kinds.root(a), kinds.root(b));
+            let (ka, kb) = (kinds.kind[ra], kinds.kind[rb]);
+            if !kinds.join(a, b) {
+                let (ka, kb) = (ka.unwrap_or(PortKind::Push), kb.unwrap_or(PortKind::Push));
+                errs.push(Error::new(
+                    c.span.clone(),
+                    format!(
+                        "push/pull mismatch: {} {} output {} connected to {} {} input {}",
+                        what(c.from),
+                        kind_name(ka),
+                        c.from_port,
+                        what(c.to),
+                        kind_name(kb),
+                        c.to_port
+                    ),
+                ));
+            }
+        }
+        let mut info = Vec::with_capacity(n);
+        for i in 0..n {
+            let inputs: Vec<PortKind> = in_node[i].iter().map(|&x| kinds.get(x)).collect();
+            let outputs: Vec<PortKind> = out_node[i].iter().map(|&x| kinds.get(x)).collect();
+            let d = &flat.elements[i];
+            info.push(ElementInfo {
+                name: d.name.clone(),
+                class: classes[i].unwrap_or(&PLACEHOLDER),
+                config: d.config.clone(),
+                span: d.span.clone(),
+                inputs,
+                outputs,
+                agnostic_in: agn_in[i].clone(),
+                agnostic_out: agn_out[i].clone(),
+            });
+        }
+
+        // Connections: a push output and a pull input take exactly one.
+        let mut push_to: Vec<Vec<PortRef>> =
+            info.iter().map(|i| vec![None; i.outputs.len()]).collect();
+        let mut pull_from: Vec<Vec<PortRef>> =
+            info.iter().map(|i| vec![None; i.inputs.len()]).collect();
+        let mut in_used: Vec<Vec<bool>> =
+            info.iter().map(|i| vec![false; i.inputs.len()]).collect();
+        let mut out_used: Vec<Vec<bool>> =
+            info.iter().map(|i| vec![false; i.outputs.len()]).collect();
+        for c in &flat.connections {
+            if c.from_port >= info[c.from].outputs.len() || c.to_port >= info[c.to].inputs.len() {
+                continue;
+            }
+            out_used[c.from][c.from_port] = true;
+            in_used[c.to][c.to_port] = true;
+            let link = Some((c.to as u32, c.to_port as u32));
+            if info[c.from].outputs[c.from_port] == PortKind::Push {
+                if push_to[c.from][c.from_port].is_some() {
+                    errs.push(Error::new(
+                        c.span.clone(),
+                        format!(
+                            "illegal reuse of {} push output {}",
+                            what(c.from),
+                            c.from_port
+                        ),
+                    ));
+                }
+                push_to[c.from][c.from_port] = link;
+            }
+            if info[c.to].inputs[c.to_port] == PortKind::Pull {
+                if pull_from[c.to][c.to_port].is_some() {
+                    errs.push(Error::new(
+                        c.span.clone(),
+                        format!("illegal reuse of {} pull input {}", what(c.to), c.to_port),
+                    ));
+                }
+                pull_from[c.to][c.to_port] = Some((c.from as u32, c.from_port as u32));
+            }
+        }
+        for i in 0..n {
+            if classes[i].is_none() {
+                continue;
+            }
+            for (p, used) in in_used[i].iter().enumerate() {
+                if !used {
+                    errs.push(Error::new(
+                        flat.elements[i].span.clone(),
+                        format!("{} input {} unused", what(i), p),
+                    ));
+                }
+            }
+            for (p, used) in out_used[i].iter().enumerate() {
+                if !used {
+                    errs.push(Error::new(
+                        flat.elements[i].span.clone(),
+                        format!("{} output {} unused", what(i), p),
+                    ));
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+
+        let elements: Vec<RefCell<Box<dyn Element>>> = built
+            .into_iter()
+            .map(|e| RefCell::new(e.unwrap_or_else(|| Box::new(Placeholder))))
+            .collect();
+        let router = Router {
+            task_on: (0..n).map(|_| Cell::new(false)).collect(),
+            elements,
+            info,
+            push_to,
+            pull_from,
+            flat,
+            source: String::new(),
+            clock: env.clock,
+            host: env.host,
+            pool: RefCell::new(PacketPool::new(1024)),
+            deferred: RefCell::new(VecDeque::new()),
+            tasks: RefCell::new(Vec::new()),
+            task_cursor: Cell::new(0),
+            timers: RefCell::new(BinaryHeap::new()),
+            timer_seq: Cell::new(0),
+            timer_live: RefCell::new(BTreeMap::new()),
+            stopped: Cell::new(false),
+            stop_listener: Cell::new(None),
+            pending_stops: Cell::new(0),
+        };
+        let mut errs = Errors::default();
+        for i in 0..n {
+            let r = router.elements[i]
+                .borrow_mut()
+                .initialize(&Ctx::new(&router, i));
+            if let Err(msg) = r {
+                errs.push(Error::new(
+                    router.flat.elements[i].span.clone(),
+                    format!("{}: {}", what_of(&router, i), msg),
+                ));
+            }
+        }
+        errs.into_result(router)
+    }
+
+    /// Records the configuration text the router was built from (the
+    /// `config` handler).
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
+    }
+}
+
+fn what_of(r: &Router, i: usize) -> String {
+    format!("'{} :: {}'", r.info[i].name, r.info[i].class.name)
+}
+
+fn describe(r: Range, what: &str) -> String {
+    if r.max == usize::MAX {
+        format!("at least {}", plural(r.min, what))
+    } else if r.min == r.max {
+        plural(r.max, what)
+    } else {
+        format!("{} to {}", r.min, plural(r.max, what))
+    }
+}
+
+/// Stands in for an element whose class was unknown (never reached: such a
+/// router is not built).
+struct Placeholder;
+impl Element for Placeholder {}
+
+static PLACEHOLDER: ElementClass = ElementClass {
+    name: "?",
+    ports: "-/-",
+    processing: "a/a",
+    phase: 0,
+    make: |_, _| Ok(Box::new(Placeholder)),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs() {
+        let (i, o) = parse_ports("1/1-2").unwrap();
+        assert_eq!((i.min, i.max, o.min, o.max), (1, 1, 1, 2));
+        let (i, o) = parse_ports("-/1-").unwrap();
+        assert_eq!((i.min, i.max, o.min, o.max), (0, usize::MAX, 1, usize::MAX));
+        assert!(parse_ports("1").is_none());
+        assert!(parse_ports("x/1").is_none());
+    }
+
+    #[test]
+    fn processing_codes_repeat_last_letter() {
+        assert_eq!(code_at("ah", 0), b'a');
+        assert_eq!(code_at("ah", 5), b'h');
+        assert_eq!(code_at("", 0), b'a');
+    }
+}

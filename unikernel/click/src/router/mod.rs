@@ -1,0 +1,431 @@
+//! The router: a configured element graph and the machinery that runs it.
+//!
+//! * [`build`](Router::new) turns a [`FlatConfig`] into elements, checks
+//!   port counts, resolves push/pull (Click's rules) and connections;
+//! * push is synchronous and depth-first, as in Click: `cx.push(0, p)` runs
+//!   the downstream element before returning; pull asks upstream likewise;
+//! * tasks and timers are run by a driver (the host runner or the guest
+//!   loop) through [`Router::run_tasks`], [`Router::run_timers`] and
+//!   [`Router::next_timer`];
+//! * handlers are read and written with [`Router::read`] / [`Router::write`].
+//!
+//! Each element lives in a `RefCell`. A packet pushed into an element that is
+//! already running (a push loop in the graph) is queued and delivered when
+//! the outer call returns, instead of re-entering it.
+
+mod build;
+mod ctx;
+mod handlers;
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::cmp::Reverse;
+
+pub use ctx::{ConfigCx, Ctx};
+pub use handlers::HandlerError;
+
+use crate::element::{Element, ElementClass};
+use crate::error::Span;
+use crate::host::Host;
+use crate::lang::FlatConfig;
+use crate::packet::{Packet, PacketPool};
+use crate::time::{Clock, Timestamp};
+
+/// Push or pull, for one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortKind {
+    /// Packets are pushed through this port.
+    Push,
+    /// Packets are pulled through this port.
+    Pull,
+}
+
+/// Facts about one element of a router.
+#[derive(Debug)]
+pub struct ElementInfo {
+    /// Full name (`outer/inner`, `Class@N`).
+    pub name: String,
+    /// The class.
+    pub class: &'static ElementClass,
+    /// Configuration string.
+    pub config: String,
+    /// Declaration site.
+    pub span: Span,
+    /// Kind of each input port.
+    pub inputs: Vec<PortKind>,
+    /// Kind of each output port.
+    pub outputs: Vec<PortKind>,
+    /// True for ports whose kind came from agnostic resolution (`push~`).
+    pub(crate) agnostic_in: Vec<bool>,
+    pub(crate) agnostic_out: Vec<bool>,
+}
+
+type PortRef = Option<(u32, u32)>;
+
+/// What [`Router::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Some task or timer did work.
+    Worked,
+    /// Nothing is runnable; the next timer (if any) is due then.
+    Idle(Option<Timestamp>),
+    /// The router was stopped.
+    Stopped,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct TimerEntry {
+    when: Timestamp,
+    seq: u64,
+    eid: usize,
+    id: u32,
+}
+
+/// Environment a router runs in: its clock and host services.
+pub struct Env {
+    /// Source of "now".
+    pub clock: Box<dyn Clock>,
+    /// Output and diagnostics.
+    pub host: Box<dyn Host>,
+}
+
+/// A configured, runnable element graph.
+pub struct Router {
+    elements: Vec<RefCell<Box<dyn Element>>>,
+    info: Vec<ElementInfo>,
+    /// For each element and push output: the downstream element and port.
+    push_to: Vec<Vec<PortRef>>,
+    /// For each element and pull input: the upstream element and port.
+    pull_from: Vec<Vec<PortRef>>,
+    flat: FlatConfig,
+    source: String,
+    clock: Box<dyn Clock>,
+    host: Box<dyn Host>,
+    pool: RefCell<PacketPool>,
+    deferred: RefCell<VecDeque<(usize, usize, Packet)>>,
+    tasks: RefCell<Vec<usize>>,
+    task_on: Vec<Cell<bool>>,
+    task_cursor: Cell<usize>,
+    timers: RefCell<BinaryHeap<Reverse<TimerEntry>>>,
+    timer_seq: Cell<u64>,
+    timer_live: RefCell<BTreeMap<(usize, u32), u64>>,
+    stopped: Cell<bool>,
+    stop_listener: Cell<Option<usize>>,
+    pending_stops: Cell<u32>,
+}
+
+impl Router {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.elements.len()
+    }
+
+    /// True for an empty configuration.
+    pub fn is_empty(&self) -> bool {
+        self.elements.is_empty()
+    }
+
+    /// Facts about element `eid`.
+    pub fn info(&self, eid: usize) -> &ElementInfo {
+        &self.info[eid]
+    }
+
+    /// All elements' facts, in declaration order.
+    pub fn infos(&self) -> &[ElementInfo] {
+        &self.info
+    }
+
+    /// Index of the element called `name`.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.info.iter().position(|i| i.name == name)
+    }
+
+    /// The flat configuration the router was built from.
+    pub fn flat_config(&self) -> &FlatConfig {
+        &self.flat
+    }
+
+    /// The clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The clock object.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The host services.
+    pub fn host(&self) -> &dyn Host {
+        &*self.host
+    }
+
+    /// Runs `f` on element `eid` if it is not busy.
+    pub fn with_element<R>(
+        &self,
+        eid: usize,
+        f: impl FnOnce(&mut dyn Element, &Ctx) -> R,
+    ) -> Option<R> {
+        let cell = self.elements.get(eid)?;
+        let mut e = cell.try_borrow_mut().ok()?;
+        let cx = Ctx::new(self, eid);
+        let r = f(&mut **e, &cx);
+        drop(e);
+        self.drain_deferred();
+        Some(r)
+    }
+
+    /// Pushes a packet into input `port` of element `eid` from outside the
+    /// graph (a device, a test).
+    pub fn inject(&self, eid: usize, port: usize, p: Packet) {
+        self.deliver(eid, port, p);
+        self.drain_deferred();
+    }
+
+    // ---- packet movement -------------------------------------------------
+
+    #[inline]
+    pub(crate) fn push(&self, from: usize, port: usize, p: Packet) {
+        match self.push_to[from].get(port).copied().flatten() {
+            Some((to, tport)) => self.deliver(to as usize, tport as usize, p),
+            None => self.kill(p),
+        }
+    }
+
+    #[inline]
+    fn deliver(&self, to: usize, port: usize, p: Packet) {
+        match self.elements[to].try_borrow_mut() {
+            Ok(mut e) => e.push(&Ctx::new(self, to), port, p),
+            Err(_) => self.deferred.borrow_mut().push_back((to, port, p)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_batch(&self, from: usize, port: usize, b: crate::batch::Batch) {
+        match self.push_to[from].get(port).copied().flatten() {
+            Some((to, tport)) => {
+                let (to, tport) = (to as usize, tport as usize);
+                match self.elements[to].try_borrow_mut() {
+                    Ok(mut e) => e.push_batch(&Ctx::new(self, to), tport, b),
+                    Err(_) => {
+                        let mut d = self.deferred.borrow_mut();
+                        for p in b {
+                            d.push_back((to, tport, p));
+                        }
+                    }
+                }
+            }
+            None => {
+                for p in b {
+                    self.kill(p)
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn pull(&self, eid: usize, port: usize) -> Option<Packet> {
+        let (from, fport) = self.pull_from[eid].get(port).copied().flatten()?;
+        let mut e = self.elements[from as usize].try_borrow_mut().ok()?;
+        e.pull(&Ctx::new(self, from as usize), fport as usize)
+    }
+
+    #[inline]
+    pub(crate) fn kill(&self, p: Packet) {
+        if let Ok(mut pool) = self.pool.try_borrow_mut() {
+            pool.recycle(p);
+        }
+    }
+
+    pub(crate) fn alloc(&self, len: usize) -> Packet {
+        match self.pool.try_borrow_mut() {
+            Ok(mut pool) => pool.alloc(len),
+            Err(_) => Packet::new(len),
+        }
+    }
+
+    fn drain_deferred(&self) {
+        loop {
+            let next = self.deferred.borrow_mut().pop_front();
+            match next {
+                Some((to, port, p)) => match self.elements[to].try_borrow_mut() {
+                    Ok(mut e) => e.push(&Ctx::new(self, to), port, p),
+                    // Still busy: we are inside that element; the outermost
+                    // drain will deliver it.
+                    Err(_) => {
+                        self.deferred.borrow_mut().push_front((to, port, p));
+                        return;
+                    }
+                },
+                None => return,
+            }
+        }
+    }
+
+    // ---- tasks, timers, stopping ----------------------------------------
+
+    pub(crate) fn set_task(&self, eid: usize, on: bool) {
+        if on && !self.tasks.borrow().contains(&eid) {
+            self.tasks.borrow_mut().push(eid);
+        }
+        self.task_on[eid].set(on);
+    }
+
+    pub(crate) fn set_timer(&self, eid: usize, id: u32, when: Timestamp) {
+        let seq = self.timer_seq.get() + 1;
+        self.timer_seq.set(seq);
+        self.timer_live.borrow_mut().insert((eid, id), seq);
+        self.timers
+            .borrow_mut()
+            .push(Reverse(TimerEntry { when, seq, eid, id }));
+    }
+
+    pub(crate) fn cancel_timer(&self, eid: usize, id: u32) {
+        self.timer_live.borrow_mut().remove(&(eid, id));
+    }
+
+    pub(crate) fn timer_scheduled(&self, eid: usize, id: u32) -> bool {
+        self.timer_live.borrow().contains_key(&(eid, id))
+    }
+
+    /// Runs every scheduled task once, round robin; true if any did work.
+    pub fn run_tasks(&self) -> bool {
+        let n = self.tasks.borrow().len();
+        let mut worked = false;
+        let start = self.task_cursor.get();
+        for k in 0..n {
+            let eid = match self.tasks.borrow().get((start + k) % n) {
+                Some(&e) => e,
+                None => break,
+            };
+            if !self.task_on[eid].get() || self.stopped.get() {
+                continue;
+            }
+            if let Ok(mut e) = self.elements[eid].try_borrow_mut() {
+                worked |= e.run_task(&Ctx::new(self, eid));
+            }
+            self.drain_deferred();
+        }
+        if n > 0 {
+            self.task_cursor.set((start + 1) % n);
+        }
+        worked
+    }
+
+    /// Fires every timer due by now; true if any fired.
+    pub fn run_timers(&self) -> bool {
+        let mut fired = false;
+        loop {
+            let now = self.clock.now();
+            let entry = {
+                let mut t = self.timers.borrow_mut();
+                match t.peek() {
+                    Some(Reverse(e)) if e.when <= now => t.pop().map(|r| r.0),
+                    _ => None,
+                }
+            };
+            let Some(e) = entry else { break };
+            let live = self.timer_live.borrow().get(&(e.eid, e.id)) == Some(&e.seq);
+            if !live {
+                continue;
+            }
+            self.timer_live.borrow_mut().remove(&(e.eid, e.id));
+            if let Ok(mut el) = self.elements[e.eid].try_borrow_mut() {
+                el.run_timer(&Ctx::new(self, e.eid), e.id);
+            }
+            self.drain_deferred();
+            fired = true;
+            if self.stopped.get() {
+                break;
+            }
+        }
+        fired
+    }
+
+    /// When the earliest live timer is due.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        let mut t = self.timers.borrow_mut();
+        let live = self.timer_live.borrow();
+        while let Some(Reverse(e)) = t.peek() {
+            if live.get(&(e.eid, e.id)) == Some(&e.seq) {
+                return Some(e.when);
+            }
+            t.pop();
+        }
+        None
+    }
+
+    /// One round of the driver loop: due timers, then every task.
+    pub fn step(&self) -> Step {
+        if self.stopped.get() {
+            return Step::Stopped;
+        }
+        let worked = self.run_timers() | self.run_tasks();
+        if self.stopped.get() {
+            Step::Stopped
+        } else if worked {
+            Step::Worked
+        } else {
+            Step::Idle(self.next_timer())
+        }
+    }
+
+    /// Runs until stopped or, when nothing is runnable and no timer is set,
+    /// quiescent. With a simulated clock, idle time jumps to the next timer.
+    /// Returns true if the router was stopped (false: quiescent, or a real
+    /// clock has a timer in the future — the caller should wait and call
+    /// again).
+    pub fn run_until_idle(&self) -> bool {
+        loop {
+            match self.step() {
+                Step::Stopped => return true,
+                Step::Worked => {}
+                Step::Idle(Some(t)) if self.clock.advance_to(t) => {}
+                Step::Idle(_) => return false,
+            }
+        }
+    }
+
+    /// True once stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Stops the router.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+    }
+
+    /// A "driver stop" request (Click's `please_stop_driver`, e.g. from
+    /// `FromDump(STOP true)`): goes to the stop listener (DriverManager) if
+    /// there is one, else stops the router.
+    pub(crate) fn request_stop(&self) {
+        match self.stop_listener.get() {
+            Some(l) => {
+                self.pending_stops.set(self.pending_stops.get() + 1);
+                self.set_task(l, true);
+            }
+            None => self.stop(),
+        }
+    }
+
+    pub(crate) fn take_stop_request(&self) -> bool {
+        let n = self.pending_stops.get();
+        if n > 0 {
+            self.pending_stops.set(n - 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn set_stop_listener(&self, eid: usize) {
+        self.stop_listener.set(Some(eid));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+use alloc::string::ToString;
+use alloc::vec;
+
+use crate::packet::Packet;
+use crate::testing::{build, flat, router, sink_contents};
+
+fn errors_of(f: crate::lang::FlatConfig) -> alloc::vec::Vec<alloc::string::String> {
+    match build(f) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn push_chain_counts_and_delivers() {
+    let (r, _) = router(flat(
+        &[
+            ("i", "Idle", ""),
+            ("c", "Counter", ""),
+            ("s", "TestSink", ""),
+        ],
+        &[(0, 0, 1, 0), (1, 0, 2, 0)],
+    ));
+    r.inject(1, 0, Packet::from_slice(&[1, 2, 3]));
+    r.inject(1, 0, Packet::from_slice(&[4]));
+    assert_eq!(r.read("c.count").unwrap(), "2");
+    assert_eq!(r.read("c.byte_count").unwrap(), "4");
+    assert_eq!(
+        sink_contents(&r, "s"),
+        vec![(0, vec![1, 2, 3]), (0, vec![4])]
+    );
+    r.write("c.reset", "").unwrap();
+    assert_eq!(r.read("c.count").unwrap(), "0");
+}
+
+#[test]
+fn generic_and_router_handlers() {
+    let (r, _) = router(flat(
+        &[
+            ("i", "Idle", ""),
+            ("c", "Counter", ""),
+            ("d", "Discard", ""),
+        ],
+        &[(0, 0, 1, 0), (1, 0, 2, 0)],
+    ));
+    assert_eq!(r.read("c.class").unwrap(), "Counter");
+    assert_eq!(r.read("c.name").unwrap(), "c");
+    assert_eq!(r.read("list").unwrap(), "3\ni\nc\nd\n");
+    assert_eq!(r.read("classes").unwrap(), "Counter\nDiscard\nIdle\n");
+    assert!(r.read("c.handlers").unwrap().contains("count\tr\n"));
+    assert_eq!(
+        r.read("c.ports").unwrap(),
+        "1 input\npush~\ti [0]\n1 output\npush~\t[0] d\n"
+    );
+    assert_eq!(
+        r.read("flatconfig").unwrap(),
+        "i :: Idle;\nc :: Counter;\nd :: Discard;\ni [0] -> [0] c;\nc [0] -> [0] d;\n"
+    );
+    assert_eq!(
+        r.read("c.bogus").unwrap_err().to_string(),
+        "unknown handler 'c.bogus'"
+    );
+    assert_eq!(
+        r.read("x.count").unwrap_err().to_string(),
+        "no element named 'x'"
+    );
+    assert_eq!(
+        r.write("c.count", "1").unwrap_err().to_string(),
+        "handler 'c.count' is read-only"
+    );
+    assert_eq!(
+        r.read("c.reset").unwrap_err().to_string(),
+        "handler 'c.reset' is write-only"
+    );
+}
+
+#[test]
+fn unknown_class_is_located() {
+    let e = errors_of(flat(&[("x", "Frobnicate", "")], &[]));
+    assert_eq!(e, vec!["test:1:1: unknown element class 'Frobnicate'"]);
+}
+
+#[test]
+fn bad_argument_is_located() {
+    let e = errors_of(flat(&[("d", "Discard", "ACTIVE maybe")], &[]));
+    assert!(
+        e.contains(
+            &"test:1:1: 'd :: Discard': ACTIVE: expected true or false, got 'maybe'".to_string()
+        ),
+        "{e:?}"
+    );
+    let e = errors_of(flat(
+        &[("c", "Counter", "1"), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    assert!(e[0].contains("'c :: Counter': too many arguments"), "{e:?}");
+}
+
+#[test]
+fn unused_ports_and_missing_ports() {
+    let e = errors_of(flat(
+        &[("c", "Counter", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0), (0, 1, 1, 0)],
+    ));
+    assert!(
+        e.contains(
+            &"test:101:1: 'c :: Counter' has no output 1 (Counter takes 1 output)".to_string()
+        ),
+        "{e:?}"
+    );
+    let e = errors_of(flat(&[("c", "Counter", "")], &[]));
+    assert_eq!(
+        e,
+        vec![
+            "test:1:1: 'c :: Counter' input 0 unused",
+            "test:1:1: 'c :: Counter' output 0 unused"
+        ]
+    );
+}
+
+#[test]
+fn push_output_reuse_is_an_error() {
+    let e = errors_of(flat(
+        &[
+            ("c", "Counter", ""),
+            ("d", "Discard", ""),
+            ("d2", "Discard", ""),
+        ],
+        &[(0, 0, 1, 0), (0, 0, 2, 0)],
+    ));
+    assert!(
+        e.iter()
+            .any(|m| m.contains("illegal reuse of 'c :: Counter' push output 0")),
+        "{e:?}"
+    );
+}
