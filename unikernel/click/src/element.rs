@@ -148,6 +148,11 @@ pub trait Element: Any {
     /// Hot-swap: take state from the element of the same name and class in
     /// the router being replaced (Click's `take_state`).
     fn take_state(&mut self, _old: &mut dyn Element, _cx: &Ctx) {}
+
+    /// The element's exportable state, if it keeps any (see [`crate::state`]).
+    fn state(&mut self) -> Option<&mut dyn crate::state::StatefulElement> {
+        None
+    }
 }
 
 impl dyn Element {

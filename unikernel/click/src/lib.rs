@@ -28,6 +28,7 @@ pub mod lang;
 pub mod packet;
 pub mod registry;
 pub mod router;
+pub mod state;
 #[cfg(any(test, feature = "std"))]
 pub mod testing;
 pub mod time;

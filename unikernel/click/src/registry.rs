@@ -20,7 +20,9 @@ impl Registry {
     /// The engine's element library.
     pub fn standard() -> Self {
         let mut r = Registry::new();
-        r.add_all(crate::elements::CLASSES);
+        for c in crate::elements::classes() {
+            r.add(c);
+        }
         r
     }
 

@@ -1,15 +1,29 @@
-//! The element library, one element per file, grouped like Click's
-//! `elements/` tree. Each file opens with its documentation in one fixed
-//! format (class and arguments, Ports, Processing, Keywords, Handlers,
-//! Example) which `mbctl doc CLASS` prints.
+//! The element library, one element per file, grouped by what they do:
+//!
+//! * [`standard`]: counting, dropping, copying, painting, queueing,
+//!   scheduling, switching, sources, stripping;
+//! * `classify`: Classifier, IPFilter, IPClassifier (one decision-tree
+//!   compiler);
+//! * `ethernet`: Ethernet headers and ARP;
+//! * `ip`: IP header checks and updates, ICMP responders and errors;
+//! * `nat`: the IPRewriter family and its mappers;
+//! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
+//! * `monitor`: flow monitoring;
+//! * `driver`: DriverManager and Script.
+//!
+//! Each file opens with its documentation in one fixed format (the class
+//! and its arguments on the first line, then `# Ports`, `# Processing`,
+//! `# Keywords`, `# Handlers`, `# Example`), which `mbctl doc CLASS` prints.
+//! Each group's `mod.rs` lists its classes in `CLASSES`.
 
 use crate::element::ElementClass;
 
 pub mod standard;
 
+/// Every class of the engine's library, by group.
+pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES];
+
 /// Every class of the engine's library.
-pub static CLASSES: &[&ElementClass] = &[
-    &standard::counter::CLASS,
-    &standard::discard::CLASS,
-    &standard::idle::CLASS,
-];
+pub fn classes() -> impl Iterator<Item = &'static ElementClass> {
+    GROUPS.iter().flat_map(|g| g.iter().copied())
+}
