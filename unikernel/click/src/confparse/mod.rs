@@ -3,4 +3,6 @@
 
 pub mod split;
 
-pub use split::{split_args, split_words, unquote};
+pub use split::{
+    is_word, quote, shift_word, split_args, split_words, uncomment, unquote, unquote_bytes,
+};
