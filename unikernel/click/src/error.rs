@@ -18,7 +18,11 @@ pub struct Span {
 impl Span {
     /// A span at `line:col` in `file`.
     pub fn new(file: &Arc<str>, line: u32, col: u32) -> Self {
-        Span { file: file.clone(), line, col }
+        Span {
+            file: file.clone(),
+            line,
+            col,
+        }
     }
 }
 
@@ -40,7 +44,10 @@ pub struct Error {
 impl Error {
     /// An error at `span`.
     pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Error { span, message: message.into() }
+        Error {
+            span,
+            message: message.into(),
+        }
     }
 }
 

@@ -149,7 +149,12 @@ impl Packet {
         if tail > buf.len() {
             return None;
         }
-        Some(Packet(Box::new(Inner { buf, head, tail, anno: Anno::default() })))
+        Some(Packet(Box::new(Inner {
+            buf,
+            head,
+            tail,
+            anno: Anno::default(),
+        })))
     }
 
     /// Gives the buffer back (for a device to reuse), with the data window.
@@ -384,29 +389,42 @@ impl Packet {
 
     /// The bytes from the MAC header to the end of the data.
     pub fn mac_header(&self) -> Option<&[u8]> {
-        self.0.anno.mac.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+        self.0
+            .anno
+            .mac
+            .and_then(|m| self.0.buf.get(m as usize..self.0.tail))
     }
 
     /// The bytes from the network header to the end of the data.
     pub fn network_header(&self) -> Option<&[u8]> {
-        self.0.anno.network.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+        self.0
+            .anno
+            .network
+            .and_then(|m| self.0.buf.get(m as usize..self.0.tail))
     }
 
     /// The bytes from the network header to the end of the data, writable.
     pub fn network_header_mut(&mut self) -> Option<&mut [u8]> {
         let i = &mut *self.0;
-        i.anno.network.and_then(move |m| i.buf.get_mut(m as usize..i.tail))
+        i.anno
+            .network
+            .and_then(move |m| i.buf.get_mut(m as usize..i.tail))
     }
 
     /// The bytes from the transport header to the end of the data.
     pub fn transport_header(&self) -> Option<&[u8]> {
-        self.0.anno.transport.and_then(|m| self.0.buf.get(m as usize..self.0.tail))
+        self.0
+            .anno
+            .transport
+            .and_then(|m| self.0.buf.get(m as usize..self.0.tail))
     }
 
     /// The bytes from the transport header to the end of the data, writable.
     pub fn transport_header_mut(&mut self) -> Option<&mut [u8]> {
         let i = &mut *self.0;
-        i.anno.transport.and_then(move |m| i.buf.get_mut(m as usize..i.tail))
+        i.anno
+            .transport
+            .and_then(move |m| i.buf.get_mut(m as usize..i.tail))
     }
 
     /// Length of the IP header (transport offset − network offset), if set.
@@ -444,7 +462,12 @@ impl Clone for Packet {
 
 impl core::fmt::Debug for Packet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Packet(len={}, headroom={})", self.len(), self.headroom())
+        write!(
+            f,
+            "Packet(len={}, headroom={})",
+            self.len(),
+            self.headroom()
+        )
     }
 }
 
@@ -459,7 +482,10 @@ pub struct PacketPool {
 impl PacketPool {
     /// A pool keeping at most `limit` spare packets.
     pub fn new(limit: usize) -> Self {
-        PacketPool { free: Vec::with_capacity(limit), limit }
+        PacketPool {
+            free: Vec::with_capacity(limit),
+            limit,
+        }
     }
 
     /// A packet with a buffer of at least `size` bytes; head/tail unset.

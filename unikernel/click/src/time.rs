@@ -99,7 +99,9 @@ impl SimClock {
     pub const START: Timestamp = Timestamp::new(1_000_000_000, 0);
     /// A simulated clock at [`SimClock::START`].
     pub fn new() -> Self {
-        SimClock { now: core::cell::Cell::new(Self::START) }
+        SimClock {
+            now: core::cell::Cell::new(Self::START),
+        }
     }
 }
 
@@ -131,7 +133,10 @@ mod tests {
 
     #[test]
     fn display_is_click_format() {
-        assert_eq!(format!("{}", Timestamp::new(1_000_000_000, 0)), "1000000000.000000");
+        assert_eq!(
+            format!("{}", Timestamp::new(1_000_000_000, 0)),
+            "1000000000.000000"
+        );
         assert_eq!(format!("{}", Timestamp::from_usec(5, 42)), "5.000042");
     }
 

@@ -62,13 +62,6 @@ impl<'a> Parser<'a> {
         self.back.push(t);
     }
 
-    fn peek_is(&mut self, pred: impl Fn(&Tok) -> bool) -> bool {
-        let t = self.next();
-        let r = pred(&t.kind);
-        self.push_back(t);
-        r
-    }
-
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.errors.push(Error::new(span, msg));
     }
