@@ -30,3 +30,6 @@ pub mod ipfilter;
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] =
     &[&classifier::CLASS, &ipfilter::CLASS, &ipclassifier::CLASS];
+
+#[cfg(test)]
+mod tests;
