@@ -115,17 +115,20 @@ fn configuration_errors_are_located() {
     let e = errs("Idle -> f :: IPFilter(allow tcp,\n  allow port foo) -> Discard;");
     assert!(
         e.iter()
-            .any(|m| m.ends_with("'f :: IPFilter': pattern 1: expected port number or name, got 'foo'")),
+            .any(|m| m
+                .ends_with("'f :: IPFilter': pattern 1: expected port number or name, got 'foo'")),
         "{e:?}"
     );
     let e = errs("Idle -> c :: Classifier(12/080, -) => Discard, Discard;");
     assert!(
-        e.iter().any(|m| m.contains("pattern 0: value has odd number of hex digits")),
+        e.iter()
+            .any(|m| m.contains("pattern 0: value has odd number of hex digits")),
         "{e:?}"
     );
     let e = errs("Idle -> c :: IPClassifier(tcp, udp) -> Discard;");
     assert!(
-        e.iter().any(|m| m.contains("need 1 arguments, one per output port (got 2)")),
+        e.iter()
+            .any(|m| m.contains("need 1 arguments, one per output port (got 2)")),
         "{e:?}"
     );
 }

@@ -529,9 +529,10 @@ impl Program {
             w: [0; HOT_WORDS],
             ok: 0,
         };
+        let slices = [v.data, v.mac, v.net, v.transp];
         for (i, &(base, off)) in self.hot.iter().enumerate() {
             let o = off as usize;
-            if let Some(b) = v.slice(base).get(o..o + 4) {
+            if let Some(b) = slices[base as usize].get(o..o + 4) {
                 c.w[i] = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
                 c.ok |= 1 << i;
             }
@@ -564,7 +565,15 @@ impl Program {
     }
 
     #[inline]
-    fn word(c: &Cache, v: &View, base: Base, off: i32, mask: u32, need: u8, slot: u8) -> Option<u32> {
+    fn word(
+        c: &Cache,
+        v: &View,
+        base: Base,
+        off: i32,
+        mask: u32,
+        need: u8,
+        slot: u8,
+    ) -> Option<u32> {
         if c.ok & (1 << slot) != 0 {
             Some(c.w[slot as usize] & mask)
         } else {
@@ -575,10 +584,12 @@ impl Program {
     fn eval(&self, n: u32, c: &Cache, v: &View) -> bool {
         match self.nodes[n as usize] {
             Node::Const(b) => b,
-            Node::Leaf(l, need, slot) => match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
-                Some(w) => w == l.value,
-                None => l.short_yes,
-            },
+            Node::Leaf(l, need, slot) => {
+                match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
+                    Some(w) => w == l.value,
+                    None => l.short_yes,
+                }
+            }
             Node::Not(x) => !self.eval(x, c, v),
             Node::And(s, e) => self.kids[s as usize..e as usize]
                 .iter()
@@ -626,11 +637,12 @@ impl Program {
             return self.eval(k.res_start, c, v);
         }
         let res = &self.res[k.res_start as usize..(k.res_start + k.res_len) as usize];
-        res.iter()
-            .all(|&(l, need, slot)| match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
+        res.iter().all(|&(l, need, slot)| {
+            match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
                 Some(w) => w == l.value,
                 None => l.short_yes,
-            })
+            }
+        })
     }
 
     /// The index of the first rule that matches, if any.
