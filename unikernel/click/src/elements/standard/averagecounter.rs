@@ -1,0 +1,150 @@
+//! `AverageCounter([IGNORE])`: counts packets and bytes and their average
+//! rate since the first packet.
+//!
+//! # Ports
+//! One input, one output; agnostic.
+//!
+//! # Processing
+//! Packets pass unchanged. Packets arriving within IGNORE seconds (default
+//! 0) of the first one are not counted. The rate is the count divided by
+//! the time between the first and the latest packet (less IGNORE), in 1 ms
+//! ticks.
+//!
+//! # Keywords
+//! * `IGNORE` (unsigned seconds).
+//!
+//! # Handlers
+//! * `count`, `byte_count` (read): packets and bytes counted.
+//! * `rate`, `byte_rate` (read): average packets and bytes per second,
+//!   printed as C's `%.12g`.
+//! * `reset` (write): zeroes everything.
+//!
+//! # Example
+//! ```text
+//! FromDump(in.pcap) -> a :: AverageCounter -> Discard;
+//! ```
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+
+use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::elements::ratelimit::tokenbucket::jiffies;
+use crate::packet::Packet;
+use crate::router::Ctx;
+
+/// The `AverageCounter` class.
+pub static CLASS: ElementClass = ElementClass {
+    name: "AverageCounter",
+    ports: "1/1",
+    processing: "a/a",
+    phase: 0,
+    make: |args, _cx| {
+        let ignore = args.optional::<u32>("IGNORE")?.unwrap_or(0);
+        Ok(Box::new(AverageCounter {
+            ignore: ignore.saturating_mul(1000),
+            count: 0,
+            bytes: 0,
+            first: 0,
+            last: 0,
+        }))
+    },
+};
+
+/// Strict-average counter.
+pub struct AverageCounter {
+    /// In jiffies.
+    ignore: u32,
+    count: u64,
+    bytes: u64,
+    first: u32,
+    last: u32,
+}
+
+impl AverageCounter {
+    fn note(&mut self, cx: &Ctx, p: &Packet) {
+        let j = jiffies(cx.now());
+        if self.first == 0 {
+            self.first = j;
+        }
+        if j.wrapping_sub(self.first) >= self.ignore {
+            self.count += 1;
+            self.bytes += p.len() as u64;
+        }
+        self.last = j;
+    }
+
+    fn rate(&self, n: u64) -> String {
+        let d = self
+            .last
+            .wrapping_sub(self.first)
+            .wrapping_sub(self.ignore)
+            .max(1);
+        fmt_g12(n as f64 * 1000.0 / d as f64)
+    }
+}
+
+/// C's `printf("%.12g", x)` for finite `x` (Click prints doubles so).
+pub fn fmt_g12(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let sci = alloc::format!("{:.11e}", x);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').into()
+        } else {
+            s.into()
+        }
+    };
+    if (-4..12).contains(&exp) {
+        let decimals = (11 - exp) as usize;
+        trim(&alloc::format!("{:.*}", decimals, x))
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        alloc::format!("{}e{}{:02}", trim(mant), sign, exp.abs())
+    }
+}
+
+impl Element for AverageCounter {
+    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
+        self.note(cx, &p);
+        cx.push(0, p);
+    }
+
+    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
+        let p = cx.pull(0)?;
+        self.note(cx, &p);
+        Some(p)
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        const H: &[HandlerDecl] = &[
+            HandlerDecl::read("count"),
+            HandlerDecl::read("byte_count"),
+            HandlerDecl::read("rate"),
+            HandlerDecl::read("byte_rate"),
+            HandlerDecl::write("reset"),
+        ];
+        H
+    }
+
+    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+        match name {
+            "count" => self.count.to_string(),
+            "byte_count" => self.bytes.to_string(),
+            "rate" => self.rate(self.count),
+            "byte_rate" => self.rate(self.bytes),
+            _ => String::new(),
+        }
+    }
+
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+        self.count = 0;
+        self.bytes = 0;
+        self.first = 0;
+        self.last = 0;
+        Ok(())
+    }
+}
