@@ -129,10 +129,11 @@ impl Element for RatedUnqueue {
             None => {
                 self.failed_pulls += 1;
                 self.empty_runs += 1;
-                if !self.signal.active(cx) {
+                let retry = self.signal.known_nonempty(cx);
+                if !retry && !self.signal.active(cx) {
                     cx.unschedule();
                 }
-                false
+                retry
             }
         }
     }

@@ -348,11 +348,12 @@ mod tests {
             assert!(b.remove_if(1));
         }
         assert!(!b.remove_if(1));
-        // 10/s: one token per 100 ms.
-        assert_eq!(b.time_until_contains(1), 100);
-        b.refill(1_000_099);
-        assert!(!b.contains(1));
+        // 10/s is one token per 100 ms, but the per-tick fraction rounds
+        // down, so Click needs 101 ticks.
+        assert_eq!(b.time_until_contains(1), 101);
         b.refill(1_000_100);
+        assert!(!b.contains(1));
+        b.refill(1_000_101);
         assert!(b.contains(1));
         // Time going backwards adds nothing.
         b.refill(5);

@@ -94,3 +94,56 @@ impl Element for CheckPaint {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec;
+
+    fn painted(c: u8, b: u8) -> Packet {
+        let mut p = Packet::from_slice(&[b]);
+        p.set_paint(c);
+        p
+    }
+
+    #[test]
+    fn matching_on_0_others_on_1_or_dropped() {
+        let (r, _) = router(fed(
+            &[("cp", "CheckPaint", "1"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        r.inject(0, 0, painted(1, 1));
+        r.inject(0, 0, painted(2, 2));
+        assert_eq!(sink_contents(&r, "s"), vec![(0, vec![1]), (1, vec![2])]);
+
+        let (r, _) = router(fed(
+            &[("cp", "CheckPaint", "1"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        r.inject(0, 0, painted(2, 2));
+        r.inject(0, 0, painted(1, 1));
+        assert_eq!(sink_contents(&r, "s"), vec![(0, vec![1])]);
+        r.write("cp.color", "2").unwrap();
+        r.inject(0, 0, painted(2, 2));
+        assert_eq!(sink_contents(&r, "s").len(), 2);
+    }
+
+    #[test]
+    fn pull_mode_diverts() {
+        let (r, _) = router(fed(
+            &[
+                ("q", "Queue", ""),
+                ("cp", "CheckPaint", "1"),
+                ("u", "Unqueue", "BURST -1"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0), (2, 0, 3, 0), (1, 1, 3, 1)],
+        ));
+        r.inject(0, 0, painted(3, 3));
+        r.inject(0, 0, painted(1, 1));
+        r.run_until_idle();
+        assert_eq!(sink_contents(&r, "s"), vec![(1, vec![3]), (0, vec![1])]);
+    }
+}

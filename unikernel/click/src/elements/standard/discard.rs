@@ -92,7 +92,9 @@ impl Element for Discard {
                     worked = true;
                 }
                 None => {
-                    if !self.signal.active(cx) {
+                    if self.signal.known_nonempty(cx) {
+                        worked = true;
+                    } else if !self.signal.active(cx) {
                         cx.unschedule();
                     }
                     break;

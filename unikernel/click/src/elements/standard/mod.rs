@@ -28,6 +28,8 @@ pub mod staticswitch;
 pub mod strip;
 pub mod switch;
 pub mod tee;
+#[cfg(test)]
+pub(crate) mod test_util;
 pub mod timedsource;
 pub mod unqueue;
 pub mod unstrip;

@@ -109,12 +109,21 @@ impl UpstreamSignal {
     pub fn active(&self, cx: &Ctx) -> bool {
         match &self.queues {
             None => true,
-            Some(qs) => qs.iter().any(|&q| {
-                cx.with_element(q, |e, _| {
-                    e.downcast_ref::<Queue>().is_none_or(|q| !q.is_empty())
-                })
-                .unwrap_or(true)
-            }),
+            Some(_) => self.known_nonempty(cx),
         }
+    }
+
+    /// True if an upstream queue is known to hold a packet: a pull that
+    /// returned nothing (an element in between diverted a packet) is worth
+    /// retrying at once, and counts as progress for the driver.
+    pub fn known_nonempty(&self, cx: &Ctx) -> bool {
+        self.queues.as_ref().is_some_and(|qs| {
+            qs.iter().any(|&q| {
+                cx.with_element(q, |e, _| {
+                    e.downcast_ref::<Queue>().is_some_and(|q| !q.is_empty())
+                })
+                .unwrap_or(false)
+            })
+        })
     }
 }

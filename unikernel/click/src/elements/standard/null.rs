@@ -52,3 +52,34 @@ impl Element for Null {
         cx.pull(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::batch::Batch;
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn passes_packets_and_batches() {
+        let (r, _) = router(fed(
+            &[("n", "Null", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        r.inject(0, 0, Packet::from_slice(&[1]));
+        let mut b = Batch::new();
+        b.push(Packet::from_slice(&[2])).unwrap();
+        b.push(Packet::from_slice(&[3])).unwrap();
+        r.with_element(0, |e, cx| e.push_batch(cx, 0, b));
+        assert_eq!(
+            sink_contents(&r, "s"),
+            vec![(0, vec![1]), (0, vec![2]), (0, vec![3])]
+        );
+        assert!(build(fed(
+            &[("n", "Null", "1"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)]
+        ))
+        .is_err());
+    }
+}

@@ -124,3 +124,66 @@ impl Element for Paint {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_anno;
+    use crate::batch::Batch;
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::TestSink;
+    use crate::testing::{build, router};
+    use alloc::vec::Vec;
+
+    fn paints(r: &crate::Router, sink: &str) -> Vec<(u8, u8)> {
+        let s = r.find(sink).unwrap();
+        r.with_element(s, |e, _| {
+            e.downcast_ref::<TestSink>()
+                .unwrap()
+                .got
+                .iter()
+                .map(|(_, p)| (p.paint(), p.anno_u8(20).unwrap()))
+                .collect()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn paints_packets_and_batches_and_handler() {
+        let (r, _) = router(fed(
+            &[
+                ("p", "Paint", "7"),
+                ("q", "Paint", "COLOR 3, ANNO 20"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        r.inject(0, 0, Packet::new(1));
+        let mut b = Batch::new();
+        b.push(Packet::new(1)).unwrap();
+        r.with_element(0, |e, cx| e.push_batch(cx, 0, b));
+        r.write("p.color", "200").unwrap();
+        r.inject(0, 0, Packet::new(1));
+        assert_eq!(paints(&r, "s"), [(7, 3), (7, 3), (200, 3)]);
+        assert_eq!(r.read("p.color").unwrap(), "200");
+        assert!(r.write("p.color", "256").is_err());
+    }
+
+    #[test]
+    fn argument_errors() {
+        for cfg in ["", "256", "1, ANNO 48", "1, ANNO BOGUS", "1, 2, 3"] {
+            assert!(
+                build(fed(
+                    &[("p", "Paint", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+        assert_eq!(parse_anno("PAINT", 1), Some(16));
+        assert_eq!(parse_anno("DST_IP", 1), None);
+        assert_eq!(parse_anno("47", 1), Some(47));
+        assert_eq!(parse_anno("47", 4), None);
+    }
+}

@@ -64,3 +64,33 @@ impl Element for PaintSwitch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec;
+
+    fn painted(c: u8, b: u8) -> Packet {
+        let mut p = Packet::from_slice(&[b]);
+        p.set_paint(c);
+        p
+    }
+
+    #[test]
+    fn routes_by_colour_drops_missing_and_floods_255() {
+        let (r, _) = router(fed(
+            &[("ps", "PaintSwitch", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        r.inject(0, 0, painted(1, 1));
+        r.inject(0, 0, painted(9, 2));
+        r.inject(0, 0, painted(0, 3));
+        r.inject(0, 0, painted(255, 4));
+        assert_eq!(
+            sink_contents(&r, "s"),
+            vec![(1, vec![1]), (0, vec![3]), (0, vec![4]), (1, vec![4])]
+        );
+    }
+}

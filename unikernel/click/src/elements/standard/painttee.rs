@@ -82,3 +82,36 @@ impl Element for PaintTee {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn copy_goes_out_before_original() {
+        let (r, _) = router(fed(
+            &[("pt", "PaintTee", "2"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        let mut p = Packet::from_slice(&[1]);
+        p.set_paint(2);
+        r.inject(0, 0, p);
+        r.inject(0, 0, Packet::from_slice(&[2]));
+        assert_eq!(
+            sink_contents(&r, "s"),
+            vec![(1, vec![1]), (0, vec![1]), (0, vec![2])]
+        );
+        r.write("pt.color", "0").unwrap();
+        assert_eq!(r.read("pt.color").unwrap(), "0");
+        r.inject(0, 0, Packet::from_slice(&[3]));
+        assert_eq!(sink_contents(&r, "s").len(), 5);
+        assert!(build(fed(
+            &[("pt", "PaintTee", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)]
+        ))
+        .is_err());
+    }
+}

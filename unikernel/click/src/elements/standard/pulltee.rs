@@ -50,3 +50,27 @@ impl Element for PullTee {
         Some(p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn copy_is_pushed_before_the_pull_returns() {
+        let (r, _) = router(fed(
+            &[
+                ("q", "Queue", ""),
+                ("t", "PullTee", "2"),
+                ("u", "Unqueue", ""),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0), (2, 0, 3, 0), (1, 1, 3, 1)],
+        ));
+        r.inject(0, 0, Packet::from_slice(&[5]));
+        r.run_until_idle();
+        assert_eq!(sink_contents(&r, "s"), vec![(1, vec![5]), (0, vec![5])]);
+    }
+}

@@ -64,3 +64,69 @@ impl Element for Tee {
         cx.push(n.saturating_sub(1), p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn clones_in_order_then_original_last_into_shared_sink() {
+        // t[0] and t[2] go straight to the sink; t[1] goes through a Paint
+        // first, which must not affect the others.
+        let (r, _) = router(fed(
+            &[
+                ("t", "Tee", "3"),
+                ("s", "TestSink", ""),
+                ("st", "Strip", "1"),
+            ],
+            &[(0, 0, 1, 0), (0, 1, 2, 0), (2, 0, 1, 1), (0, 2, 1, 2)],
+        ));
+        r.inject(0, 0, Packet::from_slice(&[1, 2, 3]));
+        assert_eq!(
+            sink_contents(&r, "s"),
+            vec![(0, vec![1, 2, 3]), (1, vec![2, 3]), (2, vec![1, 2, 3])]
+        );
+    }
+
+    #[test]
+    fn copies_are_independent() {
+        let (r, _) = router(fed(
+            &[
+                ("t", "Tee", ""),
+                ("a", "TestSink", ""),
+                ("b", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (0, 1, 2, 0)],
+        ));
+        let mut p = Packet::from_slice(&[9, 9]);
+        p.set_paint(4);
+        r.inject(0, 0, p);
+        let a = r.find("a").unwrap();
+        r.with_element(a, |e, _| {
+            let s = e.downcast_mut::<crate::testing::TestSink>().unwrap();
+            s.got[0].1.data_mut()[0] = 0;
+            assert_eq!(s.got[0].1.paint(), 4);
+        });
+        assert_eq!(sink_contents(&r, "b"), vec![(0, vec![9, 9])]);
+    }
+
+    #[test]
+    fn n_must_match_outputs() {
+        let e = build(fed(
+            &[("t", "Tee", "3"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ))
+        .err()
+        .unwrap();
+        let e = alloc::format!("{e}");
+        assert!(e.contains("N is 3 but 2 outputs are connected"), "{e}");
+        assert!(build(fed(
+            &[("t", "Tee", "x"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)]
+        ))
+        .is_err());
+    }
+}

@@ -99,6 +99,7 @@ impl Element for Unqueue {
             limit = limit.min(self.limit as u64 - self.count);
         }
         let mut worked = 0;
+        let mut retry = false;
         while worked < limit && self.active {
             match cx.pull(0) {
                 Some(p) => {
@@ -107,7 +108,8 @@ impl Element for Unqueue {
                     cx.push(0, p);
                 }
                 None => {
-                    if !self.signal.active(cx) {
+                    retry = self.signal.known_nonempty(cx);
+                    if !retry && !self.signal.active(cx) {
                         cx.unschedule();
                     }
                     break;
@@ -116,8 +118,9 @@ impl Element for Unqueue {
         }
         if !self.may_run() {
             cx.unschedule();
+            return worked > 0;
         }
-        worked > 0
+        worked > 0 || retry
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
