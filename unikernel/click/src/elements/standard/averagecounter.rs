@@ -148,3 +148,48 @@ impl Element for AverageCounter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_g12;
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router};
+    use crate::time::{SimClock, Timestamp};
+
+    #[test]
+    fn strict_average_over_the_span() {
+        let (r, _) = router(fed(
+            &[("a", "AverageCounter", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        for k in 0..4 {
+            r.clock()
+                .advance_to(SimClock::START + Timestamp::from_msec(1 + k * 100));
+            r.inject(0, 0, Packet::new(100));
+        }
+        assert_eq!(r.read("a.count").unwrap(), "4");
+        assert_eq!(r.read("a.byte_count").unwrap(), "400");
+        // 4 packets over 300 ms.
+        assert_eq!(r.read("a.rate").unwrap(), "13.3333333333");
+        assert_eq!(r.read("a.byte_rate").unwrap(), "1333.33333333");
+        r.write("a.reset", "").unwrap();
+        assert_eq!(r.read("a.count").unwrap(), "0");
+        assert!(build(fed(
+            &[("a", "AverageCounter", "x"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)]
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn g12() {
+        assert_eq!(fmt_g12(0.0), "0");
+        assert_eq!(fmt_g12(1000.0), "1000");
+        assert_eq!(fmt_g12(0.5), "0.5");
+        assert_eq!(fmt_g12(1e15), "1e+15");
+        assert_eq!(fmt_g12(123456789012345.0), "1.23456789012e+14");
+        assert_eq!(fmt_g12(0.0001), "0.0001");
+        assert_eq!(fmt_g12(0.00001), "1e-05");
+    }
+}

@@ -73,3 +73,51 @@ impl Element for HashSwitch {
         cx.push(o, p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HashSwitch;
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+
+    #[test]
+    fn click_hash() {
+        let h = HashSwitch {
+            offset: 1,
+            length: 2,
+        };
+        // d = 0x30 + 0x05 = 53; (53 ^ 3) & 1 = 0; & 3 = 2.
+        assert_eq!(h.output(&[0xff, 0x30, 0x05], 2), 0);
+        assert_eq!(h.output(&[0xff, 0x30, 0x05], 4), 2);
+        assert_eq!(h.output(&[0xff, 0x30, 0x05], 8), 6);
+        // Other counts: d % n.
+        assert_eq!(h.output(&[0xff, 0x30, 0x05], 3), 53 % 3);
+        // Too short: output 0.
+        assert_eq!(h.output(&[0xff, 0x30], 4), 0);
+    }
+
+    #[test]
+    fn routes_and_rejects_bad_arguments() {
+        let (r, _) = router(fed(
+            &[("h", "HashSwitch", "0, 1"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        r.inject(0, 0, Packet::from_slice(&[0x11]));
+        r.inject(0, 0, Packet::from_slice(&[0x10]));
+        let got = sink_contents(&r, "s");
+        // 0x11: (17 ^ 1) & 1 = 0; 0x10: (16 ^ 1) & 1 = 1.
+        assert_eq!(got[0].0, 0);
+        assert_eq!(got[1].0, 1);
+        for cfg in ["", "1", "1, 0", "x, 1", "1, 2, 3"] {
+            assert!(
+                build(fed(
+                    &[("h", "HashSwitch", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+}

@@ -223,3 +223,79 @@ impl Element for InfiniteSource {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::testing::{build, router, sink_contents};
+
+    #[test]
+    fn sends_limit_packets_in_bursts_then_stops() {
+        let (r, _) = router(fed(
+            &[
+                (
+                    "src",
+                    "InfiniteSource",
+                    "DATA \"ab\", LIMIT 5, BURST 2, STOP true",
+                ),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(r.run_until_idle(), "STOP true stops the router");
+        let got = sink_contents(&r, "s");
+        assert_eq!(got.len(), 5);
+        assert!(got.iter().all(|(_, d)| d == b"ab"));
+        assert_eq!(r.read("src.count").unwrap(), "5");
+    }
+
+    #[test]
+    fn length_default_data_and_handlers() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "InfiniteSource", "LIMIT 1, LENGTH 100, ACTIVE false"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(!r.run_until_idle());
+        assert!(sink_contents(&r, "s").is_empty());
+        r.write("src.active", "true").unwrap();
+        r.run_until_idle();
+        let got = sink_contents(&r, "s");
+        assert_eq!(got[0].1.len(), 100);
+        assert_eq!(&got[0].1[..6], b"Random");
+        assert_eq!(&got[0].1[69..75], b"Random");
+        r.write("src.reset", "").unwrap();
+        r.write("src.limit", "2").unwrap();
+        r.run_until_idle();
+        assert_eq!(sink_contents(&r, "s").len(), 3);
+        assert!(r.write("src.burst", "0").is_err());
+        for cfg in ["BURST 0", "LIMIT x", "ACTIVE 2", "a, 1, 1, true, 5"] {
+            assert!(
+                build(fed(
+                    &[("src", "InfiniteSource", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+
+    #[test]
+    fn pull_mode() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "InfiniteSource", "LIMIT 3"),
+                ("u", "Unqueue", ""),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        for _ in 0..10 {
+            r.step();
+        }
+        assert_eq!(sink_contents(&r, "s").len(), 3);
+    }
+}

@@ -191,3 +191,78 @@ impl Element for Print {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    fn printed(cfg: &str, p: Packet) -> String {
+        let (r, host) = router(fed(
+            &[("p", "Print", cfg), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        r.inject(0, 0, p);
+        assert_eq!(sink_contents(&r, "s").len(), 1);
+        let logs: Vec<String> = host.logs.borrow().clone();
+        logs.join("\n")
+    }
+
+    #[test]
+    fn click_format() {
+        let data: Vec<u8> = (0..30).collect();
+        assert_eq!(
+            printed("ok", Packet::from_slice(&data)),
+            "ok:   30 | 00010203 04050607 08090a0b 0c0d0e0f 10111213 14151617"
+        );
+        assert_eq!(
+            printed("", Packet::from_slice(&[0xab, 0xcd])),
+            "   2 | abcd"
+        );
+        assert_eq!(
+            printed("x, 3", Packet::from_slice(&data)),
+            "x:   30 | 000102"
+        );
+        assert_eq!(
+            printed("x, CONTENTS NONE", Packet::from_slice(&data)),
+            "x:   30"
+        );
+        assert_eq!(
+            printed("x, CONTENTS ASCII", Packet::from_slice(b"Hello, world!\n")),
+            "x:   14 |  Hello, w orld!."
+        );
+        let mut p = Packet::from_slice(&[1]);
+        p.set_timestamp(crate::time::Timestamp::from_usec(5, 42));
+        assert_eq!(printed("t, TIMESTAMP true", p), "t: 5.000042:    1 | 01");
+        let s = printed("MAXLENGTH -1, HEADROOM true", Packet::from_slice(&data));
+        assert!(s.starts_with("  30 (h64 t32) | 00010203"), "{s}");
+        assert!(s.ends_with("1c1d"), "{s}");
+    }
+
+    #[test]
+    fn inactive_and_errors() {
+        let (r, host) = router(fed(
+            &[("p", "Print", "ACTIVE false"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        r.inject(0, 0, Packet::new(4));
+        assert!(host.logs.borrow().is_empty());
+        r.write("p.active", "true").unwrap();
+        r.inject(0, 0, Packet::new(4));
+        assert_eq!(host.logs.borrow().len(), 1);
+        assert!(r.write("p.active", "sometimes").is_err());
+        for cfg in ["x, CONTENTS BINARY", "x, y", "TIMESTAMP maybe"] {
+            assert!(
+                build(fed(
+                    &[("p", "Print", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+}

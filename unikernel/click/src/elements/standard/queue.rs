@@ -205,3 +205,136 @@ impl Element for Queue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    fn fill(r: &crate::Router, n: u8) {
+        for i in 0..n {
+            r.inject(0, 0, Packet::from_slice(&[i]));
+        }
+    }
+
+    fn drained(r: &crate::Router) -> Vec<u8> {
+        sink_contents(r, "s")
+            .iter()
+            .filter(|(p, _)| *p == 0)
+            .map(|(_, d)| d[0])
+            .collect()
+    }
+
+    fn graph(class: &str, cfg: &str, drops_out: bool) -> crate::Router {
+        let mut conns = vec![(0, 0, 1, 0), (1, 0, 2, 0)];
+        if drops_out {
+            conns.push((0, 1, 2, 1));
+        }
+        router(fed(
+            &[
+                ("q", class, cfg),
+                ("u", "Unqueue", "ACTIVE false, BURST -1"),
+                ("s", "TestSink", ""),
+            ],
+            &conns,
+        ))
+        .0
+    }
+
+    #[test]
+    fn drops_new_arrivals_when_full_and_tracks_highwater() {
+        let r = graph("Queue", "3", true);
+        fill(&r, 5);
+        assert_eq!(r.read("q.length").unwrap(), "3");
+        assert_eq!(r.read("q.highwater_length").unwrap(), "3");
+        assert_eq!(r.read("q.drops").unwrap(), "2");
+        assert_eq!(r.read("q.capacity").unwrap(), "3");
+        // Dropped packets went out of output 1.
+        assert_eq!(sink_contents(&r, "s"), vec![(1, vec![3]), (1, vec![4])]);
+        r.write("u.active", "true").unwrap();
+        r.run_until_idle();
+        assert_eq!(drained(&r), [0, 1, 2]);
+        assert_eq!(r.read("q.length").unwrap(), "0");
+        assert_eq!(r.read("q.highwater_length").unwrap(), "3");
+        r.write("q.reset_counts", "").unwrap();
+        assert_eq!(r.read("q.drops").unwrap(), "0");
+        assert_eq!(r.read("q.highwater_length").unwrap(), "0");
+    }
+
+    #[test]
+    fn default_capacity_capacity_handler_and_reset() {
+        let r = graph("Queue", "", false);
+        assert_eq!(r.read("q.capacity").unwrap(), "1000");
+        r.write("u.active", "false").unwrap();
+        fill(&r, 4);
+        r.write("q.capacity", "2").unwrap();
+        assert_eq!(r.read("q.length").unwrap(), "2");
+        fill(&r, 1);
+        assert_eq!(r.read("q.drops").unwrap(), "1");
+        assert!(r.write("q.capacity", "lots").is_err());
+        r.write("q.reset", "").unwrap();
+        assert_eq!(r.read("q.length").unwrap(), "0");
+        for cfg in ["x", "-1", "1, 2"] {
+            assert!(
+                build(fed(
+                    &[
+                        ("q", "Queue", cfg),
+                        ("u", "Unqueue", ""),
+                        ("s", "TestSink", "")
+                    ],
+                    &[(0, 0, 1, 0), (1, 0, 2, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+
+    #[test]
+    fn front_drop_queue_drops_oldest() {
+        let r = graph("FrontDropQueue", "3", true);
+        fill(&r, 5);
+        assert_eq!(r.read("q.drops").unwrap(), "2");
+        assert_eq!(r.read("q.length").unwrap(), "3");
+        assert_eq!(sink_contents(&r, "s"), vec![(1, vec![0]), (1, vec![1])]);
+        r.write("u.active", "true").unwrap();
+        r.run_until_idle();
+        assert_eq!(drained(&r), [2, 3, 4]);
+    }
+
+    #[test]
+    fn overflow_is_reported_once() {
+        let (r, host) = router(fed(
+            &[
+                ("q", "Queue", "1"),
+                ("u", "Unqueue", "ACTIVE false"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        fill(&r, 4);
+        let logs = host.logs.borrow();
+        assert_eq!(
+            logs.iter().filter(|l| l.contains("overflow")).count(),
+            1,
+            "{logs:?}"
+        );
+    }
+
+    #[test]
+    fn idle_puller_sleeps_and_is_woken() {
+        let r = graph("Queue", "", false);
+        r.write("u.active", "true").unwrap();
+        // Nothing queued: the Unqueue runs once, finds the queue empty and
+        // unschedules itself, so the router goes idle.
+        assert!(!r.run_until_idle());
+        assert_eq!(r.step(), crate::router::Step::Idle(None));
+        fill(&r, 2);
+        assert_eq!(r.step(), crate::router::Step::Worked);
+        r.run_until_idle();
+        assert_eq!(drained(&r), [0, 1]);
+    }
+}

@@ -63,3 +63,26 @@ impl Element for RandomSwitch {
         cx.push(o as usize, p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+
+    #[test]
+    fn uses_every_output() {
+        let (r, _) = router(fed(
+            &[("rs", "RandomSwitch", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1), (0, 2, 1, 2)],
+        ));
+        for _ in 0..300 {
+            r.inject(0, 0, Packet::new(1));
+        }
+        let got = sink_contents(&r, "s");
+        for port in 0..3 {
+            let n = got.iter().filter(|(p, _)| *p == port).count();
+            assert!(n > 50, "output {port} got {n}");
+        }
+    }
+}

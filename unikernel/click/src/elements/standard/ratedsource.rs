@@ -235,3 +235,52 @@ impl Element for RatedSource {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::TestSink;
+    use crate::testing::{build, router};
+    use crate::time::{SimClock, Timestamp};
+    use alloc::vec::Vec;
+
+    #[test]
+    fn paced_by_the_token_bucket() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "RatedSource", "RATE 10, LIMIT 5, STOP true"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(r.run_until_idle());
+        let times: Vec<i64> = r
+            .with_element(1, |e, _| {
+                e.downcast_ref::<TestSink>()
+                    .unwrap()
+                    .got
+                    .iter()
+                    .map(|(_, p): &(usize, Packet)| {
+                        (p.timestamp() - SimClock::START).nanos() / 1_000_000
+                    })
+                    .collect()
+            })
+            .unwrap();
+        // Two tokens at start (capacity 2 below 200/s), then one about
+        // every 100 ticks: the per-tick fraction rounds down, and what is
+        // left after each token carries over (Click's arithmetic).
+        assert_eq!(times, [0, 0, 101, 201, 301]);
+        assert_eq!(r.read("src.count").unwrap(), "5");
+        assert_eq!(r.read("src.rate").unwrap(), "10");
+        assert!(r.now() >= SimClock::START + Timestamp::from_msec(301));
+        r.write("src.rate", "1000").unwrap();
+        assert_eq!(r.read("src.rate").unwrap(), "1000");
+        assert!(r.write("src.rate", "fast").is_err());
+        assert!(build(fed(
+            &[("src", "RatedSource", "RATE x"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)]
+        ))
+        .is_err());
+    }
+}

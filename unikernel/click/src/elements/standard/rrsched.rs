@@ -56,3 +56,40 @@ impl Element for RoundRobinSched {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec::Vec;
+
+    #[test]
+    fn skips_empty_inputs_and_resumes_after_last() {
+        let (r, _) = router(fed(
+            &[
+                ("a", "Queue", ""),
+                ("b", "Queue", ""),
+                ("c", "Queue", ""),
+                ("rr", "RoundRobinSched", ""),
+                ("u", "Unqueue", "ACTIVE false"),
+                ("s", "TestSink", ""),
+            ],
+            &[
+                (0, 0, 3, 0),
+                (1, 0, 3, 1),
+                (2, 0, 3, 2),
+                (3, 0, 4, 0),
+                (4, 0, 5, 0),
+            ],
+        ));
+        for b in [1u8, 2, 3] {
+            r.inject(0, 0, Packet::from_slice(&[b]));
+        }
+        r.inject(2, 0, Packet::from_slice(&[30]));
+        r.write("u.active", "true").unwrap();
+        r.run_until_idle();
+        let order: Vec<u8> = sink_contents(&r, "s").iter().map(|(_, d)| d[0]).collect();
+        assert_eq!(order, [1, 30, 2, 3]);
+    }
+}

@@ -46,3 +46,24 @@ impl Element for RoundRobinSwitch {
         cx.push(i, p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec::Vec;
+
+    #[test]
+    fn starts_at_zero_and_wraps() {
+        let (r, _) = router(fed(
+            &[("rr", "RoundRobinSwitch", ""), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1), (0, 2, 1, 2)],
+        ));
+        for i in 0..5u8 {
+            r.inject(0, 0, Packet::from_slice(&[i]));
+        }
+        let ports: Vec<usize> = sink_contents(&r, "s").iter().map(|(p, _)| *p).collect();
+        assert_eq!(ports, [0, 1, 2, 0, 1]);
+    }
+}

@@ -51,3 +51,38 @@ impl Element for StaticSwitch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn fixed_output_or_drop() {
+        let conns = [(0, 0, 1, 0), (0, 1, 1, 1)];
+        let (r, _) = router(fed(
+            &[("w", "StaticSwitch", "1"), ("s", "TestSink", "")],
+            &conns,
+        ));
+        r.inject(0, 0, Packet::from_slice(&[1]));
+        assert_eq!(sink_contents(&r, "s"), vec![(1, vec![1])]);
+        let (r, _) = router(fed(
+            &[("w", "StaticSwitch", "5"), ("s", "TestSink", "")],
+            &conns,
+        ));
+        r.inject(0, 0, Packet::from_slice(&[1]));
+        let (r2, _) = router(fed(
+            &[("w", "StaticSwitch", "-1"), ("s", "TestSink", "")],
+            &conns,
+        ));
+        r2.inject(0, 0, Packet::from_slice(&[1]));
+        assert!(sink_contents(&r, "s").is_empty() && sink_contents(&r2, "s").is_empty());
+        assert!(build(fed(
+            &[("w", "StaticSwitch", ""), ("s", "TestSink", "")],
+            &conns
+        ))
+        .is_err());
+    }
+}

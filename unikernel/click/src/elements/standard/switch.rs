@@ -80,3 +80,28 @@ impl Element for Switch {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn switch_handler_moves_traffic() {
+        let conns = [(0, 0, 1, 0), (0, 1, 1, 1)];
+        let (r, _) = router(fed(&[("w", "Switch", ""), ("s", "TestSink", "")], &conns));
+        r.inject(0, 0, Packet::from_slice(&[1]));
+        r.write("w.switch", "1").unwrap();
+        assert_eq!(r.read("w.switch").unwrap(), "1");
+        r.inject(0, 0, Packet::from_slice(&[2]));
+        r.write("w.switch", "7").unwrap();
+        assert_eq!(r.read("w.switch").unwrap(), "-1");
+        r.inject(0, 0, Packet::from_slice(&[3]));
+        assert_eq!(sink_contents(&r, "s"), vec![(0, vec![1]), (1, vec![2])]);
+        assert!(r.write("w.switch", "left").is_err());
+        assert!(build(fed(&[("w", "Switch", "2"), ("s", "TestSink", "")], &conns)).is_err());
+        assert!(build(fed(&[("w", "Switch", "x"), ("s", "TestSink", "")], &conns)).is_err());
+    }
+}

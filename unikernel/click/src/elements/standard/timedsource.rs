@@ -169,3 +169,50 @@ impl Element for TimedSource {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::testing::{build, router, sink_contents, TestSink};
+    use crate::time::SimClock;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn one_packet_per_interval_then_stop() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "TimedSource", "200ms, hi, LIMIT 3, STOP true"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(r.run_until_idle());
+        assert_eq!(sink_contents(&r, "s").len(), 3);
+        let times: Vec<i64> = r
+            .with_element(1, |e, _| {
+                e.downcast_ref::<TestSink>()
+                    .unwrap()
+                    .got
+                    .iter()
+                    .map(|(_, p)| (p.timestamp() - SimClock::START).nanos() / 1_000_000)
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(times, [200, 400, 600]);
+        assert_eq!(r.read("src.interval").unwrap(), "200ms");
+        assert_eq!(r.read("src.data").unwrap(), "hi");
+        r.write("src.interval", "1.5s").unwrap();
+        assert_eq!(r.read("src.interval").unwrap(), "1.500000s");
+        assert!(r.write("src.interval", "0").is_err());
+        for cfg in ["0", "soon", "1s, x, LIMIT y"] {
+            assert!(
+                build(fed(
+                    &[("src", "TimedSource", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+}

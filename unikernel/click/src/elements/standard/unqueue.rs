@@ -169,3 +169,89 @@ impl Element for Unqueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::router::Step;
+    use crate::testing::{build, router, sink_contents};
+
+    fn setup(cfg: &str) -> crate::Router {
+        router(fed(
+            &[
+                ("q", "Queue", ""),
+                ("u", "Unqueue", cfg),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ))
+        .0
+    }
+
+    #[test]
+    fn burst_pulls_that_many_per_run() {
+        let r = setup("BURST 4");
+        for i in 0..10u8 {
+            r.inject(0, 0, Packet::from_slice(&[i]));
+        }
+        assert_eq!(r.step(), Step::Worked);
+        assert_eq!(r.read("u.count").unwrap(), "4");
+        r.run_until_idle();
+        assert_eq!(r.read("u.count").unwrap(), "10");
+        assert_eq!(sink_contents(&r, "s").len(), 10);
+        assert_eq!(r.read("u.burst").unwrap(), "4");
+    }
+
+    #[test]
+    fn limit_stops_pulling_until_reset() {
+        let r = setup("BURST 4, LIMIT 10, ACTIVE false");
+        for i in 0..60u8 {
+            r.inject(0, 0, Packet::from_slice(&[i]));
+        }
+        r.run_until_idle();
+        assert_eq!(r.read("u.count").unwrap(), "0");
+        r.write("u.active", "true").unwrap();
+        r.run_until_idle();
+        assert_eq!(r.read("u.count").unwrap(), "10");
+        assert_eq!(r.read("q.length").unwrap(), "50");
+        let got = sink_contents(&r, "s");
+        assert_eq!(
+            got.iter()
+                .map(|(_, d)| d[0])
+                .collect::<alloc::vec::Vec<_>>(),
+            (0..10).collect::<alloc::vec::Vec<u8>>()
+        );
+        r.write("u.reset", "").unwrap();
+        r.run_until_idle();
+        assert_eq!(r.read("u.count").unwrap(), "10");
+        assert_eq!(r.read("q.length").unwrap(), "40");
+        r.write("u.limit", "-1").unwrap();
+        r.run_until_idle();
+        assert_eq!(r.read("q.length").unwrap(), "0");
+        assert_eq!(r.read("u.limit").unwrap(), "-1");
+    }
+
+    #[test]
+    fn handler_and_argument_errors() {
+        let r = setup("");
+        assert!(r.write("u.active", "maybe").is_err());
+        assert!(r.write("u.burst", "x").is_err());
+        assert!(r.write("u.limit", "").is_err());
+        assert_eq!(r.read("u.active").unwrap(), "true");
+        for cfg in ["x", "ACTIVE 3", "LIMIT z", "1, 2"] {
+            assert!(
+                build(fed(
+                    &[
+                        ("q", "Queue", ""),
+                        ("u", "Unqueue", cfg),
+                        ("s", "TestSink", "")
+                    ],
+                    &[(0, 0, 1, 0), (1, 0, 2, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+}

@@ -62,3 +62,28 @@ impl Element for Unstrip {
         Some(p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::batch::Batch;
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{router, sink_contents};
+    use alloc::vec;
+
+    #[test]
+    fn unstrip_beyond_headroom_grows_with_zeros() {
+        let (r, _) = router(fed(
+            &[("u", "Unstrip", "2"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0)],
+        ));
+        r.inject(0, 0, Packet::with_room(1, 1, 0));
+        let mut b = Batch::new();
+        b.push(Packet::with_room(0, 1, 0)).unwrap();
+        r.with_element(0, |e, cx| e.push_batch(cx, 0, b));
+        assert_eq!(
+            sink_contents(&r, "s"),
+            vec![(0, vec![0, 0, 0]), (0, vec![0, 0, 0])]
+        );
+    }
+}
