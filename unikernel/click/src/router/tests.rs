@@ -134,3 +134,30 @@ fn push_output_reuse_is_an_error() {
         "{e:?}"
     );
 }
+
+#[test]
+fn hotswap_keeps_state_of_same_name_and_class() {
+    let g = || {
+        flat(
+            &[
+                ("i", "Idle", ""),
+                ("c", "Counter", ""),
+                ("d", "Discard", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        )
+    };
+    let (old, _) = router(g());
+    old.inject(1, 0, Packet::from_slice(&[1, 2]));
+    let (new, _) = router(g());
+    // i, c and d all have namesakes of the same class.
+    assert_eq!(new.take_state_from(&old), 3);
+    assert_eq!(new.read("c.count").unwrap(), "1");
+    // Same name, other class: no state moves (only `i` matches).
+    let (other, _) = router(flat(
+        &[("i", "Idle", ""), ("c", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    assert_eq!(other.take_state_from(&new), 1);
+    assert_eq!(other.read("c.class").unwrap(), "Discard");
+}
