@@ -131,3 +131,62 @@ impl Element for RateMeter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use crate::time::{SimClock, Timestamp};
+
+    #[test]
+    fn switches_output_as_the_rate_rises() {
+        let (r, _) = router(fed(
+            &[("m", "Meter", "500, 5000"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1), (0, 2, 1, 2)],
+        ));
+        // One packet every 10 ms: 100/s, below 500.
+        for k in 0..200 {
+            r.clock()
+                .advance_to(SimClock::START + Timestamp::from_msec(k * 10));
+            r.inject(0, 0, Packet::new(1));
+        }
+        let got = sink_contents(&r, "s");
+        assert!(got[100..].iter().all(|(p, _)| *p == 0));
+        // Then 2 per ms: 2000/s, between the rates.
+        for k in 0..200 {
+            r.clock()
+                .advance_to(SimClock::START + Timestamp::from_msec(2000 + k));
+            r.inject(0, 0, Packet::new(1));
+            r.inject(0, 0, Packet::new(1));
+        }
+        let got = sink_contents(&r, "s");
+        assert_eq!(got.last().unwrap().0, 1);
+        let rate: f64 = r.read("m.rate").unwrap().parse().unwrap();
+        assert!((1500.0..2100.0).contains(&rate), "{rate}");
+        assert_eq!(r.read("m.meters").unwrap(), "500 5000");
+    }
+
+    #[test]
+    fn argument_errors() {
+        let two = [(0, 0, 1, 0), (0, 1, 1, 1)];
+        let (r, _) = router(fed(
+            &[("m", "BandwidthMeter", "1000Bps"), ("s", "TestSink", "")],
+            &two,
+        ));
+        r.inject(0, 0, Packet::new(100));
+        assert_eq!(r.read("m.meters").unwrap(), "1000");
+        for (class, cfg) in [
+            ("Meter", ""),
+            ("Meter", "10, 5"),
+            ("Meter", "x"),
+            ("Meter", "10, 20"),
+            ("BandwidthMeter", "fast"),
+        ] {
+            assert!(
+                build(fed(&[("m", class, cfg), ("s", "TestSink", "")], &two)).is_err(),
+                "{class}({cfg})"
+            );
+        }
+    }
+}

@@ -110,3 +110,119 @@ impl Element for RatedSplitter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, sink_contents};
+    use crate::time::{SimClock, Timestamp};
+    use alloc::vec::Vec;
+
+    fn at(r: &crate::Router, ms: i64, len: usize) {
+        r.clock()
+            .advance_to(SimClock::START + Timestamp::from_msec(ms));
+        r.inject(0, 0, Packet::new(len));
+    }
+
+    fn ports(r: &crate::Router) -> Vec<usize> {
+        sink_contents(r, "s").iter().map(|(p, _)| *p).collect()
+    }
+
+    #[test]
+    fn token_bucket_under_simulated_time() {
+        let (r, _) = router(fed(
+            &[
+                ("rs", "RatedSplitter", "RATE 10, BURST_SIZE 5"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        // A burst of 7: the full bucket (5) passes, the rest is over.
+        for _ in 0..7 {
+            at(&r, 0, 60);
+        }
+        // 10/s with Click's rounding: the next token is due after 101 ms.
+        at(&r, 100, 60);
+        at(&r, 101, 60);
+        at(&r, 102, 60);
+        assert_eq!(ports(&r), [0, 0, 0, 0, 0, 1, 1, 1, 0, 1]);
+        assert_eq!(r.read("rs.rate").unwrap(), "10");
+    }
+
+    #[test]
+    fn default_capacity_is_20ms_of_tokens_and_rate_handler() {
+        let (r, _) = router(fed(
+            &[("rs", "RatedSplitter", "1000"), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        for _ in 0..25 {
+            at(&r, 0, 60);
+        }
+        assert_eq!(ports(&r).iter().filter(|&&p| p == 0).count(), 20);
+        // Click computes the rate back from its fixed-point form, with a
+        // half-tick rounding term: 2000 reads as 2001 there too.
+        r.write("rs.rate", "2000").unwrap();
+        assert_eq!(r.read("rs.rate").unwrap(), "2001");
+        assert!(r.write("rs.rate", "lots").is_err());
+    }
+
+    #[test]
+    fn excess_dropped_without_output_1() {
+        let (r, _) = router(fed(
+            &[
+                ("rs", "RatedSplitter", "RATE 1, BURST_SIZE 1"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        at(&r, 0, 60);
+        at(&r, 0, 60);
+        assert_eq!(ports(&r), [0]);
+    }
+
+    #[test]
+    fn bandwidth_splitter_needs_the_threshold() {
+        let (r, _) = router(fed(
+            &[
+                ("bw", "BandwidthRatedSplitter", "RATE 1000Bps"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ));
+        // Capacity 20 + 131072 bytes; a packet passes while at least 131072
+        // bytes of tokens remain, then takes its length: three 10-byte
+        // packets pass (the third finds just over 131072 left).
+        for _ in 0..4 {
+            at(&r, 0, 10);
+        }
+        // 1000 B/s refills 10 bytes in 10 ms.
+        at(&r, 10, 10);
+        assert_eq!(ports(&r), [0, 0, 0, 1, 0]);
+        assert_eq!(r.read("bw.rate").unwrap(), "8kbps");
+        // Read back from Click's fixed-point rate, imprecise as in Click.
+        r.write("bw.rate", "1Mbps").unwrap();
+        assert_eq!(r.read("bw.rate").unwrap(), "1.000496Mbps");
+    }
+
+    #[test]
+    fn argument_errors() {
+        for (class, cfg) in [
+            ("RatedSplitter", ""),
+            ("RatedSplitter", "x"),
+            ("RatedSplitter", "10, BURST_SIZE 2, BURST_DURATION 1s"),
+            ("RatedSplitter", "10, BURST_BYTES 2"),
+            ("BandwidthRatedSplitter", "fast"),
+            ("BandwidthRatedSplitter", "1000Bps, BURST_SIZE 3"),
+        ] {
+            assert!(
+                build(fed(
+                    &[("rs", class, cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{class}({cfg})"
+            );
+        }
+    }
+}

@@ -176,3 +176,101 @@ impl Element for RatedUnqueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::testing::{build, router, TestSink};
+    use crate::time::SimClock;
+    use alloc::vec::Vec;
+
+    fn lengths(r: &crate::Router) -> Vec<usize> {
+        let s = r.find("s").unwrap();
+        r.with_element(s, |e, _| {
+            e.downcast_ref::<TestSink>()
+                .unwrap()
+                .got
+                .iter()
+                .map(|(_, p)| p.len())
+                .collect()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn pulls_at_the_rate_and_sleeps_when_empty() {
+        let (r, _) = router(fed(
+            &[
+                ("q", "Queue", ""),
+                ("ru", "RatedUnqueue", "RATE 10, BURST_SIZE 2"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        for _ in 0..4 {
+            r.inject(0, 0, Packet::new(10));
+        }
+        // Drain one packet at a time and note when it left.
+        let mut when = Vec::new();
+        let mut n = 0;
+        while n < 4 {
+            r.step();
+            let got = lengths(&r).len();
+            if got > n {
+                when.push((r.now() - SimClock::START).nanos() / 1_000_000);
+                n = got;
+            } else if let Some(t) = r.next_timer() {
+                r.clock().advance_to(t);
+            }
+        }
+        assert_eq!(when, [0, 0, 101, 201]);
+        // Queue empty: the task sleeps, no timer left: the router is idle.
+        assert!(!r.run_until_idle());
+        assert_eq!(r.step(), crate::router::Step::Idle(None));
+        assert_eq!(r.read("ru.rate").unwrap(), "10");
+        assert!(r.read("ru.calls").unwrap().contains("4 pushes"));
+        r.write("ru.active", "false").unwrap();
+        r.inject(0, 0, Packet::new(10));
+        r.run_until_idle();
+        assert_eq!(r.read("q.length").unwrap(), "1");
+        r.write("ru.active", "true").unwrap();
+        r.run_until_idle();
+        assert_eq!(r.read("q.length").unwrap(), "0");
+        for cfg in ["", "x", "10, ACTIVE maybe"] {
+            assert!(
+                build(fed(
+                    &[
+                        ("q", "Queue", ""),
+                        ("ru", "RatedUnqueue", cfg),
+                        ("s", "TestSink", "")
+                    ],
+                    &[(0, 0, 1, 0), (1, 0, 2, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+
+    #[test]
+    fn bandwidth_unqueue_moves_bytes() {
+        let (r, _) = router(fed(
+            &[
+                ("q", "Queue", ""),
+                ("ru", "BandwidthRatedUnqueue", "RATE 1000Bps"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        for _ in 0..3 {
+            r.inject(0, 0, Packet::new(15));
+        }
+        r.run_until_idle();
+        assert_eq!(lengths(&r).len(), 3);
+        assert_eq!(r.read("ru.rate").unwrap(), "8kbps");
+        // 45 bytes at 1000 B/s beyond the 20-byte burst: about 25 ms.
+        let ms = (r.now() - SimClock::START).nanos() / 1_000_000;
+        assert!((10..=40).contains(&ms), "{ms}");
+    }
+}

@@ -314,3 +314,174 @@ impl StatefulElement for SourceLimiter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::packet::Packet;
+    use crate::state::FlowFilter;
+    use crate::testing::{build, router, sink_contents};
+    use crate::time::{SimClock, Timestamp};
+    use crate::Router;
+    use alloc::vec::Vec;
+
+    fn ip_from(src: [u8; 4]) -> Packet {
+        let mut p = Packet::new(20);
+        let d = p.data_mut();
+        d[0] = 0x45;
+        d[12..16].copy_from_slice(&src);
+        p.set_ip_header(0, 20);
+        p
+    }
+
+    fn setup(cfg: &str) -> Router {
+        router(fed(
+            &[("lim", "SourceLimiter", cfg), ("s", "TestSink", "")],
+            &[(0, 0, 1, 0), (0, 1, 1, 1)],
+        ))
+        .0
+    }
+
+    fn send(r: &Router, ms: i64, last: u8, n: usize) {
+        r.clock()
+            .advance_to(SimClock::START + Timestamp::from_msec(ms));
+        for _ in 0..n {
+            r.inject(0, 0, ip_from([10, 0, 0, last]));
+        }
+    }
+
+    fn ports(r: &Router) -> Vec<usize> {
+        sink_contents(r, "s").iter().map(|(p, _)| *p).collect()
+    }
+
+    #[test]
+    fn per_source_limit_per_interval() {
+        let r = setup("3, 1s");
+        send(&r, 0, 1, 5);
+        send(&r, 0, 2, 2);
+        assert_eq!(ports(&r), [0, 0, 0, 1, 1, 0, 0]);
+        assert_eq!(r.read("lim.drops").unwrap(), "2");
+        assert_eq!(r.read("lim.table").unwrap(), "10.0.0.1 5 2\n10.0.0.2 2 0\n");
+        // The next interval starts fresh.
+        send(&r, 1000, 1, 1);
+        assert_eq!(ports(&r).last(), Some(&0));
+        // No IP header annotation: fails closed.
+        r.inject(0, 0, Packet::new(20));
+        assert_eq!(ports(&r).last(), Some(&1));
+        r.write("lim.reset", "").unwrap();
+        assert_eq!(r.read("lim.table").unwrap(), "");
+        assert_eq!(r.read("lim.drops").unwrap(), "0");
+    }
+
+    #[test]
+    fn threshold_changes_at_run_time() {
+        let r = setup("THRESHOLD 10, INTERVAL 1s");
+        send(&r, 0, 1, 4);
+        r.write("lim.threshold", "5").unwrap();
+        assert_eq!(r.read("lim.threshold").unwrap(), "5");
+        send(&r, 10, 1, 2);
+        r.write("lim.threshold", "2").unwrap();
+        send(&r, 20, 1, 1);
+        assert_eq!(ports(&r), [0, 0, 0, 0, 0, 1, 1]);
+        r.write("lim.interval", "100ms").unwrap();
+        assert_eq!(r.read("lim.interval").unwrap(), "0.100000");
+        send(&r, 120, 1, 1);
+        assert_eq!(ports(&r).last(), Some(&0));
+        assert!(r.write("lim.threshold", "-1").is_err());
+        assert!(r.write("lim.interval", "0").is_err());
+    }
+
+    #[test]
+    fn unconnected_output_1_drops_and_full_table_fails_closed() {
+        let (r, _) = router(fed(
+            &[
+                ("lim", "SourceLimiter", "1, 1s, CAPACITY 2"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        send(&r, 0, 1, 2);
+        send(&r, 0, 2, 1);
+        send(&r, 0, 3, 1);
+        assert_eq!(ports(&r), [0, 0]);
+        // Once intervals end, old sources make room.
+        send(&r, 1000, 3, 1);
+        assert_eq!(ports(&r), [0, 0, 0]);
+    }
+
+    #[test]
+    fn state_export_import_round_trip() {
+        let a = setup("3, 10s");
+        send(&a, 0, 1, 4);
+        send(&a, 0, 2, 1);
+        send(&a, 0, 9, 1);
+        let eid = a.find("lim").unwrap();
+        let only_10_0_0_0_30 = FlowFilter {
+            src: Some(([10, 0, 0, 0], 30)),
+            ..FlowFilter::ALL
+        };
+        let (flows, shared) = a
+            .with_element(eid, |e, _| {
+                let st = e.state().unwrap();
+                (st.export_flows(&only_10_0_0_0_30), st.export_shared())
+            })
+            .unwrap();
+
+        let b = setup("3, 10s");
+        send(&b, 5, 1, 1);
+        let eid = b.find("lim").unwrap();
+        let n = b
+            .with_element(eid, |e, cx| {
+                let st = e.state().unwrap();
+                st.import_shared(&shared).unwrap();
+                st.import_flows(&flows, cx.now()).unwrap()
+            })
+            .unwrap();
+        assert_eq!(n, 2);
+        // 10.0.0.1 had 4 here plus 1 there: over the limit already.
+        assert_eq!(b.read("lim.table").unwrap(), "10.0.0.1 5 1\n10.0.0.2 1 0\n");
+        assert_eq!(b.read("lim.drops").unwrap(), "1");
+        send(&b, 6, 2, 3);
+        assert_eq!(ports(&b), [0, 0, 0, 1]);
+        // Deleting by filter, and rejecting another element's state.
+        let removed = b
+            .with_element(eid, |e, _| {
+                let st = e.state().unwrap();
+                assert!(st
+                    .import_flows(
+                        &crate::state::encode("Queue", 1, &1u8),
+                        crate::time::Timestamp::ZERO
+                    )
+                    .is_err());
+                st.delete_flows(&FlowFilter {
+                    src: Some(([10, 0, 0, 1], 32)),
+                    ..FlowFilter::ALL
+                })
+            })
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(b.read("lim.table").unwrap(), "10.0.0.2 4 1\n");
+    }
+
+    #[test]
+    fn argument_errors() {
+        for cfg in [
+            "",
+            "3",
+            "x, 1s",
+            "3, soon",
+            "3, 0s",
+            "3, 1s, CAPACITY 0",
+            "3, 1s, 4",
+        ] {
+            assert!(
+                build(fed(
+                    &[("lim", "SourceLimiter", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+}
