@@ -24,6 +24,8 @@ pub mod randomswitch;
 pub mod ratedsource;
 pub mod rrsched;
 pub mod rrswitch;
+#[cfg(test)]
+mod scenario_tests;
 pub mod staticswitch;
 pub mod strip;
 pub mod switch;
