@@ -18,10 +18,18 @@
 
 use crate::element::ElementClass;
 
+pub mod ethernet;
+pub mod ip;
+pub mod monitor;
 pub mod standard;
 
 /// Every class of the engine's library, by group.
-pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES];
+pub static GROUPS: &[&[&ElementClass]] = &[
+    standard::CLASSES,
+    ethernet::CLASSES,
+    ip::CLASSES,
+    monitor::CLASSES,
+];
 
 /// Every class of the engine's library.
 pub fn classes() -> impl Iterator<Item = &'static ElementClass> {

@@ -1,0 +1,4 @@
+//! IP elements.
+use crate::element::ElementClass;
+/// This group's classes.
+pub static CLASSES: &[&ElementClass] = &[];
