@@ -20,3 +20,6 @@ pub static CLASSES: &[&ElementClass] = &[
     &mark_ip_header::CLASS,
     &set_ip_checksum::CLASS,
 ];
+
+#[cfg(test)]
+mod robustness_tests;

@@ -1,4 +1,8 @@
-//! Flow monitoring.
+//! Flow monitoring: passive per-flow and aggregate accounting.
+
 use crate::element::ElementClass;
+
+pub mod flow_monitor;
+
 /// This group's classes.
-pub static CLASSES: &[&ElementClass] = &[];
+pub static CLASSES: &[&ElementClass] = &[&flow_monitor::CLASS];
