@@ -122,3 +122,34 @@ fn random_short_packets_never_panic() {
         }
     }
 }
+
+/// The f_responders pipeline written as configuration text: check, answer
+/// pings, mirror the Ethernet header; expiring packets become ICMP errors.
+#[test]
+fn responder_pipeline_from_config_text() {
+    use crate::net::ip;
+    use crate::testing::{router_from_source, sink_contents};
+    let _g = super::icmp_error::tests::ID_LOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (r, _) = router_from_source(
+        "Idle -> c :: CheckIPHeader(OFFSET 14) -> ICMPPingResponder -> EtherMirror -> s :: TestSink;\n\
+         Idle -> ttl :: DecIPTTL -> Discard;\n\
+         ttl[1] -> ICMPError(10.0.0.254, timeexceeded)\n\
+           -> EtherEncap(0x0800, 02:00:00:00:00:fe, 02:00:00:00:00:01) -> e :: TestSink;",
+    );
+    let mut frame = Vec::from([2, 0, 0, 0, 0, 0xfe, 2, 0, 0, 0, 0, 1, 8, 0]);
+    let echo = [8u8, 0, 0xf7, 0xfe, 0, 1, 0, 0];
+    frame.extend(ip::build([10, 0, 0, 1], [10, 0, 0, 254], 1, 64, &echo));
+    r.inject(r.find("c").unwrap(), 0, Packet::from_slice(&frame));
+    let got = sink_contents(&r, "s");
+    assert_eq!(&got[0].1[..12], &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0xfe]);
+    assert_eq!((got[0].1[14 + 8], got[0].1[34]), (255, 0));
+
+    let mut p = Packet::from_slice(&ip::build([10, 0, 0, 1], [10, 0, 1, 1], 17, 1, &[0; 8]));
+    p.set_ip_header(0, 20);
+    r.inject(r.find("ttl").unwrap(), 0, p);
+    let err = sink_contents(&r, "e");
+    assert_eq!(err[0].1.len(), 14 + 20 + 8 + 28);
+    assert_eq!((err[0].1[23], err[0].1[34]), (1, 11));
+}
