@@ -18,11 +18,20 @@
 
 use crate::element::ElementClass;
 
+pub mod ethernet;
+pub mod ip;
+pub mod monitor;
 pub mod ratelimit;
 pub mod standard;
 
 /// Every class of the engine's library, by group.
-pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES, ratelimit::CLASSES];
+pub static GROUPS: &[&[&ElementClass]] = &[
+    standard::CLASSES,
+    ratelimit::CLASSES,
+    ethernet::CLASSES,
+    ip::CLASSES,
+    monitor::CLASSES,
+];
 
 /// Every class of the engine's library.
 pub fn classes() -> impl Iterator<Item = &'static ElementClass> {
