@@ -38,6 +38,7 @@ use platform::Platform;
 /// Rust entry, called by the boot assembly in long mode with the physical
 /// address of `hvm_start_info`.
 pub extern "C" fn kmain(start_info: u32) -> ! {
+    boot::arm_stack_canary();
     console::init();
     let platform = Platform::detect();
     power::set_xen(platform.is_xen());

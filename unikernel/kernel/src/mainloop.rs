@@ -94,6 +94,9 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
 }
 
 fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
+    if !crate::boot::stack_intact() {
+        panic!("kernel stack overflowed into .bss");
+    }
     let mut pending = false;
     for nic in dev.nics.iter_mut() {
         pending |= nic.arm();

@@ -142,6 +142,7 @@ boot_pd3:
      * stack before they move to the heap. */
     .section .stack, "aw", @nobits
     .balign 4096
+    .global boot_stack
 boot_stack:
-    .skip 524288
+    .skip 262144
 boot_stack_top:

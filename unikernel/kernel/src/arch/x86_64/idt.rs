@@ -104,7 +104,7 @@ pub fn init() {
     // stubs exist for all 256 vectors at a 16-byte stride.
     unsafe {
         let base = (&raw const mb_isr_stubs) as u64;
-        let idt = &mut *(&raw mut IDT);
+        let idt = &mut *core::ptr::addr_of_mut!(IDT);
         for v in 0..256 {
             let addr = base + 16 * v as u64;
             let low =

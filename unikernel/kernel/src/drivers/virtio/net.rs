@@ -24,6 +24,13 @@ const POOL_MAX: usize = 2 * QUEUE;
 
 type Raw = VirtIONetRaw<KernelHal, NoEventIdx<MmioTransport<'static>>, QUEUE>;
 
+/// A send buffer and the window of it posted to the device.
+struct InFlight {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
 /// One virtio-net device.
 pub struct VirtioNet {
     dev: Raw,
@@ -31,8 +38,8 @@ pub struct VirtioNet {
     hdr: usize,
     /// Receive buffers posted to the device, by descriptor token.
     rx: Vec<Option<Box<[u8]>>>,
-    /// Send buffers in flight: (buffer, start, end of the posted window).
-    tx: Vec<Option<(Box<[u8]>, usize, usize)>>,
+    /// Send buffers in flight, by descriptor token.
+    tx: Vec<Option<InFlight>>,
     tx_in_flight: usize,
     pool: Vec<Box<[u8]>>,
 }
@@ -109,12 +116,13 @@ impl VirtioNet {
     /// Returns finished send buffers to the pool.
     fn reclaim(&mut self) {
         while let Some(token) = self.dev.poll_transmit() {
-            let Some((buf, s, e)) = self.tx.get_mut(usize::from(token)).and_then(Option::take)
+            let Some(InFlight { buf, start, end }) =
+                self.tx.get_mut(usize::from(token)).and_then(Option::take)
             else {
                 break;
             };
             // SAFETY: the same window that `transmit_begin` got for this token.
-            let _ = unsafe { self.dev.transmit_complete(token, &buf[s..e]) };
+            let _ = unsafe { self.dev.transmit_complete(token, &buf[start..end]) };
             self.tx_in_flight -= 1;
             self.recycle(buf);
         }
@@ -138,15 +146,13 @@ impl Nic for VirtioNet {
             let start = HEADROOM - self.hdr;
             // SAFETY: the same buffer window `receive_begin` got for this token.
             let done = unsafe { self.dev.receive_complete(token, &mut buf[start..]) };
-            match done
+            // A malformed completion drops the buffer.
+            if let Some(frame) = done
                 .ok()
                 .and_then(|(_, len)| Frame::from_parts(buf, HEADROOM, len))
             {
-                Some(frame) => {
-                    out.push(frame);
-                    n += 1;
-                }
-                None => {} // malformed completion: the buffer is dropped
+                out.push(frame);
+                n += 1;
             }
             self.post_rx();
         }
@@ -171,7 +177,11 @@ impl Nic for VirtioNet {
         match unsafe { self.dev.transmit_begin(&buf[start..head + len]) } {
             Ok(token) => {
                 if let Some(slot) = self.tx.get_mut(usize::from(token)) {
-                    *slot = Some((buf, start, head + len));
+                    *slot = Some(InFlight {
+                        buf,
+                        start,
+                        end: head + len,
+                    });
                     self.tx_in_flight += 1;
                 }
                 Ok(())
