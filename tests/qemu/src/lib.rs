@@ -139,6 +139,8 @@ pub struct VmConfig {
     pub console: bool,
     /// Guest RAM (QEMU `-m` syntax).
     pub memory: String,
+    /// Kernel command line (`-append`).
+    pub cmdline: Option<String>,
 }
 
 impl VmConfig {
@@ -184,6 +186,10 @@ impl VmConfig {
             "-kernel".into(),
             image.display().to_string(),
         ];
+        if let Some(c) = &self.cmdline {
+            a.push("-append".into());
+            a.push(c.clone());
+        }
         for i in 0..self.nics {
             let q = dir.path(&format!("q{i}"));
             let t = dir.path(&format!("t{i}"));

@@ -125,3 +125,24 @@ fn panic_prints_message_and_exits_with_status_3() {
         assert_eq!(code, Some(3), "{}", accel.name());
     }
 }
+
+#[test]
+fn apic_timer_wakes_a_halted_guest() {
+    for accel in accels() {
+        let mut cfg = VmConfig::new(accel);
+        cfg.nics = 0;
+        cfg.cmdline = Some("mb.selftest=timer".into());
+        let mut vm = Vm::start(&cfg);
+        let line = vm.wait_for("mb: selftest timer");
+        vm.wait_ready();
+        let field = |name: &str| -> u64 {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+        };
+        // The guest halted until its 10 ms timer fired: not before.
+        assert!(field("waited_us=") >= 9_000, "{}: {line}", accel.name());
+        assert!(field("wakeups=") >= 1, "{}: {line}", accel.name());
+    }
+}

@@ -69,6 +69,13 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     }
 
     let devices = init_devices(boot.cmdline, apic_id);
+    if boot
+        .cmdline
+        .split_ascii_whitespace()
+        .any(|a| a == "mb.selftest=timer")
+    {
+        timer_selftest();
+    }
     let mut router = router::wire::Wire::new();
     mainloop::run(&mut router, devices)
 }
@@ -154,4 +161,31 @@ fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
         store,
         serial_irq,
     }
+}
+
+/// Halts until a 10 ms APIC timer fires and reports how long that took:
+/// exercises the timer, the halt and the interrupt path the main loop uses
+/// for router deadlines (`mb.selftest=timer` on the command line).
+fn timer_selftest() {
+    const WAIT_NS: u64 = 10_000_000;
+    let start = time::now_ns();
+    apic::arm_timer_tsc(time::deadline_tsc(start + WAIT_NS));
+    let timer_bit = 1u64 << (idt::TIMER_VECTOR - 0x30);
+    let mut wakeups = 0u32;
+    while idt::take_pending() & timer_bit == 0 {
+        arch::x86_64::cpu::wait_for_interrupt();
+        wakeups += 1;
+    }
+    let elapsed = time::now_ns() - start;
+    crate::kprintln!(
+        "mb: selftest timer waited_us={} target_us={} wakeups={} mode={}",
+        elapsed / 1000,
+        WAIT_NS / 1000,
+        wakeups,
+        if apic::has_tsc_deadline() {
+            "tsc-deadline"
+        } else {
+            "one-shot"
+        }
+    );
 }

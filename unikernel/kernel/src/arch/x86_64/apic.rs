@@ -82,6 +82,11 @@ pub fn is_x2apic() -> bool {
     MODE.load(Ordering::Relaxed) == MODE_X2APIC
 }
 
+/// Whether the timer runs in TSC-deadline mode.
+pub fn has_tsc_deadline() -> bool {
+    TSC_DEADLINE.load(Ordering::Relaxed) != 0
+}
+
 /// Signals end of interrupt.
 pub fn eoi() {
     write(REG_EOI, 0);
