@@ -151,6 +151,7 @@ impl VmConfig {
             nics: 2,
             console: false,
             memory: "64M".into(),
+            cmdline: None,
         }
     }
 
