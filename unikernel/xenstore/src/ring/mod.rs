@@ -1,0 +1,1 @@
+//! The Xen shared-ring transport (placeholder).
