@@ -274,6 +274,12 @@ impl Server {
         self.listen(Some(domid), path.as_ref())
     }
 
+    /// Serves an already connected stream (one end of a socket pair, a
+    /// chardev's socket) as domain `domid`; 0 makes it privileged.
+    pub fn attach(&self, domid: u32, stream: UnixStream) {
+        conn::spawn(self.shared.clone(), stream, domid);
+    }
+
     /// Stops serving `domid`: closes its socket and connections and releases it
     /// (firing `@releaseDomain`). Its home stays; remove it with `RM` if wanted.
     pub fn remove_guest(&self, domid: u32) -> io::Result<()> {

@@ -466,6 +466,9 @@ impl Store {
             return Err(Errno::EINVAL);
         }
         let (abs, relative_to) = watch_path(c, utf8(args[0])?)?;
+        if self.watches.contains(conn, &abs, token) {
+            return Err(Errno::EEXIST);
+        }
         if !c.privileged
             && self.domain_count(c, |w: &&Watch| w.conn, self.watches.iter())
                 >= self.quota.max_watches
@@ -539,3 +542,6 @@ fn directory_part(kids: &[String], gen: u64, offset: u64) -> Result<Vec<u8>, Err
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

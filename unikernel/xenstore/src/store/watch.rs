@@ -109,6 +109,11 @@ impl Watches {
             .position(|w| w.conn == conn && w.path == path && w.token == token)
     }
 
+    /// Whether `conn` has a watch on `path` with `token`.
+    pub fn contains(&self, conn: ConnId, path: &str, token: &[u8]) -> bool {
+        self.find(conn, path, token).is_some()
+    }
+
     /// Removes a watch; `false` if there was none.
     pub fn remove(&mut self, conn: ConnId, path: &str, token: &[u8]) -> bool {
         match self.find(conn, path, token) {
