@@ -129,3 +129,37 @@ pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     })
     .unwrap_or_default()
 }
+
+/// Parses `src` (file name `test`) against [`registry`] and builds a router
+/// on simulated time, or returns the parse and build errors.
+pub fn build_source(src: &str) -> Result<(Router, Rc<MemoryHost>), Errors> {
+    let reg = registry();
+    let flat = crate::lang::parse(src, "test", &[], &|c| reg.contains(c))?;
+    build(flat).map(|(r, h)| (r.with_source(src), h))
+}
+
+/// Like [`build_source`], panicking with the errors (for tests of valid
+/// configurations).
+pub fn router_from_source(src: &str) -> (Router, Rc<MemoryHost>) {
+    match build_source(src) {
+        Ok(r) => r,
+        Err(e) => panic!("{}", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_from_source_runs_a_driver_script() {
+        let (r, host) = router_from_source(
+            "Idle -> c :: Counter -> Discard;\n\
+             DriverManager(print \"n=\"$(c.count), stop);",
+        );
+        assert!(r.run_until_idle());
+        assert_eq!(&*host.stdout.borrow(), "n=0\n");
+        let e = build_source("Idle -> NoSuchClass;").err().unwrap();
+        assert!(alloc::format!("{e}").starts_with("test:1:"), "{e}");
+    }
+}

@@ -161,3 +161,35 @@ fn hotswap_keeps_state_of_same_name_and_class() {
     assert_eq!(other.take_state_from(&new), 1);
     assert_eq!(other.read("c.class").unwrap(), "Discard");
 }
+
+#[test]
+fn check_reports_errors_without_initializing() {
+    use crate::testing::registry;
+    // A valid graph passes; Script's `wait` would set a timer at
+    // initialization, which check never runs.
+    let ok = flat(
+        &[
+            ("i", "Idle", ""),
+            ("d", "Discard", ""),
+            ("s", "Script", "wait 1s, stop"),
+        ],
+        &[(0, 0, 1, 0)],
+    );
+    assert!(crate::Router::check(ok, &registry()).is_ok());
+    let bad = flat(&[("i", "Idle", ""), ("x", "NoSuch", "")], &[(0, 0, 1, 0)]);
+    let e = crate::Router::check(bad, &registry()).unwrap_err();
+    assert!(e.0[0].message.contains("unknown element class 'NoSuch'"));
+    assert_eq!(e.0[0].span.line, 2);
+}
+
+#[test]
+fn a_stop_event_from_a_script_steps_the_driver_manager() {
+    use crate::testing::router_from_source;
+    let (r, host) = router_from_source(
+        "Idle -> c :: Counter -> Discard;\n\
+         Script(write c.reset, stop);\n\
+         DriverManager(pause, print \"stopped\", stop);",
+    );
+    assert!(r.run_until_idle());
+    assert_eq!(&*host.stdout.borrow(), "stopped\n");
+}
