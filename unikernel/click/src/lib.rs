@@ -21,6 +21,8 @@ extern crate std;
 
 pub mod batch;
 pub mod confparse;
+#[cfg(feature = "std")]
+pub mod docs;
 pub mod element;
 pub mod elements;
 pub mod error;

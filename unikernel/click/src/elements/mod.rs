@@ -18,6 +18,7 @@
 
 use crate::element::ElementClass;
 
+pub mod driver;
 pub mod ethernet;
 pub mod ip;
 pub mod monitor;
@@ -31,6 +32,7 @@ pub static GROUPS: &[&[&ElementClass]] = &[
     ethernet::CLASSES,
     ip::CLASSES,
     monitor::CLASSES,
+    driver::CLASSES,
 ];
 
 /// Every class of the engine's library.
