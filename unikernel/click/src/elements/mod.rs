@@ -18,6 +18,7 @@
 
 use crate::element::ElementClass;
 
+pub mod classify;
 pub mod driver;
 pub mod ethernet;
 pub mod ip;
@@ -28,6 +29,7 @@ pub mod standard;
 /// Every class of the engine's library, by group.
 pub static GROUPS: &[&[&ElementClass]] = &[
     standard::CLASSES,
+    classify::CLASSES,
     ratelimit::CLASSES,
     ethernet::CLASSES,
     ip::CLASSES,
