@@ -18,10 +18,11 @@
 
 use crate::element::ElementClass;
 
+pub mod nat;
 pub mod standard;
 
 /// Every class of the engine's library, by group.
-pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES];
+pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES, nat::CLASSES];
 
 /// Every class of the engine's library.
 pub fn classes() -> impl Iterator<Item = &'static ElementClass> {
