@@ -112,6 +112,24 @@ pub fn router(flat: FlatConfig) -> (Router, Rc<MemoryHost>) {
     }
 }
 
+/// Parses and builds `source` (file name `config`) on simulated time.
+pub fn build_from_source(source: &str) -> Result<(Router, Rc<MemoryHost>), Errors> {
+    let host = Rc::new(MemoryHost::default());
+    let env = Env {
+        clock: Box::new(SimClock::new()),
+        host: Box::new(host.clone()),
+    };
+    Router::from_source(source, "config", &[], &registry(), env).map(|r| (r, host))
+}
+
+/// Like [`build_from_source`], panicking with the errors.
+pub fn router_from_source(source: &str) -> (Router, Rc<MemoryHost>) {
+    match build_from_source(source) {
+        Ok(r) => r,
+        Err(e) => panic!("{}", e),
+    }
+}
+
 /// Packets a `TestSink` called `name` received, as (port, bytes).
 pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     let eid = r

@@ -6,5 +6,7 @@ pub mod split;
 pub mod values;
 
 pub use args::Args;
-pub use split::{split_args, split_words, unquote};
+pub use split::{
+    is_word, quote, shift_word, split_args, split_words, uncomment, unquote, unquote_bytes,
+};
 pub use values::{Bandwidth, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Word};

@@ -178,6 +178,30 @@ impl Router {
         Some(r)
     }
 
+    /// Hot-swap (Click's `hotconfig`): every element of this router that has
+    /// a namesake of the same class in `old` takes that element's state
+    /// (`Element::take_state`). Returns how many elements did.
+    pub fn take_state_from(&self, old: &Router) -> usize {
+        let mut n = 0;
+        for (eid, info) in self.info.iter().enumerate() {
+            let Some(oid) = old.find(&info.name) else {
+                continue;
+            };
+            if old.info[oid].class.name != info.class.name {
+                continue;
+            }
+            let (Ok(mut new_e), Ok(mut old_e)) = (
+                self.elements[eid].try_borrow_mut(),
+                old.elements[oid].try_borrow_mut(),
+            ) else {
+                continue;
+            };
+            new_e.take_state(&mut **old_e, &Ctx::new(self, eid));
+            n += 1;
+        }
+        n
+    }
+
     /// Pushes a packet into input `port` of element `eid` from outside the
     /// graph (a device, a test).
     pub fn inject(&self, eid: usize, port: usize, p: Packet) {

@@ -54,7 +54,7 @@ fn generic_and_router_handlers() {
     );
     assert_eq!(
         r.read("flatconfig").unwrap(),
-        "i :: Idle;\nc :: Counter;\nd :: Discard;\ni [0] -> [0] c;\nc [0] -> [0] d;\n"
+        "i :: Idle;\nc :: Counter;\nd :: Discard;\n\ni -> c\n    -> d;\n"
     );
     assert_eq!(
         r.read("c.bogus").unwrap_err().to_string(),
@@ -132,5 +132,50 @@ fn push_output_reuse_is_an_error() {
         e.iter()
             .any(|m| m.contains("illegal reuse of 'c :: Counter' push output 0")),
         "{e:?}"
+    );
+}
+
+#[test]
+fn hotswap_keeps_state_of_same_name_and_class() {
+    let g = || {
+        flat(
+            &[
+                ("i", "Idle", ""),
+                ("c", "Counter", ""),
+                ("d", "Discard", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        )
+    };
+    let (old, _) = router(g());
+    old.inject(1, 0, Packet::from_slice(&[1, 2]));
+    let (new, _) = router(g());
+    // i, c and d all have namesakes of the same class.
+    assert_eq!(new.take_state_from(&old), 3);
+    assert_eq!(new.read("c.count").unwrap(), "1");
+    // Same name, other class: no state moves (only `i` matches).
+    let (other, _) = router(flat(
+        &[("i", "Idle", ""), ("c", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    assert_eq!(other.take_state_from(&new), 1);
+    assert_eq!(other.read("c.class").unwrap(), "Discard");
+}
+
+#[test]
+fn from_source_reports_located_errors() {
+    let (r, _) = crate::testing::router_from_source("i :: Idle -> c :: Counter -> Discard;");
+    assert_eq!(r.read("c.class").unwrap(), "Counter");
+    assert_eq!(
+        r.read("config").unwrap(),
+        "i :: Idle -> c :: Counter -> Discard;"
+    );
+    let err = crate::testing::build_from_source("Idle -> Counter(x) -> Discard;")
+        .err()
+        .expect("error")
+        .to_string();
+    assert_eq!(
+        err,
+        "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
     );
 }
