@@ -23,6 +23,7 @@ pub mod driver;
 pub mod ethernet;
 pub mod ip;
 pub mod monitor;
+pub mod nat;
 pub mod ratelimit;
 pub mod standard;
 
@@ -33,6 +34,7 @@ pub static GROUPS: &[&[&ElementClass]] = &[
     ratelimit::CLASSES,
     ethernet::CLASSES,
     ip::CLASSES,
+    nat::CLASSES,
     monitor::CLASSES,
     driver::CLASSES,
 ];
