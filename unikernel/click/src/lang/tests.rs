@@ -999,3 +999,61 @@ fn conformance_d_ratelimit_and_j_names() {
     );
     assert!(conns(&f).contains(&"ipc[22] -> [0]Out@28/c".to_string()));
 }
+
+#[test]
+fn deep_nesting_within_limits_works() {
+    let depth = parser::MAX_DEPTH - 1;
+    let mut src = String::from("a :: Idle; a -> ");
+    for _ in 0..depth {
+        src.push_str("(-> ");
+    }
+    src.push_str("Null");
+    for _ in 0..depth {
+        src.push_str(" ->)");
+    }
+    src.push_str(" -> Discard;");
+    assert_eq!(conns(&p(&src)).len(), 2);
+    let mut src = String::from("a :: Idle; a -> ");
+    for _ in 0..depth {
+        src.push_str("{ input -> ");
+    }
+    src.push_str("Null");
+    for _ in 0..depth {
+        src.push_str(" -> output }");
+    }
+    src.push_str(" -> Discard;");
+    let f = p(&src);
+    assert_eq!(f.elements.len(), 3);
+    assert_eq!(conns(&f).len(), 2);
+}
+
+#[test]
+fn deep_compound_expansion_is_capped() {
+    let mut src = String::from("elementclass A0 { input -> Null -> output }\n");
+    for i in 1..150 {
+        src.push_str(&alloc::format!(
+            "elementclass A{i} {{ input -> A{p} -> output }}\n",
+            p = i - 1
+        ));
+    }
+    src.push_str("i :: Idle -> A149 -> Discard;");
+    let e = errs(&src);
+    assert!(
+        has_err(
+            &e,
+            "compound elements nested too deeply (more than 100 levels)"
+        ),
+        "{e:?}"
+    );
+    let mut src = String::from("elementclass A0 { input -> Null -> output }\n");
+    for i in 1..90 {
+        src.push_str(&alloc::format!(
+            "elementclass A{i} {{ input -> A{p} -> output }}\n",
+            p = i - 1
+        ));
+    }
+    src.push_str("i :: Idle -> A89 -> Discard;");
+    let f = p(&src);
+    assert_eq!(f.elements.len(), 3);
+    assert!(f.elements[2].name.ends_with("/A0@1/Null@1"));
+}
