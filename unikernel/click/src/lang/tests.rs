@@ -1057,3 +1057,14 @@ fn deep_compound_expansion_is_capped() {
     assert_eq!(f.elements.len(), 3);
     assert!(f.elements[2].name.ends_with("/A0@1/Null@1"));
 }
+
+#[test]
+fn unparse_chain_choice_matches_click() {
+    // A connection continues with one leaving the same element's port 0,
+    // preferring one that arrives at port 0, never itself.
+    let f = p("a :: Tee; b :: Discard; c :: Null; a -> a; a -> b; a -> [1]c; a[1] -> c;");
+    assert_eq!(
+        unparse(&f).split("\n\n").nth(1).unwrap(),
+        "a -> a\n    -> b;\na [1] -> c;\na -> [1] c;\n"
+    );
+}
