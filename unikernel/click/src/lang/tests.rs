@@ -1068,3 +1068,72 @@ fn unparse_chain_choice_matches_click() {
         "a -> a\n    -> b;\na [1] -> c;\na -> [1] c;\n"
     );
 }
+
+#[test]
+fn remaining_error_messages() {
+    let e = errs("x :: Foo(\\<00 11");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:10: unterminated '\\<' hex string: expected '>' before end of file"
+        ),
+        "{e:?}"
+    );
+    let e = errs("elementclass A { x :: Idle -> ( -> x } ");
+    assert!(
+        has_err(&e, "syntax error: expected ')', found '}'"),
+        "{e:?}"
+    );
+    let e = errs("elementclass { input -> output }");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:14: syntax error: expected element class name, found '{'"
+        ),
+        "{e:?}"
+    );
+    let e = errs("elementclass A ;");
+    assert!(has_err(&e, "t.click:1:16: syntax error: expected '{' or a class name after 'elementclass', found ';'"), "{e:?}");
+    let e = errs("a :: Idle; a -> [1];");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:17: stranded port ignored: expected an element after the port"
+        ),
+        "{e:?}"
+    );
+    let e = errs("a :: Idle; a -> Discard, ;");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:26: syntax error: expected an element after ',', found ';'"
+        ),
+        "{e:?}"
+    );
+    let e = errs("a :: Idle; b :: Discard; a -> b, -> b;");
+    assert!(has_err(&e, "expected an element after ','"), "{e:?}");
+    // Names made by expansion may clash with declared ones.
+    let e = errs("elementclass C { input -> x :: Null -> output }\nc/x :: Idle; i :: Idle -> c :: C -> Discard;");
+    assert!(
+        has_err(&e, "t.click:2:27: redeclaration of element 'c/x'"),
+        "{e:?}"
+    );
+    assert!(
+        has_err(&e, "t.click:2:1: element 'c/x' previously declared here"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn huge_substitution_is_reported() {
+    let mut src = String::from("define($a0 0123456789012345678901234567890123456789");
+    for i in 1..8 {
+        src.push_str(&alloc::format!(
+            ", $a{i} $a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}",
+            p = i - 1
+        ));
+    }
+    src.push_str(");\nx :: Foo($a7);");
+    let e = errs(&src);
+    assert_eq!(e, ["t.click:2:10: variable expansion too large"]);
+}
