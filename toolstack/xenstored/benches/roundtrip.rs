@@ -28,13 +28,16 @@ fn reads(c: &mut Client, n: usize) -> Duration {
 fn writes(c: &mut Client, n: usize) -> Duration {
     let t = Instant::now();
     for i in 0..n {
-        c.write("/bench/w", if i % 2 == 0 { b"a" } else { b"b" }).unwrap();
+        c.write("/bench/w", if i % 2 == 0 { b"a" } else { b"b" })
+            .unwrap();
     }
     t.elapsed()
 }
 
 fn config(c: &mut Client, base: &str) -> (Duration, Duration) {
-    let cfg: Vec<u8> = (0..64 * 1024).map(|i| b"abcdefghij -> ;\n"[i % 16]).collect();
+    let cfg: Vec<u8> = (0..64 * 1024)
+        .map(|i| b"abcdefghij -> ;\n"[i % 16])
+        .collect();
     let t = Instant::now();
     for (i, chunk) in cfg.chunks(992).enumerate() {
         c.write(&format!("{base}/config/{i}"), chunk).unwrap();
@@ -57,7 +60,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("mbxs-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    println!("{:<12} {:>14} {:>14} {:>16} {:>16}", "store", "reads/s", "writes/s", "64K cfg write", "64K cfg read");
+    println!(
+        "{:<12} {:>14} {:>14} {:>16} {:>16}",
+        "store", "reads/s", "writes/s", "64K cfg write", "64K cfg read"
+    );
     // The durable store fsyncs every change: on a disk that dominates; on
     // tmpfs (where /run usually is) it shows the log's own cost.
     let shm = std::path::Path::new("/dev/shm").join(format!("mbxs-bench-{}", std::process::id()));
@@ -67,7 +73,10 @@ fn main() {
         ("wal-tmpfs", Some(shm.clone())),
     ];
     for (name, state) in runs {
-        if state.as_ref().is_some_and(|s| !s.parent().is_some_and(|p| p.is_dir())) {
+        if state
+            .as_ref()
+            .is_some_and(|s| !s.parent().is_some_and(|p| p.is_dir()))
+        {
             continue;
         }
         let durable = state.is_some();
@@ -77,7 +86,8 @@ fn main() {
             cfg = cfg.with_state_dir(s);
         }
         let server = Server::start(cfg).unwrap();
-        let mut c: Client = BlockingClient::new(StreamTransport(UnixStream::connect(&sock).unwrap()));
+        let mut c: Client =
+            BlockingClient::new(StreamTransport(UnixStream::connect(&sock).unwrap()));
         let n = if durable { 2_000 } else { 20_000 };
         reads(&mut c, 1000);
         let r = reads(&mut c, 20_000);
