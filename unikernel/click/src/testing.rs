@@ -147,3 +147,20 @@ pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     })
     .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_from_source_runs_a_driver_script() {
+        let (r, host) = router_from_source(
+            "Idle -> c :: Counter -> Discard;\n\
+             DriverManager(print \"n=\"$(c.count), stop);",
+        );
+        assert!(r.run_until_idle());
+        assert_eq!(&*host.stdout.borrow(), "n=0\n");
+        let e = build_from_source("Idle -> NoSuchClass;").err().unwrap();
+        assert!(alloc::format!("{e}").starts_with("config:1:"), "{e}");
+    }
+}

@@ -138,6 +138,26 @@ impl Router {
     /// elements, resolves push and pull, checks connections and initializes.
     /// Every problem found is reported, each with its `file:line:col`.
     pub fn new(flat: FlatConfig, registry: &Registry, env: Env) -> Result<Router, Errors> {
+        Self::build(flat, registry, env, true)
+    }
+
+    /// Checks a configuration as [`Router::new`] does (classes, port
+    /// counts, arguments, push and pull, connections) without initializing
+    /// its elements, so nothing opens files or devices.
+    pub fn check(flat: FlatConfig, registry: &Registry) -> Result<(), Errors> {
+        let env = Env {
+            clock: Box::new(crate::time::SimClock::new()),
+            host: Box::new(crate::host::MemoryHost::default()),
+        };
+        Self::build(flat, registry, env, false).map(|_| ())
+    }
+
+    fn build(
+        flat: FlatConfig,
+        registry: &Registry,
+        env: Env,
+        init: bool,
+    ) -> Result<Router, Errors> {
         let mut errs = Errors::default();
         let n = flat.elements.len();
         let what = |i: usize| format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class);
@@ -394,6 +414,7 @@ impl Router {
             .collect();
         let router = Router {
             task_on: (0..n).map(|_| Cell::new(false)).collect(),
+            task_woken: Cell::new(false),
             elements,
             info,
             push_to,
@@ -414,7 +435,7 @@ impl Router {
             pending_stops: Cell::new(0),
         };
         let mut errs = Errors::default();
-        for i in 0..n {
+        for i in (0..n).filter(|_| init) {
             let r = router.elements[i]
                 .borrow_mut()
                 .initialize(&Ctx::new(&router, i));

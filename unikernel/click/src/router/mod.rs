@@ -108,6 +108,9 @@ pub struct Router {
     deferred: RefCell<VecDeque<(usize, usize, Packet)>>,
     tasks: RefCell<Vec<usize>>,
     task_on: Vec<Cell<bool>>,
+    /// Set when a task is turned on: the step that did it is not idle even
+    /// if no task reported work (the new task has not run yet).
+    task_woken: Cell<bool>,
     task_cursor: Cell<usize>,
     timers: RefCell<BinaryHeap<Reverse<TimerEntry>>>,
     timer_seq: Cell<u64>,
@@ -295,6 +298,9 @@ impl Router {
         if on && !self.tasks.borrow().contains(&eid) {
             self.tasks.borrow_mut().push(eid);
         }
+        if on && !self.task_on[eid].get() {
+            self.task_woken.set(true);
+        }
         self.task_on[eid].set(on);
     }
 
@@ -387,7 +393,8 @@ impl Router {
         if self.stopped.get() {
             return Step::Stopped;
         }
-        let worked = self.run_timers() | self.run_tasks();
+        self.task_woken.set(false);
+        let worked = self.run_timers() | self.run_tasks() | self.task_woken.get();
         if self.stopped.get() {
             Step::Stopped
         } else if worked {

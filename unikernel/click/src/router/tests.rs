@@ -179,3 +179,35 @@ fn from_source_reports_located_errors() {
         "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
     );
 }
+
+#[test]
+fn check_reports_errors_without_initializing() {
+    use crate::testing::registry;
+    // A valid graph passes; Script's `wait` would set a timer at
+    // initialization, which check never runs.
+    let ok = flat(
+        &[
+            ("i", "Idle", ""),
+            ("d", "Discard", ""),
+            ("s", "Script", "wait 1s, stop"),
+        ],
+        &[(0, 0, 1, 0)],
+    );
+    assert!(crate::Router::check(ok, &registry()).is_ok());
+    let bad = flat(&[("i", "Idle", ""), ("x", "NoSuch", "")], &[(0, 0, 1, 0)]);
+    let e = crate::Router::check(bad, &registry()).unwrap_err();
+    assert!(e.0[0].message.contains("unknown element class 'NoSuch'"));
+    assert_eq!(e.0[0].span.line, 2);
+}
+
+#[test]
+fn a_stop_event_from_a_script_steps_the_driver_manager() {
+    use crate::testing::router_from_source;
+    let (r, host) = router_from_source(
+        "Idle -> c :: Counter -> Discard;\n\
+         Script(write c.reset, stop);\n\
+         DriverManager(pause, print \"stopped\", stop);",
+    );
+    assert!(r.run_until_idle());
+    assert_eq!(&*host.stdout.borrow(), "stopped\n");
+}

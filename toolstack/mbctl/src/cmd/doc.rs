@@ -1,0 +1,58 @@
+//! `mbctl doc`: element class documentation.
+
+/// Show element documentation.
+///
+/// With a CLASS, prints its documentation (arguments, ports, processing,
+/// keywords, handlers, an example). Without, lists every class `mbctl run`
+/// knows with its one-line summary.
+#[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Element class name, e.g. Counter.
+    class: Option<String>,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  mbctl doc                 # every class, one line each
+  mbctl doc Counter
+  mbctl doc FromDump";
+
+/// Runs `mbctl doc`.
+pub fn main(a: Args) -> i32 {
+    match a.class {
+        None => {
+            let all = mb_runner::docs::all();
+            let width = all.iter().map(|d| d.name.len()).max().unwrap_or(0);
+            for d in all {
+                println!("{:width$}  {}", d.name, d.summary);
+            }
+            0
+        }
+        Some(c) => match mb_runner::docs::find(&c) {
+            Some(d) => {
+                print!("{}", d.text);
+                0
+            }
+            None => {
+                let near: Vec<&str> = mb_runner::docs::all()
+                    .iter()
+                    .map(|d| d.name)
+                    .filter(|n| {
+                        n.eq_ignore_ascii_case(&c)
+                            || n.to_ascii_lowercase().contains(&c.to_ascii_lowercase())
+                    })
+                    .collect();
+                if near.is_empty() {
+                    eprintln!("mbctl doc: no element class '{c}' (run 'mbctl doc' for the list)");
+                } else {
+                    eprintln!(
+                        "mbctl doc: no element class '{c}'; did you mean {}?",
+                        near.join(", ")
+                    );
+                }
+                1
+            }
+        },
+    }
+}

@@ -1,0 +1,194 @@
+//! `FromDevice(DEVNAME [, KEYWORDS])`: receives frames from a Linux network interface.
+//!
+//! Opens a packet socket (AF_PACKET) on DEVNAME and emits every Ethernet
+//! frame it receives, stamped with the arrival time. Needs root (or
+//! CAP_NET_RAW). Frames this host sends on the interface (including
+//! ToDevice's) are not received unless `OUTBOUND` is true. The kernel keeps
+//! processing the frames too (as with Click's `SNIFFER true`): give the
+//! interfaces of a middlebox no IP addresses. `mbctl run` sleeps in poll(2)
+//! while no frame is waiting.
+//!
+//! # Ports
+//! No inputs; one push output.
+//!
+//! # Processing
+//! A task reads up to `BURST` waiting frames per run and pushes them.
+//!
+//! # Keywords
+//! * `PROMISC` (bool, default false): put the interface in promiscuous mode.
+//! * `SNIFFER` (bool, default true): accepted for compatibility; frames
+//!   always reach the kernel as well.
+//! * `OUTBOUND` (bool, default false): also emit frames this host sends.
+//! * `SNAPLEN` (integer, default 2046): longer frames are truncated.
+//! * `BURST` (integer, default 1): frames per task run.
+//! * `TIMESTAMP` (bool, default true): set the timestamp annotation.
+//! * `FORCE_IP` (bool, default false): emit only IPv4 frames, with their IP
+//!   header annotation set.
+//! * `METHOD` (`LINUX` or `PCAP`): accepted; always a packet socket.
+//!
+//! # Handlers
+//! * `count` (read): frames emitted. `reset_counts` (write) zeroes it.
+//! * `kernel_drops` (read): frames the kernel dropped for lack of room.
+//! * `encap` (read): `ETHER`.
+//!
+//! # Example
+//! ```text
+//! FromDevice(veth0, PROMISC true) -> Queue -> ToDevice(veth1);
+//! ```
+
+use click::confparse::{Args, Word};
+use click::element::{Element, ElementClass, HandlerDecl};
+use click::packet::Packet;
+use click::router::Ctx;
+
+use crate::device::PacketSocket;
+
+/// The `FromDevice` class.
+pub static CLASS: ElementClass = ElementClass {
+    name: "FromDevice",
+    ports: "0/1",
+    processing: "h/h",
+    phase: 0,
+    make: |args, _cx| Ok(Box::new(FromDevice::configure(args)?)),
+};
+
+/// Receives frames from an interface.
+pub struct FromDevice {
+    dev: String,
+    promisc: bool,
+    outbound: bool,
+    snaplen: usize,
+    burst: usize,
+    timestamp: bool,
+    force_ip: bool,
+    sock: Option<PacketSocket>,
+    buf: Vec<u8>,
+    count: u64,
+    drops: u64,
+}
+
+impl FromDevice {
+    fn configure(args: &mut Args) -> Result<FromDevice, String> {
+        let dev: Word = args.required("DEVNAME")?;
+        let promisc = args.keyword_or("PROMISC", false)?;
+        let _sniffer: bool = args.keyword_or("SNIFFER", true)?;
+        let outbound = args.keyword_or("OUTBOUND", false)?;
+        let snaplen: usize = args.keyword_or("SNAPLEN", 2046)?;
+        let burst: usize = args.keyword_or("BURST", 1)?;
+        let timestamp = args.keyword_or("TIMESTAMP", true)?;
+        let force_ip = args.keyword_or("FORCE_IP", false)?;
+        if let Some(m) = args.keyword::<Word>("METHOD")? {
+            if !matches!(m.0.as_str(), "LINUX" | "PCAP") {
+                return Err(format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0));
+            }
+        }
+        if burst == 0 {
+            return Err("BURST must be positive".into());
+        }
+        Ok(FromDevice {
+            dev: dev.0,
+            promisc,
+            outbound,
+            snaplen: snaplen.clamp(14, 65535),
+            burst,
+            timestamp,
+            force_ip,
+            sock: None,
+            buf: vec![0; 65536],
+            count: 0,
+            drops: 0,
+        })
+    }
+
+    /// The socket, for the driver's poll(2).
+    pub fn socket(&self) -> Option<&PacketSocket> {
+        self.sock.as_ref()
+    }
+
+    fn ip_ok(p: &mut Packet) -> bool {
+        let d = p.data();
+        if d.len() < 34 || d[12] != 0x08 || d[13] != 0x00 || d[14] >> 4 != 4 {
+            return false;
+        }
+        let hl = (d[14] & 15) as usize * 4;
+        if hl < 20 || 14 + hl > d.len() {
+            return false;
+        }
+        let dst = [d[30], d[31], d[32], d[33]];
+        p.set_ip_header(14, hl);
+        p.set_dst_ip_anno(dst);
+        true
+    }
+}
+
+impl Element for FromDevice {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+        let s = PacketSocket::open(&self.dev, self.promisc, !self.outbound)
+            .map_err(|e| format!("{}: {e}", self.dev))?;
+        self.sock = Some(s);
+        cx.schedule();
+        Ok(())
+    }
+
+    fn run_task(&mut self, cx: &Ctx) -> bool {
+        let Some(sock) = self.sock.as_ref() else {
+            return false;
+        };
+        let mut worked = false;
+        for _ in 0..self.burst {
+            let (n, outgoing) = match sock.recv(&mut self.buf) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    cx.log(&format!("{}: {e}", self.dev));
+                    break;
+                }
+            };
+            worked = true;
+            if outgoing && !self.outbound {
+                continue;
+            }
+            let len = n.min(self.snaplen).min(self.buf.len());
+            let mut p = cx.alloc(len);
+            p.data_mut().copy_from_slice(&self.buf[..len]);
+            p.set_mac_header(0);
+            if self.timestamp {
+                p.set_timestamp(cx.now());
+            }
+            if self.force_ip && !Self::ip_ok(&mut p) {
+                cx.kill(p);
+                continue;
+            }
+            self.count += 1;
+            cx.push(0, p);
+        }
+        worked
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        const H: &[HandlerDecl] = &[
+            HandlerDecl::read("count"),
+            HandlerDecl::write("reset_counts"),
+            HandlerDecl::read("kernel_drops"),
+            HandlerDecl::read("encap"),
+        ];
+        H
+    }
+
+    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+        match name {
+            "count" => self.count.to_string(),
+            "kernel_drops" => {
+                let now = self.sock.as_ref().map(|s| s.drops()).unwrap_or(0);
+                (self.drops + now).to_string()
+            }
+            "encap" => "ETHER".into(),
+            _ => String::new(),
+        }
+    }
+
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+        self.count = 0;
+        Ok(())
+    }
+}

@@ -1,0 +1,584 @@
+//! `FromDump(FILENAME [, TIMING, KEYWORDS])`: reads packets from a tcpdump (pcap) file.
+//!
+//! Emits each packet of FILENAME in order, with its timestamp annotation set
+//! to the record's time, its MAC header annotation at the start, and the
+//! extra length annotation set to any bytes the capture left out. Reads
+//! microsecond and nanosecond files of either byte order; link types
+//! Ethernet and raw IP (and SLL, NULL for `FORCE_IP`). The whole file is
+//! read at initialization.
+//!
+//! # Ports
+//! No inputs; one or two outputs. Output 0 is push or pull; output 1 (push)
+//! receives non-IP packets when `FORCE_IP` is true.
+//!
+//! # Processing
+//! In push mode a task emits packets; in pull mode each pull returns the
+//! next one. At the end of the file (or at `END`) FromDump calls its end
+//! handler: with `STOP true`, it stops and sends a driver stop event.
+//!
+//! # Keywords
+//! * `TIMING` (bool, default false; also the second positional argument):
+//!   replay at the trace's pace on the router clock: the first packet
+//!   leaves at once, the others keep their delays. With `mbctl run
+//!   --simtime` this is deterministic and takes no real time.
+//! * `STOP` (bool, default false): request a driver stop at the end.
+//! * `ACTIVE` (bool, default true): emit packets (see the `active` handler).
+//! * `BURST` (integer, default 1): packets per task run. With 1, packets
+//!   travel one by one exactly as in Click; larger bursts move packets in
+//!   batches (FastClick style, faster) and may interleave differently with
+//!   other sources where paths merge.
+//! * `SAMPLE` (real 0..1, default 1): emit each packet with this probability.
+//! * `FORCE_IP` (bool, default false): emit only IP packets, with their IP
+//!   header annotation set; others go to output 1 or are dropped. Implied
+//!   for raw-IP files.
+//! * `START`, `END` (absolute times in seconds): skip packets before START;
+//!   end at the first packet at or after END.
+//! * `START_AFTER`, `END_AFTER` (times relative to the first packet),
+//!   `INTERVAL` (relative to START or the first packet).
+//! * `END_CALL` (handler call `elem.handler [value]`): written at the end
+//!   instead of the default (`NAME.active false` when an end time is set).
+//! * `FILEPOS` (integer): start at this byte offset of the file.
+//! * `MMAP` (bool): accepted for compatibility; the file is always read
+//!   into memory.
+//!
+//! # Handlers
+//! * `count` (read): packets emitted. `reset_counts` (write) zeroes it.
+//! * `active` (read/write): whether it emits packets.
+//! * `stop` (write): deactivate and send a driver stop event.
+//! * `encap` (read): the link type (`ETHER`, `IP` ...).
+//! * `filename`, `filesize`, `filepos`, `packet_filepos` (read): the file,
+//!   its size, the offset of the next record and of the last packet's.
+//! * `sampling_prob` (read): the `SAMPLE` probability.
+//! * `extend_interval` (write): move the end time later by a time.
+//! * `reset_timing` (write): restart relative times at the next packet.
+//!
+//! # Example
+//! ```text
+//! FromDump(trace.pcap, STOP true) -> c :: Counter -> Discard;
+//! DriverManager(pause, print c.count, stop);
+//! ```
+
+use click::batch::Batch;
+use click::confparse::{Args, Duration, FromArg};
+use click::element::{Element, ElementClass, HandlerDecl};
+use click::packet::{anno, Packet};
+use click::router::{Ctx, PortKind};
+use click::time::Timestamp;
+
+use crate::pcap::{self, Header};
+
+/// The `FromDump` class.
+pub static CLASS: ElementClass = ElementClass {
+    name: "FromDump",
+    ports: "0/1-2",
+    processing: "a/ah",
+    phase: 0,
+    make: |args, cx| Ok(Box::new(FromDump::configure(args, cx.name())?)),
+};
+
+/// Timer that wakes a TIMING source when its next packet is due.
+const TIMING_TIMER: u32 = 0;
+/// Fixed-point scale of the sampling probability, as in Click.
+const SAMPLING_SHIFT: u32 = 28;
+/// Records skipped (START, SAMPLE) before yielding the task.
+const MAX_SKIPS: usize = 16;
+
+enum Read {
+    Packet(Packet),
+    Skipped,
+    End,
+}
+
+/// Reads a pcap file and emits its packets.
+pub struct FromDump {
+    name: String,
+    filename: String,
+    data: Vec<u8>,
+    header: Option<Header>,
+    pos: usize,
+    packet_filepos: usize,
+    start_filepos: usize,
+    count: u64,
+    active: bool,
+    timing: bool,
+    force_ip: bool,
+    burst: usize,
+    sampling: u32,
+    rng: u32,
+    first_time: Timestamp,
+    have_first: bool,
+    first_relative: bool,
+    last_time: Timestamp,
+    have_last: bool,
+    last_relative: bool,
+    last_interval: bool,
+    have_times: bool,
+    end_call: Option<(String, String)>,
+    timing_offset: Timestamp,
+    pending: Option<Packet>,
+    push_mode: bool,
+    warned: bool,
+}
+
+fn time_arg(args: &mut Args, name: &'static str) -> Result<Option<Timestamp>, String> {
+    Ok(args.keyword::<Duration>(name)?.map(|d| d.0))
+}
+
+impl FromDump {
+    fn configure(args: &mut Args, name: &str) -> Result<FromDump, String> {
+        let filename: String = args.required("FILENAME")?;
+        let timing = args.optional::<bool>("TIMING")?.unwrap_or(false);
+        let stop = args.keyword_or("STOP", false)?;
+        let active = args.keyword_or("ACTIVE", true)?;
+        let sample: f64 = args.keyword_or("SAMPLE", 1.0)?;
+        let force_ip = args.keyword_or("FORCE_IP", false)?;
+        let start = time_arg(args, "START")?;
+        let start_after = time_arg(args, "START_AFTER")?;
+        let end = time_arg(args, "END")?;
+        let end_after = time_arg(args, "END_AFTER")?;
+        let interval = time_arg(args, "INTERVAL")?;
+        let end_call: Option<String> = args.keyword("END_CALL")?;
+        let filepos: usize = args.keyword_or("FILEPOS", 0)?;
+        let _mmap: Option<bool> = args.keyword("MMAP")?;
+        let burst: usize = args.keyword_or("BURST", 1)?;
+        if !(0.0..=1.0).contains(&sample) {
+            return Err("SAMPLE must be between 0 and 1".into());
+        }
+        if burst == 0 || burst > click::batch::BATCH_MAX {
+            return Err(format!("BURST must be 1 to {}", click::batch::BATCH_MAX));
+        }
+        if start.is_some() && start_after.is_some() {
+            return Err("START and START_AFTER are mutually exclusive".into());
+        }
+        let ends = [end, end_after, interval]
+            .iter()
+            .filter(|t| t.is_some())
+            .count();
+        if ends > 1 {
+            return Err("END, END_AFTER, and INTERVAL are mutually exclusive".into());
+        }
+        if stop && end_call.is_some() {
+            return Err("END_CALL and STOP are mutually exclusive".into());
+        }
+        let last_time = end.or(end_after).or(interval);
+        let end_call = match end_call {
+            Some(c) => Some(split_call(&c)),
+            None if stop => Some((format!("{name}.stop"), String::new())),
+            None if last_time.is_some() => Some((format!("{name}.active"), "false".into())),
+            None => None,
+        };
+        Ok(FromDump {
+            name: name.into(),
+            filename,
+            data: Vec::new(),
+            header: None,
+            pos: 0,
+            packet_filepos: 0,
+            start_filepos: filepos,
+            count: 0,
+            active,
+            timing,
+            force_ip,
+            burst,
+            sampling: (sample * (1u64 << SAMPLING_SHIFT) as f64) as u32,
+            rng: 0x2545_f491,
+            first_time: start.or(start_after).unwrap_or(Timestamp::ZERO),
+            have_first: start.is_some() || start_after.is_some(),
+            first_relative: start.is_none(),
+            last_time: last_time.unwrap_or(Timestamp::ZERO),
+            have_last: last_time.is_some(),
+            last_relative: end_after.is_some(),
+            last_interval: interval.is_some(),
+            have_times: false,
+            end_call,
+            timing_offset: Timestamp::ZERO,
+            pending: None,
+            push_mode: true,
+            warned: false,
+        })
+    }
+
+    /// Packets emitted so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    fn set_active(&mut self, cx: &Ctx, on: bool) {
+        self.active = on;
+        if on && self.push_mode {
+            cx.schedule();
+        }
+    }
+
+    fn prepare_times(&mut self, cx: &Ctx, ts: Timestamp) {
+        if self.first_relative {
+            self.first_time = self.first_time + ts;
+        }
+        if self.last_relative {
+            self.last_time = self.last_time + ts;
+        } else if self.last_interval {
+            self.last_time = self.last_time + self.first_time;
+        }
+        if self.timing {
+            self.timing_offset = cx.now() - ts;
+        }
+        self.have_times = true;
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift32: sampling needs no more than a cheap uniform source.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    fn read_packet(&mut self, cx: &Ctx) -> Read {
+        let Some(h) = self.header else {
+            return Read::End;
+        };
+        let rec = match pcap::record_at(&self.data, &h, self.pos) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Read::End,
+            Err(e) => {
+                if !self.warned {
+                    self.warned = true;
+                    cx.log(&format!("{}: {e}", self.filename));
+                }
+                return Read::End;
+            }
+        };
+        let ts = Timestamp::new(rec.sec as i64, rec.nsec);
+        if !self.have_times {
+            self.prepare_times(cx, ts);
+        }
+        if self.have_first {
+            if ts < self.first_time {
+                self.pos = rec.next;
+                return Read::Skipped;
+            }
+            self.have_first = false;
+        }
+        while self.have_last && ts >= self.last_time {
+            self.have_last = false;
+            self.call_end(cx);
+            if !self.active {
+                self.pos = rec.next;
+                return Read::End;
+            }
+        }
+        if self.sampling < (1 << SAMPLING_SHIFT)
+            && (self.next_random() & ((1 << SAMPLING_SHIFT) - 1)) >= self.sampling
+        {
+            self.pos = rec.next;
+            return Read::Skipped;
+        }
+        let len = rec.caplen as usize;
+        let mut p = cx.alloc(len);
+        p.data_mut()
+            .copy_from_slice(&self.data[rec.data..rec.data + len]);
+        p.set_timestamp(ts);
+        p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
+        p.set_mac_header(0);
+        self.packet_filepos = rec.pos;
+        self.pos = rec.next;
+        Read::Packet(p)
+    }
+
+    /// The next packet to emit: `Ok(None)` when the task should yield (a
+    /// skip run or a packet not yet due), `Err(())` at the end.
+    fn next_packet(&mut self, cx: &Ctx) -> Result<Option<Packet>, ()> {
+        let p = match self.pending.take() {
+            Some(p) => p,
+            None => {
+                let mut skips = 0;
+                loop {
+                    match self.read_packet(cx) {
+                        Read::Packet(p) => break p,
+                        Read::Skipped => {
+                            skips += 1;
+                            if skips >= MAX_SKIPS {
+                                return Ok(None);
+                            }
+                        }
+                        Read::End => return Err(()),
+                    }
+                }
+            }
+        };
+        if self.timing {
+            let due = p.timestamp() + self.timing_offset;
+            // Click wakes a real-time source 0.5 ms early; simulated time
+            // jumps exactly.
+            let slack = if cx.router().clock().is_simulated() {
+                Timestamp::ZERO
+            } else {
+                Timestamp(500_000)
+            };
+            if cx.now() < due - slack {
+                cx.set_timer(TIMING_TIMER, due - slack);
+                self.pending = Some(p);
+                return Ok(None);
+            }
+        }
+        Ok(Some(p))
+    }
+
+    /// True if `p` is an IP packet (annotations set); see `FORCE_IP`.
+    fn force_ip(&self, p: &mut Packet) -> bool {
+        let lt = self
+            .header
+            .map(|h| pcap::canonical_linktype(h.linktype))
+            .unwrap_or(1);
+        let d = p.data();
+        let ip_type = |hi: u8, lo: u8| matches!((hi, lo), (0x08, 0x00) | (0x86, 0xdd));
+        let off = match lt {
+            101 => Some(0),
+            1 if d.len() >= 14 && ip_type(d[12], d[13]) => Some(14),
+            1 if d.len() >= 18 && (d[12], d[13]) == (0x81, 0x00) && ip_type(d[16], d[17]) => {
+                Some(18)
+            }
+            113 if d.len() >= 16 && ip_type(d[14], d[15]) => Some(16),
+            0 if d.len() >= 4 => {
+                let mut fam = d[0] as u32 | (d[1] as u32) << 8;
+                if fam == 0 {
+                    fam = (d[2] as u32) << 8 | d[3] as u32;
+                }
+                matches!(fam, 2 | 24 | 28 | 30).then_some(4)
+            }
+            _ => None,
+        };
+        let Some(off) = off else { return false };
+        let Some(&vhl) = d.get(off) else { return false };
+        match vhl >> 4 {
+            4 => {
+                let hl = (vhl & 15) as usize * 4;
+                if hl < 20 || off + hl > d.len() {
+                    return false;
+                }
+                let dst = [d[off + 16], d[off + 17], d[off + 18], d[off + 19]];
+                p.set_ip_header(off, hl);
+                p.set_dst_ip_anno(dst);
+                true
+            }
+            6 if off + 40 <= d.len() => {
+                p.set_ip_header(off, 40);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn call_end(&mut self, cx: &Ctx) {
+        let Some((spec, value)) = self.end_call.clone() else {
+            return;
+        };
+        match spec.rsplit_once('.') {
+            Some((e, h)) if e == self.name => {
+                if let Err(m) = self.write_handler(cx, h, &value) {
+                    cx.log(&m);
+                }
+            }
+            _ => {
+                if let Err(e) = cx.router().write(&spec, &value) {
+                    cx.log(&format!("END_CALL: {e}"));
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, cx: &Ctx, mut p: Packet, batch: &mut Option<Batch>) -> bool {
+        if self.force_ip && !self.force_ip(&mut p) {
+            if cx.noutputs() > 1 {
+                cx.push(1, p);
+            } else {
+                cx.kill(p);
+            }
+            return false;
+        }
+        self.count += 1;
+        match batch {
+            Some(b) => {
+                // Cannot be full: at most BURST <= BATCH_MAX packets.
+                if let Err(p) = b.push(p) {
+                    cx.push(0, p);
+                }
+            }
+            None => cx.push(0, p),
+        }
+        true
+    }
+}
+
+/// Splits `elem.handler value` into the handler and its value.
+fn split_call(s: &str) -> (String, String) {
+    let s = s.trim();
+    match s.split_once(|c: char| c.is_ascii_whitespace()) {
+        Some((h, v)) => (h.into(), v.trim().into()),
+        None => (s.into(), String::new()),
+    }
+}
+
+impl Element for FromDump {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+        self.data = std::fs::read(&self.filename).map_err(|e| format!("{}: {e}", self.filename))?;
+        let h = pcap::parse_header(&self.data).map_err(|e| format!("{}: {e}", self.filename))?;
+        let lt = pcap::canonical_linktype(h.linktype);
+        if self.force_ip && ![0, 1, 101, 113].contains(&lt) {
+            return Err(format!(
+                "{}: unknown linktype {}; can't force IP packets",
+                self.filename, h.linktype
+            ));
+        }
+        self.force_ip |= lt == 101;
+        self.header = Some(h);
+        self.pos = pcap::FILE_HEADER_LEN.max(self.start_filepos);
+        self.push_mode = cx.output_kind(0) == Some(PortKind::Push);
+        if self.push_mode && self.active {
+            cx.schedule();
+        }
+        Ok(())
+    }
+
+    fn run_task(&mut self, cx: &Ctx) -> bool {
+        if !self.active {
+            cx.unschedule();
+            return false;
+        }
+        let mut batch = (self.burst > 1).then(Batch::new);
+        let mut worked = false;
+        let mut ended = false;
+        for _ in 0..self.burst {
+            match self.next_packet(cx) {
+                Ok(Some(p)) => worked |= self.emit(cx, p, &mut batch),
+                Ok(None) => {
+                    // A skip run yields but stays scheduled; a packet not yet
+                    // due waits for its timer.
+                    worked = worked || self.pending.is_none();
+                    if self.pending.is_some() {
+                        cx.unschedule();
+                    }
+                    break;
+                }
+                Err(()) => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        if let Some(b) = batch.filter(|b| !b.is_empty()) {
+            cx.push_batch(0, b);
+        }
+        if ended {
+            cx.unschedule();
+            self.call_end(cx);
+        }
+        worked
+    }
+
+    fn run_timer(&mut self, cx: &Ctx, id: u32) {
+        if id == TIMING_TIMER && self.active && self.push_mode {
+            cx.schedule();
+        }
+    }
+
+    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
+        if !self.active {
+            return None;
+        }
+        loop {
+            match self.next_packet(cx) {
+                Ok(Some(mut p)) => {
+                    if self.force_ip && !self.force_ip(&mut p) {
+                        if cx.noutputs() > 1 {
+                            cx.push(1, p);
+                        } else {
+                            cx.kill(p);
+                        }
+                        continue;
+                    }
+                    self.count += 1;
+                    return Some(p);
+                }
+                // A run of skipped records: keep reading.
+                Ok(None) if self.pending.is_none() => continue,
+                Ok(None) => return None,
+                Err(()) => {
+                    self.call_end(cx);
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        const H: &[HandlerDecl] = &[
+            HandlerDecl::read("count"),
+            HandlerDecl::write("reset_counts"),
+            HandlerDecl::rw("active"),
+            HandlerDecl::write("stop"),
+            HandlerDecl::read("encap"),
+            HandlerDecl::read("filename"),
+            HandlerDecl::read("filesize"),
+            HandlerDecl::read("filepos"),
+            HandlerDecl::read("packet_filepos"),
+            HandlerDecl::read("sampling_prob"),
+            HandlerDecl::write("extend_interval"),
+            HandlerDecl::write("reset_timing"),
+        ];
+        H
+    }
+
+    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+        match name {
+            "count" => self.count.to_string(),
+            "active" => self.active.to_string(),
+            "encap" => self
+                .header
+                .map(|h| pcap::linktype_name(h.linktype))
+                .unwrap_or("UNKNOWN")
+                .into(),
+            "filename" => self.filename.clone(),
+            "filesize" => self.data.len().to_string(),
+            "filepos" => self.pos.to_string(),
+            "packet_filepos" => self.packet_filepos.to_string(),
+            "sampling_prob" => {
+                format!("{}", self.sampling as f64 / (1u64 << SAMPLING_SHIFT) as f64)
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+        match name {
+            "reset_counts" => self.count = 0,
+            "active" => {
+                let on = bool::from_arg(value).ok_or("type mismatch")?;
+                self.set_active(cx, on);
+            }
+            "stop" => {
+                self.set_active(cx, false);
+                cx.request_stop();
+            }
+            "extend_interval" => {
+                let d =
+                    Duration::from_arg(value).ok_or("'extend_interval' takes a time interval")?;
+                self.last_time = self.last_time + d.0;
+                if self.end_call.is_some() {
+                    self.have_last = true;
+                    self.set_active(cx, true);
+                }
+            }
+            "reset_timing" => {
+                self.first_relative = false;
+                self.last_relative = false;
+                self.last_interval = false;
+                self.have_times = false;
+            }
+            _ => return Err(format!("handler '{name}' is not writable")),
+        }
+        Ok(())
+    }
+}
