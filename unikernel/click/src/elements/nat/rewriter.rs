@@ -324,8 +324,8 @@ impl Rewriter {
     }
 
     /// Processes one packet from input `port`; returns its output.
-    pub fn process(&mut self, cx: &Ctx, port: usize, p: &mut Packet) -> Verdict {
-        let now_ms = cx.now().msec();
+    /// `now_ms` is the current time in milliseconds.
+    pub fn process(&mut self, cx: &Ctx, port: usize, p: &mut Packet, now_ms: i64) -> Verdict {
         self.now_ms = now_ms;
         let off = p
             .network_header_offset()
@@ -619,7 +619,8 @@ impl Rewriter {
     /// Pushes one packet through.
     #[inline]
     pub fn push(&mut self, cx: &Ctx, port: usize, mut p: Packet) {
-        match self.process(cx, port, &mut p) {
+        let now_ms = cx.now().msec();
+        match self.process(cx, port, &mut p, now_ms) {
             Some(o) => cx.push(o, p),
             None => cx.kill(p),
         }
@@ -630,8 +631,10 @@ impl Rewriter {
     pub fn push_batch(&mut self, cx: &Ctx, port: usize, b: Batch) {
         let mut run = Batch::new();
         let mut run_out = usize::MAX;
+        // One clock reading per batch: its packets arrived together.
+        let now_ms = cx.now().msec();
         for mut p in b {
-            match self.process(cx, port, &mut p) {
+            match self.process(cx, port, &mut p, now_ms) {
                 Some(o) => {
                     if o != run_out && !run.is_empty() {
                         cx.push_batch(run_out, core::mem::take(&mut run));
