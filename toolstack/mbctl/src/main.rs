@@ -1,30 +1,19 @@
-//! `mbctl`: the operator's command-line tool for Click middleboxes. Each
-//! subcommand lives in its own module under `cmd/`.
-
-mod cmd;
-
-use clap::{Parser, Subcommand};
-
-/// Click middleboxes as tiny VMs: run, check and document configurations.
-#[derive(Parser)]
-#[command(name = "mbctl", version, about, after_help = cmd::EXAMPLES)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    Run(cmd::run::Args),
-    Check(cmd::check::Args),
-    Doc(cmd::doc::Args),
-}
+use clap::Parser;
+use mbctl::cli::{Cli, Command};
+use mbctl::cmd;
 
 fn main() {
-    let status = match Cli::parse().command {
-        Command::Run(a) => cmd::run::main(a),
-        Command::Check(a) => cmd::check::main(a),
-        Command::Doc(a) => cmd::doc::main(a),
+    let cli = Cli::parse();
+    mbctl::store::default_store_path();
+    let result = match cli.command {
+        Command::Agent(a) => cmd::agent::run(a),
+        Command::Env(a) => cmd::env::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Doc(a) => cmd::doc::run(a),
     };
-    std::process::exit(status);
+    if let Err(e) = result {
+        eprintln!("mbctl: {e:#}");
+        std::process::exit(1);
+    }
 }

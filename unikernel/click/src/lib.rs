@@ -9,6 +9,7 @@
 //! * [`confparse`]: element argument splitting and typed values;
 //! * [`element`]: the [`element::Element`] trait and class metadata;
 //! * [`router`]: the element graph: ports, push/pull, tasks, timers, handlers;
+//! * [`net`]: header helpers (checksums, Ethernet, ARP, IPv4, ICMP);
 //! * [`elements`]: the element library, one file per element, grouped as in
 //!   Click's `elements/` tree; [`registry`] maps class names to them.
 #![no_std]
@@ -27,6 +28,7 @@ pub mod elements;
 pub mod error;
 pub mod host;
 pub mod lang;
+pub mod net;
 pub mod packet;
 pub mod registry;
 pub mod router;

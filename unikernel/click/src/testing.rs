@@ -112,6 +112,24 @@ pub fn router(flat: FlatConfig) -> (Router, Rc<MemoryHost>) {
     }
 }
 
+/// Parses and builds `source` (file name `config`) on simulated time.
+pub fn build_from_source(source: &str) -> Result<(Router, Rc<MemoryHost>), Errors> {
+    let host = Rc::new(MemoryHost::default());
+    let env = Env {
+        clock: Box::new(SimClock::new()),
+        host: Box::new(host.clone()),
+    };
+    Router::from_source(source, "config", &[], &registry(), env).map(|r| (r, host))
+}
+
+/// Like [`build_from_source`], panicking with the errors.
+pub fn router_from_source(source: &str) -> (Router, Rc<MemoryHost>) {
+    match build_from_source(source) {
+        Ok(r) => r,
+        Err(e) => panic!("{}", e),
+    }
+}
+
 /// Packets a `TestSink` called `name` received, as (port, bytes).
 pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     let eid = r
@@ -130,23 +148,6 @@ pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     .unwrap_or_default()
 }
 
-/// Parses `src` (file name `test`) against [`registry`] and builds a router
-/// on simulated time, or returns the parse and build errors.
-pub fn build_source(src: &str) -> Result<(Router, Rc<MemoryHost>), Errors> {
-    let reg = registry();
-    let flat = crate::lang::parse(src, "test", &[], &|c| reg.contains(c))?;
-    build(flat).map(|(r, h)| (r.with_source(src), h))
-}
-
-/// Like [`build_source`], panicking with the errors (for tests of valid
-/// configurations).
-pub fn router_from_source(src: &str) -> (Router, Rc<MemoryHost>) {
-    match build_source(src) {
-        Ok(r) => r,
-        Err(e) => panic!("{}", e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +160,7 @@ mod tests {
         );
         assert!(r.run_until_idle());
         assert_eq!(&*host.stdout.borrow(), "n=0\n");
-        let e = build_source("Idle -> NoSuchClass;").err().unwrap();
-        assert!(alloc::format!("{e}").starts_with("test:1:"), "{e}");
+        let e = build_from_source("Idle -> NoSuchClass;").err().unwrap();
+        assert!(alloc::format!("{e}").starts_with("config:1:"), "{e}");
     }
 }

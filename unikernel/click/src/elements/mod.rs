@@ -19,10 +19,21 @@
 use crate::element::ElementClass;
 
 pub mod driver;
+pub mod ethernet;
+pub mod ip;
+pub mod monitor;
+pub mod ratelimit;
 pub mod standard;
 
 /// Every class of the engine's library, by group.
-pub static GROUPS: &[&[&ElementClass]] = &[standard::CLASSES, driver::CLASSES];
+pub static GROUPS: &[&[&ElementClass]] = &[
+    standard::CLASSES,
+    ratelimit::CLASSES,
+    ethernet::CLASSES,
+    ip::CLASSES,
+    monitor::CLASSES,
+    driver::CLASSES,
+];
 
 /// Every class of the engine's library.
 pub fn classes() -> impl Iterator<Item = &'static ElementClass> {

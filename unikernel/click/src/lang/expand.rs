@@ -473,12 +473,15 @@ impl Expander {
     }
 }
 
+/// Real (element, port) ends a tunnel end stands for; `None` while being
+/// computed (a cycle yields nothing more).
+type Memo = BTreeMap<(usize, usize, bool), Option<Vec<(usize, usize)>>>;
+
 struct Splicer<'x> {
     x: &'x mut Expander,
     into: BTreeMap<(usize, usize), Vec<usize>>,
     out_of: BTreeMap<(usize, usize), Vec<usize>>,
-    /// None while being computed (a cycle yields nothing more).
-    memo: BTreeMap<(usize, usize, bool), Option<Vec<(usize, usize)>>>,
+    memo: Memo,
     deep: bool,
 }
 

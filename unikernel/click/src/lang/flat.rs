@@ -57,25 +57,3 @@ impl FlatConfig {
         self.elements.iter().position(|e| e.name == name)
     }
 }
-
-/// Prints a flat configuration in Click syntax: declarations, then
-/// connections (the `flatconfig` handler).
-pub fn unparse_flat(cfg: &FlatConfig) -> String {
-    use core::fmt::Write;
-    let mut s = String::new();
-    for e in &cfg.elements {
-        if e.config.is_empty() {
-            let _ = writeln!(s, "{} :: {};", e.name, e.class);
-        } else {
-            let _ = writeln!(s, "{} :: {}({});", e.name, e.class, e.config);
-        }
-    }
-    for c in &cfg.connections {
-        let _ = writeln!(
-            s,
-            "{} [{}] -> [{}] {};",
-            cfg.elements[c.from].name, c.from_port, c.to_port, cfg.elements[c.to].name
-        );
-    }
-    s
-}

@@ -59,7 +59,7 @@ mod tests;
 
 use alloc::string::String;
 
-pub use flat::{unparse_flat, Connection, ElementDecl, FlatConfig};
+pub use flat::{Connection, ElementDecl, FlatConfig};
 pub use unparse::unparse;
 
 use crate::error::Errors;

@@ -46,7 +46,7 @@ pub fn parse_file(src: &str, file: &str) -> (Vec<Stmt>, Vec<Error>) {
     let (stmts, _) = p.stmts(Ctx::File);
     let mut errors = core::mem::take(&mut p.lx.errors);
     errors.append(&mut p.errors);
-    errors.sort_by(|a, b| (a.span.line, a.span.col).cmp(&(b.span.line, b.span.col)));
+    errors.sort_by_key(|e| (e.span.line, e.span.col));
     (stmts, errors)
 }
 
@@ -454,11 +454,8 @@ impl<'a> Parser<'a> {
     /// A comma-separated element list; `None` if it has no element.
     fn segment(&mut self, nested: bool, first_set: bool) -> Option<Vec<ElementRef>> {
         let mut elems = Vec::new();
-        loop {
-            match self.element(nested, first_set, elems.is_empty()) {
-                Some(e) => elems.push(e),
-                None => break,
-            }
+        while let Some(e) = self.element(nested, first_set, elems.is_empty()) {
+            elems.push(e);
             let t = self.next();
             if !t.is_char(',') {
                 self.push_back(t);

@@ -789,3 +789,213 @@ fn garbage_never_panics() {
         let _ = parse(s, "t", &[], &is_class);
     }
 }
+
+// ---- the conformance configurations ---------------------------------------
+
+/// The element classes the conformance configurations use.
+const CONFORMANCE_CLASSES: &[&str] = &[
+    "ARPResponder",
+    "BandwidthRatedSplitter",
+    "CheckIPHeader",
+    "CheckIPHeader2",
+    "CheckPaint",
+    "Classifier",
+    "Counter",
+    "DecIPTTL",
+    "Discard",
+    "DriverManager",
+    "EtherEncap",
+    "EtherMirror",
+    "EtherRewrite",
+    "FromDump",
+    "FrontDropQueue",
+    "HashSwitch",
+    "ICMPError",
+    "ICMPPingResponder",
+    "IPAddrRewriter",
+    "IPClassifier",
+    "IPFilter",
+    "IPRewriter",
+    "Null",
+    "Paint",
+    "PaintSwitch",
+    "PaintTee",
+    "PrioSched",
+    "Queue",
+    "RatedSplitter",
+    "RoundRobinSched",
+    "RoundRobinSwitch",
+    "Strip",
+    "Tee",
+    "ToDump",
+    "Unqueue",
+    "Unstrip",
+];
+
+fn conformance_dir() -> Option<std::path::PathBuf> {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut candidates: Vec<std::path::PathBuf> = Vec::new();
+    if let Ok(d) = std::env::var("CLICK_CONFORMANCE_DIR") {
+        candidates.push(d.into());
+    }
+    candidates.push(manifest.join("../../../shared/conformance"));
+    candidates.push(manifest.join("../../shared/conformance"));
+    candidates.push("/work/shared/conformance".into());
+    candidates.into_iter().find(|d| d.is_dir())
+}
+
+fn parse_case(dir: &std::path::Path, case: &str, extra: &[(&str, &str)]) -> Option<FlatConfig> {
+    let path = dir.join(case).join("config.click");
+    let src = std::fs::read_to_string(&path).ok()?;
+    let mut over = vec_of(&[("IN", "in.pcap"), ("OUT", "/tmp/o")]);
+    over.extend(vec_of(extra));
+    let is = |n: &str| CONFORMANCE_CLASSES.contains(&n);
+    match parse(&src, &path.to_string_lossy(), &over, &is) {
+        Ok(f) => Some(f),
+        Err(e) => panic!("{case}: unexpected errors:\n{e}"),
+    }
+}
+
+fn vec_of(x: &[(&str, &str)]) -> Vec<(String, String)> {
+    x.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn conformance_configs_parse() {
+    let Some(dir) = conformance_dir() else {
+        std::eprintln!("conformance folder not found; skipped");
+        return;
+    };
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let case = entry.file_name().to_string_lossy().to_string();
+        if !entry.path().join("config.click").is_file() {
+            continue;
+        }
+        let extra: &[(&str, &str)] = if case == "g_compound" {
+            &[("WEBPORT", "80")]
+        } else {
+            &[]
+        };
+        let f = parse_case(&dir, &case, extra).unwrap();
+        n += 1;
+        assert!(!f.elements.is_empty(), "{case}");
+        for e in &f.elements {
+            assert!(
+                CONFORMANCE_CLASSES.contains(&e.class.as_str()),
+                "{case}: {} has class {}",
+                e.name,
+                e.class
+            );
+            assert!(
+                !e.config.contains("$OUT") && !e.config.contains("$IN,"),
+                "{case}: {} :: {}({})",
+                e.name,
+                e.class,
+                e.config
+            );
+        }
+        for c in &f.connections {
+            assert!(
+                c.from < f.elements.len() && c.to < f.elements.len(),
+                "{case}"
+            );
+        }
+        // What we print parses back to the same graph.
+        let again = parse(&unparse(&f), "flat", &[], &|n: &str| {
+            CONFORMANCE_CLASSES.contains(&n)
+        })
+        .unwrap();
+        assert_eq!(names(&again), names(&f), "{case}");
+        assert_eq!(conns(&again), conns(&f), "{case}");
+    }
+    assert!(n >= 13, "only {n} cases found in {}", dir.display());
+}
+
+#[test]
+fn conformance_g_compound_facts() {
+    let Some(dir) = conformance_dir() else { return };
+    let f = parse_case(&dir, "g_compound", &[("WEBPORT", "80")]).unwrap();
+    for n in [
+        "e/ipin/chk",
+        "lan/c",
+        "wan/c",
+        "udp/c",
+        "icmp/c",
+        "other/c",
+        "rest/c",
+        "ic",
+        "e/g/f",
+        "e/side",
+        "k/c",
+    ] {
+        assert!(f.find(n).is_some(), "missing {n} in\n{}", unparse(&f));
+    }
+    assert_eq!(find(&f, "e/ipin/Strip@1").config, "14");
+    // PortGate($web, PROTO tcp) with WEBPORT overridden to 80.
+    assert_eq!(find(&f, "e/g/f").config, "tcp dst port 80, -");
+    assert_eq!(find(&f, "e/side").config, "src net 10.0.0.0/24, -");
+    // __REST__ keeps the remaining arguments, commas included.
+    assert_eq!(find(&f, "k/c").config, "udp, icmp, -");
+    // Overloaded Tap: one argument -> the dumping alternative, none -> the
+    // counter with an output.
+    assert_eq!(find(&f, "lan/ToDump@2").config, "/tmp/o/g_web_lan.pcap");
+    assert_eq!(find(&f, "wan/ToDump@2").config, "/tmp/o/g_web_wan.pcap");
+    assert!(f.find("other/ToDump@2").is_none());
+    assert_eq!(find(&f, "icmp/ToDump@2").config, "/tmp/o/g_icmp_none.pcap");
+    assert_eq!(find(&f, "Sink@5").class, "Discard");
+    // The anonymous compound and the group.
+    assert_eq!(find(&f, "@12/Paint@1").config, "7");
+    assert_eq!(find(&f, "CheckPaint@13").config, "7");
+    assert_eq!(find(&f, "Unstrip@19").class, "Unstrip");
+    let c = conns(&f);
+    for want in [
+        "cl[1] -> [0]other/c",
+        "other/c[0] -> [0]Sink@5",
+        "cl[0] -> [0]e/ipin/Strip@1",
+        "e/side[0] -> [0]ul",
+        "e/side[1] -> [0]uw",
+        "e/g/f[1] -> [0]k/c",
+        "k/c[0] -> [0]Unstrip@11",
+        "Unstrip@11[0] -> [0]@12/Paint@1",
+        "@12/Paint@1[0] -> [0]CheckPaint@13",
+        "CheckPaint@13[0] -> [0]udp/c",
+        "k/c[1] -> [0]ic",
+        "ic[0] -> [0]Unstrip@19",
+        "Unstrip@19[0] -> [0]icmp/c",
+        "ul[0] -> [0]lan/c",
+        "lan/c[0] -> [0]lan/ToDump@2",
+    ] {
+        assert!(c.contains(&want.to_string()), "missing {want} in {c:?}");
+    }
+    // Without the override the define's default applies.
+    let src = std::fs::read_to_string(dir.join("g_compound/config.click")).unwrap();
+    let is = |n: &str| CONFORMANCE_CLASSES.contains(&n);
+    let f = parse(&src, "g", &[], &is).unwrap();
+    assert_eq!(find(&f, "e/g/f").config, "tcp dst port 8080, -");
+}
+
+#[test]
+fn conformance_d_ratelimit_and_j_names() {
+    let Some(dir) = conformance_dir() else { return };
+    let f = parse_case(&dir, "d_ratelimit", &[]).unwrap();
+    assert_eq!(find(&f, "l1/rs").config, "RATE 10, BURST_SIZE 5");
+    assert_eq!(find(&f, "l1/rs").class, "RatedSplitter");
+    assert!(f.find("l3/over").is_some());
+    let c = conns(&f);
+    assert!(c.contains(&"per[0] -> [0]l1/rs".to_string()), "{c:?}");
+    assert!(c.contains(&"l1/rs[1] -> [0]l1/over".to_string()), "{c:?}");
+    let f = parse_case(&dir, "j_ipclassifier", &[]).unwrap();
+    assert_eq!(
+        find(&f, "Out@6/ToDump@2").config,
+        "/tmp/o/j_00.pcap, ENCAP IP"
+    );
+    assert_eq!(
+        find(&f, "Out@28/ToDump@2").config,
+        "/tmp/o/j_22.pcap, ENCAP IP"
+    );
+    assert!(conns(&f).contains(&"ipc[22] -> [0]Out@28/c".to_string()));
+}

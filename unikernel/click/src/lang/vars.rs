@@ -99,11 +99,7 @@ fn expand_at(config: &str, env: &Env, depth: u32, overflow: &mut Overflow) -> St
     let mut i = 0;
     while i < end {
         match s[i] {
-            b'\\' => {
-                if i + 1 < end && quote_ch == b'"' {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < end && quote_ch == b'"' => i += 1,
             q @ (b'\'' | b'"') => {
                 if quote_ch == 0 {
                     quote_ch = q;

@@ -449,6 +449,19 @@ impl Router {
         errs.into_result(router)
     }
 
+    /// Parses `source` (named `file` in messages, `NAME=VALUE` overrides
+    /// for its top-level `define`s) and builds the router.
+    pub fn from_source(
+        source: &str,
+        file: &str,
+        overrides: &[(String, String)],
+        registry: &Registry,
+        env: Env,
+    ) -> Result<Router, Errors> {
+        let flat = crate::lang::parse(source, file, overrides, &|c| registry.contains(c))?;
+        Router::new(flat, registry, env).map(|r| r.with_source(source))
+    }
+
     /// Records the configuration text the router was built from (the
     /// `config` handler).
     pub fn with_source(mut self, source: impl Into<String>) -> Self {

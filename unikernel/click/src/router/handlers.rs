@@ -253,7 +253,7 @@ impl Router {
                 s
             }
             "config" => self.source.clone(),
-            "flatconfig" => crate::lang::unparse_flat(&self.flat),
+            "flatconfig" => crate::lang::unparse(&self.flat),
             "requirements" => {
                 let mut s = String::new();
                 for (r, _) in &self.flat.requirements {

@@ -54,7 +54,7 @@ fn generic_and_router_handlers() {
     );
     assert_eq!(
         r.read("flatconfig").unwrap(),
-        "i :: Idle;\nc :: Counter;\nd :: Discard;\ni [0] -> [0] c;\nc [0] -> [0] d;\n"
+        "i :: Idle;\nc :: Counter;\nd :: Discard;\n\ni -> c\n    -> d;\n"
     );
     assert_eq!(
         r.read("c.bogus").unwrap_err().to_string(),
@@ -192,4 +192,22 @@ fn a_stop_event_from_a_script_steps_the_driver_manager() {
     );
     assert!(r.run_until_idle());
     assert_eq!(&*host.stdout.borrow(), "stopped\n");
+}
+
+#[test]
+fn from_source_reports_located_errors() {
+    let (r, _) = crate::testing::router_from_source("i :: Idle -> c :: Counter -> Discard;");
+    assert_eq!(r.read("c.class").unwrap(), "Counter");
+    assert_eq!(
+        r.read("config").unwrap(),
+        "i :: Idle -> c :: Counter -> Discard;"
+    );
+    let err = crate::testing::build_from_source("Idle -> Counter(x) -> Discard;")
+        .err()
+        .expect("error")
+        .to_string();
+    assert_eq!(
+        err,
+        "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
+    );
 }

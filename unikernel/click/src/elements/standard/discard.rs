@@ -23,6 +23,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
+use super::notify::UpstreamSignal;
 use crate::batch::Batch;
 use crate::confparse::FromArg;
 use crate::element::{Element, ElementClass, HandlerDecl};
@@ -37,7 +38,11 @@ pub static CLASS: ElementClass = ElementClass {
     phase: 0,
     make: |args, _cx| {
         let active = args.keyword_or("ACTIVE", true)?;
-        Ok(Box::new(Discard { count: 0, active }))
+        Ok(Box::new(Discard {
+            count: 0,
+            active,
+            signal: UpstreamSignal::default(),
+        }))
     },
 };
 
@@ -45,12 +50,16 @@ pub static CLASS: ElementClass = ElementClass {
 pub struct Discard {
     count: u64,
     active: bool,
+    signal: UpstreamSignal,
 }
 
 impl Element for Discard {
     fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
-        if cx.input_kind(0) == Some(PortKind::Pull) && self.active {
-            cx.schedule();
+        if cx.input_kind(0) == Some(PortKind::Pull) {
+            self.signal = UpstreamSignal::new(cx, 0);
+            if self.active {
+                cx.schedule();
+            }
         }
         Ok(())
     }
@@ -69,6 +78,11 @@ impl Element for Discard {
     }
 
     fn run_task(&mut self, cx: &Ctx) -> bool {
+        // Queues wake their pullers whether or not they are active.
+        if !self.active {
+            cx.unschedule();
+            return false;
+        }
         let mut worked = false;
         for _ in 0..crate::batch::BATCH_MAX {
             match cx.pull(0) {
@@ -77,7 +91,14 @@ impl Element for Discard {
                     cx.kill(p);
                     worked = true;
                 }
-                None => break,
+                None => {
+                    if self.signal.known_nonempty(cx) {
+                        worked = true;
+                    } else if !self.signal.active(cx) {
+                        cx.unschedule();
+                    }
+                    break;
+                }
             }
         }
         worked

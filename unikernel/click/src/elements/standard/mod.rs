@@ -3,9 +3,66 @@
 
 use crate::element::ElementClass;
 
+pub mod averagecounter;
+pub mod checkpaint;
 pub mod counter;
 pub mod discard;
+pub mod frontdropqueue;
+pub mod hashswitch;
 pub mod idle;
+pub mod infinitesource;
+pub mod notify;
+pub mod null;
+pub mod paint;
+pub mod paintswitch;
+pub mod painttee;
+pub mod print;
+pub mod priosched;
+pub mod pulltee;
+pub mod queue;
+pub mod randomswitch;
+pub mod ratedsource;
+pub mod rrsched;
+pub mod rrswitch;
+#[cfg(test)]
+mod scenario_tests;
+pub mod staticswitch;
+pub mod strip;
+pub mod switch;
+pub mod tee;
+#[cfg(test)]
+pub(crate) mod test_util;
+pub mod timedsource;
+pub mod unqueue;
+pub mod unstrip;
 
 /// This group's classes.
-pub static CLASSES: &[&ElementClass] = &[&counter::CLASS, &discard::CLASS, &idle::CLASS];
+pub static CLASSES: &[&ElementClass] = &[
+    &averagecounter::CLASS,
+    &checkpaint::CLASS,
+    &counter::CLASS,
+    &discard::CLASS,
+    &frontdropqueue::CLASS,
+    &hashswitch::CLASS,
+    &idle::CLASS,
+    &infinitesource::CLASS,
+    &null::CLASS,
+    &paint::CLASS,
+    &paintswitch::CLASS,
+    &painttee::CLASS,
+    &print::CLASS,
+    &priosched::CLASS,
+    &pulltee::CLASS,
+    &queue::CLASS,
+    &randomswitch::CLASS,
+    &ratedsource::CLASS,
+    &rrsched::CLASS,
+    &rrswitch::CLASS,
+    &staticswitch::CLASS,
+    &strip::CLASS,
+    &switch::CLASS,
+    &tee::CLASS,
+    &timedsource::CLASS,
+    &unqueue::CLASS,
+    &unstrip::CLASS,
+];

@@ -1,0 +1,36 @@
+# Top-level build. Sections are owned by different parts of the project;
+# keep each self-contained.
+
+.PHONY: all
+all: image
+
+# ---------------------------------------------------------------------------
+# Guest image (unikernel/kernel): `make image` writes images/mb.elf.
+# The kernel is its own cargo project (target x86_64-unknown-none, see
+# unikernel/kernel/.cargo/config.toml), excluded from the root workspace.
+# ---------------------------------------------------------------------------
+KERNEL_DIR  := unikernel/kernel
+KERNEL_ELF  := $(KERNEL_DIR)/target/x86_64-unknown-none/release/mb
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+
+.PHONY: image guest-deps guest-check test-guest
+image:
+	cd $(KERNEL_DIR) && cargo build --release
+	mkdir -p images
+	cp $(KERNEL_ELF) images/mb.elf
+
+# Toolchain target and QEMU for building and booting the guest.
+guest-deps:
+	rustup target add x86_64-unknown-none
+	command -v qemu-system-x86_64 >/dev/null || (apt-get update && apt-get install -y qemu-system-x86)
+
+# Host unit tests of the kernel's pure modules, and lints for both targets.
+guest-check:
+	cd $(KERNEL_DIR) && cargo fmt --check
+	cd $(KERNEL_DIR) && cargo test --target $(HOST_TRIPLE)
+	cd $(KERNEL_DIR) && cargo clippy --release -- -D warnings
+	cd $(KERNEL_DIR) && cargo clippy --target $(HOST_TRIPLE) --all-targets -- -D warnings
+
+# Boots the image under QEMU (KVM and TCG when /dev/kvm works).
+test-guest: image guest-check
+	MB_IMAGE=$(CURDIR)/images/mb.elf MB_ACCEL=$${MB_ACCEL:-all} cargo test -p mb-tests-qemu -- --test-threads=2

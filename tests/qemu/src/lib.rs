@@ -1,0 +1,420 @@
+//! Boots the guest image under QEMU for tests: builds or locates
+//! `images/mb.elf`, picks the accelerator, wires NICs to unix datagram
+//! sockets and the virtio-console to a unix stream socket, and reads the
+//! serial log.
+//!
+//! Environment: `MB_IMAGE` (use this image instead of running
+//! `make image`), `MB_ACCEL` (`kvm`, `tcg`, or `all`; default: KVM when
+//! /dev/kvm opens, else TCG), `MB_QEMU` (QEMU binary).
+
+#![warn(missing_docs)]
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long any single wait (boot, a frame, a reply) may take before the
+/// test fails. A guard against hangs, not a speed assertion: KVM on the
+/// project's nested hosts emulates the guest and is slow.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A QEMU accelerator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// Hardware virtualization through /dev/kvm.
+    Kvm,
+    /// QEMU's emulator.
+    Tcg,
+}
+
+impl Accel {
+    /// QEMU's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+/// Whether /dev/kvm can be opened for use.
+pub fn kvm_usable() -> bool {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+/// The accelerators to test with (see the crate docs for `MB_ACCEL`).
+pub fn accels() -> Vec<Accel> {
+    let kvm = kvm_usable();
+    let list = match std::env::var("MB_ACCEL").as_deref() {
+        Ok("kvm") => vec![Accel::Kvm],
+        Ok("tcg") => vec![Accel::Tcg],
+        Ok("all") if kvm => vec![Accel::Kvm, Accel::Tcg],
+        _ if kvm => vec![Accel::Kvm],
+        _ => vec![Accel::Tcg],
+    };
+    list
+}
+
+/// Repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`
+/// (run once per test process).
+pub fn image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("MB_IMAGE") {
+                return PathBuf::from(p);
+            }
+            let root = repo_root();
+            let status = Command::new("make")
+                .arg("-C")
+                .arg(&root)
+                .arg("image")
+                .status()
+                .expect("running `make image`");
+            assert!(status.success(), "`make image` failed");
+            root.join("images/mb.elf")
+        })
+        .clone()
+}
+
+/// A fresh scratch directory, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Creates a unique directory under the system temp dir.
+    pub fn new() -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        // Short path: unix socket paths are limited to ~107 bytes.
+        let dir = std::env::temp_dir().join(format!(
+            "mbq-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating scratch dir");
+        Scratch(dir)
+    }
+
+    /// Path of a file inside.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What to attach to the guest.
+#[derive(Clone, Debug)]
+pub struct VmConfig {
+    /// Accelerator.
+    pub accel: Accel,
+    /// Number of virtio-net NICs.
+    pub nics: usize,
+    /// Attach a virtio-console on a unix socket.
+    pub console: bool,
+    /// Guest RAM (QEMU `-m` syntax).
+    pub memory: String,
+    /// Kernel command line (`-append`).
+    pub cmdline: Option<String>,
+}
+
+impl VmConfig {
+    /// Two NICs, no console, 64 MiB.
+    pub fn new(accel: Accel) -> VmConfig {
+        VmConfig {
+            accel,
+            nics: 2,
+            console: false,
+            memory: "64M".into(),
+            cmdline: None,
+        }
+    }
+
+    /// The machine options: microvm without legacy devices. The PIT stays
+    /// on under TCG only, where the guest calibrates its TSC against it;
+    /// under KVM the guest reads the rate from kvmclock.
+    pub fn machine(&self) -> String {
+        let pit = if self.accel == Accel::Tcg {
+            "on"
+        } else {
+            "off"
+        };
+        format!("microvm,x-option-roms=off,rtc=off,pit={pit},pic=off,isa-serial=on")
+    }
+
+    /// The full QEMU argument list for `image`, with sockets in `dir`.
+    pub fn args(&self, image: &Path, dir: &Scratch) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "-M".into(),
+            self.machine(),
+            "-accel".into(),
+            self.accel.name().into(),
+            "-nodefaults".into(),
+            "-no-reboot".into(),
+            "-display".into(),
+            "none".into(),
+            "-m".into(),
+            self.memory.clone(),
+            "-serial".into(),
+            "stdio".into(),
+            "-device".into(),
+            "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
+            "-kernel".into(),
+            image.display().to_string(),
+        ];
+        if let Some(c) = &self.cmdline {
+            a.push("-append".into());
+            a.push(c.clone());
+        }
+        for i in 0..self.nics {
+            let q = dir.path(&format!("q{i}"));
+            let t = dir.path(&format!("t{i}"));
+            a.push("-netdev".into());
+            a.push(format!(
+                "dgram,id=n{i},local.type=unix,local.path={},remote.type=unix,remote.path={}",
+                q.display(),
+                t.display()
+            ));
+            a.push("-device".into());
+            a.push(format!(
+                "virtio-net-device,netdev=n{i},mac=52:54:00:12:34:{:02x}",
+                i + 1
+            ));
+        }
+        if self.console {
+            a.push("-device".into());
+            a.push("virtio-serial-device".into());
+            a.push("-chardev".into());
+            a.push(format!(
+                "socket,id=store,path={},server=on,wait=off",
+                dir.path("store").display()
+            ));
+            a.push("-device".into());
+            a.push("virtconsole,chardev=store".into());
+        }
+        a
+    }
+}
+
+/// A running guest.
+pub struct Vm {
+    child: Child,
+    lines: Receiver<String>,
+    /// Serial log lines read so far.
+    pub log: Vec<String>,
+    /// Test-side socket of each NIC (send to the guest with [`Vm::inject`]).
+    pub nic_socks: Vec<UnixDatagram>,
+    dir: Scratch,
+    /// When QEMU was started.
+    pub started: Instant,
+}
+
+impl Vm {
+    /// Starts QEMU.
+    pub fn start(cfg: &VmConfig) -> Vm {
+        let dir = Scratch::new();
+        let mut nic_socks = Vec::new();
+        for i in 0..cfg.nics {
+            let s = UnixDatagram::bind(dir.path(&format!("t{i}"))).expect("binding NIC socket");
+            s.set_read_timeout(Some(WAIT)).expect("socket timeout");
+            nic_socks.push(s);
+        }
+        let qemu = std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+        let args = cfg.args(&image(), &dir);
+        eprintln!("accelerator: {}", cfg.accel.name());
+        eprintln!("{qemu} {}", args.join(" "));
+        let started = Instant::now();
+        let mut child = Command::new(&qemu)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting QEMU");
+        let out = child.stdout.take().expect("QEMU stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Vm {
+            child,
+            lines,
+            log: Vec::new(),
+            nic_socks,
+            dir,
+            started,
+        }
+    }
+
+    /// Waits for a serial line containing `needle`; panics with the log so
+    /// far if QEMU exits or `WAIT` passes.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    eprintln!("guest: {line}");
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {needle:?} within {WAIT:?}; log: {:#?}", self.log)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok();
+                    panic!(
+                        "QEMU exited ({status:?}) before {needle:?}; log: {:#?}",
+                        self.log
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the ready line and returns (boot_us, nics).
+    pub fn wait_ready(&mut self) -> (u64, usize) {
+        let line = self.wait_for("mb: ready");
+        parse_ready(&line).unwrap_or_else(|| panic!("malformed ready line {line:?}"))
+    }
+
+    /// Sends a raw Ethernet frame into NIC `nic`.
+    pub fn inject(&self, nic: usize, frame: &[u8]) {
+        let to = self.dir.path(&format!("q{nic}"));
+        self.nic_socks[nic]
+            .send_to(frame, to)
+            .expect("sending frame to QEMU");
+    }
+
+    /// Receives the next frame the guest sent on NIC `nic`.
+    pub fn capture(&self, nic: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; 65536];
+        let n = self.nic_socks[nic]
+            .recv(&mut buf)
+            .expect("no frame from the guest");
+        buf.truncate(n);
+        buf
+    }
+
+    /// Connects to the virtio-console socket.
+    pub fn console(&self) -> UnixStream {
+        let path = self.dir.path("store");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match UnixStream::connect(&path) {
+                Ok(s) => {
+                    s.set_read_timeout(Some(WAIT)).expect("socket timeout");
+                    return s;
+                }
+                Err(e) if Instant::now() > deadline => panic!("console socket {path:?}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    /// CPU time (user + system) QEMU has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("reading /proc stat");
+        // Fields after the parenthesised command name; utime and stime are
+        // fields 14 and 15 of the whole line.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+        // USER_HZ is 100 on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Waits for QEMU to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                while let Ok(line) = self.lines.try_recv() {
+                    self.log.push(line);
+                }
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                panic!("QEMU did not exit; log: {:#?}", self.log);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses `mb: ready boot_us=N nics=K`.
+pub fn parse_ready(line: &str) -> Option<(u64, usize)> {
+    let rest = line.split("mb: ready ").nth(1)?;
+    let mut boot_us = None;
+    let mut nics = None;
+    for field in rest.split_whitespace() {
+        if let Some(v) = field.strip_prefix("boot_us=") {
+            boot_us = v.parse().ok();
+        } else if let Some(v) = field.strip_prefix("nics=") {
+            nics = v.parse().ok();
+        }
+    }
+    Some((boot_us?, nics?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ready_line() {
+        assert_eq!(
+            parse_ready("mb: ready boot_us=1234 nics=2"),
+            Some((1234, 2))
+        );
+        assert_eq!(parse_ready("junk mb: ready nics=0 boot_us=7"), Some((7, 0)));
+        assert_eq!(parse_ready("mb: ready boot_us=x nics=2"), None);
+        assert_eq!(parse_ready("mb: booting"), None);
+    }
+
+    #[test]
+    fn tcg_keeps_the_pit_and_kvm_drops_it() {
+        assert!(VmConfig::new(Accel::Tcg).machine().contains("pit=on"));
+        assert!(VmConfig::new(Accel::Kvm).machine().contains("pit=off"));
+    }
+}

@@ -1,0 +1,19 @@
+//! The host's xenstore server.
+//!
+//! Serves the [`xenstore::store::Store`] on a privileged unix socket (every
+//! connection is dom0) and on per-guest sockets (every connection acts as one
+//! unprivileged domain), with a write-ahead log so a restart keeps the tree.
+//!
+//! One thread reads each connection and one writes it; requests are handled
+//! under one lock, so the store sees them in a single order and every
+//! connection receives replies and watch events in that order.
+#![warn(missing_docs)]
+
+mod conn;
+mod crc;
+mod persist;
+mod server;
+
+pub use persist::Persist;
+pub use server::{Config, Server};
+pub use xenstore::store::Quota;

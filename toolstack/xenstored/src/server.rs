@@ -1,0 +1,347 @@
+//! Listening sockets, the shared store, and the server's public API.
+
+use crate::conn;
+use crate::persist::Persist;
+use std::collections::HashMap;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use xenstore::store::{ConnId, Outgoing, Quota, Store};
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The privileged (dom0) socket.
+    pub socket: PathBuf,
+    /// Where the snapshot and log live; `None` keeps the store in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// Per-domain limits.
+    pub quota: Quota,
+    /// Log size (bytes) that triggers compaction into a new snapshot.
+    pub compact_bytes: u64,
+}
+
+impl Config {
+    /// A config serving `socket`, in memory, with default quotas.
+    pub fn new(socket: impl Into<PathBuf>) -> Config {
+        Config {
+            socket: socket.into(),
+            state_dir: None,
+            quota: Quota::default(),
+            compact_bytes: 4 << 20,
+        }
+    }
+
+    /// The same config, durable in `dir`.
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Config {
+        self.state_dir = Some(dir.into());
+        self
+    }
+}
+
+/// A live connection as the server sees it.
+pub(crate) struct ConnHandle {
+    pub domid: u32,
+    pub tx: SyncSender<Vec<u8>>,
+    pub stream: UnixStream,
+}
+
+struct Listener {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept() so the thread sees the flag.
+        let _ = UnixStream::connect(&self.path);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Everything behind the lock.
+pub(crate) struct State {
+    pub store: Store,
+    pub conns: HashMap<ConnId, ConnHandle>,
+    persist: Option<Persist>,
+    persist_error: Option<String>,
+}
+
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock would be a bug; keep serving the
+        // others rather than cascading it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+impl State {
+    /// Makes the store's changes durable, then sends what the store produced.
+    pub fn commit_and_deliver(&mut self, out: Vec<Outgoing>) {
+        let changes = self.store.take_changes();
+        if let Some(p) = &mut self.persist {
+            if let Err(e) = p.append(&changes) {
+                // The store keeps working in memory; the error is reported once.
+                if self.persist_error.is_none() {
+                    eprintln!("mb-xenstored: write-ahead log failed: {e}");
+                    self.persist_error = Some(e.to_string());
+                }
+            } else if p.needs_compaction() {
+                let snap = self.store.snapshot();
+                if let Err(e) = p.compact(&snap) {
+                    eprintln!("mb-xenstored: compaction failed: {e}");
+                }
+            }
+        }
+        let mut dead = Vec::new();
+        for o in out {
+            let Some(h) = self.conns.get(&o.conn) else {
+                continue;
+            };
+            let Ok(bytes) = o.msg.encode() else { continue };
+            match h.tx.try_send(bytes) {
+                Ok(()) => {}
+                // A client that does not read its replies and events is cut
+                // off instead of growing the server's memory.
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    dead.push(o.conn)
+                }
+            }
+        }
+        for c in dead {
+            self.close(c);
+        }
+        for domid in self.store.take_released() {
+            let ids: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|(_, h)| h.domid == domid)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in ids {
+                self.close(id);
+            }
+        }
+    }
+
+    /// Forgets a connection and shuts its socket (its threads then exit).
+    pub fn close(&mut self, conn: ConnId) {
+        if let Some(h) = self.conns.remove(&conn) {
+            let _ = h.stream.shutdown(std::net::Shutdown::Both);
+        }
+        self.store.disconnect(conn);
+    }
+}
+
+/// A running server. Dropping it does not stop it; call [`shutdown`](Self::shutdown).
+pub struct Server {
+    shared: Arc<Shared>,
+    socket: PathBuf,
+    listeners: Mutex<HashMap<Option<u32>, Listener>>,
+}
+
+fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let l = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(l)
+}
+
+impl Server {
+    /// Loads the durable state (if any), binds the privileged socket and starts serving.
+    pub fn start(cfg: Config) -> io::Result<Server> {
+        let mut store = Store::new(cfg.quota);
+        let mut persist = None;
+        if let Some(dir) = &cfg.state_dir {
+            let (mut p, changes) = Persist::open(dir)?;
+            for c in &changes {
+                store.apply(c);
+            }
+            p.set_compact_threshold(cfg.compact_bytes);
+            if !changes.is_empty() {
+                // Fold the replayed log into a fresh snapshot at every start.
+                p.compact(&store.snapshot())?;
+            }
+            store.enable_journal();
+            persist = Some(p);
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                store,
+                conns: HashMap::new(),
+                persist,
+                persist_error: None,
+            }),
+            stopping: AtomicBool::new(false),
+        });
+        let server = Server {
+            shared,
+            socket: cfg.socket.clone(),
+            listeners: Mutex::new(HashMap::new()),
+        };
+        server.listen(None, &cfg.socket)?;
+        Ok(server)
+    }
+
+    fn listen(&self, domid: Option<u32>, path: &Path) -> io::Result<()> {
+        let l = bind(path)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = self.shared.clone();
+        let flag = stop.clone();
+        let thread = thread::Builder::new()
+            .name(format!(
+                "xs-accept-{}",
+                domid.map_or("dom0".into(), |d| d.to_string())
+            ))
+            .spawn(move || {
+                for s in l.incoming() {
+                    if flag.load(Ordering::SeqCst) || shared.stopping() {
+                        break;
+                    }
+                    if let Ok(s) = s {
+                        conn::spawn(shared.clone(), s, domid.unwrap_or(0));
+                    }
+                }
+            })?;
+        let old = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                domid,
+                Listener {
+                    path: path.to_path_buf(),
+                    stop,
+                    thread: Some(thread),
+                },
+            );
+        if let Some(old) = old {
+            old.stop();
+        }
+        Ok(())
+    }
+
+    /// The privileged socket's path.
+    pub fn socket_path(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Serves domain `domid` on `path`: creates its home `/local/domain/<domid>`
+    /// (owned by it) if missing, introduces it (firing `@introduceDomain`), and
+    /// treats every connection on `path` as that unprivileged domain.
+    pub fn add_guest_socket(&self, domid: u32, path: impl AsRef<Path>) -> io::Result<()> {
+        if domid == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "domain 0 is the privileged socket",
+            ));
+        }
+        {
+            let mut st = self.shared.lock();
+            let mut out = Vec::new();
+            st.store
+                .ensure_home(domid, &mut out)
+                .and_then(|()| st.store.introduce(domid, &mut out))
+                .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
+            st.commit_and_deliver(out);
+        }
+        self.listen(Some(domid), path.as_ref())
+    }
+
+    /// Serves an already connected stream (one end of a socket pair, a
+    /// chardev's socket) as domain `domid`; 0 makes it privileged.
+    pub fn attach(&self, domid: u32, stream: UnixStream) {
+        conn::spawn(self.shared.clone(), stream, domid);
+    }
+
+    /// Stops serving `domid`: closes its socket and connections and releases it
+    /// (firing `@releaseDomain`). Its home stays; remove it with `RM` if wanted.
+    pub fn remove_guest(&self, domid: u32) -> io::Result<()> {
+        let l = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&Some(domid));
+        if let Some(l) = l {
+            l.stop();
+        }
+        let mut st = self.shared.lock();
+        let mut out = Vec::new();
+        let r = st.store.release(domid, &mut out);
+        st.commit_and_deliver(out);
+        // Connections that are left (release found nothing to release) go too.
+        let ids: Vec<ConnId> = st
+            .conns
+            .iter()
+            .filter(|(_, h)| h.domid == domid)
+            .map(|(&i, _)| i)
+            .collect();
+        for id in ids {
+            st.close(id);
+        }
+        r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
+    }
+
+    /// Number of open connections (all sockets).
+    pub fn connection_count(&self) -> usize {
+        self.shared.lock().conns.len()
+    }
+
+    /// Runs `f` on the store, under the server's lock (for inspection and tests).
+    pub fn with_store<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&self.shared.lock().store)
+    }
+
+    /// Stops accepting, closes every connection, removes the sockets, and
+    /// compacts the log into a snapshot.
+    pub fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let ls: Vec<Listener> = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, l)| l)
+            .collect();
+        for l in ls {
+            l.stop();
+        }
+        let mut st = self.shared.lock();
+        let ids: Vec<ConnId> = st.conns.keys().copied().collect();
+        for id in ids {
+            st.close(id);
+        }
+        let snap = st.store.snapshot();
+        if let Some(p) = &mut st.persist {
+            if let Err(e) = p.compact(&snap) {
+                eprintln!("mb-xenstored: final compaction failed: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! `InfiniteSource([DATA, LIMIT, BURST, ACTIVE, KEYWORDS])`: generates
+//! packets whenever scheduled.
+//!
+//! # Ports
+//! No inputs; one output, agnostic.
+//!
+//! # Processing
+//! Packets hold DATA (default: a 70-byte text), or LENGTH bytes of DATA
+//! repeated or cut. In push mode, each time its task runs it pushes BURST
+//! packets (default 1); in pull mode each pull returns one. It stops after
+//! LIMIT packets (default -1: never); then, with `STOP true`, it asks the
+//! driver to stop. Packets are stamped with the current time unless
+//! `TIMESTAMP false`.
+//!
+//! # Keywords
+//! * `DATA` (string), `LIMIT` (integer), `BURST` (integer >= 1), `ACTIVE`
+//!   (bool): as the positional arguments.
+//! * `LENGTH` (integer): packet length.
+//! * `STOP` (bool, default false): stop the driver after LIMIT packets.
+//! * `TIMESTAMP` (bool, default true): stamp packets.
+//!
+//! # Handlers
+//! * `count` (read): packets generated.
+//! * `reset` (write): zeroes `count`, so LIMIT more packets are sent.
+//! * `data`, `length`, `limit`, `burst`, `active` (read/write): the
+//!   arguments.
+//!
+//! # Example
+//! ```text
+//! InfiniteSource(LIMIT 5, STOP true) -> Counter -> Discard;
+//! ```
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::confparse::FromArg;
+use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::packet::Packet;
+use crate::router::{Ctx, PortKind};
+
+/// Click's default packet contents for its sources.
+pub const DEFAULT_DATA: &str =
+    "Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
+
+/// The `InfiniteSource` class.
+pub static CLASS: ElementClass = ElementClass {
+    name: "InfiniteSource",
+    ports: "0/1",
+    processing: "a/a",
+    phase: 0,
+    make: |args, _cx| {
+        let data = args
+            .optional::<String>("DATA")?
+            .unwrap_or_else(|| DEFAULT_DATA.into());
+        let limit = args.optional::<i64>("LIMIT")?.unwrap_or(-1);
+        let burst = args.optional::<i32>("BURST")?.unwrap_or(1);
+        let active = args.optional::<bool>("ACTIVE")?.unwrap_or(true);
+        let timestamp = args.keyword_or("TIMESTAMP", true)?;
+        let length = args.keyword::<i64>("LENGTH")?.unwrap_or(-1);
+        let stop = args.keyword_or("STOP", false)?;
+        if burst < 1 {
+            return Err("BURST must be >= 1".into());
+        }
+        let mut s = InfiniteSource {
+            data,
+            length,
+            template: Vec::new(),
+            limit,
+            burst: burst as u32,
+            active,
+            timestamp,
+            stop,
+            count: 0,
+        };
+        s.template = make_template(s.data.as_bytes(), s.length);
+        Ok(Box::new(s))
+    },
+};
+
+/// A source's packet contents: `data`, or `length` bytes of it repeated
+/// (a negative `length` means `data` as is).
+pub fn make_template(data: &[u8], length: i64) -> Vec<u8> {
+    match usize::try_from(length) {
+        Err(_) => data.to_vec(),
+        Ok(n) if data.is_empty() => alloc::vec![0; n],
+        Ok(n) => data.iter().copied().cycle().take(n).collect(),
+    }
+}
+
+/// A pool packet holding `template`, stamped with now if `stamp`.
+pub fn make_packet(cx: &Ctx, template: &[u8], stamp: bool) -> Packet {
+    let mut p = cx.alloc(template.len());
+    p.data_mut().copy_from_slice(template);
+    if stamp {
+        p.set_timestamp(cx.now());
+    }
+    p
+}
+
+/// Generates packets.
+pub struct InfiniteSource {
+    data: String,
+    length: i64,
+    template: Vec<u8>,
+    limit: i64,
+    burst: u32,
+    active: bool,
+    timestamp: bool,
+    stop: bool,
+    count: u64,
+}
+
+impl InfiniteSource {
+    fn remaining(&self) -> u64 {
+        match u64::try_from(self.limit) {
+            Ok(l) => l.saturating_sub(self.count),
+            Err(_) => u64::MAX,
+        }
+    }
+
+    fn reschedule(&self, cx: &Ctx) {
+        if self.active && self.remaining() > 0 && cx.output_kind(0) == Some(PortKind::Push) {
+            cx.schedule();
+        }
+    }
+}
+
+impl Element for InfiniteSource {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+        self.reschedule(cx);
+        Ok(())
+    }
+
+    fn run_task(&mut self, cx: &Ctx) -> bool {
+        if !self.active {
+            cx.unschedule();
+            return false;
+        }
+        let n = (self.burst as u64).min(self.remaining());
+        for _ in 0..n {
+            let p = make_packet(cx, &self.template, self.timestamp);
+            cx.push(0, p);
+        }
+        self.count += n;
+        if self.remaining() == 0 {
+            cx.unschedule();
+            if self.stop {
+                cx.request_stop();
+            }
+        }
+        n > 0
+    }
+
+    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
+        if !self.active {
+            return None;
+        }
+        if self.remaining() == 0 {
+            if self.stop {
+                cx.request_stop();
+            }
+            return None;
+        }
+        self.count += 1;
+        Some(make_packet(cx, &self.template, self.timestamp))
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        const H: &[HandlerDecl] = &[
+            HandlerDecl::read("count"),
+            HandlerDecl::write("reset"),
+            HandlerDecl::rw("data"),
+            HandlerDecl::rw("length"),
+            HandlerDecl::rw("limit"),
+            HandlerDecl::rw("burst"),
+            HandlerDecl::rw("active"),
+        ];
+        H
+    }
+
+    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+        match name {
+            "count" => self.count.to_string(),
+            "data" => self.data.clone(),
+            "length" => self.length.to_string(),
+            "limit" => self.limit.to_string(),
+            "burst" => self.burst.to_string(),
+            "active" => self.active.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        match name {
+            "data" => {
+                self.data = value.into();
+                self.template = make_template(self.data.as_bytes(), self.length);
+            }
+            "length" => {
+                self.length = i64::from_arg(v)
+                    .ok_or_else(|| format!("length must be an integer, got '{v}'"))?;
+                self.template = make_template(self.data.as_bytes(), self.length);
+            }
+            "limit" => {
+                self.limit = i64::from_arg(v)
+                    .ok_or_else(|| format!("limit must be an integer, got '{v}'"))?
+            }
+            "burst" => {
+                self.burst = u32::from_arg(v)
+                    .filter(|&b| b >= 1)
+                    .ok_or_else(|| format!("burst must be an integer >= 1, got '{v}'"))?
+            }
+            "active" => {
+                self.active = bool::from_arg(v)
+                    .ok_or_else(|| format!("active must be true or false, got '{v}'"))?
+            }
+            _ => self.count = 0,
+        }
+        self.reschedule(cx);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::elements::standard::test_util::fed;
+    use crate::testing::{build, router, sink_contents};
+
+    #[test]
+    fn sends_limit_packets_in_bursts_then_stops() {
+        let (r, _) = router(fed(
+            &[
+                (
+                    "src",
+                    "InfiniteSource",
+                    "DATA \"ab\", LIMIT 5, BURST 2, STOP true",
+                ),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(r.run_until_idle(), "STOP true stops the router");
+        let got = sink_contents(&r, "s");
+        assert_eq!(got.len(), 5);
+        assert!(got.iter().all(|(_, d)| d == b"ab"));
+        assert_eq!(r.read("src.count").unwrap(), "5");
+    }
+
+    #[test]
+    fn length_default_data_and_handlers() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "InfiniteSource", "LIMIT 1, LENGTH 100, ACTIVE false"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        assert!(!r.run_until_idle());
+        assert!(sink_contents(&r, "s").is_empty());
+        r.write("src.active", "true").unwrap();
+        r.run_until_idle();
+        let got = sink_contents(&r, "s");
+        assert_eq!(got[0].1.len(), 100);
+        assert_eq!(&got[0].1[..6], b"Random");
+        assert_eq!(&got[0].1[69..75], b"Random");
+        r.write("src.reset", "").unwrap();
+        r.write("src.limit", "2").unwrap();
+        r.run_until_idle();
+        assert_eq!(sink_contents(&r, "s").len(), 3);
+        assert!(r.write("src.burst", "0").is_err());
+        for cfg in ["BURST 0", "LIMIT x", "ACTIVE 2", "a, 1, 1, true, 5"] {
+            assert!(
+                build(fed(
+                    &[("src", "InfiniteSource", cfg), ("s", "TestSink", "")],
+                    &[(0, 0, 1, 0)]
+                ))
+                .is_err(),
+                "{cfg}"
+            );
+        }
+    }
+
+    #[test]
+    fn pull_mode() {
+        let (r, _) = router(fed(
+            &[
+                ("src", "InfiniteSource", "LIMIT 3"),
+                ("u", "Unqueue", ""),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0), (1, 0, 2, 0)],
+        ));
+        for _ in 0..10 {
+            r.step();
+        }
+        assert_eq!(sink_contents(&r, "s").len(), 3);
+    }
+}

@@ -1,0 +1,31 @@
+//! Graph helpers for this group's unit tests.
+
+use alloc::vec::Vec;
+
+use crate::lang::FlatConfig;
+use crate::testing::flat;
+
+/// Like [`flat`], plus an `Idle` feeding input 0 of every element that has
+/// nothing connected there (the tests inject packets into those), except
+/// sources.
+pub fn fed(elements: &[(&str, &str, &str)], conns: &[(usize, usize, usize, usize)]) -> FlatConfig {
+    let mut cs: Vec<(usize, usize, usize, usize)> = conns.to_vec();
+    let mut n = 0;
+    for (i, (_, class, _)) in elements.iter().enumerate() {
+        let source = matches!(
+            *class,
+            "InfiniteSource" | "RatedSource" | "TimedSource" | "Idle"
+        );
+        if !source && !conns.iter().any(|c| c.2 == i && c.3 == 0) {
+            cs.push((elements.len() + n, 0, i, 0));
+            n += 1;
+        }
+    }
+    let mut els: Vec<(&str, &str, &str)> = elements.to_vec();
+    els.extend(core::iter::repeat_n(("idle", "Idle", ""), n));
+    let mut f = flat(&els, &cs);
+    for (k, d) in f.elements.iter_mut().skip(elements.len()).enumerate() {
+        d.name = alloc::format!("idle{k}");
+    }
+    f
+}

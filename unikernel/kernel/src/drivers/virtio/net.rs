@@ -1,0 +1,213 @@
+//! virtio-net over `virtio-drivers`' `VirtIONetRaw`, with buffer ownership
+//! kept here so frames move to the router and back without copies.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::Error;
+
+use super::hal::KernelHal;
+use super::mmio::{Slot, SLOT_SIZE};
+use super::transport::NoEventIdx;
+use crate::mainloop::Wakeup;
+use crate::net::frame::{BUF_SIZE, HEADROOM};
+use crate::net::{Frame, Nic};
+
+/// Ring size (QEMU's virtio-net default and maximum for legacy MMIO).
+const QUEUE: usize = 256;
+/// Spare buffers kept for refills instead of going back to the heap.
+const POOL_MAX: usize = 2 * QUEUE;
+
+type Raw = VirtIONetRaw<KernelHal, NoEventIdx<MmioTransport<'static>>, QUEUE>;
+
+/// A send buffer and the window of it posted to the device.
+struct InFlight {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+/// One virtio-net device.
+pub struct VirtioNet {
+    dev: Raw,
+    /// virtio-net header length (10 legacy, 12 modern).
+    hdr: usize,
+    /// Receive buffers posted to the device, by descriptor token.
+    rx: Vec<Option<Box<[u8]>>>,
+    /// Send buffers in flight, by descriptor token.
+    tx: Vec<Option<InFlight>>,
+    tx_in_flight: usize,
+    pool: Vec<Box<[u8]>>,
+}
+
+/// Why a device could not be brought up.
+#[derive(Debug)]
+pub struct InitError(pub &'static str);
+
+impl VirtioNet {
+    /// Initializes the device in `slot` and fills its receive ring.
+    pub fn new(slot: &Slot) -> Result<VirtioNet, InitError> {
+        let header =
+            NonNull::new(slot.base as *mut VirtIOHeader).ok_or(InitError("null MMIO base"))?;
+        // SAFETY: the slot is a virtio-mmio register window (found by the
+        // scan) that this driver alone uses for the rest of the run.
+        let transport = unsafe { MmioTransport::new(header, SLOT_SIZE) }
+            .map_err(|_| InitError("bad virtio-mmio header"))?;
+        let dev =
+            Raw::new(NoEventIdx(transport)).map_err(|_| InitError("virtio-net init failed"))?;
+        let mut probe = [0u8; 16];
+        let hdr = dev
+            .fill_buffer_header(&mut probe)
+            .map_err(|_| InitError("virtio-net header"))?;
+        if hdr > HEADROOM {
+            return Err(InitError("virtio-net header larger than the headroom"));
+        }
+        let mut nic = VirtioNet {
+            dev,
+            hdr,
+            rx: (0..QUEUE).map(|_| None).collect(),
+            tx: (0..QUEUE).map(|_| None).collect(),
+            tx_in_flight: 0,
+            pool: Vec::with_capacity(POOL_MAX),
+        };
+        nic.dev.disable_interrupts();
+        while nic.post_rx() {}
+        Ok(nic)
+    }
+
+    fn buffer(&mut self) -> Box<[u8]> {
+        self.pool
+            .pop()
+            .unwrap_or_else(|| vec![0u8; BUF_SIZE].into_boxed_slice())
+    }
+
+    fn recycle(&mut self, buf: Box<[u8]>) {
+        if buf.len() == BUF_SIZE && self.pool.len() < POOL_MAX {
+            self.pool.push(buf);
+        }
+    }
+
+    /// Posts one receive buffer; false when the ring is full.
+    fn post_rx(&mut self) -> bool {
+        let mut buf = self.buffer();
+        let start = HEADROOM - self.hdr;
+        // SAFETY: the buffer is parked in `self.rx` untouched until the
+        // device returns its token.
+        match unsafe { self.dev.receive_begin(&mut buf[start..]) } {
+            Ok(token) => {
+                if let Some(slot) = self.rx.get_mut(usize::from(token)) {
+                    *slot = Some(buf);
+                    true
+                } else {
+                    false
+                }
+            }
+            Err(_) => {
+                self.recycle(buf);
+                false
+            }
+        }
+    }
+
+    /// Returns finished send buffers to the pool.
+    fn reclaim(&mut self) {
+        while let Some(token) = self.dev.poll_transmit() {
+            let Some(InFlight { buf, start, end }) =
+                self.tx.get_mut(usize::from(token)).and_then(Option::take)
+            else {
+                break;
+            };
+            // SAFETY: the same window that `transmit_begin` got for this token.
+            let _ = unsafe { self.dev.transmit_complete(token, &buf[start..end]) };
+            self.tx_in_flight -= 1;
+            self.recycle(buf);
+        }
+    }
+}
+
+impl Nic for VirtioNet {
+    fn mac(&self) -> [u8; 6] {
+        self.dev.mac_address()
+    }
+
+    fn recv(&mut self, out: &mut Vec<Frame>, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(token) = self.dev.poll_receive() else {
+                break;
+            };
+            let Some(mut buf) = self.rx.get_mut(usize::from(token)).and_then(Option::take) else {
+                break;
+            };
+            let start = HEADROOM - self.hdr;
+            // SAFETY: the same buffer window `receive_begin` got for this token.
+            let done = unsafe { self.dev.receive_complete(token, &mut buf[start..]) };
+            // A malformed completion drops the buffer.
+            if let Some(frame) = done
+                .ok()
+                .and_then(|(_, len)| Frame::from_parts(buf, HEADROOM, len))
+            {
+                out.push(frame);
+                n += 1;
+            }
+            self.post_rx();
+        }
+        n
+    }
+
+    fn send(&mut self, frame: Frame) -> Result<(), Frame> {
+        self.reclaim();
+        let (mut buf, head, len) = if frame.headroom() >= self.hdr {
+            frame.into_parts()
+        } else {
+            let mut buf = self.buffer();
+            if HEADROOM + frame.len() > buf.len() {
+                buf = vec![0u8; HEADROOM + frame.len()].into_boxed_slice();
+            }
+            buf[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame.data());
+            (buf, HEADROOM, frame.len())
+        };
+        let start = head - self.hdr;
+        let _ = self.dev.fill_buffer_header(&mut buf[start..head]);
+        // SAFETY: the buffer is parked in `self.tx` until its token completes.
+        match unsafe { self.dev.transmit_begin(&buf[start..head + len]) } {
+            Ok(token) => {
+                if let Some(slot) = self.tx.get_mut(usize::from(token)) {
+                    *slot = Some(InFlight {
+                        buf,
+                        start,
+                        end: head + len,
+                    });
+                    self.tx_in_flight += 1;
+                }
+                Ok(())
+            }
+            Err(Error::QueueFull) | Err(_) => {
+                Err(Frame::from_parts(buf, head, len).unwrap_or_else(|| Frame::from_slice(&[])))
+            }
+        }
+    }
+
+    fn tx_room(&mut self) -> usize {
+        self.reclaim();
+        QUEUE - self.tx_in_flight
+    }
+}
+
+impl Wakeup for VirtioNet {
+    fn arm(&mut self) -> bool {
+        self.dev.enable_interrupts();
+        // Clearing the status drops the line, so the next completion is a
+        // fresh edge; a completion that raced in shows in the used ring.
+        self.dev.ack_interrupt();
+        self.dev.poll_receive().is_some()
+    }
+
+    fn disarm(&mut self) {
+        self.dev.disable_interrupts();
+    }
+}

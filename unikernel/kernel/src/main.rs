@@ -1,0 +1,191 @@
+//! `mb`: the middlebox unikernel. Boots through PVH (QEMU microvm, Xen),
+//! brings up memory, console, clock, interrupts and virtio-mmio devices,
+//! then runs the router in the main loop.
+
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code))]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod boot;
+pub mod console;
+pub mod drivers;
+pub mod mainloop;
+pub mod mem;
+pub mod net;
+#[cfg(not(test))]
+mod panic;
+pub mod platform;
+pub mod power;
+pub mod router;
+pub mod stream;
+pub mod time;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use arch::x86_64::{apic, idt, ioapic};
+use drivers::virtio::console::VirtioConsole;
+use drivers::virtio::mmio::{self, device_id, IrqMap};
+use drivers::virtio::net::VirtioNet;
+use mainloop::{Devices, LoopNic, LoopStream};
+use mem::memmap::{self, Region};
+use platform::Platform;
+
+/// Rust entry, called by the boot assembly in long mode with the physical
+/// address of `hvm_start_info`.
+pub extern "C" fn kmain(start_info: u32) -> ! {
+    boot::arm_stack_canary();
+    console::init();
+    let platform = Platform::detect();
+    power::set_xen(platform.is_xen());
+    // SAFETY: `start_info` is what the PVH loader passed in ebx.
+    let boot = match unsafe { boot::start_info::read(start_info) } {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    };
+
+    let heap = init_heap(start_info, &boot);
+    idt::init();
+    let apic_id = apic::init(&platform.features);
+    let clock = match time::init(&platform) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    crate::kprintln!(
+        "mb: {} hv={} clock={:?} tsc_khz={} heap_kib={} apic={}",
+        env!("CARGO_PKG_VERSION"),
+        platform.hypervisor.name(),
+        clock,
+        time::tsc_khz(),
+        heap / 1024,
+        if apic::is_x2apic() { "x2apic" } else { "xapic" },
+    );
+    if platform.is_xen() {
+        crate::kprintln!("mb: Xen detected; netfront and the store ring are not implemented yet");
+    }
+
+    let devices = init_devices(boot.cmdline, apic_id);
+    if boot
+        .cmdline
+        .split_ascii_whitespace()
+        .any(|a| a == "mb.selftest=timer")
+    {
+        timer_selftest();
+    }
+    let mut router = router::wire::Wire::new();
+    mainloop::run(&mut router, devices)
+}
+
+fn init_heap(start_info: u32, boot: &boot::start_info::BootInfo) -> u64 {
+    let si = u64::from(start_info);
+    let memmap_bytes =
+        boot.memmap.len() as u64 * core::mem::size_of::<memmap::MemmapEntry>() as u64;
+    let reserved = [
+        Region {
+            start: si,
+            end: si + core::mem::size_of::<boot::start_info::StartInfo>() as u64,
+        },
+        Region {
+            start: boot.raw.memmap_paddr,
+            end: boot.raw.memmap_paddr + memmap_bytes,
+        },
+        Region {
+            start: boot.raw.cmdline_paddr,
+            end: boot.raw.cmdline_paddr + boot.cmdline.len() as u64 + 1,
+        },
+    ];
+    let mut regions = [Region::default(); 16];
+    let n = memmap::usable(
+        boot.memmap,
+        mem::kernel_end(),
+        mem::MAPPED_LIMIT,
+        &reserved,
+        &mut regions,
+    );
+    if n == 0 {
+        panic!("no usable RAM above the kernel in the PVH memory map");
+    }
+    // SAFETY: the regions are RAM above the kernel image, outside the
+    // loader's structures, identity-mapped by the boot page tables.
+    unsafe { mem::heap::init(&regions[..n]) }
+}
+
+fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
+    let mut slots = [None; mmio::SLOTS];
+    let found = mmio::scan(&mut slots);
+    let irqs = IrqMap::detect(cmdline, ioapic::has_secondary());
+    let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
+    let mut store: Option<Box<dyn LoopStream>> = None;
+    for slot in slots.iter().take(found).flatten() {
+        let gsi = irqs.gsi(slot);
+        let ok = match slot.device_id {
+            device_id::NET => match VirtioNet::new(slot) {
+                Ok(nic) => {
+                    nics.push(Box::new(nic));
+                    true
+                }
+                Err(e) => {
+                    crate::kprintln!("mb: virtio-net at {:#x}: {}", slot.base, e.0);
+                    false
+                }
+            },
+            device_id::CONSOLE if store.is_none() => match VirtioConsole::new(slot) {
+                Ok(c) => {
+                    store = Some(Box::new(c));
+                    true
+                }
+                Err(e) => {
+                    crate::kprintln!("mb: virtio-console at {:#x}: {}", slot.base, e.0);
+                    false
+                }
+            },
+            _ => false,
+        };
+        if ok && !ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id) {
+            crate::kprintln!("mb: no IOAPIC pin for GSI {gsi}; that device is polled only");
+        }
+    }
+    let serial_vector = idt::IRQ_BASE + console::serial::COM1_GSI as u8;
+    let serial_irq = (console::sink_name() == "com1"
+        && ioapic::route(console::serial::COM1_GSI, serial_vector, apic_id))
+    .then(|| {
+        console::serial::COM1.enable_rx_interrupt();
+        serial_vector
+    });
+    Devices {
+        nics,
+        store,
+        serial_irq,
+    }
+}
+
+/// Halts until a 10 ms APIC timer fires and reports how long that took:
+/// exercises the timer, the halt and the interrupt path the main loop uses
+/// for router deadlines (`mb.selftest=timer` on the command line).
+fn timer_selftest() {
+    const WAIT_NS: u64 = 10_000_000;
+    let start = time::now_ns();
+    apic::arm_timer_tsc(time::deadline_tsc(start + WAIT_NS));
+    let timer_bit = 1u64 << (idt::TIMER_VECTOR - 0x30);
+    let mut wakeups = 0u32;
+    while idt::take_pending() & timer_bit == 0 {
+        arch::x86_64::cpu::wait_for_interrupt();
+        wakeups += 1;
+    }
+    let elapsed = time::now_ns() - start;
+    crate::kprintln!(
+        "mb: selftest timer waited_us={} target_us={} wakeups={} mode={}",
+        elapsed / 1000,
+        WAIT_NS / 1000,
+        wakeups,
+        if apic::has_tsc_deadline() {
+            "tsc-deadline"
+        } else {
+            "one-shot"
+        }
+    );
+}

@@ -1,0 +1,130 @@
+//! The main loop: poll the router while work flows; when idle, arm device
+//! interrupts and halt until a frame, store input, serial input or the
+//! router's next deadline.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::arch::x86_64::{apic, cpu, idt};
+use crate::console::serial;
+use crate::net::{Nic, NicSet};
+use crate::router::{Io, Router};
+use crate::stream::ByteStream;
+use crate::time;
+
+/// Keep polling this long after the last work before halting: waking from
+/// `hlt` costs an interrupt injection, far more than a short spin.
+const SPIN_NS: u64 = 200_000;
+
+/// A device the loop can sleep on.
+pub trait Wakeup {
+    /// Enables the device's interrupts and clears stale interrupt status;
+    /// returns true if work is already pending (then the loop must not halt).
+    fn arm(&mut self) -> bool;
+    /// Turns the device's interrupts back off for polling.
+    fn disarm(&mut self);
+}
+
+/// A NIC the loop owns: the router-facing half and the idle half.
+pub trait LoopNic: Nic + Wakeup {}
+impl<T: Nic + Wakeup> LoopNic for T {}
+
+/// A host stream the loop owns.
+pub trait LoopStream: ByteStream + Wakeup {}
+impl<T: ByteStream + Wakeup> LoopStream for T {}
+
+/// The devices the loop drives.
+pub struct Devices {
+    /// NICs in `-device` order.
+    pub nics: Vec<Box<dyn LoopNic>>,
+    /// The store channel, if any.
+    pub store: Option<Box<dyn LoopStream>>,
+    /// Whether COM1's receive interrupt is routed (serial input wakes us).
+    pub serial_irq: Option<u8>,
+}
+
+/// Counters for the idle path.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Stats {
+    /// Times the loop halted.
+    pub halts: u64,
+    /// Times arming found work already pending.
+    pub raced: u64,
+}
+
+impl NicSet for Vec<Box<dyn LoopNic>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn nic(&mut self, i: usize) -> Option<&mut (dyn Nic + '_)> {
+        match self.get_mut(i) {
+            Some(b) => Some(&mut **b),
+            None => None,
+        }
+    }
+    fn mac(&self, i: usize) -> Option<[u8; 6]> {
+        self.get(i).map(|n| n.mac())
+    }
+}
+
+/// Runs the router forever. Prints the ready line before the first poll.
+pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
+    crate::kprintln!(
+        "mb: ready boot_us={} nics={}",
+        time::now_ns() / 1000,
+        dev.nics.len()
+    );
+    let mut stats = Stats::default();
+    let mut last_work = time::now_ns();
+    loop {
+        let now = time::now_ns();
+        let store = dev.store.as_deref_mut().map(|s| s as &mut dyn ByteStream);
+        if router.poll(&mut Io::new(&mut dev.nics, store, now)) {
+            last_work = now;
+            continue;
+        }
+        let deadline = router.next_deadline();
+        if deadline.is_some_and(|d| d <= now) || now.saturating_sub(last_work) < SPIN_NS {
+            core::hint::spin_loop();
+            continue;
+        }
+        sleep(&mut dev, deadline, &mut stats);
+        last_work = time::now_ns();
+    }
+}
+
+fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
+    if !crate::boot::stack_intact() {
+        panic!("kernel stack overflowed into .bss");
+    }
+    let mut pending = false;
+    for nic in dev.nics.iter_mut() {
+        pending |= nic.arm();
+    }
+    if let Some(store) = dev.store.as_mut() {
+        pending |= store.arm();
+    }
+    if pending {
+        stats.raced += 1;
+    } else {
+        if let Some(d) = deadline {
+            apic::arm_timer_tsc(time::deadline_tsc(d));
+        }
+        stats.halts += 1;
+        cpu::wait_for_interrupt();
+    }
+    for nic in dev.nics.iter_mut() {
+        nic.disarm();
+    }
+    if let Some(store) = dev.store.as_mut() {
+        store.disarm();
+    }
+    let fired = idt::take_pending();
+    if let Some(v) = dev.serial_irq {
+        if fired & (1 << (v - 0x30)) != 0 {
+            // Serial input only wakes the loop for now; drain it so the
+            // next byte raises a new edge.
+            while serial::COM1.read().is_some() {}
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The contract between the main loop and "the router" (the Click engine,
+//! or the built-in [`wire::Wire`] test fixture until the engine plugs in).
+//!
+//! Each loop iteration calls [`Router::poll`] with an [`Io`] that lends the
+//! NICs (numbered in `-device` order), the host byte stream and the clock.
+//! When `poll` reports no work and the deadline from
+//! [`Router::next_deadline`] is in the future, the loop arms device
+//! interrupts and halts until a frame, store input or that deadline.
+
+pub mod wire;
+
+use alloc::vec::Vec;
+
+use crate::net::{Frame, NicSet};
+use crate::stream::ByteStream;
+
+/// What the main loop drives.
+pub trait Router {
+    /// Does one round of work (receive, process, send, store I/O);
+    /// returns true if anything happened, so the loop polls again at once.
+    fn poll(&mut self, io: &mut Io<'_>) -> bool;
+
+    /// Monotonic time (ns since boot, see [`Io::now_ns`]) by which `poll`
+    /// must run again even if no I/O arrives; `None` for "only on I/O".
+    fn next_deadline(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The devices and clock lent to [`Router::poll`].
+pub struct Io<'a> {
+    nics: &'a mut dyn NicSet,
+    store: Option<&'a mut dyn ByteStream>,
+    now_ns: u64,
+}
+
+impl<'a> Io<'a> {
+    /// Bundles the devices for one poll.
+    pub fn new(
+        nics: &'a mut dyn NicSet,
+        store: Option<&'a mut dyn ByteStream>,
+        now_ns: u64,
+    ) -> Io<'a> {
+        Io {
+            nics,
+            store,
+            now_ns,
+        }
+    }
+
+    /// Number of NICs; they are numbered `0..nic_count()`.
+    pub fn nic_count(&self) -> usize {
+        self.nics.count()
+    }
+
+    /// MAC address of NIC `nic`.
+    pub fn mac(&self, nic: usize) -> Option<[u8; 6]> {
+        self.nics.mac(nic)
+    }
+
+    /// Appends up to `max` frames received on `nic` to `out`; returns how
+    /// many (0 for an unknown NIC).
+    pub fn recv(&mut self, nic: usize, out: &mut Vec<Frame>, max: usize) -> usize {
+        self.nics.nic(nic).map_or(0, |n| n.recv(out, max))
+    }
+
+    /// Sends one frame on `nic`; gives it back if the ring is full or the
+    /// NIC does not exist.
+    pub fn send(&mut self, nic: usize, frame: Frame) -> Result<(), Frame> {
+        match self.nics.nic(nic) {
+            Some(n) => n.send(frame),
+            None => Err(frame),
+        }
+    }
+
+    /// Sends frames from the front of `frames` on `nic` while the ring has
+    /// room; returns how many went (the rest stay, in order).
+    pub fn send_batch(&mut self, nic: usize, frames: &mut Vec<Frame>) -> usize {
+        self.nics.nic(nic).map_or(0, |n| n.send_batch(frames))
+    }
+
+    /// Frames `nic` accepts right now.
+    pub fn tx_room(&mut self, nic: usize) -> usize {
+        self.nics.nic(nic).map_or(0, |n| n.tx_room())
+    }
+
+    /// The host byte stream (the xenstore channel), if the VM has one.
+    pub fn store(&mut self) -> Option<&mut (dyn ByteStream + 'a)> {
+        self.store.as_deref_mut()
+    }
+
+    /// Monotonic nanoseconds since boot, sampled at the start of this poll.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+}

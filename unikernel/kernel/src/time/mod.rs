@@ -1,0 +1,124 @@
+//! Monotonic time from the TSC.
+//!
+//! The TSC rate comes, in order of preference, from KVM's kvmclock (exact,
+//! no waiting), Xen's CPUID timing leaf, the generic hypervisor timing leaf
+//! 0x4000_0010, CPUID 0x15, or a short calibration against the i8254 PIT
+//! (needs `pit=on` on microvm; only TCG needs it). Time zero is the PVH
+//! entry, so `now_ns()` is also the time since boot.
+
+mod kvmclock;
+mod pit;
+mod scale;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::x86_64::cpu::{cpuid, rdtsc};
+use crate::platform::{Hypervisor, Platform};
+pub use scale::Scale;
+
+/// Where the TSC rate came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// KVM paravirtual clock (MSR_KVM_SYSTEM_TIME_NEW).
+    KvmClock,
+    /// Xen's CPUID time leaf.
+    XenCpuid,
+    /// Hypervisor timing leaf 0x4000_0010.
+    HypervisorLeaf,
+    /// CPUID leaf 0x15 (crystal ratio).
+    Cpuid15,
+    /// Calibrated against the i8254 PIT.
+    Pit,
+}
+
+/// Why no clock could be set up.
+#[derive(Clone, Copy, Debug)]
+pub struct NoClock;
+
+impl core::fmt::Display for NoClock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("no TSC rate source: not KVM or Xen, no CPUID timing leaf and no PIT (boot microvm with pit=on under TCG)")
+    }
+}
+
+/// Q32 nanoseconds per TSC tick; 0 until `init`.
+static NS_PER_TSC_Q32: AtomicU64 = AtomicU64::new(0);
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+
+/// TSC value at the PVH entry, written by the boot assembly.
+#[unsafe(no_mangle)]
+pub static mut BOOT_TSC: u64 = 0;
+
+/// TSC at boot entry.
+pub fn boot_tsc() -> u64 {
+    // SAFETY: written once by the boot code before any Rust runs.
+    unsafe { core::ptr::read_volatile(&raw const BOOT_TSC) }
+}
+
+/// Picks a TSC rate source and sets the clock up.
+pub fn init(platform: &Platform) -> Result<Source, NoClock> {
+    let (source, scale) = detect(platform)?;
+    NS_PER_TSC_Q32.store(scale.ns_per_tsc_q32(), Ordering::Relaxed);
+    TSC_KHZ.store(scale.khz(), Ordering::Relaxed);
+    Ok(source)
+}
+
+fn detect(platform: &Platform) -> Result<(Source, Scale), NoClock> {
+    if let Hypervisor::Kvm { base } = platform.hypervisor {
+        if let Some(s) = kvmclock::scale(base) {
+            return Ok((Source::KvmClock, s));
+        }
+    }
+    if let Hypervisor::Xen { base } = platform.hypervisor {
+        // Leaf base+3, subleaf 0: ECX = guest TSC rate in kHz.
+        let khz = cpuid(base + 3, 0).ecx;
+        if khz != 0 {
+            return Ok((Source::XenCpuid, Scale::from_khz(u64::from(khz))));
+        }
+    }
+    if platform.features.hypervisor && cpuid(0x4000_0000, 0).eax >= 0x4000_0010 {
+        let khz = cpuid(0x4000_0010, 0).eax;
+        if khz != 0 {
+            return Ok((Source::HypervisorLeaf, Scale::from_khz(u64::from(khz))));
+        }
+    }
+    if cpuid(0, 0).eax >= 0x15 {
+        let r = cpuid(0x15, 0);
+        if r.eax != 0 && r.ebx != 0 && r.ecx != 0 {
+            let hz = u64::from(r.ecx) * u64::from(r.ebx) / u64::from(r.eax);
+            return Ok((Source::Cpuid15, Scale::from_khz(hz / 1000)));
+        }
+    }
+    pit::calibrate().map(|s| (Source::Pit, s)).ok_or(NoClock)
+}
+
+/// Converts a TSC delta to nanoseconds.
+pub fn tsc_to_ns(delta: u64) -> u64 {
+    ((u128::from(delta) * u128::from(NS_PER_TSC_Q32.load(Ordering::Relaxed))) >> 32) as u64
+}
+
+/// Converts nanoseconds to a TSC delta.
+pub fn ns_to_tsc(ns: u64) -> u64 {
+    let q = NS_PER_TSC_Q32.load(Ordering::Relaxed).max(1);
+    ((u128::from(ns) << 32) / u128::from(q)) as u64
+}
+
+/// TSC ticks per microsecond (at least 1).
+pub fn tsc_per_us() -> u64 {
+    (TSC_KHZ.load(Ordering::Relaxed) / 1000).max(1)
+}
+
+/// TSC rate in kHz.
+pub fn tsc_khz() -> u64 {
+    TSC_KHZ.load(Ordering::Relaxed)
+}
+
+/// Monotonic nanoseconds since the PVH entry.
+pub fn now_ns() -> u64 {
+    tsc_to_ns(rdtsc().wrapping_sub(boot_tsc()))
+}
+
+/// TSC value at `ns` nanoseconds after boot.
+pub fn deadline_tsc(ns: u64) -> u64 {
+    boot_tsc().wrapping_add(ns_to_tsc(ns))
+}

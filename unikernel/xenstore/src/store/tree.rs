@@ -1,0 +1,285 @@
+//! The node tree: values, permissions, children and generation counts.
+
+use crate::path;
+use crate::wire::{Access, PermList};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// One node: it can hold a value and children at the same time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The value bytes (possibly empty).
+    pub value: Vec<u8>,
+    /// The permission list (owner first).
+    pub perms: PermList,
+    /// Names of the children (leaf names, sorted).
+    pub children: BTreeSet<String>,
+    /// Generation: changes whenever the node (value, perms or child set) changes.
+    pub generation: u64,
+}
+
+impl Node {
+    /// A childless node.
+    pub fn new(value: Vec<u8>, perms: PermList) -> Node {
+        Node {
+            value,
+            perms,
+            children: BTreeSet::new(),
+            generation: 0,
+        }
+    }
+}
+
+/// Uniform node access for the request logic, implemented by the live tree and
+/// by a transaction's private view of it.
+pub(crate) trait Nodes {
+    /// Looks a node up.
+    fn node(&mut self, path: &str) -> Option<&Node>;
+    /// A node for changing its value or children (never its owner: use `set_perms`).
+    fn node_mut(&mut self, path: &str) -> Option<&mut Node>;
+    /// Adds a node that does not exist yet (the caller links it into its parent).
+    fn insert(&mut self, path: &str, node: Node);
+    /// Removes one node (the caller handles descendants and the parent's child set).
+    fn delete(&mut self, path: &str);
+    /// Replaces a node's permissions, keeping per-domain node counts right.
+    fn set_perms(&mut self, path: &str, perms: PermList);
+    /// How many nodes `domid` owns.
+    fn owned(&self, domid: u32) -> usize;
+}
+
+/// The live tree, keyed by absolute path.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    nodes: BTreeMap<String, Node>,
+    next_gen: u64,
+    owned: BTreeMap<u32, usize>,
+    dirty: Option<BTreeSet<String>>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::new()
+    }
+}
+
+impl Tree {
+    /// A tree holding only the root, owned by dom0 with no access for others.
+    pub fn new() -> Tree {
+        let mut t = Tree {
+            nodes: BTreeMap::new(),
+            next_gen: 1,
+            owned: BTreeMap::new(),
+            dirty: None,
+        };
+        t.raw_insert(
+            "/",
+            Node::new(Vec::new(), PermList::owned_by(0, Access::None)),
+        );
+        t
+    }
+
+    /// Starts recording which paths change (for the write-ahead log).
+    pub fn track_changes(&mut self) {
+        if self.dirty.is_none() {
+            self.dirty = Some(BTreeSet::new());
+        }
+    }
+
+    /// Takes the paths changed since the last call.
+    pub fn take_dirty(&mut self) -> BTreeSet<String> {
+        match &mut self.dirty {
+            Some(d) => core::mem::take(d),
+            None => BTreeSet::new(),
+        }
+    }
+
+    /// Looks a node up without side effects.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// Number of nodes, root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Always false: the root exists.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// All nodes in path order (parents before children).
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Node)> {
+        self.nodes.iter()
+    }
+
+    /// How many nodes `domid` owns.
+    pub fn owned_by(&self, domid: u32) -> usize {
+        self.owned.get(&domid).copied().unwrap_or(0)
+    }
+
+    fn bump(&mut self) -> u64 {
+        let g = self.next_gen;
+        self.next_gen += 1;
+        g
+    }
+
+    fn mark(&mut self, path: &str) {
+        if let Some(d) = &mut self.dirty {
+            d.insert(String::from(path));
+        }
+    }
+
+    fn count(&mut self, domid: u32, delta: isize) {
+        let c = self.owned.entry(domid).or_insert(0);
+        *c = c.saturating_add_signed(delta);
+        if *c == 0 {
+            self.owned.remove(&domid);
+        }
+    }
+
+    fn raw_insert(&mut self, path: &str, mut node: Node) {
+        node.generation = self.bump();
+        let owner = node.perms.owner();
+        if let Some(old) = self.nodes.insert(String::from(path), node) {
+            self.count(old.perms.owner(), -1);
+        }
+        self.count(owner, 1);
+        self.mark(path);
+    }
+
+    fn raw_remove(&mut self, path: &str) -> Option<Node> {
+        let old = self.nodes.remove(path)?;
+        self.count(old.perms.owner(), -1);
+        self.mark(path);
+        Some(old)
+    }
+
+    /// Stores `node` at `path` as-is (children included), replacing any node there.
+    /// Used when a transaction commits.
+    pub(crate) fn put(&mut self, path: &str, node: Node) {
+        self.raw_insert(path, node);
+    }
+
+    /// Restores a node from a snapshot or log: replaces its value and
+    /// permissions, keeps its children, links it into an existing parent.
+    pub fn restore(&mut self, path: &str, value: Vec<u8>, perms: PermList) {
+        let children = self
+            .nodes
+            .get(path)
+            .map(|n| n.children.clone())
+            .unwrap_or_default();
+        let mut node = Node::new(value, perms);
+        node.children = children;
+        self.raw_insert(path, node);
+        if let Some(p) = path::parent(path) {
+            let name = String::from(path::basename(path));
+            if let Some(parent) = self.nodes.get_mut(p) {
+                parent.children.insert(name);
+            }
+        }
+    }
+
+    /// Removes a node and everything below it (for log replay).
+    pub fn remove_subtree(&mut self, path: &str) {
+        if path == "/" {
+            return;
+        }
+        let doomed: Vec<String> = self
+            .nodes
+            .range::<str, _>((
+                core::ops::Bound::Included(path),
+                core::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(path))
+            .filter(|(k, _)| path::is_at_or_below(k, path))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            self.raw_remove(&k);
+        }
+        if let Some(p) = path::parent(path) {
+            if let Some(parent) = self.nodes.get_mut(p) {
+                parent.children.remove(path::basename(path));
+            }
+        }
+    }
+}
+
+impl Nodes for Tree {
+    fn node(&mut self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
+        if !self.nodes.contains_key(path) {
+            return None;
+        }
+        let g = self.bump();
+        self.mark(path);
+        let n = self.nodes.get_mut(path)?;
+        n.generation = g;
+        Some(n)
+    }
+
+    fn insert(&mut self, path: &str, node: Node) {
+        self.raw_insert(path, node);
+    }
+
+    fn delete(&mut self, path: &str) {
+        self.raw_remove(path);
+    }
+
+    fn set_perms(&mut self, path: &str, perms: PermList) {
+        if let Some(mut n) = self.nodes.get(path).cloned() {
+            n.perms = perms;
+            self.raw_insert(path, n);
+        }
+    }
+
+    fn owned(&self, domid: u32) -> usize {
+        self.owned_by(domid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perms(owner: u32) -> PermList {
+        PermList::owned_by(owner, Access::None)
+    }
+
+    #[test]
+    fn generations_and_counts() {
+        let mut t = Tree::new();
+        t.insert("/a", Node::new(b"x".to_vec(), perms(3)));
+        t.node_mut("/").unwrap().children.insert("a".into());
+        let g1 = t.get("/a").unwrap().generation;
+        t.node_mut("/a").unwrap().value = b"y".to_vec();
+        assert!(t.get("/a").unwrap().generation > g1);
+        assert_eq!(t.owned_by(3), 1);
+        t.set_perms("/a", perms(4));
+        assert_eq!(t.owned_by(3), 0);
+        assert_eq!(t.owned_by(4), 1);
+        t.delete("/a");
+        assert_eq!(t.owned_by(4), 0);
+    }
+
+    #[test]
+    fn restore_and_remove_subtree() {
+        let mut t = Tree::new();
+        t.track_changes();
+        t.restore("/a", Vec::new(), perms(0));
+        t.restore("/a/b", b"1".to_vec(), perms(0));
+        t.restore("/ab", Vec::new(), perms(0));
+        assert!(t.get("/a").unwrap().children.contains("b"));
+        t.remove_subtree("/a");
+        assert!(t.get("/a/b").is_none());
+        assert!(t.get("/ab").is_some());
+        assert!(!t.get("/").unwrap().children.contains("a"));
+        let d = t.take_dirty();
+        assert!(d.contains("/a/b"));
+    }
+}
