@@ -68,7 +68,7 @@ rust-deps:
 # network namespaces (as root). `make conformance` runs all 13 cases and
 # fails unless every one passes.
 # ---------------------------------------------------------------------------
-CONFORMANCE_DIR ?= $(abspath $(CURDIR)/../shared/conformance)
+CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/conformance $(CURDIR)/../../shared/conformance)))
 MBCTL := target/debug/mbctl
 
 .PHONY: build test conformance

@@ -36,7 +36,8 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
             println!("{file}: {elements} elements, {connections} connections, 0 errors");
             Ok(())
         }
-        Err(errs) => {
+        Err(mut errs) => {
+            errs.0.sort_by_key(|e| (e.span.line, e.span.col));
             for e in &errs.0 {
                 eprintln!("{e}");
             }

@@ -37,14 +37,20 @@ pub fn run(a: DocArgs) -> anyhow::Result<()> {
                 Ok(())
             }
             None => {
-                let near: Vec<&str> = mb_runner::docs::all()
+                let names: Vec<&str> = mb_runner::docs::all().iter().map(|d| d.name).collect();
+                let lower = c.to_ascii_lowercase();
+                let mut near: Vec<&str> = names
                     .iter()
-                    .map(|d| d.name)
-                    .filter(|n| {
-                        n.eq_ignore_ascii_case(&c)
-                            || n.to_ascii_lowercase().contains(&c.to_ascii_lowercase())
-                    })
+                    .copied()
+                    .filter(|n| n.eq_ignore_ascii_case(&c))
                     .collect();
+                if near.is_empty() {
+                    near = names
+                        .iter()
+                        .copied()
+                        .filter(|n| n.to_ascii_lowercase().contains(&lower))
+                        .collect();
+                }
                 if near.is_empty() {
                     bail!("no element class '{c}' (run 'mbctl doc' for the list)");
                 }
