@@ -1,6 +1,6 @@
 //! `mb`: the middlebox unikernel. Boots through PVH (QEMU microvm, Xen),
-//! brings up memory, console, clock, interrupts and virtio-mmio devices,
-//! then runs the router in the main loop.
+//! brings up memory, console, clock, interrupts and virtio devices, then
+//! runs a Click router, configured through the store, in the main loop.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
@@ -15,12 +15,14 @@ pub mod console;
 pub mod drivers;
 pub mod mainloop;
 pub mod mem;
+pub mod middlebox;
 pub mod net;
 #[cfg(not(test))]
 mod panic;
 pub mod platform;
 pub mod power;
 pub mod router;
+pub mod store;
 pub mod stream;
 pub mod time;
 
@@ -76,8 +78,15 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     {
         timer_selftest();
     }
-    let mut router = router::wire::Wire::new();
-    mainloop::run(&mut router, devices)
+    let mut mb = middlebox::Middlebox::new(default_config());
+    mainloop::run(&mut mb, devices)
+}
+
+/// The config baked in by `make image CONFIG=...` (name, text), if any.
+fn default_config() -> Option<(&'static str, &'static str)> {
+    const TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/default.click"));
+    const NAME: &str = env!("MB_CONFIG_NAME");
+    (!TEXT.is_empty()).then_some((NAME, TEXT))
 }
 
 fn init_heap(start_info: u32, boot: &boot::start_info::BootInfo) -> u64 {

@@ -1,5 +1,7 @@
-//! The contract between the main loop and "the router" (the Click engine,
-//! or the built-in [`wire::Wire`] test fixture until the engine plugs in).
+//! The contract between the main loop and "the router" (the guest's
+//! [`crate::middlebox::Middlebox`]), and the Click engine's glue: [`click`]
+//! binds a `click::Router` to the NICs, [`elements`] holds the device
+//! elements, [`env`] the engine's clock and output.
 //!
 //! Each loop iteration calls [`Router::poll`] with an [`Io`] that lends the
 //! NICs (numbered in `-device` order), the host byte stream and the clock.
@@ -7,7 +9,9 @@
 //! [`Router::next_deadline`] is in the future, the loop arms device
 //! interrupts and halts until a frame, store input or that deadline.
 
-pub mod wire;
+pub mod click;
+pub mod elements;
+pub mod env;
 
 use alloc::vec::Vec;
 
