@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod frames;
 mod store;
 
 pub use store::StoreHost;
@@ -340,6 +341,27 @@ impl Vm {
         self.nic_socks[nic]
             .send_to(frame, to)
             .expect("sending frame to QEMU");
+    }
+
+    /// A socket and address for sending into NIC `nic` from another
+    /// thread (`send_to` the path).
+    pub fn sender(&self, nic: usize) -> (UnixDatagram, PathBuf) {
+        let s = self.nic_socks[nic]
+            .try_clone()
+            .expect("cloning a NIC socket");
+        (s, self.dir.path(&format!("q{nic}")))
+    }
+
+    /// A handle on NIC `nic`'s capture socket for another thread.
+    pub fn receiver(&self, nic: usize) -> UnixDatagram {
+        self.nic_socks[nic]
+            .try_clone()
+            .expect("cloning a NIC socket")
+    }
+
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Receives the next frame the guest sent on NIC `nic`.

@@ -114,7 +114,9 @@ impl StoreHost {
 
     /// Reads handler `element.handler` of `domid` the way cosmos does: a
     /// request under `control/read/`, then the answer under `elements/`,
-    /// cleared afterwards.
+    /// cleared afterwards. The answer node is also where write requests go
+    /// (ClickOS's layout), so it is cleared first too: do not call this
+    /// while a write request to the same handler may still be unhandled.
     pub fn read_handler(&mut self, domid: u32, element: &str, handler: &str) -> String {
         let base = Self::router_path(domid);
         let answer = format!("{base}/elements/{element}/{handler}");
@@ -123,6 +125,27 @@ impl StoreHost {
         let v = self.wait_for(&answer, |v| !v.is_empty());
         self.write(&answer, "");
         v
+    }
+
+    /// Reads `element.handler` until `ok` accepts the value; returns it.
+    pub fn wait_for_handler(
+        &mut self,
+        domid: u32,
+        element: &str,
+        handler: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v = self.read_handler(domid, element, handler);
+            if ok(&v) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("{element}.{handler} never became what was expected; last value {v:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Calls write handler `element.handler` of `domid` with `value`.
