@@ -107,6 +107,31 @@ pub fn image() -> PathBuf {
         .clone()
 }
 
+/// The image with `click-configs/guest-firewall.click` baked in:
+/// `MB_BAKED_IMAGE`, or `images/guest-firewall.elf` after
+/// `make image CONFIG=click-configs/guest-firewall.click` (run once per
+/// test process).
+pub fn baked_image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("MB_BAKED_IMAGE") {
+                return PathBuf::from(p);
+            }
+            let root = repo_root();
+            let status = Command::new("make")
+                .arg("-C")
+                .arg(&root)
+                .arg("image")
+                .arg("CONFIG=click-configs/guest-firewall.click")
+                .status()
+                .expect("running `make image CONFIG=...`");
+            assert!(status.success(), "`make image CONFIG=...` failed");
+            root.join("images/guest-firewall.elf")
+        })
+        .clone()
+}
+
 /// A fresh scratch directory, removed when dropped.
 pub struct Scratch(PathBuf);
 
@@ -159,6 +184,8 @@ pub struct VmConfig {
     pub memory: String,
     /// Kernel command line (`-append`).
     pub cmdline: Option<String>,
+    /// The image to boot instead of [`image`].
+    pub image: Option<PathBuf>,
 }
 
 impl VmConfig {
@@ -171,6 +198,7 @@ impl VmConfig {
             store: None,
             memory: "64M".into(),
             cmdline: None,
+            image: None,
         }
     }
 
@@ -270,7 +298,8 @@ impl Vm {
             nic_socks.push(s);
         }
         let qemu = std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
-        let args = cfg.args(&image(), &dir);
+        let img = cfg.image.clone().unwrap_or_else(image);
+        let args = cfg.args(&img, &dir);
         eprintln!("accelerator: {}", cfg.accel.name());
         eprintln!("{qemu} {}", args.join(" "));
         let started = Instant::now();
