@@ -9,8 +9,8 @@ fn main() {
     let (name, text) = match std::env::var("MB_CONFIG") {
         Ok(path) if !path.is_empty() => {
             println!("cargo:rerun-if-changed={path}");
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("MB_CONFIG={path}: {e}"));
+            let text =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("MB_CONFIG={path}: {e}"));
             let name = std::path::Path::new(&path)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

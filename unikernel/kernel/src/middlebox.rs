@@ -110,12 +110,18 @@ impl Middlebox {
             };
             // As ClickOS: the root tells tools this is a ClickOS guest, and
             // one watch on it carries every request.
-            let _ = st.link.send(&Request::Write(clickos::ROOT, b""), Tag::Ignore);
             let _ = st
                 .link
-                .send(&Request::Watch(clickos::ROOT, clickos::WATCH_TOKEN), Tag::Ignore);
+                .send(&Request::Write(clickos::ROOT, b""), Tag::Ignore);
+            let _ = st.link.send(
+                &Request::Watch(clickos::ROOT, clickos::WATCH_TOKEN),
+                Tag::Ignore,
+            );
             self.store = Some(st);
-            crate::kprintln!("mb: waiting for a config in the store ({})", clickos::ROUTER);
+            crate::kprintln!(
+                "mb: waiting for a config in the store ({})",
+                clickos::ROUTER
+            );
             return;
         }
         match self.default_config {
@@ -146,7 +152,10 @@ impl Middlebox {
         }
         let new =
             ClickRouter::build(text, file, &self.registry, self.nics).map_err(|e| e.to_string())?;
-        let kept = self.router.as_ref().map_or(0, |old| new.take_state_from(old));
+        let kept = self
+            .router
+            .as_ref()
+            .map_or(0, |old| new.take_state_from(old));
         crate::kprintln!(
             "mb: config loaded: {} elements, {} kept their state",
             new.router().len(),
@@ -204,11 +213,17 @@ impl Middlebox {
             Event::Root | Event::Status => self.read_status(),
             Event::ControlRead { element, handler } => {
                 let tag = Tag::Control(element.into(), handler.into());
-                self.send(&Request::Read(&clickos::control_read_path(element, handler)), tag);
+                self.send(
+                    &Request::Read(&clickos::control_read_path(element, handler)),
+                    tag,
+                );
             }
             Event::ElementValue { element, handler } => {
                 let tag = Tag::Value(element.into(), handler.into());
-                self.send(&Request::Read(&clickos::element_path(element, handler)), tag);
+                self.send(
+                    &Request::Read(&clickos::element_path(element, handler)),
+                    tag,
+                );
             }
             Event::Other => {}
         }
@@ -277,14 +292,17 @@ impl Middlebox {
             Ok(v) => match core::str::from_utf8(v.bytes()) {
                 Ok(s) if text.len() + s.len() <= CONFIG_MAX => {
                     text.push_str(s);
-                    self.send(&Request::Read(&clickos::chunk_path(i + 1)), Tag::Chunk(i + 1));
+                    self.send(
+                        &Request::Read(&clickos::chunk_path(i + 1)),
+                        Tag::Chunk(i + 1),
+                    );
                 }
                 Ok(_) => self.finish_load(Err(alloc::format!(
                     "config: larger than {CONFIG_MAX} bytes"
                 ))),
-                Err(_) => self.finish_load(Err(alloc::format!(
-                    "config: chunk {i} is not UTF-8 text"
-                ))),
+                Err(_) => {
+                    self.finish_load(Err(alloc::format!("config: chunk {i} is not UTF-8 text")))
+                }
             },
             Err(ClientError::Xs(Errno::ENOENT)) => {
                 let text = st.loading.take().unwrap_or_default();
@@ -324,7 +342,10 @@ impl Middlebox {
     fn handler_error(&mut self, element: &str, handler: &str, msg: &str) {
         crate::kprintln!("mb: handler {element}.{handler}: {msg}");
         let path = clickos::handler_error_path(element, handler);
-        self.send(&Request::Write(&path, truncate(msg, VALUE_MAX).as_bytes()), Tag::Ignore);
+        self.send(
+            &Request::Write(&path, truncate(msg, VALUE_MAX).as_bytes()),
+            Tag::Ignore,
+        );
     }
 
     fn answer_read(&mut self, element: &str, handler: &str) {
@@ -380,7 +401,9 @@ impl Middlebox {
             return self.handler_error(element, handler, "value is not UTF-8 text");
         };
         let r = match &self.router {
-            Some(r) => r.write_handler(element, handler, text).map_err(|e| e.to_string()),
+            Some(r) => r
+                .write_handler(element, handler, text)
+                .map_err(|e| e.to_string()),
             None => Err("no router is running".to_string()),
         };
         if let Err(msg) = r {

@@ -113,7 +113,11 @@ impl ClickRouter {
             self.stopped_logged = true;
         }
         for nic in 0..io.nic_count().min(stats.len()) {
-            let bound = if stopped { None } else { self.rx.get(nic).copied().flatten() };
+            let bound = if stopped {
+                None
+            } else {
+                self.rx.get(nic).copied().flatten()
+            };
             work |= self.receive(io, nic, bound, &mut stats[nic]);
         }
         if !stopped && self.router.step() == Step::Worked {

@@ -26,7 +26,12 @@ pub fn deadline_ns(t: Timestamp) -> u64 {
 pub struct ConsoleHost;
 
 impl Host for ConsoleHost {
-    fn output(&self, file: Option<&str>, _append: bool, text: &str) -> Result<(), alloc::string::String> {
+    fn output(
+        &self,
+        file: Option<&str>,
+        _append: bool,
+        text: &str,
+    ) -> Result<(), alloc::string::String> {
         if let Some(f) = file {
             crate::kprint!("{f}: ");
         }

@@ -114,8 +114,9 @@ pub fn classify(path: &str) -> Event<'_> {
         "/status" => Event::Status,
         _ => {
             if let Some(h) = rest.strip_prefix("/control/read/") {
-                split_handler(h).map_or(Event::Other, |(element, handler)| {
-                    Event::ControlRead { element, handler }
+                split_handler(h).map_or(Event::Other, |(element, handler)| Event::ControlRead {
+                    element,
+                    handler,
                 })
             } else if let Some(h) = rest.strip_prefix("/elements/") {
                 match split_handler(h) {
@@ -152,8 +153,7 @@ fn split_handler(s: &str) -> Option<(&str, &str)> {
 /// (`[A-Za-z0-9-/_@]`); such handlers cannot be reached through the store.
 pub fn is_path_safe(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
 }
 
@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(classify("data/clickos"), Event::Root);
         assert_eq!(classify("data/clickos/0"), Event::Root);
         assert_eq!(classify("data/clickos/0/status"), Event::Status);
-        assert_eq!(classify("/local/domain/7/data/clickos/0/status"), Event::Status);
+        assert_eq!(
+            classify("/local/domain/7/data/clickos/0/status"),
+            Event::Status
+        );
         assert_eq!(
             classify("data/clickos/0/control/read/c/count"),
             Event::ControlRead {
@@ -201,8 +204,14 @@ mod tests {
     #[test]
     fn paths_match_clickos() {
         assert_eq!(chunk_path(2), "data/clickos/0/config/2");
-        assert_eq!(element_path("c", "count"), "data/clickos/0/elements/c/count");
-        assert_eq!(lock_path("c", "count"), "data/clickos/0/elements/c/count/lock");
+        assert_eq!(
+            element_path("c", "count"),
+            "data/clickos/0/elements/c/count"
+        );
+        assert_eq!(
+            lock_path("c", "count"),
+            "data/clickos/0/elements/c/count/lock"
+        );
         assert_eq!(
             control_read_path("a/b", "h"),
             "data/clickos/0/control/read/a/b/h"

@@ -4,14 +4,12 @@
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::SomeTransport;
 use virtio_drivers::Error;
 
 use super::hal::KernelHal;
-use super::mmio::{Slot, SLOT_SIZE};
 use super::transport::NoEventIdx;
 use crate::mainloop::Wakeup;
 use crate::net::frame::{BUF_SIZE, HEADROOM};
@@ -22,7 +20,7 @@ const QUEUE: usize = 256;
 /// Spare buffers kept for refills instead of going back to the heap.
 const POOL_MAX: usize = 2 * QUEUE;
 
-type Raw = VirtIONetRaw<KernelHal, NoEventIdx<MmioTransport<'static>>, QUEUE>;
+type Raw = VirtIONetRaw<KernelHal, NoEventIdx<SomeTransport<'static>>, QUEUE>;
 
 /// A send buffer and the window of it posted to the device.
 struct InFlight {
@@ -49,14 +47,9 @@ pub struct VirtioNet {
 pub struct InitError(pub &'static str);
 
 impl VirtioNet {
-    /// Initializes the device in `slot` and fills its receive ring.
-    pub fn new(slot: &Slot) -> Result<VirtioNet, InitError> {
-        let header =
-            NonNull::new(slot.base as *mut VirtIOHeader).ok_or(InitError("null MMIO base"))?;
-        // SAFETY: the slot is a virtio-mmio register window (found by the
-        // scan) that this driver alone uses for the rest of the run.
-        let transport = unsafe { MmioTransport::new(header, SLOT_SIZE) }
-            .map_err(|_| InitError("bad virtio-mmio header"))?;
+    /// Initializes the device behind `transport` (MMIO or PCI) and fills
+    /// its receive ring.
+    pub fn new(transport: SomeTransport<'static>) -> Result<VirtioNet, InitError> {
         let dev =
             Raw::new(NoEventIdx(transport)).map_err(|_| InitError("virtio-net init failed"))?;
         let mut probe = [0u8; 16];

@@ -207,7 +207,9 @@ impl Element for ToDevice {
             // Packets the old router queued for the same NIC still go out.
             if old.nic == self.nic {
                 while self.outbox.len() < self.limit {
-                    let Some(p) = old.outbox.pop_front() else { break };
+                    let Some(p) = old.outbox.pop_front() else {
+                        break;
+                    };
                     self.outbox.push_back(p);
                 }
             }
