@@ -175,7 +175,7 @@ fn reconfiguration_while_traffic_flows_keeps_state_and_loses_nothing() {
                 if stop2.load(Ordering::Relaxed) {
                     tail -= 1;
                 }
-                if i % 16 == 0 {
+                if i.is_multiple_of(16) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }

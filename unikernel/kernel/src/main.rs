@@ -59,8 +59,9 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         Err(e) => panic!("{e}"),
     };
     crate::kprintln!(
-        "mb: {} hv={} clock={:?} tsc_khz={} heap_kib={} apic={}",
+        "mb: {} at_us={} hv={} clock={:?} tsc_khz={} heap_kib={} apic={}",
         env!("CARGO_PKG_VERSION"),
+        time::now_ns() / 1000,
         platform.hypervisor.name(),
         clock,
         time::tsc_khz(),

@@ -119,7 +119,8 @@ impl Middlebox {
             );
             self.store = Some(st);
             crate::kprintln!(
-                "mb: waiting for a config in the store ({})",
+                "mb: at_us={} waiting for a config in the store ({})",
+                time::now_ns() / 1000,
                 clickos::ROUTER
             );
             return;
@@ -150,6 +151,7 @@ impl Middlebox {
         if self.running.as_deref() == Some(text) && self.router.is_some() {
             return Ok(false);
         }
+        let t0 = time::now_ns();
         let new =
             ClickRouter::build(text, file, &self.registry, self.nics).map_err(|e| e.to_string())?;
         let kept = self
@@ -157,7 +159,9 @@ impl Middlebox {
             .as_ref()
             .map_or(0, |old| new.take_state_from(old));
         crate::kprintln!(
-            "mb: config loaded: {} elements, {} kept their state",
+            "mb: at_us={} config loaded: build_us={} elements={} kept_state={}",
+            time::now_ns() / 1000,
+            (time::now_ns() - t0) / 1000,
             new.router().len(),
             kept
         );

@@ -68,7 +68,15 @@ impl VirtioNet {
             pool: Vec::with_capacity(POOL_MAX),
         };
         nic.dev.disable_interrupts();
-        while nic.post_rx() {}
+        // One kick for the whole ring: the last post notifies.
+        super::transport::defer_notify(true);
+        for _ in 1..QUEUE {
+            if !nic.post_rx() {
+                break;
+            }
+        }
+        super::transport::defer_notify(false);
+        nic.post_rx();
         Ok(nic)
     }
 
