@@ -499,7 +499,268 @@ impl Router for Middlebox {
 
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use super::*;
+    use crate::net::Nic;
+    use crate::stream::ByteStream;
+    use alloc::boxed::Box;
+    use alloc::collections::VecDeque;
+    use alloc::rc::Rc;
+    use core::cell::RefCell;
+    use xenstore::store::{Outgoing, Quota, Store as XsStore};
+    use xenstore::wire::{FrameDecoder, Message, MsgType};
+
+    /// A NIC double: scripted receive queue, sent frames logged.
+    struct FakeNic {
+        rx: Rc<RefCell<VecDeque<Frame>>>,
+        sent: Rc<RefCell<Vec<Vec<u8>>>>,
+    }
+
+    impl Nic for FakeNic {
+        fn mac(&self) -> [u8; 6] {
+            [2, 0, 0, 0, 0, 1]
+        }
+        fn recv(&mut self, out: &mut Vec<Frame>, max: usize) -> usize {
+            let mut rx = self.rx.borrow_mut();
+            let n = max.min(rx.len());
+            out.extend(rx.drain(..n));
+            n
+        }
+        fn send(&mut self, frame: Frame) -> Result<(), Frame> {
+            self.sent.borrow_mut().push(frame.data().to_vec());
+            Ok(())
+        }
+        fn tx_room(&mut self) -> usize {
+            64
+        }
+    }
+
+    /// The guest's store connection, served by the real store logic; a
+    /// second, privileged connection plays the host.
+    struct Host {
+        store: XsStore,
+        guest: xenstore::store::ConnId,
+        dom0: xenstore::store::ConnId,
+        to_guest: VecDeque<u8>,
+        dec: FrameDecoder,
+        req: u32,
+    }
+
+    impl Host {
+        fn new(domid: u32) -> Host {
+            let mut store = XsStore::new(Quota::default());
+            let mut out = Vec::new();
+            store.ensure_home(domid, &mut out).unwrap();
+            let guest = store.connect(domid);
+            let dom0 = store.connect(0);
+            Host {
+                store,
+                guest,
+                dom0,
+                to_guest: VecDeque::new(),
+                dec: FrameDecoder::new(),
+                req: 0,
+            }
+        }
+
+        fn deliver(&mut self, out: Vec<Outgoing>) -> Vec<Message> {
+            let mut mine = Vec::new();
+            for o in out {
+                if o.conn == self.guest {
+                    self.to_guest.extend(o.msg.encode().unwrap());
+                } else if o.conn == self.dom0 {
+                    mine.push(o.msg);
+                }
+            }
+            mine
+        }
+
+        fn call(&mut self, ty: MsgType, payload: Vec<u8>) -> Message {
+            self.req += 1;
+            let mut out = Vec::new();
+            let msg = Message::new(ty, self.req, 0, payload);
+            self.store.handle(self.dom0, &msg, &mut out);
+            self.deliver(out)
+                .into_iter()
+                .find(|m| m.req_id == self.req)
+                .unwrap()
+        }
+
+        fn write(&mut self, path: &str, value: &str) {
+            let mut p = Vec::from(path.as_bytes());
+            p.push(0);
+            p.extend_from_slice(value.as_bytes());
+            assert!(
+                self.call(MsgType::Write, p).errno().is_none(),
+                "write {path}"
+            );
+        }
+
+        fn read(&mut self, path: &str) -> Option<String> {
+            let mut p = Vec::from(path.as_bytes());
+            p.push(0);
+            let m = self.call(MsgType::Read, p);
+            m.errno()
+                .is_none()
+                .then(|| String::from_utf8(m.payload).unwrap())
+        }
+    }
+
+    impl ByteStream for Host {
+        fn read(&mut self, buf: &mut [u8]) -> usize {
+            let n = buf.len().min(self.to_guest.len());
+            for (b, v) in buf.iter_mut().zip(self.to_guest.drain(..n)) {
+                *b = v;
+            }
+            n
+        }
+        fn write(&mut self, buf: &[u8]) -> usize {
+            self.dec.push(buf);
+            while let Ok(Some(m)) = self.dec.next_message() {
+                let mut out = Vec::new();
+                self.store.handle(self.guest, &m, &mut out);
+                self.deliver(out);
+            }
+            buf.len()
+        }
+    }
+
+    const HOME: &str = "/local/domain/7/data/clickos/0";
+
+    struct Rig {
+        mb: Middlebox,
+        host: Host,
+        nics: Vec<Box<dyn Nic>>,
+        rx: Rc<RefCell<VecDeque<Frame>>>,
+        sent: Rc<RefCell<Vec<Vec<u8>>>>,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let rx = Rc::new(RefCell::new(VecDeque::new()));
+            let sent = Rc::new(RefCell::new(Vec::new()));
+            let idle = Rc::new(RefCell::new(VecDeque::new()));
+            let nics: Vec<Box<dyn Nic>> = vec![
+                Box::new(FakeNic {
+                    rx: rx.clone(),
+                    sent: Rc::new(RefCell::new(Vec::new())),
+                }),
+                Box::new(FakeNic {
+                    rx: idle,
+                    sent: sent.clone(),
+                }),
+            ];
+            Rig {
+                mb: Middlebox::new(None),
+                host: Host::new(7),
+                nics,
+                rx,
+                sent,
+            }
+        }
+
+        /// Polls until nothing moves.
+        fn settle(&mut self) {
+            for _ in 0..1000 {
+                let mut io = Io::new(&mut self.nics, Some(&mut self.host), 0);
+                if !self.mb.poll(&mut io) {
+                    return;
+                }
+            }
+            panic!("the middlebox never went idle");
+        }
+
+        fn install(&mut self, config: &str) {
+            self.host.write(&format!("{HOME}/config/0"), config);
+            self.host.write(&format!("{HOME}/status"), "Running");
+            self.settle();
+        }
+
+        fn forward(&mut self, n: usize) -> usize {
+            for i in 0..n {
+                self.rx
+                    .borrow_mut()
+                    .push_back(Frame::from_slice(&[i as u8; 60]));
+            }
+            self.settle();
+            core::mem::take(&mut *self.sent.borrow_mut()).len()
+        }
+
+        fn read_handler(&mut self, e: &str, h: &str) -> Option<String> {
+            self.host
+                .write(&format!("{HOME}/control/read/{e}/{h}"), " ");
+            self.settle();
+            self.host.read(&format!("{HOME}/elements/{e}/{h}"))
+        }
+    }
+
+    use alloc::format;
+
+    #[test]
+    fn loads_from_the_store_forwards_and_answers_handlers() {
+        let mut r = Rig::new();
+        r.settle();
+        assert_eq!(
+            r.host.read("/local/domain/7/data/clickos").as_deref(),
+            Some("")
+        );
+        r.install("FromDevice(0) -> c :: Counter -> ToDevice(1);");
+        assert_eq!(r.forward(3), 3);
+        assert_eq!(r.read_handler("c", "count").as_deref(), Some("3"));
+        assert_eq!(
+            r.host
+                .read(&format!("{HOME}/elements/c/count/lock"))
+                .as_deref(),
+            Some("0")
+        );
+        // The read result's own watch event did not call the (read-only)
+        // handler as a write.
+        assert_eq!(r.host.read(&format!("{HOME}/elements/c/count/error")), None);
+        // A write request.
+        r.host.write(&format!("{HOME}/elements/c/reset"), "1");
+        r.settle();
+        assert_eq!(r.read_handler("c", "count").as_deref(), Some("0"));
+        assert!(r
+            .host
+            .read("/local/domain/7/data/mb/nic/0/rx_packets")
+            .is_some());
+    }
+
+    #[test]
+    fn a_bad_config_is_reported_and_the_old_router_stays() {
+        let mut r = Rig::new();
+        r.install("FromDevice(0) -> c :: Counter -> ToDevice(1);");
+        assert_eq!(r.forward(2), 2);
+        r.install("FromDevice(0)\n -> Bogus -> ToDevice(1);");
+        assert_eq!(
+            r.host.read(&format!("{HOME}/status")).as_deref(),
+            Some("Error")
+        );
+        let err = r.host.read(&format!("{HOME}/error")).unwrap();
+        assert!(err.starts_with("config:2:5:"), "{err}");
+        assert_eq!(r.forward(2), 2);
+        // Hot-swap: `c` keeps its count in the new router.
+        r.install("FromDevice(0) -> c :: Counter -> Null -> ToDevice(1);");
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(1), 1);
+        assert_eq!(r.read_handler("c", "count").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn device_elements_must_name_existing_nics_once() {
+        let mut r = Rig::new();
+        r.install("FromDevice(2) -> ToDevice(1);");
+        let err = r.host.read(&format!("{HOME}/error")).unwrap();
+        assert!(
+            err.contains("config:1:1") && err.contains("no NIC 2"),
+            "{err}"
+        );
+        r.install("FromDevice(0) -> ToDevice(1); FromDevice(eth0) -> Discard;");
+        let err = r.host.read(&format!("{HOME}/error")).unwrap();
+        assert!(err.contains("already has a FromDevice"), "{err}");
+        // Nothing loaded yet: frames are counted as drops, not forwarded.
+        assert_eq!(r.forward(2), 0);
+        assert_eq!(r.mb.stats[0].drops, 2);
+    }
 
     #[test]
     fn truncates_on_char_boundaries() {
