@@ -18,19 +18,23 @@
 
 use crate::element::ElementClass;
 
+pub mod classify;
 pub mod driver;
 pub mod ethernet;
 pub mod ip;
 pub mod monitor;
+pub mod nat;
 pub mod ratelimit;
 pub mod standard;
 
 /// Every class of the engine's library, by group.
 pub static GROUPS: &[&[&ElementClass]] = &[
     standard::CLASSES,
+    classify::CLASSES,
     ratelimit::CLASSES,
     ethernet::CLASSES,
     ip::CLASSES,
+    nat::CLASSES,
     monitor::CLASSES,
     driver::CLASSES,
 ];

@@ -1,0 +1,1275 @@
+//! The IPFilter/IPClassifier expression language (tcpdump-like), parsed
+//! straight into a [`Expr`] tree of word tests with Click's semantics:
+//! qualifier defaults and inheritance, relational operators as bit-prefix
+//! tests, implicit protocol and first-fragment tests, and the short-packet
+//! behaviour of `!=` versus `not`.
+//!
+//! Offsets: the IP header annotation ([`Base::Net`]), the transport header
+//! ([`Base::Transp`], IP header + IHL*4) and the MAC header ([`Base::Mac`],
+//! with Click's two-byte shift so Ethernet addresses fill whole words).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::names::{self, DCCP, ICMP, PROTO_TCP_OR_UDP, TCP, UDP};
+use super::tree::{Base, Expr, Leaf};
+use crate::confparse::values::parse_i64;
+use crate::confparse::{EtherAddr, Ipv4, Ipv4Prefix};
+
+/// Deepest nesting of parentheses and `not`s accepted (keeps the
+/// recursive parser's stack use bounded on hostile input).
+const MAX_DEPTH: u32 = 100;
+
+/// Splits an expression into Click's tokens: words of
+/// `[A-Za-z0-9-./@_:]`, and the punctuation `( ) [ ] , ; ?`, `& && | ||`,
+/// `< <= > >= ! != = ==`.
+pub fn tokenize(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let word = |c: u8| c.is_ascii_alphanumeric() || b"-./@_:".contains(&c);
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let next = b.get(i + 1).copied();
+        let len = match c {
+            b'&' | b'|' if next == Some(c) => 2,
+            b'<' | b'>' | b'!' | b'=' if next == Some(b'=') => 2,
+            _ if word(c) => b[i..].iter().take_while(|&&x| word(x)).count(),
+            // Any other character is a token by itself (a whole UTF-8
+            // sequence, so slicing stays on character boundaries).
+            _ => s[i..].chars().next().map_or(1, char::len_utf8),
+        };
+        out.push(&s[i..i + len]);
+        i += len;
+    }
+    out
+}
+
+/// A header field: bit offset and length, in the IP header (`proto` 0) or
+/// in the transport header of protocol `proto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    proto: u32,
+    bit: u32,
+    len: u32,
+}
+
+const F_VERS: Field = Field {
+    proto: 0,
+    bit: 0,
+    len: 4,
+};
+const F_HL: Field = Field {
+    proto: 0,
+    bit: 4,
+    len: 4,
+};
+const F_TOS: Field = Field {
+    proto: 0,
+    bit: 8,
+    len: 8,
+};
+const F_DSCP: Field = Field {
+    proto: 0,
+    bit: 8,
+    len: 6,
+};
+const F_LEN: Field = Field {
+    proto: 0,
+    bit: 16,
+    len: 16,
+};
+const F_ID: Field = Field {
+    proto: 0,
+    bit: 32,
+    len: 16,
+};
+const F_TTL: Field = Field {
+    proto: 0,
+    bit: 64,
+    len: 8,
+};
+const F_WIN: Field = Field {
+    proto: TCP,
+    bit: 112,
+    len: 16,
+};
+const F_ICMP_TYPE: Field = Field {
+    proto: ICMP,
+    bit: 0,
+    len: 8,
+};
+
+/// What a primitive tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ty {
+    None,
+    Host,
+    Net,
+    Proto,
+    Frag,
+    Unfrag,
+    Port,
+    TcpOpt,
+    Ether,
+    Ect,
+    Ce,
+    Field(Field),
+}
+
+/// What kind of value the data word turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Data {
+    None,
+    Int,
+    Host,
+    Net,
+    Proto,
+    Port,
+    TcpOpt,
+    Ether,
+    Field(Field),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sd {
+    None,
+    Src,
+    Dst,
+    And,
+    Or,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Gt,
+    Lt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MaskKind {
+    None,
+    Int,
+    Host,
+    Ether,
+}
+
+/// One test being parsed: `[quals] [relop] data`.
+#[derive(Clone, Copy, Debug)]
+struct Prim {
+    ty: Ty,
+    data: Data,
+    op: Op,
+    negated: bool,
+    sd: Sd,
+    proto: Option<u32>,
+    u: u32,
+    mask: u32,
+    ether: [u8; 6],
+    ether_mask: [u8; 6],
+}
+
+impl Default for Prim {
+    fn default() -> Self {
+        Prim {
+            ty: Ty::None,
+            data: Data::None,
+            op: Op::Eq,
+            negated: false,
+            sd: Sd::None,
+            proto: None,
+            u: 0,
+            mask: 0,
+            ether: [0; 6],
+            ether_mask: [0; 6],
+        }
+    }
+}
+
+fn type_name(ty: Ty) -> String {
+    String::from(match ty {
+        Ty::None => "<none>",
+        Ty::Host => "host",
+        Ty::Net => "net",
+        Ty::Proto => "proto",
+        Ty::Frag => "ip frag",
+        Ty::Unfrag => "ip unfrag",
+        Ty::Port => "port",
+        Ty::TcpOpt => "tcp opt",
+        Ty::Ether => "ether host",
+        Ty::Ect => "ip ect",
+        Ty::Ce => "ip ce",
+        Ty::Field(f) => match f {
+            F_VERS => "ip vers",
+            F_HL => "ip hl",
+            F_TOS => "ip tos",
+            F_DSCP => "ip dscp",
+            F_LEN => "ip len",
+            F_ID => "ip id",
+            F_TTL => "ip ttl",
+            F_WIN => "tcp win",
+            F_ICMP_TYPE => "icmp type",
+            Field { proto: 0, .. } => "ip[...]",
+            _ => "transp[...]",
+        },
+    })
+}
+
+impl Prim {
+    fn name(&self) -> String {
+        let sd = match self.sd {
+            Sd::None => "",
+            Sd::Src => "src ",
+            Sd::Dst => "dst ",
+            Sd::And => "src and dst ",
+            Sd::Or => "src or dst ",
+        };
+        format!("{sd}{}", type_name(self.ty))
+    }
+
+    fn err(&self, msg: &str) -> String {
+        format!("'{}': {msg}", self.name())
+    }
+
+    fn set_type(&mut self, t: Ty) -> Result<(), String> {
+        if self.ty != Ty::None {
+            return Err(String::from("type specified twice"));
+        }
+        self.ty = t;
+        Ok(())
+    }
+
+    fn set_sd(&mut self, sd: Sd) -> Result<(), String> {
+        if self.sd != Sd::None {
+            return Err(String::from("'src' or 'dst' specified twice"));
+        }
+        self.sd = sd;
+        Ok(())
+    }
+
+    fn set_proto(&mut self, p: u32) -> Result<(), String> {
+        if self.proto.is_some_and(|q| q != p) {
+            return Err(String::from("transport protocol specified twice"));
+        }
+        self.proto = Some(p);
+        Ok(())
+    }
+
+    /// Range-checks the value against the field's width and turns `<` and
+    /// degenerate comparisons into the forms [`Prim::comparison`] expects.
+    fn set_mask(&mut self, full: u32, provided: u32) -> Result<(), String> {
+        let data = self.u;
+        let this = if provided != 0 { provided } else { full };
+        if this & full != this {
+            return Err(self.err(&format!("mask out of range, bound 0x{full:X}")));
+        }
+        if self.op != Op::Eq {
+            if (self.op == Op::Lt && (data == 0 || data > this))
+                || (self.op == Op::Gt && data >= this)
+            {
+                // Always true or always false: an empty-mask test.
+                let will_be = if self.op == Op::Lt && data > this {
+                    !self.negated
+                } else {
+                    self.negated
+                };
+                self.u = 0;
+                self.mask = 0;
+                self.negated = !will_be;
+                self.op = Op::Eq;
+                return Ok(());
+            }
+            if self.op == Op::Lt {
+                // x < N  ==  !(x > N-1)
+                self.u -= 1;
+                self.negated = !self.negated;
+                self.op = Op::Gt;
+            }
+            self.mask = this;
+            if self.u & self.mask != self.u {
+                // 'x & 5 > 2' is 'x & 5 > 1': set every bit below the highest
+                // value bit the mask drops.
+                let missing = (self.u & self.mask) ^ (self.u & full);
+                let add = u32::MAX
+                    .checked_shr(missing.leading_zeros() + 1)
+                    .unwrap_or(0);
+                self.u = (self.u | add) & self.mask;
+            }
+            return Ok(());
+        }
+        if data > full {
+            return Err(self.err(&format!("out of range, bound {full}")));
+        }
+        self.u = data;
+        self.mask = this;
+        Ok(())
+    }
+
+    /// Click's `check`: fills in the type from the data or the previous
+    /// primitive, and validates data, operator and mask.
+    fn check(
+        &mut self,
+        prev: &Prim,
+        mut header: u8,
+        mask_kind: MaskKind,
+        mask_u: u32,
+        mask_e: [u8; 6],
+        bad_word: Option<&str>,
+    ) -> Result<(), String> {
+        let old_sd = self.sd;
+        if self.ty == Ty::None {
+            let mut data = self.data;
+            loop {
+                match data {
+                    Data::Host | Data::Net | Data::TcpOpt | Data::Ether => {
+                        self.ty = match data {
+                            Data::Host => Ty::Host,
+                            Data::Net => Ty::Net,
+                            Data::TcpOpt => Ty::TcpOpt,
+                            _ => Ty::Ether,
+                        };
+                        if self.sd == Sd::None {
+                            self.sd = prev.sd;
+                        }
+                    }
+                    Data::Proto => self.ty = Ty::Proto,
+                    Data::Port => {
+                        self.ty = Ty::Port;
+                        if self.sd == Sd::None {
+                            self.sd = prev.sd;
+                        }
+                        if self.proto.is_none() {
+                            self.proto = prev.proto;
+                        }
+                    }
+                    Data::Int => {
+                        data = match prev.ty {
+                            Ty::Field(f) => Data::Field(f),
+                            Ty::Proto => Data::Proto,
+                            Ty::Port => Data::Port,
+                            _ => return Err(String::from("specify header field or 'port'")),
+                        };
+                        self.data = data;
+                        continue;
+                    }
+                    Data::None => {
+                        if self.proto.is_some() {
+                            self.ty = Ty::Proto;
+                        } else {
+                            return Err(match bad_word {
+                                Some(w) => format!("expected a test, got '{w}'"),
+                                None => String::from("partial directive"),
+                            });
+                        }
+                    }
+                    Data::Field(f) => {
+                        self.ty = Ty::Field(f);
+                        if f.proto != 0 && self.proto.is_none() {
+                            self.proto = Some(f.proto);
+                        }
+                    }
+                }
+                break;
+            }
+        }
+
+        if header == 0 {
+            header = if self.data == Data::Ether { b'e' } else { b'i' };
+        }
+        if header == b'e' && self.ty == Ty::Host {
+            self.ty = Ty::Ether;
+        }
+        let missing = |p: &Prim, what: &str| -> String {
+            match bad_word {
+                Some(w) => format!("expected {what}, got '{w}'"),
+                None => p.err("value missing"),
+            }
+        };
+        let ip_only = |p: &Prim| p.err("ip only");
+        match self.ty {
+            Ty::Host | Ty::Net => {
+                let want = if self.ty == Ty::Host {
+                    Data::Host
+                } else {
+                    Data::Net
+                };
+                if header != b'i' || self.data != want {
+                    return Err(match bad_word {
+                        Some(w) if self.ty == Ty::Host => {
+                            format!("expected IP address, got '{w}'")
+                        }
+                        Some(w) => format!("expected IP prefix, got '{w}'"),
+                        None => self.err("address missing"),
+                    });
+                }
+                if self.op != Op::Eq {
+                    return Err(self.err("operator not supported"));
+                }
+                if self.ty == Ty::Host {
+                    self.mask = u32::MAX;
+                }
+                self.ty = Ty::Host;
+                match mask_kind {
+                    MaskKind::None => {}
+                    MaskKind::Int | MaskKind::Host => self.mask = mask_u,
+                    MaskKind::Ether => return Err(self.err("bad mask")),
+                }
+            }
+            Ty::Ether => {
+                if header != b'e' || self.data != Data::Ether {
+                    return Err(match bad_word {
+                        Some(w) => format!("expected Ethernet address, got '{w}'"),
+                        None => self.err("address missing"),
+                    });
+                }
+                if self.op != Op::Eq {
+                    return Err(self.err("operator not supported"));
+                }
+                self.ether_mask = [0xff; 6];
+                match mask_kind {
+                    MaskKind::None => {}
+                    MaskKind::Ether => self.ether_mask = mask_e,
+                    _ => return Err(self.err("bad mask")),
+                }
+            }
+            Ty::Proto => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                let value = if matches!(self.data, Data::Int | Data::Proto) {
+                    if self.proto.is_some_and(|p| p != self.u) {
+                        return Err(self.err("specified twice"));
+                    }
+                    self.data = Data::None;
+                    Some(self.u)
+                } else {
+                    self.proto
+                };
+                self.proto = None;
+                let value = match value {
+                    Some(v) if self.data == Data::None => v,
+                    _ => return Err(missing(self, "protocol number or name")),
+                };
+                self.u = value;
+                if value >= 256 {
+                    if self.op != Op::Eq || mask_kind != MaskKind::None {
+                        return Err(format!(
+                            "'{}': operator or mask not supported",
+                            names::proto_name(value)
+                        ));
+                    }
+                    self.mask = 0xff;
+                } else if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
+                    return Err(self.err("bad mask"));
+                } else {
+                    let m = if mask_kind == MaskKind::Int {
+                        mask_u
+                    } else {
+                        0
+                    };
+                    self.set_mask(0xff, m)?;
+                }
+                if self.op == Op::Eq && self.mask == 0xff && !self.negated {
+                    self.proto = Some(self.u);
+                }
+            }
+            Ty::Port => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                if self.data == Data::Int {
+                    self.data = Data::Port;
+                }
+                if self.data != Data::Port {
+                    return Err(missing(self, "port number or name"));
+                }
+                match self.proto {
+                    None => self.proto = Some(PROTO_TCP_OR_UDP),
+                    Some(TCP | UDP | PROTO_TCP_OR_UDP | DCCP) => {}
+                    Some(p) => return Err(format!("'port': bad protocol {p}")),
+                }
+                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
+                    return Err(self.err("bad mask"));
+                }
+                let m = if mask_kind == MaskKind::Int {
+                    mask_u
+                } else {
+                    0
+                };
+                self.set_mask(0xffff, m)?;
+            }
+            Ty::TcpOpt => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                if self.data == Data::Int {
+                    self.data = Data::TcpOpt;
+                }
+                if self.data != Data::TcpOpt {
+                    return Err(missing(self, "TCP flag (syn, fin, ack, rst, psh, urg)"));
+                }
+                match self.proto {
+                    None => self.proto = Some(TCP),
+                    Some(TCP) => {}
+                    Some(p) => return Err(format!("'tcp opt': bad protocol {p}")),
+                }
+                if self.op != Op::Eq || self.negated || mask_kind != MaskKind::None {
+                    return Err(self.err("operator or mask not supported"));
+                }
+                if self.u > 255 {
+                    return Err(format!("'tcp opt': value {} out of range", self.u as i32));
+                }
+                self.mask = self.u;
+            }
+            Ty::Ect => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                match self.data {
+                    Data::None => {
+                        self.u = 0;
+                        self.negated = true;
+                    }
+                    Data::Int => {}
+                    _ => return Err(missing(self, "an integer")),
+                }
+                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
+                    return Err(self.err("bad mask"));
+                }
+                let m = if mask_kind == MaskKind::Int {
+                    mask_u
+                } else {
+                    0
+                };
+                self.set_mask(3, m)?;
+                self.ty = Ty::Field(F_TOS);
+            }
+            Ty::Ce | Ty::Frag | Ty::Unfrag => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                if self.data != Data::None || mask_kind != MaskKind::None {
+                    return Err(self.err("value not supported"));
+                }
+                match self.ty {
+                    Ty::Ce => {
+                        self.mask = 3;
+                        self.u = 3;
+                        self.ty = Ty::Field(F_TOS);
+                    }
+                    Ty::Unfrag => {
+                        self.negated = true;
+                        self.ty = Ty::Frag;
+                    }
+                    _ => {}
+                }
+            }
+            Ty::Field(f) => {
+                if header != b'i' {
+                    return Err(ip_only(self));
+                }
+                if self.data != Data::Int && self.data != Data::Field(f) {
+                    let what = if f == F_ICMP_TYPE {
+                        "ICMP type number or name"
+                    } else {
+                        "an integer"
+                    };
+                    return Err(missing(self, what));
+                }
+                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
+                    return Err(self.err("bad mask"));
+                }
+                let full = if f.len >= 32 {
+                    u32::MAX
+                } else {
+                    (1u32 << f.len) - 1
+                };
+                let m = if mask_kind == MaskKind::Int {
+                    mask_u
+                } else {
+                    0
+                };
+                self.set_mask(full, m)?;
+            }
+            Ty::None => return Err(String::from("partial directive")),
+        }
+
+        if matches!(self.ty, Ty::Host | Ty::Port | Ty::Ether) {
+            if self.sd == Sd::None {
+                self.sd = Sd::Or;
+            }
+        } else {
+            // Click only warns about a meaningless src/dst; keep it quiet.
+            let _ = old_sd;
+        }
+        Ok(())
+    }
+
+    /// The word tests for `field & mask OP value` at `base[off]`, value
+    /// bits shifted left by `shift`. Greater-than becomes a chain of tests
+    /// on bit prefixes; `op_negate` applies `!=` here (ports and hosts
+    /// apply it after combining src and dst).
+    fn comparison(&self, base: Base, off: i32, shift: u32, op_negate: bool) -> Expr {
+        let mut mask = self.mask;
+        let mut u = self.u & mask;
+        let e = if self.op == Op::Eq {
+            Expr::Leaf(Leaf::new(base, off, u << shift, mask << shift))
+        } else {
+            // Each step tests the bits above the first place where values
+            // greater than `u` can differ from `u`.
+            let mut steps: Vec<(Expr, bool)> = Vec::new();
+            while u < mask && steps.len() < 40 {
+                let high = u > (mask >> 1);
+                let x = if high { !(u.wrapping_add(1)) & mask } else { u };
+                let fdb = if x == 0 { 33 } else { 32 - x.leading_zeros() };
+                let low = if fdb >= 32 { 0 } else { (1u32 << fdb) - 1 };
+                let upper_mask = if fdb == 33 { mask } else { mask & !low };
+                let upper_u = if high { upper_mask } else { 0 };
+                let leaf = Expr::Leaf(Leaf::new(base, off, upper_u << shift, upper_mask << shift));
+                steps.push((if high { leaf } else { leaf.negate(true) }, high));
+                mask &= !upper_mask;
+                u &= mask;
+            }
+            let mut acc: Option<Expr> = None;
+            while let Some((leaf, high)) = steps.pop() {
+                acc = Some(match acc {
+                    None => leaf,
+                    Some(rest) if high => Expr::and(vec![leaf, rest]),
+                    Some(rest) => Expr::or(vec![leaf, rest]),
+                });
+            }
+            acc.unwrap_or(Expr::Const(true))
+        };
+        if self.negated && op_negate {
+            e.negate(true)
+        } else {
+            e
+        }
+    }
+
+    fn sd_combine(&self, src: Expr, dst: Expr) -> Expr {
+        let e = match self.sd {
+            Sd::Src => src,
+            Sd::Dst => dst,
+            Sd::Or => Expr::or(vec![src, dst]),
+            _ => Expr::and(vec![src, dst]),
+        };
+        if self.negated {
+            e.negate(true)
+        } else {
+            e
+        }
+    }
+
+    /// The primitive as word tests.
+    fn compile(&self) -> Expr {
+        let mut parts = Vec::new();
+        if let Some(p) = self.proto {
+            let proto = |v: u32| Expr::Leaf(Leaf::new(Base::Net, 8, v << 16, 0x00ff_0000));
+            if p == PROTO_TCP_OR_UDP {
+                parts.push(Expr::or(vec![proto(TCP), proto(UDP)]));
+            } else if p < 256 {
+                parts.push(proto(p));
+            }
+        }
+        let transport_field = matches!(self.ty, Ty::Field(f) if f.proto != 0);
+        if matches!(self.ty, Ty::Port | Ty::TcpOpt) || transport_field {
+            // Only the first fragment carries the transport header.
+            parts.push(Expr::Leaf(Leaf::new(Base::Net, 4, 0, 0x1fff)));
+        }
+        match self.ty {
+            Ty::Host => {
+                let src = self.comparison(Base::Net, 12, 0, false);
+                let dst = self.comparison(Base::Net, 16, 0, false);
+                parts.push(self.sd_combine(src, dst));
+            }
+            Ty::Ether => {
+                let (a, m) = (self.ether, self.ether_mask);
+                let w = |b: [u8; 4]| u32::from_be_bytes(b);
+                let l = |off: i32, v: [u8; 4], mk: [u8; 4]| {
+                    Expr::Leaf(Leaf::new(Base::Mac, off, w(v), w(mk)))
+                };
+                let src = Expr::and(vec![
+                    l(6, [a[0], a[1], a[2], a[3]], [m[0], m[1], m[2], m[3]]),
+                    l(10, [a[4], a[5], 0, 0], [m[4], m[5], 0, 0]),
+                ]);
+                let dst = Expr::and(vec![
+                    l(-2, [0, 0, a[0], a[1]], [0, 0, m[0], m[1]]),
+                    l(2, [a[2], a[3], a[4], a[5]], [m[2], m[3], m[4], m[5]]),
+                ]);
+                parts.push(self.sd_combine(src, dst));
+            }
+            Ty::Proto => {
+                if self.proto.is_none_or(|p| p < 256) {
+                    parts.push(self.comparison(Base::Net, 8, 16, true));
+                }
+            }
+            Ty::Frag => {
+                parts.push(Expr::Leaf(Leaf::new(Base::Net, 4, 0, 0x3fff)));
+                if !self.negated {
+                    let all = Expr::and(core::mem::take(&mut parts));
+                    parts.push(all.negate(true));
+                }
+            }
+            Ty::Port => {
+                let src = self.comparison(Base::Transp, 0, 16, false);
+                let dst = self.comparison(Base::Transp, 0, 0, false);
+                parts.push(self.sd_combine(src, dst));
+            }
+            Ty::TcpOpt => parts.push(Expr::Leaf(Leaf::new(
+                Base::Transp,
+                12,
+                self.u << 16,
+                self.mask << 16,
+            ))),
+            Ty::Field(f) => {
+                let word = ((f.bit >> 3) & !3) as i32;
+                let bit = f.bit & 31;
+                let base = if f.proto != 0 {
+                    Base::Transp
+                } else {
+                    Base::Net
+                };
+                parts.push(self.comparison(base, word, 32 - (bit + f.len), true));
+            }
+            Ty::None | Ty::Net | Ty::Unfrag | Ty::Ect | Ty::Ce => {}
+        }
+        Expr::and(parts)
+    }
+}
+
+/// A word looked up in the name tables.
+enum Look {
+    /// A qualifier keyword (`host`, `port` ...); `None` for pure syntax
+    /// words (`src`, `ip`, `not` ...).
+    Type(Option<Ty>),
+    /// Not a known name.
+    Unknown,
+    /// A value name of the given kind.
+    Found(Data, u32),
+    /// Ambiguous or meaningless in this context.
+    Bad(String),
+}
+
+fn type_word(w: &str) -> Option<Option<Ty>> {
+    Some(Some(match w {
+        "ce" => Ty::Ce,
+        "dscp" => Ty::Field(F_DSCP),
+        "ect" => Ty::Ect,
+        "frag" => Ty::Frag,
+        "hl" => Ty::Field(F_HL),
+        "host" => Ty::Host,
+        "id" => Ty::Field(F_ID),
+        "len" => Ty::Field(F_LEN),
+        "net" => Ty::Net,
+        "opt" => Ty::TcpOpt,
+        "port" => Ty::Port,
+        "proto" => Ty::Proto,
+        "tos" => Ty::Field(F_TOS),
+        "ttl" => Ty::Field(F_TTL),
+        "type" => Ty::Field(F_ICMP_TYPE),
+        "unfrag" => Ty::Unfrag,
+        "vers" => Ty::Field(F_VERS),
+        "win" => Ty::Field(F_WIN),
+        "dest" | "dst" | "ether" | "ip" | "not" | "src" => return Some(None),
+        _ => return None,
+    }))
+}
+
+fn lookup(word: &str, ty: Ty, proto: Option<u32>) -> Look {
+    if ty == Ty::None {
+        if let Some(t) = type_word(word) {
+            return Look::Type(t);
+        }
+    }
+    let p = names::find(names::PROTOCOLS, word);
+    let port = names::find(names::PORTS, word);
+    let opt = names::find(names::TCP_FLAGS, word);
+    let icmp = names::find(names::ICMP_TYPES, word);
+    if p.is_none() && port.is_none() && opt.is_none() && icmp.is_none() {
+        return Look::Unknown;
+    }
+    let any = |t: Ty| ty == Ty::None || ty == t;
+    let tcpish = proto.is_none_or(|q| q == TCP || q == PROTO_TCP_OR_UDP);
+    let udpish = proto.is_none_or(|q| q == UDP || q == PROTO_TCP_OR_UDP);
+    let mut hits: Vec<(Data, u32)> = Vec::new();
+    if let (Some(v), true) = (p, any(Ty::Proto)) {
+        hits.push((Data::Proto, v));
+    }
+    if let (Some(v), true) = (port, any(Ty::Port) && (tcpish || udpish)) {
+        hits.push((Data::Port, v));
+    }
+    if let (Some(v), true) = (opt, any(Ty::TcpOpt) && tcpish) {
+        hits.push((Data::TcpOpt, v));
+    }
+    let icmp_ok = any(Ty::Field(F_ICMP_TYPE)) && proto.is_none_or(|q| q == ICMP);
+    if let (Some(v), true) = (icmp, icmp_ok) {
+        hits.push((Data::Field(F_ICMP_TYPE), v));
+    }
+    if hits.len() == 1 {
+        return Look::Found(hits[0].0, hits[0].1);
+    }
+    let mut tries: Vec<String> = Vec::new();
+    if p.is_some() {
+        tries.push(format!("'ip proto {word}'"));
+    }
+    if port.is_some() {
+        tries.push(format!("'port {word}'"));
+    }
+    if opt.is_some() {
+        tries.push(format!("'tcp opt {word}'"));
+    }
+    if icmp.is_some() {
+        tries.push(format!("'icmp type {word}'"));
+    }
+    if hits.len() > 1 {
+        return Look::Bad(format!("'{word}' is ambiguous; try {}", tries.join(", ")));
+    }
+    let mut ctx: Vec<String> = Vec::new();
+    if let Some(p) = proto {
+        ctx.push(names::proto_name(p));
+    }
+    if ty != Ty::None {
+        ctx.push(type_name(ty));
+    }
+    Look::Bad(format!(
+        "'{word}' is meaningless with '{}'; try {}",
+        ctx.join(" "),
+        tries.join(", ")
+    ))
+}
+
+fn parse_int(w: &str) -> Option<u32> {
+    parse_i64(w)
+        .filter(|&v| (i32::MIN as i64..=u32::MAX as i64).contains(&v))
+        .map(|v| v as u32)
+}
+
+/// True for tokens that end a test rather than supply its value.
+fn structural(w: &str) -> bool {
+    matches!(
+        w,
+        "and" | "or" | "&&" | "||" | "(" | ")" | "?" | ":" | "not" | "!" | "[" | "]" | "," | ";"
+    )
+}
+
+struct Parser<'a> {
+    w: Vec<&'a str>,
+    pos: usize,
+    prev: Prim,
+    depth: u32,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<&'a str> {
+        self.w.get(self.pos).copied()
+    }
+
+    fn at(&self, s: &str) -> bool {
+        self.peek() == Some(s)
+    }
+
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(String::from("expression nested too deeply"));
+        }
+        Ok(())
+    }
+
+    /// expr ::= orexpr [ "?" expr ":" expr ]
+    fn expr(&mut self) -> Result<Option<Expr>, String> {
+        self.enter()?;
+        let Some(first) = self.orexpr()? else {
+            self.depth -= 1;
+            return Ok(None);
+        };
+        let mut chain = vec![first];
+        while self.at("?") {
+            self.pos += 1;
+            let yes = self.expr()?;
+            let (Some(yes), true) = (yes, self.at(":")) else {
+                return Err(String::from("missing ':' in ternary expression"));
+            };
+            self.pos += 1;
+            let no = self
+                .orexpr()?
+                .ok_or_else(|| String::from("missing expression after ':'"))?;
+            chain.push(yes);
+            chain.push(no);
+        }
+        // c0 ? a0 : c1 ? a1 : e  ==  c0 ? a0 : (c1 ? a1 : e)
+        let mut acc = chain.pop().unwrap_or(Expr::Const(false));
+        while chain.len() >= 2 {
+            let yes = chain.pop().unwrap_or(Expr::Const(false));
+            let cond = chain.pop().unwrap_or(Expr::Const(false));
+            acc = Expr::Ternary(cond.into(), yes.into(), acc.into());
+        }
+        self.depth -= 1;
+        Ok(Some(acc))
+    }
+
+    /// orexpr ::= term { ("or" | "||") term }
+    fn orexpr(&mut self) -> Result<Option<Expr>, String> {
+        let Some(first) = self.term()? else {
+            return Ok(None);
+        };
+        let mut v = vec![first];
+        while self.at("or") || self.at("||") {
+            let op = self.w[self.pos];
+            self.pos += 1;
+            match self.term()? {
+                Some(t) => v.push(t),
+                None => return Err(format!("missing expression after '{op}'")),
+            }
+        }
+        Ok(Some(Expr::or(v)))
+    }
+
+    /// term ::= factor { ["and" | "&&"] factor }
+    fn term(&mut self) -> Result<Option<Expr>, String> {
+        let Some(first) = self.factor()? else {
+            return Ok(None);
+        };
+        let mut v = vec![first];
+        loop {
+            let explicit = self.at("and") || self.at("&&");
+            let op = self.peek().unwrap_or("");
+            if explicit {
+                self.pos += 1;
+            }
+            match self.factor()? {
+                Some(f) => v.push(f),
+                None if explicit => return Err(format!("missing expression after '{op}'")),
+                None => break,
+            }
+        }
+        Ok(Some(Expr::and(v)))
+    }
+
+    /// factor ::= ("not" | "!") factor | "(" expr ")" | test
+    fn factor(&mut self) -> Result<Option<Expr>, String> {
+        match self.peek() {
+            Some(w @ ("not" | "!")) => {
+                self.pos += 1;
+                self.enter()?;
+                let f = self
+                    .factor()?
+                    .ok_or_else(|| format!("missing expression after '{w}'"))?;
+                self.depth -= 1;
+                Ok(Some(f.negate(false)))
+            }
+            Some("(") => {
+                self.pos += 1;
+                let e = self
+                    .expr()?
+                    .ok_or_else(|| String::from("missing expression after '('"))?;
+                if !self.at(")") {
+                    return Err(match self.peek() {
+                        Some(w) => format!("missing ')' before '{w}'"),
+                        None => String::from("missing ')'"),
+                    });
+                }
+                self.pos += 1;
+                Ok(Some(e))
+            }
+            _ => self.test(),
+        }
+    }
+
+    /// test ::= "true" | "false" | quals ["[" POS[:LEN] "]"] ["&" MASK] [relop] [data]
+    fn test(&mut self) -> Result<Option<Expr>, String> {
+        let Some(first) = self.peek() else {
+            return Ok(None);
+        };
+        if matches!(first, ")" | "||" | "or" | "?" | ":") {
+            return Ok(None);
+        }
+        if first == "true" || first == "false" {
+            self.pos += 1;
+            return Ok(Some(Expr::Const(first == "true")));
+        }
+        let first_pos = self.pos;
+        let mut prim = Prim::default();
+        let mut header = 0u8;
+        let mut negated = false;
+        while let Some(wd) = self.peek() {
+            match lookup(wd, Ty::None, None) {
+                Look::Type(Some(t)) => {
+                    prim.set_type(t)?;
+                    if let Ty::Field(f) = t {
+                        if f.proto != 0 {
+                            prim.set_proto(f.proto)?;
+                        }
+                    }
+                }
+                Look::Found(Data::Proto, p) => prim.set_proto(p)?,
+                Look::Type(None) | Look::Unknown => match wd {
+                    "src" => {
+                        let w1 = self.w.get(self.pos + 1).copied();
+                        let w2 = self.w.get(self.pos + 2).copied();
+                        if matches!(w2, Some("dst" | "dest")) && matches!(w1, Some("and" | "&&")) {
+                            prim.set_sd(Sd::And)?;
+                            self.pos += 2;
+                        } else if matches!(w2, Some("dst" | "dest"))
+                            && matches!(w1, Some("or" | "||"))
+                        {
+                            prim.set_sd(Sd::Or)?;
+                            self.pos += 2;
+                        } else {
+                            prim.set_sd(Sd::Src)?;
+                        }
+                    }
+                    "dst" | "dest" => prim.set_sd(Sd::Dst)?,
+                    "ip" | "ether" => {
+                        if header != 0 {
+                            break;
+                        }
+                        header = wd.as_bytes()[0];
+                    }
+                    "not" | "!" => negated = !negated,
+                    _ => break,
+                },
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        if self.pos != first_pos {
+            self.prev = Prim::default();
+        }
+        if self.prev.data == Data::Ether {
+            header = b'e';
+        }
+
+        let more = |p: &Parser, at: usize| at + 1 < p.w.len();
+        if self.at("[") && more(self, self.pos) && self.pos > first_pos && prim.ty == Ty::None {
+            self.brackets(&mut prim)?;
+        }
+
+        let mut mask_kind = MaskKind::None;
+        let (mut mask_u, mut mask_e) = (0u32, [0u8; 6]);
+        if self.at("&") && more(self, self.pos) {
+            let m = self.w[self.pos + 1];
+            if let Some(v) = parse_int(m) {
+                mask_kind = MaskKind::Int;
+                mask_u = v;
+            } else if let (Some(a), true) = (Ipv4::parse(m), header != b'e') {
+                mask_kind = MaskKind::Host;
+                mask_u = a.to_u32();
+            } else if let (Some(e), true) = (EtherAddr::parse(m), header != b'i') {
+                mask_kind = MaskKind::Ether;
+                mask_e = e.0;
+            } else {
+                return Err(format!("expected a mask after '&', got '{m}'"));
+            }
+            self.pos += 2;
+            if mask_kind != MaskKind::Ether && mask_u == 0 {
+                return Err(String::from("zero mask ignored"));
+            }
+        }
+
+        if more(self, self.pos) || self.pos + 1 == self.w.len() {
+            let op = self.peek().unwrap_or("");
+            let known = match op {
+                "=" | "==" => true,
+                "!=" => {
+                    prim.negated = true;
+                    true
+                }
+                ">" => {
+                    prim.op = Op::Gt;
+                    true
+                }
+                "<" => {
+                    prim.op = Op::Lt;
+                    true
+                }
+                ">=" => {
+                    prim.op = Op::Lt;
+                    prim.negated = true;
+                    true
+                }
+                "<=" => {
+                    prim.op = Op::Gt;
+                    prim.negated = true;
+                    true
+                }
+                _ => false,
+            };
+            if known {
+                self.pos += 1;
+                if self.pos >= self.w.len() {
+                    return Err(format!("missing value after '{op}'"));
+                }
+            }
+        }
+
+        let mut bad_word = None;
+        if let Some(wd) = self.peek() {
+            self.pos += 1;
+            match lookup(wd, prim.ty, prim.proto) {
+                Look::Bad(msg) => return Err(msg),
+                Look::Found(d, v) => {
+                    prim.data = d;
+                    prim.u = v;
+                }
+                Look::Type(_) | Look::Unknown => {
+                    if let Some(v) = parse_int(wd) {
+                        prim.data = Data::Int;
+                        prim.u = v;
+                    } else if let (Some(a), true) = (Ipv4::parse(wd), header != b'e') {
+                        prim.u = a.to_u32();
+                        let m = self.w.get(self.pos + 1).and_then(|m| Ipv4::parse(m));
+                        if let (true, Some(m)) = (self.at("mask"), m) {
+                            self.pos += 2;
+                            prim.mask = m.to_u32();
+                            prim.data = Data::Net;
+                        } else {
+                            prim.data = Data::Host;
+                        }
+                    } else if let (Some(p), true) = (prefix(wd), header != b'e') {
+                        prim.u = p.addr.to_u32();
+                        prim.mask = p.mask();
+                        prim.data = Data::Net;
+                    } else if let (Some(e), true) = (EtherAddr::parse(wd), header != b'i') {
+                        prim.ether = e.0;
+                        prim.data = Data::Ether;
+                    } else {
+                        if prim.op != Op::Eq || prim.negated {
+                            return Err(format!("dangling operator near '{wd}'"));
+                        }
+                        if !structural(wd) {
+                            bad_word = Some(wd);
+                        }
+                        self.pos -= 1;
+                    }
+                }
+            }
+        }
+
+        if self.pos == first_pos {
+            return Err(match self.peek() {
+                Some(w) => format!("expected a test, got '{w}'"),
+                None => String::from("missing expression"),
+            });
+        }
+
+        let prev = self.prev;
+        prim.check(&prev, header, mask_kind, mask_u, mask_e, bad_word)?;
+        let e = prim.compile();
+        self.prev = prim;
+        Ok(Some(if negated { e.negate(false) } else { e }))
+    }
+
+    /// `[POS]`, `[POS:LEN]` or `[POS,END]` after `ip`, `tcp`, `udp`, `transp`...
+    fn brackets(&mut self, prim: &mut Prim) -> Result<(), String> {
+        let start = self.pos + 1;
+        let Some(close) = self.w[start..].iter().position(|&w| w == "]") else {
+            return Err(String::from("missing ']'"));
+        };
+        let inner: String = self.w[start..start + close].concat();
+        self.pos = start + close + 1;
+        let syntax = || String::from("syntax error after '[', expected '[POS]' or '[POS:LEN]'");
+        let int = |s: &str| parse_i64(s).filter(|v| (0..=0xffff).contains(v));
+        let (pos, len) = if let Some((a, b)) = inner.split_once(':').filter(|(_, b)| !b.is_empty())
+        {
+            (int(a).ok_or_else(syntax)?, int(b).ok_or_else(syntax)?)
+        } else if let Some((a, b)) = inner.split_once(',').filter(|(_, b)| !b.is_empty()) {
+            let (a, b) = (int(a).ok_or_else(syntax)?, int(b).ok_or_else(syntax)?);
+            (a, b - a + 1)
+        } else {
+            (int(&inner).ok_or_else(syntax)?, 1)
+        };
+        if !(1..=4).contains(&len) {
+            return Err(String::from(
+                "LEN in '[POS:LEN]' out of range, should be between 1 and 4",
+            ));
+        }
+        let (bit, bits) = (pos as u32 * 8, len as u32 * 8);
+        if bit & !31 != (bit + bits - 1) & !31 {
+            return Err(format!("field [{pos}:{len}] does not fit in a single word"));
+        }
+        prim.set_type(Ty::Field(Field {
+            proto: prim.proto.unwrap_or(0),
+            bit,
+            len: bits,
+        }))
+    }
+}
+
+/// An address prefix `A/LEN`, `A/MASK` or `A.B/LEN` (the slash is required).
+fn prefix(w: &str) -> Option<Ipv4Prefix> {
+    if w.contains('/') {
+        Ipv4Prefix::parse(w)
+    } else {
+        None
+    }
+}
+
+/// Parses one IPFilter expression (everything after the action word).
+pub fn parse_expr(words: &[&str]) -> Result<Expr, String> {
+    if words.is_empty() || (words.len() == 1 && matches!(words[0], "-" | "any" | "all")) {
+        return Ok(Expr::Const(true));
+    }
+    let mut p = Parser {
+        w: words.to_vec(),
+        pos: 0,
+        prev: Prim::default(),
+        depth: 0,
+    };
+    let e = p.expr()?;
+    if let Some(w) = p.peek() {
+        return Err(format!("garbage after expression at '{w}'"));
+    }
+    e.ok_or_else(|| String::from("missing expression"))
+}
+
+/// What an IPFilter rule does with matching packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Emit on this output.
+    Output(usize),
+    /// Drop (`deny`, `drop`).
+    Drop,
+}
+
+/// Parses an IPFilter rule `ACTION EXPR` for an element with `noutputs`
+/// outputs.
+pub fn parse_rule(rule: &str, noutputs: usize) -> Result<(Action, Expr), String> {
+    let words = tokenize(rule);
+    let Some(&slot) = words.first() else {
+        return Err(String::from("empty pattern"));
+    };
+    let action = match slot {
+        "allow" => {
+            if noutputs == 0 {
+                return Err(String::from(
+                    "'allow' is meaningless, element has zero outputs",
+                ));
+            }
+            Action::Output(0)
+        }
+        "deny" | "drop" => Action::Drop,
+        w => match parse_i64(w) {
+            Some(n) if n >= 0 && (n as u64) < noutputs as u64 => Action::Output(n as usize),
+            Some(n) => return Err(format!("slot '{n}' out of range")),
+            None => {
+                return Err(format!(
+                    "unknown slot ID '{w}' (expected allow, deny, drop or an output number)"
+                ))
+            }
+        },
+    };
+    Ok((action, parse_expr(&words[1..])?))
+}
+
+#[cfg(test)]
+#[path = "expr_tests.rs"]
+mod tests;

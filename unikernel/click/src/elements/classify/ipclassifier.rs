@@ -1,0 +1,75 @@
+//! `IPClassifier(EXPR_0, ..., EXPR_N-1)`: sends IP packets to the output of the first expression they match.
+//!
+//! # Ports
+//! One push input; one output per expression (the number of expressions
+//! must equal the number of outputs).
+//!
+//! # Processing
+//! Push. The same as `IPFilter(0 EXPR_0, 1 EXPR_1, ...)`: packets need the
+//! IP header annotation; see IPFilter for the expression language. `-`
+//! matches every packet; packets matching no expression are dropped.
+//!
+//! # Keywords
+//! None.
+//!
+//! # Handlers
+//! * `program` (read): the compiled rules and their index.
+//!
+//! # Example
+//! ```text
+//! FromDump(in.pcap) -> Strip(14) -> CheckIPHeader
+//!   -> c :: IPClassifier(tcp dst port www, udp port 53 or 123, -);
+//! c[0] -> Discard; c[1] -> Discard; c[2] -> Discard;
+//! ```
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::compile::expr::{parse_expr, tokenize};
+use super::compile::Rule;
+use super::ipfilter::IPFilter;
+use crate::confparse::{unquote, Args};
+use crate::element::{Element, ElementClass};
+use crate::router::ConfigCx;
+
+/// The `IPClassifier` class (an [`IPFilter`] with one output per rule).
+pub static CLASS: ElementClass = ElementClass {
+    name: "IPClassifier",
+    ports: "1/-",
+    processing: "h/h",
+    phase: 0,
+    make,
+};
+
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+    Ok(Box::new(ip_classifier(&args.rest_raw(), cx.noutputs())?))
+}
+
+/// Compiles IPClassifier expressions into an [`IPFilter`].
+pub fn ip_classifier(exprs: &[String], noutputs: usize) -> Result<IPFilter, String> {
+    if exprs.len() != noutputs {
+        return Err(format!(
+            "need {noutputs} arguments, one per output port (got {})",
+            exprs.len()
+        ));
+    }
+    let rules = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let text = unquote(e.trim());
+            if text.trim().is_empty() {
+                return Err(format!("empty pattern {i}"));
+            }
+            parse_expr(&tokenize(&text))
+                .map(|expr| Rule {
+                    expr,
+                    output: Some(i),
+                })
+                .map_err(|m| format!("pattern {i}: {m}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IPFilter::from_rules(rules))
+}
