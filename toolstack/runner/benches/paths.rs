@@ -117,7 +117,7 @@ fn main() {
         ),
     ];
     println!(
-        "host runner packet paths: {FRAMES} frames of 64 bytes, FromDump BURST 32, best of 3 runs"
+        "host runner packet paths: {FRAMES} frames of 64 bytes, FromDump BURST 32 unless noted, best of 3 runs"
     );
     println!();
     println!("| path | Mpps | Click userlevel Mpps | ratio |");
