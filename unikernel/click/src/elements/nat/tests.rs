@@ -748,9 +748,11 @@ fn export_import_continues_connections() {
     }
     assert_eq!(out(&a)[a0..], out(&b)[..], "B continues exactly as A");
     assert_eq!(out(&b).len(), seq.len() - half);
-    // Timeouts carry over too.
-    at(&a, 250);
-    at(&b, 250);
+    // Timeouts carry over too: the UDP flows and the SYN-only connections
+    // expire in both; the TCP connections with data both ways stay.
+    at(&a, 400);
+    at(&b, 400);
+    assert_eq!(b.read("rw.table_size").unwrap(), "10");
     assert_eq!(
         a.read("rw.table_size").unwrap(),
         b.read("rw.table_size").unwrap()
@@ -961,4 +963,44 @@ fn reap_timer_does_not_spin_when_empty() {
     send(&r, 0, tcp(IN1, 1, SRV, 80, RST, 0));
     assert!(!r.run_until_idle());
     assert_eq!(r.read("rw.table_size").unwrap(), "0");
+}
+
+#[test]
+fn config_text_load_balancer_with_named_patterns() {
+    let src = "
+        IPRewriterPatterns(TO_A - - 10.9.0.1 - , TO_B - - 10.9.0.2 -);
+        rr :: RoundRobinIPMapper(TO_A 0 1, TO_B 0 1);
+        lb :: IPRewriter(rr, drop, TCP_DONE_TIMEOUT 10s);
+        Idle -> [0]lb; Idle -> [1]lb;
+        lb[0] -> s :: TestSink; lb[1] -> [1]s;
+    ";
+    let (r, _) = crate::testing::router_from_source(src);
+    let lb = r.find("lb").unwrap();
+    let vip: A = [5, 5, 5, 5];
+    for c in 0..4u8 {
+        r.inject(
+            lb,
+            0,
+            Packet::from_slice(&tcp([172, 16, 0, c], 999, vip, 80, SYN, 0)),
+        );
+    }
+    let dsts: Vec<A> = sink_contents(&r, "s")
+        .iter()
+        .map(|(_, p)| addr(p).2)
+        .collect();
+    assert_eq!(
+        dsts,
+        vec![[10, 9, 0, 1], [10, 9, 0, 2], [10, 9, 0, 1], [10, 9, 0, 2]]
+    );
+    assert_eq!(r.read("lb.table_size").unwrap(), "4");
+    let e = match crate::testing::build_from_source(
+        "Idle -> rw :: IPRewriter(pattern 1.2.3.4 99999 - - 0 0) -> Discard;",
+    ) {
+        Ok(_) => panic!("bad port accepted"),
+        Err(e) => format!("{e}"),
+    };
+    assert!(
+        e.contains("config:1:") && e.contains("input spec 0: bad source port"),
+        "{e}"
+    );
 }
