@@ -358,6 +358,25 @@ impl Vm {
         }
     }
 
+    /// Like [`wait_for`](Self::wait_for), but gives up quietly: `None` if
+    /// QEMU exits or `timeout` passes first (for probing, as the
+    /// benchmarks do). Lines are not echoed.
+    pub fn try_wait_for(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Waits for the ready line and returns (boot_us, nics).
     pub fn wait_ready(&mut self) -> (u64, usize) {
         let line = self.wait_for("mb: ready");
