@@ -453,6 +453,7 @@ fn truncate(s: &str, max: usize) -> &str {
 fn discard(io: &mut Io<'_>, stats: &mut [NicStats], scratch: &mut Vec<Frame>) -> bool {
     let mut work = false;
     for (nic, st) in stats.iter_mut().enumerate().take(io.nic_count()) {
+        st.drops += io.take_drops(nic);
         scratch.clear();
         let n = io.recv(nic, scratch, click::batch::BATCH_MAX);
         for f in scratch.drain(..) {

@@ -34,7 +34,8 @@ pub struct NicStats {
     /// Bytes sent.
     pub tx_bytes: u64,
     /// Frames lost in the guest: received on a NIC no `FromDevice` reads,
-    /// or dropped because a `ToDevice` queue was full.
+    /// dropped because a `ToDevice` queue was full, or dropped by the
+    /// driver (no memory for a receive buffer).
     pub drops: u64,
 }
 
@@ -136,6 +137,7 @@ impl ClickRouter {
     ) -> bool {
         let mut left = bound.map_or(BATCH_MAX, |(_, burst)| burst);
         let mut work = false;
+        stats.drops += io.take_drops(nic);
         while left > 0 {
             self.frames.clear();
             let n = io.recv(nic, &mut self.frames, left.min(BATCH_MAX));

@@ -83,6 +83,11 @@ impl<'a> Io<'a> {
         self.nics.nic(nic).map_or(0, |n| n.send_batch(frames))
     }
 
+    /// Frames `nic`'s driver dropped since the last call.
+    pub fn take_drops(&mut self, nic: usize) -> u64 {
+        self.nics.nic(nic).map_or(0, |n| n.take_drops())
+    }
+
     /// Frames `nic` accepts right now.
     pub fn tx_room(&mut self, nic: usize) -> usize {
         self.nics.nic(nic).map_or(0, |n| n.tx_room())
