@@ -407,3 +407,21 @@ fn halted_status_powers_the_guest_off() {
         );
     }
 }
+
+#[test]
+fn timers_wake_the_guest_and_print_reaches_the_console() {
+    for accel in accels() {
+        let mut store = StoreHost::start();
+        let data = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
+        let config = format!(
+            "TimedSource(INTERVAL 0.05, DATA \"{data}\", LIMIT 3) -> Print(tick) -> ToDevice(1);\n"
+        );
+        let mut vm = boot(accel, &mut store, &config);
+        // Between ticks the guest halts; only its timer wakes it.
+        for _ in 0..3 {
+            assert_eq!(vm.capture(1), data.as_bytes(), "{}", accel.name());
+        }
+        vm.wait_for("tick:");
+        assert_eq!(store.read_handler(DOMID, "TimedSource@1", "count"), "3");
+    }
+}
