@@ -49,8 +49,9 @@ enum Tag {
 /// The store side of the guest.
 struct Store {
     link: Link<Tag>,
-    /// The config read so far, while reading chunks.
-    loading: Option<String>,
+    /// The config read so far, while reading chunks. Bytes: chunks are
+    /// cut every 992 bytes, possibly inside a character.
+    loading: Option<Vec<u8>>,
     /// `status` changed during a load: look at it again afterwards.
     again: bool,
     status_in_flight: bool,
@@ -262,7 +263,7 @@ impl Middlebox {
                 let Ok(v) = r else { return };
                 if v.bytes() == status::RUNNING {
                     if let Some(st) = self.store.as_mut() {
-                        st.loading = Some(String::new());
+                        st.loading = Some(Vec::new());
                     }
                     self.send(&Request::Read(&clickos::chunk_path(0)), Tag::Chunk(0));
                 } else if v.bytes() == status::HALTED {
@@ -293,27 +294,27 @@ impl Middlebox {
             return;
         };
         match r {
-            Ok(v) => match core::str::from_utf8(v.bytes()) {
-                Ok(s) if text.len() + s.len() <= CONFIG_MAX => {
-                    text.push_str(s);
-                    self.send(
-                        &Request::Read(&clickos::chunk_path(i + 1)),
-                        Tag::Chunk(i + 1),
-                    );
-                }
-                Ok(_) => self.finish_load(Err(alloc::format!(
-                    "config: larger than {CONFIG_MAX} bytes"
-                ))),
-                Err(_) => {
-                    self.finish_load(Err(alloc::format!("config: chunk {i} is not UTF-8 text")))
-                }
-            },
+            Ok(v) if text.len() + v.bytes().len() <= CONFIG_MAX => {
+                text.extend_from_slice(v.bytes());
+                self.send(
+                    &Request::Read(&clickos::chunk_path(i + 1)),
+                    Tag::Chunk(i + 1),
+                );
+            }
+            Ok(_) => self.finish_load(Err(alloc::format!(
+                "config: larger than {CONFIG_MAX} bytes"
+            ))),
             Err(ClientError::Xs(Errno::ENOENT)) => {
                 let text = st.loading.take().unwrap_or_default();
                 let r = if text.is_empty() {
                     Err("config: no config chunks (data/clickos/0/config/0 is missing)".to_string())
                 } else {
-                    Ok(text)
+                    String::from_utf8(text).map_err(|e| {
+                        alloc::format!(
+                            "config: not UTF-8 text (byte {})",
+                            e.utf8_error().valid_up_to()
+                        )
+                    })
                 };
                 self.finish_load(r);
             }
@@ -587,9 +588,13 @@ mod tests {
         }
 
         fn write(&mut self, path: &str, value: &str) {
+            self.write_bytes(path, value.as_bytes());
+        }
+
+        fn write_bytes(&mut self, path: &str, value: &[u8]) {
             let mut p = Vec::from(path.as_bytes());
             p.push(0);
-            p.extend_from_slice(value.as_bytes());
+            p.extend_from_slice(value);
             assert!(
                 self.call(MsgType::Write, p).errno().is_none(),
                 "write {path}"
@@ -744,6 +749,28 @@ mod tests {
         assert_eq!(r.host.read(&format!("{HOME}/error")), None);
         assert_eq!(r.forward(1), 1);
         assert_eq!(r.read_handler("c", "count").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn chunks_may_split_a_character() {
+        let mut r = Rig::new();
+        // "é" is two bytes; the chunk boundary falls between them.
+        let config = "// caf\u{e9}\nFromDevice(0) -> c :: Counter -> ToDevice(1);";
+        let bytes = config.as_bytes();
+        let cut = config.find('\u{e9}').unwrap() + 1;
+        r.host
+            .write_bytes(&format!("{HOME}/config/0"), &bytes[..cut]);
+        r.host
+            .write_bytes(&format!("{HOME}/config/1"), &bytes[cut..]);
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(1), 1);
+        r.host.write_bytes(&format!("{HOME}/config/1"), &[0xff]);
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        let err = r.host.read(&format!("{HOME}/error")).unwrap();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]
