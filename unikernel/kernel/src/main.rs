@@ -73,6 +73,16 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     }
 
     let devices = init_devices(boot.cmdline, apic_id);
+    crate::kprintln!(
+        "mb: at_us={} devices: {} NICs, store {}",
+        time::now_ns() / 1000,
+        devices.nics.len(),
+        if devices.store.is_some() {
+            "on virtio-console"
+        } else {
+            "absent"
+        }
+    );
     if boot
         .cmdline
         .split_ascii_whitespace()

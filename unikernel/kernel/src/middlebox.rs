@@ -119,6 +119,9 @@ impl Middlebox {
                 Tag::Ignore,
             );
             self.store = Some(st);
+            // Ask now rather than after the watch's first event: one round
+            // trip less to the first config.
+            self.read_status();
             crate::kprintln!(
                 "mb: at_us={} waiting for a config in the store ({})",
                 time::now_ns() / 1000,
