@@ -440,7 +440,9 @@ impl Vm {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                while let Ok(line) = self.lines.try_recv() {
+                // QEMU is gone; its last lines may still be in the reader
+                // thread, which ends at end of file.
+                while let Ok(line) = self.lines.recv_timeout(WAIT) {
                     self.log.push(line);
                 }
                 return status.code();
