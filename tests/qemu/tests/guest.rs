@@ -431,7 +431,7 @@ fn malformed_frames_never_stop_the_guest() {
     for accel in accels() {
         for config in [FIREWALL, NAT] {
             let mut store = StoreHost::start();
-            let mut vm = boot(accel, &mut store, config);
+            let vm = boot(accel, &mut store, config);
             let good = ipv4(UDP, [10, 0, 0, 1], 4000, [8, 8, 8, 8], 53, b"query");
             // (No empty frame: QEMU's datagram backend takes a 0-byte
             // datagram for the end of the connection and stops reading.)
