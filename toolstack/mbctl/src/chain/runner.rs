@@ -77,16 +77,17 @@ fn packet_sockets(pid: i32) -> usize {
         .count()
 }
 
-/// Waits until hop process `pid` has opened its devices (two packet
-/// sockets at least: one per face), or fails with its log when it exits.
-pub fn wait_ready(pid: i32, start: u64, hop: &str, log: &Path) -> Result<()> {
+/// Waits until hop process `pid` has opened its `devices` packet sockets
+/// (one per FromDevice/ToDevice: the router is then initialized), or fails
+/// with its log when it exits.
+pub fn wait_ready(pid: i32, start: u64, hop: &str, log: &Path, devices: usize) -> Result<()> {
     let t = Instant::now();
     loop {
         if !alive(pid, start) || is_zombie(pid) {
             let text = std::fs::read_to_string(log).unwrap_or_default();
             bail!("hop {hop} exited at start:\n{}", text.trim_end());
         }
-        if packet_sockets(pid) >= 2 {
+        if packet_sockets(pid) >= devices.max(1) {
             return Ok(());
         }
         if t.elapsed() > Duration::from_secs(20) {

@@ -15,7 +15,7 @@ use crate::rundir::RunDir;
 pub fn up(run: &RunDir, file: &Path, backend: Backend) -> Result<Plan> {
     let chain = spec::load(file)?;
     let plan = plan::derive(&chain, backend);
-    check_configs(&chain, &plan)?;
+    let devices = check_configs(&chain, &plan)?;
     if dir(run, &chain.name).join("made").exists() {
         bail!(
             "chain {} is already up (or half up): `mbctl chain down {}` first",
@@ -32,7 +32,7 @@ pub fn up(run: &RunDir, file: &Path, backend: Backend) -> Result<Plan> {
     std::fs::write(d.join("chain.toml"), absolute(&chain, file)?)?;
     std::fs::write(d.join("backend"), backend.as_str())?;
     let mut j = Journal::open(&d.join("made"))?;
-    match make(run, &chain, &plan, &mut j) {
+    match make(run, &chain, &plan, &devices, &mut j) {
         Ok(()) => Ok(plan),
         Err(e) => {
             let undo = down::undo(run, &chain.name, j.entries());
@@ -64,8 +64,11 @@ fn absolute(chain: &Chain, file: &Path) -> Result<String> {
 }
 
 /// Every hop's configuration must load with the definitions it will get
-/// before anything is made.
-fn check_configs(chain: &Chain, plan: &Plan) -> Result<()> {
+/// before anything is made. Returns how many devices (FromDevice and
+/// ToDevice elements, one packet socket each) each hop opens.
+fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
+    let reg = mb_runner::registry();
+    let mut devices = Vec::new();
     for (h, hp) in chain.hops.iter().zip(&plan.hops) {
         let src = std::fs::read_to_string(&h.config)
             .with_context(|| format!("reading {}", h.config.display()))?;
@@ -73,11 +76,25 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<()> {
         if let Err(e) = mb_runner::check(&src, &file, &hp.defines) {
             bail!("hop {}: {e}", h.name);
         }
+        let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c))
+            .map_err(|e| anyhow::anyhow!("hop {}: {e}", h.name))?;
+        devices.push(
+            flat.elements
+                .iter()
+                .filter(|e| e.class == "FromDevice" || e.class == "ToDevice")
+                .count(),
+        );
     }
-    Ok(())
+    Ok(devices)
 }
 
-fn make(run: &RunDir, chain: &Chain, plan: &Plan, j: &mut Journal) -> Result<()> {
+fn make(
+    run: &RunDir,
+    chain: &Chain,
+    plan: &Plan,
+    devices: &[usize],
+    j: &mut Journal,
+) -> Result<()> {
     let odir = ovs_dir(run);
     let ovs = Ovs::open(&odir)?;
     if ovs.is_private() {
@@ -134,8 +151,8 @@ fn make(run: &RunDir, chain: &Chain, plan: &Plan, j: &mut Journal) -> Result<()>
             j.record(Made::Proc(pid, start, h.name.clone()))?;
             started.push((pid, start, h.name.clone(), log));
         }
-        for (pid, start, name, log) in &started {
-            runner::wait_ready(*pid, *start, name, log)?;
+        for ((pid, start, name, log), n) in started.iter().zip(devices) {
+            runner::wait_ready(*pid, *start, name, log, *n)?;
         }
     } else {
         bail!("the vm backend needs `mbctl boot`, which this build does not have yet; use --backend runner");
