@@ -42,7 +42,7 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
     for m in made.iter().rev() {
         match m {
             Made::Proc(pid, start, _) => runner::stop(*pid, *start),
-            Made::Vm(vm) => note(crate::chain::down::destroy_vm(vm)),
+            Made::Vm(vm) => note(destroy_vm(vm, &ovs_dir(run))),
             Made::Flows(b) => {
                 if let Some(o) = ovs() {
                     if o.bridge_exists(b).unwrap_or(false) {
@@ -101,12 +101,16 @@ fn kill_in(ns: &str) {
     }
 }
 
-/// Removes middlebox VM `vm` with `mbctl destroy`.
-pub fn destroy_vm(vm: &str) -> Result<()> {
+/// Removes middlebox VM `vm` with `mbctl destroy` (which removes its taps
+/// from the private switch in `ovs` when that is the one in use).
+pub fn destroy_vm(vm: &str, ovs: &std::path::Path) -> Result<()> {
     let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe)
-        .args(["destroy", vm])
-        .output()?;
+    let mut c = std::process::Command::new(exe);
+    c.args(["destroy", vm]);
+    if Ovs::system().is_none() {
+        c.env("OVS_RUNDIR", ovs);
+    }
+    let out = c.output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && !err.contains("no middlebox") && !err.contains("not found") {
         return Err(anyhow!("mbctl destroy {vm}: {}", err.trim()));

@@ -18,6 +18,7 @@ pub mod runner;
 pub mod show;
 pub mod spec;
 pub mod up;
+pub mod vm;
 
 use anyhow::Result;
 use std::path::PathBuf;

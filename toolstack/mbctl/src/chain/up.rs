@@ -8,7 +8,7 @@ use std::path::Path;
 use super::journal::{Journal, Made};
 use super::plan::{self, Backend, EndPlan, Plan};
 use super::spec::{self, Chain};
-use super::{dir, down, ovs_dir, runner};
+use super::{dir, down, ovs_dir, runner, vm};
 use crate::rundir::RunDir;
 
 /// Brings chain file `file` up with `backend`; returns its plan.
@@ -155,7 +155,34 @@ fn make(
             runner::wait_ready(*pid, *start, name, log, *n)?;
         }
     } else {
-        bail!("the vm backend needs `mbctl boot`, which this build does not have yet; use --backend runner");
+        if !vm::have_boot() {
+            bail!("the vm backend needs `mbctl boot`, which this build does not have; use --backend runner");
+        }
+        let d = dir(run, &plan.name);
+        let mut known: Vec<String> = Vec::new();
+        for e in [&plan.left, &plan.right] {
+            known.extend(e.hosts.iter().map(|h| h.port.clone()));
+            known.extend(e.iface.iter().cloned());
+        }
+        let mut plan = plan.clone();
+        for (h, hp) in chain.hops.iter().zip(plan.hops.iter_mut()) {
+            let cfg = vm::flatten(&h.config, hp, &d)?;
+            j.record(Made::Vm(hp.vm.clone()))?;
+            vm::boot(&ovs, hp, &cfg, h.memory.as_deref())?;
+            for (side, f) in [("in", &mut hp.inp), ("out", &mut hp.out)] {
+                let tap = vm::new_port(&ovs, &f.bridge, &known)?;
+                mb_ovs::netdev::offloads_off(&tap, None);
+                known.push(tap.clone());
+                j.record(Made::Face(
+                    hp.name.clone(),
+                    side.into(),
+                    f.bridge.clone(),
+                    tap.clone(),
+                ))?;
+                f.port = Some(tap);
+            }
+        }
+        rules(&ovs, &plan, j)?;
     }
     Ok(())
 }
