@@ -19,9 +19,9 @@ for frame in sorted({int(r["frame"]) for r in rows}):
     a.plot(hops, [float(r["mbps"]) for r in rs], marker="o", label=f"{frame}-byte frames")
     b.plot(hops, [float(r["kpps"]) for r in rs], marker="o", label=f"{frame}-byte frames")
 a.set_xlabel("middleboxes in the chain")
-a.set_ylabel("Mb/s received, < 1% loss")
+a.set_ylabel("Mb/s received (sender flat out)")
 b.set_xlabel("middleboxes in the chain")
-b.set_ylabel("kpackets/s received, < 1% loss")
+b.set_ylabel("kpackets/s received (sender flat out)")
 for ax in (a, b):
     ax.grid(True, alpha=0.3)
     ax.legend()
