@@ -57,7 +57,7 @@ deb-deps:
 	fi
 
 rust-deps:
-	@command -v rustup >/dev/null || (curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal)
+	@command -v rustup >/dev/null || { echo "rustup is required (the stable Rust toolchain is installed with rustup)"; exit 1; }
 	rustup target add x86_64-unknown-none
 	rustup component add rust-src rustfmt clippy
 

@@ -16,8 +16,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the host agent (the store, later VM supervision) in the foreground, or stop it.
+    #[command(
+        after_help = "Examples:\n  mbctl agent &          # serve the store\n  mbctl agent stop"
+    )]
     Agent(cmd::agent::AgentArgs),
     /// Print environment settings for store clients (`XENSTORED_PATH=...`).
+    #[command(
+        after_help = "Examples:\n  mbctl env\n  eval \"$(mbctl env --export)\"; xenstore-ls /"
+    )]
     Env(cmd::env::EnvArgs),
     /// Run a Click configuration in this process (pcap files, Linux interfaces).
     Run(cmd::run::RunArgs),
