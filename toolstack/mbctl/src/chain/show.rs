@@ -42,6 +42,10 @@ impl HopStatus {
     pub fn r2l_out(&self) -> u64 {
         self.inp.rx_packets
     }
+    /// Packets the switch could not hand to the hop (its device was full).
+    pub fn dropped(&self) -> u64 {
+        self.inp.tx_dropped + self.out.tx_dropped
+    }
 }
 
 /// The hops of chain `name`, in order, with live counters.
@@ -109,19 +113,20 @@ pub fn render(name: &str, hops: &[HopStatus]) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<10} {:<22} {:>10} {:>10} {:>10} {:>10}  ports",
-        "hop", "state", "l->r in", "l->r out", "r->l in", "r->l out"
+        "{:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>8}  ports",
+        "hop", "state", "l->r in", "l->r out", "r->l in", "r->l out", "dropped"
     );
     for h in hops {
         let _ = writeln!(
             s,
-            "{:<10} {:<22} {:>10} {:>10} {:>10} {:>10}  {} {}",
+            "{:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>8}  {} {}",
             h.name,
             h.state,
             h.l2r_in(),
             h.l2r_out(),
             h.r2l_in(),
             h.r2l_out(),
+            h.dropped(),
             h.in_port,
             h.out_port
         );

@@ -195,6 +195,16 @@ fn end(ovs: &Ovs, owner: &str, e: &EndPlan, j: &mut Journal) -> Result<()> {
             j.record(Made::Netns(h.netns.clone()))?;
             netdev::ip(None, &["netns", "add", &h.netns])
                 .with_context(|| format!("creating namespace {}", h.netns))?;
+            // Our own namespace: IPv4 only, so IPv6 autoconfiguration
+            // chatter does not cross the chain.
+            for k in ["all", "default"] {
+                let key = format!("net.ipv6.conf.{k}.disable_ipv6=1");
+                let _ = mb_ovs::tool::run(
+                    "ip",
+                    &["netns", "exec", &h.netns, "sysctl", "-qw", &key],
+                    &[],
+                );
+            }
         }
         j.record(Made::Link(h.port.clone()))?;
         netdev::veth_pair(&h.port, &h.ifname, Some(&h.netns))
