@@ -62,7 +62,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
 	tcpdump iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
-	debootstrap e2fsprogs
+	debootstrap e2fsprogs python3-matplotlib
 
 .PHONY: deps deb-deps rust-deps
 deps: deb-deps rust-deps
@@ -157,3 +157,20 @@ demo: demo-deps
 	target/release/mbctl run --simtime click-configs/firewall.click \
 		IN=click-configs/demo.pcap OUT=$(DEMO_OUT)
 	@echo "(dumps per verdict in $(DEMO_OUT); read them with tcpdump -nr FILE)"
+	$(MAKE) demo-chain
+
+# ---------------------------------------------------------------------------
+# Chains (click-configs/chains): `make demo-chain` brings firewall -> NAT
+# up between two network namespaces with `mbctl chain`, shows ping, a
+# refused port, an HTTP fetch through the NAT and each hop's counters, and
+# takes it all down. Needs root (CI runs as root). The chain benchmark runs
+# with `make bench` (tests/chains/benches/chains.rs).
+# ---------------------------------------------------------------------------
+.PHONY: demo-chain
+demo-chain:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"; \
+	else \
+		command -v ovs-vswitchd >/dev/null || [ -x /usr/sbin/ovs-vswitchd ] || $(MAKE) deb-deps; \
+		cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
+	fi

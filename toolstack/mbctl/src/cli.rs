@@ -31,4 +31,6 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Show element documentation (one class, or the list).
     Doc(cmd::doc::DocArgs),
+    /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
+    Chain(cmd::chain::ChainArgs),
 }

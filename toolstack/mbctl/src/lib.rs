@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod chain;
 pub mod cli;
 pub mod cmd;
 pub mod rundir;

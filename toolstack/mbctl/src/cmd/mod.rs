@@ -1,6 +1,7 @@
 //! One module per subcommand: its arguments and its `run`.
 
 pub mod agent;
+pub mod chain;
 pub mod check;
 pub mod config;
 pub mod doc;
@@ -14,4 +15,5 @@ Examples:
   mbctl run -e 'FromDump(t.pcap, STOP true) -> c :: Counter -> Discard' -h c.count
   mbctl check click-configs/firewall.click
   mbctl doc Counter
-  mbctl agent            # serve the store in the foreground";
+  mbctl agent            # serve the store in the foreground
+  sudo mbctl chain up click-configs/chains/fw-nat.toml";
