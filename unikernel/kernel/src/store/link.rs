@@ -120,11 +120,6 @@ impl<T> Link<T> {
     pub fn next_event(&mut self) -> Option<WatchEvent> {
         self.machine.next_event()
     }
-
-    /// Requests still waiting for replies.
-    pub fn in_flight(&self) -> usize {
-        self.waiting.len()
-    }
 }
 
 #[cfg(test)]
