@@ -95,13 +95,13 @@ pub fn name_from(path: &str) -> String {
 
 /// Runs `mbctl boot`.
 pub fn run(a: BootArgs) -> Result<()> {
-    let (source, file) = config::read(&a.config)?;
-    vmcheck::check_or_exit(&source, &file, a.nics.len());
-    let name = a.name.clone().unwrap_or_else(|| name_from(&a.config));
-    crate::vm::check_name(&name)?;
     for n in &a.nics {
         NicSpec::parse(n)?;
     }
+    let name = a.name.clone().unwrap_or_else(|| name_from(&a.config));
+    crate::vm::check_name(&name)?;
+    let (source, file) = config::read(&a.config)?;
+    vmcheck::check_or_exit(&source, &file, a.nics.len());
     let image = match &a.image {
         Some(p) => p.clone(),
         None => default_image()

@@ -127,8 +127,9 @@ fn join_devices(a: &str, b: &str) -> Result<()> {
         sys::run(
             "tc",
             &[
-                "filter", "add", "dev", from, "parent", "ffff:", "matchall", "action", "mirred",
-                "egress", "redirect", "dev", to,
+                // u32 matching everything: matchall is not built into every kernel.
+                "filter", "add", "dev", from, "parent", "ffff:", "protocol", "all", "u32", "match",
+                "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", to,
             ],
         )?;
     }

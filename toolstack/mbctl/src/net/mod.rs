@@ -35,14 +35,36 @@ pub fn check_ifname(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The tap mbctl creates for NIC `nic` of domain `domid`: `mb<D>n<i>`.
-pub fn tap_name(domid: u32, nic: usize) -> String {
-    format!("mb{domid}n{nic}")
+/// What tells apart the devices of agents with different run directories
+/// (each numbers its domains from 1): nothing for `/run/mbctl`, else four
+/// hex digits of a hash of the directory.
+pub fn run_tag(run: &std::path::Path) -> String {
+    if run == std::path::Path::new(crate::rundir::DEFAULT_RUN_DIR) {
+        return String::new();
+    }
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let h = run
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        });
+    format!("{:04x}", (h ^ (h >> 16)) & 0xffff)
 }
 
-/// The host end of the veth pair for a `netns:` NIC: `mb<D>v<i>`.
+fn tag() -> String {
+    run_tag(crate::rundir::RunDir::from_env().root())
+}
+
+/// The tap mbctl creates for NIC `nic` of domain `domid`: `mb<tag><D>n<i>`.
+pub fn tap_name(domid: u32, nic: usize) -> String {
+    format!("mb{}{domid}n{nic}", tag())
+}
+
+/// The host end of the veth pair for a `netns:` NIC: `mb<tag><D>v<i>`.
 pub fn veth_name(domid: u32, nic: usize) -> String {
-    format!("mb{domid}v{nic}")
+    format!("mb{}{domid}v{nic}", tag())
 }
 
 /// The MAC address of NIC `nic` of domain `domid` (QEMU's locally
@@ -62,9 +84,12 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(tap_name(12, 0), "mb12n0");
-        assert_eq!(veth_name(65535, 9), "mb65535v9");
-        assert!(check_ifname(&tap_name(u32::MAX, 99)).is_ok());
+        use std::path::Path;
+        assert_eq!(run_tag(Path::new("/run/mbctl")), "");
+        let t = run_tag(Path::new("/tmp/x"));
+        assert_eq!(t.len(), 4);
+        assert_ne!(t, run_tag(Path::new("/tmp/y")));
+        assert!(check_ifname(&format!("mb{t}{}n{}", 65535, 99)).is_ok());
         assert_eq!(mac(258, 1), "52:54:00:01:02:01");
         assert!(check_ifname("a-very-long-name0")
             .unwrap_err()
