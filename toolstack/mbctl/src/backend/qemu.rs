@@ -11,6 +11,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -142,9 +143,20 @@ impl Qemu {
         );
         // -daemonize: this returns once the VM is set up (or QEMU failed),
         // with the daemon in its own session.
-        let out = Command::new(&bin)
-            .args(&argv)
-            .stdin(Stdio::null())
+        let mut cmd = Command::new(&bin);
+        cmd.args(&argv).stdin(Stdio::null());
+        // The agent blocks SIGTERM/SIGINT/SIGHUP to take them with sigwait;
+        // exec keeps the mask, and QEMU would never see `destroy`'s SIGTERM.
+        // SAFETY: sigemptyset/sigprocmask are async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let out = cmd
             .output()
             .with_context(|| format!("starting {}", bin.display()))?;
         if !out.status.success() {
