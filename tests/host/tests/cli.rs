@@ -155,6 +155,8 @@ fn every_help_has_examples() {
         &["run", "--help"],
         &["check", "--help"],
         &["doc", "--help"],
+        &["agent", "--help"],
+        &["env", "--help"],
     ] {
         let o = run_in(&d.0, args);
         assert_eq!(o.status.code(), Some(0), "{args:?}");

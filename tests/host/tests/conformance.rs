@@ -3,10 +3,22 @@
 
 use mb_tests_host::{conformance_dir, in_ci, mbctl};
 
-/// Cases expected to pass with the elements on this branch. The lead
-/// extends it to all 13 as the element branches land (with Classifier,
-/// IPFilter, IPClassifier and the IPRewriter family merged, all 13 pass).
-const PASSING: &[&str] = &["l_checkip"];
+/// Cases expected to pass: all 13 since the element branches landed.
+const PASSING: &[&str] = &[
+    "a_firewall",
+    "b_nat",
+    "c_split",
+    "d_ratelimit",
+    "e_counter",
+    "f_responders",
+    "g_compound",
+    "h_tee_paint",
+    "i_queue",
+    "j_ipclassifier",
+    "k_ether",
+    "l_checkip",
+    "m_decttl",
+];
 
 #[test]
 fn conformance_cases_pass() {

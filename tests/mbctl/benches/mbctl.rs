@@ -183,10 +183,9 @@ fn main() {
             .map(rss_kib)
             .unwrap_or(0)
     );
-    if avg > 0 {
+    if let Some(n) = host.checked_div(avg) {
         println!(
-            "extrapolated:             {} idle VMs in {:.1} GiB of host memory (RSS only; measured {booted})",
-            host / avg,
+            "extrapolated:             {n} idle VMs in {:.1} GiB of host memory (RSS only; measured {booted})",
             host as f64 / (1 << 20) as f64
         );
     }

@@ -38,8 +38,14 @@ pub enum Command {
     /// Destroy a middlebox at once.
     Destroy(cmd::stop::DestroyArgs),
     /// Run the host agent (store, VM supervision) in the foreground, or stop it.
+    #[command(
+        after_help = "Examples:\n  mbctl agent &          # serve the store\n  mbctl agent stop"
+    )]
     Agent(cmd::agent::AgentArgs),
     /// Print environment settings for store clients (`XENSTORED_PATH=...`).
+    #[command(
+        after_help = "Examples:\n  mbctl env\n  eval \"$(mbctl env --export)\"; xenstore-ls /"
+    )]
     Env(cmd::env::EnvArgs),
     /// Run a Click configuration in this process (pcap files, Linux interfaces).
     Run(cmd::run::RunArgs),
@@ -47,4 +53,6 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Show element documentation (one class, or the list).
     Doc(cmd::doc::DocArgs),
+    /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
+    Chain(cmd::chain::ChainArgs),
 }

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod backend;
+pub mod chain;
 pub mod cli;
 pub mod clickos;
 pub mod cmd;

@@ -27,6 +27,7 @@ fn main() {
         Command::Run(a) => cmd::run::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Doc(a) => cmd::doc::run(a),
+        Command::Chain(a) => cmd::chain::run(a),
     };
     if let Err(e) = result {
         eprintln!("mbctl: {e:#}");

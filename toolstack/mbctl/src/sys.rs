@@ -44,9 +44,15 @@ pub fn require(tool: &str) -> Result<PathBuf> {
 /// Runs `tool args...`; returns its standard output, or fails with its
 /// standard error and the command line.
 pub fn run(tool: &str, args: &[&str]) -> Result<String> {
+    run_env(tool, args, &[])
+}
+
+/// Like [`run`], with extra environment variables.
+pub fn run_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let path = require(tool)?;
     let out = Command::new(&path)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {tool}"))?;

@@ -77,8 +77,11 @@ pub fn sim_router(src: &str) -> (Router, Rc<MemoryHost>) {
     }
 }
 
-/// The records of a pcap file as (sec, nsec, wire length, bytes).
-pub fn read_records(path: &str) -> (u32, Vec<(u32, u32, u32, Vec<u8>)>) {
+/// One record read back: (sec, nsec, wire length, bytes).
+pub type Rec = (u32, u32, u32, Vec<u8>);
+
+/// The link type and records of a pcap file.
+pub fn read_records(path: &str) -> (u32, Vec<Rec>) {
     let b = std::fs::read(path).unwrap();
     let h = pcap::parse_header(&b).unwrap();
     let mut pos = pcap::FILE_HEADER_LEN;

@@ -63,7 +63,7 @@ fn csum(data: &[u8]) -> u16 {
 
 /// The 64-byte packet of flow `i`: even flows TCP, odd UDP.
 fn packet(i: u32, buf: &mut [u8]) {
-    let tcp = i % 2 == 0;
+    let tcp = i & 1 == 0;
     let src = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
     let dst = [100, 64, (i % 251) as u8, 1];
     buf.fill(0);

@@ -32,6 +32,8 @@ pub struct BootRequest {
     pub backend: String,
     /// How long to wait for the router, in milliseconds.
     pub timeout_ms: u64,
+    /// The command's `OVS_RUNDIR` (a private Open vSwitch), if set.
+    pub ovs_rundir: Option<String>,
 }
 
 /// A request.
@@ -40,7 +42,7 @@ pub enum Request {
     /// Is the agent there?
     Ping,
     /// Boot a middlebox.
-    Boot(BootRequest),
+    Boot(Box<BootRequest>),
     /// Stop one gracefully (`Halted`, then power-off), waiting this long.
     Stop {
         /// Its name.
@@ -97,7 +99,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let req = Request::Boot(BootRequest {
+        let req = Request::Boot(Box::new(BootRequest {
             name: "fw".into(),
             config: "Idle -> Discard;".into(),
             config_file: "fw.click".into(),
@@ -108,7 +110,8 @@ mod tests {
             accel: "tcg".into(),
             backend: "qemu".into(),
             timeout_ms: 1000,
-        });
+            ovs_rundir: None,
+        }));
         let mut buf = Vec::new();
         send(&mut buf, &req).unwrap();
         assert_eq!(recv::<Request>(&mut buf.as_slice()).unwrap(), req);

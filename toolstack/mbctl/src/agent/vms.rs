@@ -114,6 +114,7 @@ pub fn boot(
         nics,
         store_socket: ctx.run.guest_socket(domid),
         files: files.clone(),
+        ovs_rundir: req.ovs_rundir.clone(),
     };
     let mut rec = Record {
         name: req.name.clone(),

@@ -64,6 +64,8 @@ pub struct Plan {
     pub store_socket: PathBuf,
     /// The VM's files.
     pub files: VmFiles,
+    /// `OVS_RUNDIR` of a private Open vSwitch for `bridge:` NICs.
+    pub ovs_rundir: Option<String>,
 }
 
 /// A launched VM.

@@ -10,8 +10,8 @@
 //! reconnects every second, so a restarted agent's store gets it back.
 
 use anyhow::{bail, Context, Result};
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -189,7 +189,13 @@ impl Backend for Qemu {
             .with_context(|| format!("creating {}", plan.files.dir.display()))?;
         let mut nics: Vec<HostNic> = Vec::new();
         for (i, spec) in plan.nics.iter().enumerate() {
-            match nethost::setup(plan.domid, i, spec, &plan.files.dir) {
+            match nethost::setup(
+                plan.domid,
+                i,
+                spec,
+                &plan.files.dir,
+                plan.ovs_rundir.as_deref(),
+            ) {
                 Ok(n) => nics.push(n),
                 Err(e) => {
                     for n in nics.iter().rev() {
@@ -281,6 +287,7 @@ mod tests {
             nics: vec![],
             store_socket: run.guest_socket(7),
             files: VmFiles::new(&run, "fw"),
+            ovs_rundir: None,
         }
     }
 

@@ -215,6 +215,7 @@ pub(crate) mod tests {
             nics,
             store_socket: run.guest_socket(0),
             files: VmFiles::new(&run, "fw"),
+            ovs_rundir: None,
         }
     }
 

@@ -123,7 +123,7 @@ pub fn run(a: BootArgs) -> Result<()> {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.clone());
-    let req = proto::Request::Boot(proto::BootRequest {
+    let req = proto::Request::Boot(Box::new(proto::BootRequest {
         name,
         config: source,
         config_file: file,
@@ -134,7 +134,9 @@ pub fn run(a: BootArgs) -> Result<()> {
         accel: format!("{:?}", a.accel).to_lowercase(),
         backend: backend.as_str().into(),
         timeout_ms: a.timeout.saturating_mul(1000),
-    });
+        // The agent runs ovs-vsctl; it must reach the switch this command sees.
+        ovs_rundir: std::env::var("OVS_RUNDIR").ok().filter(|s| !s.is_empty()),
+    }));
     println!("{}", client::call(&req)?);
     Ok(())
 }

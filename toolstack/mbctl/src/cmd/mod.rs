@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod boot;
+pub mod chain;
 pub mod check;
 pub mod config;
 pub mod doc;
@@ -27,4 +28,5 @@ Examples:
   mbctl read fw allowed.count
   mbctl reconfigure fw fw-strict.click
   mbctl stop fw
-  mbctl agent            # the agent in the foreground (commands start it in the background)";
+  mbctl agent            # the agent in the foreground (commands start it in the background)
+  sudo mbctl chain up click-configs/chains/fw-nat.toml";

@@ -15,8 +15,9 @@ use crate::sys;
 pub enum Plumbing {
     /// A tap device mbctl created.
     Tap(String),
-    /// A port added to an Open vSwitch bridge: (bridge, port).
-    OvsPort(String, String),
+    /// A port added to an Open vSwitch bridge: (bridge, port, the switch's
+    /// `OVS_RUNDIR` when it is not the system's).
+    OvsPort(String, String, Option<String>),
     /// The host end of a veth pair (removing it removes its peer too).
     Veth(String),
 }
@@ -26,7 +27,8 @@ impl Plumbing {
     pub fn encode(&self) -> String {
         match self {
             Plumbing::Tap(t) => format!("tap:{t}"),
-            Plumbing::OvsPort(b, p) => format!("ovs:{b}:{p}"),
+            Plumbing::OvsPort(b, p, None) => format!("ovs:{b}:{p}"),
+            Plumbing::OvsPort(b, p, Some(r)) => format!("ovs:{b}:{p}:{r}"),
             Plumbing::Veth(v) => format!("veth:{v}"),
         }
     }
@@ -38,8 +40,13 @@ impl Plumbing {
             "tap" => Some(Plumbing::Tap(rest.into())),
             "veth" => Some(Plumbing::Veth(rest.into())),
             "ovs" => {
-                let (b, p) = rest.split_once(':')?;
-                Some(Plumbing::OvsPort(b.into(), p.into()))
+                let mut f = rest.splitn(3, ':');
+                let (b, p) = (f.next()?, f.next()?);
+                Some(Plumbing::OvsPort(
+                    b.into(),
+                    p.into(),
+                    f.next().map(str::to_string),
+                ))
             }
             _ => None,
         }
@@ -89,9 +96,18 @@ fn is_linux_bridge(name: &str) -> bool {
         .exists()
 }
 
-fn ovs_bridge_exists(br: &str) -> bool {
+fn ovs_env(rundir: Option<&str>) -> Vec<(&'static str, &str)> {
+    rundir.map(|r| ("OVS_RUNDIR", r)).into_iter().collect()
+}
+
+fn ovs_bridge_exists(br: &str, rundir: Option<&str>) -> bool {
     sys::which("ovs-vsctl").is_some()
-        && sys::run("ovs-vsctl", &["--timeout=5", "br-exists", br]).is_ok()
+        && sys::run_env(
+            "ovs-vsctl",
+            &["--timeout=5", "br-exists", br],
+            &ovs_env(rundir),
+        )
+        .is_ok()
 }
 
 fn create_tap(name: &str, made: &mut Vec<Plumbing>) -> Result<()> {
@@ -137,10 +153,17 @@ fn join_devices(a: &str, b: &str) -> Result<()> {
 }
 
 /// Sets up NIC `nic` of domain `domid` for QEMU. `vm_dir` holds the VM's
-/// sockets. On failure, whatever was made for this NIC is already removed.
-pub fn setup(domid: u32, nic: usize, spec: &NicSpec, vm_dir: &Path) -> Result<HostNic> {
+/// sockets; `ovs_rundir` names a private Open vSwitch (its `OVS_RUNDIR`).
+/// On failure, whatever was made for this NIC is already removed.
+pub fn setup(
+    domid: u32,
+    nic: usize,
+    spec: &NicSpec,
+    vm_dir: &Path,
+    ovs_rundir: Option<&str>,
+) -> Result<HostNic> {
     let mut made = Vec::new();
-    match setup_inner(domid, nic, spec, vm_dir, &mut made) {
+    match setup_inner(domid, nic, spec, vm_dir, ovs_rundir, &mut made) {
         Ok(attach) => Ok(HostNic {
             spec: spec.clone(),
             mac: mac(domid, nic),
@@ -159,6 +182,7 @@ fn setup_inner(
     nic: usize,
     spec: &NicSpec,
     vm_dir: &Path,
+    ovs_rundir: Option<&str>,
     made: &mut Vec<Plumbing>,
 ) -> Result<Attach> {
     if spec.needs_root() {
@@ -187,7 +211,7 @@ fn setup_inner(
         }
         NicSpec::Bridge(br) => {
             let tap = tap_name(domid, nic);
-            let ovs = ovs_bridge_exists(br);
+            let ovs = ovs_bridge_exists(br, ovs_rundir);
             if !ovs && !is_linux_bridge(br) {
                 if sys::which("ovs-vsctl").is_none() {
                     bail!(
@@ -199,9 +223,17 @@ fn setup_inner(
             }
             create_tap(&tap, made)?;
             if ovs {
-                sys::run("ovs-vsctl", &["--timeout=10", "add-port", br, &tap])
-                    .with_context(|| format!("adding {tap} to bridge {br}"))?;
-                made.push(Plumbing::OvsPort(br.clone(), tap.clone()));
+                sys::run_env(
+                    "ovs-vsctl",
+                    &["--timeout=10", "add-port", br, &tap],
+                    &ovs_env(ovs_rundir),
+                )
+                .with_context(|| format!("adding {tap} to bridge {br}"))?;
+                made.push(Plumbing::OvsPort(
+                    br.clone(),
+                    tap.clone(),
+                    ovs_rundir.map(str::to_string),
+                ));
             } else {
                 sys::run("ip", &["link", "set", &tap, "master", br])?;
             }
@@ -242,9 +274,10 @@ pub fn undo(made: &[Plumbing]) -> Option<anyhow::Error> {
     let mut first = None;
     for p in made.iter().rev() {
         let r = match p {
-            Plumbing::OvsPort(b, port) => sys::run(
+            Plumbing::OvsPort(b, port, rundir) => sys::run_env(
                 "ovs-vsctl",
                 &["--timeout=10", "--if-exists", "del-port", b, port],
+                &ovs_env(rundir.as_deref()),
             )
             .map(drop),
             Plumbing::Tap(t) | Plumbing::Veth(t) => {
@@ -270,7 +303,8 @@ mod tests {
     fn plumbing_round_trips() {
         for p in [
             Plumbing::Tap("mb1n0".into()),
-            Plumbing::OvsPort("br0".into(), "mb1n0".into()),
+            Plumbing::OvsPort("br0".into(), "mb1n0".into(), None),
+            Plumbing::OvsPort("br0".into(), "mb1n0".into(), Some("/tmp/ovs".into())),
             Plumbing::Veth("mb1v0".into()),
         ] {
             assert_eq!(Plumbing::decode(&p.encode()), Some(p));
@@ -281,7 +315,7 @@ mod tests {
     #[test]
     fn sockets_need_nothing_from_the_host() {
         let d = Path::new("/tmp/vm");
-        let n = setup(5, 1, &NicSpec::Socket("/tmp/peer".into()), d).unwrap();
+        let n = setup(5, 1, &NicSpec::Socket("/tmp/peer".into()), d, None).unwrap();
         assert_eq!(
             n.attach,
             Attach::Socket(d.join("nic1.sock"), "/tmp/peer".into())
@@ -300,6 +334,7 @@ mod tests {
             0,
             &NicSpec::Netns("mbctl-no-such-ns".into(), None),
             Path::new("/tmp"),
+            None,
         )
         .unwrap_err()
         .to_string();

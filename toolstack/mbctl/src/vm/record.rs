@@ -261,7 +261,7 @@ pub(crate) mod tests {
                     ifname: Some("mb3n0".into()),
                     made: vec![
                         Plumbing::Tap("mb3n0".into()),
-                        Plumbing::OvsPort("br0".into(), "mb3n0".into()),
+                        Plumbing::OvsPort("br0".into(), "mb3n0".into(), None),
                     ],
                 },
                 NicRecord {

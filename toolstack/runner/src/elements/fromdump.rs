@@ -275,16 +275,67 @@ impl FromDump {
             self.pos = rec.next;
             return Read::Skipped;
         }
+        Read::Packet(self.packet_of(cx, &rec))
+    }
+
+    /// The packet for record `rec`, which becomes the last one read.
+    #[inline]
+    fn packet_of(&mut self, cx: &Ctx, rec: &pcap::Record) -> Packet {
         let len = rec.caplen as usize;
         let mut p = cx.alloc(len);
         p.data_mut()
             .copy_from_slice(&self.data[rec.data..rec.data + len]);
-        p.set_timestamp(ts);
-        p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
+        p.set_timestamp(Timestamp::new(rec.sec as i64, rec.nsec));
+        if rec.len != rec.caplen {
+            p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
+        }
         p.set_mac_header(0);
         self.packet_filepos = rec.pos;
         self.pos = rec.next;
-        Read::Packet(p)
+        p
+    }
+
+    /// True when every packet is emitted as read: no timing, time window,
+    /// sampling or IP filtering to apply.
+    fn plain(&self) -> bool {
+        !self.timing
+            && !self.have_first
+            && !self.have_last
+            && !self.force_ip
+            && self.sampling >= (1 << SAMPLING_SHIFT)
+            && self.pending.is_none()
+    }
+
+    /// The fast path of [`FromDump::run_task`] for plain traces: up to BURST
+    /// packets straight from the file. Returns whether the trace ended.
+    fn run_plain(&mut self, cx: &Ctx, batch: &mut Option<Batch>) -> bool {
+        let Some(h) = self.header else { return true };
+        for _ in 0..self.burst {
+            match pcap::record_at(&self.data, &h, self.pos) {
+                Ok(Some(rec)) => {
+                    let p = self.packet_of(cx, &rec);
+                    self.count += 1;
+                    match batch {
+                        // Cannot be full: BURST <= BATCH_MAX.
+                        Some(b) => {
+                            if let Err(p) = b.push(p) {
+                                cx.push(0, p);
+                            }
+                        }
+                        None => cx.push(0, p),
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    if !self.warned {
+                        self.warned = true;
+                        cx.log(&format!("{}: {e}", self.filename));
+                    }
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// The next packet to emit: `Ok(None)` when the task should yield (a
@@ -448,6 +499,18 @@ impl Element for FromDump {
             return false;
         }
         let mut batch = (self.burst > 1).then(Batch::new);
+        if self.plain() {
+            let before = self.count;
+            let ended = self.run_plain(cx, &mut batch);
+            if let Some(b) = batch.filter(|b| !b.is_empty()) {
+                cx.push_batch(0, b);
+            }
+            if ended {
+                cx.unschedule();
+                self.call_end(cx);
+            }
+            return self.count != before;
+        }
         let mut worked = false;
         let mut ended = false;
         for _ in 0..self.burst {
