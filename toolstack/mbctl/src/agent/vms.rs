@@ -331,7 +331,15 @@ pub fn adopt(
 ) -> Result<Vec<String>> {
     let mut adopted = Vec::new();
     for rec in Record::load_all(st)? {
-        let be = pick(&rec)?;
+        // A record this agent cannot act on (written by hand, or by a
+        // newer mbctl) must not keep the agent from starting.
+        let be = match pick(&rec) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mbctl agent: skipping record '{}': {e:#}", rec.name);
+                continue;
+            }
+        };
         if rec.state == State::Crashed {
             continue;
         }
@@ -383,7 +391,7 @@ pub fn reap(
         if rec.state != State::Running {
             continue;
         }
-        let be = pick(&rec)?;
+        let Ok(be) = pick(&rec) else { continue };
         if !be.alive(&rec) {
             // Re-read: a stop may have removed it meanwhile.
             if Record::load(st, &rec.name)?.is_some_and(|r| r.state == State::Running) {
