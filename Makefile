@@ -141,8 +141,11 @@ check:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # ---------------------------------------------------------------------------
-# Demo: the stateless firewall of click-configs/ on its shipped trace, run
-# by `mbctl run` on simulated time; prints a report per verdict.
+# Demo: a firewall middlebox VM (click-configs/firewall-vm.click) booted
+# with `mbctl boot` between two network namespaces: ping and web pass, a
+# blocked port, counters read with `mbctl read`, then `mbctl stop`
+# (tests/mbctl/demo.sh; root, QEMU and the guest image). Without root it
+# runs the stateless firewall on its shipped trace with `mbctl run`.
 # ---------------------------------------------------------------------------
 DEMO_OUT ?= $(CURDIR)/target/demo
 
@@ -153,10 +156,14 @@ demo-deps:
 
 demo: demo-deps
 	cargo build --release -p mbctl
-	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
-	target/release/mbctl run --simtime click-configs/firewall.click \
-		IN=click-configs/demo.pcap OUT=$(DEMO_OUT)
-	@echo "(dumps per verdict in $(DEMO_OUT); read them with tcpdump -nr FILE)"
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) guest-deps image && MBCTL=target/release/mbctl tests/mbctl/demo.sh; \
+	else \
+		echo "(not root: running the firewall on a trace instead of in a VM)"; \
+		rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT) && \
+		target/release/mbctl run --simtime click-configs/firewall.click \
+			IN=click-configs/demo.pcap OUT=$(DEMO_OUT); \
+	fi
 	$(MAKE) demo-chain
 
 # ---------------------------------------------------------------------------
