@@ -128,7 +128,7 @@ impl Ovs {
                     return Ok(n as u32);
                 }
             }
-            if start.elapsed() > Duration::from_secs(10) {
+            if start.elapsed() > Duration::from_secs(30) {
                 let err = self
                     .vsctl(&["get", "Interface", dev, "error"])
                     .unwrap_or_default();
