@@ -7,7 +7,7 @@ use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::thread;
-use xenstore::wire::{FrameDecoder, MsgType, HEADER_LEN, PAYLOAD_MAX};
+use xenstore::wire::{FrameDecoder, Message, MsgType, HEADER_LEN, PAYLOAD_MAX};
 
 /// Registers `stream` as a connection of `domid` and starts its threads.
 pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
@@ -16,6 +16,7 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
         return;
     };
     let out = Arc::new(Outbox::default());
+    let mut restored = Vec::new();
     let id = {
         let mut st = shared.lock();
         let id = st.store.connect(domid);
@@ -24,6 +25,7 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
             for req in st.guest_watches.requests(domid) {
                 let mut discard = Vec::new();
                 st.store.handle(id, &req, &mut discard);
+                restored.extend(crate::guestwatch::parse(&req.payload));
             }
         }
         st.conns.insert(
@@ -40,7 +42,7 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
     let o2 = out.clone();
     let ok = thread::Builder::new()
         .name(format!("xs-conn-{id}"))
-        .spawn(move || reader(s2, rd, own, o2, id, domid))
+        .spawn(move || reader(s2, rd, own, o2, id, domid, restored))
         .is_ok()
         && thread::Builder::new()
             .name(format!("xs-send-{id}"))
@@ -58,6 +60,7 @@ fn reader(
     out: Arc<Outbox>,
     id: u32,
     domid: u32,
+    mut restored: Vec<(String, Vec<u8>)>,
 ) {
     let mut dec = FrameDecoder::new();
     let mut buf = vec![0u8; HEADER_LEN + PAYLOAD_MAX];
@@ -73,6 +76,19 @@ fn reader(
                     let mut st = shared.lock();
                     if !st.conns.contains_key(&id) {
                         break 'conn;
+                    }
+                    // A guest that knows it reconnected registers its
+                    // watches again: drop the silently restored copy so the
+                    // request gets its reply and initial event, not EEXIST.
+                    if msg.ty == MsgType::Watch && !restored.is_empty() {
+                        if let Some(w) = crate::guestwatch::parse(&msg.payload) {
+                            if let Some(i) = restored.iter().position(|r| *r == w) {
+                                restored.swap_remove(i);
+                                let unwatch =
+                                    Message::new(MsgType::Unwatch, 0, 0, msg.payload.clone());
+                                st.store.handle(id, &unwatch, &mut Vec::new());
+                            }
+                        }
                     }
                     let mut produced = Vec::new();
                     st.store.handle(id, &msg, &mut produced);

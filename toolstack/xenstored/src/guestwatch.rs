@@ -25,7 +25,7 @@ pub(crate) struct GuestWatches {
 }
 
 /// `path\0token\0` of a WATCH or UNWATCH request.
-fn parse(payload: &[u8]) -> Option<(String, Vec<u8>)> {
+pub(crate) fn parse(payload: &[u8]) -> Option<(String, Vec<u8>)> {
     let mut parts = payload.split(|&b| b == 0);
     let path = std::str::from_utf8(parts.next()?).ok()?;
     let token = parts.next()?;
