@@ -1,8 +1,11 @@
 //! Chains of middleboxes between network namespaces, with real clients:
 //! `ping`, `curl` and `iperf3` through firewall -> NAT, 20 connections
 //! through firewall -> NAT -> load balancer to two web servers, and a
-//! `chain up` that fails halfway. After each, nothing of the chain may be
-//! left. Needs root and Open vSwitch (SKIP otherwise, never under CI).
+//! `chain up` that fails halfway. Every hop is a middlebox VM (QEMU, KVM
+//! or TCG) booted by `mbctl boot` from `$MB_IMAGE` or `make image`. After
+//! each, nothing of the chain may be left: no QEMU, tap, bridge, rule or
+//! namespace. Needs root, Open vSwitch and QEMU (SKIP otherwise, never
+//! under CI).
 
 use mb_tests_chains::*;
 
