@@ -126,13 +126,12 @@ fn main() {
     let out = repo().join("target/chains-bench");
     std::fs::create_dir_all(&out).expect("target/chains-bench");
     let mut csv = String::from("hops,frame,mbps,kpps,spread_kpps,offered_kpps,loss_pct\n");
-    println!("chain bench ({backend} hops): iperf3 UDP; Mb/s and kpps = highest rate received with < 1% loss;");
     println!(
-        "overload = received when the sender goes flat out ({secs} s), at the offered rate shown"
+        "chain bench ({backend} hops): iperf3 UDP flat out for {secs} s; received rate, median of 3"
     );
     println!(
-        "{:>4} {:>6} {:>10} {:>10} {:>14} {:>10}",
-        "hops", "frame", "Mb/s", "kpps", "overload kpps", "offered"
+        "{:>4} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "hops", "frame", "Mb/s", "kpps", "spread", "offered", "loss %"
     );
     for &hops in &hop_list {
         let mut c = Chain::new(&format!("bn{hops}"));

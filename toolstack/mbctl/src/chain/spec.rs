@@ -505,6 +505,20 @@ defines = { PUBLIC = "10.10.2.1" }
     }
 
     #[test]
+    fn the_backend_key_is_checked() {
+        let c = parse(GOOD, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.backend, None);
+        let t = GOOD.replace("name = \"fwnat\"", "name = \"fwnat\"\nbackend = \"runner\"");
+        let c = parse(&t, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.backend.as_deref(), Some("runner"));
+        let e = err(&GOOD.replace("name = \"fwnat\"", "name = \"fwnat\"\nbackend = \"xen\""));
+        assert!(
+            e.contains("c.toml:3:11") && e.contains("backend 'xen'"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn toml_errors_name_line_and_column() {
         let e = err("name = \"x\"\n[left\n");
         assert!(e.contains("c.toml:2:"), "{e}");
