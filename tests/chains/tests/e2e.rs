@@ -181,6 +181,33 @@ fn firewall_then_nat_with_ping_curl_and_iperf3() {
 }
 
 #[test]
+fn the_runner_backend_is_still_selectable() {
+    if skip("the_runner_backend_is_still_selectable") {
+        return;
+    }
+    let (client, server) = (format!("mbrc{}", id()), format!("mbrs{}", id()));
+    let mut c = Chain::new(&format!("rn{}", id()));
+    let toml = format!(
+        "backend = \"runner\"\n{}",
+        fw_nat(&c.name, &client, &server)
+    );
+    let o = c.up(&toml);
+    assert!(o.status.success(), "chain up: {}", text(&o));
+    let ls = c.mbctl(&["chain", "ls"]);
+    assert!(text(&ls).contains(" runner "), "{}", text(&ls));
+    assert!(qemu_pids(&c).is_empty(), "the runner backend booted a VM");
+    let p = in_ns(
+        &client,
+        &["ping", "-c", "2", "-i", "0.2", "-w", "20", "10.31.2.2"],
+    );
+    assert!(p.status.success(), "ping: {}", text(&p));
+    let d = c.down();
+    assert!(d.status.success(), "chain down: {}", text(&d));
+    let left = leftovers(&c, &[&client, &server]);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn load_balancer_spreads_twenty_connections() {
     if skip("load_balancer_spreads_twenty_connections") {
         return;
