@@ -168,7 +168,8 @@ demo: demo-deps
 
 # ---------------------------------------------------------------------------
 # Chains (click-configs/chains): `make demo-chain` brings firewall -> NAT
-# up between two network namespaces with `mbctl chain`, shows ping, a
+# up between two network namespaces with `mbctl chain`, one middlebox VM
+# per hop, shows ping, a
 # refused port, an HTTP fetch through the NAT and each hop's counters, and
 # takes it all down. Needs root (CI runs as root). The chain benchmark runs
 # with `make bench` (tests/chains/benches/chains.rs).
@@ -179,5 +180,5 @@ demo-chain:
 		echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"; \
 	else \
 		command -v ovs-vswitchd >/dev/null || [ -x /usr/sbin/ovs-vswitchd ] || $(MAKE) deb-deps; \
-		cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
+		$(MAKE) image && cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
 	fi

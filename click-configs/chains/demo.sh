@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # The chain demo (`make demo`): firewall -> NAT between two network
-# namespaces, with real clients. Needs root, Open vSwitch, curl, python3.
+# namespaces, each hop a middlebox VM (QEMU), with real clients. Needs
+# root, Open vSwitch, QEMU, curl, python3 and the guest image (`make image`).
 #   click-configs/chains/demo.sh [MBCTL]
+# MB_CHAIN_BACKEND=runner runs the hops as `mbctl run` processes instead.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mbctl="${1:-$here/../../target/release/mbctl}"
 export MBCTL_RUN_DIR="${MBCTL_RUN_DIR:-$here/../../target/demo-chain}"
+export MB_IMAGE="${MB_IMAGE:-$here/../../images/mb.elf}"
+backend="${MB_CHAIN_BACKEND:-vm}"
 www="$MBCTL_RUN_DIR/www"
 pids=()
 
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     "$mbctl" chain down fwnat >/dev/null 2>&1 || true
+    # The agent the first boot started (it outlives its VMs).
+    if [ -S "$MBCTL_RUN_DIR/agent.sock" ]; then "$mbctl" agent stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -20,9 +26,10 @@ step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$www"
 echo "hello from the server, through firewall and NAT" > "$www/index.html"
 
-step "mbctl chain up fw-nat.toml: firewall -> NAT, client 10.10.1.2, server 10.10.2.2"
-"$mbctl" chain up "$here/fw-nat.toml"
+step "mbctl chain up fw-nat.toml: firewall -> NAT ($backend), client 10.10.1.2, server 10.10.2.2"
+"$mbctl" chain up --backend "$backend" "$here/fw-nat.toml"
 "$mbctl" chain ls
+if [ "$backend" = vm ]; then "$mbctl" ls; fi
 
 step "web servers in the server namespace on ports 80 (allowed) and 8080 (blocked)"
 for port in 80 8080; do
@@ -61,3 +68,4 @@ pids=()
 "$mbctl" chain down fwnat
 echo "namespaces left: $(ip netns list | grep -cE '^(mbclient|mbserver|mbc-fwnat)( |$)' || true)"
 echo "devices left:    $(ls /sys/class/net | grep -c '^fwnat-' || true)"
+echo "VMs left:        $("$mbctl" ls 2>/dev/null | grep -c '^fwnat-' || true)"

@@ -7,11 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 pub use mb_tests_host::{in_ci, is_root, mbctl, repo, Scratch};
+pub use mb_tests_mbctl::{image, run_tag};
 
 /// True (after printing SKIP) when the machine cannot run chain tests:
 /// not root, or no Open vSwitch / clients. Under CI that is a failure.
 pub fn skip(test: &str) -> bool {
-    let tools = ["ovs-vswitchd", "ip", "ping", "curl", "iperf3", "python3"];
+    let tools = [
+        "ovs-vswitchd",
+        "ip",
+        "ping",
+        "curl",
+        "iperf3",
+        "python3",
+        "qemu-system-x86_64",
+    ];
     let missing: Vec<&str> = tools
         .iter()
         .copied()
@@ -64,6 +73,7 @@ impl Chain {
             .args(args)
             .env("MBCTL_RUN_DIR", &self.run.0)
             .env("MBCTL_OVS", "private")
+            .env("MB_IMAGE", image())
             .stdin(Stdio::null())
             .output()
             .expect("running mbctl")
@@ -94,6 +104,15 @@ impl Drop for Chain {
     fn drop(&mut self) {
         if self.up {
             let _ = self.mbctl(&["chain", "down", &self.name]);
+        }
+        // The run directory's agent (started by the first boot) outlives
+        // its VMs; a failed test may also leave a QEMU.
+        if self.run.join("agent.sock").exists() {
+            let _ = self.mbctl(&["agent", "stop"]);
+        }
+        for pid in qemu_pids(self) {
+            // SAFETY: a QEMU of this test (its command line names our run dir).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         for n in &self.own_netns {
             let _ = Command::new("ip").args(["netns", "del", n]).status();
@@ -218,8 +237,38 @@ pub fn leftovers(c: &Chain, namespaces: &[&str]) -> Vec<String> {
             }
         }
     }
+    for pid in qemu_pids(c) {
+        v.push(format!("QEMU pid {pid}"));
+    }
+    let taps = format!("mb{}", run_tag(&c.run.0));
+    if let Ok(rd) = std::fs::read_dir("/sys/class/net") {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&taps) {
+                v.push(format!("tap {n}"));
+            }
+        }
+    }
     if c.run.join("chains").join(&c.name).exists() {
         v.push("its record".into());
     }
     v
+}
+
+/// Pids of the QEMU processes of chain `c`'s run directory.
+pub fn qemu_pids(c: &Chain) -> Vec<i32> {
+    let needle = c.run.join("vms").into_os_string().into_encoded_bytes();
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            pids.push(pid);
+        }
+    }
+    pids
 }

@@ -1,8 +1,11 @@
 //! Chains of middleboxes between network namespaces, with real clients:
 //! `ping`, `curl` and `iperf3` through firewall -> NAT, 20 connections
 //! through firewall -> NAT -> load balancer to two web servers, and a
-//! `chain up` that fails halfway. After each, nothing of the chain may be
-//! left. Needs root and Open vSwitch (SKIP otherwise, never under CI).
+//! `chain up` that fails halfway. Every hop is a middlebox VM (QEMU, KVM
+//! or TCG) booted by `mbctl boot` from `$MB_IMAGE` or `make image`. After
+//! each, nothing of the chain may be left: no QEMU, tap, bridge, rule or
+//! namespace. Needs root, Open vSwitch and QEMU (SKIP otherwise, never
+//! under CI).
 
 use mb_tests_chains::*;
 
@@ -175,6 +178,33 @@ fn firewall_then_nat_with_ping_curl_and_iperf3() {
         "{}",
         text(&again)
     );
+}
+
+#[test]
+fn the_runner_backend_is_still_selectable() {
+    if skip("the_runner_backend_is_still_selectable") {
+        return;
+    }
+    let (client, server) = (format!("mbrc{}", id()), format!("mbrs{}", id()));
+    let mut c = Chain::new(&format!("rn{}", id()));
+    let toml = format!(
+        "backend = \"runner\"\n{}",
+        fw_nat(&c.name, &client, &server)
+    );
+    let o = c.up(&toml);
+    assert!(o.status.success(), "chain up: {}", text(&o));
+    let ls = c.mbctl(&["chain", "ls"]);
+    assert!(text(&ls).contains(" runner "), "{}", text(&ls));
+    assert!(qemu_pids(&c).is_empty(), "the runner backend booted a VM");
+    let p = in_ns(
+        &client,
+        &["ping", "-c", "2", "-i", "0.2", "-w", "20", "10.31.2.2"],
+    );
+    assert!(p.status.success(), "ping: {}", text(&p));
+    let d = c.down();
+    assert!(d.status.success(), "chain down: {}", text(&d));
+    let left = leftovers(&c, &[&client, &server]);
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

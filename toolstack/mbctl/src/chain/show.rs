@@ -89,15 +89,18 @@ pub fn status(run: &RunDir, name: &str) -> Result<Vec<HopStatus>> {
                     };
                 }
             }
-            Made::Vm(vm) => {
-                if let Some(x) = hops
-                    .iter_mut()
-                    .find(|x| vm.ends_with(&format!("-{}", x.name)))
-                {
-                    x.state = format!("vm {vm}");
-                }
-            }
             _ => {}
+        }
+    }
+    // A VM is recorded before its faces, so its hop is known only now.
+    for m in &made {
+        if let Made::Vm(vm) = m {
+            if let Some(x) = hops
+                .iter_mut()
+                .find(|x| vm.ends_with(&format!("-{}", x.name)))
+            {
+                x.state = format!("vm {vm}");
+            }
         }
     }
     Ok(hops)

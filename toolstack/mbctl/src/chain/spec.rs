@@ -147,6 +147,8 @@ pub struct Chain {
     pub hops: Vec<Hop>,
     /// The file it came from.
     pub file: PathBuf,
+    /// How hops run, if the file says (`vm` or `runner`).
+    pub backend: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +193,7 @@ struct RawHop {
 #[serde(deny_unknown_fields)]
 struct RawChain {
     name: Spanned<String>,
+    backend: Option<Spanned<String>>,
     left: Spanned<RawEnd>,
     right: Spanned<RawEnd>,
     #[serde(default)]
@@ -274,6 +277,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Chain> {
     })?;
     let name = raw.name.get_ref().clone();
     check_chain_name(&name).map_err(|e| src.at(raw.name.span(), e))?;
+    let backend = match raw.backend {
+        Some(b) if b.get_ref() != "vm" && b.get_ref() != "runner" => {
+            return Err(src.at(
+                b.span(),
+                format!("backend '{}': expected \"vm\" or \"runner\"", b.get_ref()),
+            ))
+        }
+        b => b.map(|b| b.into_inner()),
+    };
     let left = end(&src, "left", raw.left)?;
     let right = end(&src, "right", raw.right)?;
     if raw.hop.is_empty() {
@@ -336,6 +348,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Chain> {
         right,
         hops,
         file: path.to_path_buf(),
+        backend,
     })
 }
 
@@ -489,6 +502,20 @@ defines = { PUBLIC = "10.10.2.1" }
             EndKind::Netns(vec!["web1".into(), "web2".into()])
         );
         assert!(c.hops[0].config.ends_with("fw.click"));
+    }
+
+    #[test]
+    fn the_backend_key_is_checked() {
+        let c = parse(GOOD, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.backend, None);
+        let t = GOOD.replace("name = \"fwnat\"", "name = \"fwnat\"\nbackend = \"runner\"");
+        let c = parse(&t, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.backend.as_deref(), Some("runner"));
+        let e = err(&GOOD.replace("name = \"fwnat\"", "name = \"fwnat\"\nbackend = \"xen\""));
+        assert!(
+            e.contains("c.toml:3:11") && e.contains("backend 'xen'"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -11,9 +11,13 @@ use super::spec::{self, Chain};
 use super::{dir, down, ovs_dir, runner, vm};
 use crate::rundir::RunDir;
 
-/// Brings chain file `file` up with `backend`; returns its plan.
-pub fn up(run: &RunDir, file: &Path, backend: Backend) -> Result<Plan> {
+/// Brings chain file `file` up with `backend` (else the file's, else
+/// VMs); returns its plan.
+pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
     let chain = spec::load(file)?;
+    let backend = backend
+        .or_else(|| chain.backend.as_deref().and_then(Backend::parse))
+        .unwrap_or(Backend::Vm);
     let plan = plan::derive(&chain, backend);
     let devices = check_configs(&chain, &plan)?;
     if dir(run, &chain.name).join("made").exists() {

@@ -23,9 +23,10 @@ pub enum ChainAction {
     Up {
         /// The chain file (TOML; see click-configs/chains/README.md).
         file: PathBuf,
-        /// How hops run: `vm` (middlebox VMs) or `runner` (mbctl run on the host).
-        #[arg(long, default_value = "runner")]
-        backend: String,
+        /// How hops run: `vm` (middlebox VMs, the default) or `runner`
+        /// (`mbctl run` processes on the host); overrides the file's `backend`.
+        #[arg(long)]
+        backend: Option<String>,
     },
     /// Remove every VM, process, tap, bridge, rule and namespace of a chain.
     Down {
@@ -52,8 +53,13 @@ pub fn run(a: ChainArgs) -> Result<()> {
     let run = RunDir::from_env();
     match a.action {
         ChainAction::Up { file, backend } => {
-            let b = Backend::parse(&backend)
-                .ok_or_else(|| anyhow!("--backend '{backend}': expected vm or runner"))?;
+            let b = match backend {
+                Some(s) => Some(
+                    Backend::parse(&s)
+                        .ok_or_else(|| anyhow!("--backend '{s}': expected vm or runner"))?,
+                ),
+                None => None,
+            };
             let plan = chain::up::up(&run, &file, b)?;
             println!(
                 "chain {} up: {} hop(s) on bridges {}",

@@ -115,6 +115,10 @@ fn create_tap(name: &str, made: &mut Vec<Plumbing>) -> Result<()> {
     sys::run("ip", &["tuntap", "add", "dev", name, "mode", "tap"])
         .with_context(|| format!("creating tap {name}"))?;
     made.push(Plumbing::Tap(name.into()));
+    // The tap is a switch port, not a host interface: without this the
+    // host sends IPv6 router solicitations and MLD reports into the guest,
+    // frames no peer sent (chain counters would count them).
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
     sys::run("ip", &["link", "set", name, "up"])?;
     Ok(())
 }
