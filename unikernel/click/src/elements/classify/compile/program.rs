@@ -17,6 +17,10 @@
 //! from every probed list cannot match, so the first matching candidate is
 //! the first matching rule. The cost depends on the number of tuples (rule
 //! *shapes*) and candidates, not on the number of rules.
+//!
+//! Rule sets of a few tests (Classifier's usual `12/0800, 12/0806, -`)
+//! are matched by a [`Linear`] branching program instead, which costs a
+//! compare per test instead of hashing.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -25,6 +29,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use super::linear::Linear;
 use super::tree::{need_for, Base, Expr, Leaf, View};
 
 /// Most words in one tuple key.
@@ -130,6 +135,8 @@ pub struct Program {
     unkeyed: Vec<u32>,
     /// Set when the first rule matches everything.
     everything: Option<Option<usize>>,
+    /// The branching program used instead of the index for small sets.
+    linear: Option<Linear>,
 }
 
 type Fact = (Base, i32, u32, u32);
@@ -318,6 +325,15 @@ fn hash(key: &[u32; KEY_WORDS], n: usize) -> u64 {
 impl Program {
     /// Compiles `rules`; the first matching rule decides.
     pub fn new(rules: Vec<Rule>) -> Program {
+        let linear = Linear::new(rules.iter().map(|r| &r.expr));
+        let mut p = Program::indexed(rules);
+        p.linear = linear;
+        p
+    }
+
+    /// Compiles `rules` into the tuple index only (no branching program,
+    /// whatever the size of the set).
+    pub fn indexed(rules: Vec<Rule>) -> Program {
         let mut p = Program {
             hot: Vec::new(),
             nodes: Vec::new(),
@@ -332,6 +348,7 @@ impl Program {
             dispatch_lists: Vec::new(),
             unkeyed: Vec::new(),
             everything: None,
+            linear: None,
         };
         // tuple signature -> key values -> rules
         type Entry = (u32, Result<Vec<Leaf>, Expr>);
@@ -646,7 +663,16 @@ impl Program {
     }
 
     /// The index of the first rule that matches, if any.
+    #[inline]
     pub fn matching_rule(&self, v: &View) -> Option<usize> {
+        match &self.linear {
+            Some(l) => l.matching_rule(v),
+            None => self.indexed_rule(v),
+        }
+    }
+
+    /// [`Program::matching_rule`] through the tuple index.
+    fn indexed_rule(&self, v: &View) -> Option<usize> {
         if self.everything.is_some() {
             return Some(0);
         }
@@ -698,12 +724,20 @@ impl Program {
     }
 
     /// Where a packet goes: an output port, or `None` to drop it.
-    #[inline]
+    #[inline(always)]
     pub fn classify(&self, v: &View) -> Option<usize> {
+        if let Some(l) = &self.linear {
+            return l.matching_rule(v).and_then(|r| self.outputs[r]);
+        }
         if let Some(out) = self.everything {
             return out;
         }
         self.matching_rule(v).and_then(|r| self.outputs[r])
+    }
+
+    /// True when a branching program, not the index, matches packets.
+    pub fn is_linear(&self) -> bool {
+        self.linear.is_some()
     }
 
     /// Number of tuples (distinct rule shapes) in the index.
@@ -723,6 +757,10 @@ impl Program {
         }
         if self.everything.is_some() {
             let _ = writeln!(s, "rule 0 matches every packet");
+            return s;
+        }
+        if let Some(l) = &self.linear {
+            s.push_str(&l.unparse());
             return s;
         }
         for (i, t) in self.tuples.iter().enumerate() {
