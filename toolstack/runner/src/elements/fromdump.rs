@@ -279,7 +279,7 @@ impl FromDump {
     }
 
     /// The packet for record `rec`, which becomes the last one read.
-    #[inline]
+    #[inline(always)]
     fn packet_of(&mut self, cx: &Ctx, rec: &pcap::Record) -> Packet {
         let len = rec.caplen as usize;
         let mut p = cx.alloc(len);

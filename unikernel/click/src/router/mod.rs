@@ -421,7 +421,8 @@ impl Router {
             }
             self.drain_deferred();
         }
-        self.task_cursor.set(if start + 1 >= n { 0 } else { start + 1 });
+        self.task_cursor
+            .set(if start + 1 >= n { 0 } else { start + 1 });
         worked
     }
 

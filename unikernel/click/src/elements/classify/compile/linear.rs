@@ -88,9 +88,19 @@ impl Linear {
     /// The index of the first rule that matches, if any.
     #[inline(always)]
     pub fn matching_rule(&self, v: &View) -> Option<usize> {
+        if self.data_only {
+            self.matching_rule_data(v.data)
+        } else {
+            self.run(self.entry, v)
+        }
+    }
+
+    /// [`Linear::matching_rule`] for a packet whose data is `d` (Classifier:
+    /// no header annotations needed).
+    #[inline(always)]
+    pub fn matching_rule_data(&self, d: &[u8]) -> Option<usize> {
         let mut t = self.entry;
-        if self.data_only && v.data.len() >= self.min_len {
-            let d = v.data;
+        if self.data_only && d.len() >= self.min_len {
             while t & VERDICT == 0 {
                 let i = &self.insns[t as usize];
                 let o = i.off as usize;
@@ -100,7 +110,22 @@ impl Linear {
                 };
                 t = if w & i.mask == i.value { i.yes } else { i.no };
             }
+            if t & VERDICT != 0 {
+                return verdict(t);
+            }
         }
+        self.run(
+            t,
+            &View {
+                data: d,
+                ..View::default()
+            },
+        )
+    }
+
+    /// Runs the program from `t` with the exact short-packet logic.
+    #[inline(never)]
+    fn run(&self, mut t: u32, v: &View) -> Option<usize> {
         while t & VERDICT == 0 {
             let i = &self.insns[t as usize];
             let hit = match v.word(i.base, i.off, i.mask, i.need) {
@@ -109,7 +134,7 @@ impl Linear {
             };
             t = if hit { i.yes } else { i.no };
         }
-        (t != NO_MATCH).then_some((t & !VERDICT) as usize)
+        verdict(t)
     }
 
     /// Number of tests.
@@ -154,6 +179,11 @@ impl Linear {
         }
         s
     }
+}
+
+#[inline(always)]
+fn verdict(t: u32) -> Option<usize> {
+    (t != NO_MATCH).then_some((t & !VERDICT) as usize)
 }
 
 /// Emits `e` with exits `yes` and `no`; returns its entry (an instruction

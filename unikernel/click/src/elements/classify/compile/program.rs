@@ -735,6 +735,19 @@ impl Program {
         self.matching_rule(v).and_then(|r| self.outputs[r])
     }
 
+    /// [`Program::classify`] for rules on the packet data only
+    /// (Classifier), given the data.
+    #[inline(always)]
+    pub fn classify_data(&self, data: &[u8]) -> Option<usize> {
+        match &self.linear {
+            Some(l) => l.matching_rule_data(data).and_then(|r| self.outputs[r]),
+            None => self.classify(&View {
+                data,
+                ..View::default()
+            }),
+        }
+    }
+
     /// True when a branching program, not the index, matches packets.
     pub fn is_linear(&self) -> bool {
         self.linear.is_some()
