@@ -311,7 +311,7 @@ mod tests {
                 0xff00_0000,
             ))
         };
-        let e = vec![
+        let e = [
             Expr::Ternary(
                 leaf(0, 1).into(),
                 Expr::or(vec![leaf(1, 2), leaf(2, 3)]).into(),
