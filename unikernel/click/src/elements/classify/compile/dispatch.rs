@@ -29,12 +29,24 @@ pub fn dispatch(cx: &Ctx, b: Batch, mut port_of: impl FnMut(&Packet) -> Option<u
         send(cx, first, b);
         return;
     }
+    // Runs of one packet (mixed traffic) go as plain pushes: cheaper
+    // than moving a batch.
+    let n = b.len();
     let mut run = Batch::new();
     let mut run_port = first;
-    for (p, &port) in b.into_iter().zip(ports.iter()) {
-        if port != run_port {
+    for (i, p) in b.into_iter().enumerate() {
+        let port = ports[i];
+        if port != run_port && !run.is_empty() {
             send(cx, run_port, core::mem::take(&mut run));
-            run_port = port;
+        }
+        run_port = port;
+        if run.is_empty() && (i + 1 == n || ports[i + 1] != port) {
+            if port == DROP {
+                cx.kill(p);
+            } else {
+                cx.push(port, p);
+            }
+            continue;
         }
         // Cannot fail: the run is never longer than the input batch.
         if let Err(p) = run.push(p) {

@@ -24,6 +24,8 @@ use super::tree::{need_for, Base, Expr, View};
 
 /// Largest program (in tests) built; bigger rule sets use the index.
 pub const MAX_INSNS: usize = 24;
+/// [`Branches`] test slot meaning "not in the word cache".
+pub const NO_SLOT: u8 = 31;
 
 /// Target bit marking a verdict rather than an instruction.
 const VERDICT: u32 = 1 << 31;
@@ -40,6 +42,8 @@ struct Insn {
     base: Base,
     need: u8,
     short_yes: bool,
+    /// Word cache slot ([`Branches`] only).
+    slot: u8,
 }
 
 /// A rule list compiled to a branching program.
@@ -61,7 +65,7 @@ impl Linear {
         let rules: Vec<&Expr> = rules.collect();
         let mut next = NO_MATCH;
         for (i, e) in rules.iter().enumerate().rev() {
-            next = emit(&mut insns, e, VERDICT | i as u32, next)?;
+            next = emit(&mut insns, e, VERDICT | i as u32, next, MAX_INSNS)?;
         }
         // Emitted back to front: renumber so jumps go forward.
         let n = insns.len() as u32;
@@ -186,14 +190,49 @@ fn verdict(t: u32) -> Option<usize> {
     (t != NO_MATCH).then_some((t & !VERDICT) as usize)
 }
 
+/// Trees compiled to branching code, each evaluated alone to true or
+/// false (the tuple index's residual tests and unindexed rules): a flat
+/// walk along one path instead of a recursive evaluation of the tree.
+#[derive(Clone, Debug, Default)]
+pub struct Branches {
+    insns: Vec<Insn>,
+}
+
+impl Branches {
+    /// Compiles `e`; returns its entry for [`Branches::eval`].
+    pub fn add(&mut self, e: &Expr) -> u32 {
+        emit(&mut self.insns, e, VERDICT, NO_MATCH, usize::MAX).unwrap_or(NO_MATCH)
+    }
+
+    /// Every test's header word and its cache slot.
+    pub fn slots_mut(&mut self) -> impl Iterator<Item = (Base, i32, &mut u8)> {
+        self.insns.iter_mut().map(|i| (i.base, i.off, &mut i.slot))
+    }
+
+    /// The value of the tree compiled at `entry`; `word(base, off, mask,
+    /// need, slot)` reads a masked word (`None`: the packet is too short).
+    #[inline]
+    pub fn eval(&self, mut t: u32, word: impl Fn(Base, i32, u32, u8, u8) -> Option<u32>) -> bool {
+        while t & VERDICT == 0 {
+            let i = &self.insns[t as usize];
+            let hit = match word(i.base, i.off, i.mask, i.need, i.slot) {
+                Some(w) => w == i.value,
+                None => i.short_yes,
+            };
+            t = if hit { i.yes } else { i.no };
+        }
+        t != NO_MATCH
+    }
+}
+
 /// Emits `e` with exits `yes` and `no`; returns its entry (an instruction
-/// or, for constants, one of the exits). `None` past [`MAX_INSNS`].
-fn emit(insns: &mut Vec<Insn>, e: &Expr, yes: u32, no: u32) -> Option<u32> {
+/// or, for constants, one of the exits). `None` past `limit` tests.
+fn emit(insns: &mut Vec<Insn>, e: &Expr, yes: u32, no: u32, limit: usize) -> Option<u32> {
     Some(match e {
         Expr::Const(true) => yes,
         Expr::Const(false) => no,
         Expr::Leaf(l) => {
-            if insns.len() >= MAX_INSNS {
+            if insns.len() >= limit {
                 return None;
             }
             insns.push(Insn {
@@ -205,28 +244,29 @@ fn emit(insns: &mut Vec<Insn>, e: &Expr, yes: u32, no: u32) -> Option<u32> {
                 base: l.base,
                 need: need_for(l.mask),
                 short_yes: l.short_yes,
+                slot: NO_SLOT,
             });
             insns.len() as u32 - 1
         }
-        Expr::Not(x) => emit(insns, x, no, yes)?,
+        Expr::Not(x) => emit(insns, x, no, yes, limit)?,
         Expr::And(xs) => {
             let mut t = yes;
             for x in xs.iter().rev() {
-                t = emit(insns, x, t, no)?;
+                t = emit(insns, x, t, no, limit)?;
             }
             t
         }
         Expr::Or(xs) => {
             let mut t = no;
             for x in xs.iter().rev() {
-                t = emit(insns, x, yes, t)?;
+                t = emit(insns, x, yes, t, limit)?;
             }
             t
         }
         Expr::Ternary(c, a, b) => {
-            let ta = emit(insns, a, yes, no)?;
-            let tb = emit(insns, b, yes, no)?;
-            emit(insns, c, ta, tb)?
+            let ta = emit(insns, a, yes, no, limit)?;
+            let tb = emit(insns, b, yes, no, limit)?;
+            emit(insns, c, ta, tb, limit)?
         }
     })
 }
