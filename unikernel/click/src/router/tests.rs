@@ -211,3 +211,75 @@ fn from_source_reports_located_errors() {
         "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
     );
 }
+
+/// A real-time-like clock (not simulated) that counts its readings.
+struct CountingClock {
+    now: core::cell::Cell<i64>,
+    reads: alloc::rc::Rc<core::cell::Cell<u32>>,
+}
+
+impl crate::time::Clock for CountingClock {
+    fn now(&self) -> crate::time::Timestamp {
+        self.reads.set(self.reads.get() + 1);
+        let t = self.now.get() + 1_000;
+        self.now.set(t);
+        crate::time::Timestamp(t)
+    }
+}
+
+#[test]
+fn recent_time_reads_the_clock_every_few_steps_and_after_idle() {
+    let reads = alloc::rc::Rc::new(core::cell::Cell::new(0));
+    let env = super::Env {
+        clock: alloc::boxed::Box::new(CountingClock {
+            now: core::cell::Cell::new(5_000_000_000),
+            reads: reads.clone(),
+        }),
+        host: alloc::boxed::Box::new(crate::host::MemoryHost::default()),
+    };
+    // An endless source through a Counter: every step works, and the
+    // Counter wants a time for every packet.
+    let r = crate::router::Router::from_source(
+        "InfiniteSource(LENGTH 8, BURST 1) -> c :: Counter -> Discard;",
+        "t",
+        &[],
+        &crate::testing::registry(),
+        env,
+    )
+    .unwrap();
+    let before = reads.get();
+    for _ in 0..10 * (super::RECENT_STEPS + 1) {
+        assert_eq!(r.step(), super::Step::Worked);
+    }
+    // InfiniteSource stamps each packet with the exact time (90 readings,
+    // as Click's does); the router adds one reading per RECENT_STEPS + 1
+    // steps for the Counter, not one per packet.
+    assert_eq!(reads.get() - before, 90 + 10);
+    assert_eq!(r.read("c.count").unwrap(), "90");
+    // The recent time moves with those readings.
+    let seen = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    assert!(seen.0 > 5_000_000_000 && seen.0 <= 5_000_000_000 + 1_000 * reads.get() as i64);
+    // Once idle (the driver may sleep), every step reads the clock again.
+    r.write("c.reset", "").unwrap();
+    r.with_element(0, |e, cx| e.write_handler(cx, "active", "false"))
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        r.step(),
+        super::Step::Worked | super::Step::Idle(_)
+    ));
+    let before = reads.get();
+    for _ in 0..3 {
+        assert_eq!(r.step(), super::Step::Idle(None));
+    }
+    assert_eq!(reads.get() - before, 3);
+}
+
+#[test]
+fn recent_time_is_exact_on_a_simulated_clock() {
+    let (r, _) = crate::testing::router_from_source("i :: Idle -> Discard;");
+    let t0 = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    r.clock().advance_to(t0 + crate::time::Timestamp(7));
+    let t1 = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    assert_eq!(t1, t0 + crate::time::Timestamp(7));
+}
