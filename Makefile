@@ -5,19 +5,34 @@
 all: image
 
 # ---------------------------------------------------------------------------
-# Guest image (unikernel/kernel): `make image` writes images/mb.elf.
+# Guest image (unikernel/kernel): `make image` writes the generic
+# images/mb.elf, which takes its config from the store.
+# `make image CONFIG=click-configs/x.click NAME=x` writes images/x.elf with
+# x.click baked in, run when the VM has no store (NAME defaults to the
+# config's base name). Baked images build in their own target directory so
+# the generic build stays as it is.
 # The kernel is its own cargo project (target x86_64-unknown-none, see
 # unikernel/kernel/.cargo/config.toml), excluded from the root workspace.
 # ---------------------------------------------------------------------------
 KERNEL_DIR  := unikernel/kernel
 KERNEL_ELF  := $(KERNEL_DIR)/target/x86_64-unknown-none/release/mb
+BAKED_DIR   := $(CURDIR)/$(KERNEL_DIR)/target/baked
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+CONFIG      ?=
+NAME        ?= $(basename $(notdir $(CONFIG)))
 
 .PHONY: image guest-deps guest-check test-guest
 image:
-	cd $(KERNEL_DIR) && cargo build --release
+ifeq ($(strip $(CONFIG)),)
+	cd $(KERNEL_DIR) && MB_CONFIG= cargo build --release
 	mkdir -p images
 	cp $(KERNEL_ELF) images/mb.elf
+else
+	test -f $(CONFIG) || (echo "CONFIG=$(CONFIG): no such file" >&2; exit 1)
+	cd $(KERNEL_DIR) && MB_CONFIG=$(abspath $(CONFIG)) CARGO_TARGET_DIR=$(BAKED_DIR) cargo build --release
+	mkdir -p images
+	cp $(BAKED_DIR)/x86_64-unknown-none/release/mb images/$(NAME).elf
+endif
 
 # Toolchain target and QEMU for building and booting the guest.
 guest-deps:
@@ -31,9 +46,13 @@ guest-check:
 	cd $(KERNEL_DIR) && cargo clippy --release -- -D warnings
 	cd $(KERNEL_DIR) && cargo clippy --target $(HOST_TRIPLE) --all-targets -- -D warnings
 
-# Boots the image under QEMU (KVM and TCG when /dev/kvm works).
-test-guest: image guest-check
-	MB_IMAGE=$(CURDIR)/images/mb.elf MB_ACCEL=$${MB_ACCEL:-all} cargo test -p mb-tests-qemu -- --test-threads=2
+# Boots the images under QEMU (TCG unless MB_ACCEL says kvm or all: see
+# tests/qemu/src/lib.rs for why).
+test-guest: guest-check
+	$(MAKE) image
+	$(MAKE) image CONFIG=click-configs/guest-firewall.click
+	MB_IMAGE=$(CURDIR)/images/mb.elf MB_BAKED_IMAGE=$(CURDIR)/images/guest-firewall.elf \
+	  cargo test -p mb-tests-qemu -- --test-threads=2
 
 # ---------------------------------------------------------------------------
 # Dependencies: `make deps` installs everything the project needs on a
@@ -43,7 +62,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
 	tcpdump iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
-	debootstrap e2fsprogs
+	debootstrap e2fsprogs python3-matplotlib
 
 .PHONY: deps deb-deps rust-deps
 deps: deb-deps rust-deps
@@ -57,7 +76,7 @@ deb-deps:
 	fi
 
 rust-deps:
-	@command -v rustup >/dev/null || (curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal)
+	@command -v rustup >/dev/null || { echo "rustup is required (the stable Rust toolchain is installed with rustup)"; exit 1; }
 	rustup target add x86_64-unknown-none
 	rustup component add rust-src rustfmt clippy
 
@@ -122,8 +141,11 @@ check:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # ---------------------------------------------------------------------------
-# Demo: the stateless firewall of click-configs/ on its shipped trace, run
-# by `mbctl run` on simulated time; prints a report per verdict.
+# Demo: a firewall middlebox VM (click-configs/firewall-vm.click) booted
+# with `mbctl boot` between two network namespaces: ping and web pass, a
+# blocked port, counters read with `mbctl read`, then `mbctl stop`
+# (tests/mbctl/demo.sh; root, QEMU and the guest image). Without root it
+# runs the stateless firewall on its shipped trace with `mbctl run`.
 # ---------------------------------------------------------------------------
 DEMO_OUT ?= $(CURDIR)/target/demo
 
@@ -134,7 +156,28 @@ demo-deps:
 
 demo: demo-deps
 	cargo build --release -p mbctl
-	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
-	target/release/mbctl run --simtime click-configs/firewall.click \
-		IN=click-configs/demo.pcap OUT=$(DEMO_OUT)
-	@echo "(dumps per verdict in $(DEMO_OUT); read them with tcpdump -nr FILE)"
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) guest-deps image && MBCTL=target/release/mbctl tests/mbctl/demo.sh; \
+	else \
+		echo "(not root: running the firewall on a trace instead of in a VM)"; \
+		rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT) && \
+		target/release/mbctl run --simtime click-configs/firewall.click \
+			IN=click-configs/demo.pcap OUT=$(DEMO_OUT); \
+	fi
+	$(MAKE) demo-chain
+
+# ---------------------------------------------------------------------------
+# Chains (click-configs/chains): `make demo-chain` brings firewall -> NAT
+# up between two network namespaces with `mbctl chain`, shows ping, a
+# refused port, an HTTP fetch through the NAT and each hop's counters, and
+# takes it all down. Needs root (CI runs as root). The chain benchmark runs
+# with `make bench` (tests/chains/benches/chains.rs).
+# ---------------------------------------------------------------------------
+.PHONY: demo-chain
+demo-chain:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"; \
+	else \
+		command -v ovs-vswitchd >/dev/null || [ -x /usr/sbin/ovs-vswitchd ] || $(MAKE) deb-deps; \
+		cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
+	fi

@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests of `mbctl`: building and locating the
-//! binary, the repository's paths, scratch directories.
+//! binary, the repository's paths, scratch directories, and test networks
+//! of namespaces ([`netns`]).
 #![warn(missing_docs)]
+
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -506,9 +506,10 @@ impl Rewriter {
     }
 
     /// An ICMP error whose quoted packet belongs to a mapped flow: rewrites
-    /// the quoted headers back (and the outer destination, or source for
-    /// errors leaving through the forward direction) with checksums
-    /// patched. Returns the flow's output for that direction.
+    /// the quoted headers back (and the outer destination when it is the
+    /// quoted source; the outer source in a direction that rewrites
+    /// sources) with checksums patched. Returns the flow's output for that
+    /// direction.
     fn icmp_error(&mut self, p: &mut Packet, off: usize, hl: usize) -> Verdict {
         let l4 = off + hl;
         let d = p.data();
@@ -550,7 +551,10 @@ impl Rewriter {
             d[off + 16..off + 20].copy_from_slice(&new.daddr);
             new_dst = Some(new.daddr);
         }
-        if d[off + 12..off + 16] == search.saddr && new.saddr != search.saddr {
+        // In a direction that rewrites sources, the error takes the new
+        // source whoever sent it (the host, or a router next to it), so no
+        // address from that side leaks through the translation.
+        if new.saddr != search.saddr && d[off + 12..off + 16] != new.saddr {
             for k in 0..2 {
                 let o = word(d, off + 12 + 2 * k);
                 let n = u16::from_be_bytes([new.saddr[2 * k], new.saddr[2 * k + 1]]);

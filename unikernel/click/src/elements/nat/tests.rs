@@ -532,6 +532,29 @@ fn icmp_error_from_inside_gets_outside_addresses() {
     assert_eq!(addr(&p[28..]), (SRV, 80, EXT, 10000));
 }
 
+/// Found by the `frames` fuzz target: an error from a router on the inside
+/// (not the quoted packet's destination) kept its inside source address.
+#[test]
+fn icmp_error_from_an_inside_router_gets_the_outside_source() {
+    let r = rig(
+        "IPRewriter",
+        "pattern 1.2.3.4 10000-10999# - - 0 1, drop",
+        2,
+        2,
+    );
+    send(&r, 0, tcp(IN1, 4000, SRV, 80, SYN, 0));
+    send(&r, 1, tcp(SRV, 80, EXT, 10000, SYN | ACK, 0));
+    let (_, reply) = last(&r);
+    let inside_router: A = [10, 0, 0, 254];
+    send(&r, 0, icmp(inside_router, SRV, 11, 0, [0; 4], &reply[..28]));
+    let (port, p) = last(&r);
+    assert_eq!(port, 0);
+    verify(&p);
+    assert_eq!(&p[12..16], &EXT, "inside router's address hidden");
+    assert_eq!(&p[16..20], &SRV);
+    assert_eq!(addr(&p[28..]), (SRV, 80, EXT, 10000));
+}
+
 #[test]
 fn two_thousand_concurrent_flows() {
     let r = rig(
