@@ -182,7 +182,7 @@ mod tests {
                 seed ^= seed << 17;
                 *b = seed as u8;
             }
-            let hl = if seed.is_multiple_of(2) { 20 } else { 24 };
+            let hl = if seed & 1 == 0 { 20 } else { 24 };
             h[10] = 0;
             h[11] = 0;
             let c = finish(reference(0, &h[..hl]));
