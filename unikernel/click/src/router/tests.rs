@@ -283,3 +283,27 @@ fn recent_time_is_exact_on_a_simulated_clock() {
     let t1 = r.with_element(0, |_, cx| cx.recent()).unwrap();
     assert_eq!(t1, t0 + crate::time::Timestamp(7));
 }
+
+#[test]
+fn push_loops_queue_instead_of_reentering() {
+    // Strip feeds a Classifier that sends packets still starting with ff
+    // back into Strip, which is still running: they must be queued and
+    // delivered after it returns, one by one and in batches.
+    let (r, _) = crate::testing::router_from_source(
+        "i :: Idle -> st :: Strip(1) -> c :: Counter -> cl :: Classifier(0/ff, -);
+         cl[0] -> st; cl[1] -> s :: TestSink;",
+    );
+    let st = r.find("st").unwrap();
+    r.inject(st, 0, Packet::from_slice(&[0, 0xff, 0xff, 1]));
+    assert_eq!(sink_contents(&r, "s"), vec![(0, vec![1])]);
+    assert_eq!(r.read("c.count").unwrap(), "3");
+    let mut b = crate::batch::Batch::new();
+    for d in [&[0u8, 0xff, 2][..], &[0, 3], &[0, 0xff, 0xff, 4]] {
+        b.push(Packet::from_slice(d)).unwrap();
+    }
+    r.with_element(st, |e, cx| e.push_batch(cx, 0, b)).unwrap();
+    let got: alloc::vec::Vec<alloc::vec::Vec<u8>> =
+        sink_contents(&r, "s").into_iter().map(|(_, d)| d).collect();
+    assert_eq!(got, vec![vec![1], vec![3], vec![2], vec![4]]);
+    assert_eq!(r.read("c.count").unwrap(), "9");
+}
