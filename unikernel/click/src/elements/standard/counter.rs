@@ -117,7 +117,7 @@ pub struct Counter {
 }
 
 impl Counter {
-    #[inline]
+    #[inline(always)]
     fn note(&mut self, cx: &Ctx, p: &Packet) {
         self.count += 1;
         self.bytes += p.len() as u64;
