@@ -341,7 +341,10 @@ impl FromDump {
     /// [`FromDump::run_plain`] for BURST 1 (Click's one packet per task
     /// run), without the batch: the task round is most of the cost there.
     fn run_plain_one(&mut self, cx: &Ctx) -> bool {
-        let rec = match self.header.map(|h| pcap::record_at(&self.data, &h, self.pos)) {
+        let rec = match self
+            .header
+            .map(|h| pcap::record_at(&self.data, &h, self.pos))
+        {
             Some(Ok(Some(rec))) => rec,
             end => {
                 if let Some(Err(e)) = end {
