@@ -199,22 +199,22 @@ pub fn parse_header(b: &[u8]) -> Result<Header, PcapError> {
 #[inline]
 pub fn record_at(b: &[u8], h: &Header, pos: usize) -> Result<Option<Record>, RecordError> {
     let data = pos + RECORD_HEADER_LEN + h.extra;
-    let Some(hdr) = b.get(pos..pos + RECORD_HEADER_LEN) else {
+    let Some(hdr) = b
+        .get(pos..)
+        .and_then(|r| r.first_chunk::<RECORD_HEADER_LEN>())
+    else {
         return if pos >= b.len() {
             Ok(None)
         } else {
             Err(RecordError::Truncated)
         };
     };
-    let word = |i: usize| {
-        let v = u32::from_ne_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
-        if h.swapped {
-            v.swap_bytes()
-        } else {
-            v
-        }
-    };
-    let (sec, frac, a, c) = (word(0), word(4), word(8), word(12));
+    let word = |i: usize| u32::from_ne_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
+    let mut w = [word(0), word(4), word(8), word(12)];
+    if h.swapped {
+        w = w.map(u32::swap_bytes);
+    }
+    let [sec, frac, a, c] = w;
     // Before version 2.3 the two lengths were written the other way round.
     let (stored, len) = if h.minor > 3 || (h.minor == 3 && a <= c) {
         (a, c)

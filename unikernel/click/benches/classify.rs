@@ -8,7 +8,8 @@
 //! table of million packets per second for the compiled index and, for
 //! contrast, for evaluating every rule in order.
 //!
-//! Run with `cargo bench -p click --bench classify`.
+//! Run with `cargo bench -p click --bench classify` (`CLASSIFY_RULES=1000`
+//! runs one size only).
 
 use std::time::{Duration, Instant};
 
@@ -244,7 +245,11 @@ fn main() {
         "{:>6} {:>7} {:>18} {:>9} {:>15} {:>12}",
         "rules", "tuples", "router Mpps", "ns/pkt", "classify Mpps", "linear Mpps"
     );
-    for n in [10usize, 100, 1000] {
+    let sizes: Vec<usize> = match std::env::var("CLASSIFY_RULES") {
+        Ok(v) => v.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        Err(_) => vec![10, 100, 1000],
+    };
+    for n in sizes {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ n as u64);
         let (rules, hits) = make_rules(n, &mut rng);
         let flows = traffic(&hits, ROUND, &mut rng);

@@ -53,18 +53,33 @@ impl Batch {
         self.0.iter()
     }
 
-    /// Keeps the packets for which `f` is true; hands the others to `drop`.
+    /// Keeps the packets for which `f` is true, in order; hands the others
+    /// to `drop`. Packets stay in place up to the first one dropped.
     pub fn retain(&mut self, mut f: impl FnMut(&mut Packet) -> bool, mut drop: impl FnMut(Packet)) {
-        let mut kept = heapless::Vec::<Packet, BATCH_MAX>::new();
-        for mut p in core::mem::take(&mut self.0) {
+        let n = self.0.len();
+        let mut i = 0;
+        while i < n && f(&mut self.0[i]) {
+            i += 1;
+        }
+        if i == n {
+            return;
+        }
+        let tail: heapless::Vec<Packet, BATCH_MAX> = self.0.drain(i..).collect();
+        let mut tail = tail.into_iter();
+        // The first packet of the tail already failed `f`.
+        if let Some(p) = tail.next() {
+            drop(p);
+        }
+        for mut p in tail {
             if f(&mut p) {
                 // Cannot overflow: at most as many as were taken out.
-                let _ = kept.push(p);
+                if let Err(p) = self.0.push(p) {
+                    drop(p);
+                }
             } else {
                 drop(p);
             }
         }
-        self.0 = kept;
     }
 }
 
@@ -79,5 +94,36 @@ impl IntoIterator for Batch {
 impl core::fmt::Debug for Batch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Batch(len={})", self.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retain_keeps_order_and_drops_the_rest() {
+        for pattern in 0u32..64 {
+            let mut b = Batch::new();
+            for i in 0..6u8 {
+                b.push(Packet::from_slice(&[i])).unwrap();
+            }
+            let mut dropped = alloc::vec::Vec::new();
+            let mut calls = 0;
+            b.retain(
+                |p| {
+                    calls += 1;
+                    pattern & (1 << p.data()[0]) != 0
+                },
+                |p| dropped.push(p.data()[0]),
+            );
+            assert_eq!(calls, 6, "each packet is tested once");
+            let kept: alloc::vec::Vec<u8> = b.iter().map(|p| p.data()[0]).collect();
+            let want: alloc::vec::Vec<u8> = (0..6).filter(|i| pattern & (1 << i) != 0).collect();
+            let want_dropped: alloc::vec::Vec<u8> =
+                (0..6).filter(|i| pattern & (1 << i) == 0).collect();
+            assert_eq!(kept, want);
+            assert_eq!(dropped, want_dropped);
+        }
     }
 }

@@ -500,13 +500,25 @@ impl PacketPool {
 
     /// A packet of `len` bytes (contents unspecified) with at least the
     /// default headroom, and fresh annotations.
+    #[inline]
     pub fn alloc(&mut self, len: usize) -> Packet {
-        let mut p = self.alloc_raw(DEFAULT_HEADROOM + len + DEFAULT_TAILROOM);
+        let size = DEFAULT_HEADROOM + len + DEFAULT_TAILROOM;
+        // The spare on top almost always fits (ordinary frames).
+        let mut p = match self.free.pop() {
+            Some(p) if p.0.buf.len() >= size => p,
+            top => self.alloc_cold(top, size),
+        };
         let i = &mut *p.0;
         i.head = DEFAULT_HEADROOM;
         i.tail = DEFAULT_HEADROOM + len;
         i.anno = Anno::default();
         p
+    }
+
+    #[cold]
+    fn alloc_cold(&mut self, top: Option<Packet>, size: usize) -> Packet {
+        drop(top);
+        self.alloc_raw(size)
     }
 
     /// Takes a packet back for reuse.
@@ -578,5 +590,23 @@ mod tests {
         let q = pool.alloc(100);
         assert_eq!(q.len(), 100);
         assert_eq!(pool.spare(), 0);
+    }
+
+    #[test]
+    fn pool_replaces_too_small_spares_and_resets_annotations() {
+        let mut pool = PacketPool::new(4);
+        let mut small = Packet::new(1);
+        small.set_paint(7);
+        pool.recycle(small);
+        let p = pool.alloc(500);
+        assert_eq!((p.len(), p.headroom()), (500, DEFAULT_HEADROOM));
+        assert_eq!(pool.spare(), 0);
+        let mut q = pool.alloc(10);
+        q.set_paint(9);
+        q.set_ip_header(0, 20);
+        pool.recycle(q);
+        let r = pool.alloc(10);
+        assert_eq!(r.paint(), 0);
+        assert_eq!(r.network_header_offset(), None);
     }
 }

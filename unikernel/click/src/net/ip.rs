@@ -129,21 +129,33 @@ pub enum HeaderError {
 
 /// Checks an IPv4 header the way Click's CheckIPHeader does (without the
 /// address checks): returns the header length and total length.
+#[inline]
 pub fn check(b: &[u8], verify_checksum: bool) -> Result<(usize, usize), HeaderError> {
-    let h = Ipv4Header::new(b).ok_or(HeaderError::Tiny)?;
-    if h.version() != 4 {
+    let Some(h) = b.first_chunk::<MIN_HEADER_LEN>() else {
+        return Err(HeaderError::Tiny);
+    };
+    if h[0] >> 4 != 4 {
         return Err(HeaderError::Version);
     }
-    let hlen = h.header_len();
+    let hlen = ((h[0] & 0x0F) as usize) << 2;
     if hlen < MIN_HEADER_LEN {
         return Err(HeaderError::HeaderLen);
     }
-    let len = h.total_len() as usize;
+    let len = u16::from_be_bytes([h[2], h[3]]) as usize;
     if len > b.len() || len < hlen {
         return Err(HeaderError::Length);
     }
-    if verify_checksum && checksum::checksum(&b[..hlen]) != 0 {
-        return Err(HeaderError::Checksum);
+    if verify_checksum {
+        // `len >= hlen` and `len <= b.len()`: the header is present. The
+        // usual 20-byte header gets a fixed-length (unrolled) sum.
+        let sum = if hlen == MIN_HEADER_LEN {
+            checksum::sum20(h)
+        } else {
+            checksum::sum(&b[..hlen])
+        };
+        if sum != 0xFFFF {
+            return Err(HeaderError::Checksum);
+        }
     }
     Ok((hlen, len))
 }

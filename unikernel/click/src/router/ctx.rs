@@ -46,6 +46,12 @@ impl<'r> Ctx<'r> {
         self.router.kill(p)
     }
 
+    /// Drops every packet of a batch.
+    #[inline]
+    pub fn kill_batch(&self, b: Batch) {
+        self.router.kill_batch(b)
+    }
+
     /// A packet of `len` bytes from the pool (contents unspecified, default
     /// headroom, fresh annotations).
     #[inline]
@@ -65,6 +71,15 @@ impl<'r> Ctx<'r> {
     #[inline]
     pub fn now(&self) -> Timestamp {
         self.router.clock.now()
+    }
+
+    /// A recent time, like Click's jiffies: the clock as read at most a
+    /// few driver steps ago (exact with a simulated clock), for elements
+    /// that need time per packet but not precisely (rate estimators). It
+    /// is refreshed whenever timers run or the driver may have waited.
+    #[inline]
+    pub fn recent(&self) -> Timestamp {
+        self.router.recent()
     }
 
     /// This element's index.

@@ -12,6 +12,13 @@
 //! Each element lives in a `RefCell`. A packet pushed into an element that is
 //! already running (a push loop in the graph) is queued and delivered when
 //! the outer call returns, instead of re-entering it.
+//!
+//! The per-packet and per-step paths avoid what they can: the task list is
+//! a fixed array of cells (no borrow per task), the deferred queue is only
+//! looked at when something was queued, timers are only looked at when one
+//! is set, and elements that only need a coarse time (rate estimators) read
+//! [`Ctx::recent`], a clock reading refreshed every few steps, instead of
+//! the clock.
 
 mod build;
 mod ctx;
@@ -106,7 +113,13 @@ pub struct Router {
     host: Box<dyn Host>,
     pool: RefCell<PacketPool>,
     deferred: RefCell<VecDeque<(usize, usize, Packet)>>,
-    tasks: RefCell<Vec<usize>>,
+    /// Set while `deferred` may hold packets.
+    deferred_any: Cell<bool>,
+    /// Elements with a task, in the order their tasks were first
+    /// scheduled: the first `ntasks` entries (an element appears once).
+    tasks: Box<[Cell<u32>]>,
+    ntasks: Cell<usize>,
+    task_listed: Box<[Cell<bool>]>,
     task_on: Vec<Cell<bool>>,
     /// Set when a task is turned on: the step that did it is not idle even
     /// if no task reported work (the new task has not run yet).
@@ -118,7 +131,16 @@ pub struct Router {
     stopped: Cell<bool>,
     stop_listener: Cell<Option<usize>>,
     pending_stops: Cell<u32>,
+    /// A recent clock reading (see [`Ctx::recent`]) and the steps left
+    /// before it is refreshed.
+    recent: Cell<Timestamp>,
+    recent_age: Cell<u32>,
+    /// The clock is simulated: reading it is cheap and exact.
+    simulated: bool,
 }
+
+/// Steps a recent time is reused for before the clock is read again.
+const RECENT_STEPS: u32 = 8;
 
 impl Router {
     /// Number of elements.
@@ -208,6 +230,7 @@ impl Router {
     /// Pushes a packet into input `port` of element `eid` from outside the
     /// graph (a device, a test).
     pub fn inject(&self, eid: usize, port: usize, p: Packet) {
+        self.age_recent();
         self.deliver(eid, port, p);
         self.drain_deferred();
     }
@@ -226,8 +249,14 @@ impl Router {
     fn deliver(&self, to: usize, port: usize, p: Packet) {
         match self.elements[to].try_borrow_mut() {
             Ok(mut e) => e.push(&Ctx::new(self, to), port, p),
-            Err(_) => self.deferred.borrow_mut().push_back((to, port, p)),
+            Err(_) => self.defer(to, port, p),
         }
+    }
+
+    #[cold]
+    fn defer(&self, to: usize, port: usize, p: Packet) {
+        self.deferred.borrow_mut().push_back((to, port, p));
+        self.deferred_any.set(true);
     }
 
     #[inline]
@@ -242,14 +271,11 @@ impl Router {
                         for p in b {
                             d.push_back((to, tport, p));
                         }
+                        self.deferred_any.set(true);
                     }
                 }
             }
-            None => {
-                for p in b {
-                    self.kill(p)
-                }
-            }
+            None => self.kill_batch(b),
         }
     }
 
@@ -267,6 +293,16 @@ impl Router {
         }
     }
 
+    #[inline]
+    pub(crate) fn kill_batch(&self, b: crate::batch::Batch) {
+        if let Ok(mut pool) = self.pool.try_borrow_mut() {
+            for p in b {
+                pool.recycle(p);
+            }
+        }
+    }
+
+    #[inline]
     pub(crate) fn alloc(&self, len: usize) -> Packet {
         match self.pool.try_borrow_mut() {
             Ok(mut pool) => pool.alloc(len),
@@ -274,7 +310,14 @@ impl Router {
         }
     }
 
+    #[inline]
     fn drain_deferred(&self) {
+        if self.deferred_any.get() {
+            self.drain_deferred_queue();
+        }
+    }
+
+    fn drain_deferred_queue(&self) {
         loop {
             let next = self.deferred.borrow_mut().pop_front();
             match next {
@@ -287,16 +330,49 @@ impl Router {
                         return;
                     }
                 },
-                None => return,
+                None => {
+                    self.deferred_any.set(false);
+                    return;
+                }
             }
         }
+    }
+
+    // ---- time ------------------------------------------------------------
+
+    /// The recent time (see [`Ctx::recent`]).
+    #[inline]
+    pub(crate) fn recent(&self) -> Timestamp {
+        if self.simulated {
+            self.clock.now()
+        } else {
+            self.recent.get()
+        }
+    }
+
+    /// Counts a step against the recent time, reading the clock when it
+    /// has served [`RECENT_STEPS`] steps.
+    #[inline]
+    fn age_recent(&self) {
+        match self.recent_age.get() {
+            0 => self.refresh_recent(self.clock.now()),
+            n => self.recent_age.set(n - 1),
+        }
+    }
+
+    #[inline]
+    fn refresh_recent(&self, now: Timestamp) {
+        self.recent.set(now);
+        self.recent_age.set(RECENT_STEPS);
     }
 
     // ---- tasks, timers, stopping ----------------------------------------
 
     pub(crate) fn set_task(&self, eid: usize, on: bool) {
-        if on && !self.tasks.borrow().contains(&eid) {
-            self.tasks.borrow_mut().push(eid);
+        if on && !self.task_listed[eid].replace(true) {
+            let n = self.ntasks.get();
+            self.tasks[n].set(eid as u32);
+            self.ntasks.set(n + 1);
         }
         if on && !self.task_on[eid].get() {
             self.task_woken.set(true);
@@ -323,14 +399,20 @@ impl Router {
 
     /// Runs every scheduled task once, round robin; true if any did work.
     pub fn run_tasks(&self) -> bool {
-        let n = self.tasks.borrow().len();
+        // Tasks scheduled during this round wait for the next one.
+        let n = self.ntasks.get();
+        if n == 0 {
+            return false;
+        }
         let mut worked = false;
         let start = self.task_cursor.get();
-        for k in 0..n {
-            let eid = match self.tasks.borrow().get((start + k) % n) {
-                Some(&e) => e,
-                None => break,
-            };
+        let mut at = start;
+        for _ in 0..n {
+            let eid = self.tasks[at].get() as usize;
+            at += 1;
+            if at == n {
+                at = 0;
+            }
             if !self.task_on[eid].get() || self.stopped.get() {
                 continue;
             }
@@ -339,23 +421,28 @@ impl Router {
             }
             self.drain_deferred();
         }
-        if n > 0 {
-            self.task_cursor.set((start + 1) % n);
-        }
+        self.task_cursor
+            .set(if start + 1 >= n { 0 } else { start + 1 });
         worked
     }
 
     /// Fires every timer due by now; true if any fired.
+    #[inline]
     pub fn run_timers(&self) -> bool {
+        // No clock read when no timer is set: the driver steps once per
+        // task round, and reading a real clock costs more than the rest of
+        // an idle step.
+        !self.timers.borrow().is_empty() && self.fire_timers()
+    }
+
+    fn fire_timers(&self) -> bool {
         let mut fired = false;
         loop {
-            // No clock read when no timer is set: the driver steps once per
-            // task round, and reading a real clock costs more than the
-            // rest of an idle step.
             if self.timers.borrow().is_empty() {
                 break;
             }
             let now = self.clock.now();
+            self.refresh_recent(now);
             let entry = {
                 let mut t = self.timers.borrow_mut();
                 match t.peek() {
@@ -400,12 +487,15 @@ impl Router {
             return Step::Stopped;
         }
         self.task_woken.set(false);
+        self.age_recent();
         let worked = self.run_timers() | self.run_tasks() | self.task_woken.get();
         if self.stopped.get() {
             Step::Stopped
         } else if worked {
             Step::Worked
         } else {
+            // The driver may now wait: read the clock again next step.
+            self.recent_age.set(0);
             Step::Idle(self.next_timer())
         }
     }

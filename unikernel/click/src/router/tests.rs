@@ -211,3 +211,99 @@ fn from_source_reports_located_errors() {
         "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
     );
 }
+
+/// A real-time-like clock (not simulated) that counts its readings.
+struct CountingClock {
+    now: core::cell::Cell<i64>,
+    reads: alloc::rc::Rc<core::cell::Cell<u32>>,
+}
+
+impl crate::time::Clock for CountingClock {
+    fn now(&self) -> crate::time::Timestamp {
+        self.reads.set(self.reads.get() + 1);
+        let t = self.now.get() + 1_000;
+        self.now.set(t);
+        crate::time::Timestamp(t)
+    }
+}
+
+#[test]
+fn recent_time_reads_the_clock_every_few_steps_and_after_idle() {
+    let reads = alloc::rc::Rc::new(core::cell::Cell::new(0));
+    let env = super::Env {
+        clock: alloc::boxed::Box::new(CountingClock {
+            now: core::cell::Cell::new(5_000_000_000),
+            reads: reads.clone(),
+        }),
+        host: alloc::boxed::Box::new(crate::host::MemoryHost::default()),
+    };
+    // An endless source through a Counter: every step works, and the
+    // Counter wants a time for every packet.
+    let r = crate::router::Router::from_source(
+        "InfiniteSource(LENGTH 8, BURST 1) -> c :: Counter -> Discard;",
+        "t",
+        &[],
+        &crate::testing::registry(),
+        env,
+    )
+    .unwrap();
+    let before = reads.get();
+    for _ in 0..10 * (super::RECENT_STEPS + 1) {
+        assert_eq!(r.step(), super::Step::Worked);
+    }
+    // InfiniteSource stamps each packet with the exact time (90 readings,
+    // as Click's does); the router adds one reading per RECENT_STEPS + 1
+    // steps for the Counter, not one per packet.
+    assert_eq!(reads.get() - before, 90 + 10);
+    assert_eq!(r.read("c.count").unwrap(), "90");
+    // The recent time moves with those readings.
+    let seen = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    assert!(seen.0 > 5_000_000_000 && seen.0 <= 5_000_000_000 + 1_000 * reads.get() as i64);
+    // Once idle (the driver may sleep), every step reads the clock again.
+    r.write("c.reset", "").unwrap();
+    r.with_element(0, |e, cx| e.write_handler(cx, "active", "false"))
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        r.step(),
+        super::Step::Worked | super::Step::Idle(_)
+    ));
+    let before = reads.get();
+    for _ in 0..3 {
+        assert_eq!(r.step(), super::Step::Idle(None));
+    }
+    assert_eq!(reads.get() - before, 3);
+}
+
+#[test]
+fn recent_time_is_exact_on_a_simulated_clock() {
+    let (r, _) = crate::testing::router_from_source("i :: Idle -> Discard;");
+    let t0 = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    r.clock().advance_to(t0 + crate::time::Timestamp(7));
+    let t1 = r.with_element(0, |_, cx| cx.recent()).unwrap();
+    assert_eq!(t1, t0 + crate::time::Timestamp(7));
+}
+
+#[test]
+fn push_loops_queue_instead_of_reentering() {
+    // Strip feeds a Classifier that sends packets still starting with ff
+    // back into Strip, which is still running: they must be queued and
+    // delivered after it returns, one by one and in batches.
+    let (r, _) = crate::testing::router_from_source(
+        "i :: Idle -> st :: Strip(1) -> c :: Counter -> cl :: Classifier(0/ff, -);
+         cl[0] -> st; cl[1] -> s :: TestSink;",
+    );
+    let st = r.find("st").unwrap();
+    r.inject(st, 0, Packet::from_slice(&[0, 0xff, 0xff, 1]));
+    assert_eq!(sink_contents(&r, "s"), vec![(0, vec![1])]);
+    assert_eq!(r.read("c.count").unwrap(), "3");
+    let mut b = crate::batch::Batch::new();
+    for d in [&[0u8, 0xff, 2][..], &[0, 3], &[0, 0xff, 0xff, 4]] {
+        b.push(Packet::from_slice(d)).unwrap();
+    }
+    r.with_element(st, |e, cx| e.push_batch(cx, 0, b)).unwrap();
+    let got: alloc::vec::Vec<alloc::vec::Vec<u8>> =
+        sink_contents(&r, "s").into_iter().map(|(_, d)| d).collect();
+    assert_eq!(got, vec![vec![1], vec![3], vec![2], vec![4]]);
+    assert_eq!(r.read("c.count").unwrap(), "9");
+}

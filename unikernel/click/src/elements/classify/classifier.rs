@@ -17,7 +17,8 @@
 //! None.
 //!
 //! # Handlers
-//! * `program` (read): the compiled rules and their index.
+//! * `program` (read): the compiled rules and their index (for a few
+//!   tests in all, the branching program that replaces it).
 //!
 //! # Example
 //! ```text
@@ -34,7 +35,7 @@ use alloc::vec::Vec;
 
 use super::compile::dispatch::dispatch;
 use super::compile::pattern::parse_pattern;
-use super::compile::{data_view, Program, Rule};
+use super::compile::{Program, Rule};
 use crate::batch::Batch;
 use crate::confparse::Args;
 use crate::element::{Element, ElementClass, HandlerDecl};
@@ -86,8 +87,9 @@ impl Classifier {
     }
 
     /// The output a packet goes to (`None`: dropped).
+    #[inline]
     pub fn classify(&self, p: &Packet) -> Option<usize> {
-        self.prog.classify(&data_view(p))
+        self.prog.classify_data(p.data())
     }
 }
 
@@ -101,7 +103,7 @@ impl Element for Classifier {
 
     fn push_batch(&mut self, cx: &Ctx, _port: usize, b: Batch) {
         let prog = &self.prog;
-        dispatch(cx, b, |p| prog.classify(&data_view(p)));
+        dispatch(cx, b, |p| prog.classify_data(p.data()));
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {

@@ -13,7 +13,8 @@
 //! None.
 //!
 //! # Handlers
-//! * `program` (read): the compiled rules and their index.
+//! * `program` (read): the compiled rules and their index (for a few
+//!   tests in all, the branching program that replaces it).
 //!
 //! # Example
 //! ```text

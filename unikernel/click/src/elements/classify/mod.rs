@@ -21,7 +21,17 @@
 //! residual tests (what the matched key does not already prove) of the
 //! few candidates found, taken in rule order so the first match wins. Rule sets of 10 or 1,000 rules of a handful of
 //! shapes therefore cost about the same; the `classify` bench measures it.
-//! The `program` handler prints the rules' tests and the index.
+//! Residual trees run as branching code (one compare per test on the
+//! path taken, no recursion).
+//!
+//! Rule sets of at most [`compile::linear::MAX_INSNS`] tests in all (a
+//! Classifier's `12/0800, 12/0806, -`) skip the index: the whole list
+//! becomes one branching program of masked word compares, as Click's
+//! Classifier is, costing a few instructions per packet. Batches are
+//! classified packet by packet, then leave whole when every packet takes
+//! the same output.
+//! The `program` handler prints the rules' tests and the index (or the
+//! branching program).
 
 use crate::element::ElementClass;
 

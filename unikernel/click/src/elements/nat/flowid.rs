@@ -84,11 +84,14 @@ impl FlowId {
     /// (at least four bytes).
     #[inline]
     pub fn from_headers(ip: &[u8], l4: &[u8]) -> FlowId {
+        // One bounds check per header, then fixed-size reads.
+        let a: &[u8; 8] = ip[12..20].try_into().expect("8 bytes");
+        let p: &[u8; 4] = l4[..4].try_into().expect("4 bytes");
         FlowId {
-            saddr: [ip[12], ip[13], ip[14], ip[15]],
-            daddr: [ip[16], ip[17], ip[18], ip[19]],
-            sport: u16::from_ne_bytes([l4[0], l4[1]]),
-            dport: u16::from_ne_bytes([l4[2], l4[3]]),
+            saddr: [a[0], a[1], a[2], a[3]],
+            daddr: [a[4], a[5], a[6], a[7]],
+            sport: u16::from_ne_bytes([p[0], p[1]]),
+            dport: u16::from_ne_bytes([p[2], p[3]]),
         }
     }
 

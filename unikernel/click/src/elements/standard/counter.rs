@@ -62,7 +62,15 @@ impl Rate {
 
     /// Records `n` events at `now`.
     pub fn add(&mut self, now: Timestamp, n: u64) {
-        self.roll(now.msec());
+        self.add_at(now.msec(), n);
+    }
+
+    /// Records `n` events at millisecond tick `tick` ([`Timestamp::msec`]).
+    #[inline]
+    pub fn add_at(&mut self, tick: i64, n: u64) {
+        if tick != self.tick || !self.started {
+            self.roll(tick);
+        }
         self.pending += n;
     }
 
@@ -109,13 +117,14 @@ pub struct Counter {
 }
 
 impl Counter {
-    #[inline]
+    #[inline(always)]
     fn note(&mut self, cx: &Ctx, p: &Packet) {
         self.count += 1;
         self.bytes += p.len() as u64;
-        let now = cx.now();
-        self.rate.add(now, 1);
-        self.byte_rate.add(now, p.len() as u64);
+        // Millisecond ticks need no fresh clock reading per packet.
+        let tick = cx.recent().msec();
+        self.rate.add_at(tick, 1);
+        self.byte_rate.add_at(tick, p.len() as u64);
     }
 
     /// Packets counted.
@@ -138,9 +147,9 @@ impl Element for Counter {
         let n = b.len() as u64;
         self.count += n;
         self.bytes += bytes;
-        let now = cx.now();
-        self.rate.add(now, n);
-        self.byte_rate.add(now, bytes);
+        let tick = cx.recent().msec();
+        self.rate.add_at(tick, n);
+        self.byte_rate.add_at(tick, bytes);
         cx.push_batch(0, b);
     }
 

@@ -72,9 +72,7 @@ impl Element for Discard {
 
     fn push_batch(&mut self, cx: &Ctx, _port: usize, b: Batch) {
         self.count += b.len() as u64;
-        for p in b {
-            cx.kill(p);
-        }
+        cx.kill_batch(b);
     }
 
     fn run_task(&mut self, cx: &Ctx) -> bool {

@@ -696,7 +696,9 @@ fn index_agrees_with_linear_evaluation() {
                 output: Some(k),
             });
         }
+        // Small sets get a branching program; check the index on them too.
         let prog = Program::new(rs.clone());
+        let index = Program::indexed(rs.clone());
         for _ in 0..200 {
             let proto = [6u8, 17, 1, 47][rnd(4) as usize];
             let mut p =
@@ -718,6 +720,7 @@ fn index_agrees_with_linear_evaluation() {
             let v = ip_view(&pk);
             let want = rs.iter().position(|r| r.expr.eval(&v));
             assert_eq!(prog.matching_rule(&v), want);
+            assert_eq!(index.matching_rule(&v), want);
         }
     }
 }

@@ -6,10 +6,13 @@
 //! * [`pattern`]: Classifier's `OFFSET/VALUE%MASK` patterns, likewise;
 //! * [`names`]: protocol, service, TCP flag and ICMP type names;
 //! * [`program`]: a rule list compiled into a tuple-space index plus exact
-//!   per-rule tests (see there for the design).
+//!   per-rule tests (see there for the design);
+//! * [`linear`]: small rule lists compiled into a branching program of
+//!   word compares instead.
 
 pub mod dispatch;
 pub mod expr;
+pub mod linear;
 pub mod names;
 pub mod pattern;
 pub mod program;

@@ -17,6 +17,10 @@
 //! from every probed list cannot match, so the first matching candidate is
 //! the first matching rule. The cost depends on the number of tuples (rule
 //! *shapes*) and candidates, not on the number of rules.
+//!
+//! Rule sets of a few tests (Classifier's usual `12/0800, 12/0806, -`)
+//! are matched by a [`Linear`] branching program instead, which costs a
+//! compare per test instead of hashing.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -25,6 +29,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use super::linear::{Branches, Linear, NO_SLOT};
 use super::tree::{need_for, Base, Expr, Leaf, View};
 
 /// Most words in one tuple key.
@@ -43,25 +48,12 @@ pub struct Rule {
 
 /// Most header words read once per packet into a cache.
 const HOT_WORDS: usize = 16;
-/// Cache slot of words not cached (its bit in `Cache::ok` is never set).
-const NO_SLOT: u8 = 31;
 
 /// The hot words of one packet, read once.
 struct Cache {
     w: [u32; HOT_WORDS],
     /// Bit `i` set: `w[i]` holds a whole word (all four bytes present).
     ok: u32,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Node {
-    Const(bool),
-    /// Test, bytes needed, cache slot.
-    Leaf(Leaf, u8, u8),
-    Not(u32),
-    And(u32, u32),
-    Or(u32, u32),
-    Ternary(u32, u32, u32),
 }
 
 /// A word of a tuple key.
@@ -84,8 +76,8 @@ struct Slot {
 #[derive(Clone, Copy, Debug)]
 struct Cand {
     rule: u32,
-    /// Residual tests in `Program::res` (when `exact`), or the root of
-    /// the residual tree in `Program::nodes`.
+    /// Residual tests in `Program::res` (when `exact`), or the entry of
+    /// the residual tree in `Program::branches`.
     res_start: u32,
     res_len: u32,
     /// The rule is a conjunction of tests: the residual tests decide.
@@ -115,8 +107,9 @@ struct Tuple {
 pub struct Program {
     /// Words read into the per-packet cache.
     hot: Vec<(Base, i32)>,
-    nodes: Vec<Node>,
-    kids: Vec<u32>,
+    /// Every rule's test and the residual trees, as branching code.
+    branches: Branches,
+    /// Each rule's entry in `branches`.
     roots: Vec<u32>,
     outputs: Vec<Option<usize>>,
     texts: Vec<String>,
@@ -130,6 +123,8 @@ pub struct Program {
     unkeyed: Vec<u32>,
     /// Set when the first rule matches everything.
     everything: Option<Option<usize>>,
+    /// The branching program used instead of the index for small sets.
+    linear: Option<Linear>,
 }
 
 type Fact = (Base, i32, u32, u32);
@@ -318,10 +313,18 @@ fn hash(key: &[u32; KEY_WORDS], n: usize) -> u64 {
 impl Program {
     /// Compiles `rules`; the first matching rule decides.
     pub fn new(rules: Vec<Rule>) -> Program {
+        let linear = Linear::new(rules.iter().map(|r| &r.expr));
+        let mut p = Program::indexed(rules);
+        p.linear = linear;
+        p
+    }
+
+    /// Compiles `rules` into the tuple index only (no branching program,
+    /// whatever the size of the set).
+    pub fn indexed(rules: Vec<Rule>) -> Program {
         let mut p = Program {
             hot: Vec::new(),
-            nodes: Vec::new(),
-            kids: Vec::new(),
+            branches: Branches::default(),
             roots: Vec::new(),
             outputs: Vec::new(),
             texts: Vec::new(),
@@ -332,6 +335,7 @@ impl Program {
             dispatch_lists: Vec::new(),
             unkeyed: Vec::new(),
             everything: None,
+            linear: None,
         };
         // tuple signature -> key values -> rules
         type Entry = (u32, Result<Vec<Leaf>, Expr>);
@@ -339,7 +343,7 @@ impl Program {
             BTreeMap::new();
         for (i, rule) in rules.into_iter().enumerate() {
             let i = i as u32;
-            let root = p.flatten(&rule.expr);
+            let root = p.branches.add(&rule.expr);
             p.roots.push(root);
             p.outputs.push(rule.output);
             p.texts.push(rule.expr.unparse());
@@ -411,7 +415,7 @@ impl Program {
                         }
                         Err(tree) => Cand {
                             rule,
-                            res_start: p.flatten(&tree),
+                            res_start: p.branches.add(&tree),
                             res_len: 0,
                             exact: false,
                         },
@@ -490,10 +494,8 @@ impl Program {
                 *uses.entry((k.base, k.off)).or_default() += 1000;
             }
         }
-        for n in &self.nodes {
-            if let Node::Leaf(l, _, _) = n {
-                *uses.entry((l.base, l.off)).or_default() += 1;
-            }
+        for (base, off, _) in self.branches.slots_mut() {
+            *uses.entry((base, off)).or_default() += 1;
         }
         for (l, _, _) in &self.res {
             *uses.entry((l.base, l.off)).or_default() += 1;
@@ -513,10 +515,8 @@ impl Program {
                 *s = slot(&self.hot, k.base, k.off);
             }
         }
-        for n in &mut self.nodes {
-            if let Node::Leaf(l, _, s) = n {
-                *s = slot(&self.hot, l.base, l.off);
-            }
+        for (base, off, s) in self.branches.slots_mut() {
+            *s = slot(&self.hot, base, off);
         }
         for (l, _, s) in &mut self.res {
             *s = slot(&self.hot, l.base, l.off);
@@ -540,30 +540,6 @@ impl Program {
         c
     }
 
-    fn flatten(&mut self, e: &Expr) -> u32 {
-        let node = match e {
-            Expr::Const(b) => Node::Const(*b),
-            Expr::Leaf(l) => Node::Leaf(*l, need_for(l.mask), NO_SLOT),
-            Expr::Not(x) => Node::Not(self.flatten(x)),
-            Expr::And(xs) | Expr::Or(xs) => {
-                let ids: Vec<u32> = xs.iter().map(|x| self.flatten(x)).collect();
-                let start = self.kids.len() as u32;
-                self.kids.extend(ids);
-                let end = self.kids.len() as u32;
-                if matches!(e, Expr::And(_)) {
-                    Node::And(start, end)
-                } else {
-                    Node::Or(start, end)
-                }
-            }
-            Expr::Ternary(c, a, b) => {
-                Node::Ternary(self.flatten(c), self.flatten(a), self.flatten(b))
-            }
-        };
-        self.nodes.push(node);
-        (self.nodes.len() - 1) as u32
-    }
-
     #[inline]
     fn word(
         c: &Cache,
@@ -581,30 +557,12 @@ impl Program {
         }
     }
 
-    fn eval(&self, n: u32, c: &Cache, v: &View) -> bool {
-        match self.nodes[n as usize] {
-            Node::Const(b) => b,
-            Node::Leaf(l, need, slot) => {
-                match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
-                    Some(w) => w == l.value,
-                    None => l.short_yes,
-                }
-            }
-            Node::Not(x) => !self.eval(x, c, v),
-            Node::And(s, e) => self.kids[s as usize..e as usize]
-                .iter()
-                .all(|&k| self.eval(k, c, v)),
-            Node::Or(s, e) => self.kids[s as usize..e as usize]
-                .iter()
-                .any(|&k| self.eval(k, c, v)),
-            Node::Ternary(x, a, b) => {
-                if self.eval(x, c, v) {
-                    self.eval(a, c, v)
-                } else {
-                    self.eval(b, c, v)
-                }
-            }
-        }
+    /// The tree compiled at `entry` in `branches`, on a packet.
+    #[inline]
+    fn eval(&self, entry: u32, c: &Cache, v: &View) -> bool {
+        self.branches.eval(entry, |base, off, mask, need, slot| {
+            Self::word(c, v, base, off, mask, need, slot)
+        })
     }
 
     #[inline]
@@ -646,7 +604,16 @@ impl Program {
     }
 
     /// The index of the first rule that matches, if any.
+    #[inline]
     pub fn matching_rule(&self, v: &View) -> Option<usize> {
+        match &self.linear {
+            Some(l) => l.matching_rule(v),
+            None => self.indexed_rule(v),
+        }
+    }
+
+    /// [`Program::matching_rule`] through the tuple index.
+    fn indexed_rule(&self, v: &View) -> Option<usize> {
         if self.everything.is_some() {
             return Some(0);
         }
@@ -698,12 +665,33 @@ impl Program {
     }
 
     /// Where a packet goes: an output port, or `None` to drop it.
-    #[inline]
+    #[inline(always)]
     pub fn classify(&self, v: &View) -> Option<usize> {
+        if let Some(l) = &self.linear {
+            return l.matching_rule(v).and_then(|r| self.outputs[r]);
+        }
         if let Some(out) = self.everything {
             return out;
         }
         self.matching_rule(v).and_then(|r| self.outputs[r])
+    }
+
+    /// [`Program::classify`] for rules on the packet data only
+    /// (Classifier), given the data.
+    #[inline(always)]
+    pub fn classify_data(&self, data: &[u8]) -> Option<usize> {
+        match &self.linear {
+            Some(l) => l.matching_rule_data(data).and_then(|r| self.outputs[r]),
+            None => self.classify(&View {
+                data,
+                ..View::default()
+            }),
+        }
+    }
+
+    /// True when a branching program, not the index, matches packets.
+    pub fn is_linear(&self) -> bool {
+        self.linear.is_some()
     }
 
     /// Number of tuples (distinct rule shapes) in the index.
@@ -723,6 +711,10 @@ impl Program {
         }
         if self.everything.is_some() {
             let _ = writeln!(s, "rule 0 matches every packet");
+            return s;
+        }
+        if let Some(l) = &self.linear {
+            s.push_str(&l.unparse());
             return s;
         }
         for (i, t) in self.tuples.iter().enumerate() {
