@@ -792,7 +792,10 @@ fn lookup(word: &str, ty: Ty, proto: Option<u32>) -> Look {
     let p = names::find(names::PROTOCOLS, word);
     let port = names::find(names::PORTS, word);
     let opt = names::find(names::TCP_FLAGS, word);
-    let icmp = names::find(names::ICMP_TYPES, word);
+    let icmp = crate::net::icmp::TYPE_NAMES
+        .iter()
+        .find(|(n, _)| *n == word)
+        .map(|&(_, v)| u32::from(v));
     if p.is_none() && port.is_none() && opt.is_none() && icmp.is_none() {
         return Look::Unknown;
     }

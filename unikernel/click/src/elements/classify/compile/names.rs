@@ -79,25 +79,6 @@ pub const TCP_FLAGS: &[(&str, u32)] = &[
     ("urg", 0x20),
 ];
 
-/// ICMP message types.
-pub const ICMP_TYPES: &[(&str, u32)] = &[
-    ("echo", 8),
-    ("echo-reply", 0),
-    ("inforeq", 15),
-    ("inforeq-reply", 16),
-    ("maskreq", 17),
-    ("maskreq-reply", 18),
-    ("parameterproblem", 12),
-    ("redirect", 5),
-    ("routeradvert", 9),
-    ("routersolicit", 10),
-    ("sourcequench", 4),
-    ("timeexceeded", 11),
-    ("timestamp", 13),
-    ("timestamp-reply", 14),
-    ("unreachable", 3),
-];
-
 /// Looks `word` up in `table`.
 pub fn find(table: &[(&str, u32)], word: &str) -> Option<u32> {
     table.iter().find(|(n, _)| *n == word).map(|&(_, v)| v)
