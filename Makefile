@@ -34,3 +34,18 @@ guest-check:
 # Boots the image under QEMU (KVM and TCG when /dev/kvm works).
 test-guest: image guest-check
 	MB_IMAGE=$(CURDIR)/images/mb.elf MB_ACCEL=$${MB_ACCEL:-all} cargo test -p mb-tests-qemu -- --test-threads=2
+
+# ---------------------------------------------------------------------------
+# Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
+# `make test-xen` builds (and caches, under target/xen-cache/) a Debian dom0
+# image from packages, boots Xen with it, runs tests/xen/scenario/main.sh
+# inside dom0 against images/mb.elf, and prints "xen-test: PASS|FAIL".
+# ---------------------------------------------------------------------------
+.PHONY: test-xen xen-deps
+xen-deps:
+	command -v debootstrap >/dev/null && command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || \
+		(apt-get update && apt-get install -y debootstrap e2fsprogs)
+	command -v qemu-system-x86_64 >/dev/null || (apt-get update && apt-get install -y qemu-system-x86)
+
+test-xen: image xen-deps
+	tests/xen/run.sh
