@@ -16,7 +16,8 @@ type = "pvh"
 kernel = "$MB_DIR/mb.elf"
 memory = 32
 vcpus = 1
-vif = [ "bridge=xbr0,mac=00:16:3e:00:00:10", "bridge=xbr1,mac=00:16:3e:00:00:11" ]
+vif = [ "bridge=xbr0,mac=00:16:3e:00:00:10,script=$MB_DIR/lib/vif-lean",
+        "bridge=xbr1,mac=00:16:3e:00:00:11,script=$MB_DIR/lib/vif-lean" ]
 tsc_mode = "native"
 on_crash = "preserve"
 CFG
@@ -48,5 +49,10 @@ for v in 0 1; do
 done
 check "ping ns1 -> ns2 across the middlebox" ip netns exec ns1 ping -c 3 -W 2 -i 0.3 10.0.0.2
 
-check "xl destroy" xl destroy mb1
+step "xl shutdown (the guest watches control/shutdown)"
+check "xl shutdown -w" timeout 60 xl shutdown -w mb1
 check "domain gone from xl list" bash -c "! xl list | grep -q '^mb1 '"
+check "guest saw the request" grep -q "toolstack asked for poweroff" "$cons"
+check "vif0 closed cleanly" grep -q "vif0 closed" "$cons"
+check "vif1 closed cleanly" grep -q "vif1 closed" "$cons"
+check "guest shut itself down" grep -q "SCHEDOP_shutdown reason=0" "$cons"

@@ -36,10 +36,18 @@ pub fn exit(code: u8) -> ! {
 }
 
 /// A clean stop: on Xen the vifs are closed first (the backends see
-/// Closing → Closed), then the domain powers off; elsewhere exit status 0.
+/// Closing → Closed), then the domain shuts down with the reason the
+/// toolstack asked for (poweroff by default); elsewhere exit status 0.
 pub fn stop() -> ! {
     if ON_XEN.load(Ordering::Relaxed) {
-        crate::xen::shutdown(crate::xen::sched::POWEROFF)
+        let reason = crate::xen::stop_requested().unwrap_or(crate::xen::sched::POWEROFF);
+        crate::xen::shutdown(reason)
     }
     exit(0)
+}
+
+/// Whether the host asked the VM to stop (Xen's `control/shutdown`); the
+/// main loop then calls [`stop`].
+pub fn stop_requested() -> bool {
+    ON_XEN.load(Ordering::Relaxed) && crate::xen::stop_requested().is_some()
 }

@@ -84,6 +84,7 @@ guest_dmesg() { xl dmesg | grep -a "(d$1)" | sed 's/^.*(d[0-9]*) //'; }
 diagnose() {
     step "diagnostics"
     echo "  modules: $(lsmod | awk '/xen/ {printf "%s ", $1}')"
+    echo "  fork+exec of /bin/true: $( { time -p /bin/true; } 2>&1 | awk '/real/ {print $2}') s"
     echo "  fork+exec of xenstore-read: $( { time -p xenstore-read /local/domain/0/name >/dev/null; } 2>&1 | awk '/real/ {print $2}') s"
     tail -30 /var/log/xen/xen-hotplug.log 2>/dev/null | sed 's/^/  hotplug| /'
     ls /var/log/xen/ | sed 's/^/  logdir| /'

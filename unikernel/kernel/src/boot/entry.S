@@ -26,6 +26,9 @@
 pvh_start32:
     cli
     cld
+    /* The PVH ABI gives no stack (Xen enters with esp = 0), and the far
+     * return below pushes: use ours from the start. */
+    mov esp, offset boot_stack_top
     mov esi, ebx                    /* start_info, kept for the Rust entry */
     rdtsc
     mov ebp, eax                    /* entry TSC, low */

@@ -69,14 +69,20 @@ pub fn set_param(index: u32, value: u64) -> Result<(), i64> {
 }
 
 /// Has event-channel upcalls for vCPU 0 raised as local-APIC `vector`
-/// (per-vCPU upcall vector, else the domain-wide callback of type vector).
-pub fn set_upcall_vector(vector: u8) -> Result<&'static str, i64> {
+/// (`HVMOP_set_evtchn_upcall_vector`: edge-triggered, acknowledged by the
+/// APIC EOI like any device interrupt).
+///
+/// The domain-wide `HVM_PARAM_CALLBACK_IRQ` is set too, to GSI 1, which a
+/// PVH domain does not have: it delivers nothing, but libxl only offers
+/// `xl shutdown` to guests whose callback parameter is non-zero. (Its
+/// vector type is avoided: Xen re-injects that vector for as long as
+/// `evtchn_upcall_pending` is set, which our handler does not clear.)
+pub fn set_upcall_vector(vector: u8) -> Result<(), i64> {
     let mut v = UpcallVector { vcpu: 0, vector };
     // SAFETY: `v` is a live `xen_hvm_evtchn_upcall_vector`.
     let rc = unsafe { hypercall::op(HVM_OP, HVMOP_SET_EVTCHN_UPCALL_VECTOR, &mut v) };
-    if rc == 0 {
-        return Ok("upcall-vector");
+    if rc < 0 {
+        return Err(rc);
     }
-    // HVM_PARAM_CALLBACK_IRQ, type 2 (vector) in bits 63:56.
-    set_param(PARAM_CALLBACK_IRQ, (2u64 << 56) | u64::from(vector)).map(|()| "callback-irq")
+    set_param(PARAM_CALLBACK_IRQ, 1)
 }

@@ -13,6 +13,7 @@ pub mod evtchn;
 pub mod grant;
 pub mod hvm;
 pub mod hypercall;
+pub mod mux;
 pub mod netfront;
 pub mod page;
 pub mod sched;
@@ -48,6 +49,13 @@ pub fn early_init(base: u32) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The `SHUTDOWN_*` reason the toolstack asked for through
+/// `control/shutdown`, if it did.
+pub fn stop_requested() -> Option<u32> {
+    let r = mux::STOP_REQUEST.load(Ordering::Acquire);
+    (r != mux::STOP_NONE).then_some(r)
+}
+
 /// vCPU 0's time info, once shared info is mapped.
 pub fn time_info() -> Option<*const PvclockInfo> {
     if EARLY_DONE.load(Ordering::Acquire) {
@@ -70,8 +78,8 @@ static mut STATE: Option<XenState> = None;
 /// loop's devices. A vif that fails to connect is logged and skipped.
 pub fn devices() -> Result<Devices, &'static str> {
     match hvm::set_upcall_vector(UPCALL_VECTOR) {
-        Ok(how) => crate::kprintln!("mb: xen: event upcalls on vector {UPCALL_VECTOR:#x} ({how})"),
-        Err(e) => crate::kprintln!("mb: xen: no event upcall ({e}); polling"),
+        Ok(()) => crate::kprintln!("mb: xen: event upcalls on vector {UPCALL_VECTOR:#x}"),
+        Err(e) => crate::kprintln!("mb: xen: no upcall vector ({e}); devices are polled"),
     }
     let ring = StoreRing::find()?;
     let mut grants = grant::GrantTable::new()?;
@@ -93,6 +101,12 @@ pub fn devices() -> Result<Devices, &'static str> {
             Err(e) => crate::kprintln!("mb: xen: vif{index}: {e}"),
         }
     }
+    // Tell the toolstack which `control/shutdown` requests we honour.
+    for f in ["feature-poweroff", "feature-reboot"] {
+        let _ = xs.write(&alloc::format!("control/{f}"), b"1");
+    }
+    drop(xs);
+    store::start_mux(ring);
     // SAFETY: single CPU; written once here before the main loop runs.
     unsafe { STATE = Some(XenState { ring, grants, vifs }) };
     let store: Box<dyn LoopStream> = Box::new(XenStore::new(ring));

@@ -6,6 +6,8 @@ use super::hypercall::{self, SCHED_OP};
 const SCHEDOP_SHUTDOWN: u64 = 2;
 /// `SHUTDOWN_poweroff`.
 pub const POWEROFF: u32 = 0;
+/// `SHUTDOWN_reboot`.
+pub const REBOOT: u32 = 1;
 /// `SHUTDOWN_crash`.
 pub const CRASH: u32 = 3;
 

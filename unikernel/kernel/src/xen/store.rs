@@ -11,6 +11,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use xenstore::client::BlockingClient;
 use xenstore::ring::{GuestRing, Interface, Notify, RSP_CONS, RSP_PROD};
 
+use super::mux::Mux;
 use super::{evtchn, hvm, shared};
 use crate::arch::x86_64::{apic, cpu, idt};
 use crate::mainloop::Wakeup;
@@ -108,47 +109,50 @@ pub fn boot_client(ring: StoreRing) -> BootClient {
     BlockingClient::new(GuestRing::new(ring.interface(), StoreNotify { ring }))
 }
 
-/// The store ring as the router's byte stream.
+/// The multiplexed connection, set up by [`start_mux`].
+static mut MUX: Option<Mux> = None;
+
+fn mux() -> Option<&'static mut Mux> {
+    // SAFETY: one CPU; interrupt handlers never touch the store, and each
+    // caller's borrow ends before it returns.
+    unsafe { (*(&raw mut MUX)).as_mut() }
+}
+
+/// Puts the multiplexer on the ring; afterwards the kernel's requests go
+/// through it and [`XenStore`] is the router's view of it.
+pub fn start_mux(ring: StoreRing) {
+    let m = Mux::new(GuestRing::new(ring.interface(), StoreNotify { ring }));
+    // SAFETY: one CPU, before the main loop: nobody holds a borrow.
+    unsafe { MUX = Some(m) };
+}
+
+/// Flushes the multiplexer and waits for the router's outstanding replies
+/// (the shutdown path then talks to the ring directly).
+pub fn quiesce(ring: StoreRing) {
+    if let Some(m) = mux() {
+        m.quiesce(ring.port);
+    }
+}
+
+/// The store ring as the router's byte stream (through the multiplexer).
 pub struct XenStore {
     ring: StoreRing,
-    io: GuestRing<StoreNotify>,
-    failed: bool,
 }
 
 impl XenStore {
-    /// The stream over `ring`.
+    /// The router's stream; [`start_mux`] must have run.
     pub fn new(ring: StoreRing) -> XenStore {
-        XenStore {
-            ring,
-            io: GuestRing::new(ring.interface(), StoreNotify { ring }),
-            failed: false,
-        }
-    }
-
-    fn fail(&mut self, what: &str, e: xenstore::ring::RingError) -> usize {
-        if !self.failed {
-            crate::kprintln!("mb: xenstore ring {what}: {e}");
-            self.failed = true;
-        }
-        0
+        XenStore { ring }
     }
 }
 
 impl ByteStream for XenStore {
     fn read(&mut self, buf: &mut [u8]) -> usize {
-        use xenstore::client::Transport;
-        match self.io.read(buf) {
-            Ok(n) => n,
-            Err(e) => self.fail("read", e),
-        }
+        mux().map_or(0, |m| m.router_read(buf))
     }
 
     fn write(&mut self, buf: &[u8]) -> usize {
-        use xenstore::client::Transport;
-        match self.io.write(buf) {
-            Ok(n) => n,
-            Err(e) => self.fail("write", e),
-        }
+        mux().map_or(0, |m| m.router_write(buf))
     }
 }
 
@@ -156,7 +160,15 @@ impl Wakeup for XenStore {
     fn arm(&mut self) -> bool {
         shared::ack_upcall();
         evtchn::clear_pending(self.ring.port);
-        self.ring.has_input()
+        // The kernel's own messages (the shutdown watch) are handled here
+        // too, whether or not the router reads the store.
+        let Some(m) = mux() else {
+            return self.ring.has_input();
+        };
+        m.pump();
+        m.router_has_input()
+            || self.ring.has_input()
+            || super::mux::STOP_REQUEST.load(Ordering::Acquire) != super::mux::STOP_NONE
     }
 
     fn disarm(&mut self) {}
