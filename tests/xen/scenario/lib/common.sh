@@ -37,7 +37,8 @@ console_logging() {
         kill "$(cat /run/xenconsoled.pid)" 2>/dev/null || true
         sleep 0.5
     fi
-    "$XEN_BIN/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONS_LOG_DIR"
+    # From / so that the daemon does not keep the payload disk busy.
+    (cd / && "$XEN_BIN/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONS_LOG_DIR")
 }
 
 # Two bridges, each with a namespace host behind a veth:
