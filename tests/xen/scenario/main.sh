@@ -3,11 +3,12 @@
 # with two vifs on two bridges between two namespaces.
 set -u
 source "$(dirname "$0")/lib/common.sh"
-trap 'xl destroy mb1 >/dev/null 2>&1; net_down' EXIT
+trap 'xl destroy mb1 >/dev/null 2>&1; net_down; umount /etc/xen/scripts/vif-bridge 2>/dev/null' EXIT
 
 step "xen: $(xl info | grep -E '^(xen_version|virt_caps)' | tr -s ' ' | tr '\n' ' ')"
 check "xenstored is up" wait_xenstored
 console_logging
+fast_hotplug
 net_up
 
 cat > /tmp/mb1.cfg <<CFG
@@ -16,8 +17,8 @@ type = "pvh"
 kernel = "$MB_DIR/mb.elf"
 memory = 32
 vcpus = 1
-vif = [ "bridge=xbr0,mac=00:16:3e:00:00:10,script=$MB_DIR/lib/vif-lean",
-        "bridge=xbr1,mac=00:16:3e:00:00:11,script=$MB_DIR/lib/vif-lean" ]
+vif = [ "bridge=xbr0,mac=00:16:3e:00:00:10",
+        "bridge=xbr1,mac=00:16:3e:00:00:11" ]
 tsc_mode = "native"
 on_crash = "preserve"
 CFG

@@ -71,14 +71,25 @@ impl Mux {
         let id = self.next_id;
         self.next_id = KERNEL_ID | self.next_id.wrapping_add(1);
         let mut buf = Vec::new();
-        if Message::new(ty, id, 0, payload).encode_into(&mut buf).is_ok() {
+        if Message::new(ty, id, 0, payload)
+            .encode_into(&mut buf)
+            .is_ok()
+        {
             self.out.extend(buf);
         }
         id
     }
 
-    /// Moves bytes both ways and handles the kernel's messages.
+    /// Moves bytes both ways and handles the kernel's messages (which may
+    /// queue requests of their own: those go out before returning, or the
+    /// guest could halt with them unsent).
     pub fn pump(&mut self) {
+        self.flush();
+        self.take_input();
+        self.flush();
+    }
+
+    fn flush(&mut self) {
         while !self.out.is_empty() {
             let (a, _) = self.out.as_slices();
             match self.io.write(a) {
@@ -92,6 +103,9 @@ impl Mux {
                 }
             }
         }
+    }
+
+    fn take_input(&mut self) {
         let mut tmp = [0u8; 512];
         loop {
             match self.io.read(&mut tmp) {
@@ -160,7 +174,10 @@ impl Mux {
         p.push(0);
         self.kernel_send(MsgType::Write, p);
         self.pump();
-        crate::kprintln!("mb: xen: toolstack asked for {}", core::str::from_utf8(value).unwrap_or("?"));
+        crate::kprintln!(
+            "mb: xen: toolstack asked for {}",
+            core::str::from_utf8(value).unwrap_or("?")
+        );
         STOP_REQUEST.store(reason, Ordering::Release);
     }
 
@@ -218,5 +235,116 @@ impl Mux {
             }
             super::store::wait_for_port(port, 10_000_000);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xen::store::StoreRing;
+    use xenstore::ring::{ServerRing, SharedPage, FEATURE_RECONNECTION};
+
+    /// Reads whole messages the guest side produced.
+    fn server_msgs(srv: &mut ServerRing, dec: &mut FrameDecoder) -> Vec<Message> {
+        let mut buf = [0u8; 4096];
+        let n = srv.read_requests(&mut buf).unwrap();
+        dec.push(&buf[..n]);
+        let mut v = Vec::new();
+        while let Some(m) = dec.next_message().unwrap() {
+            v.push(m);
+        }
+        v
+    }
+
+    fn send(srv: &mut ServerRing, m: Message) {
+        let mut b = Vec::new();
+        m.encode_into(&mut b).unwrap();
+        assert_eq!(srv.write_responses(&b).unwrap(), b.len());
+    }
+
+    #[test]
+    fn kernel_and_router_share_the_ring() {
+        let page = SharedPage::new().unwrap();
+        let mut srv = ServerRing::new(page.interface(), FEATURE_RECONNECTION);
+        let ring = StoreRing { pfn: 0, port: 1 };
+        // Notifications are no-ops on the host (no hypercall page).
+        let mut mux = Mux::new(GuestRing::new(page.interface(), StoreNotify::new(ring)));
+        let mut dec = FrameDecoder::new();
+
+        // The kernel's watch goes out first, with a kernel request id.
+        let m = server_msgs(&mut srv, &mut dec);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].ty, MsgType::Watch);
+        assert!(m[0].req_id & KERNEL_ID != 0);
+        assert_eq!(m[0].payload, b"control/shutdown\0mb-kernel/shutdown\0");
+
+        // A router request written in two pieces reaches the server whole.
+        let mut req = Vec::new();
+        Message::new(MsgType::Read, 1, 0, b"data/x\0".to_vec())
+            .encode_into(&mut req)
+            .unwrap();
+        assert_eq!(mux.router_write(&req[..5]), 5);
+        assert!(server_msgs(&mut srv, &mut dec).is_empty());
+        assert_eq!(mux.router_write(&req[5..]), req.len() - 5);
+        let m = server_msgs(&mut srv, &mut dec);
+        assert_eq!((m.len(), m[0].req_id), (1, 1));
+
+        // The kernel's watch reply and event stay out of the router's
+        // stream; the router's reply and its own events go through.
+        send(&mut srv, Message::ok(MsgType::Watch, KERNEL_ID, 0));
+        send(
+            &mut srv,
+            Message::new(
+                MsgType::WatchEvent,
+                0,
+                0,
+                b"control/shutdown\0mb-kernel/shutdown\0".to_vec(),
+            ),
+        );
+        send(&mut srv, Message::new(MsgType::Read, 1, 0, b"42".to_vec()));
+        send(
+            &mut srv,
+            Message::new(MsgType::WatchEvent, 0, 0, b"data/x\0tok\0".to_vec()),
+        );
+        let mut got = [0u8; 256];
+        let n = mux.router_read(&mut got);
+        let mut rdec = FrameDecoder::new();
+        rdec.push(&got[..n]);
+        let a = rdec.next_message().unwrap().unwrap();
+        let b = rdec.next_message().unwrap().unwrap();
+        assert!(rdec.next_message().unwrap().is_none());
+        assert_eq!(
+            (a.ty, a.req_id, a.payload.as_slice()),
+            (MsgType::Read, 1, &b"42"[..])
+        );
+        assert_eq!(
+            (b.ty, b.payload.as_slice()),
+            (MsgType::WatchEvent, &b"data/x\0tok\0"[..])
+        );
+
+        // The event made the kernel read the node; "poweroff" requests a
+        // stop and is acknowledged by clearing the node.
+        let m = server_msgs(&mut srv, &mut dec);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].ty, m[0].payload.as_slice()),
+            (MsgType::Read, &b"control/shutdown\0"[..])
+        );
+        assert_eq!(STOP_REQUEST.load(Ordering::Acquire), STOP_NONE);
+        send(
+            &mut srv,
+            Message::new(MsgType::Read, m[0].req_id, 0, b"poweroff".to_vec()),
+        );
+        assert_eq!(mux.router_read(&mut got), 0);
+        assert_eq!(
+            STOP_REQUEST.load(Ordering::Acquire),
+            super::super::sched::POWEROFF
+        );
+        let m = server_msgs(&mut srv, &mut dec);
+        assert_eq!(
+            (m[0].ty, m[0].payload.as_slice()),
+            (MsgType::Write, &b"control/shutdown\0"[..])
+        );
+        assert_eq!(mux.router_pending, 0);
     }
 }

@@ -64,6 +64,13 @@ pub struct StoreNotify {
     ring: StoreRing,
 }
 
+impl StoreNotify {
+    /// The notifier for `ring`.
+    pub fn new(ring: StoreRing) -> StoreNotify {
+        StoreNotify { ring }
+    }
+}
+
 impl Notify for StoreNotify {
     fn notify(&mut self) {
         evtchn::send(self.ring.port);
@@ -115,7 +122,8 @@ static mut MUX: Option<Mux> = None;
 fn mux() -> Option<&'static mut Mux> {
     // SAFETY: one CPU; interrupt handlers never touch the store, and each
     // caller's borrow ends before it returns.
-    unsafe { (*(&raw mut MUX)).as_mut() }
+    let p = &raw mut MUX;
+    unsafe { (*p).as_mut() }
 }
 
 /// Puts the multiplexer on the ring; afterwards the kernel's requests go
