@@ -5,19 +5,34 @@
 all: image
 
 # ---------------------------------------------------------------------------
-# Guest image (unikernel/kernel): `make image` writes images/mb.elf.
+# Guest image (unikernel/kernel): `make image` writes the generic
+# images/mb.elf, which takes its config from the store.
+# `make image CONFIG=click-configs/x.click NAME=x` writes images/x.elf with
+# x.click baked in, run when the VM has no store (NAME defaults to the
+# config's base name). Baked images build in their own target directory so
+# the generic build stays as it is.
 # The kernel is its own cargo project (target x86_64-unknown-none, see
 # unikernel/kernel/.cargo/config.toml), excluded from the root workspace.
 # ---------------------------------------------------------------------------
 KERNEL_DIR  := unikernel/kernel
 KERNEL_ELF  := $(KERNEL_DIR)/target/x86_64-unknown-none/release/mb
+BAKED_DIR   := $(CURDIR)/$(KERNEL_DIR)/target/baked
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+CONFIG      ?=
+NAME        ?= $(basename $(notdir $(CONFIG)))
 
 .PHONY: image guest-deps guest-check test-guest
 image:
-	cd $(KERNEL_DIR) && cargo build --release
+ifeq ($(strip $(CONFIG)),)
+	cd $(KERNEL_DIR) && MB_CONFIG= cargo build --release
 	mkdir -p images
 	cp $(KERNEL_ELF) images/mb.elf
+else
+	test -f $(CONFIG) || (echo "CONFIG=$(CONFIG): no such file" >&2; exit 1)
+	cd $(KERNEL_DIR) && MB_CONFIG=$(abspath $(CONFIG)) CARGO_TARGET_DIR=$(BAKED_DIR) cargo build --release
+	mkdir -p images
+	cp $(BAKED_DIR)/x86_64-unknown-none/release/mb images/$(NAME).elf
+endif
 
 # Toolchain target and QEMU for building and booting the guest.
 guest-deps:
@@ -31,9 +46,117 @@ guest-check:
 	cd $(KERNEL_DIR) && cargo clippy --release -- -D warnings
 	cd $(KERNEL_DIR) && cargo clippy --target $(HOST_TRIPLE) --all-targets -- -D warnings
 
-# Boots the image under QEMU (KVM and TCG when /dev/kvm works).
-test-guest: image guest-check
-	MB_IMAGE=$(CURDIR)/images/mb.elf MB_ACCEL=$${MB_ACCEL:-all} cargo test -p mb-tests-qemu -- --test-threads=2
+# Boots the images under QEMU (TCG unless MB_ACCEL says kvm or all: see
+# tests/qemu/src/lib.rs for why).
+test-guest: guest-check
+	$(MAKE) image
+	$(MAKE) image CONFIG=click-configs/guest-firewall.click
+	MB_IMAGE=$(CURDIR)/images/mb.elf MB_BAKED_IMAGE=$(CURDIR)/images/guest-firewall.elf \
+	  cargo test -p mb-tests-qemu -- --test-threads=2
+
+# ---------------------------------------------------------------------------
+# Dependencies: `make deps` installs everything the project needs on a
+# Debian 12 machine (idempotent; apt runs only for missing packages).
+# ---------------------------------------------------------------------------
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
+	tcpdump iproute2 iputils-ping iperf3 ethtool \
+	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
+	debootstrap e2fsprogs
+
+.PHONY: deps deb-deps rust-deps
+deps: deb-deps rust-deps
+
+deb-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	fi
+
+rust-deps:
+	@command -v rustup >/dev/null || { echo "rustup is required (the stable Rust toolchain is installed with rustup)"; exit 1; }
+	rustup target add x86_64-unknown-none
+	rustup component add rust-src rustfmt clippy
+
+# ---------------------------------------------------------------------------
+# Host build and tests. `make test` is the full suite: every crate's unit
+# and integration tests, including tests/host, which runs `mbctl` on the
+# Click conformance cases (../shared/conformance) and on real clients in
+# network namespaces (as root). `make conformance` runs all 13 cases and
+# fails unless every one passes.
+# ---------------------------------------------------------------------------
+CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/conformance $(CURDIR)/../../shared/conformance)))
+MBCTL := target/debug/mbctl
+
+.PHONY: build test conformance
+build:
+	cargo build --workspace
+
+test: build
+	cargo test --workspace
+
+conformance: build
+	$(CONFORMANCE_DIR)/run.sh $(MBCTL)
+
+# ---------------------------------------------------------------------------
+# Benchmarks: every bench target of the workspace, each printing its table
+# (the host runner's packet paths against Click's figures, the store's
+# round trips ...).
+# ---------------------------------------------------------------------------
+.PHONY: bench
+bench:
+	cargo bench --workspace
+
+# ---------------------------------------------------------------------------
+# Fuzzing: a bounded run of every cargo-fuzz target under tests/fuzz
+# (FUZZ_SECONDS each, default 60). New inputs go to target/fuzz-corpus;
+# the committed corpora and seeds are read only. cargo-fuzz needs
+# RUSTC_BOOTSTRAP=1 on the stable toolchain for its sanitizer flags.
+# ---------------------------------------------------------------------------
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_targets/*.rs)))
+
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+fuzz: fuzz-deps
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		mkdir -p target/fuzz-corpus/$$t; \
+		seeds=""; for d in tests/fuzz/corpus/$$t tests/fuzz/seeds/$$t; do \
+			if [ -d $$d ]; then seeds="$$seeds $$d"; fi; done; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz $$t \
+			target/fuzz-corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS); \
+	done
+
+# ---------------------------------------------------------------------------
+# Lints: formatting and clippy, warnings are errors.
+# ---------------------------------------------------------------------------
+.PHONY: check
+check:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# ---------------------------------------------------------------------------
+# Demo: the stateless firewall of click-configs/ on its shipped trace, run
+# by `mbctl run` on simulated time; prints a report per verdict.
+# ---------------------------------------------------------------------------
+DEMO_OUT ?= $(CURDIR)/target/demo
+
+.PHONY: demo demo-deps
+demo-deps:
+	@command -v cargo >/dev/null || $(MAKE) rust-deps
+	@command -v cc >/dev/null || $(MAKE) deb-deps
+
+demo: demo-deps
+	cargo build --release -p mbctl
+	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	target/release/mbctl run --simtime click-configs/firewall.click \
+		IN=click-configs/demo.pcap OUT=$(DEMO_OUT)
+	@echo "(dumps per verdict in $(DEMO_OUT); read them with tcpdump -nr FILE)"
 
 # ---------------------------------------------------------------------------
 # Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
@@ -54,3 +177,4 @@ test-xen: image xen-deps
 # the smallest memory= the guest runs with.
 bench-xen: image xen-deps
 	tests/xen/run.sh tests/xen/scenario/bench.sh
+

@@ -52,6 +52,7 @@ cp "$IMAGE" "$PAY/mb.elf"
 cp "$SCENARIO" "$PAY/scenario.sh"
 cp "$HERE/scenario/dom0-run" "$PAY/dom0-run"
 cp -r "$HERE/scenario/lib" "$PAY/lib"
+cp -r "$HERE/scenario/configs" "$PAY/configs"
 if [ -n "${MB_MBCTL:-}" ] && [ -x "$MB_MBCTL" ]; then
     cp "$MB_MBCTL" "$PAY/mbctl"
 fi

@@ -1,17 +1,22 @@
 //! Boots the guest image under QEMU for tests: builds or locates
 //! `images/mb.elf`, picks the accelerator, wires NICs to unix datagram
-//! sockets and the virtio-console to a unix stream socket, and reads the
-//! serial log.
+//! sockets and the virtio-console to a real store ([`StoreHost`]: the
+//! project's xenstore server, in process), and reads the serial log.
 //!
 //! Environment: `MB_IMAGE` (use this image instead of running
-//! `make image`), `MB_ACCEL` (`kvm`, `tcg`, or `all`; default: KVM when
-//! /dev/kvm opens, else TCG), `MB_QEMU` (QEMU binary).
+//! `make image`), `MB_ACCEL` (`kvm`, `tcg`, or `all`; default: TCG, see
+//! [`accels`]), `MB_QEMU` (QEMU binary).
 
 #![warn(missing_docs)]
 
+pub mod frames;
+mod store;
+
+pub use store::StoreHost;
+
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,17 +57,27 @@ pub fn kvm_usable() -> bool {
         .is_ok()
 }
 
-/// The accelerators to test with (see the crate docs for `MB_ACCEL`).
+/// The accelerators to test with: `MB_ACCEL` = `kvm`, `tcg` or `all`
+/// (both when /dev/kvm opens). The default is TCG even when /dev/kvm
+/// works: on the project's hosts /dev/kvm is a paravirtual nested KVM
+/// (`kvm_pvm`) that runs ring-0 guest code about 1000x slower than TCG,
+/// which would make every test slow without testing anything more.
 pub fn accels() -> Vec<Accel> {
     let kvm = kvm_usable();
-    let list = match std::env::var("MB_ACCEL").as_deref() {
-        Ok("kvm") => vec![Accel::Kvm],
-        Ok("tcg") => vec![Accel::Tcg],
+    match std::env::var("MB_ACCEL").as_deref() {
+        Ok("kvm") if kvm => vec![Accel::Kvm],
         Ok("all") if kvm => vec![Accel::Kvm, Accel::Tcg],
-        _ if kvm => vec![Accel::Kvm],
         _ => vec![Accel::Tcg],
-    };
-    list
+    }
+}
+
+/// The machine type QEMU emulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Machine {
+    /// `microvm`: PVH boot through qboot, virtio-mmio devices.
+    Microvm,
+    /// `q35`: SeaBIOS, PCI, virtio-pci devices.
+    Q35,
 }
 
 /// Repository root (two levels above this crate).
@@ -88,6 +103,31 @@ pub fn image() -> PathBuf {
                 .expect("running `make image`");
             assert!(status.success(), "`make image` failed");
             root.join("images/mb.elf")
+        })
+        .clone()
+}
+
+/// The image with `click-configs/guest-firewall.click` baked in:
+/// `MB_BAKED_IMAGE`, or `images/guest-firewall.elf` after
+/// `make image CONFIG=click-configs/guest-firewall.click` (run once per
+/// test process).
+pub fn baked_image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("MB_BAKED_IMAGE") {
+                return PathBuf::from(p);
+            }
+            let root = repo_root();
+            let status = Command::new("make")
+                .arg("-C")
+                .arg(&root)
+                .arg("image")
+                .arg("CONFIG=click-configs/guest-firewall.click")
+                .status()
+                .expect("running `make image CONFIG=...`");
+            assert!(status.success(), "`make image CONFIG=...` failed");
+            root.join("images/guest-firewall.elf")
         })
         .clone()
 }
@@ -133,25 +173,32 @@ impl Drop for Scratch {
 pub struct VmConfig {
     /// Accelerator.
     pub accel: Accel,
+    /// Machine type.
+    pub machine: Machine,
     /// Number of virtio-net NICs.
     pub nics: usize,
-    /// Attach a virtio-console on a unix socket.
-    pub console: bool,
+    /// Connect a virtio-console to this store socket (QEMU is the client,
+    /// as with `mbctl`'s per-guest sockets).
+    pub store: Option<PathBuf>,
     /// Guest RAM (QEMU `-m` syntax).
     pub memory: String,
     /// Kernel command line (`-append`).
     pub cmdline: Option<String>,
+    /// The image to boot instead of [`image`].
+    pub image: Option<PathBuf>,
 }
 
 impl VmConfig {
-    /// Two NICs, no console, 64 MiB.
+    /// microvm, two NICs, no store, 64 MiB.
     pub fn new(accel: Accel) -> VmConfig {
         VmConfig {
             accel,
+            machine: Machine::Microvm,
             nics: 2,
-            console: false,
+            store: None,
             memory: "64M".into(),
             cmdline: None,
+            image: None,
         }
     }
 
@@ -159,6 +206,9 @@ impl VmConfig {
     /// on under TCG only, where the guest calibrates its TSC against it;
     /// under KVM the guest reads the rate from kvmclock.
     pub fn machine(&self) -> String {
+        if self.machine == Machine::Q35 {
+            return "q35".into();
+        }
         let pit = if self.accel == Accel::Tcg {
             "on"
         } else {
@@ -191,6 +241,10 @@ impl VmConfig {
             a.push("-append".into());
             a.push(c.clone());
         }
+        let (net, serial) = match self.machine {
+            Machine::Microvm => ("virtio-net-device", "virtio-serial-device"),
+            Machine::Q35 => ("virtio-net-pci", "virtio-serial-pci"),
+        };
         for i in 0..self.nics {
             let q = dir.path(&format!("q{i}"));
             let t = dir.path(&format!("t{i}"));
@@ -201,24 +255,23 @@ impl VmConfig {
                 t.display()
             ));
             a.push("-device".into());
-            a.push(format!(
-                "virtio-net-device,netdev=n{i},mac=52:54:00:12:34:{:02x}",
-                i + 1
-            ));
+            a.push(format!("{net},netdev=n{i},mac={}", mac(i)));
         }
-        if self.console {
+        if let Some(sock) = &self.store {
             a.push("-device".into());
-            a.push("virtio-serial-device".into());
+            a.push(serial.into());
             a.push("-chardev".into());
-            a.push(format!(
-                "socket,id=store,path={},server=on,wait=off",
-                dir.path("store").display()
-            ));
+            a.push(format!("socket,id=store,path={}", sock.display()));
             a.push("-device".into());
             a.push("virtconsole,chardev=store".into());
         }
         a
     }
+}
+
+/// The MAC address the harness gives NIC `i`.
+pub fn mac(i: usize) -> String {
+    format!("52:54:00:12:34:{:02x}", i + 1)
 }
 
 /// A running guest.
@@ -245,7 +298,8 @@ impl Vm {
             nic_socks.push(s);
         }
         let qemu = std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
-        let args = cfg.args(&image(), &dir);
+        let img = cfg.image.clone().unwrap_or_else(image);
+        let args = cfg.args(&img, &dir);
         eprintln!("accelerator: {}", cfg.accel.name());
         eprintln!("{qemu} {}", args.join(" "));
         let started = Instant::now();
@@ -304,6 +358,25 @@ impl Vm {
         }
     }
 
+    /// Like [`wait_for`](Self::wait_for), but gives up quietly: `None` if
+    /// QEMU exits or `timeout` passes first (for probing, as the
+    /// benchmarks do). Lines are not echoed.
+    pub fn try_wait_for(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Waits for the ready line and returns (boot_us, nics).
     pub fn wait_ready(&mut self) -> (u64, usize) {
         let line = self.wait_for("mb: ready");
@@ -318,6 +391,27 @@ impl Vm {
             .expect("sending frame to QEMU");
     }
 
+    /// A socket and address for sending into NIC `nic` from another
+    /// thread (`send_to` the path).
+    pub fn sender(&self, nic: usize) -> (UnixDatagram, PathBuf) {
+        let s = self.nic_socks[nic]
+            .try_clone()
+            .expect("cloning a NIC socket");
+        (s, self.dir.path(&format!("q{nic}")))
+    }
+
+    /// A handle on NIC `nic`'s capture socket for another thread.
+    pub fn receiver(&self, nic: usize) -> UnixDatagram {
+        self.nic_socks[nic]
+            .try_clone()
+            .expect("cloning a NIC socket")
+    }
+
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Receives the next frame the guest sent on NIC `nic`.
     pub fn capture(&self, nic: usize) -> Vec<u8> {
         let mut buf = vec![0u8; 65536];
@@ -326,22 +420,6 @@ impl Vm {
             .expect("no frame from the guest");
         buf.truncate(n);
         buf
-    }
-
-    /// Connects to the virtio-console socket.
-    pub fn console(&self) -> UnixStream {
-        let path = self.dir.path("store");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match UnixStream::connect(&path) {
-                Ok(s) => {
-                    s.set_read_timeout(Some(WAIT)).expect("socket timeout");
-                    return s;
-                }
-                Err(e) if Instant::now() > deadline => panic!("console socket {path:?}: {e}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
     }
 
     /// CPU time (user + system) QEMU has used so far.
@@ -362,7 +440,9 @@ impl Vm {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                while let Ok(line) = self.lines.try_recv() {
+                // QEMU is gone; its last lines may still be in the reader
+                // thread, which ends at end of file.
+                while let Ok(line) = self.lines.recv_timeout(WAIT) {
                     self.log.push(line);
                 }
                 return status.code();

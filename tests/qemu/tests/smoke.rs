@@ -1,21 +1,11 @@
-//! Boots the real guest image under QEMU and checks what the kernel
-//! promises: the ready line, frames forwarded unchanged by the wire
-//! fixture, the virtio-console byte stream, halting when idle, and the
-//! panic exit path.
+//! Boots the real guest image under QEMU without a store and checks what
+//! the kernel promises: the ready line, halting when idle, the APIC timer,
+//! and the panic exit path. (Forwarding, configured through the store, is
+//! in `guest.rs`.)
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use mb_tests_qemu::{accels, Vm, VmConfig};
-
-/// An Ethernet frame of `len` bytes (no FCS) with a recognisable payload.
-fn frame(dst: u8, src: u8, tag: u8, len: usize) -> Vec<u8> {
-    let mut f = vec![
-        0x52, 0x54, 0x00, 0x12, 0x34, dst, 0x52, 0x54, 0x00, 0x12, 0x34, src, 0x88, 0xb5,
-    ];
-    f.extend((0..len - 14).map(|i| tag.wrapping_add(i as u8)));
-    f
-}
 
 #[test]
 fn boots_and_prints_ready_line() {
@@ -30,56 +20,6 @@ fn boots_and_prints_ready_line() {
         assert_eq!(nics, 2);
         assert!(boot_us > 0, "boot_us must count from the PVH entry");
         assert_eq!(vm.log.iter().filter(|l| l.contains("mb: ready")).count(), 1);
-    }
-}
-
-#[test]
-fn wire_forwards_frames_unchanged_both_ways() {
-    for accel in accels() {
-        let mut vm = Vm::start(&VmConfig::new(accel));
-        vm.wait_ready();
-        for (n, len) in [60usize, 64, 590, 1514].into_iter().enumerate() {
-            for (from, to) in [(0, 1), (1, 0)] {
-                let f = frame(to as u8 + 1, from as u8 + 1, (n * 2 + from) as u8, len);
-                vm.inject(from, &f);
-                let got = vm.capture(to);
-                assert_eq!(
-                    got,
-                    f,
-                    "{}: frame of {len} bytes from NIC {from}",
-                    accel.name()
-                );
-            }
-        }
-        // A burst larger than one poll batch arrives complete and in order.
-        let burst: Vec<Vec<u8>> = (0..100).map(|i| frame(2, 1, i as u8, 60 + i)).collect();
-        for f in &burst {
-            vm.inject(0, f);
-        }
-        for f in &burst {
-            assert_eq!(&vm.capture(1), f, "{}: burst frame", accel.name());
-        }
-    }
-}
-
-#[test]
-fn virtio_console_carries_a_byte_stream() {
-    for accel in accels() {
-        let mut cfg = VmConfig::new(accel);
-        cfg.console = true;
-        let mut vm = Vm::start(&cfg);
-        let mut con = vm.console();
-        vm.wait_ready();
-        for msg in [
-            &b"read /local/domain/1/data\n"[..],
-            &[0u8, 1, 2, 255, 10][..],
-            &[b'x'; 3000][..],
-        ] {
-            con.write_all(msg).expect("writing to the console");
-            let mut back = vec![0u8; msg.len()];
-            con.read_exact(&mut back).expect("echo from the guest");
-            assert_eq!(back, msg, "{}", accel.name());
-        }
     }
 }
 
@@ -100,10 +40,6 @@ fn idle_guest_halts() {
             "{}: idle guest used {used:?} of 2 s",
             accel.name()
         );
-        // And it still wakes up for traffic.
-        let f = frame(2, 1, 7, 100);
-        vm.inject(0, &f);
-        assert_eq!(vm.capture(1), f);
     }
 }
 

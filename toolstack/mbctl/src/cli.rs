@@ -15,14 +15,20 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a Click configuration in this process, like Click's `click` driver.
-    Run(cmd::run::Args),
-    /// Check a configuration and print its errors with file:line:col.
-    Check(cmd::check::Args),
-    /// Print an element class's documentation, or list the classes.
-    Doc(cmd::doc::Args),
     /// Run the host agent (the store, later VM supervision) in the foreground, or stop it.
+    #[command(
+        after_help = "Examples:\n  mbctl agent &          # serve the store\n  mbctl agent stop"
+    )]
     Agent(cmd::agent::AgentArgs),
     /// Print environment settings for store clients (`XENSTORED_PATH=...`).
+    #[command(
+        after_help = "Examples:\n  mbctl env\n  eval \"$(mbctl env --export)\"; xenstore-ls /"
+    )]
     Env(cmd::env::EnvArgs),
+    /// Run a Click configuration in this process (pcap files, Linux interfaces).
+    Run(cmd::run::RunArgs),
+    /// Check a configuration and report every error as file:line:col.
+    Check(cmd::check::CheckArgs),
+    /// Show element documentation (one class, or the list).
+    Doc(cmd::doc::DocArgs),
 }

@@ -1,8 +1,6 @@
 //! The wall clock for real-time runs (simulated time is the engine's
 //! `SimClock`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use click::time::{Clock, Timestamp};
 
 /// The system's real-time clock.
@@ -10,11 +8,18 @@ use click::time::{Clock, Timestamp};
 pub struct WallClock;
 
 impl Clock for WallClock {
+    #[inline]
     fn now(&self) -> Timestamp {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp::new(d.as_secs() as i64, d.subsec_nanos())
+        // clock_gettime directly: elements such as Counter read the clock
+        // per packet, and SystemTime's checked arithmetic costs several
+        // times the vDSO call itself.
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a live, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+        Timestamp::new(ts.tv_sec, ts.tv_nsec as u32)
     }
 }
 

@@ -17,6 +17,8 @@ pub mod elements;
 pub mod handlers;
 pub mod host;
 pub mod pcap;
+#[cfg(test)]
+mod testutil;
 
 use click::router::Env;
 use click::time::SimClock;
@@ -40,8 +42,6 @@ pub fn build(
     overrides: &[(String, String)],
     simtime: bool,
 ) -> Result<Router, Errors> {
-    let reg = registry();
-    let flat = click::lang::parse(source, file, overrides, &|c| reg.contains(c))?;
     let env = Env {
         clock: if simtime {
             Box::new(SimClock::new())
@@ -50,7 +50,17 @@ pub fn build(
         },
         host: Box::new(host::StdHost),
     };
-    Router::new(flat, &reg, env).map(|r| r.with_source(source))
+    build_in(source, file, overrides, env)
+}
+
+/// Like [`build`], with a given clock and host.
+pub fn build_in(
+    source: &str,
+    file: &str,
+    overrides: &[(String, String)],
+    env: Env,
+) -> Result<Router, Errors> {
+    Router::from_source(source, file, overrides, &registry(), env)
 }
 
 /// Checks `source` as [`build`] would, without initializing anything:

@@ -196,47 +196,53 @@ pub fn parse_header(b: &[u8]) -> Result<Header, PcapError> {
 }
 
 /// Reads the record at `pos`; `Ok(None)` at the end of the file.
+#[inline]
 pub fn record_at(b: &[u8], h: &Header, pos: usize) -> Result<Option<Record>, RecordError> {
-    if pos >= b.len() {
-        return Ok(None);
-    }
     let data = pos + RECORD_HEADER_LEN + h.extra;
-    if data > b.len() {
-        return Err(RecordError::Truncated);
-    }
-    let sec = u32_at(b, pos, h.swapped);
-    let frac = u32_at(b, pos + 4, h.swapped);
-    let a = u32_at(b, pos + 8, h.swapped);
-    let c = u32_at(b, pos + 12, h.swapped);
+    let Some(hdr) = b.get(pos..pos + RECORD_HEADER_LEN) else {
+        return if pos >= b.len() {
+            Ok(None)
+        } else {
+            Err(RecordError::Truncated)
+        };
+    };
+    let word = |i: usize| {
+        let v = u32::from_ne_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
+        if h.swapped {
+            v.swap_bytes()
+        } else {
+            v
+        }
+    };
+    let (sec, frac, a, c) = (word(0), word(4), word(8), word(12));
     // Before version 2.3 the two lengths were written the other way round.
-    let (mut caplen, len) = if h.minor > 3 || (h.minor == 3 && a <= c) {
+    let (stored, len) = if h.minor > 3 || (h.minor == 3 && a <= c) {
         (a, c)
     } else {
         (c, a)
     };
-    if caplen > 0x40000 {
-        return Err(RecordError::BadLength(caplen));
+    if stored > 0x40000 {
+        return Err(RecordError::BadLength(stored));
     }
-    // Some tools write a capture length larger than the wire length; the
-    // surplus bytes are skipped, as tcpdump does.
-    let stored = caplen as usize;
-    caplen = caplen.min(len);
-    if data + stored > b.len() {
+    let next = data + stored as usize;
+    if next > b.len() {
         return Err(RecordError::Truncated);
     }
-    let nsec = if h.nanos {
-        frac
-    } else {
-        frac.saturating_mul(1000)
-    };
     Ok(Some(Record {
         sec,
-        nsec,
-        caplen,
+        // Microsecond files: at most 999999 us, so no overflow.
+        nsec: if h.nanos {
+            frac
+        } else {
+            frac.wrapping_mul(1000)
+        },
+        // Some tools write a capture length larger than the wire length;
+        // the surplus bytes are skipped, as tcpdump does.
+        caplen: stored.min(len),
         len,
         data,
         pos,
-        next: data + stored,
+        next,
     }))
 }
 

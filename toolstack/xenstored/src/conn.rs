@@ -1,44 +1,50 @@
 //! One connection: a reader thread that decodes and handles requests, and a
 //! writer thread that sends what the store produced for it.
 
+use crate::outbox::Outbox;
 use crate::server::{ConnHandle, Shared};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
 use xenstore::wire::{FrameDecoder, HEADER_LEN, PAYLOAD_MAX};
 
-/// Messages queued for one connection before it counts as not reading.
-const QUEUE_MAX: usize = 8192;
-
 /// Registers `stream` as a connection of `domid` and starts its threads.
 pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
-    let (Ok(rd), Ok(wr)) = (stream.try_clone(), stream.try_clone()) else {
+    let (Ok(rd), Ok(wr), Ok(own)) = (stream.try_clone(), stream.try_clone(), stream.try_clone())
+    else {
         return;
     };
-    let (tx, rx) = sync_channel(QUEUE_MAX);
+    let out = Arc::new(Outbox::default());
     let id = {
         let mut st = shared.lock();
         let id = st.store.connect(domid);
-        st.conns.insert(id, ConnHandle { domid, tx, stream });
+        st.conns.insert(
+            id,
+            ConnHandle {
+                domid,
+                out: out.clone(),
+                stream,
+            },
+        );
         id
     };
     let s2 = shared.clone();
+    let o2 = out.clone();
     let ok = thread::Builder::new()
         .name(format!("xs-conn-{id}"))
-        .spawn(move || reader(s2, rd, id))
+        .spawn(move || reader(s2, rd, own, o2, id))
         .is_ok()
         && thread::Builder::new()
             .name(format!("xs-send-{id}"))
-            .spawn(move || writer(wr, rx))
+            .spawn(move || out.run_writer(wr))
             .is_ok();
     if !ok {
         shared.lock().close(id);
     }
 }
 
-fn reader(shared: Arc<Shared>, mut s: UnixStream, id: u32) {
+fn reader(shared: Arc<Shared>, mut s: UnixStream, mut w: UnixStream, out: Arc<Outbox>, id: u32) {
     let mut dec = FrameDecoder::new();
     let mut buf = vec![0u8; HEADER_LEN + PAYLOAD_MAX];
     'conn: loop {
@@ -54,9 +60,14 @@ fn reader(shared: Arc<Shared>, mut s: UnixStream, id: u32) {
                     if !st.conns.contains_key(&id) {
                         break 'conn;
                     }
-                    let mut out = Vec::new();
-                    st.store.handle(id, &msg, &mut out);
-                    st.commit_and_deliver(out);
+                    let mut produced = Vec::new();
+                    st.store.handle(id, &msg, &mut produced);
+                    st.commit_and_deliver(produced);
+                    drop(st);
+                    // Send our reply ourselves, outside the store's lock.
+                    if !out.flush(&mut w) {
+                        break 'conn;
+                    }
                 }
                 Ok(None) => break,
                 // An oversized header cannot be skipped reliably: drop the connection.
@@ -68,20 +79,4 @@ fn reader(shared: Arc<Shared>, mut s: UnixStream, id: u32) {
         }
     }
     shared.lock().close(id);
-}
-
-fn writer(mut s: UnixStream, rx: Receiver<Vec<u8>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = first;
-        while batch.len() < 64 * 1024 {
-            match rx.try_recv() {
-                Ok(more) => batch.extend_from_slice(&more),
-                Err(_) => break,
-            }
-        }
-        if s.write_all(&batch).is_err() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-            break;
-        }
-    }
 }

@@ -8,10 +8,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use xenstore::store::{ConnId, Outgoing, Quota, Store};
+
+/// Connections one guest socket accepts at a time (QEMU needs one).
+pub const GUEST_CONNS_MAX: usize = 4;
 
 /// How to start a server.
 #[derive(Debug, Clone)]
@@ -47,7 +49,7 @@ impl Config {
 /// A live connection as the server sees it.
 pub(crate) struct ConnHandle {
     pub domid: u32,
-    pub tx: SyncSender<Vec<u8>>,
+    pub out: Arc<crate::outbox::Outbox>,
     pub stream: UnixStream,
 }
 
@@ -118,13 +120,10 @@ impl State {
                 continue;
             };
             let Ok(bytes) = o.msg.encode() else { continue };
-            match h.tx.try_send(bytes) {
-                Ok(()) => {}
-                // A client that does not read its replies and events is cut
-                // off instead of growing the server's memory.
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    dead.push(o.conn)
-                }
+            // A client that does not read its replies and events is cut
+            // off instead of growing the server's memory.
+            if !h.out.push(&bytes) {
+                dead.push(o.conn);
             }
         }
         for c in dead {
@@ -146,6 +145,7 @@ impl State {
     /// Forgets a connection and shuts its socket (its threads then exit).
     pub fn close(&mut self, conn: ConnId) {
         if let Some(h) = self.conns.remove(&conn) {
+            h.out.close();
             let _ = h.stream.shutdown(std::net::Shutdown::Both);
         }
         self.store.disconnect(conn);
@@ -224,9 +224,20 @@ impl Server {
                     if flag.load(Ordering::SeqCst) || shared.stopping() {
                         break;
                     }
-                    if let Ok(s) = s {
-                        conn::spawn(shared.clone(), s, domid.unwrap_or(0));
+                    let Ok(s) = s else { continue };
+                    if let Some(d) = domid {
+                        // Each connection costs two threads: a guest gets a few, not unlimited.
+                        let open = shared
+                            .lock()
+                            .conns
+                            .values()
+                            .filter(|h| h.domid == d)
+                            .count();
+                        if open >= GUEST_CONNS_MAX {
+                            continue;
+                        }
                     }
+                    conn::spawn(shared.clone(), s, domid.unwrap_or(0));
                 }
             })?;
         let old = self

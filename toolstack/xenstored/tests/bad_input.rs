@@ -116,11 +116,36 @@ fn a_client_that_never_reads_is_cut_off() {
     writer.mkdir("/flood").unwrap();
     let mut lazy = t.client();
     lazy.watch("/flood", b"t").unwrap();
-    // Far more events than the lazy client's queue and socket buffer hold.
+    // Far more event bytes than the lazy client's queue (1 MiB) and socket
+    // buffer hold: 20000 events of about 1 KiB.
+    let long = format!("/flood/{}", "x".repeat(1000));
     for i in 0..20_000 {
-        writer.write("/flood/x", i.to_string().as_bytes()).unwrap();
+        writer.write(&long, i.to_string().as_bytes()).unwrap();
     }
     let mut s = lazy.transport_mut().0.try_clone().unwrap();
     assert_closed(&mut s);
-    assert_eq!(writer.read("/flood/x").unwrap(), b"19999");
+    assert_eq!(writer.read(&long).unwrap(), b"19999");
+}
+
+#[test]
+fn a_guest_socket_accepts_only_a_few_connections() {
+    let t = TestServer::start("bad-conns");
+    let g = t.guest(3);
+    let mut kept: Vec<common::SockClient> = (0..mb_xenstored::GUEST_CONNS_MAX)
+        .map(|_| common::connect(&g))
+        .collect();
+    for c in kept.iter_mut() {
+        c.write("data/x", b"1").unwrap();
+    }
+    let mut extra = UnixStream::connect(&g).unwrap();
+    assert_closed(&mut extra);
+    drop(kept.pop());
+    // A slot frees up once the server has seen the hang-up.
+    let mut again = loop {
+        let mut c = common::connect(&g);
+        if c.read("data/x").is_ok() {
+            break c;
+        }
+    };
+    assert_eq!(again.read("data/x").unwrap(), b"1");
 }

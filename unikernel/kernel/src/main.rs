@@ -1,6 +1,6 @@
 //! `mb`: the middlebox unikernel. Boots through PVH (QEMU microvm, Xen),
-//! brings up memory, console, clock, interrupts and virtio-mmio devices,
-//! then runs the router in the main loop.
+//! brings up memory, console, clock, interrupts and virtio devices, then
+//! runs a Click router, configured through the store, in the main loop.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
@@ -15,12 +15,14 @@ pub mod console;
 pub mod drivers;
 pub mod mainloop;
 pub mod mem;
+pub mod middlebox;
 pub mod net;
 #[cfg(not(test))]
 mod panic;
 pub mod platform;
 pub mod power;
 pub mod router;
+pub mod store;
 pub mod stream;
 pub mod time;
 pub mod xen;
@@ -30,11 +32,11 @@ use alloc::vec::Vec;
 
 use arch::x86_64::{apic, idt, ioapic};
 use drivers::virtio::console::VirtioConsole;
-use drivers::virtio::mmio::{self, device_id, IrqMap};
 use drivers::virtio::net::VirtioNet;
 use mainloop::{Devices, LoopNic, LoopStream};
 use mem::memmap::{self, Region};
 use platform::{Hypervisor, Platform};
+use virtio_drivers::transport::DeviceType;
 
 /// Rust entry, called by the boot assembly in long mode with the physical
 /// address of `hvm_start_info`.
@@ -55,6 +57,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
             crate::kprintln!("mb: xen: {e}");
         }
     }
+    arch::x86_64::pic::disable();
     idt::init();
     let apic_id = apic::init(&platform.features);
     let clock = match time::init(&platform) {
@@ -62,8 +65,9 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         Err(e) => panic!("{e}"),
     };
     crate::kprintln!(
-        "mb: {} hv={} clock={:?} tsc_khz={} heap_kib={} apic={}",
+        "mb: {} at_us={} hv={} clock={:?} tsc_khz={} heap_kib={} apic={}",
         env!("CARGO_PKG_VERSION"),
+        time::now_ns() / 1000,
         platform.hypervisor.name(),
         clock,
         time::tsc_khz(),
@@ -72,6 +76,16 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     );
 
     let devices = platform_devices(&platform, boot.cmdline, apic_id);
+    crate::kprintln!(
+        "mb: at_us={} devices: {} NICs, store {}",
+        time::now_ns() / 1000,
+        devices.nics.len(),
+        match (devices.store.is_some(), platform.is_xen()) {
+            (false, _) => "absent",
+            (true, false) => "on virtio-console",
+            (true, true) => "on the xenstore ring",
+        }
+    );
     if boot
         .cmdline
         .split_ascii_whitespace()
@@ -79,8 +93,15 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     {
         timer_selftest();
     }
-    let mut router = router::wire::Wire::new();
-    mainloop::run(&mut router, devices)
+    let mut mb = middlebox::Middlebox::new(default_config());
+    mainloop::run(&mut mb, devices)
+}
+
+/// The config baked in by `make image CONFIG=...` (name, text), if any.
+fn default_config() -> Option<(&'static str, &'static str)> {
+    const TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/default.click"));
+    const NAME: &str = env!("MB_CONFIG_NAME");
+    (!TEXT.is_empty()).then_some((NAME, TEXT))
 }
 
 fn init_heap(start_info: u32, boot: &boot::start_info::BootInfo) -> u64 {
@@ -130,38 +151,41 @@ fn platform_devices(platform: &Platform, cmdline: &str, apic_id: u32) -> Devices
 }
 
 fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
-    let mut slots = [None; mmio::SLOTS];
-    let found = mmio::scan(&mut slots);
-    let irqs = IrqMap::detect(cmdline, ioapic::has_secondary());
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
-    for slot in slots.iter().take(found).flatten() {
-        let gsi = irqs.gsi(slot);
-        let ok = match slot.device_id {
-            device_id::NET => match VirtioNet::new(slot) {
+    for dev in drivers::virtio::discover(cmdline, ioapic::has_secondary()) {
+        let ok = match dev.device_type {
+            DeviceType::Network => match VirtioNet::new(dev.transport) {
                 Ok(nic) => {
                     nics.push(Box::new(nic));
                     true
                 }
                 Err(e) => {
-                    crate::kprintln!("mb: virtio-net at {:#x}: {}", slot.base, e.0);
+                    crate::kprintln!("mb: virtio-net at {}: {}", dev.location, e.0);
                     false
                 }
             },
-            device_id::CONSOLE if store.is_none() => match VirtioConsole::new(slot) {
+            DeviceType::Console if store.is_none() => match VirtioConsole::new(dev.transport) {
                 Ok(c) => {
                     store = Some(Box::new(c));
                     true
                 }
                 Err(e) => {
-                    crate::kprintln!("mb: virtio-console at {:#x}: {}", slot.base, e.0);
+                    crate::kprintln!("mb: virtio-console at {}: {}", dev.location, e.0);
                     false
                 }
             },
             _ => false,
         };
-        if ok && !ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id) {
-            crate::kprintln!("mb: no IOAPIC pin for GSI {gsi}; that device is polled only");
+        let routed = dev
+            .gsi
+            .is_some_and(|gsi| ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id));
+        if ok && !routed {
+            crate::kprintln!(
+                "mb: no interrupt for {} (GSI {:?}); that device is polled only",
+                dev.location,
+                dev.gsi
+            );
         }
     }
     let serial_vector = idt::IRQ_BASE + console::serial::COM1_GSI as u8;

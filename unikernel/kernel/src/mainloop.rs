@@ -67,13 +67,14 @@ impl NicSet for Vec<Box<dyn LoopNic>> {
     }
 }
 
-/// Runs the router forever. Prints the ready line before the first poll.
+/// Prints the line hosts wait for, once the router runs: microseconds
+/// since the PVH entry and the number of NICs.
+pub fn print_ready(nics: usize) {
+    crate::kprintln!("mb: ready boot_us={} nics={}", time::now_ns() / 1000, nics);
+}
+
+/// Runs the router forever (it prints the ready line when it is running).
 pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
-    crate::kprintln!(
-        "mb: ready boot_us={} nics={}",
-        time::now_ns() / 1000,
-        dev.nics.len()
-    );
     let mut stats = Stats::default();
     let mut last_work = time::now_ns();
     loop {

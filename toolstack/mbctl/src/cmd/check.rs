@@ -1,6 +1,10 @@
 //! `mbctl check`: reports every error in a configuration without running
 //! it.
 
+use anyhow::Context;
+
+use super::config;
+
 /// Check a Click configuration without running it.
 ///
 /// Parses CONFIG and checks it as `mbctl run` would (element classes,
@@ -9,7 +13,7 @@
 /// status 1), or a one-line summary (exit status 0).
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
-pub struct Args {
+pub struct CheckArgs {
     /// The configuration file (`-` = standard input), then NAME=VALUE
     /// definitions.
     #[arg(value_name = "CONFIG [NAME=VALUE]...", required = true)]
@@ -22,37 +26,24 @@ Examples:
   mbctl check conf.click WEBPORT=80
   echo 'Idle -> Counter -> Discard' | mbctl check -";
 
-/// Runs `mbctl check`.
-pub fn main(a: Args) -> i32 {
-    let Some((path, defs)) = a.rest.split_first() else {
-        return 1;
-    };
-    let (source, file) = match super::read_config(path) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("mbctl check: {e}");
-            return 1;
-        }
-    };
-    let overrides = match super::overrides(defs) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("mbctl check: {e}");
-            return 1;
-        }
-    };
+/// Runs `mbctl check`; exits with status 1 when there are errors.
+pub fn run(a: CheckArgs) -> anyhow::Result<()> {
+    let (path, defs) = a.rest.split_first().context("no configuration")?;
+    let (source, file) = config::read(path)?;
+    let overrides = config::overrides(defs)?;
     match mb_runner::check(&source, &file, &overrides) {
         Ok((elements, connections)) => {
             println!("{file}: {elements} elements, {connections} connections, 0 errors");
-            0
+            Ok(())
         }
-        Err(errs) => {
+        Err(mut errs) => {
+            errs.0.sort_by_key(|e| (e.span.line, e.span.col));
             for e in &errs.0 {
                 eprintln!("{e}");
             }
             let n = errs.0.len();
             eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
-            1
+            std::process::exit(1);
         }
     }
 }

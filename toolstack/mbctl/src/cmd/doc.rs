@@ -1,5 +1,7 @@
 //! `mbctl doc`: element class documentation.
 
+use anyhow::bail;
+
 /// Show element documentation.
 ///
 /// With a CLASS, prints its documentation (arguments, ports, processing,
@@ -7,7 +9,7 @@
 /// knows with its one-line summary.
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
-pub struct Args {
+pub struct DocArgs {
     /// Element class name, e.g. Counter.
     class: Option<String>,
 }
@@ -19,7 +21,7 @@ Examples:
   mbctl doc FromDump";
 
 /// Runs `mbctl doc`.
-pub fn main(a: Args) -> i32 {
+pub fn run(a: DocArgs) -> anyhow::Result<()> {
     match a.class {
         None => {
             let all = mb_runner::docs::all();
@@ -27,31 +29,32 @@ pub fn main(a: Args) -> i32 {
             for d in all {
                 println!("{:width$}  {}", d.name, d.summary);
             }
-            0
+            Ok(())
         }
         Some(c) => match mb_runner::docs::find(&c) {
             Some(d) => {
                 print!("{}", d.text);
-                0
+                Ok(())
             }
             None => {
-                let near: Vec<&str> = mb_runner::docs::all()
+                let names: Vec<&str> = mb_runner::docs::all().iter().map(|d| d.name).collect();
+                let lower = c.to_ascii_lowercase();
+                let mut near: Vec<&str> = names
                     .iter()
-                    .map(|d| d.name)
-                    .filter(|n| {
-                        n.eq_ignore_ascii_case(&c)
-                            || n.to_ascii_lowercase().contains(&c.to_ascii_lowercase())
-                    })
+                    .copied()
+                    .filter(|n| n.eq_ignore_ascii_case(&c))
                     .collect();
                 if near.is_empty() {
-                    eprintln!("mbctl doc: no element class '{c}' (run 'mbctl doc' for the list)");
-                } else {
-                    eprintln!(
-                        "mbctl doc: no element class '{c}'; did you mean {}?",
-                        near.join(", ")
-                    );
+                    near = names
+                        .iter()
+                        .copied()
+                        .filter(|n| n.to_ascii_lowercase().contains(&lower))
+                        .collect();
                 }
-                1
+                if near.is_empty() {
+                    bail!("no element class '{c}' (run 'mbctl doc' for the list)");
+                }
+                bail!("no element class '{c}'; did you mean {}?", near.join(", "))
             }
         },
     }

@@ -1,7 +1,10 @@
 //! `mbctl run`: runs a configuration in this process, like Click's
 //! user-level `click` driver.
 
+use anyhow::bail;
 use clap::ArgAction;
+
+use super::config;
 
 /// Run a Click configuration on pcap files or Linux interfaces.
 ///
@@ -14,7 +17,7 @@ use clap::ArgAction;
 /// what the configuration prints.
 #[derive(clap::Args, Debug)]
 #[command(disable_help_flag = true, after_help = EXAMPLES)]
-pub struct Args {
+pub struct RunArgs {
     /// Simulated time: starts at 1000000000 s and jumps to the next timer
     /// whenever nothing is runnable (deterministic, instant replays).
     #[arg(long)]
@@ -50,32 +53,20 @@ Examples:
   cat conf.click | mbctl run - IN=trace.pcap
   sudo mbctl run bridge.click          # FromDevice/ToDevice need root";
 
-/// Runs `mbctl run`.
-pub fn main(a: Args) -> i32 {
+/// Runs `mbctl run`; exits with the run's status when it is not 0.
+pub fn run(a: RunArgs) -> anyhow::Result<()> {
     let (source, file, defs) = match &a.expr {
         Some(e) => (e.clone(), "<expr>".to_string(), &a.rest[..]),
         None => match a.rest.split_first() {
-            Some((path, defs)) => match super::read_config(path) {
-                Ok((s, f)) => (s, f, defs),
-                Err(e) => {
-                    eprintln!("mbctl run: {e}");
-                    return 1;
-                }
-            },
-            None => {
-                eprintln!("mbctl run: no configuration (give a file, '-' or -e EXPR)");
-                return 1;
+            Some((path, defs)) => {
+                let (s, f) = config::read(path)?;
+                (s, f, defs)
             }
+            None => bail!("no configuration (give a file, '-' or -e EXPR)"),
         },
     };
-    let overrides = match super::overrides(defs) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("mbctl run: {e}");
-            return 1;
-        }
-    };
-    mb_runner::run(&mb_runner::RunOptions {
+    let overrides = config::overrides(defs)?;
+    let status = mb_runner::run(&mb_runner::RunOptions {
         source,
         file,
         overrides,
@@ -83,5 +74,9 @@ pub fn main(a: Args) -> i32 {
         handlers: a.handlers,
         exit_handler: a.exit_handler,
         quit: a.quit,
-    })
+    });
+    if status != 0 {
+        std::process::exit(status);
+    }
+    Ok(())
 }

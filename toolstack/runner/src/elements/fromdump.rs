@@ -275,16 +275,67 @@ impl FromDump {
             self.pos = rec.next;
             return Read::Skipped;
         }
+        Read::Packet(self.packet_of(cx, &rec))
+    }
+
+    /// The packet for record `rec`, which becomes the last one read.
+    #[inline]
+    fn packet_of(&mut self, cx: &Ctx, rec: &pcap::Record) -> Packet {
         let len = rec.caplen as usize;
         let mut p = cx.alloc(len);
         p.data_mut()
             .copy_from_slice(&self.data[rec.data..rec.data + len]);
-        p.set_timestamp(ts);
-        p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
+        p.set_timestamp(Timestamp::new(rec.sec as i64, rec.nsec));
+        if rec.len != rec.caplen {
+            p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
+        }
         p.set_mac_header(0);
         self.packet_filepos = rec.pos;
         self.pos = rec.next;
-        Read::Packet(p)
+        p
+    }
+
+    /// True when every packet is emitted as read: no timing, time window,
+    /// sampling or IP filtering to apply.
+    fn plain(&self) -> bool {
+        !self.timing
+            && !self.have_first
+            && !self.have_last
+            && !self.force_ip
+            && self.sampling >= (1 << SAMPLING_SHIFT)
+            && self.pending.is_none()
+    }
+
+    /// The fast path of [`FromDump::run_task`] for plain traces: up to BURST
+    /// packets straight from the file. Returns whether the trace ended.
+    fn run_plain(&mut self, cx: &Ctx, batch: &mut Option<Batch>) -> bool {
+        let Some(h) = self.header else { return true };
+        for _ in 0..self.burst {
+            match pcap::record_at(&self.data, &h, self.pos) {
+                Ok(Some(rec)) => {
+                    let p = self.packet_of(cx, &rec);
+                    self.count += 1;
+                    match batch {
+                        // Cannot be full: BURST <= BATCH_MAX.
+                        Some(b) => {
+                            if let Err(p) = b.push(p) {
+                                cx.push(0, p);
+                            }
+                        }
+                        None => cx.push(0, p),
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    if !self.warned {
+                        self.warned = true;
+                        cx.log(&format!("{}: {e}", self.filename));
+                    }
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// The next packet to emit: `Ok(None)` when the task should yield (a
@@ -448,6 +499,18 @@ impl Element for FromDump {
             return false;
         }
         let mut batch = (self.burst > 1).then(Batch::new);
+        if self.plain() {
+            let before = self.count;
+            let ended = self.run_plain(cx, &mut batch);
+            if let Some(b) = batch.filter(|b| !b.is_empty()) {
+                cx.push_batch(0, b);
+            }
+            if ended {
+                cx.unschedule();
+                self.call_end(cx);
+            }
+            return self.count != before;
+        }
         let mut worked = false;
         let mut ended = false;
         for _ in 0..self.burst {
@@ -580,5 +643,151 @@ impl Element for FromDump {
             _ => return Err(format!("handler '{name}' is not writable")),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::driver::{self, Ended};
+    use crate::testutil::{pcap_file, read_records, sim_router, udp_frame, Scratch};
+
+    fn trace(dir: &Scratch, n: u32) -> String {
+        let recs: Vec<_> = (0..n)
+            .map(|i| (1000 + i, i * 1000, udp_frame(i as u8, 60 + i as usize)))
+            .collect();
+        let p = dir.path("in.pcap");
+        std::fs::write(&p, pcap_file(1, &recs)).unwrap();
+        p
+    }
+
+    #[test]
+    fn copies_a_trace_and_stops_the_driver_manager() {
+        let d = Scratch::new("fd1");
+        let input = trace(&d, 5);
+        let out = d.path("out.pcap");
+        let (r, host) = sim_router(&format!(
+            "src :: FromDump({input}, STOP true) -> c :: Counter -> ToDump({out});\n\
+             DriverManager(pause, print \"n=\"$(src.count), stop);"
+        ));
+        assert_eq!(driver::run(&r), Ended::Stopped);
+        assert_eq!(&*host.stdout.borrow(), "n=5\n");
+        drop(r);
+        let (lt, recs) = read_records(&out);
+        assert_eq!(lt, 1);
+        assert_eq!(recs.len(), 5);
+        assert_eq!(recs[3].0, 1003);
+        assert_eq!(recs[3].1, 3_000_000);
+        assert_eq!(recs[3].3, udp_frame(3, 63));
+    }
+
+    #[test]
+    fn without_a_driver_manager_the_end_of_the_trace_stops() {
+        let d = Scratch::new("fd2");
+        let input = trace(&d, 3);
+        let (r, _h) = sim_router(&format!(
+            "FromDump({input}, STOP true) -> c :: Counter -> Discard;"
+        ));
+        assert_eq!(driver::run(&r), Ended::Stopped);
+        assert_eq!(r.read("c.count").unwrap(), "3");
+        // Without STOP the router just runs out of work.
+        let (r, _h) = sim_router(&format!("FromDump({input}) -> c :: Counter -> Discard;"));
+        assert_eq!(driver::run(&r), Ended::Quiescent);
+        assert_eq!(r.read("c.count").unwrap(), "3");
+    }
+
+    #[test]
+    fn timing_replays_on_simulated_time() {
+        let d = Scratch::new("fd3");
+        let input = trace(&d, 4);
+        // Records are 1.001 s apart; the clock jumps from packet to packet.
+        let (r, host) = sim_router(&format!(
+            "FromDump({input}, STOP true, TIMING true) -> Discard;\n\
+             DriverManager(pause, print $(now), stop);"
+        ));
+        assert_eq!(driver::run(&r), Ended::Stopped);
+        assert_eq!(&*host.stdout.borrow(), "1000000003.003000\n");
+    }
+
+    #[test]
+    fn bursts_deliver_everything_in_order() {
+        let d = Scratch::new("fd4");
+        let input = trace(&d, 40);
+        let out = d.path("b.pcap");
+        let (r, _h) = sim_router(&format!(
+            "FromDump({input}, STOP true, BURST 8) -> c :: Counter -> ToDump({out});"
+        ));
+        driver::run(&r);
+        assert_eq!(r.read("c.count").unwrap(), "40");
+        drop(r);
+        let (_, recs) = read_records(&out);
+        assert!(recs
+            .iter()
+            .enumerate()
+            .all(|(i, rec)| rec.0 == 1000 + i as u32));
+    }
+
+    #[test]
+    fn start_end_and_force_ip() {
+        let d = Scratch::new("fd5");
+        let mut recs: Vec<_> = (0..6)
+            .map(|i| (2000 + i, 0, udp_frame(i as u8, 60)))
+            .collect();
+        let mut arp = udp_frame(9, 60);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        recs.push((2006, 0, arp));
+        let p = d.path("t.pcap");
+        std::fs::write(&p, pcap_file(1, &recs)).unwrap();
+        let (r, _h) = sim_router(&format!(
+            "src :: FromDump({p}, START 2001, END 2004) -> c :: Counter -> Discard;"
+        ));
+        driver::run(&r);
+        assert_eq!(r.read("c.count").unwrap(), "3");
+        assert_eq!(r.read("src.active").unwrap(), "false");
+        let (r, _h) = sim_router(&format!(
+            "src :: FromDump({p}, FORCE_IP true, STOP true);\n\
+             src[0] -> ip :: Counter -> Discard; src[1] -> other :: Counter -> Discard;"
+        ));
+        driver::run(&r);
+        assert_eq!(r.read("ip.count").unwrap(), "6");
+        assert_eq!(r.read("other.count").unwrap(), "1");
+    }
+
+    #[test]
+    fn bad_files_are_initialization_errors() {
+        let d = Scratch::new("fd6");
+        let missing = d.path("missing.pcap");
+        let e = crate::build(
+            &format!("FromDump({missing}) -> Discard;"),
+            "t.click",
+            &[],
+            true,
+        )
+        .err()
+        .unwrap();
+        let msg = e.to_string();
+        assert!(msg.starts_with("t.click:1:"), "{msg}");
+        assert!(msg.contains("missing.pcap"), "{msg}");
+        let junk = d.path("junk.pcap");
+        std::fs::write(&junk, b"this is not a pcap file at all").unwrap();
+        let e = crate::build(
+            &format!("FromDump({junk}) -> Discard;"),
+            "t.click",
+            &[],
+            true,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("not a tcpdump file"), "{e}");
+        // A truncated last record ends the trace with a warning, no panic.
+        let mut b = pcap_file(1, &[(1, 0, udp_frame(1, 60)), (2, 0, udp_frame(2, 60))]);
+        b.truncate(b.len() - 10);
+        let cut = d.path("cut.pcap");
+        std::fs::write(&cut, b).unwrap();
+        let (r, host) = sim_router(&format!(
+            "FromDump({cut}, STOP true) -> c :: Counter -> Discard;"
+        ));
+        assert_eq!(driver::run(&r), Ended::Stopped);
+        assert_eq!(r.read("c.count").unwrap(), "1");
+        assert!(host.logs.borrow().iter().any(|l| l.contains("truncated")));
     }
 }

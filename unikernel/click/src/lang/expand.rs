@@ -23,7 +23,7 @@ use crate::confparse::split::split_args;
 use crate::error::{Error, Span};
 
 /// Most elements after expansion.
-pub const MAX_ELEMENTS: usize = 200_000;
+pub const MAX_ELEMENTS: usize = 100_000;
 
 /// Deepest compound nesting during expansion.
 pub const MAX_EXPANSION_DEPTH: usize = 100;
@@ -66,6 +66,9 @@ struct Expander {
     nout: Vec<usize>,
     errors: Vec<Error>,
     too_big: bool,
+    /// A substitution overflowed: later ones are skipped (the result is an
+    /// error anyway, and each overflow costs time).
+    overflowed: bool,
 }
 
 /// Expands the file scope into a flat configuration.
@@ -78,6 +81,7 @@ pub fn flatten(top: Scope, overrides: &[(String, String)]) -> (FlatConfig, Vec<E
         nout: Vec::new(),
         errors: Vec::new(),
         too_big: false,
+        overflowed: false,
     };
     let mut kinds = Vec::with_capacity(top.elems.len());
     for (i, e) in top.elems.iter().enumerate() {
@@ -182,9 +186,10 @@ impl Expander {
             Kind::Real(TypeRef::Error) | Kind::Tunnel(_) | Kind::Dead => return,
             Kind::Real(t) => t.clone(),
         };
-        let mut of = Overflow::default();
+        let mut of = Overflow(self.overflowed);
         let config = expand(&self.elems[i].config, env, &mut of);
-        if of.0 {
+        if of.0 && !self.overflowed {
+            self.overflowed = true;
             let span = self.elems[i].config_span.clone();
             self.err(&span, "variable expansion too large");
         }
@@ -315,7 +320,7 @@ impl Expander {
         for ((name, _), value) in c.vars.iter().zip(args.iter()).take(c.nformals) {
             new_env.define(name, value, true);
         }
-        let mut of = Overflow::default();
+        let mut of = Overflow(self.overflowed);
         for (name, value) in c.vars.iter().skip(c.nformals) {
             let v = expand(value, &new_env, &mut of);
             new_env.define(name, &v, true);
@@ -373,7 +378,8 @@ impl Expander {
                 return;
             }
         }
-        if of.0 {
+        if of.0 && !self.overflowed {
+            self.overflowed = true;
             self.err(&span, "variable expansion too large");
         }
         for cc in &c.conns {

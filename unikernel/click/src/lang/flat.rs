@@ -43,9 +43,11 @@ pub struct Connection {
 /// A configuration after parsing and compound expansion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlatConfig {
-    /// Elements in declaration order.
+    /// Elements in Click's router order: file-level elements in declaration
+    /// order, then each compound's contents as it is expanded.
     pub elements: Vec<ElementDecl>,
-    /// Connections in the order written.
+    /// Connections, sorted by destination then source and without
+    /// duplicates, as in Click's router.
     pub connections: Vec<Connection>,
     /// Arguments of `require(...)` statements, as written.
     pub requirements: Vec<(String, Span)>,

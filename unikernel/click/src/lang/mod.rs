@@ -42,8 +42,8 @@
 //!   caller's business.
 //! * Limits that Click lacks, so hostile input cannot exhaust memory or
 //!   stack: nesting of groups and compounds 50 (Click's own limit), port
-//!   numbers up to 65535 and 4096 per list, 200000 elements after
-//!   expansion, 2^20 connections, 256 KiB per variable substitution.
+//!   numbers up to 65535 and 4096 per list, 100000 elements after
+//!   expansion, 2^20 connections, 64 KiB per variable substitution.
 
 pub mod ast;
 pub mod build;

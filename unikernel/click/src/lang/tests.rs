@@ -999,3 +999,141 @@ fn conformance_d_ratelimit_and_j_names() {
     );
     assert!(conns(&f).contains(&"ipc[22] -> [0]Out@28/c".to_string()));
 }
+
+#[test]
+fn deep_nesting_within_limits_works() {
+    let depth = parser::MAX_DEPTH - 1;
+    let mut src = String::from("a :: Idle; a -> ");
+    for _ in 0..depth {
+        src.push_str("(-> ");
+    }
+    src.push_str("Null");
+    for _ in 0..depth {
+        src.push_str(" ->)");
+    }
+    src.push_str(" -> Discard;");
+    assert_eq!(conns(&p(&src)).len(), 2);
+    let mut src = String::from("a :: Idle; a -> ");
+    for _ in 0..depth {
+        src.push_str("{ input -> ");
+    }
+    src.push_str("Null");
+    for _ in 0..depth {
+        src.push_str(" -> output }");
+    }
+    src.push_str(" -> Discard;");
+    let f = p(&src);
+    assert_eq!(f.elements.len(), 3);
+    assert_eq!(conns(&f).len(), 2);
+}
+
+#[test]
+fn deep_compound_expansion_is_capped() {
+    let mut src = String::from("elementclass A0 { input -> Null -> output }\n");
+    for i in 1..150 {
+        src.push_str(&alloc::format!(
+            "elementclass A{i} {{ input -> A{p} -> output }}\n",
+            p = i - 1
+        ));
+    }
+    src.push_str("i :: Idle -> A149 -> Discard;");
+    let e = errs(&src);
+    assert!(
+        has_err(
+            &e,
+            "compound elements nested too deeply (more than 100 levels)"
+        ),
+        "{e:?}"
+    );
+    let mut src = String::from("elementclass A0 { input -> Null -> output }\n");
+    for i in 1..90 {
+        src.push_str(&alloc::format!(
+            "elementclass A{i} {{ input -> A{p} -> output }}\n",
+            p = i - 1
+        ));
+    }
+    src.push_str("i :: Idle -> A89 -> Discard;");
+    let f = p(&src);
+    assert_eq!(f.elements.len(), 3);
+    assert!(f.elements[2].name.ends_with("/A0@1/Null@1"));
+}
+
+#[test]
+fn unparse_chain_choice_matches_click() {
+    // A connection continues with one leaving the same element's port 0,
+    // preferring one that arrives at port 0, never itself.
+    let f = p("a :: Tee; b :: Discard; c :: Null; a -> a; a -> b; a -> [1]c; a[1] -> c;");
+    assert_eq!(
+        unparse(&f).split("\n\n").nth(1).unwrap(),
+        "a -> a\n    -> b;\na [1] -> c;\na -> [1] c;\n"
+    );
+}
+
+#[test]
+fn remaining_error_messages() {
+    let e = errs("x :: Foo(\\<00 11");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:10: unterminated '\\<' hex string: expected '>' before end of file"
+        ),
+        "{e:?}"
+    );
+    let e = errs("elementclass A { x :: Idle -> ( -> x } ");
+    assert!(
+        has_err(&e, "syntax error: expected ')', found '}'"),
+        "{e:?}"
+    );
+    let e = errs("elementclass { input -> output }");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:14: syntax error: expected element class name, found '{'"
+        ),
+        "{e:?}"
+    );
+    let e = errs("elementclass A ;");
+    assert!(has_err(&e, "t.click:1:16: syntax error: expected '{' or a class name after 'elementclass', found ';'"), "{e:?}");
+    let e = errs("a :: Idle; a -> [1];");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:17: stranded port ignored: expected an element after the port"
+        ),
+        "{e:?}"
+    );
+    let e = errs("a :: Idle; a -> Discard, ;");
+    assert!(
+        has_err(
+            &e,
+            "t.click:1:26: syntax error: expected an element after ',', found ';'"
+        ),
+        "{e:?}"
+    );
+    let e = errs("a :: Idle; b :: Discard; a -> b, -> b;");
+    assert!(has_err(&e, "expected an element after ','"), "{e:?}");
+    // Names made by expansion may clash with declared ones.
+    let e = errs("elementclass C { input -> x :: Null -> output }\nc/x :: Idle; i :: Idle -> c :: C -> Discard;");
+    assert!(
+        has_err(&e, "t.click:2:27: redeclaration of element 'c/x'"),
+        "{e:?}"
+    );
+    assert!(
+        has_err(&e, "t.click:2:1: element 'c/x' previously declared here"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn huge_substitution_is_reported() {
+    let mut src = String::from("define($a0 0123456789012345678901234567890123456789");
+    for i in 1..8 {
+        src.push_str(&alloc::format!(
+            ", $a{i} $a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}",
+            p = i - 1
+        ));
+    }
+    src.push_str(");\nx :: Foo($a7);");
+    let e = errs(&src);
+    assert_eq!(e, ["t.click:2:10: variable expansion too large"]);
+}

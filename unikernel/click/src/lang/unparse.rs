@@ -33,21 +33,43 @@ pub fn unparse(cfg: &FlatConfig) -> String {
     let name = |i: usize| cfg.elements.get(i).map_or("?", |e| e.name.as_str());
     // A connection arriving at port 0 continues into one leaving the same
     // element's port 0, preferring one that again arrives at port 0.
+    // Per element, its connections leaving port 0: the first two arriving
+    // at port 0 and the last two of any port (two, to skip `ci` itself).
+    let mut first0: Vec<[Option<usize>; 2]> = vec![[None; 2]; cfg.elements.len()];
+    let mut last: Vec<[Option<usize>; 2]> = vec![[None; 2]; cfg.elements.len()];
+    for (d, e) in conns.iter().enumerate() {
+        if e.from_port != 0 {
+            continue;
+        }
+        if let Some(f) = first0.get_mut(e.from).filter(|_| e.to_port == 0) {
+            if f[0].is_none() {
+                f[0] = Some(d);
+            } else if f[1].is_none() {
+                f[1] = Some(d);
+            }
+        }
+        if let Some(l) = last.get_mut(e.from) {
+            *l = [l[1], Some(d)];
+        }
+    }
+    let other = |pair: [Option<usize>; 2], ci: usize, prefer_first: bool| {
+        let (a, b) = if prefer_first {
+            (pair[0], pair[1])
+        } else {
+            (pair[1], pair[0])
+        };
+        a.filter(|&d| d != ci).or(b.filter(|&d| d != ci))
+    };
     let mut next: Vec<Option<usize>> = vec![None; n];
     let mut starts = vec![true; n];
     for (ci, c) in conns.iter().enumerate() {
         if c.to_port != 0 {
             continue;
         }
-        let mut pick = None;
-        for (d, e) in conns.iter().enumerate() {
-            if d != ci && e.from == c.to && e.from_port == 0 {
-                pick = Some(d);
-                if e.to_port == 0 {
-                    break;
-                }
-            }
-        }
+        let pick = first0
+            .get(c.to)
+            .and_then(|&f| other(f, ci, true))
+            .or_else(|| last.get(c.to).and_then(|&l| other(l, ci, false)));
         if let Some(d) = pick {
             next[ci] = Some(d);
             starts[d] = false;

@@ -18,7 +18,7 @@ use crate::confparse::split::{comment_at, is_space, quote, shift_word, skip_comm
 const MAX_REF_DEPTH: u32 = 10;
 
 /// Longest result of one substitution; past it expansion stops.
-pub const MAX_EXPANSION: usize = 1 << 18;
+pub const MAX_EXPANSION: usize = 1 << 16;
 
 /// One level of variables: a file's `define`s, or a compound instance's
 /// parameters and `define`s, linked to the enclosing level.

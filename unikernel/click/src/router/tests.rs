@@ -163,24 +163,6 @@ fn hotswap_keeps_state_of_same_name_and_class() {
 }
 
 #[test]
-fn from_source_reports_located_errors() {
-    let (r, _) = crate::testing::router_from_source("i :: Idle -> c :: Counter -> Discard;");
-    assert_eq!(r.read("c.class").unwrap(), "Counter");
-    assert_eq!(
-        r.read("config").unwrap(),
-        "i :: Idle -> c :: Counter -> Discard;"
-    );
-    let err = crate::testing::build_from_source("Idle -> Counter(x) -> Discard;")
-        .err()
-        .expect("error")
-        .to_string();
-    assert_eq!(
-        err,
-        "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
-    );
-}
-
-#[test]
 fn check_reports_errors_without_initializing() {
     use crate::testing::registry;
     // A valid graph passes; Script's `wait` would set a timer at
@@ -210,4 +192,22 @@ fn a_stop_event_from_a_script_steps_the_driver_manager() {
     );
     assert!(r.run_until_idle());
     assert_eq!(&*host.stdout.borrow(), "stopped\n");
+}
+
+#[test]
+fn from_source_reports_located_errors() {
+    let (r, _) = crate::testing::router_from_source("i :: Idle -> c :: Counter -> Discard;");
+    assert_eq!(r.read("c.class").unwrap(), "Counter");
+    assert_eq!(
+        r.read("config").unwrap(),
+        "i :: Idle -> c :: Counter -> Discard;"
+    );
+    let err = crate::testing::build_from_source("Idle -> Counter(x) -> Discard;")
+        .err()
+        .expect("error")
+        .to_string();
+    assert_eq!(
+        err,
+        "config:1:17: 'Counter@2 :: Counter': too many arguments (unexpected 'x')"
+    );
 }

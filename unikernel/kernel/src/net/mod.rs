@@ -23,6 +23,12 @@ pub trait Nic {
     /// Frames `send` will accept right now (after reclaiming finished ones).
     fn tx_room(&mut self) -> usize;
 
+    /// Frames the device or driver dropped since the last call (for
+    /// example for want of memory for receive buffers).
+    fn take_drops(&mut self) -> u64 {
+        0
+    }
+
     /// Sends frames from the front of `frames` until the ring is full;
     /// returns how many left (the rest stay in `frames`, in order).
     fn send_batch(&mut self, frames: &mut Vec<Frame>) -> usize {

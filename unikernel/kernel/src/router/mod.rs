@@ -1,5 +1,7 @@
-//! The contract between the main loop and "the router" (the Click engine,
-//! or the built-in [`wire::Wire`] test fixture until the engine plugs in).
+//! The contract between the main loop and "the router" (the guest's
+//! [`crate::middlebox::Middlebox`]), and the Click engine's glue: [`click`]
+//! binds a `click::Router` to the NICs, [`elements`] holds the device
+//! elements, [`env`] the engine's clock and output.
 //!
 //! Each loop iteration calls [`Router::poll`] with an [`Io`] that lends the
 //! NICs (numbered in `-device` order), the host byte stream and the clock.
@@ -7,7 +9,9 @@
 //! [`Router::next_deadline`] is in the future, the loop arms device
 //! interrupts and halts until a frame, store input or that deadline.
 
-pub mod wire;
+pub mod click;
+pub mod elements;
+pub mod env;
 
 use alloc::vec::Vec;
 
@@ -77,6 +81,11 @@ impl<'a> Io<'a> {
     /// room; returns how many went (the rest stay, in order).
     pub fn send_batch(&mut self, nic: usize, frames: &mut Vec<Frame>) -> usize {
         self.nics.nic(nic).map_or(0, |n| n.send_batch(frames))
+    }
+
+    /// Frames `nic`'s driver dropped since the last call.
+    pub fn take_drops(&mut self, nic: usize) -> u64 {
+        self.nics.nic(nic).map_or(0, |n| n.take_drops())
     }
 
     /// Frames `nic` accepts right now.

@@ -1,17 +1,8 @@
-//! Internet checksum helpers, bit for bit as Click computes them.
-//!
-//! One's-complement sums do not depend on byte order, so everything here
-//! works on big-endian 16-bit words read from the wire and gives the same
-//! bytes as Click's native-order arithmetic.
+//! Checksum helpers of the rewriters: Click's per-mapping delta
+//! application and word access, on top of [`crate::net::checksum`]
+//! (re-exported here for the rewriter code).
 
-/// RFC 1624 incremental update for one 16-bit word changing from `old` to
-/// `new`: `~(~sum + ~old + new)` (Click's `click_update_in_cksum`).
-#[inline]
-pub fn update(sum: u16, old: u16, new: u16) -> u16 {
-    let mut s = (!sum as u32) + (!old as u32) + new as u32;
-    s = (s & 0xFFFF) + (s >> 16);
-    !((s + (s >> 16)) as u16)
-}
+pub use crate::net::checksum::{add, finish, fix_zero, update};
 
 /// Applies a precomputed mapping delta the way Click's
 /// `IPRewriterFlow::update_csum` does: the forward direction adds the
@@ -23,39 +14,6 @@ pub fn apply_delta(sum: u16, reply: bool, delta: u16) -> u16 {
         sum
     } else {
         update(sum, 0, if reply { delta } else { !delta })
-    }
-}
-
-/// Sums `data` as big-endian words into a 32-bit accumulator (an odd last
-/// byte is padded with zero).
-pub fn add(mut acc: u32, data: &[u8]) -> u32 {
-    let mut it = data.chunks_exact(2);
-    for c in &mut it {
-        acc = acc.wrapping_add(u16::from_be_bytes([c[0], c[1]]) as u32);
-        if acc & 0x8000_0000 != 0 {
-            acc = (acc & 0xFFFF) + (acc >> 16);
-        }
-    }
-    if let [b] = it.remainder() {
-        acc = acc.wrapping_add((*b as u32) << 8);
-    }
-    acc
-}
-
-/// Folds and complements an accumulator.
-pub fn finish(mut acc: u32) -> u16 {
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc += acc >> 16;
-    !(acc as u16)
-}
-
-/// Click's `click_update_zero_in_cksum`: an incremental update may give
-/// 0x0000 where a full sum over all-zero data gives 0xFFFF.
-pub fn fix_zero(sum: u16, data: &[u8]) -> u16 {
-    if sum == 0 && data.iter().all(|&b| b == 0) {
-        0xFFFF
-    } else {
-        sum
     }
 }
 

@@ -12,7 +12,9 @@
 //! short transport headers are dropped unless the spec is `pass`, except
 //! ICMP errors quoting a mapped flow: their quoted headers (and the outer
 //! destination) are translated back and they leave by that direction's
-//! output (Click needs a separate ICMPRewriter for this).
+//! output (Click needs a separate ICMPRewriter for this). In a direction
+//! that rewrites sources the error also takes the new source, whether the
+//! host or a router next to it sent it, so inside addresses never leak.
 //!
 //! Input specs (one per input port): `drop` / `discard`; `pass OUT` /
 //! `passthrough OUT` / `nochange [OUT]` (unchanged, no mapping);

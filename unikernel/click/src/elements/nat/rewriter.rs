@@ -76,6 +76,8 @@ pub struct Rewriter {
     nout: usize,
     /// Latest time seen, in ms (for exports, which get no clock).
     now_ms: i64,
+    /// True while the reaper timer is set.
+    reap_armed: bool,
     lookup_answer: String,
 }
 
@@ -183,6 +185,7 @@ impl Rewriter {
             reap_ms: ms(reap),
             nout,
             now_ms: 0,
+            reap_armed: false,
             lookup_answer: String::new(),
         })
     }
@@ -314,18 +317,13 @@ impl Rewriter {
                 return Err(None);
             }
         }
-        if self.reap_ms > 0 && !cx.timer_scheduled(REAP_TIMER) {
-            cx.set_timer(
-                REAP_TIMER,
-                cx.now() + crate::time::Timestamp(self.reap_ms * 1_000_000),
-            );
-        }
+        self.arm_reaper(cx);
         Ok((i, 0))
     }
 
     /// Processes one packet from input `port`; returns its output.
-    pub fn process(&mut self, cx: &Ctx, port: usize, p: &mut Packet) -> Verdict {
-        let now_ms = cx.now().msec();
+    /// `now_ms` is the current time in milliseconds.
+    pub fn process(&mut self, cx: &Ctx, port: usize, p: &mut Packet, now_ms: i64) -> Verdict {
         self.now_ms = now_ms;
         let off = p
             .network_header_offset()
@@ -396,6 +394,10 @@ impl Rewriter {
             .table
             .lookup(map, &fid)
             .or_else(|| reply_lookup.and_then(|r| self.table.lookup(map, &r)));
+        // Mappings that arrived by import or hot-swap need the reaper too.
+        if !self.reap_armed && !self.table.is_empty() {
+            self.arm_reaper(cx);
+        }
         let (i, dir) = match found {
             Some(x) => x,
             None => match self.create(cx, map, fid, proto, port, now_ms, anno_in) {
@@ -504,9 +506,10 @@ impl Rewriter {
     }
 
     /// An ICMP error whose quoted packet belongs to a mapped flow: rewrites
-    /// the quoted headers back (and the outer destination, or source for
-    /// errors leaving through the forward direction) with checksums
-    /// patched. Returns the flow's output for that direction.
+    /// the quoted headers back (and the outer destination when it is the
+    /// quoted source; the outer source in a direction that rewrites
+    /// sources) with checksums patched. Returns the flow's output for that
+    /// direction.
     fn icmp_error(&mut self, p: &mut Packet, off: usize, hl: usize) -> Verdict {
         let l4 = off + hl;
         let d = p.data();
@@ -548,7 +551,10 @@ impl Rewriter {
             d[off + 16..off + 20].copy_from_slice(&new.daddr);
             new_dst = Some(new.daddr);
         }
-        if d[off + 12..off + 16] == search.saddr && new.saddr != search.saddr {
+        // In a direction that rewrites sources, the error takes the new
+        // source whoever sent it (the host, or a router next to it), so no
+        // address from that side leaks through the translation.
+        if new.saddr != search.saddr && d[off + 12..off + 16] != new.saddr {
             for k in 0..2 {
                 let o = word(d, off + 12 + 2 * k);
                 let n = u16::from_be_bytes([new.saddr[2 * k], new.saddr[2 * k + 1]]);
@@ -598,8 +604,22 @@ impl Rewriter {
         Some(f.out[dir] as usize)
     }
 
+    /// Sets the reaper timer unless it is set. It runs only while there
+    /// are mappings, so an idle rewriter leaves simulated time alone.
+    #[inline]
+    fn arm_reaper(&mut self, cx: &Ctx) {
+        if self.reap_ms > 0 && !self.reap_armed {
+            self.reap_armed = true;
+            cx.set_timer(
+                REAP_TIMER,
+                cx.now() + crate::time::Timestamp(self.reap_ms * 1_000_000),
+            );
+        }
+    }
+
     /// Removes expired flows and re-arms the reaper.
     pub fn reap(&mut self, cx: &Ctx) {
+        self.reap_armed = false;
         let now_ms = cx.now().msec();
         self.now_ms = now_ms;
         let specs = &mut self.specs;
@@ -608,30 +628,68 @@ impl Rewriter {
                 s.count = s.count.saturating_sub(1);
             }
         });
-        if self.reap_ms > 0 && !self.table.is_empty() {
-            cx.set_timer(
-                REAP_TIMER,
-                cx.now() + crate::time::Timestamp(self.reap_ms * 1_000_000),
-            );
+        if !self.table.is_empty() {
+            self.arm_reaper(cx);
         }
     }
 
     /// Pushes one packet through.
     #[inline]
     pub fn push(&mut self, cx: &Ctx, port: usize, mut p: Packet) {
-        match self.process(cx, port, &mut p) {
+        let now_ms = cx.now().msec();
+        match self.process(cx, port, &mut p, now_ms) {
             Some(o) => cx.push(o, p),
             None => cx.kill(p),
         }
     }
 
+    /// The table and key a TCP/UDP packet will be looked up by, if it is
+    /// one (for prefetching; `process` does the real checks).
+    #[inline]
+    fn peek_key(&self, p: &Packet) -> Option<(usize, FlowId)> {
+        if !matches!(self.kind, Kind::Ip | Kind::Tcp | Kind::Udp) {
+            return None;
+        }
+        let off = p
+            .network_header_offset()
+            .filter(|&o| o >= 0)
+            .map(|o| o as usize)
+            .unwrap_or(0);
+        let d = p.data();
+        let hl = (*d.get(off)? & 15) as usize * 4;
+        if hl < 20 || d.len() < off + hl + 4 {
+            return None;
+        }
+        let proto = d[off + 9];
+        let map = (self.kind == Kind::Ip && proto == IP_UDP) as usize;
+        Some((map, FlowId::from_headers(&d[off..], &d[off + hl..])))
+    }
+
     /// Pushes a batch through, keeping runs of packets for the same output
-    /// together.
+    /// together. The index slots, then the flows, of the whole batch are
+    /// prefetched first so their cache misses overlap.
     pub fn push_batch(&mut self, cx: &Ctx, port: usize, b: Batch) {
+        if b.len() > 1 {
+            let mut keys: heapless::Vec<(usize, FlowId), { crate::batch::BATCH_MAX }> =
+                heapless::Vec::new();
+            for p in b.iter() {
+                if let Some(k) = self.peek_key(p) {
+                    let _ = keys.push(k);
+                }
+            }
+            for (m, k) in &keys {
+                self.table.prefetch_slot(*m, k);
+            }
+            for (m, k) in &keys {
+                self.table.prefetch_flow(*m, k);
+            }
+        }
         let mut run = Batch::new();
         let mut run_out = usize::MAX;
+        // One clock reading per batch: its packets arrived together.
+        let now_ms = cx.now().msec();
         for mut p in b {
-            match self.process(cx, port, &mut p) {
+            match self.process(cx, port, &mut p, now_ms) {
                 Some(o) => {
                     if o != run_out && !run.is_empty() {
                         cx.push_batch(run_out, core::mem::take(&mut run));
@@ -844,6 +902,7 @@ impl Rewriter {
             return;
         }
         core::mem::swap(&mut self.table, &mut old.table);
+        self.reap_armed = false;
         self.table.timeouts = old.table.timeouts;
         self.table.capacity = old.table.capacity;
         let mut gone = Vec::new();

@@ -532,6 +532,29 @@ fn icmp_error_from_inside_gets_outside_addresses() {
     assert_eq!(addr(&p[28..]), (SRV, 80, EXT, 10000));
 }
 
+/// Found by the `frames` fuzz target: an error from a router on the inside
+/// (not the quoted packet's destination) kept its inside source address.
+#[test]
+fn icmp_error_from_an_inside_router_gets_the_outside_source() {
+    let r = rig(
+        "IPRewriter",
+        "pattern 1.2.3.4 10000-10999# - - 0 1, drop",
+        2,
+        2,
+    );
+    send(&r, 0, tcp(IN1, 4000, SRV, 80, SYN, 0));
+    send(&r, 1, tcp(SRV, 80, EXT, 10000, SYN | ACK, 0));
+    let (_, reply) = last(&r);
+    let inside_router: A = [10, 0, 0, 254];
+    send(&r, 0, icmp(inside_router, SRV, 11, 0, [0; 4], &reply[..28]));
+    let (port, p) = last(&r);
+    assert_eq!(port, 0);
+    verify(&p);
+    assert_eq!(&p[12..16], &EXT, "inside router's address hidden");
+    assert_eq!(&p[16..20], &SRV);
+    assert_eq!(addr(&p[28..]), (SRV, 80, EXT, 10000));
+}
+
 #[test]
 fn two_thousand_concurrent_flows() {
     let r = rig(
@@ -748,9 +771,11 @@ fn export_import_continues_connections() {
     }
     assert_eq!(out(&a)[a0..], out(&b)[..], "B continues exactly as A");
     assert_eq!(out(&b).len(), seq.len() - half);
-    // Timeouts carry over too.
-    at(&a, 250);
-    at(&b, 250);
+    // Timeouts carry over too: the UDP flows and the SYN-only connections
+    // expire in both; the TCP connections with data both ways stay.
+    at(&a, 400);
+    at(&b, 400);
+    assert_eq!(b.read("rw.table_size").unwrap(), "10");
     assert_eq!(
         a.read("rw.table_size").unwrap(),
         b.read("rw.table_size").unwrap()
@@ -961,4 +986,44 @@ fn reap_timer_does_not_spin_when_empty() {
     send(&r, 0, tcp(IN1, 1, SRV, 80, RST, 0));
     assert!(!r.run_until_idle());
     assert_eq!(r.read("rw.table_size").unwrap(), "0");
+}
+
+#[test]
+fn config_text_load_balancer_with_named_patterns() {
+    let src = "
+        IPRewriterPatterns(TO_A - - 10.9.0.1 - , TO_B - - 10.9.0.2 -);
+        rr :: RoundRobinIPMapper(TO_A 0 1, TO_B 0 1);
+        lb :: IPRewriter(rr, drop, TCP_DONE_TIMEOUT 10s);
+        Idle -> [0]lb; Idle -> [1]lb;
+        lb[0] -> s :: TestSink; lb[1] -> [1]s;
+    ";
+    let (r, _) = crate::testing::router_from_source(src);
+    let lb = r.find("lb").unwrap();
+    let vip: A = [5, 5, 5, 5];
+    for c in 0..4u8 {
+        r.inject(
+            lb,
+            0,
+            Packet::from_slice(&tcp([172, 16, 0, c], 999, vip, 80, SYN, 0)),
+        );
+    }
+    let dsts: Vec<A> = sink_contents(&r, "s")
+        .iter()
+        .map(|(_, p)| addr(p).2)
+        .collect();
+    assert_eq!(
+        dsts,
+        vec![[10, 9, 0, 1], [10, 9, 0, 2], [10, 9, 0, 1], [10, 9, 0, 2]]
+    );
+    assert_eq!(r.read("lb.table_size").unwrap(), "4");
+    let e = match crate::testing::build_from_source(
+        "Idle -> rw :: IPRewriter(pattern 1.2.3.4 99999 - - 0 0) -> Discard;",
+    ) {
+        Ok(_) => panic!("bad port accepted"),
+        Err(e) => format!("{e}"),
+    };
+    assert!(
+        e.contains("config:1:") && e.contains("input spec 0: bad source port"),
+        "{e}"
+    );
 }

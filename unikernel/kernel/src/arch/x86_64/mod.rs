@@ -5,4 +5,5 @@ pub mod apic;
 pub mod cpu;
 pub mod idt;
 pub mod ioapic;
+pub mod pic;
 pub mod port;

@@ -1,13 +1,10 @@
 //! virtio-console (single port) as a [`ByteStream`]: the host channel that
 //! the xenstore protocol runs over on KVM.
 
-use core::ptr::NonNull;
-
 use virtio_drivers::device::console::VirtIOConsole;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::SomeTransport;
 
 use super::hal::KernelHal;
-use super::mmio::{Slot, SLOT_SIZE};
 use super::net::InitError;
 use super::transport::NoEventIdx;
 use crate::mainloop::Wakeup;
@@ -15,17 +12,12 @@ use crate::stream::ByteStream;
 
 /// One virtio-console device, port 0.
 pub struct VirtioConsole {
-    dev: VirtIOConsole<KernelHal, NoEventIdx<MmioTransport<'static>>>,
+    dev: VirtIOConsole<KernelHal, NoEventIdx<SomeTransport<'static>>>,
 }
 
 impl VirtioConsole {
-    /// Initializes the device in `slot`.
-    pub fn new(slot: &Slot) -> Result<VirtioConsole, InitError> {
-        let header =
-            NonNull::new(slot.base as *mut VirtIOHeader).ok_or(InitError("null MMIO base"))?;
-        // SAFETY: as for the net driver: a scanned slot owned by this driver.
-        let transport = unsafe { MmioTransport::new(header, SLOT_SIZE) }
-            .map_err(|_| InitError("bad virtio-mmio header"))?;
+    /// Initializes the device behind `transport` (MMIO or PCI).
+    pub fn new(transport: SomeTransport<'static>) -> Result<VirtioConsole, InitError> {
         let dev = VirtIOConsole::new(NoEventIdx(transport))
             .map_err(|_| InitError("virtio-console init failed"))?;
         Ok(VirtioConsole { dev })

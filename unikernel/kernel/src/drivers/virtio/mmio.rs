@@ -1,7 +1,11 @@
 //! virtio-mmio discovery on QEMU microvm: 24 slots of 512 bytes from
 //! 0xfeb00000, filled from the top, and the GSI each slot interrupts on.
 
-use core::ptr::read_volatile;
+use core::ptr::{read_volatile, NonNull};
+
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+
+use super::net::InitError;
 
 /// Base of the first slot.
 pub const MMIO_BASE: usize = 0xfeb0_0000;
@@ -57,6 +61,15 @@ pub fn scan(out: &mut [Option<Slot>; SLOTS]) -> usize {
         n += 1;
     }
     n
+}
+
+/// Opens the transport of a scanned slot.
+pub fn open(slot: &Slot) -> Result<MmioTransport<'static>, InitError> {
+    let header = NonNull::new(slot.base as *mut VirtIOHeader).ok_or(InitError("null MMIO base"))?;
+    // SAFETY: the slot is a virtio-mmio register window (found by the scan)
+    // that one driver alone uses for the rest of the run.
+    unsafe { MmioTransport::new(header, SLOT_SIZE) }
+        .map_err(|_| InitError("bad virtio-mmio header"))
 }
 
 /// How slots map to GSIs on this machine.

@@ -4,14 +4,12 @@
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::SomeTransport;
 use virtio_drivers::Error;
 
 use super::hal::KernelHal;
-use super::mmio::{Slot, SLOT_SIZE};
 use super::transport::NoEventIdx;
 use crate::mainloop::Wakeup;
 use crate::net::frame::{BUF_SIZE, HEADROOM};
@@ -22,7 +20,7 @@ const QUEUE: usize = 256;
 /// Spare buffers kept for refills instead of going back to the heap.
 const POOL_MAX: usize = 2 * QUEUE;
 
-type Raw = VirtIONetRaw<KernelHal, NoEventIdx<MmioTransport<'static>>, QUEUE>;
+type Raw = VirtIONetRaw<KernelHal, NoEventIdx<SomeTransport<'static>>, QUEUE>;
 
 /// A send buffer and the window of it posted to the device.
 struct InFlight {
@@ -42,6 +40,9 @@ pub struct VirtioNet {
     tx: Vec<Option<InFlight>>,
     tx_in_flight: usize,
     pool: Vec<Box<[u8]>>,
+    /// Frames dropped in the driver (no memory for a replacement buffer,
+    /// malformed completions) since the router last asked.
+    drops: u64,
 }
 
 /// Why a device could not be brought up.
@@ -49,14 +50,9 @@ pub struct VirtioNet {
 pub struct InitError(pub &'static str);
 
 impl VirtioNet {
-    /// Initializes the device in `slot` and fills its receive ring.
-    pub fn new(slot: &Slot) -> Result<VirtioNet, InitError> {
-        let header =
-            NonNull::new(slot.base as *mut VirtIOHeader).ok_or(InitError("null MMIO base"))?;
-        // SAFETY: the slot is a virtio-mmio register window (found by the
-        // scan) that this driver alone uses for the rest of the run.
-        let transport = unsafe { MmioTransport::new(header, SLOT_SIZE) }
-            .map_err(|_| InitError("bad virtio-mmio header"))?;
+    /// Initializes the device behind `transport` (MMIO or PCI) and fills
+    /// its receive ring.
+    pub fn new(transport: SomeTransport<'static>) -> Result<VirtioNet, InitError> {
         let dev =
             Raw::new(NoEventIdx(transport)).map_err(|_| InitError("virtio-net init failed"))?;
         let mut probe = [0u8; 16];
@@ -73,9 +69,18 @@ impl VirtioNet {
             tx: (0..QUEUE).map(|_| None).collect(),
             tx_in_flight: 0,
             pool: Vec::with_capacity(POOL_MAX),
+            drops: 0,
         };
         nic.dev.disable_interrupts();
-        while nic.post_rx() {}
+        // One kick for the whole ring: the last post notifies.
+        super::transport::defer_notify(true);
+        for _ in 1..QUEUE {
+            if !nic.post_rx() {
+                break;
+            }
+        }
+        super::transport::defer_notify(false);
+        nic.post_rx();
         Ok(nic)
     }
 
@@ -85,15 +90,35 @@ impl VirtioNet {
             .unwrap_or_else(|| vec![0u8; BUF_SIZE].into_boxed_slice())
     }
 
+    /// A receive buffer, or `None` when the heap is exhausted (the caller
+    /// then drops a frame instead of the guest panicking).
+    fn try_buffer(&mut self) -> Option<Box<[u8]>> {
+        if let Some(b) = self.pool.pop() {
+            return Some(b);
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(BUF_SIZE).ok()?;
+        v.resize(BUF_SIZE, 0);
+        Some(v.into_boxed_slice())
+    }
+
     fn recycle(&mut self, buf: Box<[u8]>) {
         if buf.len() == BUF_SIZE && self.pool.len() < POOL_MAX {
             self.pool.push(buf);
         }
     }
 
-    /// Posts one receive buffer; false when the ring is full.
+    /// Posts a fresh receive buffer; false when the ring is full or the
+    /// heap is exhausted.
     fn post_rx(&mut self) -> bool {
-        let mut buf = self.buffer();
+        match self.try_buffer() {
+            Some(buf) => self.post(buf),
+            None => false,
+        }
+    }
+
+    /// Posts `buf` as a receive buffer; false when the ring is full.
+    fn post(&mut self, mut buf: Box<[u8]>) -> bool {
         let start = HEADROOM - self.hdr;
         // SAFETY: the buffer is parked in `self.rx` untouched until the
         // device returns its token.
@@ -146,17 +171,36 @@ impl Nic for VirtioNet {
             let start = HEADROOM - self.hdr;
             // SAFETY: the same buffer window `receive_begin` got for this token.
             let done = unsafe { self.dev.receive_complete(token, &mut buf[start..]) };
-            // A malformed completion drops the buffer.
-            if let Some(frame) = done
-                .ok()
-                .and_then(|(_, len)| Frame::from_parts(buf, HEADROOM, len))
-            {
-                out.push(frame);
-                n += 1;
+            let Ok((_, len)) = done else {
+                // A malformed completion: the buffer goes back to the ring.
+                self.drops += 1;
+                self.post(buf);
+                continue;
+            };
+            // The frame keeps its buffer only if a replacement can be
+            // posted; out of memory, the frame is dropped and its buffer
+            // reused, so the ring never runs dry.
+            match self.try_buffer() {
+                Some(fresh) => {
+                    self.post(fresh);
+                    if let Some(frame) = Frame::from_parts(buf, HEADROOM, len) {
+                        out.push(frame);
+                        n += 1;
+                    } else {
+                        self.drops += 1;
+                    }
+                }
+                None => {
+                    self.drops += 1;
+                    self.post(buf);
+                }
             }
-            self.post_rx();
         }
         n
+    }
+
+    fn take_drops(&mut self) -> u64 {
+        core::mem::take(&mut self.drops)
     }
 
     fn send(&mut self, frame: Frame) -> Result<(), Frame> {

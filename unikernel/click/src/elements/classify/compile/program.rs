@@ -41,10 +41,23 @@ pub struct Rule {
     pub output: Option<usize>,
 }
 
+/// Most header words read once per packet into a cache.
+const HOT_WORDS: usize = 16;
+/// Cache slot of words not cached (its bit in `Cache::ok` is never set).
+const NO_SLOT: u8 = 31;
+
+/// The hot words of one packet, read once.
+struct Cache {
+    w: [u32; HOT_WORDS],
+    /// Bit `i` set: `w[i]` holds a whole word (all four bytes present).
+    ok: u32,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Node {
     Const(bool),
-    Leaf(Leaf, u8),
+    /// Test, bytes needed, cache slot.
+    Leaf(Leaf, u8, u8),
     Not(u32),
     And(u32, u32),
     Or(u32, u32),
@@ -66,8 +79,32 @@ struct Slot {
     len: u32,
 }
 
+/// A rule found in a tuple's table, with what remains to test once its
+/// key matched.
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    rule: u32,
+    /// Residual tests in `Program::res` (when `exact`), or the root of
+    /// the residual tree in `Program::nodes`.
+    res_start: u32,
+    res_len: u32,
+    /// The rule is a conjunction of tests: the residual tests decide.
+    /// Otherwise the residual tree does.
+    exact: bool,
+}
+
+/// The byte that picks which tuples to probe (usually the IP protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct DispatchByte {
+    base: Base,
+    off: i32,
+    /// Index of the byte in its word (0 = most significant).
+    byte: u8,
+}
+
 struct Tuple {
-    words: Vec<(KeyWord, u8)>,
+    /// Key words with the bytes they need and their cache slot.
+    words: Vec<(KeyWord, u8, u8)>,
     slots: Vec<Slot>,
     shift: u32,
     first_rule: u32,
@@ -76,13 +113,20 @@ struct Tuple {
 
 /// A rule set compiled for fast matching.
 pub struct Program {
+    /// Words read into the per-packet cache.
+    hot: Vec<(Base, i32)>,
     nodes: Vec<Node>,
     kids: Vec<u32>,
     roots: Vec<u32>,
     outputs: Vec<Option<usize>>,
     texts: Vec<String>,
     tuples: Vec<Tuple>,
-    cands: Vec<u32>,
+    cands: Vec<Cand>,
+    res: Vec<(Leaf, u8, u8)>,
+    /// The dispatch byte and, per value (and one more list for packets
+    /// without that byte), the tuples to probe in order.
+    dispatch: Option<DispatchByte>,
+    dispatch_lists: Vec<Vec<u16>>,
     unkeyed: Vec<u32>,
     /// Set when the first rule matches everything.
     everything: Option<Option<usize>>,
@@ -218,20 +262,64 @@ fn key_of(conj: &Conj) -> Vec<(KeyWord, u32)> {
     ks
 }
 
-#[inline]
-fn hash(key: &[u32; KEY_WORDS]) -> u64 {
-    let mut h: u64 = 0x243f_6a88_85a3_08d3;
-    for &w in key {
-        h = (h ^ w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^= h >> 29;
+/// The tests of a rule that is a plain conjunction of tests.
+fn conj_leaves(e: &Expr) -> Option<Vec<Leaf>> {
+    match e {
+        Expr::Const(true) => Some(Vec::new()),
+        Expr::Leaf(l) => Some(vec![*l]),
+        Expr::And(es) => es
+            .iter()
+            .map(|x| match x {
+                Expr::Leaf(l) => Some(*l),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
     }
-    h.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// `e` simplified for packets whose key words equal `key`.
+fn assume(e: &Expr, key: &[(KeyWord, u32)]) -> Expr {
+    match e {
+        Expr::Leaf(l) if implied(l, key) => Expr::Const(true),
+        Expr::Not(x) => assume(x, key).negate(false),
+        Expr::And(xs) => Expr::and(xs.iter().map(|x| assume(x, key)).collect()),
+        Expr::Or(xs) => Expr::or(xs.iter().map(|x| assume(x, key)).collect()),
+        Expr::Ternary(c, a, b) => match assume(c, key) {
+            Expr::Const(true) => assume(a, key),
+            Expr::Const(false) => assume(b, key),
+            c => Expr::Ternary(c.into(), assume(a, key).into(), assume(b, key).into()),
+        },
+        e => e.clone(),
+    }
+}
+
+/// True if a packet whose key words equal `key` passes `l` for sure.
+fn implied(l: &Leaf, key: &[(KeyWord, u32)]) -> bool {
+    key.iter().any(|(k, v)| {
+        k.base == l.base && k.off == l.off && l.mask & !k.mask == 0 && v & l.mask == l.value
+    })
+}
+
+/// Hashes the first `n` words of a key (the rest are zero).
+#[inline]
+fn hash(key: &[u32; KEY_WORDS], n: usize) -> u64 {
+    // Pairs of words are combined before one multiply each: two multiplies
+    // for the usual keys of up to four words.
+    let a = (key[0] as u64) << 32 | key[1] as u64;
+    let mut h = (a ^ 0x243f_6a88_85a3_08d3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if n > 2 {
+        let b = (key[2] as u64) << 32 | key[3] as u64;
+        h = (h.rotate_left(29) ^ b).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    h ^ (h >> 31)
 }
 
 impl Program {
     /// Compiles `rules`; the first matching rule decides.
     pub fn new(rules: Vec<Rule>) -> Program {
         let mut p = Program {
+            hot: Vec::new(),
             nodes: Vec::new(),
             kids: Vec::new(),
             roots: Vec::new(),
@@ -239,11 +327,15 @@ impl Program {
             texts: Vec::new(),
             tuples: Vec::new(),
             cands: Vec::new(),
+            res: Vec::new(),
+            dispatch: None,
+            dispatch_lists: Vec::new(),
             unkeyed: Vec::new(),
             everything: None,
         };
         // tuple signature -> key values -> rules
-        let mut shapes: BTreeMap<Vec<KeyWord>, BTreeMap<[u32; KEY_WORDS], Vec<u32>>> =
+        type Entry = (u32, Result<Vec<Leaf>, Expr>);
+        let mut shapes: BTreeMap<Vec<KeyWord>, BTreeMap<[u32; KEY_WORDS], Vec<Entry>>> =
             BTreeMap::new();
         for (i, rule) in rules.into_iter().enumerate() {
             let i = i as u32;
@@ -265,9 +357,13 @@ impl Program {
                 for (j, k) in key.iter().enumerate() {
                     vals[j] = k.1;
                 }
+                let residual = match conj_leaves(&rule.expr) {
+                    Some(ls) => Ok(ls.into_iter().filter(|l| !implied(l, &key)).collect()),
+                    None => Err(assume(&rule.expr, &key)),
+                };
                 let list = shapes.entry(sig).or_default().entry(vals).or_default();
-                if list.last() != Some(&i) {
-                    list.push(i);
+                if list.last().map(|e| e.0) != Some(i) {
+                    list.push((i, residual));
                 }
             }
             if rule.expr == Expr::Const(true) {
@@ -279,15 +375,18 @@ impl Program {
         for (sig, table) in shapes {
             let cap = (table.len() * 2).next_power_of_two().max(4);
             let mut t = Tuple {
-                words: sig.iter().map(|k| (*k, need_for(k.mask))).collect(),
+                words: sig
+                    .iter()
+                    .map(|k| (*k, need_for(k.mask), NO_SLOT))
+                    .collect(),
                 slots: vec![Slot::default(); cap],
                 shift: 64 - cap.trailing_zeros(),
                 first_rule: u32::MAX,
                 nkeys: table.len(),
             };
             for (key, list) in table {
-                t.first_rule = t.first_rule.min(list[0]);
-                let mut at = (hash(&key) >> t.shift) as usize;
+                t.first_rule = t.first_rule.min(list[0].0);
+                let mut at = (hash(&key, t.words.len()) >> t.shift) as usize;
                 while t.slots[at].len != 0 {
                     at = (at + 1) & (cap - 1);
                 }
@@ -296,18 +395,155 @@ impl Program {
                     start: p.cands.len() as u32,
                     len: list.len() as u32,
                 };
-                p.cands.extend(list);
+                for (rule, residual) in list {
+                    let cand = match residual {
+                        Ok(leaves) => {
+                            let res_start = p.res.len() as u32;
+                            for l in leaves {
+                                p.res.push((l, need_for(l.mask), NO_SLOT));
+                            }
+                            Cand {
+                                rule,
+                                res_start,
+                                res_len: p.res.len() as u32 - res_start,
+                                exact: true,
+                            }
+                        }
+                        Err(tree) => Cand {
+                            rule,
+                            res_start: p.flatten(&tree),
+                            res_len: 0,
+                            exact: false,
+                        },
+                    };
+                    p.cands.push(cand);
+                }
             }
             p.tuples.push(t);
         }
         p.tuples.sort_by_key(|t| t.first_rule);
+        p.assign_hot_words();
+        p.build_dispatch();
         p
+    }
+
+    /// Chooses the whole key byte most tuples share (the IP protocol, an
+    /// Ethernet type ...) and lists, for each of its values, the tuples
+    /// that can hold a matching rule: a packet probes only those.
+    fn build_dispatch(&mut self) {
+        let mut count: BTreeMap<DispatchByte, usize> = BTreeMap::new();
+        for t in &self.tuples {
+            for (k, _, _) in &t.words {
+                for (byte, &mb) in k.mask.to_be_bytes().iter().enumerate() {
+                    if mb == 0xff && k.off >= 0 {
+                        let d = DispatchByte {
+                            base: k.base,
+                            off: k.off,
+                            byte: byte as u8,
+                        };
+                        *count.entry(d).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let Some((d, _)) = count
+            .into_iter()
+            .max_by_key(|&(d, n)| (n, core::cmp::Reverse(d)))
+        else {
+            return;
+        };
+        let mut lists: Vec<Vec<u16>> = vec![Vec::new(); 257];
+        for (ti, t) in self.tuples.iter().enumerate() {
+            let pos = t
+                .words
+                .iter()
+                .position(|(k, _, _)| k.base == d.base && k.off == d.off);
+            match pos {
+                Some(w) => {
+                    let shift = 8 * (3 - d.byte as u32);
+                    let mut seen = [false; 256];
+                    for s in t.slots.iter().filter(|s| s.len != 0) {
+                        seen[((s.key[w] >> shift) & 0xff) as usize] = true;
+                    }
+                    for (b, _) in seen.iter().enumerate().filter(|(_, &x)| x) {
+                        lists[b].push(ti as u16);
+                    }
+                }
+                None => {
+                    for l in lists.iter_mut() {
+                        l.push(ti as u16);
+                    }
+                }
+            }
+        }
+        self.dispatch = Some(d);
+        self.dispatch_lists = lists;
+    }
+
+    /// Picks the words most used by keys and tests for the per-packet
+    /// cache and points keys and leaves at their slots.
+    fn assign_hot_words(&mut self) {
+        let mut uses: BTreeMap<(Base, i32), usize> = BTreeMap::new();
+        for t in &self.tuples {
+            for (k, _, _) in &t.words {
+                // Keys are read for every packet: weigh them more.
+                *uses.entry((k.base, k.off)).or_default() += 1000;
+            }
+        }
+        for n in &self.nodes {
+            if let Node::Leaf(l, _, _) = n {
+                *uses.entry((l.base, l.off)).or_default() += 1;
+            }
+        }
+        for (l, _, _) in &self.res {
+            *uses.entry((l.base, l.off)).or_default() += 1;
+        }
+        let mut by_use: Vec<((Base, i32), usize)> =
+            uses.into_iter().filter(|((_, off), _)| *off >= 0).collect();
+        by_use.sort_by_key(|&(w, n)| (core::cmp::Reverse(n), w));
+        by_use.truncate(HOT_WORDS);
+        self.hot = by_use.into_iter().map(|(w, _)| w).collect();
+        let slot = |hot: &[(Base, i32)], b: Base, off: i32| {
+            hot.iter()
+                .position(|&h| h == (b, off))
+                .map_or(NO_SLOT, |i| i as u8)
+        };
+        for t in &mut self.tuples {
+            for (k, _, s) in &mut t.words {
+                *s = slot(&self.hot, k.base, k.off);
+            }
+        }
+        for n in &mut self.nodes {
+            if let Node::Leaf(l, _, s) = n {
+                *s = slot(&self.hot, l.base, l.off);
+            }
+        }
+        for (l, _, s) in &mut self.res {
+            *s = slot(&self.hot, l.base, l.off);
+        }
+    }
+
+    #[inline]
+    fn fill(&self, v: &View) -> Cache {
+        let mut c = Cache {
+            w: [0; HOT_WORDS],
+            ok: 0,
+        };
+        let slices = [v.data, v.mac, v.net, v.transp];
+        for (i, &(base, off)) in self.hot.iter().enumerate() {
+            let o = off as usize;
+            if let Some(b) = slices[base as usize].get(o..o + 4) {
+                c.w[i] = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                c.ok |= 1 << i;
+            }
+        }
+        c
     }
 
     fn flatten(&mut self, e: &Expr) -> u32 {
         let node = match e {
             Expr::Const(b) => Node::Const(*b),
-            Expr::Leaf(l) => Node::Leaf(*l, need_for(l.mask)),
+            Expr::Leaf(l) => Node::Leaf(*l, need_for(l.mask), NO_SLOT),
             Expr::Not(x) => Node::Not(self.flatten(x)),
             Expr::And(xs) | Expr::Or(xs) => {
                 let ids: Vec<u32> = xs.iter().map(|x| self.flatten(x)).collect();
@@ -328,41 +564,60 @@ impl Program {
         (self.nodes.len() - 1) as u32
     }
 
-    fn eval(&self, n: u32, v: &View) -> bool {
+    #[inline]
+    fn word(
+        c: &Cache,
+        v: &View,
+        base: Base,
+        off: i32,
+        mask: u32,
+        need: u8,
+        slot: u8,
+    ) -> Option<u32> {
+        if c.ok & (1 << slot) != 0 {
+            Some(c.w[slot as usize] & mask)
+        } else {
+            v.word(base, off, mask, need)
+        }
+    }
+
+    fn eval(&self, n: u32, c: &Cache, v: &View) -> bool {
         match self.nodes[n as usize] {
             Node::Const(b) => b,
-            Node::Leaf(l, need) => match v.word(l.base, l.off, l.mask, need) {
-                Some(w) => w == l.value,
-                None => l.short_yes,
-            },
-            Node::Not(x) => !self.eval(x, v),
+            Node::Leaf(l, need, slot) => {
+                match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
+                    Some(w) => w == l.value,
+                    None => l.short_yes,
+                }
+            }
+            Node::Not(x) => !self.eval(x, c, v),
             Node::And(s, e) => self.kids[s as usize..e as usize]
                 .iter()
-                .all(|&k| self.eval(k, v)),
+                .all(|&k| self.eval(k, c, v)),
             Node::Or(s, e) => self.kids[s as usize..e as usize]
                 .iter()
-                .any(|&k| self.eval(k, v)),
-            Node::Ternary(c, a, b) => {
-                if self.eval(c, v) {
-                    self.eval(a, v)
+                .any(|&k| self.eval(k, c, v)),
+            Node::Ternary(x, a, b) => {
+                if self.eval(x, c, v) {
+                    self.eval(a, c, v)
                 } else {
-                    self.eval(b, v)
+                    self.eval(b, c, v)
                 }
             }
         }
     }
 
     #[inline]
-    fn probe(&self, t: &Tuple, v: &View) -> &[u32] {
+    fn probe(&self, t: &Tuple, c: &Cache, v: &View) -> &[Cand] {
         let mut key = [0u32; KEY_WORDS];
-        for (i, (k, need)) in t.words.iter().enumerate() {
-            match v.word(k.base, k.off, k.mask, *need) {
+        for (i, &(k, need, slot)) in t.words.iter().enumerate() {
+            match Self::word(c, v, k.base, k.off, k.mask, need, slot) {
                 Some(w) => key[i] = w,
                 None => return &[],
             }
         }
         let mask = t.slots.len() - 1;
-        let mut at = (hash(&key) >> t.shift) as usize;
+        let mut at = (hash(&key, t.words.len()) >> t.shift) as usize;
         loop {
             let s = &t.slots[at];
             if s.len == 0 {
@@ -375,23 +630,58 @@ impl Program {
         }
     }
 
+    /// True if candidate `k` matches (its key already did).
+    #[inline]
+    fn check(&self, k: &Cand, c: &Cache, v: &View) -> bool {
+        if !k.exact {
+            return self.eval(k.res_start, c, v);
+        }
+        let res = &self.res[k.res_start as usize..(k.res_start + k.res_len) as usize];
+        res.iter().all(|&(l, need, slot)| {
+            match Self::word(c, v, l.base, l.off, l.mask, need, slot) {
+                Some(w) => w == l.value,
+                None => l.short_yes,
+            }
+        })
+    }
+
     /// The index of the first rule that matches, if any.
     pub fn matching_rule(&self, v: &View) -> Option<usize> {
         if self.everything.is_some() {
             return Some(0);
         }
+        let c = self.fill(v);
         let mut best = u32::MAX;
-        for t in &self.tuples {
+        let mut probe = |t: &Tuple| {
             if t.first_rule >= best {
-                break;
+                return false;
             }
-            for &r in self.probe(t, v) {
-                if r >= best {
+            for k in self.probe(t, &c, v) {
+                if k.rule >= best {
                     break;
                 }
-                if self.eval(self.roots[r as usize], v) {
-                    best = r;
+                if self.check(k, &c, v) {
+                    best = k.rule;
                     break;
+                }
+            }
+            true
+        };
+        match self.dispatch {
+            Some(d) => {
+                let at = d.off as usize + d.byte as usize;
+                let which = v.slice(d.base).get(at).map_or(256, |&b| b as usize);
+                for &ti in &self.dispatch_lists[which] {
+                    if !probe(&self.tuples[ti as usize]) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                for t in &self.tuples {
+                    if !probe(t) {
+                        break;
+                    }
                 }
             }
         }
@@ -399,7 +689,7 @@ impl Program {
             if r >= best {
                 break;
             }
-            if self.eval(self.roots[r as usize], v) {
+            if self.eval(self.roots[r as usize], &c, v) {
                 best = r;
                 break;
             }
@@ -439,7 +729,7 @@ impl Program {
             let words: Vec<String> = t
                 .words
                 .iter()
-                .map(|(k, _)| {
+                .map(|(k, _, _)| {
                     let b = match k.base {
                         Base::Data => "data",
                         Base::Mac => "mac",
@@ -458,6 +748,13 @@ impl Program {
             );
         }
         let un: Vec<String> = self.unkeyed.iter().map(|r| format!("{r}")).collect();
+        if let Some(d) = self.dispatch {
+            let _ = writeln!(
+                s,
+                "tuples chosen by byte {} of {:?}[{}]",
+                d.byte, d.base, d.off
+            );
+        }
         let _ = writeln!(
             s,
             "always tested: {}",

@@ -1,0 +1,251 @@
+//! Guest figures, printed rather than asserted (no harness): image size,
+//! boot time, wall time to the first forwarded frame, the smallest RAM
+//! that runs a firewall, idle CPU, and frames per second through one
+//! middlebox between two unix datagram sockets.
+//!
+//!     cargo bench -p mb-tests-qemu --bench guest
+//!
+//! TCG always; KVM too when `MB_ACCEL` is `kvm` or `all` and /dev/kvm
+//! opens (on this project's hosts it is a paravirtual nested KVM that runs
+//! ring-0 code very slowly, so its figures are for the record only).
+//! `MB_BENCH_SECS` sets the length of each throughput run (default 3).
+
+use std::io::ErrorKind;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mb_tests_qemu::{accels, image, kvm_usable, Accel, Machine, StoreHost, Vm, VmConfig};
+
+const WIRE: &str = "FromDevice(0) -> ToDevice(1);\n";
+
+fn firewall() -> String {
+    std::fs::read_to_string(mb_tests_qemu::repo_root().join("click-configs/guest-firewall.click"))
+        .expect("reading click-configs/guest-firewall.click")
+}
+
+/// A guest with `config` installed in a fresh store.
+fn start(accel: Accel, machine: Machine, memory: &str, config: Option<&str>) -> (StoreHost, Vm) {
+    let mut store = StoreHost::start();
+    let mut cfg = VmConfig::new(accel);
+    cfg.machine = machine;
+    cfg.memory = memory.into();
+    if let Some(c) = config {
+        let sock = store.guest(5);
+        store.install(5, "bench", c);
+        cfg.store = Some(sock);
+    }
+    let vm = Vm::start(&cfg);
+    (store, vm)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn image_size() {
+    let img = image();
+    let bytes = std::fs::metadata(&img).expect("image").len();
+    println!(
+        "image: {} ({} KiB, target < 1024 KiB)",
+        img.display(),
+        bytes / 1024
+    );
+}
+
+fn boot_times(accel: Accel, runs: usize) {
+    for (what, config, machine) in [
+        ("no store, no config", None, Machine::Microvm),
+        ("wire from the store", Some(WIRE), Machine::Microvm),
+        ("wire from the store, q35", Some(WIRE), Machine::Q35),
+    ] {
+        let mut boot = Vec::new();
+        let mut wall = Vec::new();
+        for _ in 0..runs {
+            let (_store, mut vm) = start(accel, machine, "64M", config);
+            let line = vm.try_wait_for("mb: ready", Duration::from_secs(120));
+            let Some((us, _)) = line.as_deref().and_then(mb_tests_qemu::parse_ready) else {
+                println!("{}: {what}: no ready line", accel.name());
+                return;
+            };
+            wall.push(vm.started.elapsed().as_secs_f64() * 1e3);
+            boot.push(us as f64);
+        }
+        println!(
+            "{}: boot_us ({what}, median of {runs}): {:.0} us; QEMU start to ready line: {:.1} ms",
+            accel.name(),
+            median(boot),
+            median(wall)
+        );
+    }
+}
+
+/// Sends a probe every millisecond from QEMU's start until one comes out.
+fn first_frame(accel: Accel, runs: usize) {
+    let mut wall = Vec::new();
+    for _ in 0..runs {
+        let (_store, vm) = start(accel, Machine::Microvm, "64M", Some(WIRE));
+        let (tx, to) = vm.sender(0);
+        let rx = vm.receiver(1);
+        rx.set_nonblocking(true).expect("nonblocking");
+        let mut buf = [0u8; 2048];
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let got = loop {
+            // QEMU may not have bound its socket yet: ignore send errors.
+            let _ = tx.send_to(&[0x52u8; 60], &to);
+            match rx.recv(&mut buf) {
+                Ok(_) => break Some(vm.started.elapsed()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        match got {
+            Some(d) => wall.push(d.as_secs_f64() * 1e3),
+            None => {
+                println!("{}: no frame forwarded", accel.name());
+                return;
+            }
+        }
+    }
+    println!(
+        "{}: QEMU start to first forwarded frame (wire, median of {runs}): {:.1} ms (target < 100 ms)",
+        accel.name(),
+        median(wall)
+    );
+}
+
+/// True if a guest with `memory` loads the firewall and forwards.
+fn runs_firewall(accel: Accel, memory: &str) -> bool {
+    let (_store, mut vm) = start(accel, Machine::Microvm, memory, Some(&firewall()));
+    if vm
+        .try_wait_for("mb: ready", Duration::from_secs(60))
+        .is_none()
+    {
+        return false;
+    }
+    let dns = mb_tests_qemu::frames::ipv4(17, [10, 0, 0, 1], 4000, [10, 0, 0, 2], 53, b"q");
+    vm.inject(0, &dns);
+    let rx = vm.receiver(1);
+    rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 2048];
+    rx.recv(&mut buf).is_ok()
+}
+
+fn min_memory(accel: Accel) {
+    let sizes = [2u32, 3, 4, 5, 6, 8, 12, 16];
+    let found = sizes
+        .iter()
+        .find(|&&m| runs_firewall(accel, &format!("{m}M")));
+    match found {
+        Some(m) => println!(
+            "{}: smallest -m running guest-firewall.click: {m} MiB (tried {sizes:?}; target <= 8 MiB)",
+            accel.name()
+        ),
+        None => println!("{}: the firewall did not run with up to 16 MiB", accel.name()),
+    }
+}
+
+fn idle_cpu(accel: Accel) {
+    let (_store, mut vm) = start(accel, Machine::Microvm, "64M", Some(&firewall()));
+    vm.try_wait_for("mb: ready", Duration::from_secs(120))
+        .expect("ready");
+    std::thread::sleep(Duration::from_secs(2));
+    let before = vm.cpu_time();
+    let secs = 5;
+    std::thread::sleep(Duration::from_secs(secs));
+    let used = vm.cpu_time() - before;
+    println!(
+        "{}: idle QEMU CPU with the firewall loaded: {:.2} % of one core ({used:?} in {secs} s)",
+        accel.name(),
+        used.as_secs_f64() * 100.0 / secs as f64
+    );
+}
+
+/// Frames per second from NIC 0's socket to NIC 1's through the guest.
+fn throughput(accel: Accel, what: &str, config: &str, len: usize, secs: f64) {
+    let (_store, mut vm) = start(accel, Machine::Microvm, "64M", Some(config));
+    vm.try_wait_for("mb: ready", Duration::from_secs(120))
+        .expect("ready");
+    let (tx, to) = vm.sender(0);
+    let rx = vm.receiver(1);
+    rx.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let frame = mb_tests_qemu::frames::ipv4(
+        17,
+        [10, 0, 0, 1],
+        4000,
+        [10, 0, 0, 2],
+        53,
+        &vec![0u8; len.saturating_sub(42)],
+    );
+    let (stop2, sent2) = (stop.clone(), sent.clone());
+    let sender = std::thread::spawn(move || {
+        while !stop2.load(Ordering::Relaxed) {
+            if tx.send_to(&frame, &to).is_ok() {
+                sent2.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let mut buf = [0u8; 2048];
+    // Warm up (TCG translates the fast path on first use).
+    let warm = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < warm {
+        let _ = rx.recv(&mut buf);
+    }
+    let start = Instant::now();
+    let cpu0 = vm.cpu_time();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs {
+        if rx.recv(&mut buf).is_ok() {
+            n += 1;
+        }
+    }
+    let dt = start.elapsed().as_secs_f64();
+    let cpu = (vm.cpu_time() - cpu0).as_secs_f64() / dt;
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    println!(
+        "{}: {what}, {len}-byte frames: {:.0} frames/s ({:.1} Mbit/s), QEMU at {:.0} % CPU",
+        accel.name(),
+        n as f64 / dt,
+        n as f64 * len as f64 * 8.0 / dt / 1e6,
+        cpu * 100.0
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let secs: f64 = std::env::var("MB_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    image_size();
+    let mut list = vec![Accel::Tcg];
+    if accels().contains(&Accel::Kvm) && kvm_usable() {
+        list.push(Accel::Kvm);
+    }
+    for accel in list {
+        let runs = if accel == Accel::Kvm { 1 } else { 5 };
+        boot_times(accel, runs);
+        first_frame(accel, runs);
+        if accel == Accel::Tcg {
+            min_memory(accel);
+        }
+        idle_cpu(accel);
+        let fw = firewall();
+        for (what, config) in [("wire", WIRE), ("guest-firewall", fw.as_str())] {
+            for len in [64usize, 1500] {
+                throughput(accel, what, config, len, secs);
+            }
+        }
+    }
+    let _ = Path::new(".");
+}

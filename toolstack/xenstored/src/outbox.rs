@@ -1,0 +1,93 @@
+//! A connection's outgoing bytes: one queue, one writer at a time.
+//!
+//! Whoever finds the queue idle writes it: usually the connection's own
+//! reader thread, right after handling a request (saving a thread hand-off
+//! per round trip), otherwise the connection's writer thread, which wakes for
+//! watch events caused by other connections. Taking bytes from one queue,
+//! one writer at a time, keeps everything in the order the store produced it.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Bytes queued for one connection before it counts as not reading.
+const QUEUE_MAX: usize = 1 << 20;
+
+#[derive(Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    writing: bool,
+    closed: bool,
+}
+
+/// See the module docs.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    q: Mutex<Queue>,
+    cv: Condvar,
+}
+
+impl Outbox {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.q.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues bytes; `false` if the connection is closed or too far behind.
+    pub fn push(&self, bytes: &[u8]) -> bool {
+        let mut q = self.lock();
+        if q.closed || q.bytes.len() + bytes.len() > QUEUE_MAX {
+            return false;
+        }
+        q.bytes.extend_from_slice(bytes);
+        if !q.writing {
+            self.cv.notify_one();
+        }
+        true
+    }
+
+    /// Marks the connection closed and wakes the writer thread so it exits.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.cv.notify_all();
+    }
+
+    /// Writes everything queued if no one else is writing; `false` on a write error.
+    pub fn flush(&self, s: &mut UnixStream) -> bool {
+        let q = self.lock();
+        if q.writing {
+            return true;
+        }
+        self.drain(q, s)
+    }
+
+    fn drain<'a>(&'a self, mut q: MutexGuard<'a, Queue>, s: &mut UnixStream) -> bool {
+        while !q.bytes.is_empty() && !q.closed {
+            let batch = std::mem::take(&mut q.bytes);
+            q.writing = true;
+            drop(q);
+            let ok = s.write_all(&batch).is_ok();
+            q = self.lock();
+            q.writing = false;
+            if !ok {
+                q.closed = true;
+                return false;
+            }
+        }
+        // Someone may have queued while we wrote and left it to us.
+        true
+    }
+
+    /// The writer thread: waits for bytes and writes them until closed.
+    pub fn run_writer(&self, mut s: UnixStream) {
+        loop {
+            let mut q = self.lock();
+            while !q.closed && (q.bytes.is_empty() || q.writing) {
+                q = self.cv.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+            if q.closed || !self.drain(q, &mut s) {
+                break;
+            }
+        }
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+}
