@@ -295,6 +295,8 @@ impl Vm {
         for i in 0..cfg.nics {
             let s = UnixDatagram::bind(dir.path(&format!("t{i}"))).expect("binding NIC socket");
             s.set_read_timeout(Some(WAIT)).expect("socket timeout");
+            // A guest that stops receiving makes sends block: fail instead.
+            s.set_write_timeout(Some(WAIT)).expect("socket timeout");
             nic_socks.push(s);
         }
         let qemu = std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());

@@ -46,8 +46,8 @@ fn idle_guest_halts() {
 #[test]
 fn panic_prints_message_and_exits_with_status_3() {
     for accel in accels() {
-        // Too little RAM for the NIC rings: the kernel must report the
-        // allocation failure and leave through isa-debug-exit (value 1).
+        // Too little RAM to run: the kernel must report the failure and
+        // leave through isa-debug-exit (value 1).
         let mut cfg = VmConfig::new(accel);
         cfg.memory = "2M".into();
         let mut vm = Vm::start(&cfg);

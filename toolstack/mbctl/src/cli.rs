@@ -15,7 +15,29 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the host agent (the store, later VM supervision) in the foreground, or stop it.
+    /// Boot a middlebox VM from a Click configuration.
+    Boot(cmd::boot::BootArgs),
+    /// List middleboxes.
+    Ls(cmd::ls::LsArgs),
+    /// Show one middlebox in detail.
+    Show(cmd::ls::ShowArgs),
+    /// Read a Click handler of a middlebox (ELEMENT.HANDLER).
+    Read(cmd::handler::ReadArgs),
+    /// Write a Click handler of a middlebox.
+    Write(cmd::handler::WriteArgs),
+    /// List a middlebox's handlers.
+    Handlers(cmd::handler::HandlersArgs),
+    /// Hot-swap a middlebox's configuration.
+    Reconfigure(cmd::reconfigure::ReconfigureArgs),
+    /// Print a middlebox's serial output.
+    Logs(cmd::logs::LogsArgs),
+    /// Follow a middlebox's serial console.
+    Console(cmd::logs::ConsoleArgs),
+    /// Stop a middlebox gracefully (Halted, then power-off).
+    Stop(cmd::stop::StopArgs),
+    /// Destroy a middlebox at once.
+    Destroy(cmd::stop::DestroyArgs),
+    /// Run the host agent (store, VM supervision) in the foreground, or stop it.
     #[command(
         after_help = "Examples:\n  mbctl agent &          # serve the store\n  mbctl agent stop"
     )]
@@ -31,4 +53,6 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Show element documentation (one class, or the list).
     Doc(cmd::doc::DocArgs),
+    /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
+    Chain(cmd::chain::ChainArgs),
 }

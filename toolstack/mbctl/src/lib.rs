@@ -3,7 +3,14 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod backend;
+pub mod chain;
 pub mod cli;
+pub mod clickos;
 pub mod cmd;
+pub mod json;
+pub mod net;
 pub mod rundir;
 pub mod store;
+pub mod sys;
+pub mod vm;

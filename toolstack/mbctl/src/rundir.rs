@@ -45,6 +45,16 @@ impl RunDir {
         self.root.join("store")
     }
 
+    /// The agent's control socket (requests from `mbctl` commands).
+    pub fn control_socket(&self) -> PathBuf {
+        self.root.join("agent.sock")
+    }
+
+    /// Where a background agent's messages go.
+    pub fn agent_log(&self) -> PathBuf {
+        self.root.join("agent.log")
+    }
+
     /// The agent's pid file.
     pub fn pid_file(&self) -> PathBuf {
         self.root.join("agent.pid")

@@ -10,6 +10,7 @@ use crate::rundir::RunDir;
 use anyhow::{anyhow, Context, Result};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::time::Duration;
 use xenstore::client::{BlockingClient, Error as XsError, StreamTransport, Txn, WatchEvent};
 use xenstore::wire::PermList;
 use xenstore::Errno;
@@ -18,11 +19,15 @@ use xenstore_rs::Xs;
 
 type Own = BlockingClient<StreamTransport<UnixStream>>;
 
+/// The system xenstored's socket on a Xen dom0.
+pub const XEN_SOCKET: &str = "/run/xenstored/socket";
+
 /// Makes store clients default to the agent's socket: sets `XENSTORED_PATH`
-/// to `$MBCTL_RUN_DIR/xenstored.sock` unless it is already set. Call at the
+/// to `$MBCTL_RUN_DIR/xenstored.sock` unless it is already set, or this is
+/// a Xen dom0 (whose xenstored xenstore-rs finds by itself). Call at the
 /// start of `main`, before any thread exists.
 pub fn default_store_path() {
-    if std::env::var_os("XENSTORED_PATH").is_none() {
+    if std::env::var_os("XENSTORED_PATH").is_none() && !crate::backend::xl::host_is_dom0() {
         std::env::set_var("XENSTORED_PATH", RunDir::from_env().store_socket());
     }
 }
@@ -31,6 +36,7 @@ pub fn default_store_path() {
 pub fn socket_path() -> PathBuf {
     match std::env::var_os("XENSTORED_PATH") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ if crate::backend::xl::host_is_dom0() => PathBuf::from(XEN_SOCKET),
         _ => RunDir::from_env().store_socket(),
     }
 }
@@ -147,8 +153,46 @@ impl Store {
         self.own()?.wait_event().map_err(xs_err)
     }
 
+    /// Waits up to `max` (at most 50 ms at a time) for a watch event on
+    /// this connection; `Ok(None)` if none came.
+    pub fn wait_event_for(&mut self, max: Duration) -> Result<Option<WatchEvent>> {
+        let c = self.own()?;
+        let t = max.clamp(Duration::from_millis(1), Duration::from_millis(50));
+        c.transport_mut()
+            .0
+            .set_read_timeout(Some(t))
+            .context("setting the store socket's timeout")?;
+        let r = c.poll_event().map_err(xs_err);
+        let _ = c.transport_mut().0.set_read_timeout(None);
+        r
+    }
+
+    /// Stops watching.
+    pub fn unwatch(&mut self, path: &str, token: &str) -> Result<()> {
+        self.own()?.unwatch(path, token.as_bytes()).map_err(xs_err)
+    }
+
     /// Whether an error is "no such node".
     pub fn is_not_found(e: &XsError<std::io::Error>) -> bool {
         e.errno() == Some(Errno::ENOENT)
+    }
+}
+
+impl crate::clickos::StoreOps for Store {
+    fn read(&mut self, path: &str) -> Result<Option<String>> {
+        Store::read(self, path)
+    }
+    fn write(&mut self, path: &str, value: &str) -> Result<()> {
+        Store::write(self, path, value)
+    }
+    fn rm(&mut self, path: &str) -> Result<()> {
+        match self.xs.rm(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {path}")),
+        }
+    }
+    fn list(&mut self, path: &str) -> Result<Vec<String>> {
+        Store::list(self, path)
     }
 }

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::thread;
-use xenstore::wire::{FrameDecoder, HEADER_LEN, PAYLOAD_MAX};
+use xenstore::wire::{FrameDecoder, MsgType, HEADER_LEN, PAYLOAD_MAX};
 
 /// Registers `stream` as a connection of `domid` and starts its threads.
 pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
@@ -19,6 +19,13 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
     let id = {
         let mut st = shared.lock();
         let id = st.store.connect(domid);
+        if domid != 0 {
+            // Silently: the guest believes it still has these watches.
+            for req in st.guest_watches.requests(domid) {
+                let mut discard = Vec::new();
+                st.store.handle(id, &req, &mut discard);
+            }
+        }
         st.conns.insert(
             id,
             ConnHandle {
@@ -33,7 +40,7 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
     let o2 = out.clone();
     let ok = thread::Builder::new()
         .name(format!("xs-conn-{id}"))
-        .spawn(move || reader(s2, rd, own, o2, id))
+        .spawn(move || reader(s2, rd, own, o2, id, domid))
         .is_ok()
         && thread::Builder::new()
             .name(format!("xs-send-{id}"))
@@ -44,7 +51,14 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
     }
 }
 
-fn reader(shared: Arc<Shared>, mut s: UnixStream, mut w: UnixStream, out: Arc<Outbox>, id: u32) {
+fn reader(
+    shared: Arc<Shared>,
+    mut s: UnixStream,
+    mut w: UnixStream,
+    out: Arc<Outbox>,
+    id: u32,
+    domid: u32,
+) {
     let mut dec = FrameDecoder::new();
     let mut buf = vec![0u8; HEADER_LEN + PAYLOAD_MAX];
     'conn: loop {
@@ -62,6 +76,14 @@ fn reader(shared: Arc<Shared>, mut s: UnixStream, mut w: UnixStream, out: Arc<Ou
                     }
                     let mut produced = Vec::new();
                     st.store.handle(id, &msg, &mut produced);
+                    if domid != 0
+                        && matches!(msg.ty, MsgType::Watch | MsgType::Unwatch)
+                        && produced
+                            .first()
+                            .is_some_and(|o| o.conn == id && o.msg.ty != MsgType::Error)
+                    {
+                        st.guest_watches.observe(domid, &msg);
+                    }
                     st.commit_and_deliver(produced);
                     drop(st);
                     // Send our reply ourselves, outside the store's lock.

@@ -12,6 +12,7 @@
 
 mod conn;
 mod crc;
+mod guestwatch;
 mod outbox;
 mod persist;
 mod server;

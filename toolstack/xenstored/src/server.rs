@@ -1,6 +1,7 @@
 //! Listening sockets, the shared store, and the server's public API.
 
 use crate::conn;
+use crate::guestwatch::GuestWatches;
 use crate::persist::Persist;
 use std::collections::HashMap;
 use std::io;
@@ -77,6 +78,7 @@ pub(crate) struct State {
     pub conns: HashMap<ConnId, ConnHandle>,
     persist: Option<Persist>,
     persist_error: Option<String>,
+    pub guest_watches: GuestWatches,
 }
 
 pub(crate) struct Shared {
@@ -191,12 +193,14 @@ impl Server {
             store.enable_journal();
             persist = Some(p);
         }
+        let guest_watches = GuestWatches::open(cfg.state_dir.as_ref());
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store,
                 conns: HashMap::new(),
                 persist,
                 persist_error: None,
+                guest_watches,
             }),
             stopping: AtomicBool::new(false),
         });
@@ -265,7 +269,9 @@ impl Server {
 
     /// Serves domain `domid` on `path`: creates its home `/local/domain/<domid>`
     /// (owned by it) if missing, introduces it (firing `@introduceDomain`), and
-    /// treats every connection on `path` as that unprivileged domain.
+    /// treats every connection on `path` as that unprivileged domain. A new
+    /// connection gets the domain's earlier watches back, also those from
+    /// before a restart of the server (see `guestwatch`).
     pub fn add_guest_socket(&self, domid: u32, path: impl AsRef<Path>) -> io::Result<()> {
         if domid == 0 {
             return Err(io::Error::new(
@@ -292,7 +298,8 @@ impl Server {
     }
 
     /// Stops serving `domid`: closes its socket and connections and releases it
-    /// (firing `@releaseDomain`). Its home stays; remove it with `RM` if wanted.
+    /// (firing `@releaseDomain`) and forgets its watches. Its home stays;
+    /// remove it with `RM` if wanted.
     pub fn remove_guest(&self, domid: u32) -> io::Result<()> {
         let l = self
             .listeners
@@ -303,6 +310,7 @@ impl Server {
             l.stop();
         }
         let mut st = self.shared.lock();
+        st.guest_watches.forget(domid);
         let mut out = Vec::new();
         let r = st.store.release(domid, &mut out);
         st.commit_and_deliver(out);

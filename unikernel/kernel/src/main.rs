@@ -153,6 +153,7 @@ fn platform_devices(platform: &Platform, cmdline: &str, apic_id: u32) -> Devices
 fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
+    let mut polled_only = false;
     for dev in drivers::virtio::discover(cmdline, ioapic::has_secondary()) {
         let ok = match dev.device_type {
             DeviceType::Network => match VirtioNet::new(dev.transport) {
@@ -181,6 +182,7 @@ fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
             .gsi
             .is_some_and(|gsi| ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id));
         if ok && !routed {
+            polled_only = true;
             crate::kprintln!(
                 "mb: no interrupt for {} (GSI {:?}); that device is polled only",
                 dev.location,
@@ -199,6 +201,7 @@ fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
         nics,
         store,
         serial_irq,
+        polled_only,
     }
 }
 

@@ -41,7 +41,13 @@ pub struct Devices {
     pub store: Option<Box<dyn LoopStream>>,
     /// Whether COM1's receive interrupt is routed (serial input wakes us).
     pub serial_irq: Option<u8>,
+    /// Some device has no interrupt: halts are cut to [`POLL_ONLY_NS`] so
+    /// its input still gets looked at.
+    pub polled_only: bool,
 }
+
+/// Longest halt while a device can only be polled.
+pub const POLL_ONLY_NS: u64 = 1_000_000;
 
 /// Counters for the idle path.
 #[derive(Default, Debug, Clone, Copy)]
@@ -111,6 +117,11 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
     if pending {
         stats.raced += 1;
     } else {
+        let cap = dev.polled_only.then(|| time::now_ns() + POLL_ONLY_NS);
+        let deadline = match (deadline, cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if let Some(d) = deadline {
             apic::arm_timer_tsc(time::deadline_tsc(d));
         }

@@ -102,26 +102,14 @@ impl Middlebox {
         self.nics = io.nic_count();
         self.stats = vec![NicStats::default(); self.nics];
         if io.store().is_some() {
-            let mut st = Store {
+            self.store = Some(Store {
                 link: Link::new(),
                 loading: None,
                 again: false,
                 status_in_flight: false,
                 echoes: Vec::new(),
-            };
-            // As ClickOS: the root tells tools this is a ClickOS guest, and
-            // one watch on it carries every request.
-            let _ = st
-                .link
-                .send(&Request::Write(clickos::ROOT, b""), Tag::Ignore);
-            let _ = st.link.send(
-                &Request::Watch(clickos::ROOT, clickos::WATCH_TOKEN),
-                Tag::Ignore,
-            );
-            self.store = Some(st);
-            // Ask now rather than after the watch's first event: one round
-            // trip less to the first config.
-            self.read_status();
+            });
+            self.store_hello();
             crate::kprintln!(
                 "mb: at_us={} waiting for a config in the store ({})",
                 time::now_ns() / 1000,
@@ -141,6 +129,36 @@ impl Middlebox {
                 self.print_ready();
             }
         }
+    }
+
+    /// Announces the guest and watches its subtree (again after a stall).
+    fn store_hello(&mut self) {
+        // As ClickOS: the root tells tools this is a ClickOS guest, and one
+        // watch on it carries every request.
+        self.send(&Request::Write(clickos::ROOT, b""), Tag::Ignore);
+        self.send(
+            &Request::Watch(clickos::ROOT, clickos::WATCH_TOKEN),
+            Tag::Ignore,
+        );
+        // Ask now rather than after the watch's first event: one round
+        // trip less to the first config.
+        self.read_status();
+    }
+
+    /// Requests went unanswered (see `Link::stalled`): start over. Every
+    /// request the guest sends is idempotent, so sending them again is
+    /// safe; a watch the server kept answers `EEXIST`, which is harmless.
+    fn store_resync(&mut self) {
+        crate::kprintln!("mb: store: no reply for 2 s; starting the store session over");
+        if let Some(st) = self.store.as_mut() {
+            st.link.reset();
+            st.loading = None;
+            st.again = false;
+            st.status_in_flight = false;
+            st.echoes.clear();
+        }
+        self.publisher = Publisher::new();
+        self.store_hello();
     }
 
     fn print_ready(&mut self) {
@@ -194,6 +212,13 @@ impl Middlebox {
             return false;
         };
         let mut work = st.link.pump(stream);
+        if st.link.stalled(time::now_ns()) {
+            self.store_resync();
+            return true;
+        }
+        let Some(st) = self.store.as_mut() else {
+            return work;
+        };
         let mut events = Vec::new();
         while let Some(ev) = st.link.next_event() {
             events.push(ev.path);
@@ -309,7 +334,9 @@ impl Middlebox {
             ))),
             Err(ClientError::Xs(Errno::ENOENT)) => {
                 let text = st.loading.take().unwrap_or_default();
-                let r = if text.is_empty() {
+                // A present but empty chunk 0 is an empty config (a valid,
+                // empty router); a missing one is no config at all.
+                let r = if i == 0 {
                     Err("config: no config chunks (data/clickos/0/config/0 is missing)".to_string())
                 } else {
                     String::from_utf8(text).map_err(|e| {
@@ -495,10 +522,8 @@ impl Router for Middlebox {
                 .publisher
                 .dirty(&self.stats, self.busy.peek_permille(now), self.loads))
         .then(|| self.publisher.due_ns());
-        match (router, stats) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let stall = self.store.as_ref().and_then(|st| st.link.stall_deadline());
+        [router, stats, stall].into_iter().flatten().min()
     }
 }
 
@@ -752,6 +777,19 @@ mod tests {
         assert_eq!(r.host.read(&format!("{HOME}/error")), None);
         assert_eq!(r.forward(1), 1);
         assert_eq!(r.read_handler("c", "count").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn an_empty_chunk_is_an_empty_config_and_no_chunk_is_an_error() {
+        let mut r = Rig::new();
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        let err = r.host.read(&format!("{HOME}/error")).unwrap();
+        assert!(err.contains("config/0 is missing"), "{err}");
+        r.install("");
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.mb.loads, 1);
+        assert_eq!(r.forward(2), 0);
     }
 
     #[test]

@@ -1,28 +1,51 @@
 //! The host agent: one long-running process per run directory.
 //!
-//! Today it serves the store; VM supervision, monitoring and the state
-//! broker join it as further fields of [`Agent`], started in
-//! [`Agent::start`] and stopped in [`Agent::shutdown`].
+//! It serves the store (on KVM hosts; a Xen dom0 has its own xenstored),
+//! takes requests from `mbctl` commands on `agent.sock` ([`control`]),
+//! boots, stops and destroys middleboxes ([`vms`]) and notices those whose
+//! VM went away. QEMU processes are not its children: they outlive it, and
+//! a new agent adopts them from the records in the store.
 
+pub mod client;
+pub mod control;
 pub mod pidfile;
+pub mod proto;
 pub mod signals;
+pub mod vms;
 
 use crate::rundir::RunDir;
 use anyhow::{bail, Context, Result};
 use mb_xenstored::{Config, Server};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a new agent waits for adopted guests' consoles to reconnect
+/// (QEMU retries every second).
+const RECONNECT_WAIT: Duration = Duration::from_secs(5);
 
 /// A running agent.
 pub struct Agent {
     run: RunDir,
-    store: Server,
+    store: Option<Arc<Server>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    adopted: Vec<String>,
 }
 
 impl Agent {
     /// Starts the agent's services under `run`: the store on
-    /// `run.store_socket()`, durable in `run.store_state()`; writes the pid file.
+    /// `run.store_socket()` (durable in `run.store_state()`) unless this is
+    /// a Xen dom0, adoption of running middleboxes, the control socket and
+    /// the crash watcher; writes the pid file last (it means "ready").
     pub fn start(run: RunDir) -> Result<Agent> {
-        std::fs::create_dir_all(run.root())
-            .with_context(|| format!("creating run directory {}", run.root().display()))?;
+        std::fs::create_dir_all(run.root()).with_context(|| {
+            format!(
+                "creating run directory {} (run as root, or set MBCTL_RUN_DIR)",
+                run.root().display()
+            )
+        })?;
         if let Some(pid) = pidfile::read(&run.pid_file()) {
             if pid != std::process::id() as i32 && pidfile::alive(pid) {
                 bail!(
@@ -31,12 +54,84 @@ impl Agent {
                 );
             }
         }
-        let cfg = Config::new(run.store_socket()).with_state_dir(run.store_state());
-        let store = Server::start(cfg)
-            .with_context(|| format!("starting the store on {}", run.store_socket().display()))?;
-        pidfile::write(&run.pid_file())
-            .with_context(|| format!("writing {}", run.pid_file().display()))?;
-        Ok(Agent { run, store })
+        let store = if crate::backend::xl::host_is_dom0() {
+            None
+        } else {
+            let cfg = Config::new(run.store_socket()).with_state_dir(run.store_state());
+            Some(Arc::new(Server::start(cfg).with_context(|| {
+                format!("starting the store on {}", run.store_socket().display())
+            })?))
+        };
+        let mut agent = Agent {
+            run,
+            store,
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+            adopted: Vec::new(),
+        };
+        if let Err(e) = agent.start_services() {
+            agent.stop_services();
+            return Err(e);
+        }
+        pidfile::write(&agent.run.pid_file())
+            .with_context(|| format!("writing {}", agent.run.pid_file().display()))?;
+        Ok(agent)
+    }
+
+    fn start_services(&mut self) -> Result<()> {
+        let ports = self.ports();
+        let mut st = crate::store::Store::connect()?;
+        let ctx = vms::Ctx {
+            run: &self.run,
+            ports: ports.as_ref(),
+        };
+        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(r))?;
+        self.wait_for_consoles(&mut st);
+        drop(st);
+        let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;
+        self.threads.push(t);
+        self.threads.push(control::watch_crashes(
+            self.run.clone(),
+            ports,
+            self.stop.clone(),
+        ));
+        Ok(())
+    }
+
+    /// Adopted guests' consoles reconnect on QEMU's one-second timer;
+    /// requests before that would go unanswered, so wait (bounded).
+    fn wait_for_consoles(&self, st: &mut crate::store::Store) {
+        let Some(server) = &self.store else { return };
+        let mut domids = Vec::new();
+        for name in &self.adopted {
+            if let Ok(Some(r)) = crate::vm::Record::load(st, name) {
+                if r.backend == "qemu" {
+                    domids.push(r.domid);
+                }
+            }
+        }
+        let start = Instant::now();
+        while start.elapsed() < RECONNECT_WAIT {
+            let waiting =
+                server.with_store(|s| domids.iter().filter(|&&d| s.conns_of(d).is_empty()).count());
+            if waiting == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("mbctl agent: some adopted guests did not reconnect within {RECONNECT_WAIT:?}");
+    }
+
+    fn ports(&self) -> Arc<dyn vms::GuestPorts> {
+        match &self.store {
+            Some(s) => s.clone(),
+            None => Arc::new(vms::XenPorts),
+        }
+    }
+
+    /// The middleboxes adopted at start.
+    pub fn adopted(&self) -> &[String] {
+        &self.adopted
     }
 
     /// The run directory.
@@ -44,14 +139,28 @@ impl Agent {
         &self.run
     }
 
-    /// The store server (to add guest sockets as VMs start).
-    pub fn store(&self) -> &Server {
-        &self.store
+    /// The store server (none on a Xen dom0).
+    pub fn store(&self) -> Option<&Server> {
+        self.store.as_deref()
     }
 
-    /// Stops every service and removes the pid file.
-    pub fn shutdown(self) -> Result<()> {
-        self.store.shutdown();
+    fn stop_services(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the control socket's accept.
+        let _ = std::os::unix::net::UnixStream::connect(self.run.control_socket());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(self.run.control_socket());
+        if let Some(s) = &self.store {
+            s.shutdown();
+        }
+    }
+
+    /// Stops every service and removes the pid file. Middleboxes keep
+    /// running; the next agent adopts them.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop_services();
         match std::fs::remove_file(self.run.pid_file()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -1,11 +1,20 @@
 //! One module per subcommand: its arguments and its `run`.
 
 pub mod agent;
+pub mod boot;
+pub mod chain;
 pub mod check;
 pub mod config;
 pub mod doc;
 pub mod env;
+pub mod handler;
+pub mod logs;
+pub mod ls;
+pub mod reconfigure;
 pub mod run;
+pub mod stop;
+pub mod vm;
+pub mod vmcheck;
 
 /// Examples shown by `mbctl --help`.
 pub const EXAMPLES: &str = "\
@@ -14,4 +23,10 @@ Examples:
   mbctl run -e 'FromDump(t.pcap, STOP true) -> c :: Counter -> Discard' -h c.count
   mbctl check click-configs/firewall.click
   mbctl doc Counter
-  mbctl agent            # serve the store in the foreground";
+  mbctl boot fw.click --nic netns:inside --nic netns:outside
+  mbctl ls
+  mbctl read fw allowed.count
+  mbctl reconfigure fw fw-strict.click
+  mbctl stop fw
+  mbctl agent            # the agent in the foreground (commands start it in the background)
+  sudo mbctl chain up click-configs/chains/fw-nat.toml";

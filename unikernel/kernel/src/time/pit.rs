@@ -38,8 +38,18 @@ fn next_edge(from: u16) -> Option<(u16, u64)> {
     }
 }
 
+/// Attempts before giving up: a host that deschedules the vCPU for longer
+/// than the counter's 51 ms period (a loaded machine under TCG) makes the
+/// counter wrap mid-measurement, which spoils that attempt only.
+const ATTEMPTS: usize = 5;
+
 /// Measures the TSC rate; `None` when no PIT answers.
 pub fn calibrate() -> Option<Scale> {
+    (0..ATTEMPTS).find_map(|_| calibrate_once())
+}
+
+/// One measurement; `None` when no PIT answers or the counter wrapped.
+fn calibrate_once() -> Option<Scale> {
     // SAFETY: as above; mode 0 (interrupt on terminal count), lo/hi byte.
     unsafe {
         outb(0x43, 0x30);

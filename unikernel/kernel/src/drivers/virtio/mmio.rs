@@ -16,14 +16,6 @@ pub const SLOTS: usize = 24;
 
 const MAGIC: u32 = 0x7472_6976; // "virt"
 
-/// virtio device IDs this kernel drives.
-pub mod device_id {
-    /// Network card.
-    pub const NET: u32 = 1;
-    /// Console (virtio-serial).
-    pub const CONSOLE: u32 = 3;
-}
-
 /// A populated slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {

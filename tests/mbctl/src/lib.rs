@@ -1,0 +1,317 @@
+//! Helpers for the end-to-end tests of `mbctl` with real QEMU guests: the
+//! built binary, a private run directory (its own agent and store) per
+//! test, the guest image, and checks that nothing is left behind.
+//!
+//! Environment: `MB_IMAGE` (guest image; default: `make image` once),
+//! `MB_QEMU` (QEMU binary, passed through to mbctl).
+
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
+
+/// Repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `mbctl` binary of this build profile, built first (once per test
+/// process) so the tests never run a stale one.
+pub fn mbctl() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory")
+        .to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut c = Command::new(cargo);
+        c.current_dir(repo())
+            .args(["build", "--quiet", "-p", "mbctl"]);
+        if release {
+            c.arg("--release");
+        }
+        assert!(
+            c.status().expect("running cargo build").success(),
+            "cargo build -p mbctl failed"
+        );
+    });
+    profile_dir.join("mbctl")
+}
+
+/// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`.
+pub fn image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("MB_IMAGE") {
+                return PathBuf::from(p);
+            }
+            let st = Command::new("make")
+                .arg("-C")
+                .arg(repo())
+                .arg("image")
+                .status()
+                .expect("running `make image`");
+            assert!(st.success(), "`make image` failed");
+            repo()
+                .join("images/mb.elf")
+                .canonicalize()
+                .expect("images/mb.elf")
+        })
+        .clone()
+}
+
+/// Whether this machine can run the tests: QEMU present (and root for
+/// taps). Under CI a missing piece fails; otherwise the test prints SKIP.
+pub fn can_run(test: &str, need_root: bool) -> bool {
+    let qemu = std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+    let have_qemu = Command::new(&qemu)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let missing = if !have_qemu {
+        Some("QEMU (apt-get install qemu-system-x86)")
+    } else if need_root && !root {
+        Some("root (taps and namespaces)")
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(m) if std::env::var_os("CI").is_some() => panic!("{test}: needs {m}"),
+        Some(m) => {
+            println!("SKIP {test}: needs {m}");
+            false
+        }
+    }
+}
+
+/// A private run directory with its own agent; on drop, destroys what is
+/// left, stops the agent and removes the directory.
+pub struct Host {
+    /// The run directory (`MBCTL_RUN_DIR`).
+    pub run: PathBuf,
+    /// Scratch files (configs, NIC sockets).
+    pub scratch: PathBuf,
+}
+
+impl Host {
+    /// A fresh run directory (short path: unix sockets live there).
+    pub fn new() -> Host {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let run = std::env::temp_dir().join(format!("mbe-{id}"));
+        let scratch = std::env::temp_dir().join(format!("mbs-{id}"));
+        for d in [&run, &scratch] {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        std::fs::create_dir_all(&scratch).expect("scratch dir");
+        Host { run, scratch }
+    }
+
+    /// Runs `mbctl ARGS` against this run directory.
+    pub fn mbctl(&self, args: &[&str]) -> Output {
+        Command::new(mbctl())
+            .args(args)
+            .env("MBCTL_RUN_DIR", &self.run)
+            .env("MB_IMAGE", image())
+            .env_remove("XENSTORED_PATH")
+            .current_dir(&self.scratch)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running mbctl")
+    }
+
+    /// Runs `mbctl ARGS` and insists it succeeds; returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.mbctl(args);
+        assert!(
+            o.status.success(),
+            "mbctl {args:?} failed ({}):\n{}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).expect("UTF-8 output")
+    }
+
+    /// Runs `mbctl ARGS`, insists it fails, returns standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let o = self.mbctl(args);
+        assert!(
+            !o.status.success(),
+            "mbctl {args:?} should have failed:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    /// Writes a scratch file and returns its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.scratch.join(name);
+        std::fs::write(&p, text).expect("writing scratch file");
+        p
+    }
+
+    /// `XENSTORED_PATH` for this host's store.
+    pub fn store_socket(&self) -> PathBuf {
+        self.run.join("xenstored.sock")
+    }
+
+    /// Lists a store node's children with Debian's `xenstore-list`.
+    pub fn store_list(&self, path: &str) -> Vec<String> {
+        let o = Command::new("xenstore-list")
+            .arg(path)
+            .env("XENSTORED_PATH", self.store_socket())
+            .output()
+            .expect("running xenstore-list (apt-get install xenstore-utils)");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Pids of QEMU processes started for this run directory.
+    pub fn qemu_pids(&self) -> Vec<i32> {
+        let needle = self.run.join("vms").into_os_string().into_encoded_bytes();
+        let mut pids = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+                continue;
+            };
+            if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Network devices named like this run directory's taps and veths.
+    pub fn devices(&self) -> Vec<String> {
+        let prefix = format!("mb{}", run_tag(&self.run));
+        std::fs::read_dir("/sys/class/net")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    }
+
+    /// Asserts that no QEMU process, device, record or guest store node of
+    /// this host is left.
+    pub fn assert_clean(&self) {
+        assert_eq!(self.qemu_pids(), Vec::<i32>::new(), "QEMU processes left");
+        assert_eq!(self.devices(), Vec::<String>::new(), "devices left");
+        if self.store_socket().exists() {
+            assert_eq!(
+                self.store_list("/mbctl/vm"),
+                Vec::<String>::new(),
+                "records left"
+            );
+            assert_eq!(
+                self.store_list("/local/domain"),
+                Vec::<String>::new(),
+                "guest nodes left"
+            );
+        }
+        let vms = self.run.join("vms");
+        let left: Vec<_> = std::fs::read_dir(&vms)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        assert!(left.is_empty(), "files left in {}: {left:?}", vms.display());
+    }
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host::new()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if self.run.join("agent.sock").exists() {
+            if let Ok(o) = Command::new(mbctl())
+                .args(["ls", "--json"])
+                .env("MBCTL_RUN_DIR", &self.run)
+                .output()
+            {
+                for name in json_names(&String::from_utf8_lossy(&o.stdout)) {
+                    let _ = self.mbctl(&["destroy", &name]);
+                }
+            }
+            let _ = self.mbctl(&["agent", "stop"]);
+        }
+        for pid in self.qemu_pids() {
+            // SAFETY: a QEMU this test started (its cmdline names our run dir).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = std::fs::remove_dir_all(&self.run);
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// The `"name"` values of `mbctl ls --json` output.
+pub fn json_names(json: &str) -> Vec<String> {
+    json.match_indices("\"name\":\"")
+        .filter_map(|(i, m)| {
+            let rest = &json[i + m.len()..];
+            rest.find('"').map(|e| rest[..e].to_string())
+        })
+        .collect()
+}
+
+/// The integer value of `"key":N` in `json` (first occurrence).
+pub fn json_int(json: &str, key: &str) -> Option<i64> {
+    let pat = format!("\"{key}\":");
+    let i = json.find(&pat)? + pat.len();
+    let rest = &json[i..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The device tag mbctl uses for a run directory (see `mbctl::net::run_tag`).
+pub fn run_tag(run: &Path) -> String {
+    let h = run
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        });
+    format!("{:04x}", (h ^ (h >> 16)) & 0xffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_helpers() {
+        let j = r#"[{"name":"a","domid":3,"nics":[{"spec":"x"}]},{"name":"b","domid":12}]"#;
+        assert_eq!(json_names(j), ["a", "b"]);
+        assert_eq!(json_int(j, "domid"), Some(3));
+        assert_eq!(json_int(j, "none"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! `mbctl` driving real QEMU guests: boot, list, handlers, reconfigure,
+//! stop, destroy, errors, agent restarts, and taps in network namespaces.
+//! Every test ends by checking that no QEMU process, device, record or
+//! store node is left.
+
+use mb_tests_mbctl::{can_run, json_int, json_names, Host};
+use std::os::unix::net::UnixDatagram;
+use std::process::Command;
+use std::time::Duration;
+
+const WIRE: &str = "\
+// two NICs joined, with counters
+FromDevice(0) -> c :: Counter -> Queue(64) -> ToDevice(1);
+FromDevice(1) -> back :: Counter -> Queue(64) -> ToDevice(0);
+";
+
+/// Two socket NICs whose far ends the test holds.
+struct Peers {
+    socks: Vec<UnixDatagram>,
+}
+
+impl Peers {
+    fn new(h: &Host, tag: &str) -> (Peers, Vec<String>) {
+        let mut socks = Vec::new();
+        let mut args = Vec::new();
+        for i in 0..2 {
+            let p = h.scratch.join(format!("{tag}{i}"));
+            let s = UnixDatagram::bind(&p).expect("binding a peer socket");
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            socks.push(s);
+            args.push("--nic".to_string());
+            args.push(format!("socket:{}", p.display()));
+        }
+        (Peers { socks }, args)
+    }
+
+    /// Sends a frame into NIC `nic` of middlebox `name` and returns what
+    /// comes out of the other NIC.
+    fn through(&self, h: &Host, name: &str, nic: usize, frame: &[u8]) -> Vec<u8> {
+        let to = h.run.join("vms").join(name).join(format!("nic{nic}.sock"));
+        self.socks[nic].send_to(frame, to).expect("sending a frame");
+        let mut buf = vec![0u8; 2048];
+        let n = self.socks[1 - nic]
+            .recv(&mut buf)
+            .expect("a frame from the guest");
+        buf.truncate(n);
+        buf
+    }
+}
+
+fn frame(tag: u8) -> Vec<u8> {
+    let mut f = vec![0x52, 0x54, 0, 0, 0, 2, 0x52, 0x54, 0, 0, 0, 1, 0x88, 0xb5];
+    f.extend((0..46).map(|i| tag.wrapping_add(i)));
+    f
+}
+
+fn boot_args<'a>(cfg: &'a str, name: &'a str, nics: &'a [String]) -> Vec<&'a str> {
+    let mut a = vec!["boot", cfg, "--name", name, "--accel", "tcg"];
+    a.extend(nics.iter().map(String::as_str));
+    a
+}
+
+#[test]
+fn boot_list_handlers_reconfigure_stop() {
+    if !can_run("boot_list_handlers_reconfigure_stop", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let cfg = cfg.to_str().unwrap();
+    let (peers, nics) = Peers::new(&h, "p");
+    let out = h.ok(&boot_args(cfg, "fw", &nics));
+    assert!(out.contains("fw: domain 1, running (tcg"), "{out}");
+
+    let ls = h.ok(&["ls", "--json"]);
+    assert_eq!(json_names(&ls), ["fw"]);
+    assert!(ls.contains("\"state\":\"running\""), "{ls}");
+    assert!(ls.contains("\"config_name\":\"wire.click\""), "{ls}");
+    assert_eq!(json_int(&ls, "domid"), Some(1));
+    let table = h.ok(&["ls"]);
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.lines().nth(1).unwrap().starts_with("fw "), "{table}");
+
+    // Frames cross the VM; Click's handlers count them.
+    for i in 0..3 {
+        assert_eq!(peers.through(&h, "fw", 0, &frame(i)), frame(i));
+    }
+    assert_eq!(peers.through(&h, "fw", 1, &frame(9)), frame(9));
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "3");
+    assert_eq!(h.ok(&["read", "fw", "back.count"]).trim(), "1");
+    assert_eq!(h.ok(&["read", "fw", "c.class"]).trim(), "Counter");
+    h.ok(&["write", "fw", "c.reset"]);
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "0");
+    let e = h.fails(&["write", "fw", "c.count", "5"]);
+    assert!(e.contains("c.count") && e.contains("read-only"), "{e}");
+    let e = h.fails(&["read", "fw", "nosuch.count"]);
+    assert!(e.contains("nosuch"), "{e}");
+    let hs = h.ok(&["handlers", "fw"]);
+    assert!(hs.lines().any(|l| l == "c.count\tr"), "{hs}");
+    assert!(hs.lines().any(|l| l == "c.reset\tw"), "{hs}");
+
+    // Hot swap: same-named elements keep their state.
+    peers.through(&h, "fw", 0, &frame(1));
+    let v2 = h.file("wire2.click", &WIRE.replace("back ::", "back2 ::"));
+    let out = h.ok(&["reconfigure", "fw", v2.to_str().unwrap()]);
+    assert!(out.contains("now running wire2.click"), "{out}");
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "1");
+    assert_eq!(h.ok(&["read", "fw", "back2.count"]).trim(), "0");
+    // A config the host check passes but the guest rejects: its message,
+    // with the file's name, and the old router goes on.
+    let bad = h.file(
+        "bad.click",
+        "FromDevice(0) -> Queue -> ToDevice(1);\nFromDevice(0) -> Discard;\n",
+    );
+    let e = h.fails(&["reconfigure", "fw", bad.to_str().unwrap()]);
+    assert!(e.contains("bad.click:2:"), "{e}");
+    assert!(e.contains("keeps its previous config (wire2.click)"), "{e}");
+    assert_eq!(peers.through(&h, "fw", 0, &frame(7)), frame(7));
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "2");
+    let logs = h.ok(&["logs", "fw"]);
+    assert!(logs.contains("mb: ready"), "{logs}");
+
+    let out = h.ok(&["stop", "fw"]);
+    assert!(out.contains("halted and stopped"), "{out}");
+    assert!(json_names(&h.ok(&["ls", "--json"])).is_empty());
+    h.assert_clean();
+
+    // destroy, on a fresh boot (domain ids are free again).
+    let (_peers, nics) = Peers::new(&h, "q");
+    h.ok(&boot_args(cfg, "fw2", &nics));
+    assert!(h.ok(&["destroy", "fw2"]).contains("destroyed"));
+    h.assert_clean();
+}
+
+#[test]
+fn errors_leave_nothing_behind() {
+    if !can_run("errors_leave_nothing_behind", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let cfg = cfg.to_str().unwrap();
+    // Host check: file:line:col with the real file name, nothing started.
+    let bad = h.file("typo.click", "FromDevice(0) -> Countr -> ToDevice(0);\n");
+    let e = h.fails(&["boot", bad.to_str().unwrap(), "--nic", "socket:/tmp/x"]);
+    assert!(e.contains("typo.click:1:18"), "{e}");
+    assert!(e.contains("nothing was started"), "{e}");
+    // Too few NICs for the config.
+    let e = h.fails(&["boot", cfg, "--nic", "socket:/tmp/x"]);
+    assert!(e.contains("wire.click:2:") && e.contains("no NIC 1"), "{e}");
+    let e = h.fails(&[
+        "boot",
+        cfg,
+        "--nic",
+        "tap:a-name-far-too-long",
+        "--nic",
+        "socket:/x",
+    ]);
+    assert!(e.contains("at most 15"), "{e}");
+    let e = h.fails(&["boot", cfg, "--nic", "vde:x"]);
+    assert!(e.contains("unknown kind"), "{e}");
+    let e = h.fails(&["read", "ghost", "c.count"]);
+    assert!(e.contains("no middlebox named 'ghost'"), "{e}");
+    let e = h.fails(&["stop", "ghost"]);
+    assert!(e.contains("no middlebox named 'ghost'"), "{e}");
+
+    let (_peers, nics) = Peers::new(&h, "p");
+    h.ok(&boot_args(cfg, "one", &nics));
+    let e = h.fails(&boot_args(cfg, "one", &nics));
+    assert!(e.contains("already exists"), "{e}");
+    // A guest that cannot start its router (1 MiB): reported, and cleaned up.
+    let e = h.fails(&[
+        "boot",
+        cfg,
+        "--name",
+        "tiny",
+        "--accel",
+        "tcg",
+        "--memory",
+        "1M",
+        "--timeout",
+        "5",
+        "--nic",
+        "socket:/tmp/a",
+        "--nic",
+        "socket:/tmp/b",
+    ]);
+    assert!(e.contains("tiny"), "{e}");
+    assert_eq!(json_names(&h.ok(&["ls", "--json"])), ["one"]);
+    h.ok(&["destroy", "one"]);
+    h.assert_clean();
+}
+
+#[test]
+fn agent_restart_keeps_two_middleboxes() {
+    if !can_run("agent_restart_keeps_two_middleboxes", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let cfg = cfg.to_str().unwrap();
+    let (pa, na) = Peers::new(&h, "a");
+    let (pb, nb) = Peers::new(&h, "b");
+    h.ok(&boot_args(cfg, "a", &na));
+    h.ok(&boot_args(cfg, "b", &nb));
+    let pids = h.qemu_pids();
+    assert_eq!(pids.len(), 2);
+    pa.through(&h, "a", 0, &frame(1));
+    h.ok(&["agent", "stop"]);
+    // The VMs outlive the agent.
+    assert_eq!(h.qemu_pids(), pids);
+    assert!(!h.run.join("agent.sock").exists());
+    // The next command starts a new agent, which adopts both.
+    let ls = h.ok(&["ls", "--json"]);
+    assert_eq!(json_names(&ls), ["a", "b"]);
+    assert_eq!(ls.matches("\"state\":\"running\"").count(), 2, "{ls}");
+    assert_eq!(h.ok(&["read", "a", "c.count"]).trim(), "1");
+    assert_eq!(h.ok(&["read", "b", "c.count"]).trim(), "0");
+    assert_eq!(pb.through(&h, "b", 0, &frame(2)), frame(2));
+    assert_eq!(h.ok(&["read", "b", "c.count"]).trim(), "1");
+    h.ok(&["stop", "a"]);
+    h.ok(&["destroy", "b"]);
+    h.assert_clean();
+}
+
+fn ip(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+struct Netns(Vec<String>);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+#[test]
+fn namespaces_ping_through_the_vm_and_taps_go_with_it() {
+    if !can_run("namespaces_ping_through_the_vm_and_taps_go_with_it", true) {
+        return;
+    }
+    let h = Host::new();
+    let tag = std::process::id() % 100000;
+    let (l, r) = (format!("mbtl{tag}"), format!("mbtr{tag}"));
+    let _ns = Netns(vec![l.clone(), r.clone()]);
+    ip(&["netns", "add", &l]);
+    ip(&["netns", "add", &r]);
+    let cfg = h.file("wire.click", WIRE);
+    let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
+    h.ok(&[
+        "boot",
+        cfg.to_str().unwrap(),
+        "--name",
+        "fw",
+        "--accel",
+        "tcg",
+        "--nic",
+        &nl,
+        "--nic",
+        &nr,
+    ]);
+    assert_eq!(
+        h.devices().len(),
+        4,
+        "a tap and a veth per NIC: {:?}",
+        h.devices()
+    );
+    ip(&["-n", &l, "addr", "add", "10.77.0.1/24", "dev", "eth0"]);
+    ip(&["-n", &r, "addr", "add", "10.77.0.2/24", "dev", "in0"]);
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &l,
+            "ping",
+            "-c",
+            "3",
+            "-W",
+            "5",
+            "10.77.0.2",
+        ])
+        .output()
+        .expect("ping");
+    assert!(
+        o.status.success(),
+        "ping through the VM: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let n: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
+    assert!(n >= 3, "c.count = {n}");
+    h.ok(&["stop", "fw"]);
+    h.assert_clean();
+}

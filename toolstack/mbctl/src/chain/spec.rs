@@ -1,0 +1,568 @@
+//! The chain file: a small TOML document naming the chain, its two ends
+//! and its hops in order. Every error names `file:line:col`.
+//!
+//! ```toml
+//! name = "fwnat"                 # 1-8 of a-z, 0-9; prefixes every device made
+//!
+//! [left]                         # where traffic enters: exactly one of
+//! netns = "client"               #   netns = "NS" or ["NS1", "NS2"] (made if missing)
+//! address = "10.10.1.2/24"       #   iface = "DEV"  (an existing host interface)
+//! gateway = "10.10.1.1"          #   bridge = "BR"  (an existing OVS bridge)
+//!
+//! [right]
+//! netns = "server"
+//! address = "10.10.2.2/24"
+//! gateway = "10.10.2.1"
+//!
+//! [[hop]]                        # hops in traffic order, left to right
+//! name = "fw"
+//! config = "firewall.click"      # relative to this file
+//!
+//! [[hop]]
+//! name = "nat"
+//! config = "nat.click"
+//! defines = { PUBLIC = "10.10.2.1" }
+//! ```
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Longest chain name: device names are `<chain>-h<i>i` within Linux's 15 bytes.
+pub const NAME_MAX: usize = 8;
+
+/// Most hops in a chain.
+pub const HOPS_MAX: usize = 32;
+
+/// An IPv4 address with a prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    /// The address.
+    pub addr: Ipv4Addr,
+    /// The prefix length.
+    pub len: u8,
+}
+
+impl Prefix {
+    /// Parses `A.B.C.D/LEN` (or a bare address, with `default_len`).
+    pub fn parse(s: &str, default_len: Option<u8>) -> Option<Prefix> {
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l.parse::<u8>().ok().filter(|&l| l <= 32)?)),
+            None => (s, default_len),
+        };
+        Some(Prefix {
+            addr: a.parse().ok()?,
+            len: l?,
+        })
+    }
+
+    /// The network this prefix lies in (`10.10.1.0/24`).
+    pub fn network(&self) -> Prefix {
+        let mask = if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.len)
+        };
+        Prefix {
+            addr: Ipv4Addr::from(u32::from(self.addr) & mask),
+            len: self.len,
+        }
+    }
+
+    /// Whether `a` lies in this prefix's network.
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        Prefix {
+            addr: a,
+            len: self.len,
+        }
+        .network()
+            == self.network()
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+/// What one end of the chain is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndKind {
+    /// Network namespaces (made when missing), each reached through a veth
+    /// pair, all on one chain-made bridge.
+    Netns(Vec<String>),
+    /// An existing host interface, added to a chain-made bridge.
+    Iface(String),
+    /// An existing Open vSwitch bridge the hop's port joins.
+    Bridge(String),
+}
+
+/// One end: what it is, and its addressing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct End {
+    /// `left` or `right`.
+    pub side: &'static str,
+    /// What it is.
+    pub kind: EndKind,
+    /// Addresses given to the namespaces' interfaces, one per namespace.
+    pub addresses: Vec<Prefix>,
+    /// The interface name inside each namespace.
+    pub ifname: String,
+    /// The address the chain answers ARP for on this side, with the
+    /// side's prefix length: the ends' gateway.
+    pub gateway: Prefix,
+    /// Whether namespaces get a default route through the gateway.
+    pub route: bool,
+}
+
+/// One middlebox of the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// Its name in the chain (`fw`).
+    pub name: String,
+    /// Its Click configuration file (absolute, or relative to the cwd).
+    pub config: PathBuf,
+    /// Extra `NAME=VALUE` definitions for its configuration.
+    pub defines: BTreeMap<String, String>,
+    /// Guest memory for the VM backend (`-m` syntax), if set.
+    pub memory: Option<String>,
+}
+
+/// A whole chain as the file describes it, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// The chain's name.
+    pub name: String,
+    /// Where traffic enters.
+    pub left: End,
+    /// Where it leaves.
+    pub right: End,
+    /// The middleboxes, left to right.
+    pub hops: Vec<Hop>,
+    /// The file it came from.
+    pub file: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnd {
+    netns: Option<Spanned<OneOrMany>>,
+    iface: Option<Spanned<String>>,
+    bridge: Option<Spanned<String>>,
+    address: Option<Spanned<OneOrMany>>,
+    ifname: Option<Spanned<String>>,
+    gateway: Spanned<String>,
+    route: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHop {
+    name: Spanned<String>,
+    config: Spanned<String>,
+    #[serde(default)]
+    defines: BTreeMap<Spanned<String>, String>,
+    memory: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    name: Spanned<String>,
+    left: Spanned<RawEnd>,
+    right: Spanned<RawEnd>,
+    #[serde(default)]
+    hop: Vec<Spanned<RawHop>>,
+}
+
+/// Turns byte offsets into `file:line:col` messages.
+struct Src<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Src<'_> {
+    fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> anyhow::Error {
+        let off = span.start.min(self.text.len());
+        let before = &self.text[..off];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        anyhow::anyhow!("{}:{line}:{col}: {msg}", self.file)
+    }
+}
+
+/// Names the chain makes devices from: 1-8 lowercase letters or digits,
+/// starting with a letter.
+pub fn check_chain_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        bail!("bad chain name '{name}': use 1 to {NAME_MAX} lowercase letters or digits, starting with a letter");
+    }
+    Ok(())
+}
+
+fn word_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Defines the chain sets for every hop; a hop's own `defines` may not
+/// name them.
+pub const RESERVED: &[&str] = &[
+    "IN_DEV",
+    "OUT_DEV",
+    "IN_MAC",
+    "OUT_MAC",
+    "IN_IP",
+    "OUT_IP",
+    "IN_ARP",
+    "OUT_ARP",
+    "PREV_MAC",
+    "NEXT_MAC",
+    "LEFT_NET",
+    "RIGHT_NET",
+    "LEFT_GW",
+    "RIGHT_GW",
+    "HOP",
+    "CHAIN",
+];
+
+/// Parses and checks chain file `path`.
+pub fn load(path: &Path) -> Result<Chain> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    parse(&text, path)
+}
+
+/// Parses and checks chain text read from `path` (relative hop configs
+/// resolve against its directory).
+pub fn parse(text: &str, path: &Path) -> Result<Chain> {
+    let file = path.display().to_string();
+    let src = Src { file: &file, text };
+    let raw: RawChain = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        src.at(span, e.message())
+    })?;
+    let name = raw.name.get_ref().clone();
+    check_chain_name(&name).map_err(|e| src.at(raw.name.span(), e))?;
+    let left = end(&src, "left", raw.left)?;
+    let right = end(&src, "right", raw.right)?;
+    if raw.hop.is_empty() {
+        bail!("{file}: a chain needs at least one [[hop]]");
+    }
+    if raw.hop.len() > HOPS_MAX {
+        return Err(src.at(raw.hop[HOPS_MAX].span(), format!("at most {HOPS_MAX} hops")));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut hops: Vec<Hop> = Vec::new();
+    for h in raw.hop {
+        let h = h.into_inner();
+        let hname = h.name.get_ref().clone();
+        if !word_ok(&hname) {
+            return Err(src.at(
+                h.name.span(),
+                format!("bad hop name '{hname}': use letters, digits, '-' or '_' (at most 32)"),
+            ));
+        }
+        if hops.iter().any(|o| o.name == hname) {
+            return Err(src.at(h.name.span(), format!("two hops are named '{hname}'")));
+        }
+        let config = base.join(h.config.get_ref());
+        if !config.is_file() {
+            return Err(src.at(
+                h.config.span(),
+                format!("no configuration file {}", config.display()),
+            ));
+        }
+        let mut defines = BTreeMap::new();
+        for (k, v) in h.defines {
+            let key = k.get_ref();
+            if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || key.is_empty() {
+                return Err(src.at(k.span(), format!("bad define name '{key}'")));
+            }
+            if RESERVED.contains(&key.as_str()) {
+                return Err(src.at(
+                    k.span(),
+                    format!("'{key}' is set by the chain (see click-configs/chains/README.md)"),
+                ));
+            }
+            defines.insert(key.clone(), v);
+        }
+        hops.push(Hop {
+            name: hname,
+            config,
+            defines,
+            memory: h.memory,
+        });
+    }
+    if left.gateway.network() == right.gateway.network() {
+        bail!(
+            "{file}: left and right are the same network {}; a chain joins two networks",
+            left.gateway.network()
+        );
+    }
+    Ok(Chain {
+        name,
+        left,
+        right,
+        hops,
+        file: path.to_path_buf(),
+    })
+}
+
+fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {
+    let span = raw.span();
+    let r = raw.into_inner();
+    let given = [r.netns.is_some(), r.iface.is_some(), r.bridge.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(src.at(
+            span,
+            format!("[{side}] needs exactly one of netns, iface or bridge"),
+        ));
+    }
+    let ifname = match r.ifname {
+        Some(i) => {
+            mb_ovs::netdev::check_ifname(i.get_ref()).map_err(|e| src.at(i.span(), e))?;
+            i.into_inner()
+        }
+        None => "eth0".into(),
+    };
+    let mut addresses = Vec::new();
+    if let Some(a) = &r.address {
+        let sp = a.span();
+        let list = match a.get_ref() {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        };
+        for s in list {
+            let p = Prefix::parse(&s, None).ok_or_else(|| {
+                src.at(
+                    sp.clone(),
+                    format!("bad address '{s}': expected A.B.C.D/LEN"),
+                )
+            })?;
+            addresses.push(p);
+        }
+    }
+    let gw_text = r.gateway.get_ref();
+    let gateway = Prefix::parse(gw_text, addresses.first().map(|a| a.len)).ok_or_else(|| {
+        src.at(
+            r.gateway.span(),
+            format!("bad gateway '{gw_text}': expected A.B.C.D/LEN (or A.B.C.D with an address)"),
+        )
+    })?;
+    for a in &addresses {
+        if !gateway.contains(a.addr) || a.len != gateway.len {
+            return Err(src.at(
+                r.address.as_ref().map(|a| a.span()).unwrap_or(span.clone()),
+                format!(
+                    "address {a} is not in the gateway's network {}",
+                    gateway.network()
+                ),
+            ));
+        }
+        if a.addr == gateway.addr {
+            return Err(src.at(
+                r.gateway.span(),
+                format!("gateway {} is also an end's address", a.addr),
+            ));
+        }
+    }
+    let kind = if let Some(n) = r.netns {
+        let sp = n.span();
+        let list = n.into_inner().into_vec();
+        if list.is_empty() {
+            return Err(src.at(sp, "netns lists no namespace"));
+        }
+        for ns in &list {
+            if !word_ok(ns) {
+                return Err(src.at(sp.clone(), format!("bad namespace name '{ns}'")));
+            }
+        }
+        if addresses.len() != list.len() {
+            return Err(src.at(
+                sp,
+                format!(
+                    "{} namespace(s) but {} address(es): give one address per namespace",
+                    list.len(),
+                    addresses.len()
+                ),
+            ));
+        }
+        EndKind::Netns(list)
+    } else if let Some(i) = r.iface {
+        mb_ovs::netdev::check_ifname(i.get_ref()).map_err(|e| src.at(i.span(), e))?;
+        EndKind::Iface(i.into_inner())
+    } else if let Some(b) = r.bridge {
+        mb_ovs::netdev::check_ifname(b.get_ref()).map_err(|e| src.at(b.span(), e))?;
+        EndKind::Bridge(b.into_inner())
+    } else {
+        unreachable!("one kind was counted above")
+    };
+    if !matches!(kind, EndKind::Netns(_)) && !addresses.is_empty() {
+        return Err(src.at(span, format!("[{side}] address applies to netns ends only")));
+    }
+    Ok(End {
+        side,
+        kind,
+        addresses,
+        ifname,
+        gateway,
+        route: r.route.unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mbctl-chain-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        for f in ["fw.click", "nat.click"] {
+            std::fs::write(d.join(f), "Idle -> Discard;").unwrap();
+        }
+        d
+    }
+
+    const GOOD: &str = r#"
+name = "fwnat"
+[left]
+netns = "client"
+address = "10.10.1.2/24"
+gateway = "10.10.1.1"
+[right]
+netns = ["web1", "web2"]
+address = ["10.10.2.11/24", "10.10.2.12/24"]
+gateway = "10.10.2.1"
+[[hop]]
+name = "fw"
+config = "fw.click"
+[[hop]]
+name = "nat"
+config = "nat.click"
+defines = { PUBLIC = "10.10.2.1" }
+"#;
+
+    fn err(text: &str) -> String {
+        parse(text, &dir().join("c.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_chain() {
+        let c = parse(GOOD, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.name, "fwnat");
+        assert_eq!(c.hops.len(), 2);
+        assert_eq!(c.hops[1].defines["PUBLIC"], "10.10.2.1");
+        assert_eq!(c.left.gateway.to_string(), "10.10.1.1/24");
+        assert_eq!(
+            c.right.kind,
+            EndKind::Netns(vec!["web1".into(), "web2".into()])
+        );
+        assert!(c.hops[0].config.ends_with("fw.click"));
+    }
+
+    #[test]
+    fn toml_errors_name_line_and_column() {
+        let e = err("name = \"x\"\n[left\n");
+        assert!(e.contains("c.toml:2:"), "{e}");
+        let e = err(&GOOD.replace("gateway = \"10.10.1.1\"", "gateway = 3"));
+        assert!(e.contains("c.toml:6:11"), "{e}");
+        let e = err(&GOOD.replace(
+            "[[hop]]\nname = \"fw\"",
+            "[[hop]]\nname = \"fw\"\ncolour = 1",
+        ));
+        assert!(
+            e.contains("unknown field `colour`") && e.contains("c.toml:13:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_value() {
+        let e = err(&GOOD.replace("\"fwnat\"", "\"Fw-NAT-toolong\""));
+        assert!(
+            e.contains("c.toml:2:8") && e.contains("bad chain name"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("nat.click", "missing.click"));
+        assert!(
+            e.contains("c.toml:16:10") && e.contains("no configuration file"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("name = \"nat\"", "name = \"fw\""));
+        assert!(
+            e.contains("two hops are named 'fw'") && e.contains(":15:"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("PUBLIC", "IN_MAC"));
+        assert!(e.contains("set by the chain") && e.contains(":17:"), "{e}");
+        let e = err(&GOOD.replace("10.10.1.2/24", "10.10.9.2/24"));
+        assert!(e.contains("not in the gateway's network"), "{e}");
+        let e = err(&GOOD.replace(
+            "address = [\"10.10.2.11/24\", \"10.10.2.12/24\"]",
+            "address = \"10.10.2.11/24\"",
+        ));
+        assert!(e.contains("2 namespace(s) but 1 address(es)"), "{e}");
+        let e = err(&GOOD.replace("netns = \"client\"", "netns = \"client\"\niface = \"eth3\""));
+        assert!(
+            e.contains("exactly one of netns, iface or bridge") && e.contains(":3:1"),
+            "{e}"
+        );
+        let e = err(&GOOD
+            .replace("10.10.2.1\"", "10.10.1.1\"")
+            .replace("10.10.2.1", "10.10.1.1")
+            .replace("10.10.2.1", "10.10.1.1"));
+        assert!(
+            e.contains("same network") || e.contains("not in the gateway"),
+            "{e}"
+        );
+        let e = err("name = \"a\"\n[left]\nbridge = \"br0\"\ngateway = \"10.0.0.1\"\n[right]\nbridge = \"br1\"\ngateway = \"10.0.1.1/24\"\n");
+        assert!(
+            e.contains("c.toml:4:11") && e.contains("A.B.C.D/LEN"),
+            "{e}"
+        );
+        let e = err("name = \"a\"\n[left]\nbridge = \"br0\"\ngateway = \"10.0.0.1/24\"\n[right]\nbridge = \"br1\"\ngateway = \"10.0.1.1/24\"\n");
+        assert!(e.contains("at least one [[hop]]"), "{e}");
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = Prefix::parse("10.1.2.3/20", None).unwrap();
+        assert_eq!(p.network().to_string(), "10.1.0.0/20");
+        assert!(p.contains("10.1.15.255".parse().unwrap()));
+        assert!(!p.contains("10.1.16.0".parse().unwrap()));
+        assert_eq!(Prefix::parse("0.0.0.0/0", None).unwrap().network().len, 0);
+        assert!(Prefix::parse("10.1.2.3/33", None).is_none());
+        assert!(Prefix::parse("10.1.2.3", None).is_none());
+    }
+}

@@ -1,0 +1,470 @@
+//! The host's side of ClickOS's store protocol (DESIGN.md, "The store and
+//! its layout"): where a guest's config, status and handlers live, the
+//! writes that (re)load a config, and handler calls.
+//!
+//! Paths are absolute, under `/local/domain/<D>/data/clickos/0/` (router 0,
+//! the only one our guests run). Every function that touches the store
+//! takes a [`StoreOps`], so the same sequence runs against the agent's
+//! store, Xen's xenstored, or a recording double in unit tests.
+
+use anyhow::{bail, Result};
+use std::time::{Duration, Instant};
+
+/// Largest config chunk, as ClickOS's toolstacks write them.
+pub const CHUNK_MAX: usize = 992;
+
+/// Host-written status values.
+pub const RUNNING: &str = "Running";
+/// Tells the guest to stop its router and power off.
+pub const HALTED: &str = "Halted";
+/// Guest-written status when a config did not load.
+pub const ERROR: &str = "Error";
+
+/// The store operations the protocol needs.
+pub trait StoreOps {
+    /// Reads a node; `None` if missing.
+    fn read(&mut self, path: &str) -> Result<Option<String>>;
+    /// Writes a node, creating parents.
+    fn write(&mut self, path: &str, value: &str) -> Result<()>;
+    /// Removes a subtree (missing is fine).
+    fn rm(&mut self, path: &str) -> Result<()>;
+    /// Lists children (empty if missing).
+    fn list(&mut self, path: &str) -> Result<Vec<String>>;
+}
+
+/// `/local/domain/<D>`.
+pub fn home(domid: u32) -> String {
+    format!("/local/domain/{domid}")
+}
+
+/// `/local/domain/<D>/data/clickos/0`: router 0's subtree.
+pub fn router(domid: u32) -> String {
+    format!("{}/data/clickos/0", home(domid))
+}
+
+/// The router's status node.
+pub fn status(domid: u32) -> String {
+    format!("{}/status", router(domid))
+}
+
+/// The guest's error message for the last config.
+pub fn error(domid: u32) -> String {
+    format!("{}/error", router(domid))
+}
+
+/// Our monitoring subtree, `/local/domain/<D>/data/mb`.
+pub fn mb(domid: u32) -> String {
+    format!("{}/data/mb", home(domid))
+}
+
+/// Configs the guest has loaded since boot (its acknowledgement of a load).
+pub fn loads(domid: u32) -> String {
+    format!("{}/loads", mb(domid))
+}
+
+/// Splits a config into chunks of at most [`CHUNK_MAX`] bytes, never inside
+/// a UTF-8 character (each chunk is a store value on its own).
+pub fn chunks(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(CHUNK_MAX);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    if out.is_empty() {
+        // An empty config is still one (empty) chunk: the guest stops at the
+        // first missing chunk, so zero chunks would read as "no config".
+        out.push("");
+    }
+    out
+}
+
+/// One store operation of a load sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Remove a subtree.
+    Rm(String),
+    /// Write a value.
+    Write(String, String),
+}
+
+/// What the host puts in `error` before asking for a load: the guest
+/// removes the node when the config loads (also when it is the one already
+/// running) and replaces it with its message when it does not, so the
+/// host sees the outcome at once (`data/mb/loads` is published only about
+/// once a second).
+pub const PENDING: &str = "loading";
+
+/// The operations that store `text` (labelled `name`) as domain `domid`'s
+/// config, without asking for a load: old chunks go first, so a shorter
+/// config leaves no stale tail.
+pub fn config_ops(domid: u32, text: &str, name: &str) -> Vec<Op> {
+    let r = router(domid);
+    let mut ops = vec![Op::Rm(format!("{r}/config"))];
+    for (i, c) in chunks(text).into_iter().enumerate() {
+        ops.push(Op::Write(format!("{r}/config/{i}"), c.to_string()));
+    }
+    ops.push(Op::Write(format!("{r}/config_name"), name.to_string()));
+    ops
+}
+
+/// The operations that hand `text` to domain `domid`'s router and ask it
+/// to load: [`config_ops`], `error = loading` ([`PENDING`]), and last
+/// `status = Running`, which the guest acts on.
+pub fn load_ops(domid: u32, text: &str, name: &str) -> Vec<Op> {
+    let mut ops = config_ops(domid, text, name);
+    ops.push(Op::Write(error(domid), PENDING.to_string()));
+    ops.push(Op::Write(status(domid), RUNNING.to_string()));
+    ops
+}
+
+/// Applies `ops` in order.
+pub fn apply(st: &mut dyn StoreOps, ops: &[Op]) -> Result<()> {
+    for op in ops {
+        match op {
+            Op::Rm(p) => st.rm(p)?,
+            Op::Write(p, v) => st.write(p, v)?,
+        }
+    }
+    Ok(())
+}
+
+/// Reads the config a guest was given back from its chunks.
+pub fn read_config(st: &mut dyn StoreOps, domid: u32) -> Result<String> {
+    let r = router(domid);
+    let mut text = String::new();
+    for i in 0.. {
+        match st.read(&format!("{r}/config/{i}"))? {
+            Some(c) => text.push_str(&c),
+            None => break,
+        }
+    }
+    Ok(text)
+}
+
+/// How a load ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadOutcome {
+    /// The guest loaded it (its load count passed the one before).
+    Loaded,
+    /// The guest rejected it with this message (`file:line:col: ...`).
+    Rejected(String),
+}
+
+/// Looks once at whether a load asked for by [`load_ops`] has ended: the
+/// guest removed `error` or counted one more load than `loads_before`
+/// (loaded), or it set `status = Error` with its message (rejected).
+pub fn load_outcome(
+    st: &mut dyn StoreOps,
+    domid: u32,
+    loads_before: u64,
+) -> Result<Option<LoadOutcome>> {
+    let err = st.read(&error(domid))?;
+    if st.read(&status(domid))?.as_deref() == Some(ERROR) {
+        // The guest writes the status first, then the message.
+        return Ok(match err {
+            Some(m) if m != PENDING => Some(LoadOutcome::Rejected(m)),
+            _ => None,
+        });
+    }
+    if err.is_none() {
+        return Ok(Some(LoadOutcome::Loaded));
+    }
+    let loads = read_u64(st, &loads(domid))?.unwrap_or(0);
+    Ok((loads > loads_before).then_some(LoadOutcome::Loaded))
+}
+
+/// Reads a decimal counter; `None` if missing or not a number.
+pub fn read_u64(st: &mut dyn StoreOps, path: &str) -> Result<Option<u64>> {
+    Ok(st.read(path)?.and_then(|v| v.trim().parse().ok()))
+}
+
+/// Splits `elem.handler` at the last dot (element names may hold `/`, for
+/// compound elements, but no dots; handlers never do).
+pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
+    let Some((e, h)) = spec.rsplit_once('.') else {
+        bail!("'{spec}': expected ELEMENT.HANDLER (e.g. c.count)");
+    };
+    if e.is_empty() || h.is_empty() {
+        bail!("'{spec}': expected ELEMENT.HANDLER (e.g. c.count)");
+    }
+    for part in [e, h] {
+        if !part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
+            || part.starts_with('/')
+            || part.ends_with('/')
+            || part.contains("//")
+        {
+            bail!(
+                "'{spec}': '{part}' cannot be reached through the store \
+                 (names may hold letters, digits, '-', '_', '@' and '/')"
+            );
+        }
+    }
+    Ok((e, h))
+}
+
+/// `.../elements/<e>/<h>`: write requests (host) and read results (guest).
+pub fn element_path(domid: u32, e: &str, h: &str) -> String {
+    format!("{}/elements/{e}/{h}", router(domid))
+}
+
+/// `.../control/read/<e>/<h>`: a read request.
+pub fn control_read_path(domid: u32, e: &str, h: &str) -> String {
+    format!("{}/control/read/{e}/{h}", router(domid))
+}
+
+/// The paths a handler call watches for its answer.
+fn answer_paths(domid: u32, e: &str, h: &str) -> (String, String) {
+    let base = element_path(domid, e, h);
+    (format!("{base}/lock"), format!("{base}/error"))
+}
+
+/// The operations that start a read of `e.h`: clear the last answer's
+/// markers, then post the request.
+pub fn read_request_ops(domid: u32, e: &str, h: &str) -> Vec<Op> {
+    let (lock, err) = answer_paths(domid, e, h);
+    vec![
+        Op::Rm(lock),
+        Op::Rm(err),
+        Op::Write(control_read_path(domid, e, h), String::new()),
+    ]
+}
+
+/// The operations that start a write of `value` to `e.h`. The guest, as
+/// ClickOS, ignores empty values (hosts clear read results with them), so
+/// an empty value goes as one space, which Click's argument parsing
+/// reads as empty too.
+pub fn write_request_ops(domid: u32, e: &str, h: &str, value: &str) -> Vec<Op> {
+    let (lock, err) = answer_paths(domid, e, h);
+    let value = if value.is_empty() { " " } else { value };
+    vec![
+        Op::Rm(lock),
+        Op::Rm(err),
+        Op::Write(element_path(domid, e, h), value.to_string()),
+    ]
+}
+
+/// The element handler read after a write to learn its outcome: the
+/// guest handles store events in order, so the answer to this read comes
+/// after the write was applied (or its `error` written). Every element
+/// has `name`.
+pub const BARRIER_HANDLER: &str = "name";
+
+/// Looks once for the guest's answer to a handler call: `Some(Ok(value))`
+/// when it wrote the `lock` marker (the value is the handler's text for a
+/// read), `Some(Err(msg))` when it wrote `error`.
+pub fn handler_answer(
+    st: &mut dyn StoreOps,
+    domid: u32,
+    e: &str,
+    h: &str,
+) -> Result<Option<std::result::Result<String, String>>> {
+    let (lock, err) = answer_paths(domid, e, h);
+    if let Some(msg) = st.read(&err)? {
+        return Ok(Some(Err(msg)));
+    }
+    if st.read(&lock)?.is_some() {
+        let v = st.read(&element_path(domid, e, h))?.unwrap_or_default();
+        return Ok(Some(Ok(v)));
+    }
+    Ok(None)
+}
+
+/// Polls `f` until it yields a value or `timeout` passes (then `Ok(None)`).
+/// Used with a store watch as the wake-up where one is available.
+pub fn poll_until<T>(
+    timeout: Duration,
+    mut wait: impl FnMut(Duration) -> Result<()>,
+    mut f: impl FnMut() -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f()? {
+            return Ok(Some(v));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        wait(left)?;
+    }
+}
+
+/// Per-NIC counters the guest publishes under `data/mb/nic/<i>/`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NicCounters {
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Frames dropped in the guest.
+    pub drops: u64,
+}
+
+/// Reads the counters of NIC `i` (zeros where the guest has not published).
+pub fn nic_counters(st: &mut dyn StoreOps, domid: u32, i: usize) -> Result<NicCounters> {
+    let b = format!("{}/nic/{i}", mb(domid));
+    let mut get = |f: &str| -> Result<u64> { Ok(read_u64(st, &format!("{b}/{f}"))?.unwrap_or(0)) };
+    Ok(NicCounters {
+        rx_packets: get("rx_packets")?,
+        rx_bytes: get("rx_bytes")?,
+        tx_packets: get("tx_packets")?,
+        tx_bytes: get("tx_bytes")?,
+        drops: get("drops")?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A recording in-memory store.
+    #[derive(Default)]
+    pub struct Mem {
+        pub nodes: BTreeMap<String, String>,
+        pub log: Vec<Op>,
+    }
+
+    impl StoreOps for Mem {
+        fn read(&mut self, p: &str) -> Result<Option<String>> {
+            Ok(self.nodes.get(p).cloned())
+        }
+        fn write(&mut self, p: &str, v: &str) -> Result<()> {
+            self.log.push(Op::Write(p.into(), v.into()));
+            self.nodes.insert(p.into(), v.into());
+            Ok(())
+        }
+        fn rm(&mut self, p: &str) -> Result<()> {
+            self.log.push(Op::Rm(p.into()));
+            let pre = format!("{p}/");
+            self.nodes.retain(|k, _| k != p && !k.starts_with(&pre));
+            Ok(())
+        }
+        fn list(&mut self, p: &str) -> Result<Vec<String>> {
+            let pre = format!("{p}/");
+            let mut v: Vec<String> = self
+                .nodes
+                .keys()
+                .filter_map(|k| k.strip_prefix(&pre))
+                .map(|r| r.split('/').next().unwrap_or("").to_string())
+                .collect();
+            v.dedup();
+            Ok(v)
+        }
+    }
+
+    #[test]
+    fn chunks_respect_the_limit_and_characters() {
+        assert_eq!(chunks(""), [""]);
+        let long = "é".repeat(CHUNK_MAX); // 2 bytes each
+        let c = chunks(&long);
+        assert!(c.iter().all(|c| c.len() <= CHUNK_MAX));
+        assert_eq!(c.concat(), long);
+        assert_eq!(c.len(), 2);
+        // An odd offset forces a chunk to end one byte early.
+        let odd = format!("a{}", "é".repeat(500));
+        let c = chunks(&odd);
+        assert_eq!(c[0].len(), CHUNK_MAX - 1);
+        assert_eq!(c.concat(), odd);
+        let exact = "a".repeat(CHUNK_MAX);
+        assert_eq!(chunks(&exact).len(), 1);
+        assert_eq!(chunks(&format!("{exact}b")), [exact.as_str(), "b"]);
+    }
+
+    #[test]
+    fn load_sequence_ends_with_running() {
+        let text = "x".repeat(CHUNK_MAX + 10);
+        let ops = load_ops(3, &text, "fw.click");
+        let r = "/local/domain/3/data/clickos/0";
+        assert_eq!(
+            ops,
+            vec![
+                Op::Rm(format!("{r}/config")),
+                Op::Write(format!("{r}/config/0"), "x".repeat(CHUNK_MAX)),
+                Op::Write(format!("{r}/config/1"), "x".repeat(10)),
+                Op::Write(format!("{r}/config_name"), "fw.click".into()),
+                Op::Write(format!("{r}/error"), "loading".into()),
+                Op::Write(format!("{r}/status"), "Running".into()),
+            ]
+        );
+        let mut m = Mem::default();
+        m.nodes.insert(format!("{r}/config/7"), "stale".into());
+        apply(&mut m, &ops).unwrap();
+        assert_eq!(read_config(&mut m, 3).unwrap(), text);
+    }
+
+    #[test]
+    fn outcome_follows_error_and_loads() {
+        let mut m = Mem::default();
+        apply(&mut m, &load_ops(2, "Idle -> Discard;", "a")).unwrap();
+        assert_eq!(load_outcome(&mut m, 2, 0).unwrap(), None);
+        m.nodes.insert(loads(2), "1".into());
+        assert_eq!(
+            load_outcome(&mut m, 2, 0).unwrap(),
+            Some(LoadOutcome::Loaded)
+        );
+        assert_eq!(load_outcome(&mut m, 2, 1).unwrap(), None);
+        m.nodes.remove(&error(2));
+        assert_eq!(
+            load_outcome(&mut m, 2, 1).unwrap(),
+            Some(LoadOutcome::Loaded)
+        );
+        // Status first, message second: not rejected until the message is there.
+        m.nodes.insert(error(2), PENDING.into());
+        m.nodes.insert(status(2), "Error".into());
+        assert_eq!(load_outcome(&mut m, 2, 1).unwrap(), None);
+        m.nodes
+            .insert(error(2), "fw.click:3:1: unknown class".into());
+        assert_eq!(
+            load_outcome(&mut m, 2, 1).unwrap(),
+            Some(LoadOutcome::Rejected("fw.click:3:1: unknown class".into()))
+        );
+    }
+
+    #[test]
+    fn handler_specs() {
+        assert_eq!(split_handler("c.count").unwrap(), ("c", "count"));
+        assert_eq!(split_handler("fw/in.count").unwrap(), ("fw/in", "count"));
+        for bad in ["count", ".x", "c.", "a b.c", "c.x:y", "/a.b"] {
+            assert!(split_handler(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn handler_calls() {
+        let mut m = Mem::default();
+        let base = "/local/domain/4/data/clickos/0/elements/c/count";
+        m.nodes.insert(format!("{base}/lock"), "0".into());
+        apply(&mut m, &read_request_ops(4, "c", "count")).unwrap();
+        assert!(!m.nodes.contains_key(&format!("{base}/lock")));
+        assert_eq!(
+            m.nodes
+                .get("/local/domain/4/data/clickos/0/control/read/c/count"),
+            Some(&String::new())
+        );
+        assert_eq!(handler_answer(&mut m, 4, "c", "count").unwrap(), None);
+        m.nodes.insert(base.into(), "17".into());
+        m.nodes.insert(format!("{base}/lock"), "0".into());
+        assert_eq!(
+            handler_answer(&mut m, 4, "c", "count").unwrap(),
+            Some(Ok("17".into()))
+        );
+        apply(&mut m, &write_request_ops(4, "c", "count", "5")).unwrap();
+        m.nodes.insert(format!("{base}/error"), "bad value".into());
+        assert_eq!(
+            handler_answer(&mut m, 4, "c", "count").unwrap(),
+            Some(Err("bad value".into()))
+        );
+    }
+}

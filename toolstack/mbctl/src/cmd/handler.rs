@@ -1,0 +1,243 @@
+//! `mbctl read`, `mbctl write` and `mbctl handlers`: Click's handlers
+//! through the store, as ClickOS's toolstacks call them.
+
+use anyhow::{bail, Result};
+use std::time::Duration;
+
+use super::vm::{record, store};
+use crate::clickos::{self, StoreOps};
+use crate::store::Store;
+
+/// Read a handler of a middlebox's router.
+///
+/// Posts a read request for ELEMENT.HANDLER under the guest's
+/// `control/read/` and prints the value the guest writes back.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl read fw allowed.count\n  mbctl read fw rules.config")]
+pub struct ReadArgs {
+    /// The middlebox.
+    name: String,
+    /// ELEMENT.HANDLER, with Click's names.
+    handler: String,
+    /// Seconds to wait for the guest's answer.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+/// Write a handler of a middlebox's router.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  mbctl write fw allowed.reset_counts ''\n  mbctl write fw q.capacity 500"
+)]
+pub struct WriteArgs {
+    /// The middlebox.
+    name: String,
+    /// ELEMENT.HANDLER, with Click's names.
+    handler: String,
+    /// The value (empty for action handlers).
+    #[arg(default_value = "")]
+    value: String,
+    /// Seconds to wait for the guest's answer.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+/// List the handlers of a middlebox's elements.
+///
+/// Takes the element names from the config the guest runs (in the store),
+/// then asks the guest for each element's `handlers` handler.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl handlers fw\n  mbctl handlers fw --json")]
+pub struct HandlersArgs {
+    /// The middlebox.
+    name: String,
+    /// Print JSON: {"element": [{"name": .., "mode": "rw"}, ...]}.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+/// Calls handler `e.h` of domain `domid`: a read when `value` is `None`.
+/// Returns the value read (empty for writes) or the guest's error.
+pub fn call(
+    st: &mut Store,
+    domid: u32,
+    e: &str,
+    h: &str,
+    value: Option<&str>,
+    timeout: Duration,
+) -> Result<String> {
+    let watched = clickos::element_path(domid, e, h);
+    let token = format!("mbctl-{}", std::process::id());
+    st.watch(&watched, &token)?;
+    let ops = match value {
+        None => clickos::read_request_ops(domid, e, h),
+        Some(v) => clickos::write_request_ops(domid, e, h, v),
+    };
+    clickos::apply(st, &ops)?;
+    // Watch events only wake us; the nodes decide.
+    let answer = match value {
+        None => loop_answer(st, domid, e, h, timeout),
+        Some(_) => barrier(st, domid, e, h, &token, timeout),
+    };
+    let _ = st.unwatch(&watched, &token);
+    match answer? {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(msg)) => bail!("{e}.{h}: {msg}"),
+        None => bail!(
+            "{e}.{h}: no answer from the guest within {} s (is its router running? see `mbctl show`)",
+            timeout.as_secs()
+        ),
+    }
+}
+
+/// A write has no answer of its own: read `e.name` after it, then look
+/// for the write's `error`.
+fn barrier(
+    st: &mut Store,
+    domid: u32,
+    e: &str,
+    h: &str,
+    token: &str,
+    timeout: Duration,
+) -> Result<Option<std::result::Result<String, String>>> {
+    let b = clickos::BARRIER_HANDLER;
+    let watched = clickos::element_path(domid, e, b);
+    st.watch(&watched, token)?;
+    clickos::apply(st, &clickos::read_request_ops(domid, e, b))?;
+    let r = loop_answer(st, domid, e, b, timeout);
+    let _ = st.unwatch(&watched, token);
+    Ok(match r? {
+        None => None,
+        Some(Err(msg)) => Some(Err(msg)),
+        Some(Ok(_)) => {
+            let err = format!("{}/error", clickos::element_path(domid, e, h));
+            Some(match st.read(&err)? {
+                Some(msg) => Err(msg),
+                None => Ok(String::new()),
+            })
+        }
+    })
+}
+
+fn loop_answer(
+    st: &mut Store,
+    domid: u32,
+    e: &str,
+    h: &str,
+    timeout: Duration,
+) -> Result<Option<std::result::Result<String, String>>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(a) = clickos::handler_answer(st, domid, e, h)? {
+            return Ok(Some(a));
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        st.wait_event_for(left)?;
+    }
+}
+
+/// Runs `mbctl read`.
+pub fn read(a: ReadArgs) -> Result<()> {
+    let (e, h) = clickos::split_handler(&a.handler)?;
+    let mut st = store()?;
+    let rec = record(&mut st, &a.name)?;
+    let v = call(
+        &mut st,
+        rec.domid,
+        e,
+        h,
+        None,
+        Duration::from_secs(a.timeout),
+    )?;
+    if v.ends_with('\n') || v.is_empty() {
+        print!("{v}");
+    } else {
+        println!("{v}");
+    }
+    Ok(())
+}
+
+/// Runs `mbctl write`.
+pub fn write(a: WriteArgs) -> Result<()> {
+    let (e, h) = clickos::split_handler(&a.handler)?;
+    let mut st = store()?;
+    let rec = record(&mut st, &a.name)?;
+    call(
+        &mut st,
+        rec.domid,
+        e,
+        h,
+        Some(&a.value),
+        Duration::from_secs(a.timeout),
+    )?;
+    Ok(())
+}
+
+/// Element names of the config domain `domid` runs.
+pub fn elements(st: &mut dyn StoreOps, domid: u32, file: &str) -> Result<Vec<String>> {
+    let src = clickos::read_config(st, domid)?;
+    let reg = mb_runner::registry();
+    match click::lang::parse(&src, file, &[], &|c| reg.contains(c)) {
+        Ok(flat) => Ok(flat.elements.into_iter().map(|e| e.name).collect()),
+        Err(errs) => bail!(
+            "the stored config does not parse: {}",
+            errs.0.first().map(|e| e.to_string()).unwrap_or_default()
+        ),
+    }
+}
+
+/// Runs `mbctl handlers`.
+pub fn handlers(a: HandlersArgs) -> Result<()> {
+    let mut st = store()?;
+    let rec = record(&mut st, &a.name)?;
+    let timeout = Duration::from_secs(a.timeout);
+    let mut out = Vec::new();
+    for e in elements(&mut st, rec.domid, &rec.config_name)? {
+        if clickos::split_handler(&format!("{e}.handlers")).is_err() {
+            continue;
+        }
+        let text = call(&mut st, rec.domid, &e, "handlers", None, timeout)?;
+        // Click's format: one "name<TAB>mode" line per handler.
+        let hs: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                Some((f.next()?.to_string(), f.next().unwrap_or("").to_string()))
+            })
+            .collect();
+        out.push((e, hs));
+    }
+    if a.json {
+        use crate::json::Json;
+        let v = Json::Obj(
+            out.into_iter()
+                .map(|(e, hs)| {
+                    (
+                        e,
+                        Json::Arr(
+                            hs.into_iter()
+                                .map(|(n, m)| {
+                                    Json::obj([("name", Json::Str(n)), ("mode", Json::Str(m))])
+                                })
+                                .collect(),
+                        ),
+                    )
+                })
+                .collect(),
+        );
+        println!("{v}");
+        return Ok(());
+    }
+    for (e, hs) in out {
+        for (n, m) in hs {
+            println!("{e}.{n}\t{m}");
+        }
+    }
+    Ok(())
+}

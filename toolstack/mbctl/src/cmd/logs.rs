@@ -1,0 +1,92 @@
+//! `mbctl logs` and `mbctl console`: the guest's serial output.
+
+use anyhow::{bail, Result};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use super::vm::{record, store};
+use crate::agent::vms;
+use crate::rundir::RunDir;
+use crate::vm::files::VmFiles;
+
+/// Print a middlebox's serial output.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl logs fw\n  mbctl logs fw -n 20\n  mbctl logs fw -f")]
+pub struct LogsArgs {
+    /// The middlebox.
+    name: String,
+    /// Only the last N lines.
+    #[arg(short = 'n', long)]
+    lines: Option<usize>,
+    /// Keep printing what the guest writes, until it stops or Ctrl-C.
+    #[arg(short, long)]
+    follow: bool,
+}
+
+/// Follow a middlebox's serial console (like `xl console`, read-only).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl console fw     # Ctrl-C to leave")]
+pub struct ConsoleArgs {
+    /// The middlebox.
+    name: String,
+}
+
+/// Runs `mbctl logs`.
+pub fn logs(a: LogsArgs) -> Result<()> {
+    let mut st = store()?;
+    let rec = record(&mut st, &a.name)?;
+    let files = VmFiles::new(&RunDir::from_env(), &rec.name);
+    let path = files.console_log();
+    if rec.backend == "xl" {
+        bail!(
+            "'{}' runs on Xen: its console is `xl console {}`",
+            rec.name,
+            rec.name
+        );
+    }
+    let mut f =
+        std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    let out = match a.lines {
+        Some(n) => {
+            let l: Vec<&str> = text.lines().collect();
+            let mut s = l[l.len().saturating_sub(n)..].join("\n");
+            s.push('\n');
+            s
+        }
+        None => text,
+    };
+    let mut stdout = std::io::stdout();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    if !a.follow {
+        return Ok(());
+    }
+    let be = vms::backend_of(&rec)?;
+    let mut pos = f.stream_position()?;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        f.seek(SeekFrom::Start(pos))?;
+        let n = f.read(&mut buf)?;
+        if n > 0 {
+            stdout.write_all(&buf[..n])?;
+            stdout.flush()?;
+            pos += n as u64;
+            continue;
+        }
+        if !be.alive(&rec) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `mbctl console`.
+pub fn console(a: ConsoleArgs) -> Result<()> {
+    logs(LogsArgs {
+        name: a.name,
+        lines: None,
+        follow: true,
+    })
+}

@@ -1,0 +1,223 @@
+//! `mbctl ls` and `mbctl show`.
+
+use anyhow::Result;
+
+use super::vm::{record, store, uptime};
+use crate::clickos::{self, NicCounters, StoreOps};
+use crate::json::Json;
+use crate::vm::Record;
+
+/// List middleboxes.
+///
+/// One line each: name, domain id, backend, state, uptime, NICs, packets
+/// received and sent (summed over NICs, as the guest last published
+/// them), and the config's name.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl ls\n  mbctl ls --json | jq '.[].name'")]
+pub struct LsArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Show one middlebox in detail.
+///
+/// Its record (backend, pid, memory, accelerator, image, config), the
+/// guest's status and error, and each NIC with its host interface and
+/// counters.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  mbctl show fw\n  mbctl show fw --json")]
+pub struct ShowArgs {
+    /// The middlebox.
+    name: String,
+    /// Print a JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Live {
+    rec: Record,
+    nics: Vec<NicCounters>,
+    status: Option<String>,
+    error: Option<String>,
+    busy: Option<u64>,
+    loads: Option<u64>,
+}
+
+fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
+    let mut nics = Vec::new();
+    for i in 0..rec.nics.len() {
+        nics.push(clickos::nic_counters(st, rec.domid, i)?);
+    }
+    let d = rec.domid;
+    Ok(Live {
+        status: st.read(&clickos::status(d))?,
+        error: st.read(&clickos::error(d))?,
+        busy: clickos::read_u64(st, &format!("{}/busy", clickos::mb(d)))?,
+        loads: clickos::read_u64(st, &clickos::loads(d))?,
+        rec,
+        nics,
+    })
+}
+
+impl Live {
+    fn up(&self) -> u64 {
+        crate::sys::now_secs().saturating_sub(self.rec.started)
+    }
+
+    fn packets(&self) -> (u64, u64) {
+        self.nics
+            .iter()
+            .fold((0, 0), |(i, o), n| (i + n.rx_packets, o + n.tx_packets))
+    }
+
+    fn json(&self) -> Json {
+        let r = &self.rec;
+        let (pin, pout) = self.packets();
+        let opt = |v: &Option<String>| v.clone().map_or(Json::Null, Json::Str);
+        let nics = r
+            .nics
+            .iter()
+            .zip(&self.nics)
+            .map(|(n, c)| {
+                Json::obj([
+                    ("spec", Json::str(&n.spec)),
+                    ("mac", Json::str(&n.mac)),
+                    ("ifname", n.ifname.clone().map_or(Json::Null, Json::Str)),
+                    ("rx_packets", Json::uint(c.rx_packets)),
+                    ("rx_bytes", Json::uint(c.rx_bytes)),
+                    ("tx_packets", Json::uint(c.tx_packets)),
+                    ("tx_bytes", Json::uint(c.tx_bytes)),
+                    ("drops", Json::uint(c.drops)),
+                ])
+            })
+            .collect();
+        Json::obj([
+            ("name", Json::str(&r.name)),
+            ("domid", Json::uint(r.domid.into())),
+            ("backend", Json::str(&r.backend)),
+            ("state", Json::str(r.state.as_str())),
+            ("uptime_s", Json::uint(self.up())),
+            ("pid", r.pid.map_or(Json::Null, |p| Json::Int(p.into()))),
+            ("accel", Json::str(&r.accel)),
+            ("memory", Json::str(&r.memory)),
+            ("image", Json::str(&r.image)),
+            ("config_name", Json::str(&r.config_name)),
+            ("config_file", Json::str(&r.config_file)),
+            ("status", opt(&self.status)),
+            ("error", opt(&self.error)),
+            ("busy_permille", self.busy.map_or(Json::Null, Json::uint)),
+            ("loads", self.loads.map_or(Json::Null, Json::uint)),
+            ("packets_in", Json::uint(pin)),
+            ("packets_out", Json::uint(pout)),
+            ("nics", Json::Arr(nics)),
+        ])
+    }
+}
+
+/// Runs `mbctl ls`.
+pub fn ls(a: LsArgs) -> Result<()> {
+    let mut st = store()?;
+    let mut all = Vec::new();
+    for r in Record::load_all(&mut st)? {
+        all.push(live(&mut st, r)?);
+    }
+    if a.json {
+        println!("{}", Json::Arr(all.iter().map(Live::json).collect()));
+        return Ok(());
+    }
+    let rows: Vec<[String; 9]> = all
+        .iter()
+        .map(|l| {
+            let r = &l.rec;
+            let (pin, pout) = l.packets();
+            let nics: Vec<&str> = r.nics.iter().map(|n| n.spec.as_str()).collect();
+            [
+                r.name.clone(),
+                r.domid.to_string(),
+                r.backend.clone(),
+                r.state.as_str().into(),
+                uptime(l.up()),
+                if nics.is_empty() {
+                    "-".into()
+                } else {
+                    nics.join(",")
+                },
+                pin.to_string(),
+                pout.to_string(),
+                r.config_name.clone(),
+            ]
+        })
+        .collect();
+    let head = [
+        "NAME", "DOMID", "BACKEND", "STATE", "UPTIME", "NICS", "PKTS-IN", "PKTS-OUT", "CONFIG",
+    ];
+    let mut w = head.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let s: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect();
+        println!("{}", s.join("  ").trim_end());
+    };
+    line(head.to_vec());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    Ok(())
+}
+
+/// Runs `mbctl show`.
+pub fn show(a: ShowArgs) -> Result<()> {
+    let mut st = store()?;
+    let rec = record(&mut st, &a.name)?;
+    let l = live(&mut st, rec)?;
+    if a.json {
+        println!("{}", l.json());
+        return Ok(());
+    }
+    let r = &l.rec;
+    let files = crate::vm::files::VmFiles::new(&crate::rundir::RunDir::from_env(), &r.name);
+    println!("name:        {}", r.name);
+    println!("domain:      {} ({})", r.domid, r.backend);
+    println!("state:       {} (up {})", r.state.as_str(), uptime(l.up()));
+    if let Some(p) = r.pid {
+        println!("pid:         {p}");
+    }
+    println!("accelerator: {}", r.accel);
+    println!("memory:      {}", r.memory);
+    println!("image:       {}", r.image);
+    println!("config:      {} ({})", r.config_name, r.config_file);
+    println!("status:      {}", l.status.as_deref().unwrap_or("-"));
+    if let Some(e) = &l.error {
+        println!("error:       {e}");
+    }
+    if let Some(b) = l.busy {
+        println!("busy:        {}.{}%", b / 10, b % 10);
+    }
+    println!("store:       {}", clickos::router(r.domid));
+    println!("console:     {}", files.console_log().display());
+    for (i, (n, c)) in r.nics.iter().zip(&l.nics).enumerate() {
+        println!(
+            "nic {i}:       {} mac {}{}  rx {} pkts/{} B  tx {} pkts/{} B  drops {}",
+            n.spec,
+            n.mac,
+            n.ifname
+                .as_ref()
+                .map(|i| format!(" on {i}"))
+                .unwrap_or_default(),
+            c.rx_packets,
+            c.rx_bytes,
+            c.tx_packets,
+            c.tx_bytes,
+            c.drops
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `--nic SPEC`: what a NIC is attached to.
+
+use anyhow::{bail, Result};
+use std::fmt;
+use std::path::PathBuf;
+
+use super::check_ifname;
+
+/// One `--nic` argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NicSpec {
+    /// `tap:NAME`: a tap device (created if missing, removed at stop only then).
+    Tap(String),
+    /// `bridge:BR`: a new tap added to bridge BR (Open vSwitch, or a Linux bridge).
+    Bridge(String),
+    /// `netns:NS[:IFNAME]`: a veth pair whose far end (IFNAME, default
+    /// `eth<i>`) is in namespace NS, joined to the VM's tap by tc redirects.
+    Netns(String, Option<String>),
+    /// `socket:PATH`: a QEMU unix datagram socket; frames go to PATH, and
+    /// arrive from `<run dir>/vms/<name>/nic<i>.sock` (root not needed).
+    Socket(PathBuf),
+}
+
+impl NicSpec {
+    /// Parses `KIND:ARG`.
+    pub fn parse(s: &str) -> Result<NicSpec> {
+        let Some((kind, arg)) = s.split_once(':') else {
+            bail!("--nic '{s}': expected tap:NAME, bridge:BR, netns:NS[:IFNAME] or socket:PATH");
+        };
+        if arg.is_empty() {
+            bail!("--nic '{s}': missing the part after '{kind}:'");
+        }
+        Ok(match kind {
+            "tap" => {
+                check_ifname(arg).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                NicSpec::Tap(arg.into())
+            }
+            "bridge" => {
+                check_ifname(arg).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                NicSpec::Bridge(arg.into())
+            }
+            "netns" => {
+                let (ns, ifname) = match arg.split_once(':') {
+                    Some((ns, i)) => {
+                        check_ifname(i).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                        (ns, Some(i.to_string()))
+                    }
+                    None => (arg, None),
+                };
+                if ns.is_empty() || ns.contains('/') {
+                    bail!("--nic '{s}': bad namespace name '{ns}'");
+                }
+                NicSpec::Netns(ns.into(), ifname)
+            }
+            "socket" => NicSpec::Socket(PathBuf::from(arg)),
+            _ => bail!("--nic '{s}': unknown kind '{kind}' (tap, bridge, netns or socket)"),
+        })
+    }
+
+    /// Whether setting it up needs root (creating network devices).
+    pub fn needs_root(&self) -> bool {
+        !matches!(self, NicSpec::Socket(_))
+    }
+}
+
+impl fmt::Display for NicSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NicSpec::Tap(n) => write!(f, "tap:{n}"),
+            NicSpec::Bridge(b) => write!(f, "bridge:{b}"),
+            NicSpec::Netns(ns, None) => write!(f, "netns:{ns}"),
+            NicSpec::Netns(ns, Some(i)) => write!(f, "netns:{ns}:{i}"),
+            NicSpec::Socket(p) => write!(f, "socket:{}", p.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        for s in [
+            "tap:tap0",
+            "bridge:br0",
+            "netns:left",
+            "netns:left:veth1",
+            "socket:/tmp/x.sock",
+        ] {
+            assert_eq!(NicSpec::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(
+            NicSpec::parse("netns:a:b").unwrap(),
+            NicSpec::Netns("a".into(), Some("b".into()))
+        );
+        assert!(!NicSpec::parse("socket:/x").unwrap().needs_root());
+        assert!(NicSpec::parse("tap:t").unwrap().needs_root());
+    }
+
+    #[test]
+    fn rejects_with_reasons() {
+        let e = NicSpec::parse("tap:this-name-is-too-long")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 15"), "{e}");
+        assert!(NicSpec::parse("tap0")
+            .unwrap_err()
+            .to_string()
+            .contains("expected"));
+        assert!(NicSpec::parse("vde:x")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown kind"));
+        assert!(NicSpec::parse("bridge:").is_err());
+        assert!(NicSpec::parse("netns:a/b").is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! Per-middlebox files in the run directory: `vms/<name>/` holds QEMU's pid
+//! file, the serial log and the NICs' sockets.
+
+use crate::rundir::RunDir;
+use std::path::PathBuf;
+
+/// The files of one middlebox.
+#[derive(Clone, Debug)]
+pub struct VmFiles {
+    /// `<run>/vms/<name>`.
+    pub dir: PathBuf,
+}
+
+impl VmFiles {
+    /// The files of middlebox `name` under `run`.
+    pub fn new(run: &RunDir, name: &str) -> VmFiles {
+        VmFiles {
+            dir: run.root().join("vms").join(name),
+        }
+    }
+
+    /// QEMU's `-pidfile`.
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("qemu.pid")
+    }
+
+    /// The guest's serial output.
+    pub fn console_log(&self) -> PathBuf {
+        self.dir.join("console.log")
+    }
+
+    /// QEMU's own messages (stderr of the launch).
+    pub fn qemu_log(&self) -> PathBuf {
+        self.dir.join("qemu.log")
+    }
+
+    /// The xl config written for the xl backend.
+    pub fn xl_cfg(&self) -> PathBuf {
+        self.dir.join("xl.cfg")
+    }
+
+    /// Removes the directory and everything in it.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
