@@ -195,6 +195,7 @@ xen-deps:
 	command -v qemu-system-x86_64 >/dev/null || (apt-get update && apt-get install -y qemu-system-x86)
 
 test-xen: image xen-deps
+	cargo build --release -p mbctl
 	tests/xen/run.sh
 
 # Nested, so only ratios and counts mean much: xl create -> ready time and

@@ -3,10 +3,12 @@
 # dom0) under QEMU TCG, runs a scenario inside dom0 against our guest image,
 # and prints one line: "xen-test: PASS" or "xen-test: FAIL (...)".
 #
-# Usage: tests/xen/run.sh [SCENARIO]   (default: tests/xen/scenario/main.sh)
+# Usage: tests/xen/run.sh [SCENARIO]   (default: tests/xen/scenario/main.sh;
+#        the other scenario/*.sh files travel along, for main.sh to call)
 # Env:   MB_XEN_CACHE  dom0 image cache  (default: target/xen-cache)
 #        MB_XEN_TIMEOUT seconds for the whole nested run (default: 600)
 #        MB_XEN_KEEP=1  keep the run directory (serial log, payload disk)
+#        MB_MBCTL       the mbctl binary to copy in (default: target/release/mbctl)
 # Needs: qemu-system-x86_64, debootstrap, e2fsprogs (mkfs.ext4, debugfs).
 set -euo pipefail
 
@@ -49,12 +51,15 @@ trap cleanup EXIT
 PAY="$RUN/payload"
 mkdir -p "$PAY"
 cp "$IMAGE" "$PAY/mb.elf"
+cp "$HERE"/scenario/*.sh "$PAY/"
 cp "$SCENARIO" "$PAY/scenario.sh"
 cp "$HERE/scenario/dom0-run" "$PAY/dom0-run"
 cp -r "$HERE/scenario/lib" "$PAY/lib"
 cp -r "$HERE/scenario/configs" "$PAY/configs"
-if [ -n "${MB_MBCTL:-}" ] && [ -x "$MB_MBCTL" ]; then
-    cp "$MB_MBCTL" "$PAY/mbctl"
+MB_MBCTL=${MB_MBCTL:-$ROOT/target/release/mbctl}
+if [ -x "$MB_MBCTL" ]; then
+    # Without its debug info: the binary is copied into a small disk.
+    objcopy --strip-debug "$MB_MBCTL" "$PAY/mbctl"
 fi
 [ -d "$ROOT/xen-cfg" ] && cp -r "$ROOT/xen-cfg" "$PAY/xen-cfg"
 [ -d "$ROOT/click-configs" ] && cp -r "$ROOT/click-configs" "$PAY/click-configs"

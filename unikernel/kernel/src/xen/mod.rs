@@ -77,10 +77,16 @@ static mut STATE: Option<XenState> = None;
 /// Finds the store ring, connects the vifs and returns them as the main
 /// loop's devices. A vif that fails to connect is logged and skipped.
 pub fn devices() -> Result<Devices, &'static str> {
-    match hvm::set_upcall_vector(UPCALL_VECTOR) {
-        Ok(()) => crate::kprintln!("mb: xen: event upcalls on vector {UPCALL_VECTOR:#x}"),
-        Err(e) => crate::kprintln!("mb: xen: no upcall vector ({e}); devices are polled"),
-    }
+    let polled_only = match hvm::set_upcall_vector(UPCALL_VECTOR) {
+        Ok(()) => {
+            crate::kprintln!("mb: xen: event upcalls on vector {UPCALL_VECTOR:#x}");
+            false
+        }
+        Err(e) => {
+            crate::kprintln!("mb: xen: no upcall vector ({e}); devices are polled");
+            true
+        }
+    };
     let ring = StoreRing::find()?;
     let mut grants = grant::GrantTable::new()?;
     let mut xs = store::boot_client(ring);
@@ -114,6 +120,7 @@ pub fn devices() -> Result<Devices, &'static str> {
         nics,
         store: Some(store),
         serial_irq: None,
+        polled_only,
     })
 }
 
