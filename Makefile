@@ -182,3 +182,25 @@ demo-chain:
 		command -v ovs-vswitchd >/dev/null || [ -x /usr/sbin/ovs-vswitchd ] || $(MAKE) deb-deps; \
 		$(MAKE) image && cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
 	fi
+
+# ---------------------------------------------------------------------------
+# Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
+# `make test-xen` builds (and caches, under target/xen-cache/) a Debian dom0
+# image from packages, boots Xen with it, runs tests/xen/scenario/main.sh
+# inside dom0 against images/mb.elf, and prints "xen-test: PASS|FAIL".
+# ---------------------------------------------------------------------------
+.PHONY: test-xen bench-xen xen-deps
+xen-deps:
+	command -v debootstrap >/dev/null && command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || \
+		(apt-get update && apt-get install -y debootstrap e2fsprogs)
+	command -v qemu-system-x86_64 >/dev/null || (apt-get update && apt-get install -y qemu-system-x86)
+
+test-xen: image xen-deps
+	cargo build --release -p mbctl
+	tests/xen/run.sh
+
+# Nested, so only ratios and counts mean much: xl create -> ready time and
+# the smallest memory= the guest runs with.
+bench-xen: image xen-deps
+	tests/xen/run.sh tests/xen/scenario/bench.sh
+

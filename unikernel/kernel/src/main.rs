@@ -25,6 +25,7 @@ pub mod router;
 pub mod store;
 pub mod stream;
 pub mod time;
+pub mod xen;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -34,7 +35,7 @@ use drivers::virtio::console::VirtioConsole;
 use drivers::virtio::net::VirtioNet;
 use mainloop::{Devices, LoopNic, LoopStream};
 use mem::memmap::{self, Region};
-use platform::Platform;
+use platform::{Hypervisor, Platform};
 use virtio_drivers::transport::DeviceType;
 
 /// Rust entry, called by the boot assembly in long mode with the physical
@@ -51,6 +52,11 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     };
 
     let heap = init_heap(start_info, &boot);
+    if let Hypervisor::Xen { base } = platform.hypervisor {
+        if let Err(e) = xen::early_init(base) {
+            crate::kprintln!("mb: xen: {e}");
+        }
+    }
     arch::x86_64::pic::disable();
     idt::init();
     let apic_id = apic::init(&platform.features);
@@ -68,19 +74,16 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         heap / 1024,
         if apic::is_x2apic() { "x2apic" } else { "xapic" },
     );
-    if platform.is_xen() {
-        crate::kprintln!("mb: Xen detected; netfront and the store ring are not implemented yet");
-    }
 
-    let devices = init_devices(boot.cmdline, apic_id);
+    let devices = platform_devices(&platform, boot.cmdline, apic_id);
     crate::kprintln!(
         "mb: at_us={} devices: {} NICs, store {}",
         time::now_ns() / 1000,
         devices.nics.len(),
-        if devices.store.is_some() {
-            "on virtio-console"
-        } else {
-            "absent"
+        match (devices.store.is_some(), platform.is_xen()) {
+            (false, _) => "absent",
+            (true, false) => "on virtio-console",
+            (true, true) => "on the xenstore ring",
         }
     );
     if boot
@@ -133,6 +136,18 @@ fn init_heap(start_info: u32, boot: &boot::start_info::BootInfo) -> u64 {
     // SAFETY: the regions are RAM above the kernel image, outside the
     // loader's structures, identity-mapped by the boot page tables.
     unsafe { mem::heap::init(&regions[..n]) }
+}
+
+/// The platform switch: NICs and the store channel come from virtio-mmio
+/// (QEMU microvm) or from Xen (netfront vifs, the xenstore ring).
+fn platform_devices(platform: &Platform, cmdline: &str, apic_id: u32) -> Devices {
+    if platform.is_xen() {
+        return match xen::devices() {
+            Ok(d) => d,
+            Err(e) => panic!("xen: {e}"),
+        };
+    }
+    init_devices(cmdline, apic_id)
 }
 
 fn init_devices(cmdline: &str, apic_id: u32) -> Devices {

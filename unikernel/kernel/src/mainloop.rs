@@ -84,6 +84,9 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
     let mut stats = Stats::default();
     let mut last_work = time::now_ns();
     loop {
+        if crate::power::stop_requested() {
+            crate::power::stop();
+        }
         let now = time::now_ns();
         let store = dev.store.as_deref_mut().map(|s| s as &mut dyn ByteStream);
         if router.poll(&mut Io::new(&mut dev.nics, store, now)) {

@@ -297,7 +297,7 @@ impl Middlebox {
                 } else if v.bytes() == status::HALTED {
                     crate::kprintln!("mb: status Halted: stopping the router and powering off");
                     self.router = None;
-                    crate::power::exit(0);
+                    crate::power::stop();
                 }
             }
             Tag::Chunk(i) => self.on_chunk(i, r),

@@ -9,7 +9,8 @@
  * .data rather than built at run time, and the stack is not cleared.
  *
  * Intel syntax.  Pitfalls: `push offset sym` makes a 16-bit relocation, so
- * addresses go through eax; the far jump into 64-bit code is push/push/retf;
+ * addresses go through eax; the far jump into 64-bit code goes through a
+ * 6-byte pointer in memory (no stack exists yet);
  * local labels avoid 0/1 (they read as binary literals). */
 
     .section .note.Xen, "a"
@@ -74,10 +75,9 @@ pvh_start32:
     mov cr0, eax
 
     lgdt [boot_gdt_ptr]
-    push 0x08
-    mov eax, offset pvh_long_mode
-    push eax
-    retf
+    /* An indirect far jump: the PVH ABI gives no stack (Xen enters with
+     * esp = 0), so nothing may be pushed before long mode sets rsp. */
+    jmp fword ptr [boot_far_ptr]
 
     .code64
 pvh_long_mode:
@@ -109,6 +109,10 @@ boot_gdt_end:
 boot_gdt_ptr:
     .word boot_gdt_end - boot_gdt - 1
     .quad boot_gdt
+    .balign 4
+boot_far_ptr:
+    .long pvh_long_mode
+    .word 0x08
 
     /* Identity map with 2 MiB pages: the first GiB (RAM; the heap stays
      * below it) and the top GiB below 4 GiB (virtio-mmio, IOAPIC, LAPIC),

@@ -33,13 +33,14 @@ pub fn sink_name() -> &'static str {
     }
 }
 
-/// Writes raw bytes to the log sink.
+/// Writes raw bytes to the log sink (and Xen's console ring once found).
 pub fn write_bytes(bytes: &[u8]) {
     match SINK.load(Ordering::Relaxed) {
         SINK_SERIAL => serial::COM1.write(bytes),
         SINK_E9 => debugcon::write(bytes),
         _ => {}
     }
+    crate::xen::console::write(bytes);
 }
 
 /// `fmt::Write` adapter for the log sink.

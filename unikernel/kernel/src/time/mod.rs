@@ -5,12 +5,17 @@
 //! 0x4000_0010, CPUID 0x15, or a short calibration against the i8254 PIT
 //! (needs `pit=on` on microvm; only TCG needs it). Time zero is the PVH
 //! entry, so `now_ns()` is also the time since boot.
+//!
+//! On Xen the clock is Xen's pvclock (`vcpu_time_info` in shared info):
+//! Xen may rescale or resample the TSC under us (no invariant TSC is
+//! assumed), so every reading goes through its current sample.
 
 mod kvmclock;
 mod pit;
+pub mod pvclock;
 mod scale;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use crate::arch::x86_64::cpu::{cpuid, rdtsc};
 use crate::platform::{Hypervisor, Platform};
@@ -29,6 +34,8 @@ pub enum Source {
     Cpuid15,
     /// Calibrated against the i8254 PIT.
     Pit,
+    /// Xen's pvclock in shared info (read on every `now_ns`).
+    XenPvclock,
 }
 
 /// Why no clock could be set up.
@@ -55,8 +62,23 @@ pub fn boot_tsc() -> u64 {
     unsafe { core::ptr::read_volatile(&raw const BOOT_TSC) }
 }
 
+/// Xen's time info, when the clock is the pvclock.
+static PVCLOCK: AtomicPtr<pvclock::PvclockInfo> = AtomicPtr::new(core::ptr::null_mut());
+/// pvclock system time at the PVH entry.
+static PVCLOCK_BOOT_NS: AtomicU64 = AtomicU64::new(0);
+
 /// Picks a TSC rate source and sets the clock up.
 pub fn init(platform: &Platform) -> Result<Source, NoClock> {
+    if let (Hypervisor::Xen { .. }, Some(info)) = (platform.hypervisor, crate::xen::time_info()) {
+        // SAFETY: the shared info page stays mapped for the whole run.
+        let s = unsafe { pvclock::sample(info) };
+        let scale = Scale::from_pvclock(s.mul, s.shift);
+        NS_PER_TSC_Q32.store(scale.ns_per_tsc_q32(), Ordering::Relaxed);
+        TSC_KHZ.store(scale.khz(), Ordering::Relaxed);
+        PVCLOCK_BOOT_NS.store(s.ns_at(boot_tsc()), Ordering::Relaxed);
+        PVCLOCK.store(info as *mut _, Ordering::Release);
+        return Ok(Source::XenPvclock);
+    }
     let (source, scale) = detect(platform)?;
     NS_PER_TSC_Q32.store(scale.ns_per_tsc_q32(), Ordering::Relaxed);
     TSC_KHZ.store(scale.khz(), Ordering::Relaxed);
@@ -115,10 +137,21 @@ pub fn tsc_khz() -> u64 {
 
 /// Monotonic nanoseconds since the PVH entry.
 pub fn now_ns() -> u64 {
+    let info = PVCLOCK.load(Ordering::Acquire);
+    if !info.is_null() {
+        // SAFETY: set in `init` to Xen's time info, mapped for good.
+        let ns = unsafe { pvclock::now(info) };
+        return ns.saturating_sub(PVCLOCK_BOOT_NS.load(Ordering::Relaxed));
+    }
     tsc_to_ns(rdtsc().wrapping_sub(boot_tsc()))
 }
 
 /// TSC value at `ns` nanoseconds after boot.
 pub fn deadline_tsc(ns: u64) -> u64 {
+    if !PVCLOCK.load(Ordering::Acquire).is_null() {
+        // The TSC rate may change under Xen: convert only the remaining
+        // interval, from now.
+        return rdtsc().wrapping_add(ns_to_tsc(ns.saturating_sub(now_ns())));
+    }
     boot_tsc().wrapping_add(ns_to_tsc(ns))
 }
