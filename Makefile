@@ -96,6 +96,8 @@ build:
 
 test: build
 	cargo test --workspace
+	$(MAKE) guest-check
+	$(MAKE) test-xen
 
 conformance: build
 	$(CONFORMANCE_DIR)/run.sh $(MBCTL)
@@ -185,7 +187,7 @@ demo-chain:
 
 # ---------------------------------------------------------------------------
 # Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
-# `make test-xen` builds (and caches, under target/xen-cache/) a Debian dom0
+# `make test-xen` builds (and caches, under ~/.cache/mb/xen) a Debian dom0
 # image from packages, boots Xen with it, runs tests/xen/scenario/main.sh
 # inside dom0 against images/mb.elf, and prints "xen-test: PASS|FAIL".
 # ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 #
 # Usage: tests/xen/run.sh [SCENARIO]   (default: tests/xen/scenario/main.sh;
 #        the other scenario/*.sh files travel along, for main.sh to call)
-# Env:   MB_XEN_CACHE  dom0 image cache  (default: target/xen-cache)
+# Env:   MB_XEN_CACHE  dom0 image cache (default: ~/.cache/mb/xen, outside
+#                      the checkout so fresh clones on one machine share it)
 #        MB_XEN_TIMEOUT seconds for the whole nested run (default: 600)
 #        MB_XEN_KEEP=1  keep the run directory (serial log, payload disk)
 #        MB_MBCTL       the mbctl binary to copy in (default: target/release/mbctl)
@@ -15,7 +16,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 SCENARIO=${1:-$HERE/scenario/main.sh}
-CACHE=${MB_XEN_CACHE:-$ROOT/target/xen-cache}
+CACHE=${MB_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mb/xen}
 TIMEOUT=${MB_XEN_TIMEOUT:-600}
 IMAGE=${MB_IMAGE:-$ROOT/images/mb.elf}
 
