@@ -82,9 +82,10 @@ rust-deps:
 
 # ---------------------------------------------------------------------------
 # Host build and tests. `make test` is the full suite: every crate's unit
-# and integration tests, including tests/host, which runs `mbctl` on the
-# Click conformance cases (../shared/conformance) and on real clients in
-# network namespaces (as root). `make conformance` runs all 13 cases and
+# and integration tests (tests/host runs `mbctl` on the Click conformance
+# cases in ../shared/conformance and on real clients in network
+# namespaces; tests/qemu, tests/mbctl and tests/chains boot real guests),
+# the kernel's own unit tests and lints, and the nested-Xen test. `make conformance` runs all 13 cases and
 # fails unless every one passes.
 # ---------------------------------------------------------------------------
 CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/conformance $(CURDIR)/../../shared/conformance)))
