@@ -85,7 +85,9 @@ rust-deps:
 # and integration tests (tests/host runs `mbctl` on the Click conformance
 # cases in ../shared/conformance and on real clients in network
 # namespaces; tests/qemu, tests/mbctl and tests/chains boot real guests),
-# the kernel's own unit tests and lints, and the nested-Xen test. `make conformance` runs all 13 cases and
+# and the kernel's own unit tests and lints. The nested-Xen test
+# (`make test-xen`) is not part of it yet: its dom0 boot under TCG
+# sometimes stalls (soft lockups), which would fail CI at random. `make conformance` runs all 13 cases and
 # fails unless every one passes.
 # ---------------------------------------------------------------------------
 CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/conformance $(CURDIR)/../../shared/conformance)))
@@ -98,7 +100,6 @@ build:
 test: build
 	cargo test --workspace
 	$(MAKE) guest-check
-	$(MAKE) test-xen
 
 conformance: build
 	$(CONFORMANCE_DIR)/run.sh $(MBCTL)
