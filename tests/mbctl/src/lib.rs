@@ -10,39 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 
-/// Repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The `mbctl` binary of this build profile, built first (once per test
-/// process) so the tests never run a stale one.
-pub fn mbctl() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let exe = std::env::current_exe().expect("test executable");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory")
-        .to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut c = Command::new(cargo);
-        c.current_dir(repo())
-            .args(["build", "--quiet", "-p", "mbctl"]);
-        if release {
-            c.arg("--release");
-        }
-        assert!(
-            c.status().expect("running cargo build").success(),
-            "cargo build -p mbctl failed"
-        );
-    });
-    profile_dir.join("mbctl")
-}
+// The repository root and the freshly built `mbctl` are the host tests'.
+pub use mb_tests_host::{mbctl, repo};
 
 /// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`.
 pub fn image() -> PathBuf {

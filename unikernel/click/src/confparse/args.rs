@@ -14,7 +14,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::split::split_args;
-use super::values::{expected, FromArg};
+use super::values::{parse_value, FromArg};
 
 #[derive(Debug)]
 struct Item {
@@ -103,7 +103,7 @@ impl Args {
     }
 
     fn parse<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
-        T::from_arg(v).ok_or_else(|| format!("{name}: {}", expected(T::EXPECTED, v)))
+        parse_value(name, v)
     }
 
     /// A mandatory positional parameter (or `NAME value`).

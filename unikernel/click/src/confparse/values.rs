@@ -375,6 +375,12 @@ impl FromArg for Bandwidth {
     }
 }
 
+/// Parses one value the way [`super::Args`] does, with its error text
+/// (`NAME: expected X, got 'V'`): for write handlers taking typed values.
+pub fn parse_value<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
+    T::from_arg(v).ok_or_else(|| format!("{name}: {}", expected(T::EXPECTED, v)))
+}
+
 /// Formats "expected X" errors uniformly.
 pub(crate) fn expected(what: &str, got: &str) -> String {
     format!("expected {what}, got '{}'", got.trim())

@@ -26,7 +26,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::confparse::{EtherAddr, FromArg};
+use crate::confparse::{parse_value, EtherAddr, FromArg};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -103,12 +103,7 @@ impl Element for EtherEncap {
                 })?
             }
             _ => {
-                let a = EtherAddr::from_arg(value).ok_or_else(|| {
-                    alloc::format!(
-                        "{name}: expected an Ethernet address, got '{}'",
-                        value.trim()
-                    )
-                })?;
+                let a: EtherAddr = parse_value(name, value)?;
                 if name == "src" {
                     self.src = a.0;
                 } else {

@@ -23,7 +23,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 
-use crate::confparse::{EtherAddr, FromArg};
+use crate::confparse::{parse_value, EtherAddr};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -93,12 +93,7 @@ impl Element for EtherRewrite {
     }
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
-        let a = EtherAddr::from_arg(value).ok_or_else(|| {
-            alloc::format!(
-                "{name}: expected an Ethernet address, got '{}'",
-                value.trim()
-            )
-        })?;
+        let a: EtherAddr = parse_value(name, value)?;
         if name == "src" {
             self.src = a.0;
         } else {
