@@ -165,3 +165,69 @@ impl dyn Element {
         (self as &mut dyn Any).downcast_mut()
     }
 }
+
+/// Writes `push` and `pull` inside an `impl Element` block for an element
+/// whose `self.action(cx, p) -> Option<Packet>` handles each packet the same
+/// in push and pull mode, returning what leaves on output 0 (Click's
+/// `simple_action`).
+macro_rules! simple_action {
+    () => {
+        fn push(&mut self, cx: &$crate::router::Ctx, _port: usize, p: $crate::packet::Packet) {
+            if let Some(q) = self.action(cx, p) {
+                cx.push(0, q);
+            }
+        }
+
+        fn pull(
+            &mut self,
+            cx: &$crate::router::Ctx,
+            _port: usize,
+        ) -> Option<$crate::packet::Packet> {
+            let p = cx.pull(0)?;
+            self.action(cx, p)
+        }
+    };
+}
+pub(crate) use simple_action;
+
+/// Writes `push`, `push_batch` and `pull` inside an `impl Element` block
+/// for an element that edits every packet in place and passes it to output
+/// 0: `in_place_action!(|el, p| p.pull(el.0))` runs the body with `el:
+/// &Self` and `p: &mut Packet`.
+macro_rules! in_place_action {
+    (|$el:pat, $p:ident| $edit:expr) => {
+        #[inline]
+        fn push(&mut self, cx: &$crate::router::Ctx, _port: usize, mut p: $crate::packet::Packet) {
+            let $el: &Self = self;
+            let $p = &mut p;
+            $edit;
+            cx.push(0, p);
+        }
+
+        fn push_batch(
+            &mut self,
+            cx: &$crate::router::Ctx,
+            _port: usize,
+            mut b: $crate::batch::Batch,
+        ) {
+            let $el: &Self = self;
+            for $p in b.iter_mut() {
+                $edit;
+            }
+            cx.push_batch(0, b);
+        }
+
+        fn pull(
+            &mut self,
+            cx: &$crate::router::Ctx,
+            _port: usize,
+        ) -> Option<$crate::packet::Packet> {
+            let mut p = cx.pull(0)?;
+            let $el: &Self = self;
+            let $p = &mut p;
+            $edit;
+            Some(p)
+        }
+    };
+}
+pub(crate) use in_place_action;

@@ -39,7 +39,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::confparse::{split_words, EtherAddr, Ipv4, Ipv4Prefix};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::arp::{self, Arp};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -151,16 +151,7 @@ impl ArpResponder {
 }
 
 impl Element for ArpResponder {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(q) = self.action(cx, p) {
-            cx.push(0, q);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
         const H: &[HandlerDecl] = &[

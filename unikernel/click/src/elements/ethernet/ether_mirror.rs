@@ -20,10 +20,8 @@
 
 use alloc::boxed::Box;
 
-use crate::batch::Batch;
-use crate::element::{Element, ElementClass};
+use crate::element::{in_place_action, Element, ElementClass};
 use crate::packet::Packet;
-use crate::router::Ctx;
 
 /// The `EtherMirror` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -45,23 +43,7 @@ fn mirror(p: &mut Packet) {
 }
 
 impl Element for EtherMirror {
-    fn push(&mut self, cx: &Ctx, _port: usize, mut p: Packet) {
-        mirror(&mut p);
-        cx.push(0, p);
-    }
-
-    fn push_batch(&mut self, cx: &Ctx, _port: usize, mut b: Batch) {
-        for p in b.iter_mut() {
-            mirror(p);
-        }
-        cx.push_batch(0, b);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let mut p = cx.pull(0)?;
-        mirror(&mut p);
-        Some(p)
-    }
+    in_place_action!(|_, p| mirror(p));
 }
 
 #[cfg(test)]

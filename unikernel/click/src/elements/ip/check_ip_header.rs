@@ -56,7 +56,7 @@ use alloc::vec::Vec;
 
 use crate::batch::Batch;
 use crate::confparse::{split_words, Args, Ipv4, Ipv4Prefix};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::ip::{self, HeaderError};
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -277,11 +277,7 @@ impl CheckIpHeader {
 }
 
 impl Element for CheckIpHeader {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(p) = self.action(cx, p) {
-            cx.push(0, p);
-        }
-    }
+    simple_action!();
 
     fn push_batch(&mut self, cx: &Ctx, _port: usize, mut b: Batch) {
         // Usually every packet is good and the batch leaves whole.
@@ -296,11 +292,6 @@ impl Element for CheckIpHeader {
             None => cx.push_batch(0, b),
             Some((i, r)) => self.push_batch_mixed(cx, b, i, r),
         }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {

@@ -34,7 +34,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
 use crate::confparse::FromArg;
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::{checksum, ip};
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -112,16 +112,7 @@ impl DecIpTtl {
 }
 
 impl Element for DecIpTtl {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(p) = self.action(cx, p) {
-            cx.push(0, p);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
         const H: &[HandlerDecl] = &[HandlerDecl::read("drops"), HandlerDecl::rw("active")];

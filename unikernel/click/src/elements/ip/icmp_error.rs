@@ -51,7 +51,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::confparse::{split_words, FromArg, Ipv4, Word};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::{checksum, icmp, ip};
 use crate::packet::{anno, Packet, PacketType};
 use crate::router::Ctx;
@@ -284,16 +284,7 @@ impl IcmpError {
 }
 
 impl Element for IcmpError {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(q) = self.action(cx, p) {
-            cx.push(0, q);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
         const H: &[HandlerDecl] = &[

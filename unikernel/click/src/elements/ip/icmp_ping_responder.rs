@@ -28,7 +28,7 @@
 
 use alloc::boxed::Box;
 
-use crate::element::{Element, ElementClass};
+use crate::element::{simple_action, Element, ElementClass};
 use crate::net::{checksum, icmp, ip};
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -98,16 +98,7 @@ impl IcmpPingResponder {
 }
 
 impl Element for IcmpPingResponder {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(p) = self.action(cx, p) {
-            cx.push(0, p);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
-    }
+    simple_action!();
 }
 
 #[cfg(test)]

@@ -21,10 +21,8 @@
 
 use alloc::boxed::Box;
 
-use crate::batch::Batch;
-use crate::element::{Element, ElementClass};
+use crate::element::{in_place_action, Element, ElementClass};
 use crate::packet::Packet;
-use crate::router::Ctx;
 
 /// The `MarkIPHeader` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -52,23 +50,7 @@ impl MarkIpHeader {
 }
 
 impl Element for MarkIpHeader {
-    fn push(&mut self, cx: &Ctx, _port: usize, mut p: Packet) {
-        self.mark(&mut p);
-        cx.push(0, p);
-    }
-
-    fn push_batch(&mut self, cx: &Ctx, _port: usize, mut b: Batch) {
-        for p in b.iter_mut() {
-            self.mark(p);
-        }
-        cx.push_batch(0, b);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let mut p = cx.pull(0)?;
-        self.mark(&mut p);
-        Some(p)
-    }
+    in_place_action!(|el, p| el.mark(p));
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::ip;
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -65,16 +65,7 @@ impl SetIpChecksum {
 }
 
 impl Element for SetIpChecksum {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if let Some(p) = self.action(cx, p) {
-            cx.push(0, p);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
         const H: &[HandlerDecl] = &[HandlerDecl::read("drops")];

@@ -27,7 +27,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::elements::ratelimit::tokenbucket::jiffies;
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -61,7 +61,7 @@ pub struct AverageCounter {
 }
 
 impl AverageCounter {
-    fn note(&mut self, cx: &Ctx, p: &Packet) {
+    fn action(&mut self, cx: &Ctx, p: Packet) -> Option<Packet> {
         let j = jiffies(cx.now());
         if self.first == 0 {
             self.first = j;
@@ -71,6 +71,7 @@ impl AverageCounter {
             self.bytes += p.len() as u64;
         }
         self.last = j;
+        Some(p)
     }
 
     fn rate(&self, n: u64) -> String {
@@ -108,26 +109,10 @@ pub fn fmt_g12(x: f64) -> String {
 }
 
 impl Element for AverageCounter {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        self.note(cx, &p);
-        cx.push(0, p);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.note(cx, &p);
-        Some(p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::read("byte_count"),
-            HandlerDecl::read("rate"),
-            HandlerDecl::read("byte_rate"),
-            HandlerDecl::write("reset"),
-        ];
-        H
+        super::counter::HANDLERS
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {

@@ -25,10 +25,9 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
 
-use super::paint::{anno_arg, color_value};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use super::paint::{colour_handler, Colour};
+use crate::element::{simple_action, Element, ElementClass};
 use crate::packet::Packet;
 use crate::router::Ctx;
 
@@ -38,75 +37,36 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "1/1-2",
     processing: "a/ah",
     phase: 0,
-    make: |args, _cx| {
-        let color = args.required::<u8>("COLOR")?;
-        let anno = anno_arg(args, 1)?;
-        Ok(Box::new(CheckPaint { color, anno }))
-    },
+    make: |args, _cx| Ok(Box::new(CheckPaint(Colour::from_args(args)?))),
 };
 
 /// Filters on the paint annotation.
-pub struct CheckPaint {
-    color: u8,
-    anno: usize,
-}
+pub struct CheckPaint(Colour);
 
 impl CheckPaint {
-    fn divert(&self, cx: &Ctx, p: Packet) {
+    fn action(&self, cx: &Ctx, p: Packet) -> Option<Packet> {
+        if self.0.matches(&p) {
+            return Some(p);
+        }
         if cx.noutputs() > 1 {
             cx.push(1, p);
         } else {
             cx.kill(p);
         }
+        None
     }
 }
 
 impl Element for CheckPaint {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        if p.anno_u8(self.anno) == Some(self.color) {
-            cx.push(0, p);
-        } else {
-            self.divert(cx, p);
-        }
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        if p.anno_u8(self.anno) == Some(self.color) {
-            Some(p)
-        } else {
-            self.divert(cx, p);
-            None
-        }
-    }
-
-    fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[HandlerDecl::rw("color")];
-        H
-    }
-
-    fn read_handler(&self, _cx: &Ctx, _name: &str) -> String {
-        self.color.to_string()
-    }
-
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
-        self.color = color_value(value)?;
-        Ok(())
-    }
+    simple_action!();
+    colour_handler!();
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::elements::standard::test_util::fed;
-    use crate::packet::Packet;
+    use crate::elements::standard::test_util::{fed, painted};
     use crate::testing::{router, sink_contents};
     use alloc::vec;
-
-    fn painted(c: u8, b: u8) -> Packet {
-        let mut p = Packet::from_slice(&[b]);
-        p.set_paint(c);
-        p
-    }
 
     #[test]
     fn matching_on_0_others_on_1_or_dropped() {

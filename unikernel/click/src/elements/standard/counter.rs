@@ -107,6 +107,15 @@ impl Rate {
     }
 }
 
+/// Counter's handlers, which AverageCounter shares.
+pub const HANDLERS: &[HandlerDecl] = &[
+    HandlerDecl::read("count"),
+    HandlerDecl::read("byte_count"),
+    HandlerDecl::read("rate"),
+    HandlerDecl::read("byte_rate"),
+    HandlerDecl::write("reset"),
+];
+
 /// Counts packets and bytes.
 #[derive(Default)]
 pub struct Counter {
@@ -160,14 +169,7 @@ impl Element for Counter {
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::read("byte_count"),
-            HandlerDecl::read("rate"),
-            HandlerDecl::read("byte_rate"),
-            HandlerDecl::write("reset"),
-        ];
-        H
+        HANDLERS
     }
 
     fn read_handler(&self, cx: &Ctx, name: &str) -> String {

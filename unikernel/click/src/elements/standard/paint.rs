@@ -20,13 +20,11 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 
-use crate::batch::Batch;
-use crate::confparse::{Args, FromArg};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::confparse::Args;
+use crate::element::{in_place_action, Element, ElementClass};
 use crate::packet::{anno, Packet, ANNO_SIZE};
-use crate::router::Ctx;
 
 /// The `Paint` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -34,11 +32,7 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "1/1",
     processing: "a/a",
     phase: 0,
-    make: |args, _cx| {
-        let color = args.required::<u8>("COLOR")?;
-        let anno = anno_arg(args, 1)?;
-        Ok(Box::new(Paint { color, anno }))
-    },
+    make: |args, _cx| Ok(Box::new(Paint(Colour::from_args(args)?))),
 };
 
 /// Click's named user annotations: (name, offset, size).
@@ -79,50 +73,67 @@ pub fn anno_arg(args: &mut Args, size: usize) -> Result<usize, String> {
     }
 }
 
-/// Reads a colour for a `color` write handler.
-pub fn color_value(v: &str) -> Result<u8, String> {
-    u8::from_arg(v).ok_or_else(|| alloc::format!("expected a colour 0-255, got '{}'", v.trim()))
-}
-
-/// Sets the paint annotation.
-pub struct Paint {
-    color: u8,
+/// The `COLOR [, ANNO]` setting Paint, PaintTee and CheckPaint share, with
+/// its `color` handler.
+pub struct Colour {
+    /// Written by the `color` handler.
+    pub(super) color: u8,
     anno: usize,
 }
 
-impl Element for Paint {
+impl Colour {
+    /// Reads the `COLOR` and `ANNO` arguments.
+    pub fn from_args(args: &mut Args) -> Result<Self, String> {
+        let color = args.required::<u8>("COLOR")?;
+        let anno = anno_arg(args, 1)?;
+        Ok(Colour { color, anno })
+    }
+
+    /// Whether `p` is painted this colour.
     #[inline]
-    fn push(&mut self, cx: &Ctx, _port: usize, mut p: Packet) {
-        p.set_anno_u8(self.anno, self.color);
-        cx.push(0, p);
+    pub fn matches(&self, p: &Packet) -> bool {
+        p.anno_u8(self.anno) == Some(self.color)
     }
 
-    fn push_batch(&mut self, cx: &Ctx, _port: usize, mut b: Batch) {
-        for p in b.iter_mut() {
-            p.set_anno_u8(self.anno, self.color);
+    /// Paints `p` this colour.
+    #[inline]
+    pub fn paint(&self, p: &mut Packet) {
+        p.set_anno_u8(self.anno, self.color);
+    }
+}
+
+/// Writes the `color` handler (read/write) inside an `impl Element` block
+/// for an element whose `self.0` is a [`Colour`].
+macro_rules! colour_handler {
+    () => {
+        fn handlers(&self) -> &'static [$crate::element::HandlerDecl] {
+            const H: &[$crate::element::HandlerDecl] = &[$crate::element::HandlerDecl::rw("color")];
+            H
         }
-        cx.push_batch(0, b);
-    }
 
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let mut p = cx.pull(0)?;
-        p.set_anno_u8(self.anno, self.color);
-        Some(p)
-    }
+        fn read_handler(&self, _cx: &$crate::router::Ctx, _name: &str) -> alloc::string::String {
+            alloc::string::ToString::to_string(&self.0.color)
+        }
 
-    fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[HandlerDecl::rw("color")];
-        H
-    }
+        fn write_handler(
+            &mut self,
+            _cx: &$crate::router::Ctx,
+            _name: &str,
+            value: &str,
+        ) -> Result<(), alloc::string::String> {
+            self.0.color = $crate::confparse::parse_value("color", value)?;
+            Ok(())
+        }
+    };
+}
+pub(super) use colour_handler;
 
-    fn read_handler(&self, _cx: &Ctx, _name: &str) -> String {
-        self.color.to_string()
-    }
+/// Sets the paint annotation.
+pub struct Paint(Colour);
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
-        self.color = color_value(value)?;
-        Ok(())
-    }
+impl Element for Paint {
+    in_place_action!(|el, p| el.0.paint(p));
+    colour_handler!();
 }
 
 #[cfg(test)]

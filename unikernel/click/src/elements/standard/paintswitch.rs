@@ -67,16 +67,9 @@ impl Element for PaintSwitch {
 
 #[cfg(test)]
 mod tests {
-    use crate::elements::standard::test_util::fed;
-    use crate::packet::Packet;
+    use crate::elements::standard::test_util::{fed, painted};
     use crate::testing::{router, sink_contents};
     use alloc::vec;
-
-    fn painted(c: u8, b: u8) -> Packet {
-        let mut p = Packet::from_slice(&[b]);
-        p.set_paint(c);
-        p
-    }
 
     #[test]
     fn routes_by_colour_drops_missing_and_floods_255() {

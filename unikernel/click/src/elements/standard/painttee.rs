@@ -22,10 +22,9 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
 
-use super::paint::{anno_arg, color_value};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use super::paint::{colour_handler, Colour};
+use crate::element::{simple_action, Element, ElementClass};
 use crate::packet::Packet;
 use crate::router::Ctx;
 
@@ -35,57 +34,29 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "1/2",
     processing: "a/ah",
     phase: 0,
-    make: |args, _cx| {
-        let color = args.required::<u8>("COLOR")?;
-        let anno = anno_arg(args, 1)?;
-        Ok(Box::new(PaintTee { color, anno }))
-    },
+    make: |args, _cx| Ok(Box::new(PaintTee(Colour::from_args(args)?))),
 };
 
 /// Copies packets of one colour.
-pub struct PaintTee {
-    color: u8,
-    anno: usize,
-}
+pub struct PaintTee(Colour);
 
 impl PaintTee {
-    fn action(&self, cx: &Ctx, p: &Packet) {
-        if p.anno_u8(self.anno) == Some(self.color) {
-            cx.push(1, cx.clone_packet(p));
+    fn action(&self, cx: &Ctx, p: Packet) -> Option<Packet> {
+        if self.0.matches(&p) {
+            cx.push(1, cx.clone_packet(&p));
         }
+        Some(p)
     }
 }
 
 impl Element for PaintTee {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        self.action(cx, &p);
-        cx.push(0, p);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, &p);
-        Some(p)
-    }
-
-    fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[HandlerDecl::rw("color")];
-        H
-    }
-
-    fn read_handler(&self, _cx: &Ctx, _name: &str) -> String {
-        self.color.to_string()
-    }
-
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
-        self.color = color_value(value)?;
-        Ok(())
-    }
+    simple_action!();
+    colour_handler!();
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::elements::standard::test_util::fed;
+    use crate::elements::standard::test_util::{fed, painted};
     use crate::packet::Packet;
     use crate::testing::{build, router, sink_contents};
     use alloc::vec;
@@ -96,9 +67,7 @@ mod tests {
             &[("pt", "PaintTee", "2"), ("s", "TestSink", "")],
             &[(0, 0, 1, 0), (0, 1, 1, 1)],
         ));
-        let mut p = Packet::from_slice(&[1]);
-        p.set_paint(2);
-        r.inject(0, 0, p);
+        r.inject(0, 0, painted(2, 1));
         r.inject(0, 0, Packet::from_slice(&[2]));
         assert_eq!(
             sink_contents(&r, "s"),

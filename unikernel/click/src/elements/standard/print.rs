@@ -33,7 +33,7 @@ use alloc::string::{String, ToString};
 use core::fmt::Write;
 
 use crate::confparse::{FromArg, Word};
-use crate::element::{Element, ElementClass, HandlerDecl};
+use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::packet::{Packet, ANNO_SIZE};
 use crate::router::Ctx;
 
@@ -156,25 +156,17 @@ impl Print {
         }
     }
 
-    fn action(&mut self, cx: &Ctx, p: &Packet) {
+    fn action(&mut self, cx: &Ctx, p: Packet) -> Option<Packet> {
         if self.active {
-            self.format(p);
+            self.format(&p);
             cx.host().log(&self.line);
         }
+        Some(p)
     }
 }
 
 impl Element for Print {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        self.action(cx, &p);
-        cx.push(0, p);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let p = cx.pull(0)?;
-        self.action(cx, &p);
-        Some(p)
-    }
+    simple_action!();
 
     fn handlers(&self) -> &'static [HandlerDecl] {
         const H: &[HandlerDecl] = &[HandlerDecl::rw("active")];

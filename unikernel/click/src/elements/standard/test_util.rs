@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use crate::lang::FlatConfig;
+use crate::packet::Packet;
 use crate::testing::flat;
 
 /// Like [`flat`], plus an `Idle` feeding input 0 of every element that has
@@ -28,4 +29,11 @@ pub fn fed(elements: &[(&str, &str, &str)], conns: &[(usize, usize, usize, usize
         d.name = alloc::format!("idle{k}");
     }
     f
+}
+
+/// A one-byte packet `[b]` painted `c`.
+pub fn painted(c: u8, b: u8) -> Packet {
+    let mut p = Packet::from_slice(&[b]);
+    p.set_paint(c);
+    p
 }

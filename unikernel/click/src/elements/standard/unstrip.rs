@@ -22,10 +22,7 @@
 
 use alloc::boxed::Box;
 
-use crate::batch::Batch;
-use crate::element::{Element, ElementClass};
-use crate::packet::Packet;
-use crate::router::Ctx;
+use crate::element::{in_place_action, Element, ElementClass};
 
 /// The `Unstrip` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -43,24 +40,7 @@ pub static CLASS: ElementClass = ElementClass {
 pub struct Unstrip(usize);
 
 impl Element for Unstrip {
-    #[inline]
-    fn push(&mut self, cx: &Ctx, _port: usize, mut p: Packet) {
-        p.push(self.0);
-        cx.push(0, p);
-    }
-
-    fn push_batch(&mut self, cx: &Ctx, _port: usize, mut b: Batch) {
-        for p in b.iter_mut() {
-            p.push(self.0);
-        }
-        cx.push_batch(0, b);
-    }
-
-    fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
-        let mut p = cx.pull(0)?;
-        p.push(self.0);
-        Some(p)
-    }
+    in_place_action!(|el, p| p.push(el.0));
 }
 
 #[cfg(test)]
