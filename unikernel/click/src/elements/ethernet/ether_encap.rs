@@ -26,7 +26,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::confparse::{parse_value, EtherAddr, FromArg};
+use crate::confparse::{parse_value, EtherAddr};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -94,14 +94,7 @@ impl Element for EtherEncap {
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
-            "ethertype" => {
-                self.ethertype = u16::from_arg(value).ok_or_else(|| {
-                    alloc::format!(
-                        "ethertype: expected a 16-bit integer, got '{}'",
-                        value.trim()
-                    )
-                })?
-            }
+            "ethertype" => self.ethertype = parse_value(name, value)?,
             _ => {
                 let a: EtherAddr = parse_value(name, value)?;
                 if name == "src" {

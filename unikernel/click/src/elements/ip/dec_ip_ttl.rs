@@ -33,7 +33,7 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::confparse::FromArg;
+use crate::confparse::parse_value;
 use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::{checksum, ip};
 use crate::packet::Packet;
@@ -127,15 +127,14 @@ impl Element for DecIpTtl {
     }
 
     fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
-        self.active = bool::from_arg(value).ok_or_else(|| {
-            alloc::format!("active: expected true or false, got '{}'", value.trim())
-        })?;
+        self.active = parse_value("active", value)?;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use alloc::string::ToString;
     use alloc::vec::Vec;
 
     use crate::net::{checksum, ip};
@@ -215,6 +214,11 @@ mod tests {
         assert_eq!(sink_contents(&r, "exp")[0].1[8], 0);
         assert_eq!(r.read("d.drops").unwrap(), "2");
         r.write("d.active", "false").unwrap();
+        let bad = r.write("d.active", "maybe").unwrap_err().to_string();
+        assert!(
+            bad.ends_with("active: expected true or false, got 'maybe'"),
+            "{bad}"
+        );
         assert_eq!(r.read("d.active").unwrap(), "false");
         r.inject(
             0,

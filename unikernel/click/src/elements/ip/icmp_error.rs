@@ -50,11 +50,20 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::confparse::{split_words, FromArg, Ipv4, Word};
+use crate::confparse::{parse_value, split_words, Ipv4, Word};
 use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::{checksum, icmp, ip};
 use crate::packet::{anno, Packet, PacketType};
 use crate::router::Ctx;
+
+/// Rejects an MTU too small for the headers and the 40 bytes of the
+/// original an error carries.
+fn check_mtu(mtu: usize) -> Result<usize, String> {
+    if mtu < ip::MIN_HEADER_LEN + icmp::HEADER_LEN + 40 {
+        return Err(format!("MTU {mtu} is too small"));
+    }
+    Ok(mtu)
+}
 
 /// The `ICMPError` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -90,10 +99,7 @@ pub static CLASS: ElementClass = ElementClass {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        let mtu = args.keyword_or("MTU", 576usize)?;
-        if mtu < ip::MIN_HEADER_LEN + icmp::HEADER_LEN + 40 {
-            return Err(format!("MTU {mtu} is too small"));
-        }
+        let mtu = check_mtu(args.keyword_or("MTU", 576usize)?)?;
         let pmtu = args.keyword_or("PMTU", 0u16)?;
         let fix_anno = args.keyword_or("SET_FIX_ANNO", true)?;
         Ok(Box::new(IcmpError {
@@ -304,17 +310,10 @@ impl Element for IcmpError {
     }
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
-        let bad = || format!("{name}: bad value '{}'", value.trim());
         match name {
-            "src" => self.src = Ipv4::from_arg(value).ok_or_else(bad)?.0,
-            "mtu" => {
-                let m = usize::from_arg(value).ok_or_else(bad)?;
-                if m < ip::MIN_HEADER_LEN + icmp::HEADER_LEN + 40 {
-                    return Err(bad());
-                }
-                self.mtu = m;
-            }
-            _ => self.pmtu = u16::from_arg(value).ok_or_else(bad)?,
+            "src" => self.src = parse_value::<Ipv4>(name, value)?.0,
+            "mtu" => self.mtu = check_mtu(parse_value(name, value)?)?,
+            _ => self.pmtu = parse_value(name, value)?,
         }
         Ok(())
     }

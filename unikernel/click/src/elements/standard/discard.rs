@@ -25,7 +25,7 @@ use alloc::string::{String, ToString};
 
 use super::notify::UpstreamSignal;
 use crate::batch::Batch;
-use crate::confparse::FromArg;
+use crate::confparse::parse_value;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::{Ctx, PortKind};
@@ -123,7 +123,7 @@ impl Element for Discard {
         match name {
             "reset_counts" => self.count = 0,
             _ => {
-                self.active = bool::from_arg(value).ok_or("expected true or false")?;
+                self.active = parse_value(name, value)?;
                 if self.active && cx.input_kind(0) == Some(PortKind::Pull) {
                     cx.schedule();
                 } else {

@@ -30,12 +30,11 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::infinitesource::{make_packet, make_template, DEFAULT_DATA};
-use crate::confparse::{Bandwidth, FromArg};
+use crate::confparse::{parse_value, Bandwidth};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::elements::ratelimit::tokenbucket::{jiffies, TokenBucket};
 use crate::packet::Packet;
@@ -206,25 +205,22 @@ impl Element for RatedSource {
 
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         let v = value.trim();
-        let int = || i64::from_arg(v).ok_or_else(|| format!("expected an integer, got '{v}'"));
         match name {
             "data" => {
                 self.data = value.into();
                 self.template = make_template(self.data.as_bytes(), self.length);
             }
             "length" => {
-                self.length = int()?;
+                self.length = parse_value(name, v)?;
                 self.template = make_template(self.data.as_bytes(), self.length);
             }
             "rate" => {
-                let r = u32::from_arg(v)
-                    .ok_or_else(|| format!("expected an unsigned integer, got '{v}'"))?;
+                let r = parse_value(name, v)?;
                 self.tb.assign_adjust(r, burst_for(r));
             }
-            "limit" => self.limit = int()?,
+            "limit" => self.limit = parse_value(name, v)?,
             "active" => {
-                self.active = bool::from_arg(v)
-                    .ok_or_else(|| format!("expected true or false, got '{v}'"))?;
+                self.active = parse_value(name, v)?;
                 self.restart(cx);
             }
             _ => {

@@ -29,7 +29,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, DEFAULT_DATA};
-use crate::confparse::{Duration, FromArg};
+use crate::confparse::{parse_value, Duration, FromArg};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 use crate::time::Timestamp;
@@ -142,10 +142,7 @@ impl Element for TimedSource {
         let v = value.trim();
         match name {
             "data" => self.data = value.into(),
-            "limit" => {
-                self.limit =
-                    i64::from_arg(v).ok_or_else(|| format!("expected an integer, got '{v}'"))?
-            }
+            "limit" => self.limit = parse_value(name, v)?,
             "interval" => {
                 self.interval = Duration::from_arg(v)
                     .map(|d| d.0)
@@ -153,8 +150,7 @@ impl Element for TimedSource {
                     .ok_or_else(|| format!("bad interval '{v}'"))?
             }
             "active" => {
-                self.active = bool::from_arg(v)
-                    .ok_or_else(|| format!("expected true or false, got '{v}'"))?;
+                self.active = parse_value(name, v)?;
                 if self.active && !cx.timer_scheduled(TIMER) {
                     cx.set_timer(TIMER, cx.now());
                 }

@@ -29,11 +29,10 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::{String, ToString};
 
 use super::notify::UpstreamSignal;
-use crate::confparse::FromArg;
+use crate::confparse::parse_value;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 
@@ -148,19 +147,9 @@ impl Element for Unqueue {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         let v = value.trim();
         match name {
-            "active" => {
-                self.active =
-                    bool::from_arg(v).ok_or_else(|| format!("expected true or false, got '{v}'"))?
-            }
-            "burst" => {
-                self.burst = norm_burst(
-                    i32::from_arg(v).ok_or_else(|| format!("expected an integer, got '{v}'"))?,
-                )
-            }
-            "limit" => {
-                self.limit =
-                    i64::from_arg(v).ok_or_else(|| format!("expected an integer, got '{v}'"))?
-            }
+            "active" => self.active = parse_value(name, v)?,
+            "burst" => self.burst = norm_burst(parse_value(name, v)?),
+            "limit" => self.limit = parse_value(name, v)?,
             _ => self.count = 0,
         }
         if self.may_run() {
