@@ -31,11 +31,10 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::confparse::FromArg;
+use crate::confparse::parse_value;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::{Ctx, PortKind};
@@ -63,29 +62,64 @@ pub static CLASS: ElementClass = ElementClass {
         if burst < 1 {
             return Err("BURST must be >= 1".into());
         }
-        let mut s = InfiniteSource {
-            data,
-            length,
-            template: Vec::new(),
+        Ok(Box::new(InfiniteSource {
+            payload: Payload::new(data, length),
             limit,
             burst: burst as u32,
             active,
             timestamp,
             stop,
             count: 0,
-        };
-        s.template = make_template(s.data.as_bytes(), s.length);
-        Ok(Box::new(s))
+        }))
     },
 };
 
-/// A source's packet contents: `data`, or `length` bytes of it repeated
-/// (a negative `length` means `data` as is).
-pub fn make_template(data: &[u8], length: i64) -> Vec<u8> {
-    match usize::try_from(length) {
-        Err(_) => data.to_vec(),
-        Ok(n) if data.is_empty() => alloc::vec![0; n],
-        Ok(n) => data.iter().copied().cycle().take(n).collect(),
+/// A source's packet contents, from its `DATA` and `LENGTH` settings (the
+/// `data` and `length` handlers): DATA, or LENGTH bytes of it repeated (a
+/// negative LENGTH means DATA as is).
+pub struct Payload {
+    data: String,
+    length: i64,
+    template: Vec<u8>,
+}
+
+impl Payload {
+    /// The contents for `data` and `length`.
+    pub fn new(data: String, length: i64) -> Self {
+        let template = match usize::try_from(length) {
+            Err(_) => data.as_bytes().to_vec(),
+            Ok(n) if data.is_empty() => alloc::vec![0; n],
+            Ok(n) => data.bytes().cycle().take(n).collect(),
+        };
+        Payload {
+            data,
+            length,
+            template,
+        }
+    }
+
+    /// The packet bytes.
+    pub fn template(&self) -> &[u8] {
+        &self.template
+    }
+
+    /// Reads the `data` or `length` handler.
+    pub fn read(&self, name: &str) -> String {
+        match name {
+            "data" => self.data.clone(),
+            _ => self.length.to_string(),
+        }
+    }
+
+    /// Writes the `data` or `length` handler.
+    pub fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if name == "data" {
+            *self = Payload::new(value.into(), self.length);
+        } else {
+            let length = parse_value(name, value)?;
+            *self = Payload::new(core::mem::take(&mut self.data), length);
+        }
+        Ok(())
     }
 }
 
@@ -101,9 +135,7 @@ pub fn make_packet(cx: &Ctx, template: &[u8], stamp: bool) -> Packet {
 
 /// Generates packets.
 pub struct InfiniteSource {
-    data: String,
-    length: i64,
-    template: Vec<u8>,
+    payload: Payload,
     limit: i64,
     burst: u32,
     active: bool,
@@ -140,7 +172,7 @@ impl Element for InfiniteSource {
         }
         let n = (self.burst as u64).min(self.remaining());
         for _ in 0..n {
-            let p = make_packet(cx, &self.template, self.timestamp);
+            let p = make_packet(cx, self.payload.template(), self.timestamp);
             cx.push(0, p);
         }
         self.count += n;
@@ -164,7 +196,7 @@ impl Element for InfiniteSource {
             return None;
         }
         self.count += 1;
-        Some(make_packet(cx, &self.template, self.timestamp))
+        Some(make_packet(cx, self.payload.template(), self.timestamp))
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
@@ -183,8 +215,7 @@ impl Element for InfiniteSource {
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
         match name {
             "count" => self.count.to_string(),
-            "data" => self.data.clone(),
-            "length" => self.length.to_string(),
+            "data" | "length" => self.payload.read(name),
             "limit" => self.limit.to_string(),
             "burst" => self.burst.to_string(),
             "active" => self.active.to_string(),
@@ -193,30 +224,14 @@ impl Element for InfiniteSource {
     }
 
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
-        let v = value.trim();
         match name {
-            "data" => {
-                self.data = value.into();
-                self.template = make_template(self.data.as_bytes(), self.length);
-            }
-            "length" => {
-                self.length = i64::from_arg(v)
-                    .ok_or_else(|| format!("length must be an integer, got '{v}'"))?;
-                self.template = make_template(self.data.as_bytes(), self.length);
-            }
-            "limit" => {
-                self.limit = i64::from_arg(v)
-                    .ok_or_else(|| format!("limit must be an integer, got '{v}'"))?
-            }
-            "burst" => {
-                self.burst = u32::from_arg(v)
-                    .filter(|&b| b >= 1)
-                    .ok_or_else(|| format!("burst must be an integer >= 1, got '{v}'"))?
-            }
-            "active" => {
-                self.active = bool::from_arg(v)
-                    .ok_or_else(|| format!("active must be true or false, got '{v}'"))?
-            }
+            "data" | "length" => self.payload.write(name, value)?,
+            "limit" => self.limit = parse_value(name, value)?,
+            "burst" => match parse_value(name, value)? {
+                0 => return Err("burst: must be >= 1".into()),
+                b => self.burst = b,
+            },
+            "active" => self.active = parse_value(name, value)?,
             _ => self.count = 0,
         }
         self.reschedule(cx);
@@ -271,6 +286,10 @@ mod tests {
         r.run_until_idle();
         assert_eq!(sink_contents(&r, "s").len(), 3);
         assert!(r.write("src.burst", "0").is_err());
+        assert_eq!(r.read("src.burst").unwrap(), "1");
+        assert!(r.write("src.length", "x").is_err());
+        assert_eq!(r.read("src.length").unwrap(), "100");
+        assert!(r.read("src.data").unwrap().starts_with("Random"));
         for cfg in ["BURST 0", "LIMIT x", "ACTIVE 2", "a, 1, 1, true, 5"] {
             assert!(
                 build(fed(

@@ -31,9 +31,8 @@
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
-use super::infinitesource::{make_packet, make_template, DEFAULT_DATA};
+use super::infinitesource::{make_packet, Payload, DEFAULT_DATA};
 use crate::confparse::{parse_value, Bandwidth};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::elements::ratelimit::tokenbucket::{jiffies, TokenBucket};
@@ -60,12 +59,13 @@ pub static CLASS: ElementClass = ElementClass {
             .keyword::<Bandwidth>("BANDWIDTH")?
             .map(|b| b.0)
             .unwrap_or(0);
-        let template = make_template(data.as_bytes(), length);
+        let payload = Payload::new(data, length);
         if bandwidth > 0 {
-            if template.is_empty() {
+            let size = payload.template().len() as u64;
+            if size == 0 {
                 return Err("BANDWIDTH needs a non-empty packet".into());
             }
-            rate = u32::try_from(bandwidth / template.len() as u64).unwrap_or(u32::MAX);
+            rate = u32::try_from(bandwidth / size).unwrap_or(u32::MAX);
         }
         let mut burst = burst_for(rate);
         if bandwidth > 0 && length > 0 {
@@ -74,9 +74,7 @@ pub static CLASS: ElementClass = ElementClass {
         let mut tb = TokenBucket::new(rate, burst);
         tb.set(1);
         Ok(Box::new(RatedSource {
-            data,
-            length,
-            template,
+            payload,
             tb,
             limit,
             active,
@@ -98,9 +96,7 @@ const TIMER: u32 = 0;
 
 /// Rate-paced packet source.
 pub struct RatedSource {
-    data: String,
-    length: i64,
-    template: Vec<u8>,
+    payload: Payload,
     tb: TokenBucket,
     limit: i64,
     active: bool,
@@ -143,7 +139,7 @@ impl Element for RatedSource {
         }
         self.tb.refill(jiffies(cx.now()));
         if self.tb.remove_if(1) {
-            let p = make_packet(cx, &self.template, true);
+            let p = make_packet(cx, self.payload.template(), true);
             cx.push(0, p);
             self.count += 1;
             true
@@ -172,7 +168,7 @@ impl Element for RatedSource {
         self.tb.refill(jiffies(cx.now()));
         if self.tb.remove_if(1) {
             self.count += 1;
-            Some(make_packet(cx, &self.template, true))
+            Some(make_packet(cx, self.payload.template(), true))
         } else {
             None
         }
@@ -194,11 +190,10 @@ impl Element for RatedSource {
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
         match name {
             "count" => self.count.to_string(),
-            "data" => self.data.clone(),
+            "data" | "length" => self.payload.read(name),
             "rate" => self.tb.rate().rate().to_string(),
             "limit" => self.limit.max(-1).to_string(),
             "active" => self.active.to_string(),
-            "length" => self.length.to_string(),
             _ => String::new(),
         }
     }
@@ -206,14 +201,7 @@ impl Element for RatedSource {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         let v = value.trim();
         match name {
-            "data" => {
-                self.data = value.into();
-                self.template = make_template(self.data.as_bytes(), self.length);
-            }
-            "length" => {
-                self.length = parse_value(name, v)?;
-                self.template = make_template(self.data.as_bytes(), self.length);
-            }
+            "data" | "length" => self.payload.write(name, value)?,
             "rate" => {
                 let r = parse_value(name, v)?;
                 self.tb.assign_adjust(r, burst_for(r));
@@ -234,12 +222,9 @@ impl Element for RatedSource {
 
 #[cfg(test)]
 mod tests {
-    use crate::elements::standard::test_util::fed;
-    use crate::packet::Packet;
-    use crate::testing::TestSink;
+    use crate::elements::standard::test_util::{fed, stamped_msec};
     use crate::testing::{build, router};
     use crate::time::{SimClock, Timestamp};
-    use alloc::vec::Vec;
 
     #[test]
     fn paced_by_the_token_bucket() {
@@ -251,18 +236,7 @@ mod tests {
             &[(0, 0, 1, 0)],
         ));
         assert!(r.run_until_idle());
-        let times: Vec<i64> = r
-            .with_element(1, |e, _| {
-                e.downcast_ref::<TestSink>()
-                    .unwrap()
-                    .got
-                    .iter()
-                    .map(|(_, p): &(usize, Packet)| {
-                        (p.timestamp() - SimClock::START).nanos() / 1_000_000
-                    })
-                    .collect()
-            })
-            .unwrap();
+        let times = stamped_msec(&r, "s");
         // Two tokens at start (capacity 2 below 200/s), then one about
         // every 100 ticks: the per-tick fraction rounds down, and what is
         // left after each token carries over (Click's arithmetic).

@@ -37,3 +37,17 @@ pub fn painted(c: u8, b: u8) -> Packet {
     p.set_paint(c);
     p
 }
+
+/// The timestamps of the packets sink `name` got, in ms since the start.
+pub fn stamped_msec(r: &crate::Router, name: &str) -> Vec<i64> {
+    let sink = r.find(name).unwrap();
+    r.with_element(sink, |e, _| {
+        e.downcast_ref::<crate::testing::TestSink>()
+            .unwrap()
+            .got
+            .iter()
+            .map(|(_, p)| (p.timestamp() - crate::time::SimClock::START).nanos() / 1_000_000)
+            .collect()
+    })
+    .unwrap()
+}

@@ -168,10 +168,8 @@ impl Element for TimedSource {
 
 #[cfg(test)]
 mod tests {
-    use crate::elements::standard::test_util::fed;
-    use crate::testing::{build, router, sink_contents, TestSink};
-    use crate::time::SimClock;
-    use alloc::vec::Vec;
+    use crate::elements::standard::test_util::{fed, stamped_msec};
+    use crate::testing::{build, router, sink_contents};
 
     #[test]
     fn one_packet_per_interval_then_stop() {
@@ -184,16 +182,7 @@ mod tests {
         ));
         assert!(r.run_until_idle());
         assert_eq!(sink_contents(&r, "s").len(), 3);
-        let times: Vec<i64> = r
-            .with_element(1, |e, _| {
-                e.downcast_ref::<TestSink>()
-                    .unwrap()
-                    .got
-                    .iter()
-                    .map(|(_, p)| (p.timestamp() - SimClock::START).nanos() / 1_000_000)
-                    .collect()
-            })
-            .unwrap();
+        let times = stamped_msec(&r, "s");
         assert_eq!(times, [200, 400, 600]);
         assert_eq!(r.read("src.interval").unwrap(), "200ms");
         assert_eq!(r.read("src.data").unwrap(), "hi");
