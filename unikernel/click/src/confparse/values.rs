@@ -290,12 +290,19 @@ impl FromArg for EtherAddr {
     }
 }
 
-/// Parses a decimal real `12`, `1.5`, `.25` into (integer, numerator,
-/// denominator power of ten) without floating point.
-fn parse_decimal(s: &str) -> Option<(u128, u32)> {
-    let (i, f) = match s.split_once('.') {
+/// Splits `1.5ms` into the number and its unit, and returns the number
+/// (a decimal real `12`, `1.5`, `.25`) times `unit_scale(unit)`, truncated,
+/// without floating point.
+fn scaled_decimal(s: &str, unit_scale: fn(&str) -> Option<u128>) -> Option<u128> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let scale = unit_scale(unit.trim())?;
+    let (i, f) = match num.split_once('.') {
         Some((i, f)) => (i, f),
-        None => (s, ""),
+        None => (num, ""),
     };
     if (i.is_empty() && f.is_empty())
         || !i.bytes().all(|b| b.is_ascii_digit())
@@ -308,7 +315,7 @@ fn parse_decimal(s: &str) -> Option<(u128, u32)> {
     for b in i.bytes().chain(f.bytes()) {
         v = v.checked_mul(10)?.checked_add((b - b'0') as u128)?;
     }
-    Some((v, f.len() as u32))
+    Some(v.checked_mul(scale)? / 10u128.checked_pow(f.len() as u32)?)
 }
 
 /// A duration (Click's `SecondsArg`/`TimestampArg`): a number with an
@@ -320,23 +327,16 @@ pub struct Duration(pub Timestamp);
 impl FromArg for Duration {
     const EXPECTED: &'static str = "a time (e.g. 5s, 100ms)";
     fn from_arg(s: &str) -> Option<Self> {
-        let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let nanos_per: u128 = match unit.trim() {
-            "" | "s" | "sec" | "secs" => 1_000_000_000,
-            "ms" | "msec" | "msecs" => 1_000_000,
-            "us" | "usec" | "usecs" => 1_000,
-            "ns" | "nsec" | "nsecs" => 1,
-            "m" | "min" | "mins" => 60_000_000_000,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
-            "d" | "day" | "days" => 86_400_000_000_000,
-            _ => return None,
-        };
-        let (v, frac) = parse_decimal(num)?;
-        let ns = v.checked_mul(nanos_per)? / 10u128.checked_pow(frac)?;
+        let ns = scaled_decimal(s, |unit| match unit {
+            "" | "s" | "sec" | "secs" => Some(1_000_000_000),
+            "ms" | "msec" | "msecs" => Some(1_000_000),
+            "us" | "usec" | "usecs" => Some(1_000),
+            "ns" | "nsec" | "nsecs" => Some(1),
+            "m" | "min" | "mins" => Some(60_000_000_000),
+            "h" | "hr" | "hrs" | "hour" | "hours" => Some(3_600_000_000_000),
+            "d" | "day" | "days" => Some(86_400_000_000_000),
+            _ => None,
+        })?;
         i64::try_from(ns).ok().map(|n| Duration(Timestamp(n)))
     }
 }
@@ -350,28 +350,18 @@ pub struct Bandwidth(pub u64);
 impl FromArg for Bandwidth {
     const EXPECTED: &'static str = "a bandwidth (e.g. 10Mbps, 1000Bps)";
     fn from_arg(s: &str) -> Option<Self> {
-        let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let (mult, bits) = match unit.trim() {
-            "" | "Bps" | "B/s" => (1u128, false),
-            "bps" | "b/s" => (1, true),
-            "kbps" | "Kbps" => (1_000, true),
-            "kBps" | "KBps" => (1_000, false),
-            "Mbps" => (1_000_000, true),
-            "MBps" => (1_000_000, false),
-            "Gbps" => (1_000_000_000, true),
-            "GBps" => (1_000_000_000, false),
-            _ => return None,
-        };
-        let (v, frac) = parse_decimal(num)?;
-        let mut r = v.checked_mul(mult)? / 10u128.checked_pow(frac)?;
-        if bits {
-            r /= 8;
-        }
-        u64::try_from(r).ok().map(Bandwidth)
+        let bits_per_sec = scaled_decimal(s, |unit| match unit {
+            "" | "Bps" | "B/s" => Some(8),
+            "bps" | "b/s" => Some(1),
+            "kbps" | "Kbps" => Some(1_000),
+            "kBps" | "KBps" => Some(8_000),
+            "Mbps" => Some(1_000_000),
+            "MBps" => Some(8_000_000),
+            "Gbps" => Some(1_000_000_000),
+            "GBps" => Some(8_000_000_000),
+            _ => None,
+        })?;
+        u64::try_from(bits_per_sec / 8).ok().map(Bandwidth)
     }
 }
 
@@ -453,6 +443,17 @@ mod tests {
         assert_eq!(Bandwidth::from_arg("8kbps"), Some(Bandwidth(1000)));
         assert_eq!(Bandwidth::from_arg("1000"), Some(Bandwidth(1000)));
         assert_eq!(Bandwidth::from_arg("fast"), None);
+        assert_eq!(Bandwidth::from_arg("1.5MBps"), Some(Bandwidth(1_500_000)));
+        assert_eq!(Bandwidth::from_arg("12.5 Mbps"), Some(Bandwidth(1_562_500)));
+        assert_eq!(Bandwidth::from_arg("9bps"), Some(Bandwidth(1)));
+        assert_eq!(
+            Duration::from_arg(".25s"),
+            Some(Duration(Timestamp(250_000_000)))
+        );
+        assert_eq!(
+            Duration::from_arg("1.5ms"),
+            Some(Duration(Timestamp(1_500_000)))
+        );
     }
 
     #[test]
