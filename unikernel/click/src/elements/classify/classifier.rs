@@ -55,6 +55,18 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
     Ok(Box::new(Classifier::new(&args.rest_raw(), cx.noutputs())?))
 }
 
+/// Checks that there is one argument per output port, as Classifier and
+/// IPClassifier require.
+pub(super) fn one_per_output(args: &[String], noutputs: usize) -> Result<(), String> {
+    if args.len() != noutputs {
+        return Err(format!(
+            "need {noutputs} arguments, one per output port (got {})",
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Byte-pattern classifier.
 pub struct Classifier {
     prog: Program,
@@ -63,12 +75,7 @@ pub struct Classifier {
 impl Classifier {
     /// Compiles `patterns` for an element with `noutputs` outputs.
     pub fn new(patterns: &[String], noutputs: usize) -> Result<Classifier, String> {
-        if patterns.len() != noutputs {
-            return Err(format!(
-                "need {noutputs} arguments, one per output port (got {})",
-                patterns.len()
-            ));
-        }
+        one_per_output(patterns, noutputs)?;
         let rules = patterns
             .iter()
             .enumerate()

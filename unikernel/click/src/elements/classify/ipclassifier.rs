@@ -24,14 +24,13 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 
+use super::classifier::one_per_output;
 use super::compile::expr::{parse_expr, tokenize};
 use super::compile::Rule;
-use super::ipfilter::IPFilter;
-use crate::confparse::{unquote, Args};
+use super::ipfilter::{parse_each, IPFilter};
+use crate::confparse::Args;
 use crate::element::{Element, ElementClass};
 use crate::router::ConfigCx;
 
@@ -50,27 +49,12 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
 
 /// Compiles IPClassifier expressions into an [`IPFilter`].
 pub fn ip_classifier(exprs: &[String], noutputs: usize) -> Result<IPFilter, String> {
-    if exprs.len() != noutputs {
-        return Err(format!(
-            "need {noutputs} arguments, one per output port (got {})",
-            exprs.len()
-        ));
-    }
-    let rules = exprs
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let text = unquote(e.trim());
-            if text.trim().is_empty() {
-                return Err(format!("empty pattern {i}"));
-            }
-            parse_expr(&tokenize(&text))
-                .map(|expr| Rule {
-                    expr,
-                    output: Some(i),
-                })
-                .map_err(|m| format!("pattern {i}: {m}"))
+    one_per_output(exprs, noutputs)?;
+    let rules = parse_each(exprs, |i, text| {
+        Ok(Rule {
+            expr: parse_expr(&tokenize(text))?,
+            output: Some(i),
         })
-        .collect::<Result<Vec<_>, _>>()?;
+    })?;
     Ok(IPFilter::from_rules(rules))
 }

@@ -60,6 +60,24 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
     Ok(Box::new(IPFilter::new(&args.rest_raw(), cx.noutputs())?))
 }
 
+/// Parses each argument, unquoted, into a rule with `parse(index, text)`, as
+/// IPFilter and IPClassifier take them; errors name the argument.
+pub(super) fn parse_each(
+    args: &[String],
+    parse: impl Fn(usize, &str) -> Result<Rule, String>,
+) -> Result<Vec<Rule>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let text = unquote(a.trim());
+            if text.trim().is_empty() {
+                return Err(format!("empty pattern {i}"));
+            }
+            parse(i, &text).map_err(|e| format!("pattern {i}: {e}"))
+        })
+        .collect()
+}
+
 /// An IP filter (also the engine of IPClassifier).
 pub struct IPFilter {
     prog: Program,
@@ -68,25 +86,14 @@ pub struct IPFilter {
 impl IPFilter {
     /// Compiles `ACTION EXPR` rules for an element with `noutputs` outputs.
     pub fn new(rules: &[String], noutputs: usize) -> Result<IPFilter, String> {
-        let compiled = rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let text = unquote(r.trim());
-                if text.trim().is_empty() {
-                    return Err(format!("empty pattern {i}"));
-                }
-                parse_rule(&text, noutputs)
-                    .map(|(action, expr)| Rule {
-                        expr,
-                        output: match action {
-                            Action::Output(o) => Some(o),
-                            Action::Drop => None,
-                        },
-                    })
-                    .map_err(|e| format!("pattern {i}: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let compiled = parse_each(rules, |_, text| {
+            let (action, expr) = parse_rule(text, noutputs)?;
+            let output = match action {
+                Action::Output(o) => Some(o),
+                Action::Drop => None,
+            };
+            Ok(Rule { expr, output })
+        })?;
         Ok(IPFilter::from_rules(compiled))
     }
 
