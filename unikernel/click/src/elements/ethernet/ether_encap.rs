@@ -26,7 +26,8 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
-use crate::confparse::{parse_value, EtherAddr};
+use super::ether_rewrite::Addrs;
+use crate::confparse::parse_value;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -39,29 +40,28 @@ pub static CLASS: ElementClass = ElementClass {
     processing: "a/a",
     phase: 0,
     make: |args, _cx| {
-        let ethertype: u16 = args.required("ETHERTYPE")?;
-        let src: EtherAddr = args.required("SRC")?;
-        let dst: EtherAddr = args.required("DST")?;
-        Ok(Box::new(EtherEncap {
-            ethertype,
-            src: src.0,
-            dst: dst.0,
-        }))
+        let ethertype = args.required("ETHERTYPE")?;
+        let addrs = Addrs::from_args(args)?;
+        Ok(Box::new(EtherEncap { ethertype, addrs }))
     },
 };
 
 /// Prepends a fixed Ethernet header.
 pub struct EtherEncap {
     ethertype: u16,
-    src: [u8; 6],
-    dst: [u8; 6],
+    addrs: Addrs,
 }
 
 impl EtherEncap {
     fn encap(&self, mut p: Packet) -> Packet {
         p.push(ether::HEADER_LEN);
         p.set_mac_header(0);
-        ether::write_header(p.data_mut(), &self.dst, &self.src, self.ethertype);
+        ether::write_header(
+            p.data_mut(),
+            &self.addrs.dst,
+            &self.addrs.src,
+            self.ethertype,
+        );
         p
     }
 }
@@ -86,23 +86,15 @@ impl Element for EtherEncap {
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
         match name {
-            "src" => ether::unparse(&self.src),
-            "dst" => ether::unparse(&self.dst),
-            _ => self.ethertype.to_string(),
+            "ethertype" => self.ethertype.to_string(),
+            _ => self.addrs.read(name),
         }
     }
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
             "ethertype" => self.ethertype = parse_value(name, value)?,
-            _ => {
-                let a: EtherAddr = parse_value(name, value)?;
-                if name == "src" {
-                    self.src = a.0;
-                } else {
-                    self.dst = a.0;
-                }
-            }
+            _ => self.addrs.write(name, value)?,
         }
         Ok(())
     }

@@ -23,7 +23,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 
-use crate::confparse::{parse_value, EtherAddr};
+use crate::confparse::{parse_value, Args, EtherAddr};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -35,21 +35,48 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "1/1",
     processing: "a/a",
     phase: 0,
-    make: |args, _cx| {
-        let src: EtherAddr = args.required("SRC")?;
-        let dst: EtherAddr = args.required("DST")?;
-        Ok(Box::new(EtherRewrite {
-            src: src.0,
-            dst: dst.0,
-        }))
-    },
+    make: |args, _cx| Ok(Box::new(EtherRewrite(Addrs::from_args(args)?))),
 };
 
-/// Sets both Ethernet addresses.
-pub struct EtherRewrite {
-    src: [u8; 6],
-    dst: [u8; 6],
+/// The `SRC` and `DST` addresses EtherRewrite and EtherEncap write, with
+/// their `src` and `dst` handlers.
+pub struct Addrs {
+    /// The source address.
+    pub src: [u8; 6],
+    /// The destination address.
+    pub dst: [u8; 6],
 }
+
+impl Addrs {
+    /// Reads the `SRC` and `DST` arguments.
+    pub fn from_args(args: &mut Args) -> Result<Self, String> {
+        let src: EtherAddr = args.required("SRC")?;
+        let dst: EtherAddr = args.required("DST")?;
+        Ok(Addrs {
+            src: src.0,
+            dst: dst.0,
+        })
+    }
+
+    /// Reads the `src` or `dst` handler.
+    pub fn read(&self, name: &str) -> String {
+        ether::unparse(if name == "src" { &self.src } else { &self.dst })
+    }
+
+    /// Writes the `src` or `dst` handler.
+    pub fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let slot = if name == "src" {
+            &mut self.src
+        } else {
+            &mut self.dst
+        };
+        *slot = parse_value::<EtherAddr>(name, value)?.0;
+        Ok(())
+    }
+}
+
+/// Sets both Ethernet addresses.
+pub struct EtherRewrite(Addrs);
 
 impl EtherRewrite {
     fn rewrite(&self, p: &mut Packet) {
@@ -64,8 +91,8 @@ impl EtherRewrite {
         p.push(back);
         let start = if off > 0 { off as usize } else { 0 };
         if let Some(h) = p.data_mut().get_mut(start..start + 12) {
-            h[ether::DST].copy_from_slice(&self.dst);
-            h[ether::SRC].copy_from_slice(&self.src);
+            h[ether::DST].copy_from_slice(&self.0.dst);
+            h[ether::SRC].copy_from_slice(&self.0.src);
         }
         p.pull(back);
     }
@@ -89,17 +116,11 @@ impl Element for EtherRewrite {
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
-        ether::unparse(if name == "src" { &self.src } else { &self.dst })
+        self.0.read(name)
     }
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
-        let a: EtherAddr = parse_value(name, value)?;
-        if name == "src" {
-            self.src = a.0;
-        } else {
-            self.dst = a.0;
-        }
-        Ok(())
+        self.0.write(name, value)
     }
 }
 
