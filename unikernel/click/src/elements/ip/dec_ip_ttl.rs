@@ -76,11 +76,7 @@ impl DecIpTtl {
             return Verdict::Pass;
         }
         let multicast = self.multicast;
-        let h = match p.network_header_offset() {
-            Some(_) => p.network_header_mut(),
-            None => Some(p.data_mut()),
-        };
-        let Some(h) = h.filter(|h| h.len() >= ip::MIN_HEADER_LEN) else {
+        let Some(h) = super::ip_header_mut(p) else {
             return Verdict::Malformed;
         };
         if !multicast && ip::is_multicast([h[16], h[17], h[18], h[19]]) {

@@ -1,6 +1,8 @@
 //! IP elements: header checks and updates, ICMP responders and errors.
 
 use crate::element::ElementClass;
+use crate::net::ip;
+use crate::packet::Packet;
 
 pub mod check_ip_header;
 pub mod check_ip_header2;
@@ -20,6 +22,17 @@ pub static CLASSES: &[&ElementClass] = &[
     &mark_ip_header::CLASS,
     &set_ip_checksum::CLASS,
 ];
+
+/// The IP header DecIPTTL and SetIPChecksum update: at the IP header
+/// annotation if set, else at the start of the data; `None` when shorter
+/// than a minimal header.
+fn ip_header_mut(p: &mut Packet) -> Option<&mut [u8]> {
+    let h = match p.network_header_offset() {
+        Some(_) => p.network_header_mut()?,
+        None => p.data_mut(),
+    };
+    (h.len() >= ip::MIN_HEADER_LEN).then_some(h)
+}
 
 #[cfg(test)]
 mod robustness_tests;

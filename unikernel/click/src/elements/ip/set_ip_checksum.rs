@@ -44,11 +44,7 @@ pub struct SetIpChecksum {
 
 impl SetIpChecksum {
     fn action(&mut self, cx: &Ctx, mut p: Packet) -> Option<Packet> {
-        let h = match p.network_header_offset() {
-            Some(_) => p.network_header_mut(),
-            None => Some(p.data_mut()),
-        };
-        if let Some(h) = h.filter(|h| h.len() >= ip::MIN_HEADER_LEN) {
+        if let Some(h) = super::ip_header_mut(&mut p) {
             let hlen = ((h[0] & 0x0F) as usize) << 2;
             if hlen >= ip::MIN_HEADER_LEN && hlen <= h.len() {
                 ip::set_checksum(h, hlen);
