@@ -11,31 +11,17 @@
 //! Run with `cargo bench -p click --bench classify` (`CLASSIFY_RULES=1000`
 //! runs one size only).
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::cpu_time;
 
 use click::batch::{Batch, BATCH_MAX};
 use click::elements::classify::compile::expr::{parse_rule, Action};
 use click::elements::classify::compile::{ip_view, Program, Rule};
 use click::testing::{router_from_source, TestSink};
 use click::Packet;
-
-/// CPU time of this thread: the figures stay meaningful when other jobs
-/// share the machine (wall-clock time is printed too).
-fn cpu_time() -> Duration {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec, which `ts` is.
-    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
 
 struct Rng(u64);
 

@@ -10,9 +10,13 @@
 //!
 //! Run: `cargo bench -p click --bench nat`.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use common::cpu_time;
 
 use click::elements::nat::iprewriter::IpRewriter;
 use click::host::MemoryHost;
@@ -52,23 +56,6 @@ impl Clock for WallClock {
     fn now(&self) -> Timestamp {
         Timestamp::new(1_000_000_000, 0) + Timestamp(self.0.elapsed().as_nanos() as i64)
     }
-}
-
-/// CPU time of this thread.
-fn cpu_time() -> Duration {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec, which `ts` is.
-    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.sec as u64, ts.nsec as u32)
 }
 
 fn csum(data: &[u8]) -> u16 {
