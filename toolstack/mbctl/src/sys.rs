@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 /// The Debian package that provides `tool`, for error messages.
 pub fn package_of(tool: &str) -> &'static str {
@@ -17,19 +16,7 @@ pub fn package_of(tool: &str) -> &'static str {
     }
 }
 
-/// Finds `tool` on `PATH` (plus the sbin directories, which non-login root
-/// shells sometimes lack).
-pub fn which(tool: &str) -> Option<PathBuf> {
-    if tool.contains('/') {
-        let p = PathBuf::from(tool);
-        return p.is_file().then_some(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
+pub use mb_ovs::tool::which;
 
 /// Like [`which`], failing with the install command.
 pub fn require(tool: &str) -> Result<PathBuf> {
@@ -49,22 +36,7 @@ pub fn run(tool: &str, args: &[&str]) -> Result<String> {
 
 /// Like [`run`], with extra environment variables.
 pub fn run_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
-    let path = require(tool)?;
-    let out = Command::new(&path)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {tool}"))?;
-    if !out.status.success() {
-        bail!(
-            "`{tool} {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    mb_ovs::tool::run_found(&require(tool)?, tool, args, env)
 }
 
 /// Whether this process runs as root.

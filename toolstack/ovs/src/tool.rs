@@ -1,12 +1,17 @@
-//! Running the OVS and iproute2 tools with errors that say what failed.
+//! Running the OVS and iproute2 tools with errors that say what failed
+//! (`mbctl` runs its other host tools with these too).
 
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Finds `tool` on `PATH` or in the sbin directories (which non-login
-/// root shells sometimes lack).
+/// Finds `tool` (a name, or a path) on `PATH` or in the sbin directories
+/// (which non-login root shells sometimes lack).
 pub fn which(tool: &str) -> Option<PathBuf> {
+    if tool.contains('/') {
+        let p = PathBuf::from(tool);
+        return p.is_file().then_some(p);
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
@@ -25,6 +30,11 @@ pub fn run(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
         };
         format!("{tool} not found: install it with `apt-get install {pkg}`")
     })?;
+    run_found(&path, tool, args, env)
+}
+
+/// Runs `path`, the program found for `tool`, as [`run`] does.
+pub fn run_found(path: &Path, tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let out = Command::new(path)
         .args(args)
         .envs(env.iter().copied())
