@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-pub use mb_tests_host::{in_ci, is_root, mbctl, repo, Scratch};
-pub use mb_tests_mbctl::{image, run_tag};
+use mb_tests_host::netns;
+pub use mb_tests_host::{image, mbctl, processes, qemu_pids, repo, Scratch};
+pub use mb_tests_mbctl::run_tag;
 
 /// True (after printing SKIP) when the machine cannot run chain tests:
 /// not root, or no Open vSwitch / clients. Under CI that is a failure.
@@ -21,26 +22,7 @@ pub fn skip(test: &str) -> bool {
         "python3",
         "qemu-system-x86_64",
     ];
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| {
-            !Command::new("sh")
-                .args(["-c", &format!("command -v {t} || test -x /usr/sbin/{t}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .collect();
-    if is_root() && missing.is_empty() {
-        return false;
-    }
-    assert!(
-        !in_ci(),
-        "CI must run {test} as root with {missing:?} installed"
-    );
-    println!("SKIP {test}: needs root and {tools:?}");
-    true
+    !netns::require(test, &tools)
 }
 
 /// A chain under test: its own run directory (so its own private Open
@@ -110,7 +92,7 @@ impl Drop for Chain {
         if self.run.join("agent.sock").exists() {
             let _ = self.mbctl(&["agent", "stop"]);
         }
-        for pid in qemu_pids(self) {
+        for pid in qemu_pids(&self.run.0) {
             // SAFETY: a QEMU of this test (its command line names our run dir).
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
@@ -139,14 +121,9 @@ impl Drop for Bg {
     }
 }
 
-/// Runs `cmd` in namespace `ns`.
+/// Runs `cmd` in namespace `ns`, killed after two minutes.
 pub fn in_ns(ns: &str, cmd: &[&str]) -> Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(cmd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ip netns exec")
+    netns::exec(ns, 120, cmd)
 }
 
 /// Starts `cmd` in namespace `ns` in the background, output to `log`.
@@ -166,14 +143,7 @@ pub fn spawn_in(ns: &str, cmd: &[&str], log: &Path) -> Bg {
 /// Waits until something listens on TCP `port` in `ns` (servers start
 /// asynchronously); panics after 10 s.
 pub fn wait_listening(ns: &str, port: u16) {
-    for _ in 0..500 {
-        let o = in_ns(ns, &["ss", "-Htln", &format!("sport = :{port}")]);
-        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("nothing listens on port {port} in {ns}");
+    netns::wait_listening(ns, port, std::time::Duration::from_secs(10));
 }
 
 /// Text of an output's stdout and stderr.
@@ -223,21 +193,13 @@ pub fn leftovers(c: &Chain, namespaces: &[&str]) -> Vec<String> {
         }
     }
     // Hop processes: `mbctl run` with this chain's name in its arguments.
-    if let Ok(rd) = std::fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(" run ") && format!("{cmd} ").contains(&format!("CHAIN={} ", c.name)) {
-                v.push(format!(
-                    "process {}: {cmd}",
-                    e.file_name().to_string_lossy()
-                ));
-            }
+    let chain_arg = format!("CHAIN={} ", c.name);
+    for (pid, cmd) in processes() {
+        if cmd.contains(" run ") && format!("{cmd} ").contains(&chain_arg) {
+            v.push(format!("process {pid}: {cmd}"));
         }
     }
-    for pid in qemu_pids(c) {
+    for pid in qemu_pids(&c.run.0) {
         v.push(format!("QEMU pid {pid}"));
     }
     let taps = format!("mb{}", run_tag(&c.run.0));
@@ -253,22 +215,4 @@ pub fn leftovers(c: &Chain, namespaces: &[&str]) -> Vec<String> {
         v.push("its record".into());
     }
     v
-}
-
-/// Pids of the QEMU processes of chain `c`'s run directory.
-pub fn qemu_pids(c: &Chain) -> Vec<i32> {
-    let needle = c.run.join("vms").into_os_string().into_encoded_bytes();
-    let mut pids = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
-            pids.push(pid);
-        }
-    }
-    pids
 }

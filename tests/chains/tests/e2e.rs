@@ -13,17 +13,20 @@ fn id() -> u32 {
     std::process::id() % 100_000
 }
 
-fn fw_nat(name: &str, client: &str, server: &str) -> String {
+/// A chain file: `client` on the left in 10.NET.1.0/24, the right side's
+/// `netns` and `address` (TOML values) in 10.NET.2.0/24, and a firewall
+/// then a NAT whose public address is 10.NET.2.1.
+fn fw_nat_on(name: &str, net: u8, client: &str, netns: &str, address: &str) -> String {
     format!(
         r#"name = "{name}"
 [left]
 netns = "{client}"
-address = "10.31.1.2/24"
-gateway = "10.31.1.1"
+address = "10.{net}.1.2/24"
+gateway = "10.{net}.1.1"
 [right]
-netns = "{server}"
-address = "10.31.2.2/24"
-gateway = "10.31.2.1"
+netns = {netns}
+address = {address}
+gateway = "10.{net}.2.1"
 route = false
 [[hop]]
 name = "fw"
@@ -31,10 +34,21 @@ config = "{fw}"
 [[hop]]
 name = "nat"
 config = "{nat}"
-defines = {{ PUBLIC = "10.31.2.1" }}
+defines = {{ PUBLIC = "10.{net}.2.1" }}
 "#,
         fw = config("firewall.click"),
         nat = config("nat.click")
+    )
+}
+
+/// Firewall then NAT between `client` (10.31.1.2) and `server` (10.31.2.2).
+fn fw_nat(name: &str, client: &str, server: &str) -> String {
+    fw_nat_on(
+        name,
+        31,
+        client,
+        &format!("\"{server}\""),
+        "\"10.31.2.2/24\"",
     )
 }
 
@@ -195,7 +209,10 @@ fn the_runner_backend_is_still_selectable() {
     assert!(o.status.success(), "chain up: {}", text(&o));
     let ls = c.mbctl(&["chain", "ls"]);
     assert!(text(&ls).contains(" runner "), "{}", text(&ls));
-    assert!(qemu_pids(&c).is_empty(), "the runner backend booted a VM");
+    assert!(
+        qemu_pids(&c.run.0).is_empty(),
+        "the runner backend booted a VM"
+    );
     let p = in_ns(
         &client,
         &["ping", "-c", "2", "-i", "0.2", "-w", "20", "10.31.2.2"],
@@ -215,35 +232,19 @@ fn load_balancer_spreads_twenty_connections() {
     let client = format!("mblc{}", id());
     let webs = [format!("mblw{}a", id()), format!("mblw{}b", id())];
     let mut c = Chain::new(&format!("lb{}", id()));
-    let toml = format!(
-        r#"name = "{name}"
-[left]
-netns = "{client}"
-address = "10.32.1.2/24"
-gateway = "10.32.1.1"
-[right]
-netns = ["{w0}", "{w1}"]
-address = ["10.32.2.11/24", "10.32.2.12/24"]
-gateway = "10.32.2.1"
-route = false
-[[hop]]
-name = "fw"
-config = "{fw}"
-[[hop]]
-name = "nat"
-config = "{nat}"
-defines = {{ PUBLIC = "10.32.2.1" }}
-[[hop]]
+    let toml = fw_nat_on(
+        &c.name,
+        32,
+        &client,
+        &format!("[\"{}\", \"{}\"]", webs[0], webs[1]),
+        r#"["10.32.2.11/24", "10.32.2.12/24"]"#,
+    ) + &format!(
+        r#"[[hop]]
 name = "lb"
-config = "{lb}"
+config = "{}"
 defines = {{ VIP = "10.32.2.100", BACKEND1 = "10.32.2.11", BACKEND2 = "10.32.2.12" }}
 "#,
-        name = c.name,
-        w0 = webs[0],
-        w1 = webs[1],
-        fw = config("firewall.click"),
-        nat = config("nat.click"),
-        lb = config("lb.click"),
+        config("lb.click")
     );
     let o = c.up(&toml);
     assert!(o.status.success(), "chain up: {}", text(&o));

@@ -1,13 +1,13 @@
 //! Helpers for the end-to-end tests of `mbctl`: building and locating the
-//! binary, the repository's paths, scratch directories, and test networks
-//! of namespaces ([`netns`]).
+//! binary and the guest image, the repository's paths, scratch
+//! directories, and test networks of namespaces ([`netns`]).
 #![warn(missing_docs)]
 
 pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -15,6 +15,34 @@ pub fn repo() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("repository root")
+}
+
+/// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`
+/// (run once per test process).
+pub fn image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    built_image(&IMAGE, "MB_IMAGE", &[], "images/mb.elf")
+}
+
+/// A guest image: the path in environment variable `env`, or else `out`
+/// (relative to the repository) after `make image MAKE_ARGS`, made once
+/// per test process (`cell` keeps the answer).
+pub fn built_image(cell: &OnceLock<PathBuf>, env: &str, make_args: &[&str], out: &str) -> PathBuf {
+    cell.get_or_init(|| {
+        if let Ok(p) = std::env::var(env) {
+            return PathBuf::from(p);
+        }
+        let st = Command::new("make")
+            .arg("-C")
+            .arg(repo())
+            .arg("image")
+            .args(make_args)
+            .status()
+            .expect("running `make image`");
+        assert!(st.success(), "`make image {}` failed", make_args.join(" "));
+        repo().join(out).canonicalize().expect(out)
+    })
+    .clone()
 }
 
 /// The shared Click conformance cases, if present: `$MB_CONFORMANCE_DIR`,
@@ -103,6 +131,33 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The processes of this host: pid and command line (arguments joined by
+/// spaces).
+pub fn processes() -> Vec<(i32, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        v.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+    }
+    v
+}
+
+/// Pids of the QEMU processes `mbctl` started for run directory `run`
+/// (their command lines name its `vms` folder).
+pub fn qemu_pids(run: &Path) -> Vec<i32> {
+    let vms = run.join("vms").display().to_string();
+    processes()
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains(&vms))
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// True when running as root.

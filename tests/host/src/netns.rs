@@ -41,11 +41,48 @@ pub fn require(test: &str, tools: &[&str]) -> bool {
     false
 }
 
+/// Whether `tool` is on PATH, or in the sbin directories a non-login
+/// root shell's PATH may lack (Open vSwitch's daemons live there).
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p)
-            .any(|d| std::fs::metadata(d.join(tool)).is_ok_and(|m| m.is_file()))
-    })
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(Into::into))
+        .any(|d| std::fs::metadata(d.join(tool)).is_ok_and(|m| m.is_file()))
+}
+
+/// Runs `args` inside namespace `ns` (its full name), killed after `secs`
+/// seconds, and returns its output (whatever its status).
+pub fn exec(ns: &str, secs: u32, args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "timeout", "-k", "2"])
+        .arg(secs.to_string())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {args:?}: {e}"))
+}
+
+/// Waits until something in namespace `ns` (its full name) listens on TCP
+/// `port`; panics after `timeout`.
+pub fn wait_listening(ns: &str, port: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let want = format!(":{port}");
+    loop {
+        let o = exec(ns, 5, &["ss", "-Hltn"]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        if text.lines().any(|l| {
+            l.split_whitespace()
+                .nth(3)
+                .is_some_and(|a| a.ends_with(&want))
+        }) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on port {port} in {ns}:\n{text}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Runs a command to completion and panics, with its standard error, if
@@ -159,13 +196,7 @@ impl Lab {
     /// Runs `args` inside namespace `name`, killed after `secs` seconds,
     /// and returns its output (whatever its status).
     pub fn run(&self, name: &str, secs: u32, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.ns(name), "timeout", "-k", "2"])
-            .arg(secs.to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running {args:?}: {e}"))
+        exec(&self.ns(name), secs, args)
     }
 
     /// Starts `args` inside namespace `name` in its own process group,
@@ -215,24 +246,7 @@ impl Lab {
 
     /// Waits until something in namespace `name` listens on TCP `port`.
     pub fn wait_listening(&self, name: &str, port: u16, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        let want = format!(":{port}");
-        loop {
-            let o = self.run(name, 5, &["ss", "-Hltn"]);
-            let text = String::from_utf8_lossy(&o.stdout);
-            if text.lines().any(|l| {
-                l.split_whitespace()
-                    .nth(3)
-                    .is_some_and(|a| a.ends_with(&want))
-            }) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nothing listens on port {port} in {name}:\n{text}"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(&self.ns(name), port, timeout)
     }
 }
 

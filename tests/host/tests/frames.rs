@@ -43,6 +43,16 @@ fn ether(dst: [u8; 6], src: [u8; 6], ty: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// An IPv4 packet in a frame from the client to the gateway's inside port.
+fn from_client(ip: &[u8]) -> Vec<u8> {
+    ether(INSIDE_MAC, CLIENT_MAC, 0x0800, ip)
+}
+
+/// An IPv4 packet in a frame from the server to the gateway's outside port.
+fn from_server(ip: &[u8]) -> Vec<u8> {
+    ether(OUTSIDE_MAC, SERVER_MAC, 0x0800, ip)
+}
+
 fn arp(op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4]) -> Vec<u8> {
     let mut a = vec![0, 1, 8, 0, 6, 4];
     a.extend_from_slice(&op.to_be_bytes());
@@ -150,12 +160,7 @@ fn scripted(g: &Gateway) -> Vec<(Side, Vec<u8>)> {
     assert_eq!(i[0][22..28], INSIDE_MAC);
 
     // Its SYN to the web server waits for the server's MAC ...
-    let syn = ether(
-        INSIDE_MAC,
-        CLIENT_MAC,
-        0x0800,
-        &tcp(CLIENT_IP, 40000, SERVER_IP, 80, SYN),
-    );
+    let syn = from_client(&tcp(CLIENT_IP, 40000, SERVER_IP, 80, SYN));
     let (i, o) = send(Side::Inside, syn);
     assert!(i.is_empty());
     assert_eq!(o.len(), 1, "one ARP query");
@@ -183,10 +188,7 @@ fn scripted(g: &Gateway) -> Vec<(Side, Vec<u8>)> {
 
     // The server's SYN-ACK goes back to the client's own address and port.
     let synack = tcp(SERVER_IP, 80, PUBLIC_IP, public_port, SYN | ACK);
-    let (i, o) = send(
-        Side::Outside,
-        ether(OUTSIDE_MAC, SERVER_MAC, 0x0800, &synack),
-    );
+    let (i, o) = send(Side::Outside, from_server(&synack));
     assert!(o.is_empty());
     assert_eq!(i.len(), 1, "an ARP query for the client");
     let (i, _) = send(
@@ -204,12 +206,7 @@ fn scripted(g: &Gateway) -> Vec<(Side, Vec<u8>)> {
     assert!(l4_checksum_ok(back), "TCP checksum after translation back");
 
     // A port the firewall does not allow is rejected with "prohibited".
-    let bad = ether(
-        INSIDE_MAC,
-        CLIENT_MAC,
-        0x0800,
-        &tcp(CLIENT_IP, 40001, SERVER_IP, 8080, SYN),
-    );
+    let bad = from_client(&tcp(CLIENT_IP, 40001, SERVER_IP, 8080, SYN));
     let (i, o) = send(Side::Inside, bad);
     assert!(o.is_empty());
     assert_eq!(i.len(), 1);
@@ -229,35 +226,20 @@ fn scripted(g: &Gateway) -> Vec<(Side, Vec<u8>)> {
     // ARP request for the public address.
     send(
         Side::Inside,
-        ether(
-            INSIDE_MAC,
-            CLIENT_MAC,
-            0x0800,
-            &udp(CLIENT_IP, 5353, SERVER_IP, 53, b"query"),
-        ),
+        from_client(&udp(CLIENT_IP, 5353, SERVER_IP, 53, b"query")),
     );
     send(
         Side::Inside,
-        ether(
-            INSIDE_MAC,
-            CLIENT_MAC,
-            0x0800,
-            &icmp(CLIENT_IP, SERVER_IP, 8, 0, &[0, 7, 0, 1, 1, 2, 3, 4]),
-        ),
+        from_client(&icmp(CLIENT_IP, SERVER_IP, 8, 0, &[0, 7, 0, 1, 1, 2, 3, 4])),
     );
     send(
         Side::Outside,
-        ether(
-            OUTSIDE_MAC,
-            SERVER_MAC,
-            0x0800,
-            &tcp(SERVER_IP, 80, PUBLIC_IP, 1, SYN),
-        ),
+        from_server(&tcp(SERVER_IP, 80, PUBLIC_IP, 1, SYN)),
     );
     let mut quoted = vec![0u8; 4];
     quoted.extend_from_slice(&back[..28]);
     let err_in = icmp(CLIENT_IP, SERVER_IP, 3, 3, &quoted);
-    send(Side::Inside, ether(INSIDE_MAC, CLIENT_MAC, 0x0800, &err_in));
+    send(Side::Inside, from_client(&err_in));
     send(
         Side::Outside,
         arp(1, SERVER_MAC, SERVER_IP, [0; 6], PUBLIC_IP),

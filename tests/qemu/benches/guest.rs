@@ -21,7 +21,7 @@ use mb_tests_qemu::{accels, image, kvm_usable, Accel, Machine, StoreHost, Vm, Vm
 const WIRE: &str = "FromDevice(0) -> ToDevice(1);\n";
 
 fn firewall() -> String {
-    std::fs::read_to_string(mb_tests_qemu::repo_root().join("click-configs/guest-firewall.click"))
+    std::fs::read_to_string(mb_tests_qemu::repo().join("click-configs/guest-firewall.click"))
         .expect("reading click-configs/guest-firewall.click")
 }
 

@@ -14,6 +14,10 @@ mod store;
 
 pub use store::StoreHost;
 
+// The repository root and the guest image are the host tests'.
+use mb_tests_host::built_image;
+pub use mb_tests_host::{image, repo};
+
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
@@ -80,56 +84,18 @@ pub enum Machine {
     Q35,
 }
 
-/// Repository root (two levels above this crate).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`
-/// (run once per test process).
-pub fn image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Ok(p) = std::env::var("MB_IMAGE") {
-                return PathBuf::from(p);
-            }
-            let root = repo_root();
-            let status = Command::new("make")
-                .arg("-C")
-                .arg(&root)
-                .arg("image")
-                .status()
-                .expect("running `make image`");
-            assert!(status.success(), "`make image` failed");
-            root.join("images/mb.elf")
-        })
-        .clone()
-}
-
 /// The image with `click-configs/guest-firewall.click` baked in:
 /// `MB_BAKED_IMAGE`, or `images/guest-firewall.elf` after
 /// `make image CONFIG=click-configs/guest-firewall.click` (run once per
 /// test process).
 pub fn baked_image() -> PathBuf {
     static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Ok(p) = std::env::var("MB_BAKED_IMAGE") {
-                return PathBuf::from(p);
-            }
-            let root = repo_root();
-            let status = Command::new("make")
-                .arg("-C")
-                .arg(&root)
-                .arg("image")
-                .arg("CONFIG=click-configs/guest-firewall.click")
-                .status()
-                .expect("running `make image CONFIG=...`");
-            assert!(status.success(), "`make image CONFIG=...` failed");
-            root.join("images/guest-firewall.elf")
-        })
-        .clone()
+    built_image(
+        &IMAGE,
+        "MB_BAKED_IMAGE",
+        &["CONFIG=click-configs/guest-firewall.click"],
+        "images/guest-firewall.elf",
+    )
 }
 
 /// A fresh scratch directory, removed when dropped.
@@ -435,6 +401,18 @@ impl Vm {
         let ticks: u64 = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
         // USER_HZ is 100 on Linux.
         Duration::from_millis(ticks * 10)
+    }
+
+    /// The CPU time QEMU uses in 2 s of an idle guest, measured after
+    /// 0.5 s for the guest's loop to pass its spin window and halt. A
+    /// guest that polled instead of halting would use the whole 2 s.
+    pub fn idle_cpu_time(&self) -> Duration {
+        std::thread::sleep(Duration::from_millis(500));
+        let before = self.cpu_time();
+        std::thread::sleep(Duration::from_secs(2));
+        let used = self.cpu_time() - before;
+        eprintln!("QEMU used {used:?} CPU in 2 s idle");
+        used
     }
 
     /// Waits for QEMU to exit and returns its exit code.
