@@ -29,7 +29,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, DEFAULT_DATA};
-use crate::confparse::{parse_value, Duration, FromArg};
+use crate::confparse::{parse_value, Duration};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 use crate::time::Timestamp;
@@ -144,10 +144,11 @@ impl Element for TimedSource {
             "data" => self.data = value.into(),
             "limit" => self.limit = parse_value(name, v)?,
             "interval" => {
-                self.interval = Duration::from_arg(v)
-                    .map(|d| d.0)
-                    .filter(|t| *t > Timestamp::ZERO)
-                    .ok_or_else(|| format!("bad interval '{v}'"))?
+                let Duration(t) = parse_value(name, v)?;
+                if t <= Timestamp::ZERO {
+                    return Err("interval: must be positive".into());
+                }
+                self.interval = t;
             }
             "active" => {
                 self.active = parse_value(name, v)?;
@@ -170,6 +171,7 @@ impl Element for TimedSource {
 mod tests {
     use crate::elements::standard::test_util::{fed, stamped_msec};
     use crate::testing::{build, router, sink_contents};
+    use alloc::string::ToString;
 
     #[test]
     fn one_packet_per_interval_then_stop() {
@@ -189,6 +191,9 @@ mod tests {
         r.write("src.interval", "1.5s").unwrap();
         assert_eq!(r.read("src.interval").unwrap(), "1.500000s");
         assert!(r.write("src.interval", "0").is_err());
+        assert_eq!(r.read("src.interval").unwrap(), "1.500000s");
+        let bad = r.write("src.interval", "soon").unwrap_err().to_string();
+        assert!(bad.contains("interval: expected a time"), "{bad}");
         for cfg in ["0", "soon", "1s, x, LIMIT y"] {
             assert!(
                 build(fed(
