@@ -7,6 +7,7 @@ pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
 /// The repository root.
@@ -113,9 +114,15 @@ pub fn stderr(o: &Output) -> String {
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
-    /// A fresh directory named after `tag`.
+    /// A fresh directory named after `tag`, unique in this process. Names
+    /// stay short: unix socket paths inside must fit in 107 bytes.
     pub fn new(tag: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("mb-tests-host-{tag}-{}", std::process::id()));
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "mb-tests-host-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("scratch directory");
         Scratch(d)

@@ -14,16 +14,16 @@ mod store;
 
 pub use store::StoreHost;
 
-// The repository root and the guest image are the host tests'.
+// The repository root, the guest image and scratch directories are the
+// host tests'.
 use mb_tests_host::built_image;
-pub use mb_tests_host::{image, repo};
+pub use mb_tests_host::{image, repo, Scratch};
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -96,42 +96,6 @@ pub fn baked_image() -> PathBuf {
         &["CONFIG=click-configs/guest-firewall.click"],
         "images/guest-firewall.elf",
     )
-}
-
-/// A fresh scratch directory, removed when dropped.
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// Creates a unique directory under the system temp dir.
-    pub fn new() -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        // Short path: unix socket paths are limited to ~107 bytes.
-        let dir = std::env::temp_dir().join(format!(
-            "mbq-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("creating scratch dir");
-        Scratch(dir)
-    }
-
-    /// Path of a file inside.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Scratch::new()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// What to attach to the guest.
@@ -212,8 +176,8 @@ impl VmConfig {
             Machine::Q35 => ("virtio-net-pci", "virtio-serial-pci"),
         };
         for i in 0..self.nics {
-            let q = dir.path(&format!("q{i}"));
-            let t = dir.path(&format!("t{i}"));
+            let q = dir.join(&format!("q{i}"));
+            let t = dir.join(&format!("t{i}"));
             a.push("-netdev".into());
             a.push(format!(
                 "dgram,id=n{i},local.type=unix,local.path={},remote.type=unix,remote.path={}",
@@ -256,10 +220,10 @@ pub struct Vm {
 impl Vm {
     /// Starts QEMU.
     pub fn start(cfg: &VmConfig) -> Vm {
-        let dir = Scratch::new();
+        let dir = Scratch::new("q");
         let mut nic_socks = Vec::new();
         for i in 0..cfg.nics {
-            let s = UnixDatagram::bind(dir.path(&format!("t{i}"))).expect("binding NIC socket");
+            let s = UnixDatagram::bind(dir.join(&format!("t{i}"))).expect("binding NIC socket");
             s.set_read_timeout(Some(WAIT)).expect("socket timeout");
             // A guest that stops receiving makes sends block: fail instead.
             s.set_write_timeout(Some(WAIT)).expect("socket timeout");
@@ -353,7 +317,7 @@ impl Vm {
 
     /// Sends a raw Ethernet frame into NIC `nic`.
     pub fn inject(&self, nic: usize, frame: &[u8]) {
-        let to = self.dir.path(&format!("q{nic}"));
+        let to = self.dir.join(&format!("q{nic}"));
         self.nic_socks[nic]
             .send_to(frame, to)
             .expect("sending frame to QEMU");
@@ -365,7 +329,7 @@ impl Vm {
         let s = self.nic_socks[nic]
             .try_clone()
             .expect("cloning a NIC socket");
-        (s, self.dir.path(&format!("q{nic}")))
+        (s, self.dir.join(&format!("q{nic}")))
     }
 
     /// A handle on NIC `nic`'s capture socket for another thread.

@@ -27,8 +27,8 @@ pub struct StoreHost {
 impl StoreHost {
     /// Starts a server on a fresh socket.
     pub fn start() -> StoreHost {
-        let dir = Scratch::new();
-        let sock = dir.path("xs.sock");
+        let dir = Scratch::new("store");
+        let sock = dir.join("xs.sock");
         let server = Server::start(Config::new(&sock)).expect("starting the store");
         let client = connect(&sock);
         StoreHost {
@@ -46,7 +46,7 @@ impl StoreHost {
     /// Serves domain `domid` on its own socket (for QEMU's chardev) and
     /// returns that socket's path.
     pub fn guest(&self, domid: u32) -> PathBuf {
-        let p = self.dir.path(&format!("guest{domid}.sock"));
+        let p = self.dir.join(&format!("guest{domid}.sock"));
         self.server
             .add_guest_socket(domid, &p)
             .expect("adding a guest socket");
