@@ -96,21 +96,11 @@ impl Handlers {
     }
 }
 
-/// `curl URL` in namespace `ns` (connect within 5 s, done within 10 s).
-fn curl(lab: &Lab, ns: &str, url: &str) -> std::process::Output {
-    lab.run(
-        ns,
-        15,
-        &[
-            "curl",
-            "-sS",
-            "--connect-timeout",
-            "5",
-            "--max-time",
-            "10",
-            url,
-        ],
-    )
+/// `curl ARGS` in namespace `ns` (connect within 5 s, done within 10 s).
+fn curl(lab: &Lab, ns: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = vec!["curl", "-sS", "--connect-timeout", "5", "--max-time", "10"];
+    cmd.extend_from_slice(args);
+    lab.run(ns, 15, &cmd)
 }
 
 fn text(b: &[u8]) -> String {
@@ -170,17 +160,17 @@ fn firewall_allows_and_rejects_real_clients() {
 
     // Web out: the page arrives whole.
     let url = "http://10.2.0.2:80/hello.txt";
-    let o = curl(&lab, "inside", url);
+    let o = curl(&lab, "inside", &[url]);
     assert!(o.status.success(), "curl :80: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "hello through the firewall\n");
 
     // Port 8080 serves the outside network itself ...
-    let o = curl(&lab, "outside", "http://10.2.0.2:8080/hello.txt");
+    let o = curl(&lab, "outside", &["http://10.2.0.2:8080/hello.txt"]);
     assert!(o.status.success(), "local curl :8080: {}", text(&o.stderr));
     // ... but the firewall rejects it from inside: the SYN's ICMP
     // "prohibited" error makes the connect fail at once (curl status 7,
     // not a timeout).
-    let o = curl(&lab, "inside", "http://10.2.0.2:8080/hello.txt");
+    let o = curl(&lab, "inside", &["http://10.2.0.2:8080/hello.txt"]);
     assert_eq!(o.status.code(), Some(7), "curl :8080: {}", text(&o.stderr));
 
     // Pings in are rejected: the outside host sees "Packet filtered".
@@ -392,16 +382,10 @@ fn load_balancer_spreads_connections_over_two_backends() {
     let mut per_backend = [0u32; 2];
     for i in 0..20 {
         // Two URLs in one curl run share a kept-alive connection.
-        let o = lab.run(
+        let o = curl(
+            &lab,
             "client",
-            15,
             &[
-                "curl",
-                "-sS",
-                "--connect-timeout",
-                "5",
-                "--max-time",
-                "10",
                 "-w",
                 "%{local_port} %{num_connects}\n",
                 "http://10.3.0.100/a",
