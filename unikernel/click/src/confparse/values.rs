@@ -365,10 +365,16 @@ impl FromArg for Bandwidth {
     }
 }
 
-/// Parses one value the way [`super::Args`] does, with its error text
-/// (`NAME: expected X, got 'V'`): for write handlers taking typed values.
-pub fn parse_value<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
-    T::from_arg(v).ok_or_else(|| format!("{name}: {}", expected(T::EXPECTED, v)))
+/// Parses one argument the way [`super::Args`] does, with its error text
+/// (`NAME: expected X, got 'V'`).
+pub(crate) fn parse_value<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
+    parse_written(v).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Parses a value written to a handler (`expected X, got 'V'` on error;
+/// the router already names the element and handler in front of it).
+pub fn parse_written<T: FromArg>(v: &str) -> Result<T, String> {
+    T::from_arg(v).ok_or_else(|| expected(T::EXPECTED, v))
 }
 
 /// Formats "expected X" errors uniformly.

@@ -38,7 +38,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::confparse::{parse_value, split_words, EtherAddr, Ipv4, Ipv4Prefix};
+use crate::confparse::{parse_written, split_words, EtherAddr, Ipv4, Ipv4Prefix};
 use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::arp::{self, Arp};
 use crate::net::ether;
@@ -177,7 +177,7 @@ impl Element for ArpResponder {
             self.table = t;
             return Ok(());
         }
-        let p: Ipv4Prefix = parse_value(name, value)?;
+        let p: Ipv4Prefix = parse_written(value)?;
         let net = Ipv4Prefix {
             addr: Ipv4::from_u32(p.addr.to_u32() & p.mask()),
             len: p.len,

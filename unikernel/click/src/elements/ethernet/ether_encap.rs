@@ -27,7 +27,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
 use super::ether_rewrite::Addrs;
-use crate::confparse::parse_value;
+use crate::confparse::parse_written;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -93,7 +93,7 @@ impl Element for EtherEncap {
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
-            "ethertype" => self.ethertype = parse_value(name, value)?,
+            "ethertype" => self.ethertype = parse_written(value)?,
             _ => self.addrs.write(name, value)?,
         }
         Ok(())

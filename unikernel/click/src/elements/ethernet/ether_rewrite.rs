@@ -23,7 +23,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 
-use crate::confparse::{parse_value, Args, EtherAddr};
+use crate::confparse::{parse_written, Args, EtherAddr};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ether;
 use crate::packet::Packet;
@@ -70,7 +70,7 @@ impl Addrs {
         } else {
             &mut self.dst
         };
-        *slot = parse_value::<EtherAddr>(name, value)?.0;
+        *slot = parse_written::<EtherAddr>(value)?.0;
         Ok(())
     }
 }

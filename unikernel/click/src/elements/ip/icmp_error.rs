@@ -50,7 +50,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::confparse::{parse_value, split_words, Ipv4, Word};
+use crate::confparse::{parse_written, split_words, Ipv4, Word};
 use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::net::{checksum, icmp, ip};
 use crate::packet::{anno, Packet, PacketType};
@@ -311,9 +311,9 @@ impl Element for IcmpError {
 
     fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
-            "src" => self.src = parse_value::<Ipv4>(name, value)?.0,
-            "mtu" => self.mtu = check_mtu(parse_value(name, value)?)?,
-            _ => self.pmtu = parse_value(name, value)?,
+            "src" => self.src = parse_written::<Ipv4>(value)?.0,
+            "mtu" => self.mtu = check_mtu(parse_written(value)?)?,
+            _ => self.pmtu = parse_written(value)?,
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ use alloc::string::{String, ToString};
 
 use super::notify::UpstreamSignal;
 use crate::batch::Batch;
-use crate::confparse::parse_value;
+use crate::confparse::parse_written;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::{Ctx, PortKind};
@@ -123,7 +123,7 @@ impl Element for Discard {
         match name {
             "reset_counts" => self.count = 0,
             _ => {
-                self.active = parse_value(name, value)?;
+                self.active = parse_written(value)?;
                 if self.active && cx.input_kind(0) == Some(PortKind::Pull) {
                     cx.schedule();
                 } else {

@@ -34,7 +34,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::confparse::parse_value;
+use crate::confparse::parse_written;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::{Ctx, PortKind};
@@ -116,7 +116,7 @@ impl Payload {
         if name == "data" {
             *self = Payload::new(value.into(), self.length);
         } else {
-            let length = parse_value(name, value)?;
+            let length = parse_written(value)?;
             *self = Payload::new(core::mem::take(&mut self.data), length);
         }
         Ok(())
@@ -226,12 +226,12 @@ impl Element for InfiniteSource {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
             "data" | "length" => self.payload.write(name, value)?,
-            "limit" => self.limit = parse_value(name, value)?,
-            "burst" => match parse_value(name, value)? {
+            "limit" => self.limit = parse_written(value)?,
+            "burst" => match parse_written(value)? {
                 0 => return Err("burst: must be >= 1".into()),
                 b => self.burst = b,
             },
-            "active" => self.active = parse_value(name, value)?,
+            "active" => self.active = parse_written(value)?,
             _ => self.count = 0,
         }
         self.reschedule(cx);

@@ -121,7 +121,7 @@ macro_rules! colour_handler {
             _name: &str,
             value: &str,
         ) -> Result<(), alloc::string::String> {
-            self.0.color = $crate::confparse::parse_value("color", value)?;
+            self.0.color = $crate::confparse::parse_written(value)?;
             Ok(())
         }
     };

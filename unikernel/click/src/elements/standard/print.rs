@@ -32,7 +32,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::fmt::Write;
 
-use crate::confparse::{parse_value, FromArg, Word};
+use crate::confparse::{parse_written, FromArg, Word};
 use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::packet::{Packet, ANNO_SIZE};
 use crate::router::Ctx;
@@ -178,7 +178,7 @@ impl Element for Print {
     }
 
     fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
-        self.active = parse_value("active", value)?;
+        self.active = parse_written(value)?;
         Ok(())
     }
 }

@@ -35,7 +35,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::notify::downstream_pullers;
-use crate::confparse::{parse_value, Args};
+use crate::confparse::{parse_written, Args};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -157,7 +157,7 @@ impl Element for Queue {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         match name {
             "capacity" => {
-                let c = parse_value::<u32>(name, value)? as usize;
+                let c = parse_written::<u32>(value)? as usize;
                 // As Click's live reconfiguration: the oldest packets stay.
                 while self.q.len() > c {
                     if let Some(p) = self.q.pop_back() {

@@ -33,7 +33,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, Payload, DEFAULT_DATA};
-use crate::confparse::{parse_value, Bandwidth};
+use crate::confparse::{parse_written, Bandwidth};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::elements::ratelimit::tokenbucket::{jiffies, TokenBucket};
 use crate::packet::Packet;
@@ -203,12 +203,12 @@ impl Element for RatedSource {
         match name {
             "data" | "length" => self.payload.write(name, value)?,
             "rate" => {
-                let r = parse_value(name, v)?;
+                let r = parse_written(v)?;
                 self.tb.assign_adjust(r, burst_for(r));
             }
-            "limit" => self.limit = parse_value(name, v)?,
+            "limit" => self.limit = parse_written(v)?,
             "active" => {
-                self.active = parse_value(name, v)?;
+                self.active = parse_written(v)?;
                 self.restart(cx);
             }
             _ => {

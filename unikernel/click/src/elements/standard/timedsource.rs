@@ -29,7 +29,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, DEFAULT_DATA};
-use crate::confparse::{parse_value, Duration};
+use crate::confparse::{parse_written, Duration};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 use crate::time::Timestamp;
@@ -142,16 +142,16 @@ impl Element for TimedSource {
         let v = value.trim();
         match name {
             "data" => self.data = value.into(),
-            "limit" => self.limit = parse_value(name, v)?,
+            "limit" => self.limit = parse_written(v)?,
             "interval" => {
-                let Duration(t) = parse_value(name, v)?;
+                let Duration(t) = parse_written(v)?;
                 if t <= Timestamp::ZERO {
                     return Err("interval: must be positive".into());
                 }
                 self.interval = t;
             }
             "active" => {
-                self.active = parse_value(name, v)?;
+                self.active = parse_written(v)?;
                 if self.active && !cx.timer_scheduled(TIMER) {
                     cx.set_timer(TIMER, cx.now());
                 }

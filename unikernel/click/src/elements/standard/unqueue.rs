@@ -32,7 +32,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
 use super::notify::UpstreamSignal;
-use crate::confparse::parse_value;
+use crate::confparse::parse_written;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 
@@ -147,9 +147,9 @@ impl Element for Unqueue {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
         let v = value.trim();
         match name {
-            "active" => self.active = parse_value(name, v)?,
-            "burst" => self.burst = norm_burst(parse_value(name, v)?),
-            "limit" => self.limit = parse_value(name, v)?,
+            "active" => self.active = parse_written(v)?,
+            "burst" => self.burst = norm_burst(parse_written(v)?),
+            "limit" => self.limit = parse_written(v)?,
             _ => self.count = 0,
         }
         if self.may_run() {
