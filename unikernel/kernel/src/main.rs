@@ -60,7 +60,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     arch::x86_64::pic::disable();
     idt::init();
     let apic_id = apic::init(&platform.features);
-    let clock = match time::init(&platform) {
+    let clock = match time::init(&platform, boot.cmdline) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
