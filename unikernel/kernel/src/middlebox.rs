@@ -31,6 +31,12 @@ const CONFIG_MAX: usize = 1 << 20;
 const ECHOES_MAX: usize = 64;
 /// The store's payload limit, minus room for the path.
 const VALUE_MAX: usize = 4096 - 256;
+/// Config chunks asked for together with `status`: the server answers in
+/// order, so when `status` says Running the chunks written before it are
+/// already on their way, and a config of up to `PREFETCH - 1` chunks
+/// (about 4 KB) loads in one round trip instead of one per chunk plus
+/// one for `status`. Replies that turn out not to be needed are dropped.
+const PREFETCH: u32 = 5;
 
 /// What a store reply is for.
 enum Tag {
@@ -55,6 +61,9 @@ struct Store {
     /// `status` changed during a load: look at it again afterwards.
     again: bool,
     status_in_flight: bool,
+    /// Config chunks requested so far in the current status round
+    /// (0..requested).
+    requested: u32,
     /// (path, value) of read results written and not yet seen back.
     echoes: Vec<(String, Vec<u8>)>,
 }
@@ -107,6 +116,7 @@ impl Middlebox {
                 loading: None,
                 again: false,
                 status_in_flight: false,
+                requested: 0,
                 echoes: Vec::new(),
             });
             self.store_hello();
@@ -273,7 +283,11 @@ impl Middlebox {
             // raised before the server answered that read (the server keeps
             // one order per connection), so the answer already reflects it.
             st.status_in_flight = true;
+            st.requested = PREFETCH;
             self.send(&Request::Read(clickos::STATUS), Tag::Status);
+            for i in 0..PREFETCH {
+                self.send(&Request::Read(&clickos::chunk_path(i)), Tag::Chunk(i));
+            }
         }
     }
 
@@ -290,10 +304,10 @@ impl Middlebox {
                 }
                 let Ok(v) = r else { return };
                 if v.bytes() == status::RUNNING {
+                    // The first chunks' replies follow this one.
                     if let Some(st) = self.store.as_mut() {
                         st.loading = Some(Vec::new());
                     }
-                    self.send(&Request::Read(&clickos::chunk_path(0)), Tag::Chunk(0));
                 } else if v.bytes() == status::HALTED {
                     crate::kprintln!("mb: status Halted: stopping the router and powering off");
                     self.router = None;
@@ -324,10 +338,13 @@ impl Middlebox {
         match r {
             Ok(v) if text.len() + v.bytes().len() <= CONFIG_MAX => {
                 text.extend_from_slice(v.bytes());
-                self.send(
-                    &Request::Read(&clickos::chunk_path(i + 1)),
-                    Tag::Chunk(i + 1),
-                );
+                if i + 1 >= st.requested {
+                    st.requested = i + 2;
+                    self.send(
+                        &Request::Read(&clickos::chunk_path(i + 1)),
+                        Tag::Chunk(i + 1),
+                    );
+                }
             }
             Ok(_) => self.finish_load(Err(alloc::format!(
                 "config: larger than {CONFIG_MAX} bytes"
@@ -812,6 +829,38 @@ mod tests {
         r.settle();
         let err = r.host.read(&format!("{HOME}/error")).unwrap();
         assert!(err.contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn configs_longer_than_the_prefetch_load_chunk_by_chunk() {
+        let mut r = Rig::new();
+        // One element per chunk, more chunks than are asked for up front.
+        let n = PREFETCH as usize + 3;
+        for i in 0..n {
+            let line = match i {
+                0 => "FromDevice(0)\n".to_string(),
+                i if i + 1 == n => "-> ToDevice(1);\n".to_string(),
+                i => format!("-> c{i} :: Counter\n"),
+            };
+            r.host.write(&format!("{HOME}/config/{i}"), &line);
+        }
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(2), 2);
+        let last = format!("c{}", n - 2);
+        assert_eq!(r.read_handler(&last, "count").as_deref(), Some("2"));
+        // A shorter config next: the chunks past its end are gone, and the
+        // prefetched replies of the earlier round do not leak into it.
+        for i in 1..n {
+            r.host
+                .call(MsgType::Rm, format!("{HOME}/config/{i}\0").into_bytes());
+        }
+        r.install("FromDevice(0) -> only :: Counter -> ToDevice(1);");
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(1), 1);
+        assert_eq!(r.read_handler("only", "count").as_deref(), Some("1"));
+        assert_eq!(r.mb.loads, 2);
     }
 
     #[test]
