@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accesses;
 pub mod frames;
 mod store;
 
@@ -250,6 +251,7 @@ impl VmConfig {
             "-accel".into(),
             self.accel.name().into(),
             "-nodefaults".into(),
+            "-no-user-config".into(),
             "-no-reboot".into(),
             "-display".into(),
             "none".into(),

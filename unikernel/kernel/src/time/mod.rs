@@ -133,8 +133,7 @@ fn detect(platform: &Platform, cmdline: &str) -> Result<(Source, Scale), NoClock
 fn cmdline_khz(cmdline: &str) -> Option<Result<u64, &str>> {
     let arg = cmdline
         .split_ascii_whitespace()
-        .filter(|a| a.starts_with("mb.tsc_khz="))
-        .last()?;
+        .rfind(|a| a.starts_with("mb.tsc_khz="))?;
     let khz = arg["mb.tsc_khz=".len()..].parse::<u64>().ok();
     Some(khz.filter(|k| (1_000..=100_000_000).contains(k)).ok_or(arg))
 }
