@@ -110,9 +110,11 @@ fn tcg_guest_takes_the_hosts_tsc_rate_or_calibrates_against_the_pit() {
     let mut pit = Vm::start(&cfg);
     let (source, khz) = clock_of(&mut pit);
     assert_eq!(source, "Pit");
-    // The PIT window is 2 ms of a loaded emulator: agreement within 2 %.
+    // The PIT window is 2 ms of an emulator whose thread the host may
+    // preempt mid-window; typically within 0.3 %, but only gross errors
+    // (units, a dead PIT) are this test's business.
     assert!(
-        khz.abs_diff(host) * 50 < host,
+        khz.abs_diff(host) * 4 < host,
         "PIT {khz} kHz, host {host} kHz"
     );
     pit.wait_ready();
