@@ -5,18 +5,23 @@
 //!
 //!     cargo bench -p mb-tests-qemu --bench guest
 //!
+//! `MB_BENCH_ONLY=icount,boot` runs only the sections named (see
+//! [`wanted`]).
+//!
 //! TCG always; KVM too when `MB_ACCEL` is `kvm` or `all` and /dev/kvm
 //! opens (on this project's hosts it is a paravirtual nested KVM that runs
 //! ring-0 code very slowly, so its figures are for the record only).
 //! `MB_BENCH_SECS` sets the length of each throughput run (default 3).
 
 use std::io::ErrorKind;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mb_tests_qemu::{accels, image, kvm_usable, Accel, Machine, StoreHost, Vm, VmConfig};
+use mb_tests_qemu::accesses::{trace_args, Accesses};
+use mb_tests_qemu::{
+    accels, baked_image, image, kvm_usable, Accel, Machine, Scratch, StoreHost, Vm, VmConfig,
+};
 
 const WIRE: &str = "FromDevice(0) -> ToDevice(1);\n";
 
@@ -82,6 +87,88 @@ fn boot_times(accel: Accel, runs: usize) {
             median(wall),
             median(before)
         );
+    }
+}
+
+/// Field `name` (e.g. `boot_wait_us=`) of a log line, as a number.
+fn field(line: &str, name: &str) -> Option<u64> {
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(name))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Load-independent boot figures: the boot under `-icount shift=0`, where
+/// the guest clock advances one nanosecond per guest instruction, so
+/// `boot_us` counts thousands of instructions (minus `boot_wait_us`, the
+/// time spent waiting for the store's replies, which runs on the host's
+/// clock); and the device accesses QEMU traces on the way, each of which
+/// would be a VM exit under KVM. The hardware estimate charges 0.5 ns per
+/// instruction and 2 µs per exit: a model, not a measurement.
+fn instruction_counts(runs: usize) {
+    for (what, config, baked) in [
+        ("no store, no config", None, false),
+        ("guest-firewall baked in, no store", None, true),
+        ("wire from the store", Some(WIRE), false),
+    ] {
+        let mut work = Vec::new();
+        let mut boots = Vec::new();
+        let mut access = None;
+        for _ in 0..runs {
+            let dir = Scratch::new();
+            let trace = dir.path("trace.log");
+            let mut store = StoreHost::start();
+            let mut cfg = VmConfig::new(Accel::Tcg);
+            cfg.icount = true;
+            cfg.extra = trace_args(&trace);
+            if baked {
+                cfg.image = Some(baked_image());
+            }
+            if let Some(c) = config {
+                let sock = store.guest(5);
+                store.install(5, "bench", c);
+                cfg.store = Some(sock);
+            }
+            let mut vm = Vm::start(&cfg);
+            let ready = vm.try_wait_for("mb: ready", Duration::from_secs(120));
+            let Some((us, _)) = ready.as_deref().and_then(mb_tests_qemu::parse_ready) else {
+                println!("icount: {what}: no ready line");
+                return;
+            };
+            // Images older than the boot_wait_us line count as no waiting.
+            let wait = vm
+                .try_wait_for("boot_wait_us=", Duration::from_secs(3))
+                .and_then(|l| field(&l, "boot_wait_us="))
+                .unwrap_or(0);
+            boots.push(us as f64);
+            work.push(us.saturating_sub(wait) as f64);
+            drop(vm);
+            if access.is_none() {
+                access = std::fs::read_to_string(&trace)
+                    .ok()
+                    .and_then(|t| Accesses::from_trace(&t));
+            }
+        }
+        let work = median(work);
+        print!(
+            "tcg -icount shift=0: {what}: boot_us {:.0} (median of {runs}), of which guest work {work:.0} us = {work:.0} k instructions",
+            median(boots)
+        );
+        match access {
+            Some(a) => println!(
+                "; device accesses to the ready line: {} (serial {} bytes + {} other, virtio-mmio {}, ioapic {}, apic {}, other {}) \
+                 = ~{} KVM exits with 16-byte serial bursts; hardware estimate ~{:.0} us",
+                a.total(),
+                a.serial_bytes,
+                a.serial_other,
+                a.virtio,
+                a.ioapic,
+                a.apic,
+                a.other,
+                a.kvm_exits(),
+                work * 0.5 + a.kvm_exits() as f64 * 2.0
+            ),
+            None => println!("; no complete access trace"),
+        }
     }
 }
 
@@ -224,31 +311,50 @@ fn throughput(accel: Accel, what: &str, config: &str, len: usize, secs: f64) {
     );
 }
 
+/// Whether section `name` runs: all unless `MB_BENCH_ONLY` lists some
+/// (comma-separated: size, icount, boot, first-frame, memory, idle,
+/// throughput).
+fn wanted(name: &str) -> bool {
+    std::env::var("MB_BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == name))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let secs: f64 = std::env::var("MB_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    image_size();
+    if wanted("size") {
+        image_size();
+    }
     let mut list = vec![Accel::Tcg];
     if accels().contains(&Accel::Kvm) && kvm_usable() {
         list.push(Accel::Kvm);
     }
+    if wanted("icount") {
+        instruction_counts(3);
+    }
     for accel in list {
         let runs = if accel == Accel::Kvm { 1 } else { 5 };
-        boot_times(accel, runs);
-        first_frame(accel, runs);
-        if accel == Accel::Tcg {
+        if wanted("boot") {
+            boot_times(accel, runs);
+        }
+        if wanted("first-frame") {
+            first_frame(accel, runs);
+        }
+        if accel == Accel::Tcg && wanted("memory") {
             min_memory(accel);
         }
-        idle_cpu(accel);
-        let fw = firewall();
-        for (what, config) in [("wire", WIRE), ("guest-firewall", fw.as_str())] {
-            for len in [64usize, 1500] {
-                throughput(accel, what, config, len, secs);
+        if wanted("idle") {
+            idle_cpu(accel);
+        }
+        if wanted("throughput") {
+            let fw = firewall();
+            for (what, config) in [("wire", WIRE), ("guest-firewall", fw.as_str())] {
+                for len in [64usize, 1500] {
+                    throughput(accel, what, config, len, secs);
+                }
             }
         }
     }
-    let _ = Path::new(".");
 }

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accesses;
 pub mod frames;
 mod store;
 
@@ -116,6 +117,14 @@ pub struct VmConfig {
     pub cmdline: Option<String>,
     /// The image to boot instead of [`image`].
     pub image: Option<PathBuf>,
+    /// Run TCG with `-icount shift=0`: virtual time advances 1 ns per
+    /// guest instruction, so the guest's clock counts instructions.
+    pub icount: bool,
+    /// Tell a TCG guest its TSC rate (`mb.tsc_khz=`, as `mbctl` does)
+    /// instead of leaving it to calibrate against the PIT.
+    pub tsc_khz: bool,
+    /// More QEMU arguments, appended last.
+    pub extra: Vec<String>,
 }
 
 impl VmConfig {
@@ -129,6 +138,9 @@ impl VmConfig {
             memory: "64M".into(),
             cmdline: None,
             image: None,
+            icount: false,
+            tsc_khz: true,
+            extra: Vec::new(),
         }
     }
 
@@ -147,6 +159,20 @@ impl VmConfig {
         format!("microvm,x-option-roms=off,rtc=off,pit={pit},pic=off,isa-serial=on")
     }
 
+    /// `mb.tsc_khz=N` for a TCG guest: the instruction clock's 1 GHz under
+    /// `-icount shift=0`, else the host's TSC rate when it has a stable one.
+    pub fn tsc_khz_arg(&self) -> Option<String> {
+        if !self.tsc_khz || self.accel != Accel::Tcg {
+            return None;
+        }
+        let khz = if self.icount {
+            mbctl::backend::tsc::ICOUNT_SHIFT0_KHZ
+        } else {
+            mbctl::backend::tsc::host_khz()?
+        };
+        Some(format!("mb.tsc_khz={khz}"))
+    }
+
     /// The full QEMU argument list for `image`, with sockets in `dir`.
     pub fn args(&self, image: &Path, dir: &Scratch) -> Vec<String> {
         let mut a: Vec<String> = vec![
@@ -155,6 +181,7 @@ impl VmConfig {
             "-accel".into(),
             self.accel.name().into(),
             "-nodefaults".into(),
+            "-no-user-config".into(),
             "-no-reboot".into(),
             "-display".into(),
             "none".into(),
@@ -167,9 +194,18 @@ impl VmConfig {
             "-kernel".into(),
             image.display().to_string(),
         ];
-        if let Some(c) = &self.cmdline {
+        if self.icount && self.accel == Accel::Tcg {
+            a.push("-icount".into());
+            a.push("shift=0".into());
+        }
+        let append: Vec<String> = self
+            .tsc_khz_arg()
+            .into_iter()
+            .chain(self.cmdline.clone())
+            .collect();
+        if !append.is_empty() {
             a.push("-append".into());
-            a.push(c.clone());
+            a.push(append.join(" "));
         }
         let (net, serial) = match self.machine {
             Machine::Microvm => ("virtio-net-device", "virtio-serial-device"),
@@ -195,6 +231,7 @@ impl VmConfig {
             a.push("-device".into());
             a.push("virtconsole,chardev=store".into());
         }
+        a.extend(self.extra.iter().cloned());
         a
     }
 }

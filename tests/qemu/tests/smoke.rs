@@ -76,3 +76,46 @@ fn apic_timer_wakes_a_halted_guest() {
         assert!(field("wakeups=") >= 1, "{}: {line}", accel.name());
     }
 }
+
+/// The `tsc_khz=` field of the guest's first line and its clock source.
+fn clock_of(vm: &mut Vm) -> (String, u64) {
+    let line = vm.wait_for("tsc_khz=");
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+            .to_string()
+    };
+    (field("clock="), field("tsc_khz=").parse().expect("tsc_khz"))
+}
+
+#[test]
+fn tcg_guest_takes_the_hosts_tsc_rate_or_calibrates_against_the_pit() {
+    let Some(host) = mbctl::backend::tsc::host_khz() else {
+        eprintln!("host TSC is not invariant: guests calibrate themselves");
+        return;
+    };
+    let mut cfg = VmConfig::new(mb_tests_qemu::Accel::Tcg);
+    cfg.nics = 0;
+    let mut told = Vm::start(&cfg);
+    assert_eq!(clock_of(&mut told), ("Cmdline".to_string(), host));
+    told.wait_ready();
+    cfg.tsc_khz = false;
+    let mut pit = Vm::start(&cfg);
+    let (source, khz) = clock_of(&mut pit);
+    assert_eq!(source, "Pit");
+    // The PIT window is 2 ms of an emulator whose thread the host may
+    // preempt mid-window; typically within 0.3 %, but only gross errors
+    // (units, a dead PIT) are this test's business.
+    assert!(
+        khz.abs_diff(host) * 4 < host,
+        "PIT {khz} kHz, host {host} kHz"
+    );
+    pit.wait_ready();
+    // Under -icount shift=0 the TSC is the instruction clock, at 1 GHz.
+    cfg.tsc_khz = true;
+    cfg.icount = true;
+    let mut icount = Vm::start(&cfg);
+    assert_eq!(clock_of(&mut icount), ("Cmdline".to_string(), 1_000_000));
+    icount.wait_ready();
+}

@@ -60,7 +60,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     arch::x86_64::pic::disable();
     idt::init();
     let apic_id = apic::init(&platform.features);
-    let clock = match time::init(&platform) {
+    let clock = match time::init(&platform, boot.cmdline) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
@@ -75,7 +75,8 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         if apic::is_x2apic() { "x2apic" } else { "xapic" },
     );
 
-    let devices = platform_devices(&platform, boot.cmdline, apic_id);
+    let mut mb = middlebox::Middlebox::new(default_config());
+    let devices = platform_devices(&platform, boot.cmdline, apic_id, &mut mb);
     crate::kprintln!(
         "mb: at_us={} devices: {} NICs, store {}",
         time::now_ns() / 1000,
@@ -93,7 +94,6 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     {
         timer_selftest();
     }
-    let mut mb = middlebox::Middlebox::new(default_config());
     mainloop::run(&mut mb, devices)
 }
 
@@ -140,21 +140,33 @@ fn init_heap(start_info: u32, boot: &boot::start_info::BootInfo) -> u64 {
 
 /// The platform switch: NICs and the store channel come from virtio-mmio
 /// (QEMU microvm) or from Xen (netfront vifs, the xenstore ring).
-fn platform_devices(platform: &Platform, cmdline: &str, apic_id: u32) -> Devices {
+fn platform_devices(
+    platform: &Platform,
+    cmdline: &str,
+    apic_id: u32,
+    mb: &mut middlebox::Middlebox,
+) -> Devices {
     if platform.is_xen() {
         return match xen::devices() {
             Ok(d) => d,
             Err(e) => panic!("xen: {e}"),
         };
     }
-    init_devices(cmdline, apic_id)
+    init_devices(cmdline, apic_id, mb)
 }
 
-fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
+/// Brings up the virtio devices: the store channel first, so the store
+/// session's first requests go out (`Middlebox::hello`) and the host
+/// answers them while the NICs come up; then the NICs, in `-device` order.
+fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> Devices {
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
     let mut polled_only = false;
-    for dev in drivers::virtio::discover(cmdline, ioapic::has_secondary()) {
+    let (consoles, others): (Vec<_>, Vec<_>) =
+        drivers::virtio::discover(cmdline, ioapic::has_secondary())
+            .into_iter()
+            .partition(|d| d.device_type == DeviceType::Console);
+    for dev in consoles.into_iter().chain(others) {
         let ok = match dev.device_type {
             DeviceType::Network => match VirtioNet::new(dev.transport) {
                 Ok(nic) => {
@@ -167,7 +179,8 @@ fn init_devices(cmdline: &str, apic_id: u32) -> Devices {
                 }
             },
             DeviceType::Console if store.is_none() => match VirtioConsole::new(dev.transport) {
-                Ok(c) => {
+                Ok(mut c) => {
+                    mb.hello(&mut c);
                     store = Some(Box::new(c));
                     true
                 }

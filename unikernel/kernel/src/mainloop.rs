@@ -4,6 +4,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::x86_64::{apic, cpu, idt};
 use crate::console::serial;
@@ -73,15 +74,55 @@ impl NicSet for Vec<Box<dyn LoopNic>> {
     }
 }
 
+static READY: AtomicBool = AtomicBool::new(false);
+
 /// Prints the line hosts wait for, once the router runs: microseconds
 /// since the PVH entry and the number of NICs.
 pub fn print_ready(nics: usize) {
     crate::kprintln!("mb: ready boot_us={} nics={}", time::now_ns() / 1000, nics);
+    READY.store(true, Ordering::Relaxed);
+}
+
+/// How much of the boot went on waiting for the host (store replies):
+/// the time from each poll that found nothing to do to the next that did.
+/// `boot_us` minus this is the guest's own work, which under
+/// `-icount shift=0` is its instruction count (see BENCHMARKS.md).
+#[derive(Default)]
+struct BootWait {
+    idle_since: Option<u64>,
+    waited_ns: u64,
+    reported: bool,
+}
+
+impl BootWait {
+    /// Accounts one poll that started at `now`; prints the figure, after
+    /// the ready line, once the router runs.
+    fn polled(&mut self, now: u64, worked: bool) {
+        if self.reported {
+            return;
+        }
+        if worked {
+            if let Some(t) = self.idle_since.take() {
+                self.waited_ns += now.saturating_sub(t);
+            }
+        }
+        if READY.load(Ordering::Relaxed) {
+            self.reported = true;
+            let pending = self.idle_since.map_or(0, |t| now.saturating_sub(t));
+            crate::kprintln!(
+                "mb: boot_wait_us={} (of boot_us, waiting for the host)",
+                (self.waited_ns + pending) / 1000
+            );
+        } else if !worked {
+            self.idle_since.get_or_insert(now);
+        }
+    }
 }
 
 /// Runs the router forever (it prints the ready line when it is running).
 pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
     let mut stats = Stats::default();
+    let mut boot = BootWait::default();
     let mut last_work = time::now_ns();
     loop {
         if crate::power::stop_requested() {
@@ -89,7 +130,9 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
         }
         let now = time::now_ns();
         let store = dev.store.as_deref_mut().map(|s| s as &mut dyn ByteStream);
-        if router.poll(&mut Io::new(&mut dev.nics, store, now)) {
+        let worked = router.poll(&mut Io::new(&mut dev.nics, store, now));
+        boot.polled(now, worked);
+        if worked {
             last_work = now;
             continue;
         }

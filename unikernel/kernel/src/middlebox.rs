@@ -23,6 +23,7 @@ use crate::router::{elements, Io, Router};
 use crate::store::clickos::{self, status, Event};
 use crate::store::link::Link;
 use crate::store::stats::{BusyMeter, Publisher, Snapshot};
+use crate::stream::ByteStream;
 use crate::time;
 
 /// A config larger than this is refused rather than risking the heap.
@@ -31,6 +32,12 @@ const CONFIG_MAX: usize = 1 << 20;
 const ECHOES_MAX: usize = 64;
 /// The store's payload limit, minus room for the path.
 const VALUE_MAX: usize = 4096 - 256;
+/// Config chunks asked for together with `status`: the server answers in
+/// order, so when `status` says Running the chunks written before it are
+/// already on their way, and a config of up to `PREFETCH - 1` chunks
+/// (about 4 KB) loads in one round trip instead of one per chunk plus
+/// one for `status`. Replies that turn out not to be needed are dropped.
+const PREFETCH: u32 = 5;
 
 /// What a store reply is for.
 enum Tag {
@@ -55,13 +62,17 @@ struct Store {
     /// `status` changed during a load: look at it again afterwards.
     again: bool,
     status_in_flight: bool,
+    /// Config chunks requested so far in the current status round
+    /// (0..requested).
+    requested: u32,
     /// (path, value) of read results written and not yet seen back.
     echoes: Vec<(String, Vec<u8>)>,
 }
 
 /// The middlebox: a Click router, its store, its counters.
 pub struct Middlebox {
-    registry: Registry,
+    /// Built on the first poll, after the store hello is on its way.
+    registry: Option<Registry>,
     default_config: Option<(&'static str, &'static str)>,
     started: bool,
     ready: bool,
@@ -81,7 +92,7 @@ impl Middlebox {
     /// (name, text) of a config to run when there is no store.
     pub fn new(default_config: Option<(&'static str, &'static str)>) -> Middlebox {
         Middlebox {
-            registry: elements::registry(),
+            registry: None,
             default_config,
             started: false,
             ready: false,
@@ -97,19 +108,36 @@ impl Middlebox {
         }
     }
 
+    /// Opens the store session (announce, watch, ask for the status and
+    /// the first config chunks) and sends it at once. The guest calls this
+    /// as soon as its store channel is up, before it brings up its NICs
+    /// and builds its element registry, so the host's answers travel while
+    /// the guest does that work; otherwise the first poll does it.
+    pub fn hello(&mut self, stream: &mut dyn ByteStream) {
+        if self.store.is_some() {
+            return;
+        }
+        self.store = Some(Store {
+            link: Link::new(),
+            loading: None,
+            again: false,
+            status_in_flight: false,
+            requested: 0,
+            echoes: Vec::new(),
+        });
+        self.store_hello();
+        if let Some(st) = self.store.as_mut() {
+            st.link.pump(stream);
+        }
+    }
+
     fn start(&mut self, io: &mut Io<'_>) {
         self.started = true;
         self.nics = io.nic_count();
         self.stats = vec![NicStats::default(); self.nics];
-        if io.store().is_some() {
-            self.store = Some(Store {
-                link: Link::new(),
-                loading: None,
-                again: false,
-                status_in_flight: false,
-                echoes: Vec::new(),
-            });
-            self.store_hello();
+        if let Some(stream) = io.store() {
+            self.hello(stream);
+            self.registry = Some(elements::registry());
             crate::kprintln!(
                 "mb: at_us={} waiting for a config in the store ({})",
                 time::now_ns() / 1000,
@@ -117,6 +145,7 @@ impl Middlebox {
             );
             return;
         }
+        self.registry = Some(elements::registry());
         match self.default_config {
             Some((name, text)) => {
                 crate::kprintln!("mb: no store; running the built-in config '{name}'");
@@ -174,8 +203,8 @@ impl Middlebox {
             return Ok(false);
         }
         let t0 = time::now_ns();
-        let new =
-            ClickRouter::build(text, file, &self.registry, self.nics).map_err(|e| e.to_string())?;
+        let registry = self.registry.get_or_insert_with(elements::registry);
+        let new = ClickRouter::build(text, file, registry, self.nics).map_err(|e| e.to_string())?;
         let kept = self
             .router
             .as_ref()
@@ -266,14 +295,29 @@ impl Middlebox {
         let Some(st) = self.store.as_mut() else {
             return;
         };
-        if st.loading.is_some() {
+        if st.loading.is_some() || st.status_in_flight {
+            // Look again once this round is over. A read in flight may
+            // have been answered before this event was raised: the loop
+            // takes a poll's events before its replies, so the order they
+            // arrived in is lost.
             st.again = true;
-        } else if !st.status_in_flight {
-            // An event that arrives while a status read is in flight was
-            // raised before the server answered that read (the server keeps
-            // one order per connection), so the answer already reflects it.
+        } else {
             st.status_in_flight = true;
+            st.requested = PREFETCH;
             self.send(&Request::Read(clickos::STATUS), Tag::Status);
+            for i in 0..PREFETCH {
+                self.send(&Request::Read(&clickos::chunk_path(i)), Tag::Chunk(i));
+            }
+        }
+    }
+
+    /// After a status round that loaded nothing: start the next one if an
+    /// event asked for it meanwhile.
+    fn status_again(&mut self) {
+        if let Some(st) = self.store.as_mut() {
+            if core::mem::take(&mut st.again) {
+                self.read_status();
+            }
         }
     }
 
@@ -288,17 +332,23 @@ impl Middlebox {
                 if let Some(st) = self.store.as_mut() {
                     st.status_in_flight = false;
                 }
-                let Ok(v) = r else { return };
+                let Ok(v) = r else {
+                    return self.status_again();
+                };
                 if v.bytes() == status::RUNNING {
+                    // The first chunks' replies follow this one; the load
+                    // looks at `again` when it is over.
                     if let Some(st) = self.store.as_mut() {
                         st.loading = Some(Vec::new());
                     }
-                    self.send(&Request::Read(&clickos::chunk_path(0)), Tag::Chunk(0));
-                } else if v.bytes() == status::HALTED {
+                    return;
+                }
+                if v.bytes() == status::HALTED {
                     crate::kprintln!("mb: status Halted: stopping the router and powering off");
                     self.router = None;
                     crate::power::stop();
                 }
+                self.status_again();
             }
             Tag::Chunk(i) => self.on_chunk(i, r),
             Tag::Control(e, h) => {
@@ -324,10 +374,13 @@ impl Middlebox {
         match r {
             Ok(v) if text.len() + v.bytes().len() <= CONFIG_MAX => {
                 text.extend_from_slice(v.bytes());
-                self.send(
-                    &Request::Read(&clickos::chunk_path(i + 1)),
-                    Tag::Chunk(i + 1),
-                );
+                if i + 1 >= st.requested {
+                    st.requested = i + 2;
+                    self.send(
+                        &Request::Read(&clickos::chunk_path(i + 1)),
+                        Tag::Chunk(i + 1),
+                    );
+                }
             }
             Ok(_) => self.finish_load(Err(alloc::format!(
                 "config: larger than {CONFIG_MAX} bytes"
@@ -812,6 +865,60 @@ mod tests {
         r.settle();
         let err = r.host.read(&format!("{HOME}/error")).unwrap();
         assert!(err.contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_status_change_racing_a_status_read_is_not_lost() {
+        let mut r = Rig::new();
+        r.install("FromDevice(0) -> ToDevice(1);");
+        // The guest reads `status` (answered at once: "Paused"), and the
+        // host sets Running before the guest sees that answer: the answer
+        // and the event come in one poll, the answer older than the event.
+        r.host.write(
+            &format!("{HOME}/config/0"),
+            "FromDevice(0) -> c :: Counter -> ToDevice(1);",
+        );
+        r.host.write(&format!("{HOME}/status"), "Paused");
+        {
+            let mut io = Io::new(&mut r.nics, Some(&mut r.host), 0);
+            r.mb.poll(&mut io);
+        }
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        assert_eq!(r.forward(1), 1);
+        assert_eq!(r.read_handler("c", "count").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn configs_longer_than_the_prefetch_load_chunk_by_chunk() {
+        let mut r = Rig::new();
+        // One element per chunk, more chunks than are asked for up front.
+        let n = PREFETCH as usize + 3;
+        for i in 0..n {
+            let line = match i {
+                0 => "FromDevice(0)\n".to_string(),
+                i if i + 1 == n => "-> ToDevice(1);\n".to_string(),
+                i => format!("-> c{i} :: Counter\n"),
+            };
+            r.host.write(&format!("{HOME}/config/{i}"), &line);
+        }
+        r.host.write(&format!("{HOME}/status"), "Running");
+        r.settle();
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(2), 2);
+        let last = format!("c{}", n - 2);
+        assert_eq!(r.read_handler(&last, "count").as_deref(), Some("2"));
+        // A shorter config next: the chunks past its end are gone, and the
+        // prefetched replies of the earlier round do not leak into it.
+        for i in 1..n {
+            r.host
+                .call(MsgType::Rm, format!("{HOME}/config/{i}\0").into_bytes());
+        }
+        r.install("FromDevice(0) -> only :: Counter -> ToDevice(1);");
+        assert_eq!(r.host.read(&format!("{HOME}/error")), None);
+        assert_eq!(r.forward(1), 1);
+        assert_eq!(r.read_handler("only", "count").as_deref(), Some("1"));
+        assert_eq!(r.mb.loads, 2);
     }
 
     #[test]

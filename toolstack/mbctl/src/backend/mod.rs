@@ -7,6 +7,7 @@
 
 pub mod accel;
 pub mod qemu;
+pub mod tsc;
 pub mod xl;
 
 use anyhow::Result;

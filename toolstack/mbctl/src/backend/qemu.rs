@@ -38,7 +38,8 @@ impl Qemu {
 
 /// The machine: microvm without firmware or legacy devices, as in
 /// unikernel/kernel/README.md. TCG keeps the PIT (the guest calibrates its
-/// TSC against it); KVM gives kvmclock instead.
+/// TSC against it when the host cannot say the rate, see [`super::tsc`]);
+/// KVM gives kvmclock instead.
 pub fn machine(accel: &str) -> String {
     let pit = if accel == "kvm" { "off" } else { "on" };
     format!("microvm,x-option-roms=off,rtc=off,pit={pit},pic=off,isa-serial=on")
@@ -71,6 +72,12 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Under TCG the guest's TSC is the host's: saying its rate spares the
+    // guest a PIT calibration (milliseconds of its boot).
+    if let Some(khz) = (accel == "tcg").then(super::tsc::host_khz).flatten() {
+        a.push("-append".into());
+        a.push(format!("mb.tsc_khz={khz}"));
+    }
     for (i, n) in nics.iter().enumerate() {
         a.push("-netdev".into());
         a.push(match &n.attach {
@@ -322,6 +329,11 @@ mod tests {
         // NICs come before the console so the guest numbers them 0, 1.
         assert!(a.find("netdev=n1").unwrap() < a.find("virtconsole").unwrap());
         assert!(args(&p, "kvm", &[]).join(" ").contains("pit=off"));
+        // The TSC rate goes to TCG guests only (KVM has kvmclock).
+        assert!(!args(&p, "kvm", &[]).join(" ").contains("mb.tsc_khz="));
+        if let Some(khz) = super::super::tsc::host_khz() {
+            assert!(a.contains(&format!("-append mb.tsc_khz={khz}")), "{a}");
+        }
     }
 
     #[test]

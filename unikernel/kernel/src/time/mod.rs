@@ -2,8 +2,11 @@
 //!
 //! The TSC rate comes, in order of preference, from KVM's kvmclock (exact,
 //! no waiting), Xen's CPUID timing leaf, the generic hypervisor timing leaf
-//! 0x4000_0010, CPUID 0x15, or a short calibration against the i8254 PIT
-//! (needs `pit=on` on microvm; only TCG needs it). Time zero is the PVH
+//! 0x4000_0010, CPUID 0x15, `mb.tsc_khz=N` on the command line (the
+//! toolstack's figure, as Linux's `tsc_early_khz=`: under TCG the guest
+//! TSC is the host's, which the host knows), or a short calibration
+//! against the i8254 PIT (needs `pit=on` on microvm), which spins for a
+//! couple of milliseconds and so is the last resort. Time zero is the PVH
 //! entry, so `now_ns()` is also the time since boot.
 //!
 //! On Xen the clock is Xen's pvclock (`vcpu_time_info` in shared info):
@@ -32,6 +35,8 @@ pub enum Source {
     HypervisorLeaf,
     /// CPUID leaf 0x15 (crystal ratio).
     Cpuid15,
+    /// `mb.tsc_khz=N` on the kernel command line.
+    Cmdline,
     /// Calibrated against the i8254 PIT.
     Pit,
     /// Xen's pvclock in shared info (read on every `now_ns`).
@@ -67,8 +72,9 @@ static PVCLOCK: AtomicPtr<pvclock::PvclockInfo> = AtomicPtr::new(core::ptr::null
 /// pvclock system time at the PVH entry.
 static PVCLOCK_BOOT_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Picks a TSC rate source and sets the clock up.
-pub fn init(platform: &Platform) -> Result<Source, NoClock> {
+/// Picks a TSC rate source and sets the clock up; `cmdline` may carry
+/// `mb.tsc_khz=N`.
+pub fn init(platform: &Platform, cmdline: &str) -> Result<Source, NoClock> {
     if let (Hypervisor::Xen { .. }, Some(info)) = (platform.hypervisor, crate::xen::time_info()) {
         // SAFETY: the shared info page stays mapped for the whole run.
         let s = unsafe { pvclock::sample(info) };
@@ -79,13 +85,13 @@ pub fn init(platform: &Platform) -> Result<Source, NoClock> {
         PVCLOCK.store(info as *mut _, Ordering::Release);
         return Ok(Source::XenPvclock);
     }
-    let (source, scale) = detect(platform)?;
+    let (source, scale) = detect(platform, cmdline)?;
     NS_PER_TSC_Q32.store(scale.ns_per_tsc_q32(), Ordering::Relaxed);
     TSC_KHZ.store(scale.khz(), Ordering::Relaxed);
     Ok(source)
 }
 
-fn detect(platform: &Platform) -> Result<(Source, Scale), NoClock> {
+fn detect(platform: &Platform, cmdline: &str) -> Result<(Source, Scale), NoClock> {
     if let Hypervisor::Kvm { base } = platform.hypervisor {
         if let Some(s) = kvmclock::scale(base) {
             return Ok((Source::KvmClock, s));
@@ -111,7 +117,25 @@ fn detect(platform: &Platform) -> Result<(Source, Scale), NoClock> {
             return Ok((Source::Cpuid15, Scale::from_khz(hz / 1000)));
         }
     }
+    match cmdline_khz(cmdline) {
+        Some(Ok(khz)) => return Ok((Source::Cmdline, Scale::from_khz(khz))),
+        Some(Err(arg)) => {
+            crate::kprintln!("mb: ignoring {arg}: not a TSC rate in kHz (1000-100000000)")
+        }
+        None => {}
+    }
     pit::calibrate().map(|s| (Source::Pit, s)).ok_or(NoClock)
+}
+
+/// `mb.tsc_khz=N` from the command line: `Some(Ok(N))`, `Some(Err(arg))`
+/// when it is there but not a plausible rate (1 MHz to 100 GHz), `None`
+/// when absent. The last one wins, as with Linux's parameters.
+fn cmdline_khz(cmdline: &str) -> Option<Result<u64, &str>> {
+    let arg = cmdline
+        .split_ascii_whitespace()
+        .rfind(|a| a.starts_with("mb.tsc_khz="))?;
+    let khz = arg["mb.tsc_khz=".len()..].parse::<u64>().ok();
+    Some(khz.filter(|k| (1_000..=100_000_000).contains(k)).ok_or(arg))
 }
 
 /// Converts a TSC delta to nanoseconds.
@@ -154,4 +178,28 @@ pub fn deadline_tsc(ns: u64) -> u64 {
         return rdtsc().wrapping_add(ns_to_tsc(ns.saturating_sub(now_ns())));
     }
     boot_tsc().wrapping_add(ns_to_tsc(ns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_rate_is_parsed_and_checked() {
+        assert_eq!(cmdline_khz(""), None);
+        assert_eq!(cmdline_khz("mb.selftest=timer"), None);
+        assert_eq!(cmdline_khz("a mb.tsc_khz=2445414 b"), Some(Ok(2_445_414)));
+        assert_eq!(
+            cmdline_khz("mb.tsc_khz=1 mb.tsc_khz=1000000"),
+            Some(Ok(1_000_000))
+        );
+        for bad in [
+            "mb.tsc_khz=",
+            "mb.tsc_khz=2.4e6",
+            "mb.tsc_khz=0",
+            "mb.tsc_khz=999",
+        ] {
+            assert_eq!(cmdline_khz(bad), Some(Err(bad)), "{bad}");
+        }
+    }
 }

@@ -14,6 +14,25 @@ pub unsafe fn outb(port: u16, value: u8) {
     }
 }
 
+/// Writes bytes to an I/O port with one `rep outsb`: under KVM the whole
+/// string is a single exit rather than one per byte.
+///
+/// # Safety
+/// As for [`outb`], for every byte.
+#[inline]
+pub unsafe fn outsb(port: u16, bytes: &[u8]) {
+    // The direction flag is clear, as the ABI guarantees, so rsi counts up.
+    unsafe {
+        asm!(
+            "rep outsb",
+            in("dx") port,
+            inout("rsi") bytes.as_ptr() => _,
+            inout("rcx") bytes.len() => _,
+            options(nostack, preserves_flags, readonly)
+        )
+    }
+}
+
 /// Reads a byte from an I/O port.
 ///
 /// # Safety
