@@ -427,6 +427,7 @@ impl Router {
             clock: env.clock,
             host: env.host,
             pool: RefCell::new(PacketPool::new(1024)),
+            nomem: Cell::new(0),
             deferred: RefCell::new(VecDeque::new()),
             deferred_any: Cell::new(false),
             tasks: (0..n).map(|_| Cell::new(0)).collect(),

@@ -60,6 +60,7 @@ const ROUTER: &[HandlerDecl] = &[
     HandlerDecl::read("flatconfig"),
     HandlerDecl::read("requirements"),
     HandlerDecl::read("handlers"),
+    HandlerDecl::read("nomem_drops"),
     HandlerDecl::write("stop"),
 ];
 
@@ -254,6 +255,7 @@ impl Router {
             }
             "config" => self.source.clone(),
             "flatconfig" => crate::lang::unparse(&self.flat),
+            "nomem_drops" => self.nomem_drops().to_string(),
             "requirements" => {
                 let mut s = String::new();
                 for (r, _) in &self.flat.requirements {

@@ -297,7 +297,7 @@ impl Rewriter {
             self.destroy(old);
         }
         let class = initial_class(self.kind, proto);
-        let i = self.table.insert(
+        let Some(i) = self.table.insert(
             map,
             fid,
             m.flow,
@@ -306,7 +306,11 @@ impl Rewriter {
             port as u8,
             class,
             now_ms,
-        );
+        ) else {
+            // Out of memory: a mapping failure, as when the table is full.
+            self.specs[port].failures += 1;
+            return Err(None);
+        };
         self.table.flow_mut(i).reply_anno = anno;
         adjust_deltas(self.kind, &mut self.table, i);
         if self.table.len() > self.table.capacity {

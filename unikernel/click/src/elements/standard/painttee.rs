@@ -51,7 +51,9 @@ pub struct PaintTee {
 impl PaintTee {
     fn action(&self, cx: &Ctx, p: &Packet) {
         if p.anno_u8(self.anno) == Some(self.color) {
-            cx.push(1, cx.clone_packet(p));
+            if let Some(q) = cx.clone_packet(p) {
+                cx.push(1, q);
+            }
         }
     }
 }

@@ -1,0 +1,132 @@
+//! Fallible growth for what grows with traffic (flow tables, host tables,
+//! packet queues, packets themselves).
+//!
+//! In the guest an allocation failure is fatal (no_std's alloc error
+//! handler panics), so nothing the traffic controls may allocate
+//! infallibly: it grows through these helpers and, when they say no, drops
+//! the packet and counts it in a handler.
+//!
+//! `BTreeMap` has no fallible insert, so before inserting a new key an
+//! element asks [`room_for_btree_insert`], which allocates and frees a
+//! block as large as the nodes one insert can create. With one thread and
+//! nothing allocating in between, the insert then finds that memory free.
+//!
+//! Unit tests make every helper fail with [`fail_in_tests`].
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+#[cfg(test)]
+std::thread_local! {
+    static FAIL: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Makes every helper of this module report failure on the calling thread
+/// (unit tests only): the allocation-failure hook.
+#[cfg(test)]
+pub fn fail_in_tests(on: bool) {
+    FAIL.with(|f| f.set(on));
+}
+
+#[inline]
+fn injected() -> bool {
+    #[cfg(test)]
+    {
+        FAIL.with(|f| f.get())
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
+/// Makes room for `extra` more items in `v`; false when memory is short.
+#[inline]
+pub fn reserve<T>(v: &mut Vec<T>, extra: usize) -> bool {
+    if v.capacity() - v.len() >= extra {
+        return true;
+    }
+    !injected() && v.try_reserve(extra).is_ok()
+}
+
+/// Makes room for `extra` more items in `q`; false when memory is short.
+#[inline]
+pub fn reserve_deque<T>(q: &mut VecDeque<T>, extra: usize) -> bool {
+    if q.capacity() - q.len() >= extra {
+        return true;
+    }
+    !injected() && q.try_reserve(extra).is_ok()
+}
+
+/// `Vec::try_reserve_exact` of `n` items filled with `value`.
+pub fn filled_vec<T: Clone>(n: usize, value: T) -> Option<Vec<T>> {
+    if injected() {
+        return None;
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    v.resize(n, value);
+    Some(v)
+}
+
+/// `Box::new(value)`, or `value` back when memory is short (stable Rust
+/// has no `Box::try_new`).
+pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, T> {
+    let mut v = Vec::new();
+    if injected() || v.try_reserve_exact(1).is_err() {
+        return Err(value);
+    }
+    v.push(value);
+    let raw = alloc::boxed::Box::into_raw(v.into_boxed_slice()) as *mut T;
+    // SAFETY: a boxed one-element slice is one `T` allocated with `T`'s
+    // layout (`Layout::array::<T>(1)` has the size and alignment of `T`),
+    // so the pointer may be owned by a `Box<T>`.
+    Ok(unsafe { alloc::boxed::Box::from_raw(raw) })
+}
+
+/// True when a `BTreeMap<K, V>` insert of a new key can get its memory:
+/// a leaf split at every level of a tall tree and a new root.
+pub fn room_for_btree_insert<K, V>() -> bool {
+    // A node holds up to 11 keys and values, plus 12 child pointers for an
+    // internal node; six levels cover far more entries than any table here.
+    const LEVELS: usize = 6;
+    let node = 11 * (core::mem::size_of::<K>() + core::mem::size_of::<V>()) + 12 * 8 + 32;
+    probe(node * LEVELS)
+}
+
+/// True when `bytes` bytes can be allocated right now.
+pub fn probe(bytes: usize) -> bool {
+    if injected() {
+        return false;
+    }
+    let mut v: Vec<u8> = Vec::new();
+    v.try_reserve_exact(bytes).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injected_failure_says_no_but_spare_capacity_still_serves() {
+        let mut v: Vec<u8> = Vec::with_capacity(4);
+        fail_in_tests(true);
+        assert!(reserve(&mut v, 4), "no allocation needed");
+        assert!(!reserve(&mut v, 5));
+        assert!(!probe(1));
+        assert!(filled_vec(3, 0u8).is_none());
+        assert_eq!(try_box(5u32), Err(5));
+        fail_in_tests(false);
+        assert_eq!(*try_box(5u32).unwrap(), 5);
+        assert!(reserve(&mut v, 5));
+        assert!(room_for_btree_insert::<u32, u64>());
+        assert_eq!(filled_vec(3, 7u8).unwrap(), [7, 7, 7]);
+    }
+
+    #[test]
+    fn absurd_requests_fail_instead_of_aborting() {
+        let mut v: Vec<u64> = Vec::new();
+        assert!(!reserve(&mut v, usize::MAX / 4));
+        assert!(!probe(usize::MAX / 2));
+    }
+}
