@@ -11,6 +11,11 @@
 //! block as large as the nodes one insert can create. With one thread and
 //! nothing allocating in between, the insert then finds that memory free.
 //!
+//! A build can also be told that memory ran out elsewhere
+//! ([`set_exhausted`]: the guest's allocator says so when it had to dip
+//! into its emergency reserve); it then stops configuring elements and
+//! fails with an "out of memory" error instead of allocating on.
+//!
 //! Unit tests make every helper fail with [`fail_in_tests`].
 
 use alloc::collections::VecDeque;
@@ -19,6 +24,32 @@ use alloc::vec::Vec;
 #[cfg(test)]
 std::thread_local! {
     static FAIL: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    static EXHAUSTED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+// Tests run in parallel threads, so there the flag is per thread.
+#[cfg(not(test))]
+static EXHAUSTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Tells a configuration build in progress that the heap ran out (or that
+/// it has memory again).
+pub fn set_exhausted(on: bool) {
+    #[cfg(test)]
+    EXHAUSTED.with(|f| f.set(on));
+    #[cfg(not(test))]
+    EXHAUSTED.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// True after [`set_exhausted`]`(true)`: builds stop configuring elements.
+pub fn exhausted() -> bool {
+    #[cfg(test)]
+    {
+        EXHAUSTED.with(|f| f.get())
+    }
+    #[cfg(not(test))]
+    {
+        EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Makes every helper of this module report failure on the calling thread

@@ -174,8 +174,12 @@ impl Middlebox {
             return Ok(false);
         }
         let t0 = time::now_ns();
-        let new =
-            ClickRouter::build(text, file, &self.registry, self.nics).map_err(|e| e.to_string())?;
+        // A config too big for the VM is an error like any other: the
+        // build runs with the heap's emergency reserve armed.
+        let (registry, nics) = (&self.registry, self.nics);
+        let new = crate::mem::heap::guarded(|| {
+            ClickRouter::build(text, file, registry, nics).map_err(|e| e.to_string())
+        })?;
         let kept = self
             .router
             .as_ref()

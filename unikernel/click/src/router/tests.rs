@@ -329,3 +329,20 @@ fn a_copy_without_memory_is_a_counted_drop() {
     assert_eq!(crate::testing::sink_contents(&r, "a").len(), 1);
     assert_eq!(r.read("nomem_drops").unwrap(), "1");
 }
+
+#[test]
+fn a_build_told_memory_ran_out_stops_with_an_error() {
+    crate::fallible::set_exhausted(true);
+    let e = build(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    crate::fallible::set_exhausted(false);
+    let e = e.err().expect("abandoned").to_string();
+    assert!(e.contains("out of memory (configuration abandoned)"), "{e}");
+    assert!(build(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)]
+    ))
+    .is_ok());
+}

@@ -1,6 +1,28 @@
-//! The global allocator: talc over the usable RAM regions.
+//! The global allocator: talc over the usable RAM regions, with an
+//! emergency reserve for configuration builds.
+//!
+//! On stable Rust a failed infallible allocation ends in a panic, and the
+//! guest's panic handler powers it off. Traffic-driven growth in the engine
+//! is fallible (`click::fallible`), so at run time the heap running out is
+//! a counted drop. A configuration build, though, allocates infallibly all
+//! over the parser and the elements, and a config too big for the VM must
+//! be an error that leaves the old router running, not a dead guest.
+//!
+//! Design: at boot a block ([`reserve_bytes`]) is taken from the heap and
+//! held back. While a build runs ([`guarded`]), an allocation that fails
+//! frees that block and is retried, and the build is told that memory ran
+//! out (`click::fallible::set_exhausted`), so it stops configuring elements
+//! and returns an error; the half-built router is dropped and the reserve
+//! taken back. The reserve only has to carry one element's configuration
+//! and the unwinding, not the rest of the config. Outside builds failures
+//! return null as usual (fallible callers count a drop). This is sound
+//! because the reserve is an ordinary allocation: the allocator only ever
+//! hands out memory talc owns, and nothing else touches the block.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use alloc::string::String;
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use talc::lock_api::{GuardSend, RawMutex};
 use talc::source::Manual;
@@ -34,29 +56,294 @@ unsafe impl RawMutex for SpinLock {
     }
 }
 
+/// talc plus the emergency reserve.
+pub struct Heap {
+    talc: TalcLock<SpinLock, Manual>,
+    /// Set while a configuration is built.
+    armed: AtomicBool,
+    /// Set when an allocation failed while armed.
+    failed: AtomicBool,
+    /// The reserve block, or null while it is released (or not made).
+    reserve: AtomicPtr<u8>,
+    reserve_len: AtomicUsize,
+    bytes: AtomicU64,
+    /// Tells the engine's build that memory ran out (or is back).
+    notify: fn(bool),
+}
+
+const RESERVE_ALIGN: usize = 16;
+/// Bounds of the reserve: a sixteenth of the heap, within these.
+const RESERVE_MIN: usize = 64 << 10;
+const RESERVE_MAX: usize = 256 << 10;
+
+impl Heap {
+    const fn new(notify: fn(bool)) -> Heap {
+        Heap {
+            talc: TalcLock::new(Manual),
+            armed: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            reserve: AtomicPtr::new(null_mut()),
+            reserve_len: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+            notify,
+        }
+    }
+
+    fn reserve_layout(&self) -> Layout {
+        // Cannot fail: the size is at most RESERVE_MAX.
+        Layout::from_size_align(self.reserve_len.load(Ordering::Relaxed), RESERVE_ALIGN)
+            .unwrap_or(Layout::new::<u8>())
+    }
+
+    /// Takes the reserve block from the heap if it is not held; true if
+    /// it is held afterwards.
+    fn take_reserve(&self) -> bool {
+        if !self.reserve.load(Ordering::Relaxed).is_null() {
+            return true;
+        }
+        if self.reserve_len.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        // SAFETY: a non-zero size.
+        let p = unsafe { self.talc.alloc(self.reserve_layout()) };
+        self.reserve.store(p, Ordering::Relaxed);
+        !p.is_null()
+    }
+
+    /// The slow path of a failed allocation of `size` bytes: while armed,
+    /// note it, give the reserve back to talc and let the caller retry
+    /// once. A request larger than the reserve could not be served from it
+    /// and says nothing about the rest of the heap (a table sized from the
+    /// config, which the engine asks for fallibly): it just fails.
+    #[cold]
+    fn on_failure(&self, size: usize) -> bool {
+        if !self.armed.load(Ordering::Relaxed) || size > self.reserve_len.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.failed.store(true, Ordering::Relaxed);
+        (self.notify)(true);
+        let r = self.reserve.swap(null_mut(), Ordering::Relaxed);
+        if r.is_null() {
+            return false;
+        }
+        // SAFETY: `r` came from `take_reserve` with this layout.
+        unsafe { self.talc.dealloc(r, self.reserve_layout()) };
+        true
+    }
+
+    /// Runs `build` (a configuration build) armed; returns its result, or
+    /// `Err` naming out of memory when the heap ran out during it (the
+    /// result is dropped first, which frees what it held).
+    pub fn guarded<T>(&self, build: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        self.take_reserve();
+        self.failed.store(false, Ordering::Relaxed);
+        self.armed.store(true, Ordering::Relaxed);
+        let r = build();
+        self.armed.store(false, Ordering::Relaxed);
+        (self.notify)(false);
+        if !self.failed.load(Ordering::Relaxed) {
+            return r;
+        }
+        let detail = match r {
+            Ok(done) => {
+                drop(done);
+                None
+            }
+            Err(msg) => Some(msg),
+        };
+        self.take_reserve();
+        let heap_kib = self.bytes.load(Ordering::Relaxed) >> 10;
+        Err(match detail {
+            Some(msg) if msg.contains("out of memory") => msg,
+            Some(msg) => alloc::format!(
+                "out of memory building the configuration ({heap_kib} KiB heap); {msg}"
+            ),
+            None => {
+                alloc::format!("out of memory building the configuration ({heap_kib} KiB heap)")
+            }
+        })
+    }
+
+    /// Gives `len` bytes at `start` to talc; false if talc refused them.
+    ///
+    /// # Safety
+    /// The memory must be unused, mapped and writable for the rest of the run.
+    unsafe fn claim(&self, start: *mut u8, len: usize) -> bool {
+        // SAFETY: per the function contract.
+        unsafe { self.talc.lock().claim(start, len) }.is_some()
+    }
+
+    /// Sizes and takes the reserve once the heap has its memory.
+    fn make_reserve(&self, total: u64) {
+        let want = ((total / 16) as usize).clamp(RESERVE_MIN, RESERVE_MAX);
+        self.reserve_len.store(want, Ordering::Relaxed);
+        if !self.take_reserve() {
+            self.reserve_len.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+// SAFETY: every method forwards to talc's `GlobalAlloc`; the failure path
+// only frees the reserve block (a live talc allocation) before retrying.
+unsafe impl GlobalAlloc for Heap {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is talc's.
+        let p = unsafe { self.talc.alloc(layout) };
+        if p.is_null() && self.on_failure(layout.size()) {
+            // SAFETY: as above.
+            return unsafe { self.talc.alloc(layout) };
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is talc's.
+        unsafe { self.talc.dealloc(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract is talc's; a failed realloc leaves
+        // the old block as it was, so it may be retried.
+        let p = unsafe { self.talc.realloc(ptr, layout, new_size) };
+        if p.is_null() && self.on_failure(new_size) {
+            // SAFETY: as above.
+            return unsafe { self.talc.realloc(ptr, layout, new_size) };
+        }
+        p
+    }
+}
+
 #[cfg_attr(not(test), global_allocator)]
-static ALLOCATOR: TalcLock<SpinLock, Manual> = TalcLock::new(Manual);
+static ALLOCATOR: Heap = Heap::new(click::fallible::set_exhausted);
 
-static HEAP_BYTES: AtomicU64 = AtomicU64::new(0);
-
-/// Gives the regions to the allocator; returns the bytes claimed.
+/// Gives the regions to the allocator and takes the emergency reserve;
+/// returns the bytes claimed.
 ///
 /// # Safety
 /// The regions must be unused RAM, identity-mapped, for the rest of the run.
 pub unsafe fn init(regions: &[Region]) -> u64 {
-    let mut talc = ALLOCATOR.lock();
     let mut total = 0;
     for r in regions {
         // SAFETY: per the function contract.
-        if unsafe { talc.claim(r.start as *mut u8, r.len() as usize) }.is_some() {
+        if unsafe { ALLOCATOR.claim(r.start as *mut u8, r.len() as usize) } {
             total += r.len();
         }
     }
-    HEAP_BYTES.store(total, Ordering::Relaxed);
+    ALLOCATOR.bytes.store(total, Ordering::Relaxed);
+    ALLOCATOR.make_reserve(total);
     total
 }
 
 /// Bytes handed to the allocator at boot.
 pub fn heap_bytes() -> u64 {
-    HEAP_BYTES.load(Ordering::Relaxed)
+    ALLOCATOR.bytes.load(Ordering::Relaxed)
+}
+
+/// Bytes held back for configuration builds that run out of memory.
+pub fn reserve_bytes() -> usize {
+    ALLOCATOR.reserve_len.load(Ordering::Relaxed)
+}
+
+/// Runs a configuration build with the emergency reserve armed (see the
+/// module comment): out of memory it returns an error instead of the
+/// guest dying.
+pub fn guarded<T>(build: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    ALLOCATOR.guarded(build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// A heap of its own over a leaked buffer (the tests' global allocator
+    /// is the host's).
+    fn heap(bytes: usize) -> &'static Heap {
+        // Tests run in parallel: the engine's global flag is left alone.
+        let h: &'static Heap = alloc::boxed::Box::leak(alloc::boxed::Box::new(Heap::new(|_| {})));
+        let mem: &'static mut [u8] = alloc::vec![0u8; bytes].leak();
+        // SAFETY: leaked, so unused by anything else for the rest of the run.
+        assert!(unsafe { h.claim(mem.as_mut_ptr(), mem.len()) });
+        h.bytes.store(bytes as u64, Ordering::Relaxed);
+        h.make_reserve(bytes as u64);
+        h
+    }
+
+    /// Allocates `n`-byte blocks until one fails; returns them.
+    fn fill(h: &Heap, n: usize) -> Vec<*mut u8> {
+        let l = Layout::from_size_align(n, 8).unwrap();
+        let mut got = Vec::new();
+        loop {
+            // SAFETY: a non-zero size.
+            let p = unsafe { h.alloc(l) };
+            if p.is_null() {
+                return got;
+            }
+            got.push(p);
+        }
+    }
+
+    fn free(h: &Heap, blocks: Vec<*mut u8>, n: usize) {
+        let l = Layout::from_size_align(n, 8).unwrap();
+        for p in blocks {
+            // SAFETY: allocated by `fill` with this layout.
+            unsafe { h.dealloc(p, l) };
+        }
+    }
+
+    #[test]
+    fn unarmed_failures_return_null_and_keep_the_reserve() {
+        let h = heap(1 << 20);
+        assert_eq!(h.reserve_len.load(Ordering::Relaxed), RESERVE_MIN);
+        let blocks = fill(h, 4096);
+        assert!(!h.reserve.load(Ordering::Relaxed).is_null());
+        assert!(!h.failed.load(Ordering::Relaxed));
+        free(h, blocks, 4096);
+    }
+
+    #[test]
+    fn a_build_that_runs_out_gets_the_reserve_and_an_error() {
+        let h = heap(1 << 20);
+        let mut held = 0;
+        let r: Result<(), String> = h.guarded(|| {
+            let blocks = fill(h, 4096);
+            held = blocks.len() * 4096;
+            assert!(h.failed.load(Ordering::Relaxed));
+            assert!(h.reserve.load(Ordering::Relaxed).is_null(), "released");
+            free(h, blocks, 4096);
+            Ok(())
+        });
+        let e = r.unwrap_err();
+        assert!(
+            e.starts_with("out of memory building the configuration (1024 KiB heap)"),
+            "{e}"
+        );
+        // The reserve was used (more than the unarmed heap gave), then
+        // taken back once the build's memory was freed.
+        assert!(held > (1 << 20) - RESERVE_MIN - 64 * 1024, "{held}");
+        assert!(!h.reserve.load(Ordering::Relaxed).is_null());
+        // A request larger than the reserve fails alone: the build's own
+        // (fallible) error stands and the reserve stays.
+        let r: Result<(), String> = h.guarded(|| {
+            let big = Layout::from_size_align(4 << 20, 8).unwrap();
+            // SAFETY: a non-zero size.
+            assert!(unsafe { h.alloc(big) }.is_null());
+            assert!(!h.failed.load(Ordering::Relaxed));
+            Err("q: out of memory for CAPACITY 9".into())
+        });
+        assert_eq!(r.unwrap_err(), "q: out of memory for CAPACITY 9");
+        assert!(!h.reserve.load(Ordering::Relaxed).is_null());
+        // A build that fits is untouched.
+        assert_eq!(h.guarded(|| Ok::<_, String>(5)), Ok(5));
+        // A build's own out-of-memory error is kept as it is.
+        let r: Result<(), String> = h.guarded(|| {
+            let blocks = fill(h, 4096);
+            free(h, blocks, 4096);
+            Err("q: out of memory for CAPACITY 9".into())
+        });
+        assert_eq!(r.unwrap_err(), "q: out of memory for CAPACITY 9");
+    }
 }

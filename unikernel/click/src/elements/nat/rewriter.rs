@@ -172,7 +172,8 @@ impl Rewriter {
             specs.push(parse_spec(l, i, nout, cx)?);
         }
         let mut rng = Rng::from_name(cx.name());
-        let mut table = FlowTable::new(1024, rng.next_u64());
+        let mut table = FlowTable::try_new(1024, rng.next_u64())
+            .ok_or("out of memory for the mapping table")?;
         table.timeouts = t;
         table.capacity = capacity;
         Ok(Rewriter {

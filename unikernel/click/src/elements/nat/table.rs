@@ -207,6 +207,27 @@ impl FlowTable {
         }
     }
 
+    /// Like [`FlowTable::new`], or `None` when memory is short.
+    pub fn try_new(expected: usize, seed: u64) -> Option<FlowTable> {
+        let mut flows = Vec::new();
+        if !crate::fallible::reserve(&mut flows, expected) {
+            return None;
+        }
+        Some(FlowTable {
+            flows,
+            free: NIL,
+            index: [Index::try_new(expected * 2)?, Index::try_new(16)?],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; NCLASS],
+            timeouts: [Timeouts::default(); NCLASS],
+            live: 0,
+            capacity: 0x7FFF_FFFF,
+            seed,
+        })
+    }
+
     /// Makes room for `n` flows in index `map` without further allocation.
     pub fn reserve(&mut self, map: usize, n: usize) {
         self.flows.reserve(n.saturating_sub(self.flows.len()));
