@@ -16,6 +16,11 @@
 //! into its emergency reserve); it then stops configuring elements and
 //! fails with an "out of memory" error instead of allocating on.
 //!
+//! While a helper asks the allocator, [`trying`] is true, so an allocator
+//! that keeps an emergency reserve for infallible allocations (the
+//! guest's does) knows a failure here is handled and leaves the reserve
+//! alone: tables fill the heap, not the reserve.
+//!
 //! Unit tests make every helper fail with [`fail_in_tests`].
 
 use alloc::collections::VecDeque;
@@ -59,6 +64,47 @@ pub fn fail_in_tests(on: bool) {
     FAIL.with(|f| f.set(on));
 }
 
+#[cfg(not(test))]
+static TRYING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+#[cfg(test)]
+std::thread_local! {
+    static TRYING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+fn set_trying(on: bool) -> bool {
+    #[cfg(test)]
+    {
+        TRYING.with(|t| t.replace(on))
+    }
+    #[cfg(not(test))]
+    {
+        TRYING.swap(on, core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// True while a helper of this module is asking the allocator for memory
+/// (a failure will be handled, not turned into a panic).
+pub fn trying() -> bool {
+    #[cfg(test)]
+    {
+        TRYING.with(|t| t.get())
+    }
+    #[cfg(not(test))]
+    {
+        TRYING.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Runs an allocation attempt with [`trying`] set.
+#[inline]
+fn attempt<R>(f: impl FnOnce() -> R) -> R {
+    let outer = set_trying(true);
+    let r = f();
+    set_trying(outer);
+    r
+}
+
 #[inline]
 fn injected() -> bool {
     #[cfg(test)]
@@ -77,7 +123,7 @@ pub fn reserve<T>(v: &mut Vec<T>, extra: usize) -> bool {
     if v.capacity() - v.len() >= extra {
         return true;
     }
-    !injected() && v.try_reserve(extra).is_ok()
+    !injected() && attempt(|| v.try_reserve(extra).is_ok())
 }
 
 /// Makes room for `extra` more items in `q`; false when memory is short.
@@ -86,7 +132,7 @@ pub fn reserve_deque<T>(q: &mut VecDeque<T>, extra: usize) -> bool {
     if q.capacity() - q.len() >= extra {
         return true;
     }
-    !injected() && q.try_reserve(extra).is_ok()
+    !injected() && attempt(|| q.try_reserve(extra).is_ok())
 }
 
 /// `Vec::try_reserve_exact` of `n` items filled with `value`.
@@ -95,7 +141,7 @@ pub fn filled_vec<T: Clone>(n: usize, value: T) -> Option<Vec<T>> {
         return None;
     }
     let mut v = Vec::new();
-    v.try_reserve_exact(n).ok()?;
+    attempt(|| v.try_reserve_exact(n)).ok()?;
     v.resize(n, value);
     Some(v)
 }
@@ -104,7 +150,7 @@ pub fn filled_vec<T: Clone>(n: usize, value: T) -> Option<Vec<T>> {
 /// has no `Box::try_new`).
 pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, T> {
     let mut v = Vec::new();
-    if injected() || v.try_reserve_exact(1).is_err() {
+    if injected() || attempt(|| v.try_reserve_exact(1)).is_err() {
         return Err(value);
     }
     v.push(value);
@@ -131,7 +177,7 @@ pub fn probe(bytes: usize) -> bool {
         return false;
     }
     let mut v: Vec<u8> = Vec::new();
-    v.try_reserve_exact(bytes).is_ok()
+    attempt(|| v.try_reserve_exact(bytes).is_ok())
 }
 
 #[cfg(test)]
@@ -159,5 +205,12 @@ mod tests {
         let mut v: Vec<u64> = Vec::new();
         assert!(!reserve(&mut v, usize::MAX / 4));
         assert!(!probe(usize::MAX / 2));
+    }
+
+    #[test]
+    fn trying_is_set_only_during_an_attempt() {
+        assert!(!trying());
+        assert!(attempt(trying));
+        assert!(!trying());
     }
 }

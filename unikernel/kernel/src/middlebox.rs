@@ -506,6 +506,9 @@ impl Router for Middlebox {
         if !self.started {
             self.start(io);
         }
+        if crate::mem::heap::recover() {
+            crate::kprintln!("mb: the heap ran out; its emergency reserve carried on and is back");
+        }
         let t0 = io.now_ns();
         let moved = match self.router.as_mut() {
             Some(r) => r.poll(io, &mut self.stats),

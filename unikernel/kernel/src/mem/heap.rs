@@ -9,15 +9,22 @@
 //! be an error that leaves the old router running, not a dead guest.
 //!
 //! Design: at boot a block ([`reserve_bytes`]) is taken from the heap and
-//! held back. While a build runs ([`guarded`]), an allocation that fails
-//! frees that block and is retried, and the build is told that memory ran
-//! out (`click::fallible::set_exhausted`), so it stops configuring elements
-//! and returns an error; the half-built router is dropped and the reserve
-//! taken back. The reserve only has to carry one element's configuration
-//! and the unwinding, not the rest of the config. Outside builds failures
-//! return null as usual (fallible callers count a drop). This is sound
-//! because the reserve is an ordinary allocation: the allocator only ever
-//! hands out memory talc owns, and nothing else touches the block.
+//! held back. An *infallible* allocation that fails frees that block and is
+//! retried; a *fallible* one (the engine's `click::fallible` helpers, which
+//! say so through `click::fallible::trying`) just fails, and while the
+//! reserve is out fallible requests are refused outright, so traffic-driven
+//! tables fill the heap but never the reserve. The reserve is taken back
+//! as soon as memory allows ([`recover`], every main-loop round).
+//!
+//! While a configuration build runs ([`guarded`]), running out also tells
+//! the build (`click::fallible::set_exhausted`), so it stops configuring
+//! elements and returns an error; the half-built router is dropped and the
+//! reserve taken back. The reserve only has to carry one element's
+//! configuration and the unwinding, not the rest of the config. At run
+//! time it carries the store traffic and handler replies of a guest whose
+//! tables filled the heap. This is sound because the reserve is an
+//! ordinary allocation: the allocator only ever hands out memory talc
+//! owns, and nothing else touches the block.
 
 use alloc::string::String;
 use core::alloc::{GlobalAlloc, Layout};
@@ -63,12 +70,16 @@ pub struct Heap {
     armed: AtomicBool,
     /// Set when an allocation failed while armed.
     failed: AtomicBool,
+    /// Set when the reserve was given out to an infallible request.
+    used: AtomicBool,
     /// The reserve block, or null while it is released (or not made).
     reserve: AtomicPtr<u8>,
     reserve_len: AtomicUsize,
     bytes: AtomicU64,
     /// Tells the engine's build that memory ran out (or is back).
     notify: fn(bool),
+    /// Whether the allocation under way is a fallible one.
+    trying: fn() -> bool,
 }
 
 const RESERVE_ALIGN: usize = 16;
@@ -77,15 +88,17 @@ const RESERVE_MIN: usize = 64 << 10;
 const RESERVE_MAX: usize = 256 << 10;
 
 impl Heap {
-    const fn new(notify: fn(bool)) -> Heap {
+    const fn new(notify: fn(bool), trying: fn() -> bool) -> Heap {
         Heap {
             talc: TalcLock::new(Manual),
             armed: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            used: AtomicBool::new(false),
             reserve: AtomicPtr::new(null_mut()),
             reserve_len: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
             notify,
+            trying,
         }
     }
 
@@ -110,25 +123,50 @@ impl Heap {
         !p.is_null()
     }
 
-    /// The slow path of a failed allocation of `size` bytes: while armed,
-    /// note it, give the reserve back to talc and let the caller retry
-    /// once. A request larger than the reserve could not be served from it
-    /// and says nothing about the rest of the heap (a table sized from the
-    /// config, which the engine asks for fallibly): it just fails.
+    /// True when a fallible request must fail without asking talc: the
+    /// reserve is out and what is left belongs to infallible callers.
+    #[inline]
+    fn refuse(&self) -> bool {
+        self.reserve.load(Ordering::Relaxed).is_null()
+            && self.reserve_len.load(Ordering::Relaxed) != 0
+            && (self.trying)()
+    }
+
+    /// The slow path of a failed allocation of `size` bytes. During a
+    /// build, a request the reserve could have served means the heap ran
+    /// out: note it and tell the build. (A larger request says nothing
+    /// about the rest of the heap: a table sized from the config, asked for
+    /// fallibly.) Then, for an infallible request, give the reserve back to
+    /// talc and let the caller retry once.
     #[cold]
     fn on_failure(&self, size: usize) -> bool {
-        if !self.armed.load(Ordering::Relaxed) || size > self.reserve_len.load(Ordering::Relaxed) {
+        let fits = size <= self.reserve_len.load(Ordering::Relaxed);
+        if self.armed.load(Ordering::Relaxed) && fits {
+            self.failed.store(true, Ordering::Relaxed);
+            (self.notify)(true);
+        }
+        if (self.trying)() {
             return false;
         }
-        self.failed.store(true, Ordering::Relaxed);
-        (self.notify)(true);
         let r = self.reserve.swap(null_mut(), Ordering::Relaxed);
         if r.is_null() {
             return false;
         }
+        self.used.store(true, Ordering::Relaxed);
         // SAFETY: `r` came from `take_reserve` with this layout.
         unsafe { self.talc.dealloc(r, self.reserve_layout()) };
         true
+    }
+
+    /// Takes the reserve back after it was used, if memory allows; true
+    /// once per use, when it is back.
+    pub fn recover(&self) -> bool {
+        if !self.reserve.load(Ordering::Relaxed).is_null()
+            || self.reserve_len.load(Ordering::Relaxed) == 0
+        {
+            return false;
+        }
+        self.take_reserve() && self.used.swap(false, Ordering::Relaxed)
     }
 
     /// Runs `build` (a configuration build) armed; returns its result, or
@@ -152,6 +190,7 @@ impl Heap {
             Err(msg) => Some(msg),
         };
         self.take_reserve();
+        self.used.store(false, Ordering::Relaxed);
         let heap_kib = self.bytes.load(Ordering::Relaxed) >> 10;
         Err(match detail {
             Some(msg) if msg.contains("out of memory") => msg,
@@ -188,6 +227,9 @@ impl Heap {
 unsafe impl GlobalAlloc for Heap {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if self.refuse() {
+            return null_mut();
+        }
         // SAFETY: the caller's contract is talc's.
         let p = unsafe { self.talc.alloc(layout) };
         if p.is_null() && self.on_failure(layout.size()) {
@@ -205,6 +247,9 @@ unsafe impl GlobalAlloc for Heap {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if self.refuse() {
+            return null_mut();
+        }
         // SAFETY: the caller's contract is talc's; a failed realloc leaves
         // the old block as it was, so it may be retried.
         let p = unsafe { self.talc.realloc(ptr, layout, new_size) };
@@ -217,7 +262,7 @@ unsafe impl GlobalAlloc for Heap {
 }
 
 #[cfg_attr(not(test), global_allocator)]
-static ALLOCATOR: Heap = Heap::new(click::fallible::set_exhausted);
+static ALLOCATOR: Heap = Heap::new(click::fallible::set_exhausted, click::fallible::trying);
 
 /// Gives the regions to the allocator and takes the emergency reserve;
 /// returns the bytes claimed.
@@ -247,6 +292,13 @@ pub fn reserve_bytes() -> usize {
     ALLOCATOR.reserve_len.load(Ordering::Relaxed)
 }
 
+/// Takes the emergency reserve back if an infallible allocation used it
+/// and memory allows; true once per such use, when it is back (for a log
+/// line). Cheap when the reserve is held: the main loop calls it often.
+pub fn recover() -> bool {
+    ALLOCATOR.recover()
+}
+
 /// Runs a configuration build with the emergency reserve armed (see the
 /// module comment): out of memory it returns an error instead of the
 /// guest dying.
@@ -262,14 +314,19 @@ mod tests {
     /// A heap of its own over a leaked buffer (the tests' global allocator
     /// is the host's).
     fn heap(bytes: usize) -> &'static Heap {
-        // Tests run in parallel: the engine's global flag is left alone.
-        let h: &'static Heap = alloc::boxed::Box::leak(alloc::boxed::Box::new(Heap::new(|_| {})));
+        // Tests run in parallel: the engine's global flags are left alone.
+        let h = Heap::new(|_| {}, || TRYING.with(|t| t.get()));
+        let h: &'static Heap = alloc::boxed::Box::leak(alloc::boxed::Box::new(h));
         let mem: &'static mut [u8] = alloc::vec![0u8; bytes].leak();
         // SAFETY: leaked, so unused by anything else for the rest of the run.
         assert!(unsafe { h.claim(mem.as_mut_ptr(), mem.len()) });
         h.bytes.store(bytes as u64, Ordering::Relaxed);
         h.make_reserve(bytes as u64);
         h
+    }
+
+    std::thread_local! {
+        static TRYING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
     }
 
     /// Allocates `n`-byte blocks until one fails; returns them.
@@ -295,13 +352,29 @@ mod tests {
     }
 
     #[test]
-    fn unarmed_failures_return_null_and_keep_the_reserve() {
+    fn fallible_requests_fill_the_heap_but_never_the_reserve() {
         let h = heap(1 << 20);
         assert_eq!(h.reserve_len.load(Ordering::Relaxed), RESERVE_MIN);
-        let blocks = fill(h, 4096);
+        TRYING.with(|t| t.set(true));
+        let tables = fill(h, 4096);
+        TRYING.with(|t| t.set(false));
+        assert!(!h.reserve.load(Ordering::Relaxed).is_null(), "kept");
+        // An infallible request then gets the reserve...
+        let store = fill(h, 4096);
+        assert!(!store.is_empty());
+        assert!(h.reserve.load(Ordering::Relaxed).is_null());
+        // ...and while it is out, fallible requests are refused even when
+        // talc has the memory.
+        free(h, store, 4096);
+        TRYING.with(|t| t.set(true));
+        assert!(fill(h, 64).is_empty());
+        TRYING.with(|t| t.set(false));
+        assert!(!h.failed.load(Ordering::Relaxed), "not a build");
+        // Taken back once memory allows, and reported once.
+        assert!(h.recover());
         assert!(!h.reserve.load(Ordering::Relaxed).is_null());
-        assert!(!h.failed.load(Ordering::Relaxed));
-        free(h, blocks, 4096);
+        assert!(!h.recover());
+        free(h, tables, 4096);
     }
 
     #[test]
@@ -325,12 +398,14 @@ mod tests {
         // taken back once the build's memory was freed.
         assert!(held > (1 << 20) - RESERVE_MIN - 64 * 1024, "{held}");
         assert!(!h.reserve.load(Ordering::Relaxed).is_null());
-        // A request larger than the reserve fails alone: the build's own
-        // (fallible) error stands and the reserve stays.
+        // A fallible request larger than the reserve fails alone: the
+        // build's own error stands and the reserve stays.
         let r: Result<(), String> = h.guarded(|| {
             let big = Layout::from_size_align(4 << 20, 8).unwrap();
+            TRYING.with(|t| t.set(true));
             // SAFETY: a non-zero size.
             assert!(unsafe { h.alloc(big) }.is_null());
+            TRYING.with(|t| t.set(false));
             assert!(!h.failed.load(Ordering::Relaxed));
             Err("q: out of memory for CAPACITY 9".into())
         });
