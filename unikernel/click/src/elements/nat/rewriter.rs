@@ -309,6 +309,7 @@ impl Rewriter {
             now_ms,
         ) else {
             // Out of memory: a mapping failure, as when the table is full.
+            self.specs[port].count -= 1;
             self.specs[port].failures += 1;
             return Err(None);
         };

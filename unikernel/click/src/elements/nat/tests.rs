@@ -1047,4 +1047,5 @@ fn out_of_memory_for_a_new_flow_is_a_counted_mapping_failure() {
     send(&r, 0, udp([10, 2, 0, 1], 7, SRV, 53, 0, true));
     assert_eq!(out(&r).len(), 1026, "with memory back the flow is made");
     assert_eq!(r.read("rw.size").unwrap(), "1025");
+    assert_eq!(r.read("rw.table_size").unwrap(), "1025");
 }
