@@ -1,6 +1,7 @@
 //! Handlers: element handlers (`c.count`), the generic ones every element
 //! has (`name`, `class`, `config`, `ports`, `handlers`), and router handlers
-//! (`list`, `classes`, `config`, `flatconfig`, `requirements`, `version`).
+//! (`list`, `classes`, `config`, `flatconfig`, `requirements`, `version`,
+//! and `nomem_drops`: packets dropped or not made for want of memory).
 
 use alloc::format;
 use alloc::string::{String, ToString};
