@@ -8,7 +8,11 @@
 //!
 //! A packet owns its buffer; `clone` copies it (Click shares the buffer and
 //! copies on write, which is observably the same). Packets are recycled
-//! through a [`PacketPool`] so the fast path allocates nothing.
+//! through a [`PacketPool`] so the fast path allocates nothing; a guest's
+//! drivers receive straight into pooled packets ([`Packet::buffer_mut`],
+//! [`Packet::reset_window`]). Allocation is fallible where traffic drives
+//! it ([`PacketPool::alloc`], [`Packet::clone_in`], [`Packet::try_with_room`]
+//! return `None` when memory is short).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -526,7 +530,7 @@ impl PacketPool {
 
     /// A packet with a buffer of at least `size` bytes; head/tail unset.
     fn alloc_raw(&mut self, size: usize) -> Option<Packet> {
-        match self.alloc_raw_spare(size) {
+        match self.take_spare(size) {
             Some(p) => Some(p),
             None => Packet::try_with_room(0, size.max(DEFAULT_BUFFER), 0),
         }
@@ -567,10 +571,6 @@ impl PacketPool {
     /// Takes one spare packet whose buffer holds at least `size` bytes
     /// (for a driver to receive into); smaller spares are freed.
     pub fn take_spare(&mut self, size: usize) -> Option<Packet> {
-        self.alloc_raw_spare(size)
-    }
-
-    fn alloc_raw_spare(&mut self, size: usize) -> Option<Packet> {
         while let Some(p) = self.free.pop() {
             if p.0.buf.len() >= size {
                 return Some(p);
