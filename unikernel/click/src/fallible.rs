@@ -118,21 +118,29 @@ fn injected() -> bool {
 }
 
 /// Makes room for `extra` more items in `v`; false when memory is short.
+/// Where doubling the capacity does not fit, it grows by an eighth, so a
+/// big table can use the heap it has rather than fail at half of it.
 #[inline]
 pub fn reserve<T>(v: &mut Vec<T>, extra: usize) -> bool {
     if v.capacity() - v.len() >= extra {
         return true;
     }
-    !injected() && attempt(|| v.try_reserve(extra).is_ok())
+    !injected()
+        && attempt(|| {
+            v.try_reserve(extra).is_ok() || v.try_reserve_exact(extra.max(v.len() / 8)).is_ok()
+        })
 }
 
-/// Makes room for `extra` more items in `q`; false when memory is short.
+/// Makes room for `extra` more items in `q`, as [`reserve`] does.
 #[inline]
 pub fn reserve_deque<T>(q: &mut VecDeque<T>, extra: usize) -> bool {
     if q.capacity() - q.len() >= extra {
         return true;
     }
-    !injected() && attempt(|| q.try_reserve(extra).is_ok())
+    !injected()
+        && attempt(|| {
+            q.try_reserve(extra).is_ok() || q.try_reserve_exact(extra.max(q.len() / 8)).is_ok()
+        })
 }
 
 /// `Vec::try_reserve_exact` of `n` items filled with `value`.
