@@ -495,6 +495,7 @@ fn discard(io: &mut Io<'_>, stats: &mut [NicStats], scratch: &mut Vec<Frame>) ->
             st.rx_packets += 1;
             st.rx_bytes += f.len() as u64;
             st.drops += 1;
+            crate::net::frame::POOL.give(f);
         }
         work |= n > 0;
     }
