@@ -114,8 +114,8 @@ fn instruction_counts(runs: usize) {
         let mut boots = Vec::new();
         let mut access = None;
         for _ in 0..runs {
-            let dir = Scratch::new();
-            let trace = dir.path("trace.log");
+            let dir = Scratch::new("icount");
+            let trace = dir.join("trace.log");
             let mut store = StoreHost::start();
             let mut cfg = VmConfig::new(Accel::Tcg);
             cfg.icount = true;

@@ -26,6 +26,7 @@ pub mod docs;
 pub mod element;
 pub mod elements;
 pub mod error;
+pub mod fallible;
 pub mod host;
 pub mod lang;
 pub mod net;

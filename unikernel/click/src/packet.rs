@@ -8,7 +8,11 @@
 //!
 //! A packet owns its buffer; `clone` copies it (Click shares the buffer and
 //! copies on write, which is observably the same). Packets are recycled
-//! through a [`PacketPool`] so the fast path allocates nothing.
+//! through a [`PacketPool`] so the fast path allocates nothing; a guest's
+//! drivers receive straight into pooled packets ([`Packet::buffer_mut`],
+//! [`Packet::reset_window`]). Allocation is fallible where traffic drives
+//! it ([`PacketPool::alloc`], [`Packet::clone_in`], [`Packet::try_with_room`]
+//! return `None` when memory is short).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -140,6 +144,20 @@ impl Packet {
         }))
     }
 
+    /// Like [`Packet::with_room`], or `None` when memory is short.
+    pub fn try_with_room(headroom: usize, len: usize, tailroom: usize) -> Option<Packet> {
+        let size = headroom.checked_add(len)?.checked_add(tailroom)?;
+        let buf = crate::fallible::filled_vec(size, 0u8)?.into_boxed_slice();
+        crate::fallible::try_box(Inner {
+            buf,
+            head: headroom,
+            tail: headroom + len,
+            anno: Anno::default(),
+        })
+        .ok()
+        .map(Packet)
+    }
+
     /// Wraps an existing buffer (for example a device's receive buffer) whose
     /// data lies at `head..head+len`.
     ///
@@ -209,6 +227,27 @@ impl Packet {
     /// The whole buffer, headroom and tailroom included.
     pub fn buffer(&self) -> &[u8] {
         &self.0.buf
+    }
+
+    /// The whole buffer, writable (for a driver filling it by DMA).
+    pub fn buffer_mut(&mut self) -> &mut [u8] {
+        &mut self.0.buf
+    }
+
+    /// Makes `head..head+len` of the buffer the data and clears the
+    /// annotations, as for a packet just received into this buffer; false
+    /// (and nothing changed) if the window does not fit.
+    pub fn reset_window(&mut self, head: usize, len: usize) -> bool {
+        let i = &mut *self.0;
+        match head.checked_add(len) {
+            Some(tail) if tail <= i.buf.len() => {
+                i.head = head;
+                i.tail = tail;
+                i.anno = Anno::default();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Removes `n` bytes from the front (Click's `pull`). Stripping more than
@@ -435,9 +474,10 @@ impl Packet {
         }
     }
 
-    /// Copies data and annotations into a packet from `pool`.
-    pub fn clone_in(&self, pool: &mut PacketPool) -> Packet {
-        let mut p = pool.alloc_raw(self.0.buf.len());
+    /// Copies data and annotations into a packet from `pool`; `None` when
+    /// memory is short.
+    pub fn clone_in(&self, pool: &mut PacketPool) -> Option<Packet> {
+        let mut p = pool.alloc_raw(self.0.buf.len())?;
         {
             let (s, d) = (&*self.0, &mut *p.0);
             d.buf[..s.buf.len()].copy_from_slice(&s.buf);
@@ -445,7 +485,7 @@ impl Packet {
             d.tail = s.tail;
             d.anno = s.anno.clone();
         }
-        p
+        Some(p)
     }
 }
 
@@ -489,34 +529,33 @@ impl PacketPool {
     }
 
     /// A packet with a buffer of at least `size` bytes; head/tail unset.
-    fn alloc_raw(&mut self, size: usize) -> Packet {
-        while let Some(p) = self.free.pop() {
-            if p.0.buf.len() >= size {
-                return p;
-            }
+    fn alloc_raw(&mut self, size: usize) -> Option<Packet> {
+        match self.take_spare(size) {
+            Some(p) => Some(p),
+            None => Packet::try_with_room(0, size.max(DEFAULT_BUFFER), 0),
         }
-        Packet::with_room(0, size.max(DEFAULT_BUFFER), 0)
     }
 
     /// A packet of `len` bytes (contents unspecified) with at least the
-    /// default headroom, and fresh annotations.
+    /// default headroom, and fresh annotations; `None` when memory is
+    /// short (the caller drops what it would have made and counts it).
     #[inline]
-    pub fn alloc(&mut self, len: usize) -> Packet {
+    pub fn alloc(&mut self, len: usize) -> Option<Packet> {
         let size = DEFAULT_HEADROOM + len + DEFAULT_TAILROOM;
         // The spare on top almost always fits (ordinary frames).
         let mut p = match self.free.pop() {
             Some(p) if p.0.buf.len() >= size => p,
-            top => self.alloc_cold(top, size),
+            top => self.alloc_cold(top, size)?,
         };
         let i = &mut *p.0;
         i.head = DEFAULT_HEADROOM;
         i.tail = DEFAULT_HEADROOM + len;
         i.anno = Anno::default();
-        p
+        Some(p)
     }
 
     #[cold]
-    fn alloc_cold(&mut self, top: Option<Packet>, size: usize) -> Packet {
+    fn alloc_cold(&mut self, top: Option<Packet>, size: usize) -> Option<Packet> {
         drop(top);
         self.alloc_raw(size)
     }
@@ -527,6 +566,17 @@ impl PacketPool {
         if self.free.len() < self.limit {
             self.free.push(p);
         }
+    }
+
+    /// Takes one spare packet whose buffer holds at least `size` bytes
+    /// (for a driver to receive into); smaller spares are freed.
+    pub fn take_spare(&mut self, size: usize) -> Option<Packet> {
+        while let Some(p) = self.free.pop() {
+            if p.0.buf.len() >= size {
+                return Some(p);
+            }
+        }
+        None
     }
 
     /// Number of spare packets held.
@@ -584,10 +634,10 @@ mod tests {
     #[test]
     fn pool_reuses() {
         let mut pool = PacketPool::new(4);
-        let p = pool.alloc(60);
+        let p = pool.alloc(60).unwrap();
         pool.recycle(p);
         assert_eq!(pool.spare(), 1);
-        let q = pool.alloc(100);
+        let q = pool.alloc(100).unwrap();
         assert_eq!(q.len(), 100);
         assert_eq!(pool.spare(), 0);
     }
@@ -598,15 +648,49 @@ mod tests {
         let mut small = Packet::new(1);
         small.set_paint(7);
         pool.recycle(small);
-        let p = pool.alloc(500);
+        let p = pool.alloc(500).unwrap();
         assert_eq!((p.len(), p.headroom()), (500, DEFAULT_HEADROOM));
         assert_eq!(pool.spare(), 0);
-        let mut q = pool.alloc(10);
+        let mut q = pool.alloc(10).unwrap();
         q.set_paint(9);
         q.set_ip_header(0, 20);
         pool.recycle(q);
-        let r = pool.alloc(10);
+        let r = pool.alloc(10).unwrap();
         assert_eq!(r.paint(), 0);
         assert_eq!(r.network_header_offset(), None);
+    }
+
+    #[test]
+    fn out_of_memory_is_none_not_a_panic() {
+        let mut pool = PacketPool::new(4);
+        pool.recycle(Packet::new(10));
+        crate::fallible::fail_in_tests(true);
+        // A spare still serves; past the spares there is nothing.
+        let p = pool.alloc(10).expect("a spare needs no memory");
+        assert!(pool.alloc(10).is_none());
+        assert!(p.clone_in(&mut pool).is_none());
+        assert!(Packet::try_with_room(0, 10, 0).is_none());
+        crate::fallible::fail_in_tests(false);
+        assert_eq!(p.clone_in(&mut pool).unwrap().len(), 10);
+        assert!(Packet::try_with_room(usize::MAX, 1, 0).is_none());
+    }
+
+    #[test]
+    fn drivers_refill_and_reset_the_window() {
+        let mut pool = PacketPool::new(4);
+        pool.recycle(Packet::with_room(0, 100, 0));
+        pool.recycle(Packet::with_room(0, DEFAULT_BUFFER, 0));
+        let mut p = pool.take_spare(DEFAULT_BUFFER).expect("the big spare");
+        assert!(
+            pool.take_spare(DEFAULT_BUFFER).is_none(),
+            "the small one is freed"
+        );
+        p.set_paint(3);
+        p.buffer_mut()[DEFAULT_HEADROOM] = 0xab;
+        assert!(p.reset_window(DEFAULT_HEADROOM, 60));
+        assert_eq!((p.len(), p.data()[0], p.paint()), (60, 0xab, 0));
+        assert!(!p.reset_window(DEFAULT_BUFFER, 1));
+        assert!(!p.reset_window(usize::MAX, 2));
+        assert_eq!(p.len(), 60);
     }
 }

@@ -203,8 +203,13 @@ impl Middlebox {
             return Ok(false);
         }
         let t0 = time::now_ns();
+        // A config too big for the VM is an error like any other: the
+        // build runs with the heap's emergency reserve armed.
         let registry = self.registry.get_or_insert_with(elements::registry);
-        let new = ClickRouter::build(text, file, registry, self.nics).map_err(|e| e.to_string())?;
+        let nics = self.nics;
+        let new = crate::mem::heap::guarded(|| {
+            ClickRouter::build(text, file, registry, nics).map_err(|e| e.to_string())
+        })?;
         let kept = self
             .router
             .as_ref()
@@ -544,6 +549,7 @@ fn discard(io: &mut Io<'_>, stats: &mut [NicStats], scratch: &mut Vec<Frame>) ->
             st.rx_packets += 1;
             st.rx_bytes += f.len() as u64;
             st.drops += 1;
+            crate::net::frame::POOL.give(f);
         }
         work |= n > 0;
     }
@@ -554,6 +560,9 @@ impl Router for Middlebox {
     fn poll(&mut self, io: &mut Io<'_>) -> bool {
         if !self.started {
             self.start(io);
+        }
+        if crate::mem::heap::recover() {
+            crate::kprintln!("mb: the heap ran out; its emergency reserve carried on and is back");
         }
         let t0 = io.now_ns();
         let moved = match self.router.as_mut() {

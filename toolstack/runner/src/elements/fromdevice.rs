@@ -149,7 +149,10 @@ impl Element for FromDevice {
                 continue;
             }
             let len = n.min(self.snaplen).min(self.buf.len());
-            let mut p = cx.alloc(len);
+            // Out of memory the frame is lost (the router counts it).
+            let Some(mut p) = cx.alloc(len) else {
+                continue;
+            };
             p.data_mut().copy_from_slice(&self.buf[..len]);
             p.set_mac_header(0);
             if self.timestamp {

@@ -282,7 +282,9 @@ impl FromDump {
     #[inline(always)]
     fn packet_of(&mut self, cx: &Ctx, rec: &pcap::Record) -> Packet {
         let len = rec.caplen as usize;
-        let mut p = cx.alloc(len);
+        // A record is never skipped: where the pool has no memory the heap
+        // is asked directly, and on the host a failure there aborts anyway.
+        let mut p = cx.alloc(len).unwrap_or_else(|| Packet::new(len));
         p.data_mut()
             .copy_from_slice(&self.data[rec.data..rec.data + len]);
         p.set_timestamp(Timestamp::new(rec.sec as i64, rec.nsec));

@@ -252,6 +252,15 @@ impl Router {
                 continue;
             };
             let d = &flat.elements[i];
+            if crate::fallible::exhausted() {
+                // The heap ran out configuring an earlier element: stop
+                // before the rest needs memory there is not.
+                errs.push(Error::new(
+                    d.config_span.clone(),
+                    format!("{}: out of memory (configuration abandoned)", what(i)),
+                ));
+                return Err(errs);
+            }
             let mut args = Args::new(&d.config);
             let made = {
                 let cx = ConfigCx {
@@ -427,6 +436,7 @@ impl Router {
             clock: env.clock,
             host: env.host,
             pool: RefCell::new(PacketPool::new(1024)),
+            nomem: Cell::new(0),
             deferred: RefCell::new(VecDeque::new()),
             deferred_any: Cell::new(false),
             tasks: (0..n).map(|_| Cell::new(0)).collect(),

@@ -53,18 +53,25 @@ impl<'r> Ctx<'r> {
     }
 
     /// A packet of `len` bytes from the pool (contents unspecified, default
-    /// headroom, fresh annotations).
+    /// headroom, fresh annotations), or `None` when memory is short: the
+    /// router counts it in its `nomem_drops` handler and the caller makes
+    /// nothing.
     #[inline]
-    pub fn alloc(&self, len: usize) -> Packet {
+    pub fn alloc(&self, len: usize) -> Option<Packet> {
         self.router.alloc(len)
     }
 
-    /// A copy of `p` from the pool (Click's `clone`).
-    pub fn clone_packet(&self, p: &Packet) -> Packet {
-        match self.router.pool.try_borrow_mut() {
+    /// A copy of `p` from the pool (Click's `clone`), or `None` when memory
+    /// is short (counted in the router's `nomem_drops`).
+    pub fn clone_packet(&self, p: &Packet) -> Option<Packet> {
+        let q = match self.router.pool.try_borrow_mut() {
             Ok(mut pool) => p.clone_in(&mut pool),
-            Err(_) => p.clone(),
+            Err(_) => Some(p.clone()),
+        };
+        if q.is_none() {
+            self.router.count_nomem();
         }
+        q
     }
 
     /// The current time.

@@ -1,6 +1,7 @@
 //! Handlers: element handlers (`c.count`), the generic ones every element
 //! has (`name`, `class`, `config`, `ports`, `handlers`), and router handlers
-//! (`list`, `classes`, `config`, `flatconfig`, `requirements`, `version`).
+//! (`list`, `classes`, `config`, `flatconfig`, `requirements`, `version`,
+//! and `nomem_drops`: packets dropped or not made for want of memory).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -60,6 +61,7 @@ const ROUTER: &[HandlerDecl] = &[
     HandlerDecl::read("flatconfig"),
     HandlerDecl::read("requirements"),
     HandlerDecl::read("handlers"),
+    HandlerDecl::read("nomem_drops"),
     HandlerDecl::write("stop"),
 ];
 
@@ -254,6 +256,7 @@ impl Router {
             }
             "config" => self.source.clone(),
             "flatconfig" => crate::lang::unparse(&self.flat),
+            "nomem_drops" => self.nomem_drops().to_string(),
             "requirements" => {
                 let mut s = String::new();
                 for (r, _) in &self.flat.requirements {

@@ -112,6 +112,8 @@ pub struct Router {
     clock: Box<dyn Clock>,
     host: Box<dyn Host>,
     pool: RefCell<PacketPool>,
+    /// Packets dropped or not made for want of memory.
+    nomem: Cell<u64>,
     deferred: RefCell<VecDeque<(usize, usize, Packet)>>,
     /// Set while `deferred` may hold packets.
     deferred_any: Cell<bool>,
@@ -255,8 +257,15 @@ impl Router {
 
     #[cold]
     fn defer(&self, to: usize, port: usize, p: Packet) {
-        self.deferred.borrow_mut().push_back((to, port, p));
-        self.deferred_any.set(true);
+        let mut d = self.deferred.borrow_mut();
+        if crate::fallible::reserve_deque(&mut d, 1) {
+            d.push_back((to, port, p));
+            self.deferred_any.set(true);
+        } else {
+            drop(d);
+            self.count_nomem();
+            self.kill(p);
+        }
     }
 
     #[inline]
@@ -267,11 +276,9 @@ impl Router {
                 match self.elements[to].try_borrow_mut() {
                     Ok(mut e) => e.push_batch(&Ctx::new(self, to), tport, b),
                     Err(_) => {
-                        let mut d = self.deferred.borrow_mut();
                         for p in b {
-                            d.push_back((to, tport, p));
+                            self.defer(to, tport, p);
                         }
-                        self.deferred_any.set(true);
                     }
                 }
             }
@@ -303,11 +310,34 @@ impl Router {
     }
 
     #[inline]
-    pub(crate) fn alloc(&self, len: usize) -> Packet {
-        match self.pool.try_borrow_mut() {
+    pub(crate) fn alloc(&self, len: usize) -> Option<Packet> {
+        let p = match self.pool.try_borrow_mut() {
             Ok(mut pool) => pool.alloc(len),
-            Err(_) => Packet::new(len),
+            Err(_) => Packet::try_with_room(crate::packet::DEFAULT_HEADROOM, len, 0),
+        };
+        if p.is_none() {
+            self.count_nomem();
         }
+        p
+    }
+
+    /// Counts a packet dropped (or not made) for want of memory.
+    #[cold]
+    pub(crate) fn count_nomem(&self) {
+        self.nomem.set(self.nomem.get() + 1);
+    }
+
+    /// Packets dropped or not made for want of memory (the `nomem_drops`
+    /// router handler).
+    pub fn nomem_drops(&self) -> u64 {
+        self.nomem.get()
+    }
+
+    /// Takes a spare packet with a buffer of at least `size` bytes from
+    /// the router's pool, for a driver to receive into, so packets the
+    /// graph drops go back to the devices instead of the heap.
+    pub fn take_spare(&self, size: usize) -> Option<Packet> {
+        self.pool.try_borrow_mut().ok()?.take_spare(size)
     }
 
     #[inline]

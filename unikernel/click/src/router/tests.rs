@@ -307,3 +307,42 @@ fn push_loops_queue_instead_of_reentering() {
     assert_eq!(got, vec![vec![1], vec![3], vec![2], vec![4]]);
     assert_eq!(r.read("c.count").unwrap(), "9");
 }
+
+#[test]
+fn a_copy_without_memory_is_a_counted_drop() {
+    let (r, _) = crate::testing::router(crate::testing::flat(
+        &[
+            ("t", "Tee", "2"),
+            ("a", "TestSink", ""),
+            ("b", "TestSink", ""),
+            ("i", "Idle", ""),
+        ],
+        &[(3, 0, 0, 0), (0, 0, 1, 0), (0, 1, 2, 0)],
+    ));
+    crate::fallible::fail_in_tests(true);
+    r.inject(0, 0, crate::packet::Packet::from_slice(&[1, 2, 3]));
+    crate::fallible::fail_in_tests(false);
+    assert!(crate::testing::sink_contents(&r, "a").is_empty());
+    assert_eq!(crate::testing::sink_contents(&r, "b").len(), 1);
+    assert_eq!(r.read("nomem_drops").unwrap(), "1");
+    r.inject(0, 0, crate::packet::Packet::from_slice(&[1, 2, 3]));
+    assert_eq!(crate::testing::sink_contents(&r, "a").len(), 1);
+    assert_eq!(r.read("nomem_drops").unwrap(), "1");
+}
+
+#[test]
+fn a_build_told_memory_ran_out_stops_with_an_error() {
+    crate::fallible::set_exhausted(true);
+    let e = build(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    crate::fallible::set_exhausted(false);
+    let e = e.err().expect("abandoned").to_string();
+    assert!(e.contains("out of memory (configuration abandoned)"), "{e}");
+    assert!(build(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)]
+    ))
+    .is_ok());
+}

@@ -3,6 +3,8 @@
 //! last GiB below 4 GiB, so device DMA uses
 //! heap addresses as they are.
 
+#[cfg(test)]
+pub mod counting;
 pub mod heap;
 pub mod memmap;
 

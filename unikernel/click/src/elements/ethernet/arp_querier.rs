@@ -51,6 +51,8 @@
 //!   received, packets dropped for a 0.0.0.0 next hop.
 //! * `ipaddr`, `broadcast` (read/write): this host's and the broadcast
 //!   address.
+//! * `nomem_drops` (read): table entries not made and packets not queued
+//!   for want of memory (the packets are killed and counted in `stats`).
 //! * `insert` (write): `IP ETH` adds or updates an entry.
 //! * `delete` (write): `IP` marks the entry unknown.
 //! * `clear` (write): empties the table and zeroes the counters.
@@ -131,6 +133,7 @@ pub static CLASS: ElementClass = ElementClass {
             seq: 0,
             packets: 0,
             table_drops: 0,
+            nomem_drops: 0,
             queries: 0,
             responses: 0,
             drops: 0,
@@ -193,6 +196,8 @@ pub struct ArpQuerier {
     packets: u32,
     /// Packets the table dropped (expiry, capacity).
     table_drops: u64,
+    /// Entries not made and packets not queued for want of memory.
+    nomem_drops: u64,
     queries: u64,
     responses: u64,
     drops: u64,
@@ -286,9 +291,14 @@ impl ArpQuerier {
         }
     }
 
-    /// The entry for `ip`, created if missing.
-    fn ensure(&mut self, cx: &Ctx, ip: [u8; 4], now: i64) -> &mut Entry {
+    /// The entry for `ip`, created if missing; `None` when there is no
+    /// memory for a new one (counted in `nomem_drops`).
+    fn ensure(&mut self, cx: &Ctx, ip: [u8; 4], now: i64) -> Option<&mut Entry> {
         if !self.table.contains_key(&ip) {
+            if !crate::fallible::room_for_btree_insert::<[u8; 4], Entry>() {
+                self.nomem_drops += 1;
+                return None;
+            }
             if self.entry_capacity != 0 && self.table.len() >= self.entry_capacity as usize {
                 // Make room before inserting (Click evicts the oldest once
                 // the count exceeds the capacity).
@@ -308,7 +318,7 @@ impl ArpQuerier {
                 },
             );
         }
-        self.table.get_mut(&ip).expect("entry just ensured")
+        self.table.get_mut(&ip)
     }
 
     /// Records `ip` at `eth`; returns the packets that were waiting for it
@@ -316,7 +326,9 @@ impl ArpQuerier {
     fn insert(&mut self, cx: &Ctx, ip: [u8; 4], eth: [u8; 6], take: bool) -> VecDeque<Packet> {
         let now = cx.now().msec();
         let seq = self.next_seq();
-        let e = self.ensure(cx, ip, now);
+        let Some(e) = self.ensure(cx, ip, now) else {
+            return VecDeque::new();
+        };
         e.eth = eth;
         e.known = eth != ether::BROADCAST;
         e.live_at = now;
@@ -335,7 +347,9 @@ impl ArpQuerier {
     /// Sends an ARP query for `p`'s next hop: to `unicast` if given (and
     /// not `BROADCAST_POLL`), else to everyone.
     fn send_query(&mut self, cx: &Ctx, target: [u8; 4], ts: Timestamp, unicast: Option<[u8; 6]>) {
-        let mut q = cx.alloc(arp::FRAME_LEN);
+        let Some(mut q) = cx.alloc(arp::FRAME_LEN) else {
+            return;
+        };
         let dst = match unicast {
             Some(d) if !self.broadcast_poll => d,
             _ => ether::BROADCAST,
@@ -397,7 +411,10 @@ impl ArpQuerier {
     /// Click's `ARPTable::append_query`, then the query it may trigger.
     fn enqueue(&mut self, cx: &Ctx, dst: [u8; 4], p: Packet, now: i64) {
         let (timeout, epc) = (self.timeout_ms, self.entry_packet_capacity);
-        let e = self.ensure(cx, dst, now);
+        let Some(e) = self.ensure(cx, dst, now) else {
+            self.table_drops += 1;
+            return cx.kill(p);
+        };
         // Keep an entry we still want just short of expiring, so the slim
         // below cannot delete it.
         if timeout != 0 && e.live_at < now - timeout {
@@ -419,6 +436,12 @@ impl ArpQuerier {
             self.table_drops += 1;
             return cx.kill(p);
         };
+        if !crate::fallible::reserve_deque(&mut e.queue, 1) {
+            self.packets -= 1;
+            self.table_drops += 1;
+            self.nomem_drops += 1;
+            return cx.kill(p);
+        }
         e.queue.push_back(p);
         if e.allow_poll(now) {
             e.mark_poll(now);
@@ -496,6 +519,7 @@ impl Element for ArpQuerier {
             HandlerDecl::read("queries"),
             HandlerDecl::read("responses"),
             HandlerDecl::read("drops"),
+            HandlerDecl::read("nomem_drops"),
             HandlerDecl::rw("broadcast"),
             HandlerDecl::rw("ipaddr"),
             HandlerDecl::write("insert"),
@@ -532,6 +556,7 @@ impl Element for ArpQuerier {
             "queries" => self.queries.to_string(),
             "responses" => self.responses.to_string(),
             "drops" => self.drops.to_string(),
+            "nomem_drops" => self.nomem_drops.to_string(),
             "broadcast" => Ipv4(self.bcast).to_string(),
             "ipaddr" => Ipv4(self.my_ip).to_string(),
             _ => String::new(),
@@ -922,5 +947,26 @@ mod tests {
         assert_eq!(deleted, Some(2));
         assert_eq!(r.read("a.count").unwrap(), "1");
         assert_eq!(r.read("a.length").unwrap(), "0");
+    }
+
+    #[test]
+    fn out_of_memory_for_an_entry_kills_the_packet_and_counts_it() {
+        let r = setup("10.0.0.254/24, 02:00:00:00:00:fe");
+        crate::fallible::fail_in_tests(true);
+        r.inject(0, 0, ip_packet([10, 0, 0, 9], 0));
+        crate::fallible::fail_in_tests(false);
+        assert_eq!(r.read("a.nomem_drops").unwrap(), "1");
+        assert_eq!(r.read("a.count").unwrap(), "0");
+        assert_eq!(r.read("a.length").unwrap(), "0");
+        assert!(
+            sink_contents(&r, "q").is_empty(),
+            "no query without an entry"
+        );
+        assert_eq!(
+            r.read("a.stats").unwrap(),
+            "1 packets killed\n0 ARP queries sent\n"
+        );
+        r.inject(0, 0, ip_packet([10, 0, 0, 9], 0));
+        assert_eq!(r.read("a.length").unwrap(), "1");
     }
 }

@@ -120,7 +120,7 @@ impl ArpResponder {
             return None;
         }
         let me = self.lookup(req.tpa)?;
-        let mut q = cx.alloc(arp::FRAME_LEN);
+        let mut q = cx.alloc(arp::FRAME_LEN)?;
         Arp {
             op: arp::OP_REPLY,
             sha: me,

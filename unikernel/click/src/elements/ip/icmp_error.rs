@@ -215,7 +215,7 @@ impl IcmpError {
             }
         }
 
-        let mut q = cx.alloc(self.mtu);
+        let mut q = cx.alloc(self.mtu)?;
         let b = q.data_mut();
         let nhl = match route {
             Some(r) => {

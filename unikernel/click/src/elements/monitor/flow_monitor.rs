@@ -35,6 +35,8 @@
 //! * `protocols` (read): lines `NAME PACKETS BYTES` for tcp, udp, icmp,
 //!   other, nonip.
 //! * `table_drops` (read): flows not tracked because the table was full.
+//! * `nomem_drops` (read): flows not tracked because there was no memory
+//!   for them (the packets still pass).
 //! * `reset` (write): forgets every flow and zeroes the aggregates.
 //!
 //! # State
@@ -84,6 +86,7 @@ pub static CLASS: ElementClass = ElementClass {
             offset,
             flows: BTreeMap::new(),
             agg: Aggregates::default(),
+            nomem_drops: 0,
             clock: Timestamp::ZERO,
         }))
     },
@@ -157,6 +160,8 @@ pub struct FlowMonitor {
     offset: usize,
     flows: BTreeMap<FlowKey, FlowStats>,
     agg: Aggregates,
+    /// Flows not tracked for want of memory.
+    nomem_drops: u64,
     /// The latest packet time seen: expiry runs on the packets' clock so a
     /// replayed trace ages the same as live traffic.
     clock: Timestamp,
@@ -228,7 +233,11 @@ impl FlowMonitor {
             f.packets += 1;
             f.bytes += len;
             f.last = f.last.max(t);
-        } else if self.flows.len() < self.capacity {
+        } else if self.flows.len() >= self.capacity {
+            self.agg.table_drops += 1;
+        } else if !crate::fallible::room_for_btree_insert::<FlowKey, FlowStats>() {
+            self.nomem_drops += 1;
+        } else {
             self.flows.insert(
                 k,
                 FlowStats {
@@ -238,8 +247,6 @@ impl FlowMonitor {
                     last: t,
                 },
             );
-        } else {
-            self.agg.table_drops += 1;
         }
     }
 
@@ -289,6 +296,7 @@ impl Element for FlowMonitor {
             HandlerDecl::read("flow_count"),
             HandlerDecl::read("protocols"),
             HandlerDecl::read("table_drops"),
+            HandlerDecl::read("nomem_drops"),
             HandlerDecl::write("reset"),
         ];
         H
@@ -318,6 +326,7 @@ impl Element for FlowMonitor {
             "byte_count" => self.agg.bytes.to_string(),
             "flow_count" => self.flows.len().to_string(),
             "table_drops" => self.agg.table_drops.to_string(),
+            "nomem_drops" => self.nomem_drops.to_string(),
             "protocols" => {
                 let mut s = String::new();
                 for (n, (p, b)) in PROTO_NAMES.iter().zip(self.agg.by_proto) {
@@ -374,7 +383,9 @@ impl StatefulElement for FlowMonitor {
                 f.bytes += r.bytes;
                 f.first = f.first.min(r.first);
                 f.last = f.last.max(r.last);
-            } else if self.flows.len() < self.capacity {
+            } else if self.flows.len() < self.capacity
+                && crate::fallible::room_for_btree_insert::<FlowKey, FlowStats>()
+            {
                 self.flows.insert(k, r);
             } else {
                 self.agg.table_drops += 1;
@@ -540,5 +551,21 @@ mod tests {
         let n = a.with_element(0, |e, _| e.state().unwrap().delete_flows(&only12));
         assert_eq!(n, Some(1));
         assert_eq!(a.read("m.flow_count").unwrap(), "2");
+    }
+
+    #[test]
+    fn out_of_memory_leaves_a_flow_untracked_and_counted() {
+        let r = setup("");
+        r.inject(0, 0, udp(1, 1000, 1));
+        crate::fallible::fail_in_tests(true);
+        r.inject(0, 0, udp(2, 1000, 1));
+        r.inject(0, 0, udp(1, 1000, 2));
+        crate::fallible::fail_in_tests(false);
+        assert_eq!(sink_contents(&r, "s").len(), 3, "a monitor drops nothing");
+        assert_eq!(r.read("m.flow_count").unwrap(), "1");
+        assert_eq!(r.read("m.nomem_drops").unwrap(), "1");
+        assert_eq!(r.read("m.table_drops").unwrap(), "0");
+        r.inject(0, 0, udp(2, 1000, 3));
+        assert_eq!(r.read("m.flow_count").unwrap(), "2");
     }
 }

@@ -124,7 +124,11 @@ impl StatefulElement for Rewriter {
             let class = class_of(kind, r.proto, r.tflags);
             let last = now_ms - r.idle_ms.max(0);
             let t = self.table_mut();
-            let i = t.insert(map, fwd, rw, r.out, r.proto, input, class, last);
+            // Out of memory the rest of the state is not restored; the
+            // flows are remade by their next packets.
+            let Some(i) = t.insert(map, fwd, rw, r.out, r.proto, input, class, last) else {
+                break;
+            };
             super::rewriter::adjust_deltas(kind, t, i);
             let f = t.flow_mut(i);
             f.tflags = r.tflags;

@@ -172,7 +172,8 @@ impl Rewriter {
             specs.push(parse_spec(l, i, nout, cx)?);
         }
         let mut rng = Rng::from_name(cx.name());
-        let mut table = FlowTable::new(1024, rng.next_u64());
+        let mut table = FlowTable::try_new(1024, rng.next_u64())
+            .ok_or("out of memory for the mapping table")?;
         table.timeouts = t;
         table.capacity = capacity;
         Ok(Rewriter {
@@ -297,7 +298,7 @@ impl Rewriter {
             self.destroy(old);
         }
         let class = initial_class(self.kind, proto);
-        let i = self.table.insert(
+        let Some(i) = self.table.insert(
             map,
             fid,
             m.flow,
@@ -306,7 +307,12 @@ impl Rewriter {
             port as u8,
             class,
             now_ms,
-        );
+        ) else {
+            // Out of memory: a mapping failure, as when the table is full.
+            self.specs[port].count -= 1;
+            self.specs[port].failures += 1;
+            return Err(None);
+        };
         self.table.flow_mut(i).reply_anno = anno;
         adjust_deltas(self.kind, &mut self.table, i);
         if self.table.len() > self.table.capacity {

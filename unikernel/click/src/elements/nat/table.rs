@@ -163,6 +163,16 @@ impl Index {
             len: 0,
         }
     }
+
+    /// Like `new`, or `None` when memory is short.
+    fn try_new(cap: usize) -> Option<Index> {
+        let n = cap.checked_mul(2)?.checked_next_power_of_two()?.max(16);
+        Some(Index {
+            slots: crate::fallible::filled_vec(n, EMPTY)?,
+            mask: n - 1,
+            len: 0,
+        })
+    }
 }
 
 /// Flows and their index.
@@ -195,6 +205,27 @@ impl FlowTable {
             capacity: 0x7FFF_FFFF,
             seed,
         }
+    }
+
+    /// Like [`FlowTable::new`], or `None` when memory is short.
+    pub fn try_new(expected: usize, seed: u64) -> Option<FlowTable> {
+        let mut flows = Vec::new();
+        if !crate::fallible::reserve(&mut flows, expected) {
+            return None;
+        }
+        Some(FlowTable {
+            flows,
+            free: NIL,
+            index: [Index::try_new(expected * 2)?, Index::try_new(16)?],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; NCLASS],
+            timeouts: [Timeouts::default(); NCLASS],
+            live: 0,
+            capacity: 0x7FFF_FFFF,
+            seed,
+        })
     }
 
     /// Makes room for `n` flows in index `map` without further allocation.
@@ -298,7 +329,23 @@ impl FlowTable {
     }
 
     fn regrow(&mut self, map: usize, n: usize) {
-        let old = core::mem::replace(&mut self.index[map], Index::new(n / 2));
+        let fresh = Index::new(n / 2);
+        self.rehash(map, fresh);
+    }
+
+    /// Like `regrow`; false (the index unchanged) when memory is short.
+    fn try_regrow(&mut self, map: usize, n: usize) -> bool {
+        match Index::try_new(n / 2) {
+            Some(fresh) => {
+                self.rehash(map, fresh);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn rehash(&mut self, map: usize, fresh: Index) {
+        let old = core::mem::replace(&mut self.index[map], fresh);
         for s in old.slots {
             if s != EMPTY {
                 let e = s as u32;
@@ -319,12 +366,24 @@ impl FlowTable {
         ix.len += 1;
     }
 
+    /// Places an entry; [`FlowTable::make_room`] has grown the index.
     fn add_entry(&mut self, map: usize, k: &FlowId, e: u32) {
-        if (self.index[map].len + 1) * 2 > self.index[map].slots.len() {
-            let n = self.index[map].slots.len() * 2;
-            self.regrow(map, n);
-        }
         self.place(map, k, e);
+    }
+
+    /// Grows, without failing, what inserting one flow into index `map`
+    /// needs: a flow slot and two index entries kept under half full.
+    /// False when memory is short (nothing is inserted then).
+    fn make_room(&mut self, map: usize) -> bool {
+        if self.free == NIL && !crate::fallible::reserve(&mut self.flows, 1) {
+            return false;
+        }
+        let ix = &self.index[map];
+        if (ix.len + 2) * 2 > ix.slots.len() {
+            let n = ix.slots.len() * 2;
+            return self.try_regrow(map, n);
+        }
+        true
     }
 
     fn remove_entry(&mut self, map: usize, k: &FlowId, e: u32) {
@@ -417,7 +476,7 @@ impl FlowTable {
     }
 
     /// Installs a mapping from `fwd` to `rewritten` in index `map` and
-    /// returns the new flow's index. The caller first destroys any flow
+    /// returns the new flow's index, or `None` when memory is short. The caller first destroys any flow
     /// owning either key (Click destroys an older flow holding the new
     /// reply key).
     #[allow(clippy::too_many_arguments)]
@@ -431,7 +490,10 @@ impl FlowTable {
         input: u8,
         class: Class,
         now_ms: i64,
-    ) -> u32 {
+    ) -> Option<u32> {
+        if !self.make_room(map) {
+            return None;
+        }
         let rkey = rewritten.reverse();
         let (ip_delta, l4_delta) = deltas(&fwd, &rewritten);
         let flow = Flow {
@@ -464,7 +526,7 @@ impl FlowTable {
         self.add_entry(map, &rkey, (i << 1) | 1);
         self.link_tail(i, class as u8);
         self.live += 1;
-        i
+        Some(i)
     }
 
     /// Destroys flow `i`.
@@ -582,7 +644,11 @@ mod tests {
         for i in 0..5000u32 {
             let f = FlowId::new([10, 0, (i >> 8) as u8, i as u8], 1000, [1, 1, 1, 1], 80);
             let r = FlowId::new([2, 2, 2, 2], (i + 1) as u16, [1, 1, 1, 1], 80);
-            ids.push((f, t.insert(0, f, r, [0, 1], 6, 0, Class::TcpNoData, 0)));
+            ids.push((
+                f,
+                t.insert(0, f, r, [0, 1], 6, 0, Class::TcpNoData, 0)
+                    .unwrap(),
+            ));
         }
         assert_eq!(t.len(), 5000);
         for (f, i) in &ids {
@@ -608,8 +674,12 @@ mod tests {
             timeout: 1000,
             guarantee: 100,
         };
-        let a = t.insert(1, fid(1, 1), fid(1, 1), [0, 0], 17, 0, Class::Udp, 0);
-        let b = t.insert(1, fid(2, 1), fid(2, 1), [0, 0], 17, 0, Class::Udp, 10);
+        let a = t
+            .insert(1, fid(1, 1), fid(1, 1), [0, 0], 17, 0, Class::Udp, 0)
+            .unwrap();
+        let b = t
+            .insert(1, fid(2, 1), fid(2, 1), [0, 0], 17, 0, Class::Udp, 10)
+            .unwrap();
         assert_eq!(t.victim(50), None);
         assert_eq!(t.victim(200), Some(a));
         t.touch(a, Class::Udp, 300);
@@ -638,7 +708,8 @@ mod probe_stats {
                 80,
             );
             let r = FlowId::new([1, 2, 3, 4], 1024 + i as u16, f.daddr, 80);
-            t.insert(0, f, r, [0, 1], 6, 0, Class::TcpNoData, 0);
+            t.insert(0, f, r, [0, 1], 6, 0, Class::TcpNoData, 0)
+                .unwrap();
         }
         let ix = &t.index[0];
         let mut total = 0usize;
@@ -656,5 +727,22 @@ mod probe_stats {
         }
         assert!(total < ix.len * 2, "average probe distance under 2");
         assert!(worst < 64);
+    }
+
+    #[test]
+    fn out_of_memory_inserts_nothing() {
+        let fid = |a: u8, p: u16| FlowId::new([10, 0, 0, a], p, [1, 1, 1, 1], 80);
+        let mut t = FlowTable::new(1, 7);
+        let f = fid(1, 1);
+        assert!(t.insert(0, f, f, [0, 1], 17, 0, Class::Udp, 0).is_some());
+        crate::fallible::fail_in_tests(true);
+        let g = fid(2, 2);
+        assert!(t.insert(0, g, g, [0, 1], 17, 0, Class::Udp, 0).is_none());
+        crate::fallible::fail_in_tests(false);
+        assert_eq!(t.len(), 1);
+        assert!(t.lookup(0, &g).is_none());
+        assert!(t.lookup(0, &f).is_some());
+        assert!(t.insert(0, g, g, [0, 1], 17, 0, Class::Udp, 0).is_some());
+        assert_eq!(t.len(), 2);
     }
 }

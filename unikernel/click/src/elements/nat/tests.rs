@@ -1027,3 +1027,25 @@ fn config_text_load_balancer_with_named_patterns() {
         "{e}"
     );
 }
+
+#[test]
+fn out_of_memory_for_a_new_flow_is_a_counted_mapping_failure() {
+    let r = rig("IPRewriter", "pattern 1.2.3.4 1024-65535 - - 0 1", 1, 2);
+    // The table starts with room for 1024 flows; the next one must grow it.
+    for k in 0..1024u32 {
+        let src = [10, 1, (k >> 8) as u8, k as u8];
+        send(&r, 0, udp(src, 7, SRV, 53, 0, true));
+    }
+    assert_eq!(out(&r).len(), 1024);
+    crate::fallible::fail_in_tests(true);
+    send(&r, 0, udp([10, 2, 0, 1], 7, SRV, 53, 0, true));
+    // Known flows need no memory and still pass.
+    send(&r, 0, udp([10, 1, 0, 5], 7, SRV, 53, 0, true));
+    crate::fallible::fail_in_tests(false);
+    assert_eq!(out(&r).len(), 1025, "the new flow's packet was dropped");
+    assert_eq!(r.read("rw.mapping_failures").unwrap(), "1");
+    send(&r, 0, udp([10, 2, 0, 1], 7, SRV, 53, 0, true));
+    assert_eq!(out(&r).len(), 1026, "with memory back the flow is made");
+    assert_eq!(r.read("rw.size").unwrap(), "1025");
+    assert_eq!(r.read("rw.table_size").unwrap(), "1025");
+}

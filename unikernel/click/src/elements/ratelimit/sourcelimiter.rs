@@ -30,6 +30,8 @@
 //!   `ADDRESS PACKETS DROPS` (packets in its current interval, packets
 //!   diverted in total).
 //! * `drops` (read): packets diverted in total.
+//! * `nomem_drops` (read): packets of new sources diverted because there
+//!   was no memory to track them (also counted in `drops`).
 //! * `reset` (write): forgets every source and zeroes `drops`.
 //!
 //! # State
@@ -83,6 +85,7 @@ pub static CLASS: ElementClass = ElementClass {
             capacity,
             table: BTreeMap::new(),
             drops: 0,
+            nomem_drops: 0,
         }))
     },
 };
@@ -117,6 +120,7 @@ pub struct SourceLimiter {
     capacity: usize,
     table: BTreeMap<u32, Entry>,
     drops: u64,
+    nomem_drops: u64,
 }
 
 impl SourceLimiter {
@@ -132,7 +136,8 @@ impl SourceLimiter {
 
     /// True if the packet from `src` at `now` is within the limit.
     fn admit(&mut self, src: u32, now: Timestamp) -> bool {
-        if !self.table.contains_key(&src) && self.table.len() >= self.capacity {
+        let known = self.table.contains_key(&src);
+        if !known && self.table.len() >= self.capacity {
             // Rare: make room by forgetting sources whose interval ended.
             let interval = self.interval;
             self.table
@@ -141,6 +146,12 @@ impl SourceLimiter {
                 self.drops += 1;
                 return false;
             }
+        }
+        if !known && !crate::fallible::room_for_btree_insert::<u32, Entry>() {
+            // Out of memory the limiter fails closed, as when it is full.
+            self.drops += 1;
+            self.nomem_drops += 1;
+            return false;
         }
         let fresh = Entry {
             start: now,
@@ -200,6 +211,7 @@ impl Element for SourceLimiter {
             HandlerDecl::rw("interval"),
             HandlerDecl::read("table"),
             HandlerDecl::read("drops"),
+            HandlerDecl::read("nomem_drops"),
             HandlerDecl::write("reset"),
         ];
         H
@@ -210,6 +222,7 @@ impl Element for SourceLimiter {
             "threshold" => self.threshold.to_string(),
             "interval" => format!("{}", self.interval),
             "drops" => self.drops.to_string(),
+            "nomem_drops" => self.nomem_drops.to_string(),
             _ => {
                 let now = cx.now();
                 let mut s = String::new();
@@ -483,5 +496,22 @@ mod tests {
                 "{cfg}"
             );
         }
+    }
+
+    #[test]
+    fn out_of_memory_for_a_new_source_is_a_counted_drop() {
+        let r = setup("5, 1s");
+        r.inject(0, 0, ip_from([10, 0, 0, 1]));
+        crate::fallible::fail_in_tests(true);
+        r.inject(0, 0, ip_from([10, 0, 0, 2]));
+        // A tracked source needs no memory.
+        r.inject(0, 0, ip_from([10, 0, 0, 1]));
+        crate::fallible::fail_in_tests(false);
+        let ports: Vec<usize> = sink_contents(&r, "s").iter().map(|(p, _)| *p).collect();
+        assert_eq!(ports, [0, 1, 0]);
+        assert_eq!(r.read("lim.nomem_drops").unwrap(), "1");
+        assert_eq!(r.read("lim.drops").unwrap(), "1");
+        r.inject(0, 0, ip_from([10, 0, 0, 2]));
+        assert_eq!(sink_contents(&r, "s").last().unwrap().0, 0);
     }
 }

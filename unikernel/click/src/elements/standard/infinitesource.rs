@@ -123,14 +123,15 @@ impl Payload {
     }
 }
 
-/// A pool packet holding `template`, stamped with now if `stamp`.
-pub fn make_packet(cx: &Ctx, template: &[u8], stamp: bool) -> Packet {
-    let mut p = cx.alloc(template.len());
+/// A pool packet holding `template`, stamped with now if `stamp`; `None`
+/// when memory is short (the router counts it).
+pub fn make_packet(cx: &Ctx, template: &[u8], stamp: bool) -> Option<Packet> {
+    let mut p = cx.alloc(template.len())?;
     p.data_mut().copy_from_slice(template);
     if stamp {
         p.set_timestamp(cx.now());
     }
-    p
+    Some(p)
 }
 
 /// Generates packets.
@@ -171,18 +172,23 @@ impl Element for InfiniteSource {
             return false;
         }
         let n = (self.burst as u64).min(self.remaining());
-        for _ in 0..n {
-            let p = make_packet(cx, self.payload.template(), self.timestamp);
+        let mut made = 0;
+        while made < n {
+            // Out of memory the burst ends early; the next run tries again.
+            let Some(p) = make_packet(cx, self.payload.template(), self.timestamp) else {
+                break;
+            };
             cx.push(0, p);
+            made += 1;
         }
-        self.count += n;
+        self.count += made;
         if self.remaining() == 0 {
             cx.unschedule();
             if self.stop {
                 cx.request_stop();
             }
         }
-        n > 0
+        made > 0
     }
 
     fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
@@ -195,8 +201,9 @@ impl Element for InfiniteSource {
             }
             return None;
         }
+        let p = make_packet(cx, self.payload.template(), self.timestamp)?;
         self.count += 1;
-        Some(make_packet(cx, self.payload.template(), self.timestamp))
+        Some(p)
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {

@@ -58,7 +58,9 @@ impl Element for PaintSwitch {
             cx.kill(p);
         } else {
             for i in 0..n - 1 {
-                cx.push(i, cx.clone_packet(&p));
+                if let Some(q) = cx.clone_packet(&p) {
+                    cx.push(i, q);
+                }
             }
             cx.push(n - 1, p);
         }

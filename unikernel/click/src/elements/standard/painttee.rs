@@ -43,7 +43,9 @@ pub struct PaintTee(Colour);
 impl PaintTee {
     fn action(&self, cx: &Ctx, p: Packet) -> Option<Packet> {
         if self.0.matches(&p) {
-            cx.push(1, cx.clone_packet(&p));
+            if let Some(q) = cx.clone_packet(&p) {
+                cx.push(1, q);
+            }
         }
         Some(p)
     }

@@ -45,7 +45,9 @@ impl Element for PullTee {
     fn pull(&mut self, cx: &Ctx, _port: usize) -> Option<Packet> {
         let p = cx.pull(0)?;
         for i in 1..cx.noutputs() {
-            cx.push(i, cx.clone_packet(&p));
+            if let Some(q) = cx.clone_packet(&p) {
+                cx.push(i, q);
+            }
         }
         Some(p)
     }

@@ -11,15 +11,22 @@
 //! it (Click's empty notification), so those can sleep while it is empty.
 //! The first drop prints one `overflow` message.
 //!
+//! As in Click, room for CAPACITY packets is allocated when the queue is
+//! configured, so a capacity the memory cannot hold is a configuration
+//! error and a running queue never allocates per packet.
+//!
 //! # Keywords
 //! * `CAPACITY` (unsigned): maximum length.
 //!
 //! # Handlers
 //! * `length` (read): packets queued now.
 //! * `highwater_length` (read): most packets ever queued at once.
-//! * `drops` (read): packets dropped so far.
+//! * `drops` (read): packets dropped so far (full, or, after `capacity`
+//!   was raised, no memory to grow).
 //! * `capacity` (read/write): the capacity; shrinking drops the newest
-//!   packets that no longer fit.
+//!   packets that no longer fit; growing reserves the room if it can
+//!   (otherwise the queue grows as packets come, dropping those it has no
+//!   memory for).
 //! * `reset_counts` (write): zeroes `drops`; `highwater_length` becomes the
 //!   current length.
 //! * `reset` (write): drops every queued packet (to output 1 if connected).
@@ -64,8 +71,14 @@ impl Queue {
     /// Reads `[CAPACITY]`.
     pub(crate) fn configure(args: &mut Args, front_drop: bool) -> Result<Queue, String> {
         let capacity = args.optional::<u32>("CAPACITY")?.unwrap_or(1000) as usize;
+        let mut q = VecDeque::new();
+        if !crate::fallible::reserve_deque(&mut q, capacity) {
+            return Err(alloc::format!(
+                "out of memory for CAPACITY {capacity} (room for {capacity} packets)"
+            ));
+        }
         Ok(Queue {
-            q: VecDeque::new(),
+            q,
             capacity,
             highwater: 0,
             drops: 0,
@@ -119,6 +132,10 @@ impl Element for Queue {
                 self.drop_packet(cx, old);
             }
         }
+        if !crate::fallible::reserve_deque(&mut self.q, 1) {
+            self.drop_packet(cx, p);
+            return;
+        }
         self.q.push_back(p);
         if self.q.len() > self.highwater {
             self.highwater = self.q.len();
@@ -164,6 +181,10 @@ impl Element for Queue {
                         cx.kill(p);
                     }
                 }
+                // Best effort: without the room now, the queue grows (or
+                // drops) as packets come.
+                let more = c - self.q.len();
+                let _ = crate::fallible::reserve_deque(&mut self.q, more);
                 self.capacity = c;
             }
             "reset_counts" => {
@@ -334,5 +355,40 @@ mod tests {
         assert_eq!(r.step(), crate::router::Step::Worked);
         r.run_until_idle();
         assert_eq!(drained(&r), [0, 1]);
+    }
+
+    #[test]
+    fn a_capacity_that_does_not_fit_in_memory_is_a_config_error() {
+        let e = build(fed(
+            &[("q", "Queue", "4000000000"), ("d", "Discard", "")],
+            &[(0, 0, 1, 0)],
+        ))
+        .err()
+        .expect("no memory for 4e9 packets");
+        let e = alloc::format!("{e}");
+        assert!(e.contains("out of memory for CAPACITY 4000000000"), "{e}");
+    }
+
+    #[test]
+    fn out_of_memory_after_raising_the_capacity_is_a_counted_drop() {
+        let r = graph("Queue", "1", false);
+        r.inject(0, 0, Packet::new(1));
+        crate::fallible::fail_in_tests(true);
+        r.write("q.capacity", "5").unwrap();
+        crate::fallible::fail_in_tests(false);
+        assert_eq!(r.read("q.capacity").unwrap(), "5");
+        assert_eq!(r.read("q.length").unwrap(), "1");
+        // The room reserved for one packet may hold a few; past it, each
+        // packet needing memory is dropped and counted.
+        crate::fallible::fail_in_tests(true);
+        for _ in 0..4 {
+            r.inject(0, 0, Packet::new(1));
+        }
+        crate::fallible::fail_in_tests(false);
+        let held: usize = r.read("q.length").unwrap().parse().unwrap();
+        let drops: usize = r.read("q.drops").unwrap().parse().unwrap();
+        assert!(drops > 0 && held + drops == 5 && held < 5, "{held} {drops}");
+        r.inject(0, 0, Packet::new(1));
+        assert_eq!(r.read("q.length").unwrap(), alloc::format!("{}", held + 1));
     }
 }

@@ -139,9 +139,11 @@ impl Element for RatedSource {
         }
         self.tb.refill(jiffies(cx.now()));
         if self.tb.remove_if(1) {
-            let p = make_packet(cx, self.payload.template(), true);
-            cx.push(0, p);
-            self.count += 1;
+            // Out of memory the token is spent and nothing is sent.
+            if let Some(p) = make_packet(cx, self.payload.template(), true) {
+                cx.push(0, p);
+                self.count += 1;
+            }
             true
         } else {
             let ticks = self.tb.time_until_contains(1);
@@ -167,8 +169,9 @@ impl Element for RatedSource {
         }
         self.tb.refill(jiffies(cx.now()));
         if self.tb.remove_if(1) {
+            let p = make_packet(cx, self.payload.template(), true)?;
             self.count += 1;
-            Some(make_packet(cx, self.payload.template(), true))
+            Some(p)
         } else {
             None
         }

@@ -59,7 +59,9 @@ impl Element for Tee {
     fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
         let n = cx.noutputs();
         for i in 0..n.saturating_sub(1) {
-            cx.push(i, cx.clone_packet(&p));
+            if let Some(q) = cx.clone_packet(&p) {
+                cx.push(i, q);
+            }
         }
         cx.push(n.saturating_sub(1), p);
     }

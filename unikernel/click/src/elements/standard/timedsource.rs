@@ -106,9 +106,10 @@ impl Element for TimedSource {
             return;
         }
         if self.limit < 0 || self.count < self.limit as u64 {
-            let p = make_packet(cx, self.data.as_bytes(), true);
-            cx.push(0, p);
-            self.count += 1;
+            if let Some(p) = make_packet(cx, self.data.as_bytes(), true) {
+                cx.push(0, p);
+                self.count += 1;
+            }
             cx.set_timer(TIMER, cx.now() + self.interval);
         } else if self.stop {
             cx.request_stop();

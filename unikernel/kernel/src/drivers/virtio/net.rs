@@ -1,8 +1,6 @@
 //! virtio-net over `virtio-drivers`' `VirtIONetRaw`, with buffer ownership
 //! kept here so frames move to the router and back without copies.
 
-use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use virtio_drivers::device::net::VirtIONetRaw;
@@ -12,13 +10,11 @@ use virtio_drivers::Error;
 use super::hal::KernelHal;
 use super::transport::NoEventIdx;
 use crate::mainloop::Wakeup;
-use crate::net::frame::{BUF_SIZE, HEADROOM};
+use crate::net::frame::{HEADROOM, POOL};
 use crate::net::{Frame, Nic};
 
 /// Ring size (QEMU's virtio-net default and maximum for legacy MMIO).
 const QUEUE: usize = 256;
-/// Spare buffers kept for refills instead of going back to the heap.
-const POOL_MAX: usize = 2 * QUEUE;
 /// Receive buffers posted at boot. Each costs a 2 KiB allocation and
 /// zeroing, slow in the nested emulators of this project's hosts (a full
 /// ring took ~0.4 s per NIC under `kvm_pvm`), so the rest are posted
@@ -29,9 +25,9 @@ const TOP_UP: usize = 32;
 
 type Raw = VirtIONetRaw<KernelHal, NoEventIdx<SomeTransport<'static>>, QUEUE>;
 
-/// A send buffer and the window of it posted to the device.
+/// A frame being sent and the window of its buffer posted to the device.
 struct InFlight {
-    buf: Box<[u8]>,
+    frame: Frame,
     start: usize,
     end: usize,
 }
@@ -41,12 +37,11 @@ pub struct VirtioNet {
     dev: Raw,
     /// virtio-net header length (10 legacy, 12 modern).
     hdr: usize,
-    /// Receive buffers posted to the device, by descriptor token.
-    rx: Vec<Option<Box<[u8]>>>,
-    /// Send buffers in flight, by descriptor token.
+    /// Frames posted to the device to receive into, by descriptor token.
+    rx: Vec<Option<Frame>>,
+    /// Frames being sent, by descriptor token.
     tx: Vec<Option<InFlight>>,
     tx_in_flight: usize,
-    pool: Vec<Box<[u8]>>,
     /// Frames dropped in the driver (no memory for a replacement buffer,
     /// malformed completions) since the router last asked.
     drops: u64,
@@ -77,7 +72,6 @@ impl VirtioNet {
             rx: (0..QUEUE).map(|_| None).collect(),
             tx: (0..QUEUE).map(|_| None).collect(),
             tx_in_flight: 0,
-            pool: Vec::with_capacity(POOL_MAX),
             drops: 0,
             posted: 0,
         };
@@ -107,48 +101,25 @@ impl VirtioNet {
         ok && self.posted < QUEUE
     }
 
-    fn buffer(&mut self) -> Box<[u8]> {
-        self.pool
-            .pop()
-            .unwrap_or_else(|| vec![0u8; BUF_SIZE].into_boxed_slice())
-    }
-
-    /// A receive buffer, or `None` when the heap is exhausted (the caller
-    /// then drops a frame instead of the guest panicking).
-    fn try_buffer(&mut self) -> Option<Box<[u8]>> {
-        if let Some(b) = self.pool.pop() {
-            return Some(b);
-        }
-        let mut v = Vec::new();
-        v.try_reserve_exact(BUF_SIZE).ok()?;
-        v.resize(BUF_SIZE, 0);
-        Some(v.into_boxed_slice())
-    }
-
-    fn recycle(&mut self, buf: Box<[u8]>) {
-        if buf.len() == BUF_SIZE && self.pool.len() < POOL_MAX {
-            self.pool.push(buf);
-        }
-    }
-
-    /// Posts a fresh receive buffer; false when the ring is full or the
-    /// heap is exhausted.
+    /// Posts a frame from the shared pool to receive into; false when the
+    /// ring is full or the heap is exhausted.
     fn post_rx(&mut self) -> bool {
-        match self.try_buffer() {
-            Some(buf) => self.post(buf),
+        match POOL.take() {
+            Some(frame) => self.post(frame),
             None => false,
         }
     }
 
-    /// Posts `buf` as a receive buffer; false when the ring is full.
-    fn post(&mut self, mut buf: Box<[u8]>) -> bool {
+    /// Posts `frame`'s buffer to receive into; false when the ring is full.
+    fn post(&mut self, mut frame: Frame) -> bool {
         let start = HEADROOM - self.hdr;
-        // SAFETY: the buffer is parked in `self.rx` untouched until the
-        // device returns its token.
-        match unsafe { self.dev.receive_begin(&mut buf[start..]) } {
+        // SAFETY: the frame is parked in `self.rx` untouched until the
+        // device returns its token (moving it moves the header, not the
+        // buffer).
+        match unsafe { self.dev.receive_begin(&mut frame.buffer_mut()[start..]) } {
             Ok(token) => {
                 if let Some(slot) = self.rx.get_mut(usize::from(token)) {
-                    *slot = Some(buf);
+                    *slot = Some(frame);
                     self.posted += 1;
                     true
                 } else {
@@ -156,24 +127,27 @@ impl VirtioNet {
                 }
             }
             Err(_) => {
-                self.recycle(buf);
+                POOL.give(frame);
                 false
             }
         }
     }
 
-    /// Returns finished send buffers to the pool.
+    /// Returns sent frames to the shared pool.
     fn reclaim(&mut self) {
         while let Some(token) = self.dev.poll_transmit() {
-            let Some(InFlight { buf, start, end }) =
+            let Some(InFlight { frame, start, end }) =
                 self.tx.get_mut(usize::from(token)).and_then(Option::take)
             else {
                 break;
             };
             // SAFETY: the same window that `transmit_begin` got for this token.
-            let _ = unsafe { self.dev.transmit_complete(token, &buf[start..end]) };
+            let _ = unsafe {
+                self.dev
+                    .transmit_complete(token, &frame.buffer()[start..end])
+            };
             self.tx_in_flight -= 1;
-            self.recycle(buf);
+            POOL.give(frame);
         }
     }
 }
@@ -189,35 +163,39 @@ impl Nic for VirtioNet {
             let Some(token) = self.dev.poll_receive() else {
                 break;
             };
-            let Some(mut buf) = self.rx.get_mut(usize::from(token)).and_then(Option::take) else {
+            let Some(mut frame) = self.rx.get_mut(usize::from(token)).and_then(Option::take) else {
                 break;
             };
             self.posted -= 1;
             let start = HEADROOM - self.hdr;
             // SAFETY: the same buffer window `receive_begin` got for this token.
-            let done = unsafe { self.dev.receive_complete(token, &mut buf[start..]) };
+            let done = unsafe {
+                self.dev
+                    .receive_complete(token, &mut frame.buffer_mut()[start..])
+            };
             let Ok((_, len)) = done else {
                 // A malformed completion: the buffer goes back to the ring.
                 self.drops += 1;
-                self.post(buf);
+                self.post(frame);
                 continue;
             };
-            // The frame keeps its buffer only if a replacement can be
-            // posted; out of memory, the frame is dropped and its buffer
-            // reused, so the ring never runs dry.
-            match self.try_buffer() {
+            // The frame goes up only if a replacement can be posted; out
+            // of memory, it is dropped and its buffer reused, so the ring
+            // never runs dry.
+            match POOL.take() {
                 Some(fresh) => {
                     self.post(fresh);
-                    if let Some(frame) = Frame::from_parts(buf, HEADROOM, len) {
+                    if frame.set_window(HEADROOM, len) {
                         out.push(frame);
                         n += 1;
                     } else {
                         self.drops += 1;
+                        POOL.give(frame);
                     }
                 }
                 None => {
                     self.drops += 1;
-                    self.post(buf);
+                    self.post(frame);
                 }
             }
         }
@@ -230,24 +208,36 @@ impl Nic for VirtioNet {
 
     fn send(&mut self, frame: Frame) -> Result<(), Frame> {
         self.reclaim();
-        let (mut buf, head, len) = if frame.headroom() >= self.hdr {
-            frame.into_parts()
+        // The virtio-net header goes in front of the data: a frame without
+        // room for it (rare: the engine keeps headroom) is copied.
+        let mut frame = if frame.headroom() >= self.hdr {
+            frame
         } else {
-            let mut buf = self.buffer();
-            if HEADROOM + frame.len() > buf.len() {
-                buf = vec![0u8; HEADROOM + frame.len()].into_boxed_slice();
-            }
-            buf[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame.data());
-            (buf, HEADROOM, frame.len())
+            let len = frame.len();
+            let copy = POOL
+                .take()
+                .filter(|c| c.buffer().len() >= HEADROOM + len)
+                .or_else(|| click::Packet::try_with_room(HEADROOM, len, 0).map(Frame::from_packet));
+            let Some(mut copy) = copy.filter(|c| c.buffer().len() >= HEADROOM + len) else {
+                // No memory for a copy: the frame is lost, not the guest.
+                self.drops += 1;
+                return Ok(());
+            };
+            copy.set_window(HEADROOM, len);
+            copy.data_mut().copy_from_slice(frame.data());
+            copy
         };
+        let (head, len) = (frame.headroom(), frame.len());
         let start = head - self.hdr;
-        let _ = self.dev.fill_buffer_header(&mut buf[start..head]);
-        // SAFETY: the buffer is parked in `self.tx` until its token completes.
-        match unsafe { self.dev.transmit_begin(&buf[start..head + len]) } {
+        let _ = self
+            .dev
+            .fill_buffer_header(&mut frame.buffer_mut()[start..head]);
+        // SAFETY: the frame is parked in `self.tx` until its token completes.
+        match unsafe { self.dev.transmit_begin(&frame.buffer()[start..head + len]) } {
             Ok(token) => {
                 if let Some(slot) = self.tx.get_mut(usize::from(token)) {
                     *slot = Some(InFlight {
-                        buf,
+                        frame,
                         start,
                         end: head + len,
                     });
@@ -255,9 +245,7 @@ impl Nic for VirtioNet {
                 }
                 Ok(())
             }
-            Err(Error::QueueFull) | Err(_) => {
-                Err(Frame::from_parts(buf, head, len).unwrap_or_else(|| Frame::from_slice(&[])))
-            }
+            Err(Error::QueueFull) | Err(_) => Err(frame),
         }
     }
 

@@ -63,11 +63,16 @@ pub static CLASS: ElementClass = ElementClass {
         if limit == 0 {
             return Err("QUEUE must be positive".into());
         }
+        // Room for the whole queue now, so sending never allocates.
+        let mut outbox = VecDeque::new();
+        if !click::fallible::reserve_deque(&mut outbox, limit) {
+            return Err(alloc::format!("out of memory for QUEUE {limit}"));
+        }
         Ok(Box::new(ToDevice {
             nic,
             burst,
             limit,
-            outbox: VecDeque::new(),
+            outbox,
             pull: false,
             signal: UpstreamSignal::default(),
             count: 0,

@@ -11,8 +11,6 @@
 mod ring;
 pub mod xenbus;
 
-use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use self::ring::{get16, put16, put32, FrontRing};
@@ -20,7 +18,7 @@ use super::grant::{GrantRef, GrantTable};
 use super::page::Page;
 use super::{evtchn, shared};
 use crate::mainloop::Wakeup;
-use crate::net::frame::{BUF_SIZE, HEADROOM};
+use crate::net::frame::{BUF_SIZE, HEADROOM, POOL};
 use crate::net::{Frame, Nic};
 
 /// Receive buffers posted to the backend (of the ring's 256 slots):
@@ -30,7 +28,6 @@ pub const RX_BUFS: usize = 64;
 pub const TX_BUFS: usize = 64;
 /// Largest frame we send (a tx buffer is half a page).
 const TX_MAX: usize = 2048;
-const POOL_MAX: usize = RX_BUFS + TX_BUFS;
 
 const TX_SLOT: usize = 12;
 const RX_SLOT: usize = 8;
@@ -80,7 +77,6 @@ pub struct Netfront {
     rx_free: Vec<u16>,
     /// Dropping the rest of a multi-slot frame.
     rx_skipping: bool,
-    pool: Vec<Box<[u8]>>,
     /// Counters.
     pub stats: Stats,
 }
@@ -130,7 +126,6 @@ impl Netfront {
             rx_refs,
             rx_free: (0..RX_BUFS as u16).rev().collect(),
             rx_skipping: false,
-            pool: Vec::with_capacity(POOL_MAX),
             stats: Stats::default(),
         })
     }
@@ -152,20 +147,16 @@ impl Netfront {
         }
     }
 
-    fn buffer(&mut self, len: usize) -> Box<[u8]> {
-        if HEADROOM + len <= BUF_SIZE {
-            if let Some(b) = self.pool.pop() {
-                return b;
-            }
-            return vec![0u8; BUF_SIZE].into_boxed_slice();
-        }
-        vec![0u8; HEADROOM + len].into_boxed_slice()
-    }
-
-    fn recycle(&mut self, buf: Box<[u8]>) {
-        if buf.len() == BUF_SIZE && self.pool.len() < POOL_MAX {
-            self.pool.push(buf);
-        }
+    /// A frame of `len` bytes at [`HEADROOM`] to copy a received frame
+    /// into (from the shared pool when it fits); `None` when the heap is
+    /// exhausted.
+    fn frame(len: usize) -> Option<Frame> {
+        let mut f = if HEADROOM + len <= BUF_SIZE {
+            POOL.take()?
+        } else {
+            Frame::from_packet(click::Packet::try_with_room(HEADROOM, len, 0)?)
+        };
+        f.set_window(HEADROOM, len).then_some(f)
     }
 
     /// Posts every free rx buffer; notifies the backend if it asks.
@@ -287,14 +278,15 @@ impl Nic for Netfront {
                 self.stats.rx_dropped += 1;
                 continue;
             }
-            let mut buf = self.buffer(len);
-            buf[HEADROOM..HEADROOM + len]
+            let Some(mut f) = Self::frame(len) else {
+                self.stats.rx_dropped += 1;
+                continue;
+            };
+            f.data_mut()
                 .copy_from_slice(&self.rx_pages[usize::from(id)].bytes()[offset..offset + len]);
-            if let Some(f) = Frame::from_parts(buf, HEADROOM, len) {
-                out.push(f);
-                n += 1;
-                self.stats.rx += 1;
-            }
+            out.push(f);
+            n += 1;
+            self.stats.rx += 1;
         }
         self.post_rx();
         n
@@ -306,8 +298,7 @@ impl Nic for Netfront {
             return Err(frame);
         }
         self.push_tx();
-        let (buf, _, _) = frame.into_parts();
-        self.recycle(buf);
+        POOL.give(frame);
         Ok(())
     }
 
@@ -329,8 +320,7 @@ impl Nic for Netfront {
             self.push_tx();
         }
         for f in frames.drain(..sent) {
-            let (buf, _, _) = f.into_parts();
-            self.recycle(buf);
+            POOL.give(f);
         }
         sent
     }
