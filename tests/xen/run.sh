@@ -13,7 +13,8 @@
 #                      more (default: 240)
 #        MB_XEN_KEEP=1  keep the run directory (serial log, payload disk)
 #        MB_MBCTL       the mbctl binary to copy in (default: target/release/mbctl)
-# Needs: qemu-system-x86_64, debootstrap, e2fsprogs (mkfs.ext4, debugfs).
+# Needs: qemu-system-x86_64, debootstrap, e2fsprogs (mkfs.ext4, debugfs),
+#        binutils (objcopy); `make xen-deps` installs them.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
