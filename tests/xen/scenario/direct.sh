@@ -55,7 +55,7 @@ connect() { ip netns exec ns1 nc -z -w "$2" 10.0.0.2 "$1"; }
 
 step "firewall config through xenstore"
 clickos_install "$id" firewall "$MB_DIR/configs/firewall.click"
-check "firewall loaded (pings.count reads 0)" [ "$(clickos_read "$id" pings count)" = 0 ]
+check "firewall loaded (pings.count reads 0)" [ "$(clickos_read_loaded "$id" pings count)" = 0 ]
 check "status is Running" [ "$(clickos_status "$id")" = Running ]
 check "guest printed its ready line" wait_log "$cons" "mb: ready" 10
 check "ping ns1 -> ns2 across the middlebox" ip netns exec ns1 ping -c 5 -W 2 -i 0.3 10.0.0.2
@@ -67,14 +67,8 @@ check "denied.count counted the blocked SYNs ($d)" [ "${d:-0}" -ge 1 ]
 
 step "reconfigure through xenstore"
 clickos_install "$id" open "$MB_DIR/configs/open.click"
-wait_open() {
-    for _ in $(seq 50); do
-        clickos_read "$id" fwd count >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
-check "new config loaded (fwd.count readable)" wait_open
+open_loaded() { clickos_read_loaded "$id" fwd count >/dev/null; }
+check "new config loaded (fwd.count readable)" open_loaded
 check "tcp port 23 connects after the swap" connect 23 5
 check "ping still crosses" ip netns exec ns1 ping -c 2 -W 2 -i 0.3 10.0.0.2
 

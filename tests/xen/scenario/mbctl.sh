@@ -27,21 +27,21 @@ check "config is in the system xenstore" xenstore-read "/local/domain/$id/data/c
 "$MBCTL" ls | sed 's/^/  ls| /'
 
 check "ping ns1 -> ns2 across the middlebox" ip netns exec ns1 ping -c 5 -W 2 -i 0.3 10.0.0.2
-n=$("$MBCTL" read fw pings.count)
+n=$("$MBCTL" read fw pings.count --timeout 60)
 check "mbctl read fw pings.count = 5 (got $n)" [ "$n" = 5 ]
 check "tcp port 80 connects through the firewall" connect 80 5
 check "tcp port 23 is blocked" bash -c "! ip netns exec ns1 nc -z -w 3 10.0.0.2 23"
-d=$("$MBCTL" read fw denied.count)
+d=$("$MBCTL" read fw denied.count --timeout 60)
 check "mbctl read fw denied.count counted the blocked SYNs ($d)" [ "${d:-0}" -ge 1 ]
 
 step "mbctl reconfigure"
-check "mbctl reconfigure" "$MBCTL" reconfigure fw "$MB_DIR/configs/open.click"
+check "mbctl reconfigure" "$MBCTL" reconfigure fw "$MB_DIR/configs/open.click" --timeout 120
 check "tcp port 23 connects after the swap" connect 23 5
-f=$("$MBCTL" read fw fwd.count)
+f=$("$MBCTL" read fw fwd.count --timeout 60)
 check "mbctl read fw fwd.count counts under the new config ($f)" [ "${f:-0}" -ge 1 ]
 
 step "mbctl stop"
-check "mbctl stop" "$MBCTL" stop fw
+check "mbctl stop" "$MBCTL" stop fw --timeout 60
 gone() {
     for _ in $(seq 60); do
         xl list | grep -q '^fw ' || return 0
