@@ -30,6 +30,22 @@ pub trait StoreOps {
     fn rm(&mut self, path: &str) -> Result<()>;
     /// Lists children (empty if missing).
     fn list(&mut self, path: &str) -> Result<Vec<String>>;
+    /// Applies `ops` in order; fails with the first error. A store client
+    /// that can pipeline sends them all before waiting for the replies.
+    fn apply_ops(&mut self, ops: &[Op]) -> Result<()> {
+        for op in ops {
+            match op {
+                Op::Rm(p) => self.rm(p)?,
+                Op::Write(p, v) => self.write(p, v)?,
+            }
+        }
+        Ok(())
+    }
+    /// Reads several nodes (`None` where missing), pipelined where the
+    /// client can.
+    fn read_many(&mut self, paths: &[&str]) -> Result<Vec<Option<String>>> {
+        paths.iter().map(|p| self.read(p)).collect()
+    }
 }
 
 /// `/local/domain/<D>`.
@@ -122,15 +138,9 @@ pub fn load_ops(domid: u32, text: &str, name: &str) -> Vec<Op> {
     ops
 }
 
-/// Applies `ops` in order.
+/// Applies `ops` in order (see [`StoreOps::apply_ops`]).
 pub fn apply(st: &mut dyn StoreOps, ops: &[Op]) -> Result<()> {
-    for op in ops {
-        match op {
-            Op::Rm(p) => st.rm(p)?,
-            Op::Write(p, v) => st.write(p, v)?,
-        }
-    }
-    Ok(())
+    st.apply_ops(ops)
 }
 
 /// Reads the config a guest was given back from its chunks.
@@ -163,8 +173,10 @@ pub fn load_outcome(
     domid: u32,
     loads_before: u64,
 ) -> Result<Option<LoadOutcome>> {
-    let err = st.read(&error(domid))?;
-    if st.read(&status(domid))?.as_deref() == Some(ERROR) {
+    let (e, s, l) = (error(domid), status(domid), loads(domid));
+    let mut v = st.read_many(&[&e, &s, &l])?.into_iter();
+    let (err, status, loads) = (v.next().flatten(), v.next().flatten(), v.next().flatten());
+    if status.as_deref() == Some(ERROR) {
         // The guest writes the status first, then the message.
         return Ok(match err {
             Some(m) if m != PENDING => Some(LoadOutcome::Rejected(m)),
@@ -174,7 +186,7 @@ pub fn load_outcome(
     if err.is_none() {
         return Ok(Some(LoadOutcome::Loaded));
     }
-    let loads = read_u64(st, &loads(domid))?.unwrap_or(0);
+    let loads: u64 = loads.and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     Ok((loads > loads_before).then_some(LoadOutcome::Loaded))
 }
 
@@ -266,14 +278,14 @@ pub fn handler_answer(
     h: &str,
 ) -> Result<Option<std::result::Result<String, String>>> {
     let (lock, err) = answer_paths(domid, e, h);
-    if let Some(msg) = st.read(&err)? {
+    let value = element_path(domid, e, h);
+    // One look at all three: the guest writes the value before the lock.
+    let mut v = st.read_many(&[&err, &lock, &value])?.into_iter();
+    let (err, lock, value) = (v.next().flatten(), v.next().flatten(), v.next().flatten());
+    if let Some(msg) = err {
         return Ok(Some(Err(msg)));
     }
-    if st.read(&lock)?.is_some() {
-        let v = st.read(&element_path(domid, e, h))?.unwrap_or_default();
-        return Ok(Some(Ok(v)));
-    }
-    Ok(None)
+    Ok(lock.map(|_| Ok(value.unwrap_or_default())))
 }
 
 /// Polls `f` until it yields a value or `timeout` passes (then `Ok(None)`).

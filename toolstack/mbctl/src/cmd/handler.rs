@@ -4,9 +4,11 @@
 use anyhow::{bail, Result};
 use std::time::Duration;
 
-use super::vm::{record, store};
-use crate::clickos::{self, StoreOps};
+use super::vm::{domid_of, record, store};
+use crate::clickos::{self, Op, StoreOps};
 use crate::store::Store;
+use xenstore::client::{ClientError, Request};
+use xenstore::Errno;
 
 /// Read a handler of a middlebox's router.
 ///
@@ -61,6 +63,13 @@ pub struct HandlersArgs {
 
 /// Calls handler `e.h` of domain `domid`: a read when `value` is `None`.
 /// Returns the value read (empty for writes) or the guest's error.
+///
+/// The watch, the clearing of the last answer and the request go to the
+/// store in one pipelined batch (one round trip). A write has no answer
+/// of its own, so a read of `e.name` follows it in the same batch: the
+/// guest handles store events in order, so that answer means the write
+/// was applied or its `error` written. The watches end with the
+/// connection.
 pub fn call(
     st: &mut Store,
     domid: u32,
@@ -69,21 +78,40 @@ pub fn call(
     value: Option<&str>,
     timeout: Duration,
 ) -> Result<String> {
-    let watched = clickos::element_path(domid, e, h);
     let token = format!("mbctl-{}", std::process::id());
-    st.watch(&watched, &token)?;
-    let ops = match value {
-        None => clickos::read_request_ops(domid, e, h),
-        Some(v) => clickos::write_request_ops(domid, e, h, v),
+    let (answer_h, ops) = match value {
+        None => (h, clickos::read_request_ops(domid, e, h)),
+        Some(v) => {
+            let b = clickos::BARRIER_HANDLER;
+            let mut ops = clickos::write_request_ops(domid, e, h, v);
+            ops.extend(clickos::read_request_ops(domid, e, b));
+            (b, ops)
+        }
     };
-    clickos::apply(st, &ops)?;
+    let watched = clickos::element_path(domid, e, answer_h);
+    let mut reqs = vec![Request::Watch(&watched, token.as_bytes())];
+    reqs.extend(ops.iter().map(|op| match op {
+        Op::Rm(p) => Request::Rm(p),
+        Op::Write(p, v) => Request::Write(p, v.as_bytes()),
+    }));
+    for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
+        match (req, r) {
+            (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
+            (req, Err(err)) => bail!("{e}.{h}: store request {req:?} failed: {err}"),
+        }
+    }
     // Watch events only wake us; the nodes decide.
-    let answer = match value {
-        None => loop_answer(st, domid, e, h, timeout),
-        Some(_) => barrier(st, domid, e, h, &token, timeout),
+    let answer = match loop_answer(st, domid, e, answer_h, timeout)? {
+        Some(Ok(_)) if value.is_some() => {
+            let err = format!("{}/error", clickos::element_path(domid, e, h));
+            match st.read_many(&[&err])?.pop().flatten() {
+                Some(msg) => Some(Err(msg)),
+                None => Some(Ok(String::new())),
+            }
+        }
+        a => a,
     };
-    let _ = st.unwatch(&watched, &token);
-    match answer? {
+    match answer {
         Some(Ok(v)) => Ok(v),
         Some(Err(msg)) => bail!("{e}.{h}: {msg}"),
         None => bail!(
@@ -91,35 +119,6 @@ pub fn call(
             timeout.as_secs()
         ),
     }
-}
-
-/// A write has no answer of its own: read `e.name` after it, then look
-/// for the write's `error`.
-fn barrier(
-    st: &mut Store,
-    domid: u32,
-    e: &str,
-    h: &str,
-    token: &str,
-    timeout: Duration,
-) -> Result<Option<std::result::Result<String, String>>> {
-    let b = clickos::BARRIER_HANDLER;
-    let watched = clickos::element_path(domid, e, b);
-    st.watch(&watched, token)?;
-    clickos::apply(st, &clickos::read_request_ops(domid, e, b))?;
-    let r = loop_answer(st, domid, e, b, timeout);
-    let _ = st.unwatch(&watched, token);
-    Ok(match r? {
-        None => None,
-        Some(Err(msg)) => Some(Err(msg)),
-        Some(Ok(_)) => {
-            let err = format!("{}/error", clickos::element_path(domid, e, h));
-            Some(match st.read(&err)? {
-                Some(msg) => Err(msg),
-                None => Ok(String::new()),
-            })
-        }
-    })
 }
 
 fn loop_answer(
@@ -146,15 +145,8 @@ fn loop_answer(
 pub fn read(a: ReadArgs) -> Result<()> {
     let (e, h) = clickos::split_handler(&a.handler)?;
     let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
-    let v = call(
-        &mut st,
-        rec.domid,
-        e,
-        h,
-        None,
-        Duration::from_secs(a.timeout),
-    )?;
+    let domid = domid_of(&mut st, &a.name)?;
+    let v = call(&mut st, domid, e, h, None, Duration::from_secs(a.timeout))?;
     if v.ends_with('\n') || v.is_empty() {
         print!("{v}");
     } else {
@@ -167,10 +159,10 @@ pub fn read(a: ReadArgs) -> Result<()> {
 pub fn write(a: WriteArgs) -> Result<()> {
     let (e, h) = clickos::split_handler(&a.handler)?;
     let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
+    let domid = domid_of(&mut st, &a.name)?;
     call(
         &mut st,
-        rec.domid,
+        domid,
         e,
         h,
         Some(&a.value),
