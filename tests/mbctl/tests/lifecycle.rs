@@ -133,6 +133,61 @@ fn boot_list_handlers_reconfigure_stop() {
 }
 
 #[test]
+fn router_handlers_through_the_store() {
+    if !can_run("router_handlers_through_the_store", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let (peers, nics) = Peers::new(&h, "p");
+    h.ok(&boot_args(cfg.to_str().unwrap(), "fw", &nics));
+    // Click's global handlers: no element, as Click names them.
+    assert_eq!(h.ok(&["read", "fw", "config"]), WIRE);
+    let flat = h.ok(&["read", "fw", "flatconfig"]);
+    assert!(flat.contains("c :: Counter"), "{flat}");
+    let list = h.ok(&["read", "fw", "list"]);
+    let mut lines = list.lines();
+    let n: usize = lines.next().unwrap().parse().unwrap();
+    let names: Vec<&str> = lines.collect();
+    assert_eq!(names.len(), n, "{list}");
+    assert!(names.contains(&"c") && names.contains(&"back"), "{list}");
+    let classes = h.ok(&["read", "fw", "classes"]);
+    assert!(classes.lines().any(|l| l == "Counter"), "{classes}");
+    assert!(!h.ok(&["read", "fw", "version"]).trim().is_empty());
+    let e = h.fails(&["read", "fw", "nosuch"]);
+    assert!(e.contains("nosuch"), "{e}");
+    let hs = h.ok(&["handlers", "fw"]);
+    for want in [
+        "config\tr",
+        "flatconfig\tr",
+        "list\tr",
+        "hotconfig\tw",
+        "c.count\tr",
+    ] {
+        assert!(hs.lines().any(|l| l == want), "{want} in:\n{hs}");
+    }
+    let js = h.ok(&["handlers", "fw", "--json"]);
+    assert!(
+        js.contains("\"\":[") && js.contains("\"name\":\"hotconfig\""),
+        "{js}"
+    );
+
+    // hotconfig: Click's hot-swap through the store; `c` keeps its count.
+    peers.through(&h, "fw", 0, &frame(1));
+    let v2 = WIRE.replace("back ::", "back2 ::");
+    h.ok(&["write", "fw", "hotconfig", &v2]);
+    assert_eq!(h.ok(&["read", "fw", "config"]), v2);
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "1");
+    assert_eq!(h.ok(&["read", "fw", "back2.count"]).trim(), "0");
+    let e = h.fails(&["write", "fw", "hotconfig", "Idle ->\n  Bogus;"]);
+    assert!(e.contains("hotconfig:2:3"), "{e}");
+    assert_eq!(h.ok(&["read", "fw", "config"]), v2);
+    assert_eq!(peers.through(&h, "fw", 0, &frame(2)), frame(2));
+    h.ok(&["destroy", "fw"]);
+    h.assert_clean();
+}
+
+#[test]
 fn errors_leave_nothing_behind() {
     if !can_run("errors_leave_nothing_behind", false) {
         return;
