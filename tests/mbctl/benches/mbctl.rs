@@ -3,7 +3,11 @@
 //! many idle middleboxes one host holds (RSS per QEMU process, measured
 //! on `MB_BENCH_VMS` VMs, default 50, at `MB_BENCH_MEM`, default 8M,
 //! extrapolated to the host's memory). `MB_BENCH_ACCEL` (default tcg;
-//! `kvm` to measure KVM too).
+//! `kvm` to measure KVM too), `MB_BENCH_BOOTS` (default 10).
+//!
+//! `cargo bench` builds and times the release `mbctl` (target/release;
+//! the agent is the same binary); the load average is printed with the
+//! figures, which depend on it.
 
 use mb_tests_mbctl::{can_run, Host};
 use std::time::{Duration, Instant};
@@ -24,6 +28,12 @@ fn mem_total_kib() -> u64 {
         .ok()
         .and_then(|s| s.lines().next()?.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn stats(v: &mut [Duration]) -> (f64, f64, f64) {
@@ -53,7 +63,16 @@ fn main() {
     let cfg = cfg.to_str().unwrap();
     let nic =
         |n: &str, i: usize| format!("socket:{}", h.scratch.join(format!("{n}-{i}")).display());
+    let boots_n: usize = std::env::var("MB_BENCH_BOOTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     h.ok(&["ls"]); // agent up before timing
+    println!(
+        "mbctl: {} (agent: the same binary); load average {}",
+        mb_tests_mbctl::mbctl().display(),
+        loadavg()
+    );
     println!(
         "{:<34} {:>10} {:>10} {:>10}",
         "what", "min", "median", "max"
@@ -61,7 +80,7 @@ fn main() {
     for accel in &accels {
         let mut boots = Vec::new();
         let mut stops = Vec::new();
-        for i in 0..5 {
+        for i in 0..boots_n {
             let name = format!("b{i}");
             let (n0, n1) = (nic(&name, 0), nic(&name, 1));
             let t = Instant::now();
@@ -124,6 +143,18 @@ fn main() {
             "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
             format!("mbctl read c.count ({accel})")
         );
+        let mut reads = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            h.ok(&["read", "r", "config"]);
+            reads.push(t.elapsed());
+        }
+        let (a, b, c) = stats(&mut reads);
+        println!(
+            "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
+            format!("mbctl read config ({accel})")
+        );
+        println!("load average after: {}", loadavg());
         h.ok(&["destroy", "r"]);
     }
 

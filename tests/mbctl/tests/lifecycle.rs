@@ -133,6 +133,157 @@ fn boot_list_handlers_reconfigure_stop() {
 }
 
 #[test]
+fn router_handlers_through_the_store() {
+    if !can_run("router_handlers_through_the_store", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let (peers, nics) = Peers::new(&h, "p");
+    h.ok(&boot_args(cfg.to_str().unwrap(), "fw", &nics));
+    // Click's global handlers: no element, as Click names them.
+    assert_eq!(h.ok(&["read", "fw", "config"]), WIRE);
+    let flat = h.ok(&["read", "fw", "flatconfig"]);
+    assert!(flat.contains("c :: Counter"), "{flat}");
+    let list = h.ok(&["read", "fw", "list"]);
+    let mut lines = list.lines();
+    let n: usize = lines.next().unwrap().parse().unwrap();
+    let names: Vec<&str> = lines.collect();
+    assert_eq!(names.len(), n, "{list}");
+    assert!(names.contains(&"c") && names.contains(&"back"), "{list}");
+    let classes = h.ok(&["read", "fw", "classes"]);
+    assert!(classes.lines().any(|l| l == "Counter"), "{classes}");
+    assert!(!h.ok(&["read", "fw", "version"]).trim().is_empty());
+    let e = h.fails(&["read", "fw", "nosuch"]);
+    assert!(e.contains("nosuch"), "{e}");
+    let hs = h.ok(&["handlers", "fw"]);
+    for want in [
+        "config\tr",
+        "flatconfig\tr",
+        "list\tr",
+        "hotconfig\tw",
+        "c.count\tr",
+    ] {
+        assert!(hs.lines().any(|l| l == want), "{want} in:\n{hs}");
+    }
+    let js = h.ok(&["handlers", "fw", "--json"]);
+    assert!(
+        js.contains("\"\":[") && js.contains("\"name\":\"hotconfig\""),
+        "{js}"
+    );
+
+    // hotconfig: Click's hot-swap through the store; `c` keeps its count.
+    peers.through(&h, "fw", 0, &frame(1));
+    let v2 = WIRE.replace("back ::", "back2 ::");
+    h.ok(&["write", "fw", "hotconfig", &v2]);
+    assert_eq!(h.ok(&["read", "fw", "config"]), v2);
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "1");
+    assert_eq!(h.ok(&["read", "fw", "back2.count"]).trim(), "0");
+    let e = h.fails(&["write", "fw", "hotconfig", "Idle ->\n  Bogus;"]);
+    assert!(e.contains("hotconfig:2:3"), "{e}");
+    assert_eq!(h.ok(&["read", "fw", "config"]), v2);
+    assert_eq!(peers.through(&h, "fw", 0, &frame(2)), frame(2));
+    h.ok(&["destroy", "fw"]);
+    h.assert_clean();
+}
+
+/// `mbctl console NAME` with piped standard streams; its output gathered
+/// by a thread.
+struct Console {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Console {
+    fn attach(h: &Host, name: &str) -> Console {
+        use std::process::Stdio;
+        let mut child = Command::new(mb_tests_mbctl::mbctl())
+            .args(["console", name, "-n", "3"])
+            .env("MBCTL_RUN_DIR", &h.run)
+            .env_remove("XENSTORED_PATH")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running mbctl console");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut so, o) = (child.stdout.take().unwrap(), out.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = std::io::Read::read(&mut so, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                o.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Console { child, out }
+    }
+
+    /// Waits (up to 20 s: liveness, not speed) until the output holds `s`.
+    fn wait_for(&self, s: &str) {
+        for _ in 0..400 {
+            if self.out.lock().unwrap().contains(s) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "console output never showed {s:?}:\n{}",
+            self.out.lock().unwrap()
+        );
+    }
+
+    /// Waits for the command to end; returns its standard error.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let st = self.child.wait().expect("waiting for mbctl console");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut err).unwrap();
+        (st, err)
+    }
+}
+
+#[test]
+fn console_follows_output_live_and_detaches() {
+    if !can_run("console_follows_output_live_and_detaches", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let (_peers, nics) = Peers::new(&h, "p");
+    h.ok(&boot_args(cfg.to_str().unwrap(), "fw", &nics));
+    let mut c = Console::attach(&h, "fw");
+    // Earlier output first, then what the guest prints after attaching.
+    c.wait_for("mb: ready");
+    h.fails(&["read", "fw", "nosuch.count"]);
+    c.wait_for("mb: handler nosuch.count");
+    // One console at a time.
+    let e = h.fails(&["console", "fw"]);
+    assert!(e.contains("another `mbctl console fw` is attached"), "{e}");
+    // Typing reaches the serial line (the guest ignores it); Ctrl-] detaches.
+    let stdin = c.child.stdin.as_mut().unwrap();
+    std::io::Write::write_all(stdin, b"help\r\x1d").unwrap();
+    let (st, err) = c.finish();
+    assert!(st.success(), "{err}");
+    assert!(err.contains("Escape character is ^]"), "{err}");
+    assert!(err.contains("Detached from fw"), "{err}");
+    // The middlebox goes on; the end of standard input also detaches.
+    assert_eq!(h.ok(&["read", "fw", "c.count"]).trim(), "0");
+    let out = h.ok(&["console", "fw", "-n", "1"]);
+    assert!(out.contains("mb: handler nosuch.count"), "{out}");
+    // A stopped VM ends the session.
+    let c = Console::attach(&h, "fw");
+    c.wait_for("mb: handler");
+    h.ok(&["stop", "fw"]);
+    let (st, err) = c.finish();
+    assert!(st.success(), "{err}");
+    assert!(err.contains("closed its console"), "{err}");
+    h.assert_clean();
+}
+
+#[test]
 fn errors_leave_nothing_behind() {
     if !can_run("errors_leave_nothing_behind", false) {
         return;

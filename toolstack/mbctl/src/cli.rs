@@ -31,8 +31,8 @@ pub enum Command {
     Reconfigure(cmd::reconfigure::ReconfigureArgs),
     /// Print a middlebox's serial output.
     Logs(cmd::logs::LogsArgs),
-    /// Follow a middlebox's serial console.
-    Console(cmd::logs::ConsoleArgs),
+    /// Attach to a middlebox's serial console (Ctrl-] detaches).
+    Console(cmd::console::ConsoleArgs),
     /// Stop a middlebox gracefully (Halted, then power-off).
     Stop(cmd::stop::StopArgs),
     /// Destroy a middlebox at once.

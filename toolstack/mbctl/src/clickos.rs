@@ -30,6 +30,22 @@ pub trait StoreOps {
     fn rm(&mut self, path: &str) -> Result<()>;
     /// Lists children (empty if missing).
     fn list(&mut self, path: &str) -> Result<Vec<String>>;
+    /// Applies `ops` in order; fails with the first error. A store client
+    /// that can pipeline sends them all before waiting for the replies.
+    fn apply_ops(&mut self, ops: &[Op]) -> Result<()> {
+        for op in ops {
+            match op {
+                Op::Rm(p) => self.rm(p)?,
+                Op::Write(p, v) => self.write(p, v)?,
+            }
+        }
+        Ok(())
+    }
+    /// Reads several nodes (`None` where missing), pipelined where the
+    /// client can.
+    fn read_many(&mut self, paths: &[&str]) -> Result<Vec<Option<String>>> {
+        paths.iter().map(|p| self.read(p)).collect()
+    }
 }
 
 /// `/local/domain/<D>`.
@@ -122,15 +138,9 @@ pub fn load_ops(domid: u32, text: &str, name: &str) -> Vec<Op> {
     ops
 }
 
-/// Applies `ops` in order.
+/// Applies `ops` in order (see [`StoreOps::apply_ops`]).
 pub fn apply(st: &mut dyn StoreOps, ops: &[Op]) -> Result<()> {
-    for op in ops {
-        match op {
-            Op::Rm(p) => st.rm(p)?,
-            Op::Write(p, v) => st.write(p, v)?,
-        }
-    }
-    Ok(())
+    st.apply_ops(ops)
 }
 
 /// Reads the config a guest was given back from its chunks.
@@ -163,8 +173,10 @@ pub fn load_outcome(
     domid: u32,
     loads_before: u64,
 ) -> Result<Option<LoadOutcome>> {
-    let err = st.read(&error(domid))?;
-    if st.read(&status(domid))?.as_deref() == Some(ERROR) {
+    let (e, s, l) = (error(domid), status(domid), loads(domid));
+    let mut v = st.read_many(&[&e, &s, &l])?.into_iter();
+    let (err, status, loads) = (v.next().flatten(), v.next().flatten(), v.next().flatten());
+    if status.as_deref() == Some(ERROR) {
         // The guest writes the status first, then the message.
         return Ok(match err {
             Some(m) if m != PENDING => Some(LoadOutcome::Rejected(m)),
@@ -174,7 +186,7 @@ pub fn load_outcome(
     if err.is_none() {
         return Ok(Some(LoadOutcome::Loaded));
     }
-    let loads = read_u64(st, &loads(domid))?.unwrap_or(0);
+    let loads: u64 = loads.and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     Ok((loads > loads_before).then_some(LoadOutcome::Loaded))
 }
 
@@ -184,39 +196,60 @@ pub fn read_u64(st: &mut dyn StoreOps, path: &str) -> Result<Option<u64>> {
 }
 
 /// Splits `elem.handler` at the last dot (element names may hold `/`, for
-/// compound elements, but no dots; handlers never do).
+/// compound elements, but no dots; handlers never do). A name without a
+/// dot is a router handler (`config`, `list`, `hotconfig`, ...), as in
+/// Click; its element is empty.
 pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
-    let Some((e, h)) = spec.rsplit_once('.') else {
-        bail!("'{spec}': expected ELEMENT.HANDLER (e.g. c.count)");
+    let (e, h) = match spec.rsplit_once('.') {
+        Some((e, h)) if !e.is_empty() => (e, h),
+        Some(_) => bail!(
+            "'{spec}': expected ELEMENT.HANDLER (e.g. c.count) or a router handler (e.g. config)"
+        ),
+        None => ("", spec),
     };
-    if e.is_empty() || h.is_empty() {
-        bail!("'{spec}': expected ELEMENT.HANDLER (e.g. c.count)");
+    if h.is_empty() {
+        bail!(
+            "'{spec}': expected ELEMENT.HANDLER (e.g. c.count) or a router handler (e.g. config)"
+        );
     }
-    for part in [e, h] {
+    for part in [e, h].into_iter().filter(|p| !p.is_empty()) {
         if !part
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
             || part.starts_with('/')
             || part.ends_with('/')
             || part.contains("//")
+            || (part == h && part.contains('/'))
         {
             bail!(
                 "'{spec}': '{part}' cannot be reached through the store \
-                 (names may hold letters, digits, '-', '_', '@' and '/')"
+                 (names may hold letters, digits, '-', '_', '@' and, in element names, '/')"
             );
         }
     }
     Ok((e, h))
 }
 
-/// `.../elements/<e>/<h>`: write requests (host) and read results (guest).
-pub fn element_path(domid: u32, e: &str, h: &str) -> String {
-    format!("{}/elements/{e}/{h}", router(domid))
+/// `e/h`, or `h` alone for a router handler (empty `e`): the guest's
+/// layout names router handlers without an element, as Click does.
+fn handler_rel(e: &str, h: &str) -> String {
+    if e.is_empty() {
+        h.to_string()
+    } else {
+        format!("{e}/{h}")
+    }
 }
 
-/// `.../control/read/<e>/<h>`: a read request.
+/// `.../elements/<e>/<h>`: write requests (host) and read results (guest);
+/// `.../elements/<h>` for router handler `h`.
+pub fn element_path(domid: u32, e: &str, h: &str) -> String {
+    format!("{}/elements/{}", router(domid), handler_rel(e, h))
+}
+
+/// `.../control/read/<e>/<h>` (`.../control/read/<h>` for a router
+/// handler): a read request.
 pub fn control_read_path(domid: u32, e: &str, h: &str) -> String {
-    format!("{}/control/read/{e}/{h}", router(domid))
+    format!("{}/control/read/{}", router(domid), handler_rel(e, h))
 }
 
 /// The paths a handler call watches for its answer.
@@ -250,11 +283,17 @@ pub fn write_request_ops(domid: u32, e: &str, h: &str, value: &str) -> Vec<Op> {
     ]
 }
 
-/// The element handler read after a write to learn its outcome: the
-/// guest handles store events in order, so the answer to this read comes
-/// after the write was applied (or its `error` written). Every element
-/// has `name`.
-pub const BARRIER_HANDLER: &str = "name";
+/// The handler read after a write to element `e` to learn its outcome:
+/// the guest handles store events in order, so the answer to this read
+/// comes after the write was applied (or its `error` written). Every
+/// element has `name`; the router (empty `e`) has `version`.
+pub fn barrier_handler(e: &str) -> &'static str {
+    if e.is_empty() {
+        "version"
+    } else {
+        "name"
+    }
+}
 
 /// Looks once for the guest's answer to a handler call: `Some(Ok(value))`
 /// when it wrote the `lock` marker (the value is the handler's text for a
@@ -266,14 +305,14 @@ pub fn handler_answer(
     h: &str,
 ) -> Result<Option<std::result::Result<String, String>>> {
     let (lock, err) = answer_paths(domid, e, h);
-    if let Some(msg) = st.read(&err)? {
+    let value = element_path(domid, e, h);
+    // One look at all three: the guest writes the value before the lock.
+    let mut v = st.read_many(&[&err, &lock, &value])?.into_iter();
+    let (err, lock, value) = (v.next().flatten(), v.next().flatten(), v.next().flatten());
+    if let Some(msg) = err {
         return Ok(Some(Err(msg)));
     }
-    if st.read(&lock)?.is_some() {
-        let v = st.read(&element_path(domid, e, h))?.unwrap_or_default();
-        return Ok(Some(Ok(v)));
-    }
-    Ok(None)
+    Ok(lock.map(|_| Ok(value.unwrap_or_default())))
 }
 
 /// Polls `f` until it yields a value or `timeout` passes (then `Ok(None)`).
@@ -436,9 +475,21 @@ pub(crate) mod tests {
     fn handler_specs() {
         assert_eq!(split_handler("c.count").unwrap(), ("c", "count"));
         assert_eq!(split_handler("fw/in.count").unwrap(), ("fw/in", "count"));
-        for bad in ["count", ".x", "c.", "a b.c", "c.x:y", "/a.b"] {
+        assert_eq!(split_handler("config").unwrap(), ("", "config"));
+        assert_eq!(split_handler("hotconfig").unwrap(), ("", "hotconfig"));
+        for bad in ["", ".x", "c.", "a b.c", "c.x:y", "/a.b", "a/b", "x:y"] {
             assert!(split_handler(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            control_read_path(2, "", "list"),
+            "/local/domain/2/data/clickos/0/control/read/list"
+        );
+        assert_eq!(
+            element_path(2, "", "config"),
+            "/local/domain/2/data/clickos/0/elements/config"
+        );
+        assert_eq!(barrier_handler(""), "version");
+        assert_eq!(barrier_handler("c"), "name");
     }
 
     #[test]

@@ -19,7 +19,7 @@ fn main() {
         Command::Handlers(a) => cmd::handler::handlers(a),
         Command::Reconfigure(a) => cmd::reconfigure::run(a),
         Command::Logs(a) => cmd::logs::logs(a),
-        Command::Console(a) => cmd::logs::console(a),
+        Command::Console(a) => cmd::console::console(a),
         Command::Stop(a) => cmd::stop::stop(a),
         Command::Destroy(a) => cmd::stop::destroy(a),
         Command::Agent(a) => cmd::agent::run(a),

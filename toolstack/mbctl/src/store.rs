@@ -8,10 +8,13 @@
 
 use crate::rundir::RunDir;
 use anyhow::{anyhow, Context, Result};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
-use xenstore::client::{BlockingClient, Error as XsError, StreamTransport, Txn, WatchEvent};
+use xenstore::client::{
+    BlockingClient, ClientError, Error as XsError, Reply, Request, StreamTransport, Txn, WatchEvent,
+};
 use xenstore::wire::PermList;
 use xenstore::Errno;
 use xenstore_rs::unix::XsUnix;
@@ -43,7 +46,9 @@ pub fn socket_path() -> PathBuf {
 
 /// A connection to the store (privileged: dom0's view).
 pub struct Store {
-    xs: XsUnix,
+    /// Opened on first use: handler calls need only `own`, and each
+    /// connection costs the server two threads.
+    xs: std::cell::OnceCell<XsUnix>,
     own: Option<Own>,
     socket: PathBuf,
 }
@@ -60,17 +65,26 @@ impl Store {
             // xenstore-rs reads only this variable.
             std::env::set_var("XENSTORED_PATH", &socket);
         }
-        let xs = XsUnix::new().with_context(|| {
-            format!(
-                "connecting to the store at {} (is `mbctl agent` running?)",
-                socket.display()
-            )
-        })?;
-        Ok(Store {
-            xs,
+        let mut st = Store {
+            xs: std::cell::OnceCell::new(),
             own: None,
             socket,
-        })
+        };
+        let shown = st.socket.display().to_string();
+        st.own().with_context(|| {
+            format!("connecting to the store at {shown} (is `mbctl agent` running?)")
+        })?;
+        Ok(st)
+    }
+
+    /// xenstore-rs's connection, opened on first use.
+    fn xs(&self) -> Result<&XsUnix> {
+        if self.xs.get().is_none() {
+            let xs = XsUnix::new()
+                .with_context(|| format!("connecting to the store at {}", self.socket.display()))?;
+            let _ = self.xs.set(xs);
+        }
+        self.xs.get().ok_or_else(|| anyhow!("store connection"))
     }
 
     fn own(&mut self) -> Result<&mut Own> {
@@ -84,7 +98,7 @@ impl Store {
 
     /// Reads a value; `None` if the node does not exist.
     pub fn read(&self, path: &str) -> Result<Option<String>> {
-        match self.xs.read(path) {
+        match self.xs()?.read(path) {
             Ok(v) => Ok(Some(v.into())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("reading {path}")),
@@ -93,14 +107,14 @@ impl Store {
 
     /// Writes a value, creating missing parents.
     pub fn write(&self, path: &str, value: &str) -> Result<()> {
-        self.xs
+        self.xs()?
             .write(path, value)
             .with_context(|| format!("writing {path}"))
     }
 
     /// Lists a node's children; empty if it does not exist.
     pub fn list(&self, path: &str) -> Result<Vec<String>> {
-        match self.xs.directory(path) {
+        match self.xs()?.directory(path) {
             Ok(v) => Ok(v.iter().map(|s| s.to_string()).collect()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e).with_context(|| format!("listing {path}")),
@@ -109,7 +123,9 @@ impl Store {
 
     /// Removes a subtree.
     pub fn rm(&self, path: &str) -> Result<()> {
-        self.xs.rm(path).with_context(|| format!("removing {path}"))
+        self.xs()?
+            .rm(path)
+            .with_context(|| format!("removing {path}"))
     }
 
     /// Creates a node if missing.
@@ -167,6 +183,48 @@ impl Store {
         r
     }
 
+    /// Sends every request before reading any reply (the store answers a
+    /// connection's requests in order), so a batch costs one round trip;
+    /// returns each request's outcome, in order. Watch events that arrive
+    /// meanwhile are kept for [`wait_event_for`](Self::wait_event_for).
+    pub fn pipeline(&mut self, reqs: &[Request<'_>]) -> Result<Vec<Result<Reply, ClientError>>> {
+        let c = self.own()?;
+        let ids = reqs
+            .iter()
+            .map(|r| c.machine().send(0, r))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| anyhow!("store request: {e}"))?;
+        let out = c.machine().output().to_vec();
+        c.transport_mut()
+            .0
+            .write_all(&out)
+            .context("sending to the store")?;
+        c.machine().consume_output(out.len());
+        let mut got: Vec<Option<Result<Reply, ClientError>>> = ids.iter().map(|_| None).collect();
+        let mut buf = vec![0u8; 4096 + 16];
+        loop {
+            for (slot, id) in got.iter_mut().zip(&ids) {
+                if slot.is_none() {
+                    *slot = c.machine().take_reply(*id);
+                }
+            }
+            if got.iter().all(Option::is_some) {
+                return Ok(got.into_iter().flatten().collect());
+            }
+            let n = c
+                .transport_mut()
+                .0
+                .read(&mut buf)
+                .context("reading from the store")?;
+            if n == 0 {
+                anyhow::bail!("the store closed the connection");
+            }
+            c.machine()
+                .input(&buf[..n])
+                .map_err(|e| anyhow!("store reply: {e}"))?;
+        }
+    }
+
     /// Stops watching.
     pub fn unwatch(&mut self, path: &str, token: &str) -> Result<()> {
         self.own()?.unwatch(path, token.as_bytes()).map_err(xs_err)
@@ -186,7 +244,7 @@ impl crate::clickos::StoreOps for Store {
         Store::write(self, path, value)
     }
     fn rm(&mut self, path: &str) -> Result<()> {
-        match self.xs.rm(path) {
+        match self.xs()?.rm(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).with_context(|| format!("removing {path}")),
@@ -194,5 +252,36 @@ impl crate::clickos::StoreOps for Store {
     }
     fn list(&mut self, path: &str) -> Result<Vec<String>> {
         Store::list(self, path)
+    }
+    fn apply_ops(&mut self, ops: &[crate::clickos::Op]) -> Result<()> {
+        use crate::clickos::Op;
+        let reqs: Vec<Request<'_>> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Rm(p) => Request::Rm(p),
+                Op::Write(p, v) => Request::Write(p, v.as_bytes()),
+            })
+            .collect();
+        for (op, r) in ops.iter().zip(self.pipeline(&reqs)?) {
+            match (op, r) {
+                (_, Ok(_)) => {}
+                (Op::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
+                (Op::Rm(p), Err(e)) => return Err(anyhow!("removing {p}: {e}")),
+                (Op::Write(p, _), Err(e)) => return Err(anyhow!("writing {p}: {e}")),
+            }
+        }
+        Ok(())
+    }
+    fn read_many(&mut self, paths: &[&str]) -> Result<Vec<Option<String>>> {
+        let reqs: Vec<Request<'_>> = paths.iter().map(|p| Request::Read(p)).collect();
+        paths
+            .iter()
+            .zip(self.pipeline(&reqs)?)
+            .map(|(p, r)| match r {
+                Ok(v) => Ok(Some(String::from_utf8_lossy(v.bytes()).into_owned())),
+                Err(ClientError::Xs(Errno::ENOENT)) => Ok(None),
+                Err(e) => Err(anyhow!("reading {p}: {e}")),
+            })
+            .collect()
     }
 }

@@ -68,11 +68,13 @@ fn main() {
     // tmpfs (where /run usually is) it shows the log's own cost.
     let shm = std::path::Path::new("/dev/shm").join(format!("mbxs-bench-{}", std::process::id()));
     let runs = [
-        ("memory", None),
-        ("wal-tmpdir", Some(dir.join("state"))),
-        ("wal-tmpfs", Some(shm.clone())),
+        ("memory", None, true),
+        ("wal-tmpdir", Some(dir.join("state")), true),
+        ("wal-tmpfs", Some(shm.clone()), true),
+        // As the mbctl agent runs it: logged, not synced per write.
+        ("wal-nosync", Some(dir.join("state-nosync")), false),
     ];
-    for (name, state) in runs {
+    for (name, state, fsync) in runs {
         if state
             .as_ref()
             .is_some_and(|s| !s.parent().is_some_and(|p| p.is_dir()))
@@ -82,6 +84,7 @@ fn main() {
         let durable = state.is_some();
         let sock = dir.join(format!("{name}.sock"));
         let mut cfg = Config::new(&sock);
+        cfg.fsync = fsync;
         if let Some(s) = state {
             cfg = cfg.with_state_dir(s);
         }

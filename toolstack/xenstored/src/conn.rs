@@ -100,7 +100,7 @@ fn reader(
                     {
                         st.guest_watches.observe(domid, &msg);
                     }
-                    st.commit_and_deliver(produced);
+                    st.commit_and_deliver_from(produced, Some(id));
                     drop(st);
                     // Send our reply ourselves, outside the store's lock.
                     if !out.flush(&mut w) {

@@ -32,14 +32,15 @@ impl Outbox {
         self.q.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues bytes; `false` if the connection is closed or too far behind.
-    pub fn push(&self, bytes: &[u8]) -> bool {
+    /// Queues bytes, waking the writer thread if `wake`; `false` if the
+    /// connection is closed or too far behind.
+    pub fn push(&self, bytes: &[u8], wake: bool) -> bool {
         let mut q = self.lock();
         if q.closed || q.bytes.len() + bytes.len() > QUEUE_MAX {
             return false;
         }
         q.bytes.extend_from_slice(bytes);
-        if !q.writing {
+        if wake && !q.writing {
             self.cv.notify_one();
         }
         true

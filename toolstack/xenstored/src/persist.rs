@@ -1,4 +1,14 @@
-//! Durability: a snapshot plus a write-ahead log, both fsync'd.
+//! Durability: a snapshot plus a write-ahead log.
+//!
+//! Every change is written to the log before it is acknowledged, so the
+//! tree survives the server's own crash or restart (the bytes are in the
+//! kernel). Whether each append is also fsync'd is the caller's choice
+//! ([`Persist::set_fsync`]): C xenstored and oxenstored keep their tree in
+//! memory and never sync per write, and the toolstack's store lives in
+//! `/run`, which a host reboot empties anyway (its VMs are gone then too),
+//! so syncing every write buys nothing there and costs a disk flush per
+//! write. Snapshots are always fsync'd before the rename that publishes
+//! them, so a log is never cut for a snapshot that might not be on disk.
 //!
 //! Files in the state directory:
 //! * `store.snap`: header (magic, epoch) and the whole tree as records;
@@ -29,6 +39,7 @@ pub struct Persist {
     wal_len: u64,
     epoch: u64,
     compact_at: u64,
+    fsync: bool,
 }
 
 fn header(magic: &[u8; 8], epoch: u64) -> [u8; HEADER] {
@@ -146,6 +157,7 @@ impl Persist {
             wal_len: keep as u64,
             epoch,
             compact_at: 4 << 20,
+            fsync: true,
         };
         io::Seek::seek(&mut p.wal, io::SeekFrom::End(0))?;
         Ok((p, changes))
@@ -156,7 +168,12 @@ impl Persist {
         self.compact_at = bytes;
     }
 
-    /// Appends changes and waits until they are on disk.
+    /// Whether [`append`](Self::append) waits for the disk (default yes).
+    pub fn set_fsync(&mut self, on: bool) {
+        self.fsync = on;
+    }
+
+    /// Appends changes; with fsync on (the default), waits until they are on disk.
     pub fn append(&mut self, changes: &[Change]) -> io::Result<()> {
         if changes.is_empty() {
             return Ok(());
@@ -166,7 +183,9 @@ impl Persist {
             frame(&mut buf, c);
         }
         self.wal.write_all(&buf)?;
-        self.wal.sync_data()?;
+        if self.fsync {
+            self.wal.sync_data()?;
+        }
         self.wal_len += buf.len() as u64;
         Ok(())
     }
@@ -247,6 +266,28 @@ mod tests {
         drop(p);
         let (_, got) = Persist::open(&d).unwrap();
         assert_eq!(got.len(), 3);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn unsynced_appends_still_replay() {
+        let d = tempdir("nosync");
+        let (mut p, _) = Persist::open(&d).unwrap();
+        p.set_fsync(false);
+        p.append(&[put("/a", "1")]).unwrap();
+        p.append(&[Change::Del { path: "/a".into() }, put("/b", "2")])
+            .unwrap();
+        // Dropped without a sync, as a killed server leaves it.
+        drop(p);
+        let (_, got) = Persist::open(&d).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                put("/a", "1"),
+                Change::Del { path: "/a".into() },
+                put("/b", "2")
+            ]
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -18,8 +18,21 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn restart_keeps_tree_perms_and_domains() {
-    let dir = temp_dir("durable");
-    let cfg = Config::new(dir.join("s.sock")).with_state_dir(dir.join("state"));
+    restart_keeps_tree(true);
+}
+
+/// Without a disk flush per write (as the mbctl agent runs it), every
+/// write still reaches the log first: a server killed or restarted loses
+/// nothing (a host crash may).
+#[test]
+fn restart_keeps_tree_without_fsync() {
+    restart_keeps_tree(false);
+}
+
+fn restart_keeps_tree(fsync: bool) {
+    let dir = temp_dir(if fsync { "durable" } else { "durable-nosync" });
+    let mut cfg = Config::new(dir.join("s.sock")).with_state_dir(dir.join("state"));
+    cfg.fsync = fsync;
     let s = Server::start(cfg.clone()).unwrap();
     s.add_guest_socket(4, dir.join("g4.sock")).unwrap();
     let mut c = common::connect(&dir.join("s.sock"));

@@ -38,6 +38,8 @@ const VALUE_MAX: usize = 4096 - 256;
 /// (about 4 KB) loads in one round trip instead of one per chunk plus
 /// one for `status`. Replies that turn out not to be needed are dropped.
 const PREFETCH: u32 = 5;
+/// Click's write-only router handler that hot-swaps the configuration.
+const HOTCONFIG: &str = "hotconfig";
 
 /// What a store reply is for.
 enum Tag {
@@ -67,6 +69,8 @@ struct Store {
     requested: u32,
     /// (path, value) of read results written and not yet seen back.
     echoes: Vec<(String, Vec<u8>)>,
+    /// Reads of write requests' values in flight.
+    value_reads: u32,
 }
 
 /// The middlebox: a Click router, its store, its counters.
@@ -124,6 +128,7 @@ impl Middlebox {
             status_in_flight: false,
             requested: 0,
             echoes: Vec::new(),
+            value_reads: 0,
         });
         self.store_hello();
         if let Some(st) = self.store.as_mut() {
@@ -185,6 +190,7 @@ impl Middlebox {
             st.again = false;
             st.status_in_flight = false;
             st.echoes.clear();
+            st.value_reads = 0;
         }
         self.publisher = Publisher::new();
         self.store_hello();
@@ -278,14 +284,26 @@ impl Middlebox {
     fn on_event(&mut self, path: &str) {
         match clickos::classify(path) {
             Event::Root | Event::Status => self.read_status(),
+            // The request node carries nothing to read, so answer at once,
+            // one store round trip sooner; but a write request whose value
+            // is still being read came first, and hosts read a handler
+            // after a write to learn that it was applied: then read the
+            // node, whose reply comes after the value's.
             Event::ControlRead { element, handler } => {
-                let tag = Tag::Control(element.into(), handler.into());
-                self.send(
-                    &Request::Read(&clickos::control_read_path(element, handler)),
-                    tag,
-                );
+                if self.store.as_ref().is_some_and(|st| st.value_reads > 0) {
+                    let tag = Tag::Control(element.into(), handler.into());
+                    self.send(
+                        &Request::Read(&clickos::control_read_path(element, handler)),
+                        tag,
+                    );
+                } else {
+                    self.answer_read(element, handler);
+                }
             }
             Event::ElementValue { element, handler } => {
+                if let Some(st) = self.store.as_mut() {
+                    st.value_reads += 1;
+                }
                 let tag = Tag::Value(element.into(), handler.into());
                 self.send(
                     &Request::Read(&clickos::element_path(element, handler)),
@@ -362,6 +380,9 @@ impl Middlebox {
                 }
             }
             Tag::Value(e, h) => {
+                if let Some(st) = self.store.as_mut() {
+                    st.value_reads = st.value_reads.saturating_sub(1);
+                }
                 if let Ok(v) = r {
                     self.call_write(&e, &h, v.bytes());
                 }
@@ -446,6 +467,15 @@ impl Middlebox {
             Some(r) => r.read_handler(element, handler).map_err(|e| e.to_string()),
             None => Err("no router is running".to_string()),
         };
+        // The guest adds `hotconfig` to the engine's router handlers.
+        let value = match value {
+            Ok(mut v) if element.is_empty() && handler == "handlers" => {
+                v.push_str(HOTCONFIG);
+                v.push_str("\tw\n");
+                Ok(v)
+            }
+            v => v,
+        };
         let value = match value {
             Ok(v) if v.len() > VALUE_MAX => Err(alloc::format!(
                 "value of {} bytes is too long for the store",
@@ -493,6 +523,15 @@ impl Middlebox {
         let Ok(text) = core::str::from_utf8(value) else {
             return self.handler_error(element, handler, "value is not UTF-8 text");
         };
+        if element.is_empty() && handler == HOTCONFIG {
+            // Click's hotconfig: swap in this config, keeping the state of
+            // elements with the same name and class; on error the running
+            // router stays.
+            if let Err(msg) = self.load(text, HOTCONFIG) {
+                self.handler_error(element, handler, &msg);
+            }
+            return;
+        }
         let r = match &self.router {
             Some(r) => r
                 .write_handler(element, handler, text)
@@ -819,6 +858,60 @@ mod tests {
             .host
             .read("/local/domain/7/data/mb/nic/0/rx_packets")
             .is_some());
+    }
+
+    #[test]
+    fn router_handlers_answer_without_an_element() {
+        let mut r = Rig::new();
+        let config = "FromDevice(0) -> c :: Counter -> ToDevice(1);";
+        r.install(config);
+        let read = |r: &mut Rig, h: &str| {
+            r.host.write(&format!("{HOME}/control/read/{h}"), " ");
+            r.settle();
+            assert_eq!(
+                r.host.read(&format!("{HOME}/elements/{h}/lock")).as_deref(),
+                Some("0")
+            );
+            r.host
+                .read(&format!("{HOME}/elements/{h}"))
+                .unwrap_or_default()
+        };
+        assert_eq!(read(&mut r, "config"), config);
+        assert!(read(&mut r, "list").starts_with("3\n"));
+        let classes = read(&mut r, "classes");
+        assert!(classes.lines().any(|l| l == "Counter"), "{classes}");
+        let hs = read(&mut r, "handlers");
+        assert!(hs.lines().any(|l| l == "flatconfig\tr"), "{hs}");
+        assert!(hs.lines().any(|l| l == "hotconfig\tw"), "{hs}");
+        // An unknown router handler is an error, reported where the answer goes.
+        r.host.write(&format!("{HOME}/control/read/nosuch"), " ");
+        r.settle();
+        let err = r
+            .host
+            .read(&format!("{HOME}/elements/nosuch/error"))
+            .unwrap();
+        assert!(err.contains("nosuch"), "{err}");
+        // hotconfig swaps the router in place; `c` keeps its count.
+        assert_eq!(r.forward(2), 2);
+        let new = "FromDevice(0) -> c :: Counter -> Null -> ToDevice(1);";
+        r.host.write(&format!("{HOME}/elements/hotconfig"), new);
+        r.settle();
+        assert_eq!(
+            r.host.read(&format!("{HOME}/elements/hotconfig/error")),
+            None
+        );
+        assert_eq!(read(&mut r, "config"), new);
+        assert_eq!(r.read_handler("c", "count").as_deref(), Some("2"));
+        // A bad one is reported with its location and the router stays.
+        r.host
+            .write(&format!("{HOME}/elements/hotconfig"), "Idle ->\n Bogus;");
+        r.settle();
+        let err = r
+            .host
+            .read(&format!("{HOME}/elements/hotconfig/error"))
+            .unwrap();
+        assert!(err.starts_with("hotconfig:2:2:"), "{err}");
+        assert_eq!(read(&mut r, "config"), new);
     }
 
     #[test]

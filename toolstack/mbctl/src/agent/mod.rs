@@ -57,7 +57,12 @@ impl Agent {
         let store = if crate::backend::xl::host_is_dom0() {
             None
         } else {
-            let cfg = Config::new(run.store_socket()).with_state_dir(run.store_state());
+            // No disk flush per write, as C xenstored: the state outlives
+            // the agent (a restart replays the log), and a host crash takes
+            // the VMs the records describe with it.
+            let cfg = Config::new(run.store_socket())
+                .with_state_dir(run.store_state())
+                .without_fsync();
             Some(Arc::new(Server::start(cfg).with_context(|| {
                 format!("starting the store on {}", run.store_socket().display())
             })?))

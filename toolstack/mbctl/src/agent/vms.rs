@@ -235,7 +235,9 @@ pub fn wait_load(
             );
         }
         std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(5));
+        // A look is one pipelined round trip; a long nap would only add
+        // to the time `mbctl boot` takes to return.
+        nap = (nap * 2).min(Duration::from_millis(1));
     }
 }
 

@@ -1,7 +1,8 @@
 //! The QEMU backend: a `-M microvm` VM per middlebox, booted from the PVH
 //! image, NICs as virtio-mmio devices on taps (or unix datagram sockets),
 //! the store over a virtio-console whose chardev connects to the guest's
-//! store socket, and the serial port into a log file.
+//! store socket, and the serial port on a socket (`mbctl console`) that
+//! QEMU also logs to a file.
 //!
 //! QEMU runs detached (`-daemonize`: its own session, reparented to init)
 //! with a `-pidfile`, so it outlives the agent; the agent finds it again
@@ -64,8 +65,17 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
         &plan.memory,
         "-kernel",
         &plan.image.display().to_string(),
+        // The serial line on a socket for `mbctl console` (one client at
+        // a time; output goes nowhere else while none is attached), all of
+        // its output also in the log for `mbctl logs`.
+        "-chardev",
+        &format!(
+            "socket,id=serial,path={},server=on,wait=off,logfile={},logappend=on",
+            f.console_socket().display(),
+            f.console_log().display()
+        ),
         "-serial",
-        &format!("file:{}", f.console_log().display()),
+        "chardev:serial",
         "-device",
         "isa-debug-exit,iobase=0xf4,iosize=0x04",
     ]
@@ -318,7 +328,7 @@ mod tests {
         let a = args(&p, "tcg", &nics).join(" ");
         for want in [
             "-M microvm,x-option-roms=off,rtc=off,pit=on,pic=off,isa-serial=on -accel tcg",
-            "-m 16M -kernel /img/mb.elf -serial file:/run/mbctl/vms/fw/console.log",
+            "-m 16M -kernel /img/mb.elf -chardev socket,id=serial,path=/run/mbctl/vms/fw/console.sock,server=on,wait=off,logfile=/run/mbctl/vms/fw/console.log,logappend=on -serial chardev:serial",
             "-netdev tap,id=n0,ifname=t0,script=no,downscript=no -device virtio-net-device,netdev=n0,mac=52:54:00:00:07:00",
             "-netdev dgram,id=n1,local.type=unix,local.path=/run/mbctl/vms/fw/nic1.sock,remote.type=unix,remote.path=/tmp/peer",
             "-device virtio-serial-device -chardev socket,id=store,path=/run/mbctl/guests/7.sock,reconnect=1 -device virtconsole,chardev=store",

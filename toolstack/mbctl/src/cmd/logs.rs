@@ -1,4 +1,4 @@
-//! `mbctl logs` and `mbctl console`: the guest's serial output.
+//! `mbctl logs`: the guest's serial output, as logged.
 
 use anyhow::{bail, Result};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,21 +14,22 @@ use crate::vm::files::VmFiles;
 #[command(after_help = "Examples:\n  mbctl logs fw\n  mbctl logs fw -n 20\n  mbctl logs fw -f")]
 pub struct LogsArgs {
     /// The middlebox.
-    name: String,
+    pub name: String,
     /// Only the last N lines.
     #[arg(short = 'n', long)]
-    lines: Option<usize>,
+    pub lines: Option<usize>,
     /// Keep printing what the guest writes, until it stops or Ctrl-C.
     #[arg(short, long)]
-    follow: bool,
+    pub follow: bool,
 }
 
-/// Follow a middlebox's serial console (like `xl console`, read-only).
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  mbctl console fw     # Ctrl-C to leave")]
-pub struct ConsoleArgs {
-    /// The middlebox.
-    name: String,
+/// The last `n` lines of `text`, each ending in a newline (nothing for 0).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let l: Vec<&str> = text.lines().collect();
+    l[l.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// Runs `mbctl logs`.
@@ -49,12 +50,7 @@ pub fn logs(a: LogsArgs) -> Result<()> {
     let mut text = String::new();
     f.read_to_string(&mut text)?;
     let out = match a.lines {
-        Some(n) => {
-            let l: Vec<&str> = text.lines().collect();
-            let mut s = l[l.len().saturating_sub(n)..].join("\n");
-            s.push('\n');
-            s
-        }
+        Some(n) => last_lines(&text, n),
         None => text,
     };
     let mut stdout = std::io::stdout();
@@ -82,11 +78,12 @@ pub fn logs(a: LogsArgs) -> Result<()> {
     }
 }
 
-/// Runs `mbctl console`.
-pub fn console(a: ConsoleArgs) -> Result<()> {
-    logs(LogsArgs {
-        name: a.name,
-        lines: None,
-        follow: true,
-    })
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_lines() {
+        assert_eq!(super::last_lines("a\nb\nc", 2), "b\nc\n");
+        assert_eq!(super::last_lines("a\n", 5), "a\n");
+        assert_eq!(super::last_lines("a\n", 0), "");
+    }
 }

@@ -203,6 +203,13 @@ pub fn show(a: ShowArgs) -> Result<()> {
     }
     println!("store:       {}", clickos::router(r.domid));
     println!("console:     {}", files.console_log().display());
+    if r.backend == "qemu" && files.console_socket().exists() {
+        println!(
+            "serial:      {} (mbctl console {})",
+            files.console_socket().display(),
+            r.name
+        );
+    }
     for (i, (n, c)) in r.nics.iter().zip(&l.nics).enumerate() {
         println!(
             "nic {i}:       {} mac {}{}  rx {} pkts/{} B  tx {} pkts/{} B  drops {}",

@@ -5,6 +5,7 @@ pub mod boot;
 pub mod chain;
 pub mod check;
 pub mod config;
+pub mod console;
 pub mod doc;
 pub mod env;
 pub mod handler;

@@ -1,19 +1,41 @@
 //! Shared by the middlebox commands: the agent, the store, a record.
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 use crate::agent::client;
 use crate::rundir::RunDir;
 use crate::store::Store;
 use crate::vm::{check_name, Record};
 
-/// A store connection, after making sure the agent (which serves the
-/// store on KVM hosts) runs.
+/// A store connection, starting the agent (which serves the store on
+/// KVM hosts) if the store does not answer. The store is tried first: a
+/// running agent then costs no round trip of its own.
 pub fn store() -> Result<Store> {
-    if !crate::backend::xl::host_is_dom0() {
-        client::ensure_agent(&RunDir::from_env())?;
+    match Store::connect() {
+        Ok(st) => Ok(st),
+        Err(_) if !crate::backend::xl::host_is_dom0() => {
+            client::ensure_agent(&RunDir::from_env())?;
+            Store::connect()
+        }
+        Err(e) => Err(e),
     }
-    Store::connect()
+}
+
+/// The domain id of middlebox `name` (one store read; handler calls need
+/// nothing else of the record).
+pub fn domid_of(st: &mut Store, name: &str) -> Result<u32> {
+    check_name(name)?;
+    let p = format!("{}/domid", crate::vm::record::path(name));
+    // Through the pipelining connection, the only one a handler call opens.
+    match crate::clickos::StoreOps::read_many(st, &[&p])?
+        .pop()
+        .flatten()
+    {
+        Some(d) => d
+            .parse()
+            .with_context(|| format!("record of '{name}': bad domid '{d}'")),
+        None => bail!("no middlebox named '{name}' (see `mbctl ls`)"),
+    }
 }
 
 /// The record of `name`, or the error a user can act on.

@@ -1,5 +1,5 @@
 //! Per-middlebox files in the run directory: `vms/<name>/` holds QEMU's pid
-//! file, the serial log and the NICs' sockets.
+//! file, the serial log and socket, and the NICs' sockets.
 
 use crate::rundir::RunDir;
 use std::path::PathBuf;
@@ -27,6 +27,16 @@ impl VmFiles {
     /// The guest's serial output.
     pub fn console_log(&self) -> PathBuf {
         self.dir.join("console.log")
+    }
+
+    /// The serial line's socket (QEMU listens; `mbctl console` attaches).
+    pub fn console_socket(&self) -> PathBuf {
+        self.dir.join("console.sock")
+    }
+
+    /// Held (flock) by the `mbctl console` attached to the serial line.
+    pub fn console_lock(&self) -> PathBuf {
+        self.dir.join("console.lock")
     }
 
     /// QEMU's own messages (stderr of the launch).

@@ -150,33 +150,59 @@ impl Record {
         ]
     }
 
-    /// Loads record `name`; `None` if there is none.
+    /// Loads record `name`; `None` if there is none. Three batches of
+    /// reads (pipelined where the store client can): the agent loads
+    /// every record twice a second to notice crashed VMs.
     pub fn load(st: &mut dyn StoreOps, name: &str) -> Result<Option<Record>> {
+        const FIELDS: [&str; 10] = [
+            "domid",
+            "backend",
+            "state",
+            "pid",
+            "started",
+            "config_name",
+            "config_file",
+            "memory",
+            "accel",
+            "image",
+        ];
         let b = path(name);
-        let Some(domid) = st.read(&format!("{b}/domid"))? else {
+        let paths: Vec<String> = FIELDS
+            .iter()
+            .chain(&["nics"])
+            .map(|k| format!("{b}/{k}"))
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let mut v = st.read_many(&refs)?.into_iter();
+        let mut get = || v.next().flatten();
+        let Some(domid) = get() else {
             return Ok(None);
         };
-        let mut get =
-            |k: &str| -> Result<String> { Ok(st.read(&format!("{b}/{k}"))?.unwrap_or_default()) };
         let domid = domid
             .parse()
             .with_context(|| format!("record {b}: bad domid '{domid}'"))?;
-        let backend = get("backend")?;
-        let state = State::parse(&get("state")?).unwrap_or(State::Crashed);
-        let pid = get("pid")?.parse().ok();
-        let started = get("started")?.parse().unwrap_or(0);
-        let config_name = get("config_name")?;
-        let config_file = get("config_file")?;
-        let memory = get("memory")?;
-        let accel = get("accel")?;
-        let image = get("image")?;
-        let n: usize = get("nics")?.parse().unwrap_or(0);
+        let backend = get().unwrap_or_default();
+        let state = State::parse(&get().unwrap_or_default()).unwrap_or(State::Crashed);
+        let pid = get().and_then(|p| p.parse().ok());
+        let started = get().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let config_name = get().unwrap_or_default();
+        let config_file = get().unwrap_or_default();
+        let memory = get().unwrap_or_default();
+        let accel = get().unwrap_or_default();
+        let image = get().unwrap_or_default();
+        let n: usize = get().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let paths: Vec<String> = (0..n)
+            .flat_map(|i| ["spec", "mac", "ifname", "made"].map(|k| format!("{b}/nic/{i}/{k}")))
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let mut v = st.read_many(&refs)?.into_iter();
+        let mut get = || v.next().flatten().unwrap_or_default();
         let mut nics = Vec::new();
-        for i in 0..n {
-            let spec = get(&format!("nic/{i}/spec"))?;
-            let mac = get(&format!("nic/{i}/mac"))?;
-            let ifname = Some(get(&format!("nic/{i}/ifname"))?).filter(|s| !s.is_empty());
-            let made = get(&format!("nic/{i}/made"))?
+        for _ in 0..n {
+            let spec = get();
+            let mac = get();
+            let ifname = Some(get()).filter(|s| !s.is_empty());
+            let made = get()
                 .split_whitespace()
                 .filter_map(Plumbing::decode)
                 .collect();

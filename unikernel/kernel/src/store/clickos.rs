@@ -12,6 +12,7 @@
 //! | `data/clickos/0/control/read/<e>/<h>` | host | a read request for handler `<e>.<h>` |
 //! | `data/clickos/0/elements/<e>/<h>` | host, guest | host: a value for write handler `<e>.<h>`; guest: a read result, followed by `<h>/lock` = `0` |
 //! | `data/clickos/0/elements/<e>/<h>/error` | guest | why that handler call failed (our addition) |
+//! | `data/clickos/0/control/read/<h>`, `data/clickos/0/elements/<h>` | host, guest | the same for router handler `<h>` (Click's global handlers: `config`, `list`, `hotconfig`, ...), named without an element as in Click |
 //!
 //! The guest watches `data/clickos` as a whole (ClickOS's single
 //! `router-watch`) and reads the node an event names, as ClickOS does.
@@ -49,24 +50,34 @@ pub fn chunk_path(i: u32) -> String {
     format!("{ROUTER}/config/{i}")
 }
 
+/// `element/handler`, or `handler` alone for a router handler (empty
+/// element), as Click names global handlers.
+fn handler_rel(element: &str, handler: &str) -> String {
+    if element.is_empty() {
+        String::from(handler)
+    } else {
+        format!("{element}/{handler}")
+    }
+}
+
 /// Where the guest writes the value of handler `element.handler`.
 pub fn element_path(element: &str, handler: &str) -> String {
-    format!("{ROUTER}/elements/{element}/{handler}")
+    format!("{ROUTER}/elements/{}", handler_rel(element, handler))
 }
 
 /// The lock node ClickOS writes after a read result.
 pub fn lock_path(element: &str, handler: &str) -> String {
-    format!("{ROUTER}/elements/{element}/{handler}/lock")
+    format!("{}/lock", element_path(element, handler))
 }
 
 /// Where the guest reports a failed handler call.
 pub fn handler_error_path(element: &str, handler: &str) -> String {
-    format!("{ROUTER}/elements/{element}/{handler}/error")
+    format!("{}/error", element_path(element, handler))
 }
 
 /// The read request node for `element.handler`.
 pub fn control_read_path(element: &str, handler: &str) -> String {
-    format!("{ROUTER}/control/read/{element}/{handler}")
+    format!("{ROUTER}/control/read/{}", handler_rel(element, handler))
 }
 
 /// What a watch event under [`ROOT`] is about.
@@ -79,7 +90,8 @@ pub enum Event<'a> {
     Status,
     /// A read request for `element.handler`.
     ControlRead {
-        /// Element name (may contain `/` for compound elements).
+        /// Element name (may contain `/` for compound elements); empty
+        /// for a router handler.
         element: &'a str,
         /// Handler name.
         handler: &'a str,
@@ -87,7 +99,7 @@ pub enum Event<'a> {
     /// `elements/<element>/<handler>` was written: a write request, unless
     /// it is the echo of the guest's own read result.
     ElementValue {
-        /// Element name.
+        /// Element name; empty for a router handler.
         element: &'a str,
         /// Handler name.
         handler: &'a str,
@@ -120,6 +132,7 @@ pub fn classify(path: &str) -> Event<'_> {
                 })
             } else if let Some(h) = rest.strip_prefix("/elements/") {
                 match split_handler(h) {
+                    // The guest's own markers, of element or router handlers.
                     Some((_, "lock" | "error")) => Event::Other,
                     Some((element, handler)) => Event::ElementValue { element, handler },
                     None => Event::Other,
@@ -143,10 +156,11 @@ fn strip_home(path: &str) -> &str {
 }
 
 /// `a/b/h` → (`a/b`, `h`): the handler is the last component, the element
-/// everything before it (compound element names contain `/`).
+/// everything before it (compound element names contain `/`); a single
+/// component `h` is router handler `h` (empty element).
 fn split_handler(s: &str) -> Option<(&str, &str)> {
-    let (e, h) = s.rsplit_once('/')?;
-    (!e.is_empty() && !h.is_empty()).then_some((e, h))
+    let (e, h) = s.rsplit_once('/').unwrap_or(("", s));
+    (!h.is_empty() && !s.starts_with('/')).then_some((e, h))
 }
 
 /// Engine handler names may hold characters store paths do not allow
@@ -184,13 +198,31 @@ mod tests {
                 handler: "count"
             }
         );
+        // Router handlers: one component, no element.
+        assert_eq!(
+            classify("data/clickos/0/control/read/flatconfig"),
+            Event::ControlRead {
+                element: "",
+                handler: "flatconfig"
+            }
+        );
+        assert_eq!(
+            classify("data/clickos/0/elements/hotconfig"),
+            Event::ElementValue {
+                element: "",
+                handler: "hotconfig"
+            }
+        );
         for other in [
             "data/clickos/0/config/3",
             "data/clickos/0/config_name",
             "data/clickos/0/elements/c/count/lock",
             "data/clickos/0/elements/c/count/error",
-            "data/clickos/0/elements/c",
-            "data/clickos/0/control/read/c",
+            "data/clickos/0/elements/config/lock",
+            "data/clickos/0/elements/config/error",
+            "data/clickos/0/elements",
+            "data/clickos/0/control/read",
+            "data/clickos/0/control/read/",
             "data/clickos/0/control",
             "data/clickos/1/status",
             "data/clickosx",
@@ -215,6 +247,15 @@ mod tests {
         assert_eq!(
             control_read_path("a/b", "h"),
             "data/clickos/0/control/read/a/b/h"
+        );
+        assert_eq!(
+            control_read_path("", "list"),
+            "data/clickos/0/control/read/list"
+        );
+        assert_eq!(element_path("", "config"), "data/clickos/0/elements/config");
+        assert_eq!(
+            lock_path("", "config"),
+            "data/clickos/0/elements/config/lock"
         );
         assert!(is_path_safe("Counter@3"));
         assert!(!is_path_safe("a.b"));
