@@ -10,33 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
-// The repository root and the freshly built `mbctl` are the host tests'.
-pub use mb_tests_host::{mbctl, repo};
-
-/// The guest image: `MB_IMAGE`, or `images/mb.elf` after `make image`.
-pub fn image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Ok(p) = std::env::var("MB_IMAGE") {
-                return PathBuf::from(p);
-            }
-            let st = Command::new("make")
-                .arg("-C")
-                .arg(repo())
-                .arg("image")
-                .status()
-                .expect("running `make image`");
-            assert!(st.success(), "`make image` failed");
-            repo()
-                .join("images/mb.elf")
-                .canonicalize()
-                .expect("images/mb.elf")
-        })
-        .clone()
-}
+// The repository root, the guest image and the freshly built `mbctl` are
+// the host tests'.
+pub use mb_tests_host::{image, mbctl, repo};
 
 /// Whether this machine can run the tests: QEMU present (and root for
 /// taps). Under CI a missing piece fails; otherwise the test prints SKIP.
@@ -157,20 +134,7 @@ impl Host {
 
     /// Pids of QEMU processes started for this run directory.
     pub fn qemu_pids(&self) -> Vec<i32> {
-        let needle = self.run.join("vms").into_os_string().into_encoded_bytes();
-        let mut pids = Vec::new();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
-                pids.push(pid);
-            }
-        }
-        pids
+        mb_tests_host::qemu_pids(&self.run)
     }
 
     /// Network devices named like this run directory's taps and veths.
