@@ -86,6 +86,10 @@ pub fn init(platform: &Platform, cmdline: &str) -> Result<Source, NoClock> {
         return Ok(Source::XenPvclock);
     }
     let (source, scale) = detect(platform, cmdline)?;
+    if source != Source::Pit {
+        // Calibration leaves the PIT one-shot; otherwise it still ticks.
+        pit::quiesce();
+    }
     NS_PER_TSC_Q32.store(scale.ns_per_tsc_q32(), Ordering::Relaxed);
     TSC_KHZ.store(scale.khz(), Ordering::Relaxed);
     Ok(source)
