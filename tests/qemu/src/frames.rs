@@ -123,6 +123,17 @@ pub fn checksums_ok(f: &[u8]) -> bool {
     checksum(&pseudo) == 0
 }
 
+/// An Ethernet frame of `len` bytes (at least 14) from the guest's second
+/// NIC to its first, with a test ethertype and a payload that counts up
+/// from `tag`, so each frame is recognisable when it comes out.
+pub fn tagged(tag: u8, len: usize) -> Vec<u8> {
+    let mut f = vec![
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x88, 0xb5,
+    ];
+    f.extend((0..len - 14).map(|i| tag.wrapping_add(i as u8)));
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

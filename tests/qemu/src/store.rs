@@ -58,6 +58,11 @@ impl StoreHost {
         format!("/local/domain/{domid}/data/clickos/0")
     }
 
+    /// A node under the router path of `domid` (`rel` like `status`).
+    pub fn router_node(domid: u32, rel: &str) -> String {
+        format!("{}/{rel}", Self::router_path(domid))
+    }
+
     /// Installs `config` as cosmos does: `config_name` and the chunks in one
     /// transaction (old chunks removed first), then `status` = `Running`.
     pub fn install(&mut self, domid: u32, name: &str, config: &str) {

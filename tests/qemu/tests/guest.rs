@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mb_tests_qemu::frames::{checksums_ok, endpoints, ipv4, ICMP, TCP, UDP};
+use mb_tests_qemu::frames::{checksums_ok, endpoints, ipv4, tagged, ICMP, TCP, UDP};
 use mb_tests_qemu::{accels, Accel, StoreHost, Vm, VmConfig, WAIT};
 
 const DOMID: u32 = 7;
@@ -26,16 +26,7 @@ fn boot(accel: Accel, store: &mut StoreHost, config: &str) -> Vm {
 }
 
 fn path(rel: &str) -> String {
-    format!("{}/{rel}", StoreHost::router_path(DOMID))
-}
-
-/// An Ethernet frame of `len` bytes with a recognisable payload.
-fn frame(tag: u8, len: usize) -> Vec<u8> {
-    let mut f = vec![
-        0x52, 0x54, 0x00, 0x12, 0x34, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x88, 0xb5,
-    ];
-    f.extend((0..len - 14).map(|i| tag.wrapping_add(i as u8)));
-    f
+    StoreHost::router_node(DOMID, rel)
 }
 
 const WIRE: &str = "FromDevice(0) -> c0 :: Counter -> ToDevice(1);\n\
@@ -48,14 +39,14 @@ fn wire_config_from_the_store_forwards_both_ways() {
         let vm = boot(accel, &mut store, &WIRE.replace("1 - 1", "0"));
         for (n, len) in [60usize, 64, 590, 1514].into_iter().enumerate() {
             for (from, to) in [(0, 1), (1, 0)] {
-                let f = frame((n * 2 + from) as u8, len);
+                let f = tagged((n * 2 + from) as u8, len);
                 vm.inject(from, &f);
                 let got = vm.capture(to);
                 assert_eq!(got, f, "{}: {len} bytes from NIC {from}", accel.name());
             }
         }
         // More than one batch, in order, none lost.
-        let burst: Vec<Vec<u8>> = (0..100).map(|i| frame(i as u8, 60 + i)).collect();
+        let burst: Vec<Vec<u8>> = (0..100).map(|i| tagged(i as u8, 60 + i)).collect();
         for f in &burst {
             vm.inject(0, f);
         }
@@ -94,7 +85,7 @@ fn firewall_drops_what_its_rules_deny_and_forwards_the_rest() {
         let ping = ipv4(ICMP, a, 0, b, 0, b"ping");
         let web = ipv4(TCP, a, 4001, b, 80, b"GET /");
         let ntp = ipv4(UDP, a, 4002, b, 123, b"time");
-        let arp = frame(9, 60);
+        let arp = tagged(9, 60);
         // Each denied frame is followed by an allowed one: frames stay in
         // order, so receiving the allowed one next proves the denied one
         // was dropped.
@@ -168,7 +159,7 @@ fn reconfiguration_while_traffic_flows_keeps_state_and_loses_nothing() {
             let mut i = 0usize;
             let mut tail = 100;
             while tail > 0 {
-                let mut f = frame(0, 64);
+                let mut f = tagged(0, 64);
                 f[14..18].copy_from_slice(&(i as u32).to_be_bytes());
                 tx.send_to(&f, &to).expect("sending");
                 i += 1;
@@ -244,7 +235,7 @@ fn a_bad_config_sets_error_and_the_old_router_keeps_forwarding() {
                 "{}: error {err:?} lacks {needle:?}",
                 accel.name()
             );
-            let f = frame(1, 80);
+            let f = tagged(1, 80);
             vm.inject(0, &f);
             assert_eq!(
                 vm.capture(1),
@@ -276,7 +267,7 @@ fn handlers_through_the_store_and_debians_xenstore_tools() {
             "FromDevice(0) -> c :: Counter -> q :: Queue(100) -> ToDevice(1);\n",
         );
         for i in 0..3 {
-            let f = frame(i, 100);
+            let f = tagged(i, 100);
             vm.inject(0, &f);
             assert_eq!(vm.capture(1), f);
         }
@@ -315,7 +306,7 @@ fn handlers_through_the_store_and_debians_xenstore_tools() {
             );
             String::from_utf8_lossy(&o.stdout).into_owned()
         };
-        vm.inject(0, &frame(5, 64));
+        vm.inject(0, &tagged(5, 64));
         vm.capture(1);
         // The answer node still holds the rejected write request above;
         // clear it as cosmos does before asking.
@@ -338,13 +329,13 @@ fn data_mb_counters_match_the_frames_sent() {
         let vm = boot(accel, &mut store, "FromDevice(0) -> ToDevice(1);\n");
         let sizes = [60usize, 100, 1000, 1514, 64];
         for (i, &len) in sizes.iter().enumerate() {
-            let f = frame(i as u8, len);
+            let f = tagged(i as u8, len);
             vm.inject(0, &f);
             assert_eq!(vm.capture(1), f);
         }
         // NIC 1 has no FromDevice: what arrives there is dropped.
-        vm.inject(1, &frame(0, 70));
-        vm.inject(1, &frame(0, 70));
+        vm.inject(1, &tagged(0, 70));
+        vm.inject(1, &tagged(0, 70));
         let total: usize = sizes.iter().sum();
         let mb = |rel: &str| format!("/local/domain/{DOMID}/data/mb/{rel}");
         let n = sizes.len().to_string();
@@ -381,7 +372,7 @@ fn idle_guest_costs_almost_nothing_and_wakes_for_traffic() {
             "{}: idle guest used {used:?} of 2 s",
             accel.name()
         );
-        let f = frame(7, 100);
+        let f = tagged(7, 100);
         vm.inject(0, &f);
         assert_eq!(vm.capture(1), f);
     }

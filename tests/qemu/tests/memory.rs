@@ -5,22 +5,13 @@
 //! until the heap is exhausted drops and counts, and the guest keeps
 //! answering through the store.
 
-use mb_tests_qemu::frames::{ipv4, UDP};
+use mb_tests_qemu::frames::{ipv4, tagged, UDP};
 use mb_tests_qemu::{accels, StoreHost, Vm, VmConfig};
 
 const DOMID: u32 = 9;
 
 fn path(rel: &str) -> String {
-    format!("{}/{rel}", StoreHost::router_path(DOMID))
-}
-
-/// An Ethernet frame of `len` bytes with a recognisable payload.
-fn frame(tag: u8, len: usize) -> Vec<u8> {
-    let mut f = vec![
-        0x52, 0x54, 0x00, 0x12, 0x34, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x88, 0xb5,
-    ];
-    f.extend((0..len - 14).map(|i| tag.wrapping_add(i as u8)));
-    f
+    StoreHost::router_node(DOMID, rel)
 }
 
 #[test]
@@ -59,7 +50,7 @@ fn a_config_too_big_for_memory_is_an_error_and_the_old_router_keeps_forwarding()
                 "{}: error {err:?} lacks {needle:?}",
                 accel.name()
             );
-            let f = frame(round as u8, 100);
+            let f = tagged(round as u8, 100);
             vm.inject(0, &f);
             assert_eq!(
                 vm.capture(1),
@@ -78,7 +69,7 @@ fn a_config_too_big_for_memory_is_an_error_and_the_old_router_keeps_forwarding()
             v == "2"
         });
         assert_eq!(store.read(&path("error")), None);
-        let f = frame(7, 200);
+        let f = tagged(7, 200);
         vm.inject(0, &f);
         assert_eq!(vm.capture(1), f, "{}: new router", accel.name());
         assert_eq!(store.read_handler(DOMID, "c", "count"), "1");
