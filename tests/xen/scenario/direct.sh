@@ -65,6 +65,21 @@ check "tcp port 23 is blocked" bash -c "! ip netns exec ns1 nc -z -w 3 10.0.0.2 
 d=$(clickos_read "$id" denied count)
 check "denied.count counted the blocked SYNs ($d)" [ "${d:-0}" -ge 1 ]
 
+step "vif0's backend goes away and comes back (xl network-detach / network-attach)"
+check "xl network-detach mb1 0" timeout 60 xl network-detach mb1 0
+check "guest saw vif0's backend leave" wait_log "$cons" "vif0 backend left Connected" 30
+gone_fe() { ! xenstore-read "/local/domain/$id/device/vif/0/state" >/dev/null 2>&1; }
+check "vif0's frontend nodes removed by the toolstack" gone_fe
+check "ping no longer crosses" bash -c "! ip netns exec ns1 ping -c 1 -W 1 10.0.0.2"
+check "xl network-attach mb1 devid=0 (same mac and bridge)" \
+    timeout 60 xl network-attach mb1 devid=0 bridge=xbr0 mac=00:16:3e:00:00:10
+check "guest reconnected vif0" wait_log "$cons" "vif0 reconnected" 30
+st=$(xenstore-read "/local/domain/0/backend/vif/$id/0/state")
+check "backend vif$id.0 state is Connected (4) again, got $st" [ "$st" = 4 ]
+check "ping crosses again after the reconnect" \
+    ip netns exec ns1 ping -c 3 -W 2 -i 0.3 10.0.0.2
+check "firewall still blocks tcp port 23" bash -c "! ip netns exec ns1 nc -z -w 3 10.0.0.2 23"
+
 step "reconfigure through xenstore"
 clickos_install "$id" open "$MB_DIR/configs/open.click"
 open_loaded() { clickos_read_loaded "$id" fwd count >/dev/null; }
