@@ -147,6 +147,12 @@ pub fn service_vif(nic: &mut netfront::Netfront) {
     let index = nic.index;
     let mut xs = store::MuxClient::new(st.ring);
     let (fe, be) = xenbus::states(&mut xs, index);
+    if xs.timed_out {
+        // A missing reply is not a missing node: closing a working link
+        // on it would strand the vif (the backend stays Connected).
+        crate::kprintln!("mb: xen: vif{index}: xenstore did not answer; state unchanged");
+        return;
+    }
     let mut up = nic.is_up();
     if xenbus::next_action(up, fe, be) == Action::Close {
         crate::kprintln!(
@@ -162,7 +168,7 @@ pub fn service_vif(nic: &mut netfront::Netfront) {
         up = false;
     }
     let (fe, be) = xenbus::states(&mut xs, index);
-    if xenbus::next_action(up, fe, be) != Action::Reconnect {
+    if xs.timed_out || xenbus::next_action(up, fe, be) != Action::Reconnect {
         return;
     }
     match xenbus::connect(&mut xs, &mut st.grants, index) {

@@ -154,12 +154,17 @@ pub fn watch_vif_node(node: &str) {
 /// flowing through the mux meanwhile.
 pub struct MuxClient {
     ring: StoreRing,
+    /// Some request got no reply: its `None` said nothing about the node.
+    pub timed_out: bool,
 }
 
 impl MuxClient {
     /// A client over the running multiplexer.
     pub fn new(ring: StoreRing) -> MuxClient {
-        MuxClient { ring }
+        MuxClient {
+            ring,
+            timed_out: false,
+        }
     }
 
     /// Sends one request and waits (up to ~5 s) for its reply; an error
@@ -170,7 +175,10 @@ impl MuxClient {
         payload: alloc::vec::Vec<u8>,
     ) -> Result<alloc::vec::Vec<u8>, alloc::string::String> {
         use alloc::string::ToString;
-        let m = mux().ok_or("no xenstore multiplexer")?;
+        let Some(m) = mux() else {
+            self.timed_out = true;
+            return Err("no xenstore multiplexer".into());
+        };
         let id = m.kernel_request(ty, payload);
         for _ in 0..500 {
             m.pump();
@@ -183,6 +191,7 @@ impl MuxClient {
             }
             wait_for_port(self.ring.port, 10_000_000);
         }
+        self.timed_out = true;
         Err("xenstore reply timed out".into())
     }
 }
