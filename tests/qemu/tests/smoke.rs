@@ -5,7 +5,24 @@
 
 use std::time::Duration;
 
-use mb_tests_qemu::{accels, Vm, VmConfig};
+use mb_tests_qemu::{accels, image, Vm, VmConfig};
+
+/// Where the image's loaded segments end (highest PT_LOAD `vaddr +
+/// memsz`, ELF64 little-endian), in KiB rounded up to a page.
+fn image_end_kib(elf: &[u8]) -> Option<u64> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let (size, count) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    let mut end = 0;
+    for i in 0..count {
+        let ph = phoff + i * size;
+        if elf.get(ph..ph + 4)? == 1u32.to_le_bytes() {
+            end = end.max(u64_at(ph + 0x10)? + u64_at(ph + 0x28)?);
+        }
+    }
+    Some(end.div_ceil(4096) * 4)
+}
 
 #[test]
 fn boots_and_prints_ready_line() {
@@ -40,10 +57,14 @@ fn idle_guest_halts() {
 #[test]
 fn panic_prints_message_and_exits_with_status_3() {
     for accel in accels() {
-        // Too little RAM to run: the kernel must report the failure and
-        // leave through isa-debug-exit (value 1).
+        // Too little RAM to run: just the image (a fixed `-m 2M` cut the
+        // boot stack off once the image grew past 2 MiB, and the guest
+        // died silently). The kernel must report the failure and leave
+        // through isa-debug-exit (value 1).
+        let elf = std::fs::read(image()).expect("reading the image");
+        let kib = image_end_kib(&elf).expect("image has no PT_LOAD segments");
         let mut cfg = VmConfig::new(accel);
-        cfg.memory = "2M".into();
+        cfg.memory = format!("{kib}K");
         let mut vm = Vm::start(&cfg);
         let code = vm.wait_exit();
         assert!(

@@ -2,7 +2,8 @@
 # The guest on Xen without mbctl, inside the nested dom0: a hand-written
 # PVH xl config, ClickOS's store protocol spoken with the xenstore-* tools,
 # and the guest-level checks (console ring, port 0xE9, pvclock, backend
-# states, `xl shutdown` through control/shutdown).
+# states, vifs surviving a backend detach and re-attach, `xl shutdown`
+# through control/shutdown).
 set -u
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/clickos.sh"
@@ -64,6 +65,41 @@ check "tcp port 80 connects through the firewall" connect 80 5
 check "tcp port 23 is blocked" bash -c "! ip netns exec ns1 nc -z -w 3 10.0.0.2 23"
 d=$(clickos_read "$id" denied count)
 check "denied.count counted the blocked SYNs ($d)" [ "${d:-0}" -ge 1 ]
+
+# reattach V N: vif V's backend goes away and comes back with the same
+# devid, MAC and bridge; the guest must reconnect it (its Nth time).
+reattach() {
+    local v=$1 n=$2
+    step "vif$v's backend goes away and comes back (xl network-detach / network-attach)"
+    check "xl network-detach mb1 $v" timeout 60 xl network-detach mb1 "$v"
+    check "guest saw vif$v's backend leave" \
+        wait_count "$cons" "vif$v backend left Connected" "$n" 30
+    check "vif$v's frontend nodes removed by the toolstack" \
+        bash -c "! xenstore-read /local/domain/$id/device/vif/$v/state"
+    check "ping no longer crosses" bash -c "! ip netns exec ns1 ping -c 1 -W 1 10.0.0.2"
+    check "xl network-attach mb1 devid=$v (same mac and bridge)" \
+        timeout 60 xl network-attach mb1 "devid=$v" "bridge=xbr$v" "mac=00:16:3e:00:00:1$v"
+    check "guest reconnected vif$v" wait_count "$cons" "vif$v reconnected" "$n" 30
+    st=$(xenstore-read "/local/domain/0/backend/vif/$id/$v/state")
+    check "backend vif$id.$v state is Connected (4) again, got $st" [ "$st" = 4 ]
+    check "ping crosses again after the reconnect" \
+        ip netns exec ns1 ping -c 3 -W 2 -i 0.3 10.0.0.2
+}
+# wait_count FILE PATTERN N SECONDS: until PATTERN is on N lines.
+wait_count() {
+    local end=$(($(date +%s) + $4))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+reattach 0 1
+reattach 1 1
+reattach 0 2
+check "firewall still blocks tcp port 23" bash -c "! ip netns exec ns1 nc -z -w 3 10.0.0.2 23"
+p=$(clickos_read "$id" pings count)
+check "pings.count kept counting across the reconnects (${p:-none} >= 14)" [ "${p:-0}" -ge 14 ]
 
 step "reconfigure through xenstore"
 clickos_install "$id" open "$MB_DIR/configs/open.click"

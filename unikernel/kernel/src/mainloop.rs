@@ -24,6 +24,9 @@ pub trait Wakeup {
     fn arm(&mut self) -> bool;
     /// Turns the device's interrupts back off for polling.
     fn disarm(&mut self);
+    /// Looks at the device's control plane after it may have changed (a
+    /// Xen backend going away or coming back).
+    fn service(&mut self) {}
 }
 
 /// A NIC the loop owns: the router-facing half and the idle half.
@@ -127,6 +130,11 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
     loop {
         if crate::power::stop_requested() {
             crate::power::stop();
+        }
+        if crate::xen::mux::take_vif_change() {
+            for nic in dev.nics.iter_mut() {
+                nic.service();
+            }
         }
         let now = time::now_ns();
         let store = dev.store.as_deref_mut().map(|s| s as &mut dyn ByteStream);

@@ -111,8 +111,17 @@ pub fn devices() -> Result<Devices, &'static str> {
     for f in ["feature-poweroff", "feature-reboot"] {
         let _ = xs.write(&alloc::format!("control/{f}"), b"1");
     }
+    let backends: Vec<_> = vifs
+        .iter()
+        .filter_map(|v: &netfront::Teardown| netfront::xenbus::backend_path(&mut xs, v.index))
+        .collect();
     drop(xs);
     store::start_mux(ring);
+    // A backend going away shows first in its own state (the toolstack
+    // sets it Closing); the frontend directory watch sees the rest.
+    for b in &backends {
+        store::watch_vif_node(&alloc::format!("{b}/state"));
+    }
     // SAFETY: single CPU; written once here before the main loop runs.
     unsafe { STATE = Some(XenState { ring, grants, vifs }) };
     let store: Box<dyn LoopStream> = Box::new(XenStore::new(ring));
@@ -122,6 +131,62 @@ pub fn devices() -> Result<Devices, &'static str> {
         serial_irq: None,
         polled_only,
     })
+}
+
+/// Follows vif `nic`'s backend after its nodes changed: closes the link
+/// when the backend leaves Connected and redoes the handshake when a
+/// backend waits again. Runs in the main loop, over the multiplexer.
+pub fn service_vif(nic: &mut netfront::Netfront) {
+    use netfront::xenbus::{self, Action};
+    // SAFETY: single CPU; the main loop runs, so `devices` has finished
+    // and `shutdown` has not started.
+    let p = &raw mut STATE;
+    let Some(st) = (unsafe { (*p).as_mut() }) else {
+        return;
+    };
+    let index = nic.index;
+    let mut xs = store::MuxClient::new(st.ring);
+    let (fe, be) = xenbus::states(&mut xs, index);
+    if xs.timed_out {
+        // A missing reply is not a missing node: closing a working link
+        // on it would strand the vif (the backend stays Connected).
+        crate::kprintln!("mb: xen: vif{index}: xenstore did not answer; state unchanged");
+        return;
+    }
+    let mut up = nic.is_up();
+    if xenbus::next_action(up, fe, be) == Action::Close {
+        crate::kprintln!(
+            "mb: xen: vif{index} backend left Connected (frontend {fe:?}, backend {be:?}); link down"
+        );
+        if fe.is_some() && xenbus::backend_closing(be) {
+            if let Err(e) = xenbus::close_states(&mut xs, index) {
+                crate::kprintln!("mb: xen: vif{index} close: {e}");
+            }
+        }
+        nic.link_down(&mut st.grants);
+        st.vifs.retain(|v| v.index != index);
+        up = false;
+    }
+    let (fe, be) = xenbus::states(&mut xs, index);
+    if xs.timed_out || xenbus::next_action(up, fe, be) != Action::Reconnect {
+        return;
+    }
+    match xenbus::connect(&mut xs, &mut st.grants, index) {
+        Ok(fresh) => {
+            nic.adopt(fresh);
+            st.vifs.push(nic.teardown());
+            if let Some(b) = xenbus::backend_path(&mut xs, index) {
+                store::watch_vif_node(&alloc::format!("{b}/state"));
+            }
+            crate::kprintln!(
+                "mb: xen: vif{index} reconnected evtchn={} (link downs {}, tx dropped {})",
+                nic.port(),
+                nic.stats.link_downs,
+                nic.stats.tx_dropped
+            );
+        }
+        Err(e) => crate::kprintln!("mb: xen: vif{index} reconnect: {e}"),
+    }
 }
 
 /// Closes the vifs cleanly (each backend sees Closing → Closed), then asks

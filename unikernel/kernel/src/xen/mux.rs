@@ -6,7 +6,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use xenstore::client::Transport;
 use xenstore::ring::GuestRing;
@@ -21,6 +21,9 @@ const KERNEL_ID: u32 = 1 << 31;
 /// Token of the kernel's `control/shutdown` watch.
 const SHUTDOWN_TOKEN: &[u8] = b"mb-kernel/shutdown";
 const SHUTDOWN_NODE: &str = "control/shutdown";
+/// Token of the kernel's watches on the vifs' frontend and backend nodes.
+const VIF_TOKEN: &[u8] = b"mb-kernel/vif";
+const VIF_NODE: &str = "device/vif";
 /// Most bytes buffered towards the ring before the router is told to wait.
 const OUT_MAX: usize = 16 * 1024;
 
@@ -28,6 +31,14 @@ const OUT_MAX: usize = 16 * 1024;
 pub const STOP_NONE: u32 = u32::MAX;
 /// The `SHUTDOWN_*` reason the toolstack asked for, or [`STOP_NONE`].
 pub static STOP_REQUEST: AtomicU32 = AtomicU32::new(STOP_NONE);
+/// Set when a vif's frontend or backend nodes changed (a backend may have
+/// gone away or come back); netfront looks at its states then.
+pub static VIFS_CHANGED: AtomicBool = AtomicBool::new(false);
+
+/// Takes the vif-change flag.
+pub fn take_vif_change() -> bool {
+    VIFS_CHANGED.swap(false, Ordering::AcqRel)
+}
 
 /// The multiplexer.
 pub struct Mux {
@@ -40,6 +51,9 @@ pub struct Mux {
     router_pending: u32,
     next_id: u32,
     reading_shutdown: Option<u32>,
+    /// The kernel request whose reply [`Mux::take_reply`] hands out.
+    awaiting: Option<u32>,
+    reply: Option<Message>,
     failed: bool,
 }
 
@@ -55,16 +69,49 @@ impl Mux {
             router_pending: 0,
             next_id: KERNEL_ID,
             reading_shutdown: None,
+            awaiting: None,
+            reply: None,
             failed: false,
         };
-        let mut p = Vec::new();
-        p.extend_from_slice(SHUTDOWN_NODE.as_bytes());
-        p.push(0);
-        p.extend_from_slice(SHUTDOWN_TOKEN);
-        p.push(0);
-        m.kernel_send(MsgType::Watch, p);
+        m.kernel_watch(SHUTDOWN_NODE, SHUTDOWN_TOKEN);
+        m.kernel_watch(VIF_NODE, VIF_TOKEN);
         m.pump();
         m
+    }
+
+    fn kernel_watch(&mut self, node: &str, token: &[u8]) {
+        let mut p = Vec::new();
+        p.extend_from_slice(node.as_bytes());
+        p.push(0);
+        p.extend_from_slice(token);
+        p.push(0);
+        self.kernel_send(MsgType::Watch, p);
+    }
+
+    /// Watches `node` (a backend's `state`) for netfront; a second watch
+    /// on the same node is refused by xenstored, harmlessly.
+    pub fn watch_vif_node(&mut self, node: &str) {
+        self.kernel_watch(node, VIF_TOKEN);
+        self.pump();
+    }
+
+    /// Sends a kernel request; its reply comes from [`Mux::take_reply`].
+    /// One at a time: a newer request makes an older reply be dropped.
+    pub fn kernel_request(&mut self, ty: MsgType, payload: Vec<u8>) -> u32 {
+        let id = self.kernel_send(ty, payload);
+        self.awaiting = Some(id);
+        self.reply = None;
+        self.pump();
+        id
+    }
+
+    /// The reply to kernel request `id`, once it came.
+    pub fn take_reply(&mut self, id: u32) -> Option<Message> {
+        if self.reply.as_ref().is_some_and(|m| m.req_id == id) {
+            self.awaiting = None;
+            return self.reply.take();
+        }
+        None
     }
 
     fn kernel_send(&mut self, ty: MsgType, payload: Vec<u8>) -> u32 {
@@ -146,10 +193,16 @@ impl Mux {
                 self.reading_shutdown = Some(self.kernel_send(MsgType::Read, p));
                 return;
             }
+            if split_args(&m.payload, 2).is_some_and(|a| a[1] == VIF_TOKEN) {
+                VIFS_CHANGED.store(true, Ordering::Release);
+                return;
+            }
         } else if m.req_id & KERNEL_ID != 0 {
             if Some(m.req_id) == self.reading_shutdown && m.ty == MsgType::Read {
                 self.reading_shutdown = None;
                 self.on_shutdown_value(&m.payload);
+            } else if Some(m.req_id) == self.awaiting {
+                self.reply = Some(m);
             }
             return;
         } else {
@@ -271,12 +324,14 @@ mod tests {
         let mut mux = Mux::new(GuestRing::new(page.interface(), StoreNotify::new(ring)));
         let mut dec = FrameDecoder::new();
 
-        // The kernel's watch goes out first, with a kernel request id.
+        // The kernel's watches go out first, with kernel request ids.
         let m = server_msgs(&mut srv, &mut dec);
-        assert_eq!(m.len(), 1);
+        assert_eq!(m.len(), 2);
         assert_eq!(m[0].ty, MsgType::Watch);
         assert!(m[0].req_id & KERNEL_ID != 0);
         assert_eq!(m[0].payload, b"control/shutdown\0mb-kernel/shutdown\0");
+        assert_eq!(m[1].payload, b"device/vif\0mb-kernel/vif\0");
+        let vif_watch = m[1].req_id;
 
         // A router request written in two pieces reaches the server whole.
         let mut req = Vec::new();
@@ -292,6 +347,7 @@ mod tests {
         // The kernel's watch reply and event stay out of the router's
         // stream; the router's reply and its own events go through.
         send(&mut srv, Message::ok(MsgType::Watch, KERNEL_ID, 0));
+        send(&mut srv, Message::ok(MsgType::Watch, vif_watch, 0));
         send(
             &mut srv,
             Message::new(
@@ -346,5 +402,49 @@ mod tests {
             (MsgType::Write, &b"control/shutdown\0"[..])
         );
         assert_eq!(mux.router_pending, 0);
+    }
+
+    #[test]
+    fn vif_events_and_kernel_replies_stay_in_the_kernel() {
+        let page = SharedPage::new().unwrap();
+        let mut srv = ServerRing::new(page.interface(), FEATURE_RECONNECTION);
+        let ring = StoreRing { pfn: 0, port: 1 };
+        let mut mux = Mux::new(GuestRing::new(page.interface(), StoreNotify::new(ring)));
+        let mut dec = FrameDecoder::new();
+        server_msgs(&mut srv, &mut dec);
+
+        // A backend's state watch, then an event on it: the flag is set
+        // and the router sees nothing.
+        mux.watch_vif_node("backend/vif/3/0/state");
+        let m = server_msgs(&mut srv, &mut dec);
+        assert_eq!(m[0].payload, b"backend/vif/3/0/state\0mb-kernel/vif\0");
+        take_vif_change();
+        send(
+            &mut srv,
+            Message::new(
+                MsgType::WatchEvent,
+                0,
+                0,
+                b"backend/vif/3/0/state\0mb-kernel/vif\0".to_vec(),
+            ),
+        );
+        let mut got = [0u8; 256];
+        assert_eq!(mux.router_read(&mut got), 0);
+        assert!(take_vif_change());
+        assert!(!take_vif_change());
+
+        // A kernel read: its reply is held for the kernel, an older
+        // request's late reply is dropped.
+        let old = mux.kernel_request(MsgType::Read, b"device/vif/0/state\0".to_vec());
+        let id = mux.kernel_request(MsgType::Read, b"device/vif/0/state\0".to_vec());
+        assert_ne!(old, id);
+        send(&mut srv, Message::new(MsgType::Read, old, 0, b"1".to_vec()));
+        assert_eq!(mux.router_read(&mut got), 0);
+        assert!(mux.take_reply(id).is_none());
+        send(&mut srv, Message::new(MsgType::Read, id, 0, b"4".to_vec()));
+        assert_eq!(mux.router_read(&mut got), 0);
+        let r = mux.take_reply(id).unwrap();
+        assert_eq!(r.payload, b"4");
+        assert!(mux.take_reply(id).is_none());
     }
 }

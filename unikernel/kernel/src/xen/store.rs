@@ -142,6 +142,60 @@ pub fn quiesce(ring: StoreRing) {
     }
 }
 
+/// Registers a watch on a vif's backend `state` node (see [`Mux::watch_vif_node`]).
+pub fn watch_vif_node(node: &str) {
+    if let Some(m) = mux() {
+        m.watch_vif_node(node);
+    }
+}
+
+/// Blocking kernel requests through the multiplexer, for xenbus work while
+/// the main loop runs (a vif reconnecting): the router's messages keep
+/// flowing through the mux meanwhile.
+pub struct MuxClient {
+    ring: StoreRing,
+    /// Some request got no reply: its `None` said nothing about the node.
+    pub timed_out: bool,
+}
+
+impl MuxClient {
+    /// A client over the running multiplexer.
+    pub fn new(ring: StoreRing) -> MuxClient {
+        MuxClient {
+            ring,
+            timed_out: false,
+        }
+    }
+
+    /// Sends one request and waits (up to ~5 s) for its reply; an error
+    /// reply comes back as its errno name.
+    pub fn call(
+        &mut self,
+        ty: xenstore::MsgType,
+        payload: alloc::vec::Vec<u8>,
+    ) -> Result<alloc::vec::Vec<u8>, alloc::string::String> {
+        use alloc::string::ToString;
+        let Some(m) = mux() else {
+            self.timed_out = true;
+            return Err("no xenstore multiplexer".into());
+        };
+        let id = m.kernel_request(ty, payload);
+        for _ in 0..500 {
+            m.pump();
+            if let Some(r) = m.take_reply(id) {
+                if r.ty == xenstore::MsgType::Error {
+                    let e = r.payload.split(|&b| b == 0).next().unwrap_or(&[]);
+                    return Err(alloc::string::String::from_utf8_lossy(e).to_string());
+                }
+                return Ok(r.payload);
+            }
+            wait_for_port(self.ring.port, 10_000_000);
+        }
+        self.timed_out = true;
+        Err("xenstore reply timed out".into())
+    }
+}
+
 /// The store ring as the router's byte stream (through the multiplexer).
 pub struct XenStore {
     ring: StoreRing,
@@ -176,6 +230,7 @@ impl Wakeup for XenStore {
         m.pump();
         m.router_has_input()
             || self.ring.has_input()
+            || super::mux::VIFS_CHANGED.load(Ordering::Acquire)
             || super::mux::STOP_REQUEST.load(Ordering::Acquire) != super::mux::STOP_NONE
     }
 

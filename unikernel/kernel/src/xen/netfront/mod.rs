@@ -7,6 +7,11 @@
 //! read-only (two 2 KiB halves per page, so no frame crosses a page).
 //! Pages stay granted for the life of the vif, so the fast path makes no
 //! grant or allocation calls: a frame costs one copy each way.
+//!
+//! A vif outlives its link: when the backend goes away (`xl
+//! network-detach`, a backend restart) the link is closed and frames are
+//! dropped and counted; when a backend waits again the handshake is redone
+//! with fresh rings, under the same NIC the router holds.
 
 mod ring;
 pub mod xenbus;
@@ -45,8 +50,12 @@ pub struct Stats {
     pub tx: u64,
     /// Received frames dropped (error status, multi-slot frames).
     pub rx_dropped: u64,
-    /// Frames too large to send, dropped.
+    /// Frames too large to send, or sent while the link was down, dropped.
     pub tx_dropped: u64,
+    /// Times the link was closed because the backend went away.
+    pub link_downs: u64,
+    /// Times the link came back.
+    pub reconnects: u64,
 }
 
 /// The identity of a connected vif, for the shutdown path.
@@ -77,6 +86,11 @@ pub struct Netfront {
     rx_free: Vec<u16>,
     /// Dropping the rest of a multi-slot frame.
     rx_skipping: bool,
+    /// Whether the rings are connected to a backend.
+    up: bool,
+    /// Some grant could not be withdrawn (the backend still maps it): the
+    /// pages must never be reused.
+    leak: bool,
     /// Counters.
     pub stats: Stats,
 }
@@ -126,6 +140,8 @@ impl Netfront {
             rx_refs,
             rx_free: (0..RX_BUFS as u16).rev().collect(),
             rx_skipping: false,
+            up: false,
+            leak: false,
             stats: Stats::default(),
         })
     }
@@ -144,6 +160,53 @@ impl Netfront {
             index: self.index,
             port: self.port,
             grants,
+        }
+    }
+
+    /// Whether the rings are connected to a backend.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// Closes the event channel and withdraws every grant; remembers
+    /// whether some could not be (then the pages are leaked, not freed).
+    fn release(&mut self, gnt: &mut GrantTable) {
+        super::evtchn::close(self.port);
+        for r in self.teardown().grants {
+            if !gnt.end(r) {
+                self.leak = true;
+            }
+        }
+    }
+
+    /// Drops a link that never came up (a failed handshake).
+    pub fn abandon(mut self, gnt: &mut GrantTable) {
+        self.release(gnt);
+        if self.leak {
+            core::mem::forget(self);
+        }
+    }
+
+    /// The backend is gone: stop using the rings. In-flight frames are
+    /// lost; later ones are dropped and counted until [`Netfront::adopt`].
+    pub fn link_down(&mut self, gnt: &mut GrantTable) {
+        if !self.up {
+            return;
+        }
+        self.up = false;
+        self.stats.link_downs += 1;
+        self.release(gnt);
+    }
+
+    /// Takes the rings of `fresh` (a new handshake's result), keeping this
+    /// vif's identity and counters.
+    pub fn adopt(&mut self, mut fresh: Netfront) {
+        fresh.stats = self.stats;
+        fresh.stats.reconnects += 1;
+        fresh.index = self.index;
+        let old = core::mem::replace(self, fresh);
+        if old.leak || old.up {
+            core::mem::forget(old);
         }
     }
 
@@ -233,6 +296,7 @@ impl Netfront {
 
     /// Posts the receive buffers once the backend is connected.
     fn start(&mut self) {
+        self.up = true;
         evtchn::unmask(self.port);
         self.post_rx();
     }
@@ -248,6 +312,9 @@ impl Nic for Netfront {
     }
 
     fn recv(&mut self, out: &mut Vec<Frame>, max: usize) -> usize {
+        if !self.up {
+            return 0;
+        }
         let mut n = 0;
         let prod = self.rx.rsp_prod();
         while n < max && self.rx.rsp_cons != prod {
@@ -293,6 +360,11 @@ impl Nic for Netfront {
     }
 
     fn send(&mut self, frame: Frame) -> Result<(), Frame> {
+        if !self.up {
+            self.stats.tx_dropped += 1;
+            POOL.give(frame);
+            return Ok(());
+        }
         self.reclaim_tx();
         if !self.queue_tx(&frame) {
             return Err(frame);
@@ -303,11 +375,24 @@ impl Nic for Netfront {
     }
 
     fn tx_room(&mut self) -> usize {
+        if !self.up {
+            // Frames sent now are dropped; holding them back would stall
+            // the router until the backend returns.
+            return TX_BUFS;
+        }
         self.reclaim_tx();
         self.tx_free.len().min(self.tx.free_requests() as usize)
     }
 
     fn send_batch(&mut self, frames: &mut Vec<Frame>) -> usize {
+        if !self.up {
+            let n = frames.len();
+            self.stats.tx_dropped += n as u64;
+            for f in frames.drain(..) {
+                POOL.give(f);
+            }
+            return n;
+        }
         self.reclaim_tx();
         let mut sent = 0;
         for f in frames.iter() {
@@ -328,6 +413,9 @@ impl Nic for Netfront {
 
 impl Wakeup for Netfront {
     fn arm(&mut self) -> bool {
+        if !self.up {
+            return false;
+        }
         self.reclaim_tx();
         shared::ack_upcall();
         evtchn::clear_pending(self.port);
@@ -341,4 +429,8 @@ impl Wakeup for Netfront {
     }
 
     fn disarm(&mut self) {}
+
+    fn service(&mut self) {
+        super::service_vif(self);
+    }
 }

@@ -1,7 +1,9 @@
 //! The xenbus handshake of a vif (frontend `device/vif/<n>/`): read the
 //! backend's location and our MAC, publish ring references and the event
 //! channel, walk the state machine Initialising → Initialised → Connected,
-//! and on shutdown Closing → Closed.
+//! and on shutdown Closing → Closed. The same steps run at boot (over the
+//! blocking boot client) and when a backend comes back while the router
+//! runs (over the multiplexer, see [`Xs`]); [`next_action`] decides when.
 
 use alloc::format;
 use alloc::string::String;
@@ -10,7 +12,7 @@ use alloc::vec::Vec;
 use super::{Netfront, Teardown};
 use crate::time;
 use crate::xen::grant::GrantTable;
-use crate::xen::store::{sleep_ns, BootClient};
+use crate::xen::store::{sleep_ns, BootClient, MuxClient};
 
 /// `XenbusStateInitialised`.
 const INITIALISED: u32 = 3;
@@ -52,14 +54,114 @@ pub fn vif_indices(xs: &mut BootClient) -> Vec<u32> {
     v
 }
 
-fn read_state(xs: &mut BootClient, path: &str) -> Option<u32> {
-    xs.read_string(path).ok()?.trim().parse().ok()
+/// The store operations the handshake needs.
+pub trait Xs {
+    /// The node's value, if it exists.
+    fn read_str(&mut self, path: &str) -> Option<String>;
+    /// Writes one node.
+    fn write_str(&mut self, path: &str, value: &str) -> Result<(), String>;
+    /// Writes `entries` under `dir`, then `dir/state` = `state`.
+    fn publish(&mut self, dir: &str, entries: &[(&str, String)], state: u32) -> Result<(), String>;
+}
+
+impl Xs for BootClient {
+    fn read_str(&mut self, path: &str) -> Option<String> {
+        self.read_string(path).ok()
+    }
+    fn write_str(&mut self, path: &str, value: &str) -> Result<(), String> {
+        self.write(path, value.as_bytes())
+            .map_err(|e| format!("write {path}: {e}"))
+    }
+    fn publish(&mut self, dir: &str, entries: &[(&str, String)], state: u32) -> Result<(), String> {
+        self.transaction(|t| {
+            for (k, v) in entries {
+                t.write(&format!("{dir}/{k}"), v.as_bytes())?;
+            }
+            t.write(&format!("{dir}/state"), format!("{state}").as_bytes())
+        })
+        .map_err(|e| format!("{dir}: publishing rings: {e}"))
+    }
+}
+
+fn path_arg(path: &str) -> Vec<u8> {
+    let mut p = Vec::from(path.as_bytes());
+    p.push(0);
+    p
+}
+
+impl Xs for MuxClient {
+    fn read_str(&mut self, path: &str) -> Option<String> {
+        let v = self.call(xenstore::MsgType::Read, path_arg(path)).ok()?;
+        String::from_utf8(v).ok()
+    }
+    fn write_str(&mut self, path: &str, value: &str) -> Result<(), String> {
+        let mut p = path_arg(path);
+        p.extend_from_slice(value.as_bytes());
+        self.call(xenstore::MsgType::Write, p)
+            .map(|_| ())
+            .map_err(|e| format!("write {path}: {e}"))
+    }
+    fn publish(&mut self, dir: &str, entries: &[(&str, String)], state: u32) -> Result<(), String> {
+        // No transaction: the backend only reads the entries once the
+        // state, written last, says they are there.
+        for (k, v) in entries {
+            self.write_str(&format!("{dir}/{k}"), v)?;
+        }
+        self.write_str(&format!("{dir}/state"), &format!("{state}"))
+    }
+}
+
+fn read_state(xs: &mut impl Xs, path: &str) -> Option<u32> {
+    xs.read_str(path)?.trim().parse().ok()
+}
+
+/// What a vif should do after its frontend or backend nodes changed.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Action {
+    /// Nothing.
+    Stay,
+    /// The link is up but the backend left Connected (closing, gone, or
+    /// restarted) or the frontend directory went away: close it.
+    Close,
+    /// The link is down and a backend waits for us: redo the handshake.
+    Reconnect,
+}
+
+/// Decides from whether the link is `up`, the frontend's `state` node
+/// (`None`: gone) and the backend's.
+pub fn next_action(up: bool, fe: Option<u32>, be: Option<u32>) -> Action {
+    if up {
+        if fe.is_none() || be != Some(CONNECTED) {
+            return Action::Close;
+        }
+        return Action::Stay;
+    }
+    if fe.is_some() && be == Some(INIT_WAIT) {
+        return Action::Reconnect;
+    }
+    Action::Stay
+}
+
+/// Reads the two states [`next_action`] looks at.
+pub fn states(xs: &mut impl Xs, index: u32) -> (Option<u32>, Option<u32>) {
+    let fe = format!("device/vif/{index}");
+    let fs = read_state(xs, &format!("{fe}/state"));
+    let bs = xs
+        .read_str(&format!("{fe}/backend"))
+        .and_then(|b| read_state(xs, &format!("{}/state", b.trim())));
+    (fs, bs)
+}
+
+/// The backend directory of vif `index`.
+pub fn backend_path(xs: &mut impl Xs, index: u32) -> Option<String> {
+    xs.read_str(&format!("device/vif/{index}/backend"))
+        .map(|s| String::from(s.trim()))
 }
 
 /// Polls `path` until `done(state)` holds (`None`: the node is gone);
 /// returns the state seen last.
 fn wait_state(
-    xs: &mut BootClient,
+    xs: &mut impl Xs,
     path: &str,
     done: impl Fn(Option<u32>) -> bool,
 ) -> Result<Option<u32>, String> {
@@ -76,23 +178,19 @@ fn wait_state(
     }
 }
 
-fn write(xs: &mut BootClient, path: &str, value: &str) -> Result<(), String> {
-    xs.write(path, value.as_bytes())
-        .map_err(|e| format!("write {path}: {e}"))
+fn write(xs: &mut impl Xs, path: &str, value: &str) -> Result<(), String> {
+    xs.write_str(path, value)
 }
 
 /// Connects vif `index`.
-pub fn connect(xs: &mut BootClient, gnt: &mut GrantTable, index: u32) -> Result<Netfront, String> {
+pub fn connect(xs: &mut impl Xs, gnt: &mut GrantTable, index: u32) -> Result<Netfront, String> {
     let fe = format!("device/vif/{index}");
-    let backend = xs
-        .read_string(&format!("{fe}/backend"))
-        .map_err(|e| format!("{fe}/backend: {e}"))?;
+    let backend = backend_path(xs, index).ok_or_else(|| format!("{fe}/backend missing"))?;
     let backend_id: u16 = xs
-        .read_string(&format!("{fe}/backend-id"))
-        .ok()
+        .read_str(&format!("{fe}/backend-id"))
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| format!("{fe}/backend-id missing or bad"))?;
-    let mac_s = xs.read_string(&format!("{fe}/mac")).unwrap_or_default();
+    let mac_s = xs.read_str(&format!("{fe}/mac")).unwrap_or_default();
     let mac = parse_mac(&mac_s).ok_or_else(|| format!("{fe}/mac: bad MAC {mac_s:?}"))?;
 
     wait_state(xs, &format!("{backend}/state"), |s| {
@@ -114,34 +212,32 @@ pub fn connect(xs: &mut BootClient, gnt: &mut GrantTable, index: u32) -> Result<
         ("feature-no-csum-offload", "1".into()),
         ("feature-ipv6-csum-offload", "0".into()),
     ];
-    xs.transaction(|t| {
-        for (k, v) in &entries {
-            t.write(&format!("{fe}/{k}"), v.as_bytes())?;
-        }
-        t.write(&format!("{fe}/state"), format!("{INITIALISED}").as_bytes())
-    })
-    .map_err(|e| format!("{fe}: publishing rings: {e}"))?;
+    if let Err(e) = xs.publish(&fe, &entries, INITIALISED) {
+        nic.abandon(gnt);
+        return Err(e);
+    }
     // Linux's netback connects when the frontend says Connected.
-    write(xs, &format!("{fe}/state"), &format!("{CONNECTED}"))?;
-    let s = wait_state(xs, &format!("{backend}/state"), |s| {
-        s.is_none_or(|s| s >= CONNECTED)
-    })?;
-    if s != Some(CONNECTED) {
-        return Err(format!(
-            "{backend}/state went to {s:?} instead of Connected"
-        ));
+    let s = write(xs, &format!("{fe}/state"), &format!("{CONNECTED}")).and_then(|()| {
+        wait_state(xs, &format!("{backend}/state"), |s| {
+            s.is_none_or(|s| s >= CONNECTED)
+        })
+    });
+    if s != Ok(Some(CONNECTED)) {
+        nic.abandon(gnt);
+        return Err(match s {
+            Err(e) => e,
+            Ok(s) => format!("{backend}/state went to {s:?} instead of Connected"),
+        });
     }
     nic.start();
     Ok(nic)
 }
 
-/// Disconnects `nic` cleanly: Closing, wait for the backend, Closed, and
-/// withdraw the grants.
-pub fn close(xs: &mut BootClient, gnt: &mut GrantTable, nic: &Teardown) -> Result<(), String> {
-    let fe = format!("device/vif/{}", nic.index);
-    let backend = xs
-        .read_string(&format!("{fe}/backend"))
-        .map_err(|e| format!("{fe}/backend: {e}"))?;
+/// Walks vif `index` through Closing → Closed, waiting for the backend
+/// to follow (or remove its directory).
+pub fn close_states(xs: &mut impl Xs, index: u32) -> Result<(), String> {
+    let fe = format!("device/vif/{index}");
+    let backend = backend_path(xs, index).ok_or_else(|| format!("{fe}/backend missing"))?;
     write(xs, &format!("{fe}/state"), &format!("{CLOSING}"))?;
     wait_state(xs, &format!("{backend}/state"), |s| {
         s.is_none_or(|s| s >= CLOSING)
@@ -151,6 +247,13 @@ pub fn close(xs: &mut BootClient, gnt: &mut GrantTable, nic: &Teardown) -> Resul
     wait_state(xs, &format!("{backend}/state"), |s| {
         s.is_none_or(|s| s >= CLOSED)
     })?;
+    Ok(())
+}
+
+/// Disconnects `nic` cleanly: Closing, wait for the backend, Closed, and
+/// withdraw the grants.
+pub fn close(xs: &mut impl Xs, gnt: &mut GrantTable, nic: &Teardown) -> Result<(), String> {
+    close_states(xs, nic.index)?;
     crate::xen::evtchn::close(nic.port);
     for &r in &nic.grants {
         gnt.end(r);
@@ -158,9 +261,49 @@ pub fn close(xs: &mut BootClient, gnt: &mut GrantTable, nic: &Teardown) -> Resul
     Ok(())
 }
 
+/// Whether a backend in state `be` expects the frontend to walk through
+/// Closing → Closed before it lets go (the toolstack detaching it).
+pub fn backend_closing(be: Option<u32>) -> bool {
+    matches!(be, Some(CLOSING) | Some(CLOSED))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connected_vif_closes_when_its_backend_leaves_connected() {
+        use Action::*;
+        assert_eq!(next_action(true, Some(4), Some(4)), Stay);
+        // xl network-detach: the toolstack sets the backend Closing.
+        assert_eq!(next_action(true, Some(4), Some(CLOSING)), Close);
+        assert_eq!(next_action(true, Some(4), Some(CLOSED)), Close);
+        // Nodes removed under us.
+        assert_eq!(next_action(true, None, Some(4)), Close);
+        assert_eq!(next_action(true, Some(4), None), Close);
+        // A backend that restarted and waits for a frontend again.
+        assert_eq!(next_action(true, Some(4), Some(INIT_WAIT)), Close);
+        assert_eq!(next_action(true, Some(1), Some(1)), Close);
+    }
+
+    #[test]
+    fn a_closed_vif_reconnects_once_a_backend_waits() {
+        use Action::*;
+        // Detached: both directories gone, or the backend still closing.
+        assert_eq!(next_action(false, None, None), Stay);
+        assert_eq!(next_action(false, Some(CLOSED), Some(CLOSED)), Stay);
+        assert_eq!(next_action(false, Some(CLOSED), Some(CLOSING)), Stay);
+        // Re-attached: new frontend nodes, the backend's hotplug not done.
+        assert_eq!(next_action(false, Some(1), Some(1)), Stay);
+        assert_eq!(next_action(false, Some(1), None), Stay);
+        // The backend is ready for a frontend.
+        assert_eq!(next_action(false, Some(1), Some(INIT_WAIT)), Reconnect);
+        assert_eq!(next_action(false, Some(CLOSED), Some(INIT_WAIT)), Reconnect);
+        // No frontend directory: nothing to connect.
+        assert_eq!(next_action(false, None, Some(INIT_WAIT)), Stay);
+        // Garbage states never reconnect or panic.
+        assert_eq!(next_action(false, Some(u32::MAX), Some(0)), Stay);
+    }
 
     #[test]
     fn parses_macs() {
