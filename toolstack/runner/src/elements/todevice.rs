@@ -31,6 +31,7 @@ use std::collections::VecDeque;
 
 use click::confparse::{Args, Word};
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::elements::device::DeviceCounts;
 use click::packet::Packet;
 use click::router::{Ctx, PortKind};
 
@@ -54,8 +55,7 @@ pub struct ToDevice {
     sock: Option<PacketSocket>,
     waiting: VecDeque<Packet>,
     pull: bool,
-    count: u64,
-    drops: u64,
+    counts: DeviceCounts,
 }
 
 impl ToDevice {
@@ -80,8 +80,7 @@ impl ToDevice {
             sock: None,
             waiting: VecDeque::new(),
             pull: false,
-            count: 0,
-            drops: 0,
+            counts: DeviceCounts::default(),
         })
     }
 
@@ -108,7 +107,7 @@ impl ToDevice {
         }
         match sock.send(p.data()) {
             Ok(true) => {
-                self.count += 1;
+                self.counts.count += 1;
                 cx.kill(p);
                 true
             }
@@ -120,7 +119,7 @@ impl ToDevice {
                 if !self.quiet {
                     cx.log(&format!("{}: {e}", self.dev));
                 }
-                self.drops += 1;
+                self.counts.drops += 1;
                 cx.kill(p);
                 true
             }
@@ -131,7 +130,7 @@ impl ToDevice {
         if self.waiting.len() < self.limit {
             self.waiting.push_back(p);
         } else {
-            self.drops += 1;
+            self.counts.drops += 1;
             cx.kill(p);
         }
     }
@@ -144,7 +143,7 @@ impl ToDevice {
             };
             match sock.send(p.data()) {
                 Ok(true) => {
-                    self.count += 1;
+                    self.counts.count += 1;
                     cx.kill(p);
                 }
                 Ok(false) => {
@@ -152,7 +151,7 @@ impl ToDevice {
                     return false;
                 }
                 Err(_) => {
-                    self.drops += 1;
+                    self.counts.drops += 1;
                     cx.kill(p);
                 }
             }
@@ -178,9 +177,9 @@ impl Element for ToDevice {
     }
 
     fn run_task(&mut self, cx: &Ctx) -> bool {
-        let before = self.count;
+        let before = self.counts.count;
         if !self.drain(cx) {
-            return self.count != before;
+            return self.counts.count != before;
         }
         if self.pull {
             for _ in 0..self.burst {
@@ -192,29 +191,19 @@ impl Element for ToDevice {
         } else {
             cx.unschedule();
         }
-        self.count != before
+        self.counts.count != before
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::read("drops"),
-            HandlerDecl::write("reset_counts"),
-        ];
-        H
+        DeviceCounts::HANDLERS
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
-        match name {
-            "count" => self.count.to_string(),
-            "drops" => self.drops.to_string(),
-            _ => String::new(),
-        }
+        self.counts.read(name)
     }
 
     fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
-        self.count = 0;
-        self.drops = 0;
+        self.counts.reset();
         Ok(())
     }
 }

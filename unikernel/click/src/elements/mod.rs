@@ -9,7 +9,8 @@
 //! * `nat`: the IPRewriter family and its mappers;
 //! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
 //! * `monitor`: flow monitoring;
-//! * `driver`: DriverManager and Script.
+//! * `driver`: DriverManager and Script;
+//! * [`device`]: the counters the hosts' device elements share.
 //!
 //! Each file opens with its documentation in one fixed format (the class
 //! and its arguments on the first line, then `# Ports`, `# Processing`,
@@ -19,6 +20,7 @@
 use crate::element::ElementClass;
 
 pub mod classify;
+pub mod device;
 pub mod driver;
 pub mod ethernet;
 pub mod ip;

@@ -35,10 +35,11 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 
 use click::confparse::Word;
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::elements::device::DeviceCounts;
 use click::{Batch, Ctx, Packet};
 
 use super::{bad_devname, parse_devname};
@@ -69,8 +70,7 @@ pub static CLASS: ElementClass = ElementClass {
             timestamp,
             snaplen: snaplen.max(14),
             force_ip,
-            count: 0,
-            drops: 0,
+            counts: DeviceCounts::default(),
         }))
     },
 };
@@ -82,8 +82,7 @@ pub struct FromDevice {
     timestamp: bool,
     snaplen: usize,
     force_ip: bool,
-    count: u64,
-    drops: u64,
+    counts: DeviceCounts,
 }
 
 impl FromDevice {
@@ -118,8 +117,8 @@ impl FromDevice {
                 cx.kill(p)
             },
         );
-        self.drops += dropped;
-        self.count += batch.len() as u64;
+        self.counts.drops += dropped;
+        self.counts.count += batch.len() as u64;
         if !batch.is_empty() {
             cx.push_batch(0, batch);
         }
@@ -145,32 +144,21 @@ fn annotate_ip(p: &mut Packet) -> bool {
 
 impl Element for FromDevice {
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::read("drops"),
-            HandlerDecl::write("reset_counts"),
-        ];
-        H
+        DeviceCounts::HANDLERS
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
-        match name {
-            "count" => self.count.to_string(),
-            "drops" => self.drops.to_string(),
-            _ => String::new(),
-        }
+        self.counts.read(name)
     }
 
     fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
-        self.count = 0;
-        self.drops = 0;
+        self.counts.reset();
         Ok(())
     }
 
     fn take_state(&mut self, old: &mut dyn Element, _cx: &Ctx) {
         if let Some(old) = old.downcast_ref::<FromDevice>() {
-            self.count = old.count;
-            self.drops = old.drops;
+            self.counts = old.counts;
         }
     }
 }

@@ -32,10 +32,11 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 
 use click::confparse::Word;
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::elements::device::DeviceCounts;
 use click::elements::standard::notify::UpstreamSignal;
 use click::router::PortKind;
 use click::{Batch, Ctx, Packet};
@@ -75,8 +76,7 @@ pub static CLASS: ElementClass = ElementClass {
             outbox,
             pull: false,
             signal: UpstreamSignal::default(),
-            count: 0,
-            drops: 0,
+            counts: DeviceCounts::default(),
             new_drops: 0,
         }))
     },
@@ -90,8 +90,7 @@ pub struct ToDevice {
     outbox: VecDeque<Packet>,
     pull: bool,
     signal: UpstreamSignal,
-    count: u64,
-    drops: u64,
+    counts: DeviceCounts,
     /// Drops not yet reported to the NIC's counters.
     new_drops: u64,
 }
@@ -110,7 +109,7 @@ impl ToDevice {
     /// Takes the oldest waiting packet (the main loop sends it).
     pub fn next_packet(&mut self) -> Option<Packet> {
         let p = self.outbox.pop_front()?;
-        self.count += 1;
+        self.counts.count += 1;
         Some(p)
     }
 
@@ -121,7 +120,7 @@ impl ToDevice {
 
     /// Puts back a packet the device did not take, at the front.
     pub fn unsend(&mut self, p: Packet) {
-        self.count -= 1;
+        self.counts.count -= 1;
         self.outbox.push_front(p);
     }
 
@@ -129,7 +128,7 @@ impl ToDevice {
         if self.outbox.len() < self.limit {
             self.outbox.push_back(p);
         } else {
-            self.drops += 1;
+            self.counts.drops += 1;
             self.new_drops += 1;
             cx.kill(p);
         }
@@ -183,32 +182,21 @@ impl Element for ToDevice {
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::read("drops"),
-            HandlerDecl::write("reset_counts"),
-        ];
-        H
+        DeviceCounts::HANDLERS
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
-        match name {
-            "count" => self.count.to_string(),
-            "drops" => self.drops.to_string(),
-            _ => String::new(),
-        }
+        self.counts.read(name)
     }
 
     fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
-        self.count = 0;
-        self.drops = 0;
+        self.counts.reset();
         Ok(())
     }
 
     fn take_state(&mut self, old: &mut dyn Element, _cx: &Ctx) {
         if let Some(old) = old.downcast_mut::<ToDevice>() {
-            self.count = old.count;
-            self.drops = old.drops;
+            self.counts = old.counts;
             // Packets the old router queued for the same NIC still go out.
             if old.nic == self.nic {
                 while self.outbox.len() < self.limit {
