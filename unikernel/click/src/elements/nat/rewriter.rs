@@ -798,44 +798,27 @@ impl Rewriter {
 
     /// The handlers of a `kind` element.
     pub fn handler_decls(kind: Kind) -> &'static [HandlerDecl] {
-        const COMMON: [HandlerDecl; 6] = [
-            HandlerDecl::read("table_size"),
-            HandlerDecl::read("mapping_failures"),
-            HandlerDecl::read("patterns"),
-            HandlerDecl::read("size"),
-            HandlerDecl::rw("capacity"),
-            HandlerDecl::write("clear"),
-        ];
-        const IP: &[HandlerDecl] = &[
-            COMMON[0],
-            COMMON[1],
-            COMMON[2],
-            COMMON[3],
-            COMMON[4],
-            COMMON[5],
+        // Every rewriter's handlers, then its kind's own.
+        macro_rules! decls {
+            ($($own:expr),*) => {
+                &[
+                    HandlerDecl::read("table_size"),
+                    HandlerDecl::read("mapping_failures"),
+                    HandlerDecl::read("patterns"),
+                    HandlerDecl::read("size"),
+                    HandlerDecl::rw("capacity"),
+                    HandlerDecl::write("clear"),
+                    $($own),*
+                ]
+            };
+        }
+        const IP: &[HandlerDecl] = decls!(
             HandlerDecl::read("tcp_table"),
             HandlerDecl::read("udp_table"),
-            HandlerDecl::rw("tcp_lookup"),
-        ];
-        const TCP: &[HandlerDecl] = &[
-            COMMON[0],
-            COMMON[1],
-            COMMON[2],
-            COMMON[3],
-            COMMON[4],
-            COMMON[5],
-            HandlerDecl::read("table"),
-            HandlerDecl::rw("lookup"),
-        ];
-        const OTHER: &[HandlerDecl] = &[
-            COMMON[0],
-            COMMON[1],
-            COMMON[2],
-            COMMON[3],
-            COMMON[4],
-            COMMON[5],
-            HandlerDecl::read("table"),
-        ];
+            HandlerDecl::rw("tcp_lookup")
+        );
+        const TCP: &[HandlerDecl] = decls!(HandlerDecl::read("table"), HandlerDecl::rw("lookup"));
+        const OTHER: &[HandlerDecl] = decls!(HandlerDecl::read("table"));
         match kind {
             Kind::Ip => IP,
             Kind::Tcp => TCP,
