@@ -36,10 +36,23 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-fn stats(v: &mut [Duration]) -> (f64, f64, f64) {
+/// Prints one table row: min, median and max of `v`.
+fn row(what: &str, v: &mut [Duration]) {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    (ms(v[0]), ms(v[v.len() / 2]), ms(v[v.len() - 1]))
+    let (a, b, c) = (ms(v[0]), ms(v[v.len() / 2]), ms(v[v.len() - 1]));
+    println!("{what:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms");
+}
+
+/// Times `n` runs of `f`.
+fn timed<T>(n: usize, mut f: impl FnMut(usize) -> T) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let t = Instant::now();
+            f(i);
+            t.elapsed()
+        })
+        .collect()
 }
 
 const WIRE: &str = "FromDevice(0) -> c :: Counter -> Queue(64) -> ToDevice(1);\nFromDevice(1) -> Queue(64) -> ToDevice(0);\n";
@@ -63,6 +76,26 @@ fn main() {
     let cfg = cfg.to_str().unwrap();
     let nic =
         |n: &str, i: usize| format!("socket:{}", h.scratch.join(format!("{n}-{i}")).display());
+    // `mbctl boot` of the wire config as NAME, two socket NICs.
+    let boot = |name: &str, accel: &str| {
+        let (n0, n1) = (nic(name, 0), nic(name, 1));
+        h.mbctl(&[
+            "boot",
+            cfg,
+            "--name",
+            name,
+            "--accel",
+            accel,
+            "--memory",
+            &mem,
+            "--nic",
+            &n0,
+            "--nic",
+            &n1,
+            "--timeout",
+            "120",
+        ])
+    };
     let boots_n: usize = std::env::var("MB_BENCH_BOOTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -78,82 +111,37 @@ fn main() {
         "what", "min", "median", "max"
     );
     for accel in &accels {
-        let mut boots = Vec::new();
-        let mut stops = Vec::new();
+        let (mut boots, mut stops) = (Vec::new(), Vec::new());
         for i in 0..boots_n {
             let name = format!("b{i}");
-            let (n0, n1) = (nic(&name, 0), nic(&name, 1));
             let t = Instant::now();
-            h.ok(&[
-                "boot",
-                cfg,
-                "--name",
-                &name,
-                "--accel",
-                accel,
-                "--memory",
-                &mem,
-                "--nic",
-                &n0,
-                "--nic",
-                &n1,
-                "--timeout",
-                "120",
-            ]);
+            let o = boot(&name, accel);
             boots.push(t.elapsed());
+            assert!(
+                o.status.success(),
+                "boot {name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let t = Instant::now();
             h.ok(&["stop", &name]);
             stops.push(t.elapsed());
         }
-        let (a, b, c) = stats(&mut boots);
-        println!(
-            "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
-            format!("mbctl boot ({accel}, {mem})")
+        row(&format!("mbctl boot ({accel}, {mem})"), &mut boots);
+        row(&format!("mbctl stop ({accel})"), &mut stops);
+        let o = boot("r", accel);
+        assert!(
+            o.status.success(),
+            "boot r: {}",
+            String::from_utf8_lossy(&o.stderr)
         );
-        let (a, b, c) = stats(&mut stops);
-        println!(
-            "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
-            format!("mbctl stop ({accel})")
-        );
-        let (n0, n1) = (nic("r", 0), nic("r", 1));
-        h.ok(&[
-            "boot",
-            cfg,
-            "--name",
-            "r",
-            "--accel",
-            accel,
-            "--memory",
-            &mem,
-            "--nic",
-            &n0,
-            "--nic",
-            &n1,
-            "--timeout",
-            "120",
-        ]);
-        let mut reads = Vec::new();
-        for _ in 0..50 {
-            let t = Instant::now();
+        let mut reads = timed(50, |_| {
             h.ok(&["read", "r", "c.count"]);
-            reads.push(t.elapsed());
-        }
-        let (a, b, c) = stats(&mut reads);
-        println!(
-            "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
-            format!("mbctl read c.count ({accel})")
-        );
-        let mut reads = Vec::new();
-        for _ in 0..20 {
-            let t = Instant::now();
+        });
+        row(&format!("mbctl read c.count ({accel})"), &mut reads);
+        let mut reads = timed(20, |_| {
             h.ok(&["read", "r", "config"]);
-            reads.push(t.elapsed());
-        }
-        let (a, b, c) = stats(&mut reads);
-        println!(
-            "{:<34} {a:>8.1}ms {b:>8.1}ms {c:>8.1}ms",
-            format!("mbctl read config ({accel})")
-        );
+        });
+        row(&format!("mbctl read config ({accel})"), &mut reads);
         println!("load average after: {}", loadavg());
         h.ok(&["destroy", "r"]);
     }
@@ -162,24 +150,7 @@ fn main() {
     let t = Instant::now();
     let mut booted = 0;
     for i in 0..nvms {
-        let name = format!("d{i}");
-        let (n0, n1) = (nic(&name, 0), nic(&name, 1));
-        let o = h.mbctl(&[
-            "boot",
-            cfg,
-            "--name",
-            &name,
-            "--accel",
-            "tcg",
-            "--memory",
-            &mem,
-            "--nic",
-            &n0,
-            "--nic",
-            &n1,
-            "--timeout",
-            "120",
-        ]);
+        let o = boot(&format!("d{i}"), "tcg");
         if !o.status.success() {
             println!("boot {i} failed: {}", String::from_utf8_lossy(&o.stderr));
             break;
