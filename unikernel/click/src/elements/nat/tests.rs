@@ -7,6 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::checksum::{add, finish};
+use crate::lang::FlatConfig;
 use crate::packet::Packet;
 use crate::router::Router;
 use crate::state::{FlowFilter, StatefulElement};
@@ -142,38 +143,27 @@ const IN2: A = [10, 0, 0, 2];
 const EXT: A = [1, 2, 3, 4];
 const SRV: A = [192, 168, 1, 10];
 
-/// A rewriter `class(config)` with `nin` inputs and `nout` outputs into
-/// sink `s`.
-fn rig(class: &str, config: &str, nin: usize, nout: usize) -> Router {
-    let mut els = vec![("rw", class, config), ("s", "TestSink", "")];
+/// The graph of a rewriter `class(config)` with `nin` inputs (from `Idle`
+/// sources) and `nout` outputs into sink `s`.
+fn rig_graph(class: &str, config: &str, nin: usize, nout: usize) -> FlatConfig {
     let names: Vec<String> = (0..nin).map(|i| format!("src{i}")).collect();
-    for n in &names {
-        els.push((n.as_str(), "Idle", ""));
-    }
-    let mut conns = Vec::new();
-    for i in 0..nin {
-        conns.push((2 + i, 0, 0, i));
-    }
-    for o in 0..nout {
-        conns.push((0, o, 1, o));
-    }
-    router(flat(&els, &conns)).0
+    let mut els = vec![("rw", class, config), ("s", "TestSink", "")];
+    els.extend(names.iter().map(|n| (n.as_str(), "Idle", "")));
+    let conns: Vec<_> = (0..nin)
+        .map(|i| (2 + i, 0, 0, i))
+        .chain((0..nout).map(|o| (0, o, 1, o)))
+        .collect();
+    flat(&els, &conns)
 }
 
+/// A rewriter router built from [`rig_graph`].
+fn rig(class: &str, config: &str, nin: usize, nout: usize) -> Router {
+    router(rig_graph(class, config, nin, nout)).0
+}
+
+/// The configuration error [`rig_graph`] gives.
 fn rig_errors(class: &str, config: &str, nin: usize, nout: usize) -> String {
-    let mut els = vec![("rw", class, config), ("s", "TestSink", "")];
-    let names: Vec<String> = (0..nin).map(|i| format!("src{i}")).collect();
-    for n in &names {
-        els.push((n.as_str(), "Idle", ""));
-    }
-    let mut conns = Vec::new();
-    for i in 0..nin {
-        conns.push((2 + i, 0, 0, i));
-    }
-    for o in 0..nout {
-        conns.push((0, o, 1, o));
-    }
-    match build(flat(&els, &conns)) {
+    match build(rig_graph(class, config, nin, nout)) {
         Ok(_) => panic!("expected a configuration error"),
         Err(e) => format!("{e}"),
     }
