@@ -192,10 +192,16 @@ pub fn leftovers(c: &Chain, namespaces: &[&str]) -> Vec<String> {
             }
         }
     }
-    // Hop processes: `mbctl run` with this chain's name in its arguments.
+    // Hop processes: `mbctl run` with this chain's name in its arguments,
+    // or runner hops forked by `chain up` (named `mbctl-hop`, `chain up`'s
+    // command line naming this chain's file).
     let chain_arg = format!("CHAIN={} ", c.name);
+    let chain_file = c.run.join("chain.toml").display().to_string();
     for (pid, cmd) in processes() {
-        if cmd.contains(" run ") && format!("{cmd} ").contains(&chain_arg) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if (cmd.contains(" run ") && format!("{cmd} ").contains(&chain_arg))
+            || (comm.trim() == "mbctl-hop" && cmd.contains(&chain_file))
+        {
             v.push(format!("process {pid}: {cmd}"));
         }
     }

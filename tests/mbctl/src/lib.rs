@@ -226,7 +226,7 @@ pub fn json_int(json: &str, key: &str) -> Option<i64> {
     rest[..end].parse().ok()
 }
 
-/// The device tag mbctl uses for a run directory (see `mbctl::net::run_tag`).
+/// The device tag mbctl uses for a run directory (see `mb_vm::net::run_tag`).
 pub fn run_tag(run: &Path) -> String {
     let h = run
         .as_os_str()

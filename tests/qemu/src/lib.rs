@@ -166,9 +166,9 @@ impl VmConfig {
             return None;
         }
         let khz = if self.icount {
-            mbctl::backend::tsc::ICOUNT_SHIFT0_KHZ
+            mb_vm::backend::tsc::ICOUNT_SHIFT0_KHZ
         } else {
-            mbctl::backend::tsc::host_khz()?
+            mb_vm::backend::tsc::host_khz()?
         };
         Some(format!("mb.tsc_khz={khz}"))
     }

@@ -112,7 +112,7 @@ fn clock_of(vm: &mut Vm) -> (String, u64) {
 
 #[test]
 fn tcg_guest_takes_the_hosts_tsc_rate_or_calibrates_against_the_pit() {
-    let Some(host) = mbctl::backend::tsc::host_khz() else {
+    let Some(host) = mb_vm::backend::tsc::host_khz() else {
         eprintln!("host TSC is not invariant: guests calibrate themselves");
         return;
     };

@@ -8,8 +8,6 @@ use std::fmt::{self, Write};
 pub enum Json {
     /// `null`.
     Null,
-    /// `true`/`false`.
-    Bool(bool),
     /// An integer.
     Int(i64),
     /// A string.
@@ -57,7 +55,6 @@ impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Json::Null => f.write_str("null"),
-            Json::Bool(b) => write!(f, "{b}"),
             Json::Int(n) => write!(f, "{n}"),
             Json::Str(s) => escape(f, s),
             Json::Arr(v) => {
@@ -94,7 +91,6 @@ mod tests {
         let v = Json::obj([
             ("name", Json::str("fw \"1\"\n")),
             ("domid", Json::Int(3)),
-            ("up", Json::Bool(true)),
             ("pid", Json::Null),
             (
                 "nics",
@@ -103,7 +99,7 @@ mod tests {
         ]);
         assert_eq!(
             v.to_string(),
-            r#"{"name":"fw \"1\"\n","domid":3,"up":true,"pid":null,"nics":["tap:t0","\u0001"]}"#
+            r#"{"name":"fw \"1\"\n","domid":3,"pid":null,"nics":["tap:t0","\u0001"]}"#
         );
     }
 }

@@ -77,9 +77,8 @@ fn agent_serves_the_store_across_restarts() {
         o
     );
 
-    // mbctl's own store client (xenstore-rs plus ours).
-    std::env::set_var("XENSTORED_PATH", &sock);
-    let mut st = mbctl::store::Store::connect().expect("store client");
+    // The toolstack's store client.
+    let mut st = mb_store_client::Store::connect(&sock).expect("store client");
     st.write("/mbctl/vm/fw/domid", "3").unwrap();
     assert_eq!(st.read("/mbctl/vm/fw/domid").unwrap().as_deref(), Some("3"));
     assert_eq!(st.read("/mbctl/none").unwrap(), None);
@@ -113,7 +112,7 @@ fn agent_serves_the_store_across_restarts() {
 
     // The tree survives the restart.
     let agent = start_agent(&run);
-    let st = mbctl::store::Store::connect().expect("store client");
+    let mut st = mb_store_client::Store::connect(&sock).expect("store client");
     assert_eq!(
         st.read("/mbctl/vm/fw/state").unwrap().as_deref(),
         Some("running")

@@ -1,10 +1,9 @@
 //! `mbctl agent`: run the agent in the foreground; `mbctl agent stop`: stop it.
 
-use crate::agent::{pidfile, signals::Termination, Agent};
-use crate::rundir::RunDir;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use std::time::{Duration, Instant};
+use mb_vm::rundir::RunDir;
+use std::time::Duration;
 
 /// Arguments of `mbctl agent`.
 #[derive(Debug, Args)]
@@ -26,53 +25,9 @@ pub enum AgentAction {
 }
 
 /// Runs the subcommand.
-pub fn run(args: AgentArgs) -> Result<()> {
-    let run = RunDir::from_env();
+pub fn run(run: &RunDir, args: AgentArgs) -> Result<()> {
     match args.action {
-        None => foreground(run),
-        Some(AgentAction::Stop { timeout }) => stop(&run, Duration::from_secs(timeout)),
+        None => mb_agent::run_foreground(run.clone()),
+        Some(AgentAction::Stop { timeout }) => mb_agent::stop(run, Duration::from_secs(timeout)),
     }
-}
-
-fn foreground(run: RunDir) -> Result<()> {
-    let term = Termination::block().context("blocking termination signals")?;
-    let agent = Agent::start(run)?;
-    eprintln!(
-        "mbctl agent: serving {} (pid {}); XENSTORED_PATH={}",
-        agent.run_dir().root().display(),
-        std::process::id(),
-        agent.run_dir().store_socket().display()
-    );
-    let sig = term.wait().context("waiting for a termination signal")?;
-    eprintln!("mbctl agent: signal {sig}, stopping");
-    agent.shutdown()
-}
-
-fn stop(run: &RunDir, timeout: Duration) -> Result<()> {
-    let pid_file = run.pid_file();
-    let Some(pid) = pidfile::read(&pid_file) else {
-        bail!(
-            "no agent serves {} (no pid file {})",
-            run.root().display(),
-            pid_file.display()
-        );
-    };
-    if !pidfile::alive(pid) {
-        // Left behind by an agent that was killed; nothing to stop.
-        let _ = std::fs::remove_file(&pid_file);
-        eprintln!("mbctl: agent (pid {pid}) was not running; removed its stale pid file");
-        return Ok(());
-    }
-    pidfile::terminate(pid).with_context(|| format!("sending SIGTERM to agent pid {pid}"))?;
-    let start = Instant::now();
-    while pidfile::alive(pid) {
-        if start.elapsed() > timeout {
-            bail!(
-                "agent pid {pid} still running {}s after SIGTERM",
-                timeout.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }

@@ -4,9 +4,11 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 use super::{config, vmcheck};
-use crate::agent::{client, proto};
-use crate::backend::{accel, Kind};
-use crate::net::NicSpec;
+use mb_agent::{client, proto};
+use mb_vm::backend::{accel, Kind};
+use mb_vm::guest::default_image;
+use mb_vm::net::NicSpec;
+use mb_vm::rundir::RunDir;
 
 /// Boot a middlebox VM from a Click configuration.
 ///
@@ -30,7 +32,7 @@ pub struct BootArgs {
     #[arg(long = "nic", value_name = "SPEC")]
     nics: Vec<String>,
     /// Guest memory (QEMU syntax: 16M, 1G).
-    #[arg(long, default_value = "16M")]
+    #[arg(long, default_value = proto::DEFAULT_MEMORY)]
     memory: String,
     /// Guest image (default: $MB_IMAGE, else images/mb.elf of this checkout).
     #[arg(long)]
@@ -52,22 +54,6 @@ Examples:
   mbctl boot fw.click --name fw1 --nic bridge:br0 --nic bridge:br1 --memory 16M
   mbctl boot wire.click --nic socket:/tmp/peer0.sock --nic socket:/tmp/peer1.sock --accel tcg
   mbctl boot fw.click --backend xl --nic bridge:xenbr0   # on a Xen dom0";
-
-/// The default guest image.
-pub fn default_image() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MB_IMAGE") {
-        return Some(PathBuf::from(p));
-    }
-    let mut cands = vec![PathBuf::from("images/mb.elf")];
-    if let Ok(exe) = std::env::current_exe() {
-        // target/{debug,release}/mbctl in a checkout.
-        if let Some(root) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
-            cands.push(root.join("images/mb.elf"));
-        }
-    }
-    cands.push(PathBuf::from("/usr/share/mbctl/mb.elf"));
-    cands.into_iter().find(|p| p.is_file())
-}
 
 /// A middlebox name from a config path: its stem, with other characters as `-`.
 pub fn name_from(path: &str) -> String {
@@ -94,12 +80,12 @@ pub fn name_from(path: &str) -> String {
 }
 
 /// Runs `mbctl boot`.
-pub fn run(a: BootArgs) -> Result<()> {
+pub fn run(run: &RunDir, a: BootArgs) -> Result<()> {
     for n in &a.nics {
         NicSpec::parse(n)?;
     }
     let name = a.name.clone().unwrap_or_else(|| name_from(&a.config));
-    crate::vm::check_name(&name)?;
+    mb_vm::check_name(&name)?;
     let (source, file) = config::read(&a.config)?;
     vmcheck::check_or_exit(&source, &file, a.nics.len());
     let image = match &a.image {
@@ -114,11 +100,7 @@ pub fn run(a: BootArgs) -> Result<()> {
         );
     }
     let image = std::fs::canonicalize(&image)?;
-    let backend = a.backend.unwrap_or(if crate::backend::xl::host_is_dom0() {
-        Kind::Xl
-    } else {
-        Kind::Qemu
-    });
+    let backend = a.backend.unwrap_or_else(Kind::for_host);
     let config_name = Path::new(&file)
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -137,7 +119,7 @@ pub fn run(a: BootArgs) -> Result<()> {
         // The agent runs ovs-vsctl; it must reach the switch this command sees.
         ovs_rundir: std::env::var("OVS_RUNDIR").ok().filter(|s| !s.is_empty()),
     }));
-    println!("{}", client::call(&req)?);
+    super::print_done(client::call(run, &req)?);
     Ok(())
 }
 

@@ -4,8 +4,8 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
-use crate::chain::{self, plan::Backend};
-use crate::rundir::RunDir;
+use mb_chain::{self as chain, plan::Backend};
+use mb_vm::rundir::RunDir;
 
 /// Arguments of `mbctl chain`.
 #[derive(Debug, Args)]
@@ -49,8 +49,7 @@ Examples:
   sudo mbctl chain down fwnat";
 
 /// Runs the subcommand.
-pub fn run(a: ChainArgs) -> Result<()> {
-    let run = RunDir::from_env();
+pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
     match a.action {
         ChainAction::Up { file, backend } => {
             let b = match backend {
@@ -60,7 +59,7 @@ pub fn run(a: ChainArgs) -> Result<()> {
                 ),
                 None => None,
             };
-            let plan = chain::up::up(&run, &file, b)?;
+            let plan = chain::up::up(run, &file, b)?;
             println!(
                 "chain {} up: {} hop(s) on bridges {}",
                 plan.name,
@@ -76,16 +75,16 @@ pub fn run(a: ChainArgs) -> Result<()> {
             Ok(())
         }
         ChainAction::Down { name } => {
-            chain::down::down(&run, &name)?;
+            chain::down::down(run, &name)?;
             println!("chain {name} down");
             Ok(())
         }
         ChainAction::Ls => {
-            print!("{}", chain::show::list(&run)?);
+            print!("{}", chain::show::list(run)?);
             Ok(())
         }
         ChainAction::Show { name } => {
-            let hops = chain::show::status(&run, &name)?;
+            let hops = chain::show::status(run, &name)?;
             print!("{}", chain::show::render(&name, &hops));
             Ok(())
         }

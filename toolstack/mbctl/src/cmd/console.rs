@@ -3,16 +3,18 @@
 //! guest, Ctrl-] to detach.
 
 use anyhow::{bail, Context, Result};
+use mb_agent::client;
+use mb_vm::record::Record;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 use super::logs::{self, LogsArgs};
-use super::vm::{record, store};
-use crate::agent::vms;
-use crate::rundir::RunDir;
-use crate::vm::files::VmFiles;
+
+use mb_agent::vms;
+use mb_vm::files::VmFiles;
+use mb_vm::rundir::RunDir;
 
 /// Ctrl-]: detaches, as in telnet, `xl console` and `virsh console`.
 pub const ESCAPE: u8 = 0x1d;
@@ -173,9 +175,9 @@ fn lock(files: &VmFiles, name: &str) -> Result<File> {
 }
 
 /// Runs `mbctl console`.
-pub fn console(a: ConsoleArgs) -> Result<()> {
-    let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
+pub fn console(run: &RunDir, a: ConsoleArgs) -> Result<()> {
+    let mut st = client::store(run)?;
+    let rec = Record::load_existing(&mut st, &a.name)?;
     if rec.backend == "xl" {
         bail!(
             "'{}' runs on Xen: its console is `xl console {}`",
@@ -183,7 +185,7 @@ pub fn console(a: ConsoleArgs) -> Result<()> {
             rec.name
         );
     }
-    let files = VmFiles::new(&RunDir::from_env(), &rec.name);
+    let files = VmFiles::new(run, &rec.name);
     let sock = files.console_socket();
     if !sock.exists() {
         // A VM started by an mbctl without console sockets.
@@ -191,11 +193,14 @@ pub fn console(a: ConsoleArgs) -> Result<()> {
             "mbctl: '{}' has no console socket (started by an older mbctl): following its output, read-only; Ctrl-C to leave",
             rec.name
         );
-        return logs::logs(LogsArgs {
-            name: a.name,
-            lines: Some(a.lines),
-            follow: true,
-        });
+        return logs::logs(
+            run,
+            LogsArgs {
+                name: a.name,
+                lines: Some(a.lines),
+                follow: true,
+            },
+        );
     }
     if !vms::backend_of(&rec)?.alive(&rec) {
         bail!("'{}' is not running ({})", rec.name, rec.state.as_str());

@@ -1,7 +1,7 @@
 //! `mbctl env`: how store clients find the agent's store.
 
-use crate::rundir::RunDir;
 use clap::Args;
+use mb_vm::rundir::RunDir;
 
 /// Arguments of `mbctl env`.
 #[derive(Debug, Args)]
@@ -21,8 +21,8 @@ pub fn lines(run: &RunDir, export: bool) -> Vec<String> {
 }
 
 /// Prints the settings.
-pub fn run(args: EnvArgs) -> anyhow::Result<()> {
-    for l in lines(&RunDir::from_env(), args.export) {
+pub fn run(run: &RunDir, args: EnvArgs) -> anyhow::Result<()> {
+    for l in lines(run, args.export) {
         println!("{l}");
     }
     Ok(())

@@ -2,13 +2,14 @@
 //! through the store, as ClickOS's toolstacks call them.
 
 use anyhow::{bail, Result};
+use mb_agent::client;
+use mb_vm::record::Record;
+use mb_vm::rundir::RunDir;
 use std::time::Duration;
 
-use super::vm::{domid_of, record, store};
-use crate::clickos::{self, Op, StoreOps};
-use crate::store::Store;
-use xenstore::client::{ClientError, Request};
-use xenstore::Errno;
+use super::vm::domid_of;
+use mb_store_client::clickos::{self, StoreOps};
+use mb_store_client::handler::call;
 
 /// Read a handler of a middlebox's router.
 ///
@@ -67,91 +68,10 @@ pub struct HandlersArgs {
     timeout: u64,
 }
 
-/// Calls handler `e.h` of domain `domid`: a read when `value` is `None`.
-/// Returns the value read (empty for writes) or the guest's error.
-///
-/// The watch, the clearing of the last answer and the request go to the
-/// store in one pipelined batch (one round trip). A write has no answer
-/// of its own, so a read of `e.name` (the router's `version` for a router
-/// handler) follows it in the same batch: the
-/// guest handles store events in order, so that answer means the write
-/// was applied or its `error` written. The watches end with the
-/// connection.
-pub fn call(
-    st: &mut Store,
-    domid: u32,
-    e: &str,
-    h: &str,
-    value: Option<&str>,
-    timeout: Duration,
-) -> Result<String> {
-    let token = format!("mbctl-{}", std::process::id());
-    let (answer_h, ops) = match value {
-        None => (h, clickos::read_request_ops(domid, e, h)),
-        Some(v) => {
-            let b = clickos::barrier_handler(e);
-            let mut ops = clickos::write_request_ops(domid, e, h, v);
-            ops.extend(clickos::read_request_ops(domid, e, b));
-            (b, ops)
-        }
-    };
-    let watched = clickos::element_path(domid, e, answer_h);
-    let mut reqs = vec![Request::Watch(&watched, token.as_bytes())];
-    reqs.extend(ops.iter().map(|op| match op {
-        Op::Rm(p) => Request::Rm(p),
-        Op::Write(p, v) => Request::Write(p, v.as_bytes()),
-    }));
-    for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
-        match (req, r) {
-            (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-            (req, Err(err)) => bail!("{e}.{h}: store request {req:?} failed: {err}"),
-        }
-    }
-    // Watch events only wake us; the nodes decide.
-    let answer = match loop_answer(st, domid, e, answer_h, timeout)? {
-        Some(Ok(_)) if value.is_some() => {
-            let err = format!("{}/error", clickos::element_path(domid, e, h));
-            match st.read_many(&[&err])?.pop().flatten() {
-                Some(msg) => Some(Err(msg)),
-                None => Some(Ok(String::new())),
-            }
-        }
-        a => a,
-    };
-    match answer {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(msg)) => bail!("{e}.{h}: {msg}"),
-        None => bail!(
-            "{e}.{h}: no answer from the guest within {} s (is its router running? see `mbctl show`)",
-            timeout.as_secs()
-        ),
-    }
-}
-
-fn loop_answer(
-    st: &mut Store,
-    domid: u32,
-    e: &str,
-    h: &str,
-    timeout: Duration,
-) -> Result<Option<std::result::Result<String, String>>> {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(a) = clickos::handler_answer(st, domid, e, h)? {
-            return Ok(Some(a));
-        }
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        st.wait_event_for(left)?;
-    }
-}
-
 /// Runs `mbctl read`.
-pub fn read(a: ReadArgs) -> Result<()> {
+pub fn read(run: &RunDir, a: ReadArgs) -> Result<()> {
     let (e, h) = clickos::split_handler(&a.handler)?;
-    let mut st = store()?;
+    let mut st = client::store(run)?;
     let domid = domid_of(&mut st, &a.name)?;
     let v = call(&mut st, domid, e, h, None, Duration::from_secs(a.timeout))?;
     if v.ends_with('\n') || v.is_empty() {
@@ -163,9 +83,9 @@ pub fn read(a: ReadArgs) -> Result<()> {
 }
 
 /// Runs `mbctl write`.
-pub fn write(a: WriteArgs) -> Result<()> {
+pub fn write(run: &RunDir, a: WriteArgs) -> Result<()> {
     let (e, h) = clickos::split_handler(&a.handler)?;
-    let mut st = store()?;
+    let mut st = client::store(run)?;
     let domid = domid_of(&mut st, &a.name)?;
     call(
         &mut st,
@@ -212,9 +132,9 @@ fn parse_list(text: &str) -> Vec<String> {
 }
 
 /// Runs `mbctl handlers`.
-pub fn handlers(a: HandlersArgs) -> Result<()> {
-    let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
+pub fn handlers(run: &RunDir, a: HandlersArgs) -> Result<()> {
+    let mut st = client::store(run)?;
+    let rec = Record::load_existing(&mut st, &a.name)?;
     let timeout = Duration::from_secs(a.timeout);
     // The router's own handlers first, under the empty element name (as
     // Click lists global handlers).

@@ -1,13 +1,14 @@
 //! `mbctl logs`: the guest's serial output, as logged.
 
 use anyhow::{bail, Result};
+use mb_agent::client;
+use mb_vm::record::Record;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use super::vm::{record, store};
-use crate::agent::vms;
-use crate::rundir::RunDir;
-use crate::vm::files::VmFiles;
+use mb_agent::vms;
+use mb_vm::files::VmFiles;
+use mb_vm::rundir::RunDir;
 
 /// Print a middlebox's serial output.
 #[derive(clap::Args, Debug)]
@@ -33,10 +34,10 @@ pub fn last_lines(text: &str, n: usize) -> String {
 }
 
 /// Runs `mbctl logs`.
-pub fn logs(a: LogsArgs) -> Result<()> {
-    let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
-    let files = VmFiles::new(&RunDir::from_env(), &rec.name);
+pub fn logs(run: &RunDir, a: LogsArgs) -> Result<()> {
+    let mut st = client::store(run)?;
+    let rec = Record::load_existing(&mut st, &a.name)?;
+    let files = VmFiles::new(run, &rec.name);
     let path = files.console_log();
     if rec.backend == "xl" {
         bail!(

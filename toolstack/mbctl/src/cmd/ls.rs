@@ -1,11 +1,13 @@
 //! `mbctl ls` and `mbctl show`.
 
 use anyhow::Result;
+use mb_agent::client;
+use mb_vm::rundir::RunDir;
 
-use super::vm::{record, store, uptime};
-use crate::clickos::{self, NicCounters, StoreOps};
+use super::vm::uptime;
 use crate::json::Json;
-use crate::vm::Record;
+use mb_store_client::clickos::{self, NicCounters, StoreOps};
+use mb_vm::record::Record;
 
 /// List middleboxes.
 ///
@@ -62,7 +64,7 @@ fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
 
 impl Live {
     fn up(&self) -> u64 {
-        crate::sys::now_secs().saturating_sub(self.rec.started)
+        mb_vm::sys::now_secs().saturating_sub(self.rec.started)
     }
 
     fn packets(&self) -> (u64, u64) {
@@ -116,8 +118,8 @@ impl Live {
 }
 
 /// Runs `mbctl ls`.
-pub fn ls(a: LsArgs) -> Result<()> {
-    let mut st = store()?;
+pub fn ls(run: &RunDir, a: LsArgs) -> Result<()> {
+    let mut st = client::store(run)?;
     let mut all = Vec::new();
     for r in Record::load_all(&mut st)? {
         all.push(live(&mut st, r)?);
@@ -174,16 +176,16 @@ pub fn ls(a: LsArgs) -> Result<()> {
 }
 
 /// Runs `mbctl show`.
-pub fn show(a: ShowArgs) -> Result<()> {
-    let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
+pub fn show(run: &RunDir, a: ShowArgs) -> Result<()> {
+    let mut st = client::store(run)?;
+    let rec = Record::load_existing(&mut st, &a.name)?;
     let l = live(&mut st, rec)?;
     if a.json {
         println!("{}", l.json());
         return Ok(());
     }
     let r = &l.rec;
-    let files = crate::vm::files::VmFiles::new(&crate::rundir::RunDir::from_env(), &r.name);
+    let files = mb_vm::files::VmFiles::new(run, &r.name);
     println!("name:        {}", r.name);
     println!("domain:      {} ({})", r.domid, r.backend);
     println!("state:       {} (up {})", r.state.as_str(), uptime(l.up()));

@@ -17,6 +17,8 @@ pub mod stop;
 pub mod vm;
 pub mod vmcheck;
 
+use mb_agent::client::Done;
+
 /// Examples shown by `mbctl --help`.
 pub const EXAMPLES: &str = "\
 Examples:
@@ -31,3 +33,12 @@ Examples:
   mbctl stop fw
   mbctl agent            # the agent in the foreground (commands start it in the background)
   sudo mbctl chain up click-configs/chains/fw-nat.toml";
+
+/// Prints what the agent did: its notes on standard error, its result on
+/// standard output.
+pub fn print_done(d: Done) {
+    for n in d.notes {
+        eprintln!("mbctl: {n}");
+    }
+    println!("{}", d.message);
+}

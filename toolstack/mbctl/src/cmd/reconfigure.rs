@@ -1,14 +1,16 @@
 //! `mbctl reconfigure`: hot-swap a middlebox's config.
 
 use anyhow::{bail, Result};
+use mb_agent::client;
+use mb_vm::record::Record;
+use mb_vm::rundir::RunDir;
 use std::path::Path;
 use std::time::Duration;
 
-use super::vm::{record, store};
 use super::{config, vmcheck};
-use crate::agent::vms;
-use crate::clickos::{self, LoadOutcome};
-use crate::vm::record as rec_paths;
+use mb_agent::vms;
+use mb_store_client::clickos::{self, LoadOutcome};
+use mb_vm::record as rec_paths;
 
 /// Replace a running middlebox's config.
 ///
@@ -30,10 +32,10 @@ pub struct ReconfigureArgs {
 }
 
 /// Runs `mbctl reconfigure`.
-pub fn run(a: ReconfigureArgs) -> Result<()> {
+pub fn run(run: &RunDir, a: ReconfigureArgs) -> Result<()> {
     let (source, file) = config::read(&a.config)?;
-    let mut st = store()?;
-    let rec = record(&mut st, &a.name)?;
+    let mut st = client::store(run)?;
+    let rec = Record::load_existing(&mut st, &a.name)?;
     vmcheck::check_or_exit(&source, &file, rec.nics.len());
     let be = vms::backend_of(&rec)?;
     if !be.alive(&rec) {
@@ -73,7 +75,7 @@ pub fn run(a: ReconfigureArgs) -> Result<()> {
             // Keep the config that runs in the store (for `handlers`),
             // without asking the guest to load anything.
             clickos::apply(&mut st, &clickos::config_ops(rec.domid, &old, &old_name))?;
-            eprintln!("{}", vmcheck::name_guest_errors(&msg, &file));
+            eprintln!("{}", mb_vm::guest::name_guest_errors(&msg, &file));
             bail!(
                 "'{}' rejected {file}; it keeps its previous config ({old_name})",
                 rec.name

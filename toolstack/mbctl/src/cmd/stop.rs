@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 
-use crate::agent::{client, proto::Request};
+use mb_agent::{client, proto::Request};
+use mb_vm::rundir::RunDir;
 
 /// Stop a middlebox gracefully.
 ///
@@ -31,19 +32,17 @@ pub struct DestroyArgs {
 }
 
 /// Runs `mbctl stop`.
-pub fn stop(a: StopArgs) -> Result<()> {
-    println!(
-        "{}",
-        client::call(&Request::Stop {
-            name: a.name,
-            timeout_ms: a.timeout.saturating_mul(1000),
-        })?
-    );
+pub fn stop(run: &RunDir, a: StopArgs) -> Result<()> {
+    let req = Request::Stop {
+        name: a.name,
+        timeout_ms: a.timeout.saturating_mul(1000),
+    };
+    super::print_done(client::call(run, &req)?);
     Ok(())
 }
 
 /// Runs `mbctl destroy`.
-pub fn destroy(a: DestroyArgs) -> Result<()> {
-    println!("{}", client::call(&Request::Destroy { name: a.name })?);
+pub fn destroy(run: &RunDir, a: DestroyArgs) -> Result<()> {
+    super::print_done(client::call(run, &Request::Destroy { name: a.name })?);
     Ok(())
 }

@@ -1,33 +1,17 @@
-//! Shared by the middlebox commands: the agent, the store, a record.
+//! Shared by the middlebox commands: a domain id, an uptime.
 
 use anyhow::{bail, Context, Result};
 
-use crate::agent::client;
-use crate::rundir::RunDir;
-use crate::store::Store;
-use crate::vm::{check_name, Record};
-
-/// A store connection, starting the agent (which serves the store on
-/// KVM hosts) if the store does not answer. The store is tried first: a
-/// running agent then costs no round trip of its own.
-pub fn store() -> Result<Store> {
-    match Store::connect() {
-        Ok(st) => Ok(st),
-        Err(_) if !crate::backend::xl::host_is_dom0() => {
-            client::ensure_agent(&RunDir::from_env())?;
-            Store::connect()
-        }
-        Err(e) => Err(e),
-    }
-}
+use mb_store_client::Store;
+use mb_vm::check_name;
 
 /// The domain id of middlebox `name` (one store read; handler calls need
 /// nothing else of the record).
 pub fn domid_of(st: &mut Store, name: &str) -> Result<u32> {
     check_name(name)?;
-    let p = format!("{}/domid", crate::vm::record::path(name));
+    let p = format!("{}/domid", mb_vm::record::path(name));
     // Through the pipelining connection, the only one a handler call opens.
-    match crate::clickos::StoreOps::read_many(st, &[&p])?
+    match mb_store_client::clickos::StoreOps::read_many(st, &[&p])?
         .pop()
         .flatten()
     {
@@ -36,13 +20,6 @@ pub fn domid_of(st: &mut Store, name: &str) -> Result<u32> {
             .with_context(|| format!("record of '{name}': bad domid '{d}'")),
         None => bail!("no middlebox named '{name}' (see `mbctl ls`)"),
     }
-}
-
-/// The record of `name`, or the error a user can act on.
-pub fn record(st: &mut Store, name: &str) -> Result<Record> {
-    check_name(name)?;
-    Record::load(st, name)?
-        .ok_or_else(|| anyhow::anyhow!("no middlebox named '{name}' (see `mbctl ls`)"))
 }
 
 /// `1h02m`, `3m05s`, `42s`.

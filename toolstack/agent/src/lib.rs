@@ -1,0 +1,234 @@
+//! The host agent: one long-running process per run directory.
+//!
+//! Start it with [`run_foreground`] (what `mbctl agent` does), or let
+//! [`client::ensure_agent`] start it in the background; stop it with
+//! [`stop`]. Commands talk to it through [`client::call`].
+//!
+//! It serves the store (on KVM hosts; a Xen dom0 has its own xenstored),
+//! takes requests from `mbctl` commands on `agent.sock` ([`control`]),
+//! boots, stops and destroys middleboxes ([`vms`]) and notices those whose
+//! VM went away. QEMU processes are not its children: they outlive it, and
+//! a new agent adopts them from the records in the store.
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod control;
+pub mod proto;
+pub mod signals;
+pub mod vms;
+
+use anyhow::{bail, Context, Result};
+use mb_vm::pidfile;
+use mb_vm::rundir::RunDir;
+use mb_xenstored::{Config, Server};
+use signals::Termination;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a new agent waits for adopted guests' consoles to reconnect
+/// (QEMU retries every second).
+const RECONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// A running agent.
+pub struct Agent {
+    run: RunDir,
+    store: Option<Arc<Server>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    adopted: Vec<String>,
+}
+
+impl Agent {
+    /// Starts the agent's services under `run`: the store on
+    /// `run.store_socket()` (durable in `run.store_state()`) unless this is
+    /// a Xen dom0, adoption of running middleboxes, the control socket and
+    /// the crash watcher; writes the pid file last (it means "ready").
+    pub fn start(run: RunDir) -> Result<Agent> {
+        std::fs::create_dir_all(run.root()).with_context(|| {
+            format!(
+                "creating run directory {} (run as root, or set MBCTL_RUN_DIR)",
+                run.root().display()
+            )
+        })?;
+        if let Some(pid) = pidfile::read(&run.pid_file()) {
+            if pid != std::process::id() as i32 && pidfile::alive(pid) {
+                bail!(
+                    "an agent (pid {pid}) already serves {}; stop it with `mbctl agent stop`",
+                    run.root().display()
+                );
+            }
+        }
+        let store = if mb_vm::backend::xl::host_is_dom0() {
+            None
+        } else {
+            // No disk flush per write, as C xenstored: the state outlives
+            // the agent (a restart replays the log), and a host crash takes
+            // the VMs the records describe with it.
+            let cfg = Config::new(run.store_socket())
+                .with_state_dir(run.store_state())
+                .without_fsync();
+            Some(Arc::new(Server::start(cfg).with_context(|| {
+                format!("starting the store on {}", run.store_socket().display())
+            })?))
+        };
+        let mut agent = Agent {
+            run,
+            store,
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+            adopted: Vec::new(),
+        };
+        if let Err(e) = agent.start_services() {
+            agent.stop_services();
+            return Err(e);
+        }
+        pidfile::write(&agent.run.pid_file())
+            .with_context(|| format!("writing {}", agent.run.pid_file().display()))?;
+        Ok(agent)
+    }
+
+    fn start_services(&mut self) -> Result<()> {
+        let ports = self.ports();
+        let mut st = self.run.connect_store()?;
+        let ctx = vms::Ctx {
+            run: &self.run,
+            ports: ports.as_ref(),
+        };
+        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(r))?;
+        self.wait_for_consoles(&mut st);
+        drop(st);
+        let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;
+        self.threads.push(t);
+        self.threads.push(control::watch_crashes(
+            self.run.clone(),
+            ports,
+            self.stop.clone(),
+        ));
+        Ok(())
+    }
+
+    /// Adopted guests' consoles reconnect on QEMU's one-second timer;
+    /// requests before that would go unanswered, so wait (bounded).
+    fn wait_for_consoles(&self, st: &mut mb_store_client::Store) {
+        let Some(server) = &self.store else { return };
+        let mut domids = Vec::new();
+        for name in &self.adopted {
+            if let Ok(Some(r)) = mb_vm::Record::load(st, name) {
+                if r.backend == "qemu" {
+                    domids.push(r.domid);
+                }
+            }
+        }
+        let start = Instant::now();
+        while start.elapsed() < RECONNECT_WAIT {
+            let waiting =
+                server.with_store(|s| domids.iter().filter(|&&d| s.conns_of(d).is_empty()).count());
+            if waiting == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("mbctl agent: some adopted guests did not reconnect within {RECONNECT_WAIT:?}");
+    }
+
+    fn ports(&self) -> Arc<dyn vms::GuestPorts> {
+        match &self.store {
+            Some(s) => s.clone(),
+            None => Arc::new(vms::XenPorts),
+        }
+    }
+
+    /// The middleboxes adopted at start.
+    pub fn adopted(&self) -> &[String] {
+        &self.adopted
+    }
+
+    /// The run directory.
+    pub fn run_dir(&self) -> &RunDir {
+        &self.run
+    }
+
+    /// The store server (none on a Xen dom0).
+    pub fn store(&self) -> Option<&Server> {
+        self.store.as_deref()
+    }
+
+    fn stop_services(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the control socket's accept.
+        let _ = std::os::unix::net::UnixStream::connect(self.run.control_socket());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(self.run.control_socket());
+        if let Some(s) = &self.store {
+            s.shutdown();
+        }
+    }
+
+    /// Stops every service and removes the pid file. Middleboxes keep
+    /// running; the next agent adopts them.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop_services();
+        match std::fs::remove_file(self.run.pid_file()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {}", self.run.pid_file().display())),
+        }
+    }
+}
+
+/// Runs the agent for `run` in this process until SIGTERM, SIGINT or
+/// SIGHUP, then shuts it down: `mbctl agent`, and the body of a background
+/// agent. Call before this process starts any thread (the signals are
+/// blocked for every thread, and taken with `sigwait`).
+pub fn run_foreground(run: RunDir) -> Result<()> {
+    // A client that goes away mid-reply must cost an EPIPE, not the agent.
+    // SAFETY: setting a disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let term = Termination::block().context("blocking termination signals")?;
+    let agent = Agent::start(run)?;
+    eprintln!(
+        "mbctl agent: serving {} (pid {}); XENSTORED_PATH={}",
+        agent.run_dir().root().display(),
+        std::process::id(),
+        agent.run_dir().store_socket().display()
+    );
+    let sig = term.wait().context("waiting for a termination signal")?;
+    eprintln!("mbctl agent: signal {sig}, stopping");
+    agent.shutdown()
+}
+
+/// Stops the agent serving `run` (SIGTERM, then waits up to `timeout` for
+/// it to go). A pid file left by a killed agent is removed, with a note.
+pub fn stop(run: &RunDir, timeout: Duration) -> Result<()> {
+    let pid_file = run.pid_file();
+    let Some(pid) = pidfile::read(&pid_file) else {
+        bail!(
+            "no agent serves {} (no pid file {})",
+            run.root().display(),
+            pid_file.display()
+        );
+    };
+    if !pidfile::alive(pid) {
+        // Left behind by an agent that was killed; nothing to stop.
+        let _ = std::fs::remove_file(&pid_file);
+        eprintln!("mbctl: agent (pid {pid}) was not running; removed its stale pid file");
+        return Ok(());
+    }
+    pidfile::terminate(pid).with_context(|| format!("sending SIGTERM to agent pid {pid}"))?;
+    let start = Instant::now();
+    while pidfile::alive(pid) {
+        if start.elapsed() > timeout {
+            bail!(
+                "agent pid {pid} still running {}s after SIGTERM",
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}

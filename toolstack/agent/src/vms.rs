@@ -1,0 +1,401 @@
+//! What the agent does to middleboxes: boot, stop, destroy, adopt after a
+//! restart, and notice crashes. Written against [`StoreOps`], a
+//! [`Backend`] and [`GuestPorts`], so the same sequence serves QEMU with
+//! the agent's store and Xen with the system's, and runs in unit tests.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::proto::BootRequest;
+use mb_store_client::clickos::{self, LoadOutcome, StoreOps};
+use mb_vm::backend::{self, accel, Backend, Kind, Plan};
+use mb_vm::check_name;
+use mb_vm::files::VmFiles;
+use mb_vm::net::NicSpec;
+use mb_vm::record::{self, Record, State};
+use mb_vm::rundir::RunDir;
+
+/// How guests reach the store: the agent's server gives each a socket; on
+/// Xen, xl and xenstored connect the ring themselves.
+pub trait GuestPorts: Send + Sync {
+    /// Serves domain `domid` on `socket` (creating its home).
+    fn add(&self, domid: u32, socket: &Path) -> Result<()>;
+    /// Stops serving `domid`.
+    fn remove(&self, domid: u32) -> Result<()>;
+}
+
+impl GuestPorts for mb_xenstored::Server {
+    fn add(&self, domid: u32, socket: &Path) -> Result<()> {
+        self.add_guest_socket(domid, socket)
+            .with_context(|| format!("serving domain {domid} on {}", socket.display()))
+    }
+    fn remove(&self, domid: u32) -> Result<()> {
+        self.remove_guest(domid).map_err(|e| anyhow!("{e}"))
+    }
+}
+
+/// Xen: nothing to do.
+pub struct XenPorts;
+
+impl GuestPorts for XenPorts {
+    fn add(&self, _: u32, _: &Path) -> Result<()> {
+        Ok(())
+    }
+    fn remove(&self, _: u32) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What the operations need from the agent.
+pub struct Ctx<'a> {
+    /// The run directory.
+    pub run: &'a RunDir,
+    /// Guest store access.
+    pub ports: &'a dyn GuestPorts,
+}
+
+/// The last `n` lines of a file (the guest's serial log in errors).
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn serial_tail(files: &VmFiles) -> String {
+    let t = tail(&files.console_log(), 15);
+    if t.is_empty() {
+        "(the guest printed nothing)".into()
+    } else {
+        format!("the guest's serial output ends with:\n{t}")
+    }
+}
+
+/// Boots a middlebox; returns notes and a one-line result. On error,
+/// nothing of it is left: no VM, device, record, store node or file.
+pub fn boot(
+    ctx: &Ctx,
+    st: &mut dyn StoreOps,
+    be: &dyn Backend,
+    req: &BootRequest,
+) -> Result<(Vec<String>, String)> {
+    let started = Instant::now();
+    check_name(&req.name)?;
+    if let Some(r) = Record::load(st, &req.name)? {
+        bail!(
+            "a middlebox named '{}' already exists (domain {}, {}); stop it or choose another --name",
+            req.name,
+            r.domid,
+            r.state.as_str()
+        );
+    }
+    let nics = req
+        .nics
+        .iter()
+        .map(|n| NicSpec::parse(n))
+        .collect::<Result<Vec<_>>>()?;
+    let accel_req = match req.accel.as_str() {
+        "auto" => accel::Request::Auto,
+        "kvm" => accel::Request::Kvm,
+        "tcg" => accel::Request::Tcg,
+        a => bail!("unknown accelerator '{a}'"),
+    };
+    let files = VmFiles::new(ctx.run, &req.name);
+    let domid = if be.chooses_domid() {
+        record::free_domid(st)?
+    } else {
+        0
+    };
+    let plan = Plan {
+        name: req.name.clone(),
+        domid,
+        image: req.image.clone().into(),
+        memory: req.memory.clone(),
+        accel: accel_req,
+        nics,
+        store_socket: ctx.run.guest_socket(domid),
+        files: files.clone(),
+        ovs_rundir: req.ovs_rundir.clone(),
+    };
+    let mut rec = Record {
+        name: req.name.clone(),
+        domid,
+        backend: be.kind().as_str().into(),
+        state: State::Booting,
+        pid: None,
+        started: mb_vm::sys::now_secs(),
+        config_name: req.config_name.clone(),
+        config_file: req.config_file.clone(),
+        memory: req.memory.clone(),
+        accel: String::new(),
+        image: req.image.clone(),
+        nics: Vec::new(),
+    };
+    let _ = std::fs::remove_dir_all(&files.dir);
+    std::fs::create_dir_all(&files.dir)
+        .with_context(|| format!("creating {}", files.dir.display()))?;
+    // The toolstack's domain id is taken (and the guest's socket ready)
+    // before QEMU starts; the config waits in the store for the guest.
+    if be.chooses_domid() {
+        clickos::apply(st, &rec.store_ops())?;
+        let r = ctx.ports.add(domid, &plan.store_socket).and_then(|()| {
+            clickos::apply(st, &clickos::load_ops(domid, &req.config, &req.config_name))
+        });
+        if let Err(e) = r {
+            cleanup(ctx, st, be, &rec);
+            return Err(e);
+        }
+    }
+    let launched = match be.launch(&plan) {
+        Ok(l) => l,
+        Err(e) => {
+            cleanup(ctx, st, be, &rec);
+            return Err(e);
+        }
+    };
+    rec.domid = launched.domid;
+    rec.pid = launched.pid;
+    rec.accel = launched.accel.clone();
+    rec.nics = launched.nics.clone();
+    let mut notes: Vec<String> = launched.note.clone().into_iter().collect();
+    let r = (|| -> Result<()> {
+        clickos::apply(st, &rec.store_ops())?;
+        if launched.paused {
+            clickos::apply(
+                st,
+                &clickos::load_ops(rec.domid, &req.config, &req.config_name),
+            )?;
+            be.unpause(&rec)?;
+        }
+        let timeout = Duration::from_millis(req.timeout_ms);
+        match wait_load(st, be, &rec, 0, timeout)? {
+            LoadOutcome::Loaded => Ok(()),
+            LoadOutcome::Rejected(msg) => bail!(
+                "the guest rejected the config:\n{}",
+                mb_vm::guest::name_guest_errors(&msg, &req.config_file)
+            ),
+        }
+    })();
+    if let Err(e) = r {
+        let detail = serial_tail(&files);
+        cleanup(ctx, st, be, &rec);
+        if e.to_string().contains("rejected the config") {
+            return Err(e);
+        }
+        return Err(e
+            .context(detail)
+            .context(format!("booting '{}' failed", req.name)));
+    }
+    rec.state = State::Running;
+    st.write(
+        &format!("{}/state", record::path(&rec.name)),
+        State::Running.as_str(),
+    )?;
+    if launched.accel == "tcg" && notes.is_empty() && req.accel == "auto" {
+        notes.push("running under TCG".into());
+    }
+    Ok((
+        std::mem::take(&mut notes),
+        format!(
+            "{}: domain {}, running ({}, {} ms)",
+            rec.name,
+            rec.domid,
+            rec.accel,
+            started.elapsed().as_millis()
+        ),
+    ))
+}
+
+/// Waits for a load that started at `loads_before` to end; fails if the
+/// VM goes away or `timeout` passes.
+pub fn wait_load(
+    st: &mut dyn StoreOps,
+    be: &dyn Backend,
+    rec: &Record,
+    loads_before: u64,
+    timeout: Duration,
+) -> Result<LoadOutcome> {
+    let start = Instant::now();
+    let mut last_alive_check = Instant::now();
+    let mut nap = Duration::from_micros(200);
+    loop {
+        if let Some(o) = clickos::load_outcome(st, rec.domid, loads_before)? {
+            return Ok(o);
+        }
+        if last_alive_check.elapsed() > Duration::from_millis(50) {
+            if !be.alive(rec) {
+                bail!("the VM exited before its router started");
+            }
+            last_alive_check = Instant::now();
+        }
+        if start.elapsed() > timeout {
+            let status = st.read(&clickos::status(rec.domid))?.unwrap_or_default();
+            bail!(
+                "the router did not start within {:.1} s (status '{status}'; is the image a store-reading guest?)",
+                timeout.as_secs_f64()
+            );
+        }
+        std::thread::sleep(nap);
+        // A look is one pipelined round trip; a long nap would only add
+        // to the time `mbctl boot` takes to return.
+        nap = (nap * 2).min(Duration::from_millis(1));
+    }
+}
+
+/// Removes everything a middlebox has: its VM (if still there), host
+/// devices, guest socket, store nodes, record and files. Keeps going past
+/// errors; returns the first.
+pub fn cleanup(
+    ctx: &Ctx,
+    st: &mut dyn StoreOps,
+    be: &dyn Backend,
+    rec: &Record,
+) -> Option<anyhow::Error> {
+    let mut first: Option<anyhow::Error> = None;
+    let mut note = |r: Result<()>| {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    };
+    note(be.destroy(rec));
+    note(be.remove_nics(rec));
+    if be.chooses_domid() {
+        note(ctx.ports.remove(rec.domid));
+        note(st.rm(&clickos::home(rec.domid)));
+    }
+    note(clickos::apply(st, &rec.remove_ops()));
+    VmFiles::new(ctx.run, &rec.name).remove();
+    first
+}
+
+/// Stops a middlebox: `Halted` (the guest stops its router and powers
+/// off), then destroys it if it is still there after `timeout`.
+pub fn stop(
+    ctx: &Ctx,
+    st: &mut dyn StoreOps,
+    be: &dyn Backend,
+    name: &str,
+    timeout: Duration,
+) -> Result<String> {
+    let mut rec = Record::load_existing(st, name)?;
+    rec.state = State::Stopping;
+    st.write(
+        &format!("{}/state", record::path(name)),
+        State::Stopping.as_str(),
+    )?;
+    let graceful = if be.alive(&rec) {
+        st.write(&clickos::status(rec.domid), clickos::HALTED)?;
+        be.wait_gone(&rec, timeout)
+    } else {
+        false
+    };
+    if let Some(e) = cleanup(ctx, st, be, &rec) {
+        return Err(e.context(format!("stopping '{name}'")));
+    }
+    Ok(if graceful {
+        format!("{name}: halted and stopped")
+    } else {
+        format!(
+            "{name}: did not power off within {:.1} s; destroyed",
+            timeout.as_secs_f64()
+        )
+    })
+}
+
+/// Destroys a middlebox at once.
+pub fn destroy(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, name: &str) -> Result<String> {
+    let rec = Record::load_existing(st, name)?;
+    if let Some(e) = cleanup(ctx, st, be, &rec) {
+        return Err(e.context(format!("destroying '{name}'")));
+    }
+    Ok(format!("{name}: destroyed"))
+}
+
+/// The backend a record names.
+pub fn backend_of(rec: &Record) -> Result<Box<dyn Backend>> {
+    let k = Kind::parse(&rec.backend)
+        .ok_or_else(|| anyhow!("record '{}': unknown backend '{}'", rec.name, rec.backend))?;
+    Ok(backend::get(k))
+}
+
+/// After an agent (re)start: serves every middlebox whose VM still runs
+/// again, and tidies up those whose VM is gone (their devices, socket and
+/// store nodes go; the record stays, `crashed`, for `mbctl logs`).
+/// Returns the names adopted.
+pub fn adopt(
+    ctx: &Ctx,
+    st: &mut dyn StoreOps,
+    pick: &dyn Fn(&Record) -> Result<Box<dyn Backend>>,
+) -> Result<Vec<String>> {
+    let mut adopted = Vec::new();
+    for rec in Record::load_all(st)? {
+        // A record this agent cannot act on (written by hand, or by a
+        // newer mbctl) must not keep the agent from starting.
+        let be = match pick(&rec) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mbctl agent: skipping record '{}': {e:#}", rec.name);
+                continue;
+            }
+        };
+        if rec.state == State::Crashed {
+            continue;
+        }
+        if be.alive(&rec) {
+            if be.chooses_domid() {
+                ctx.ports.add(rec.domid, &ctx.run.guest_socket(rec.domid))?;
+            }
+            if rec.state == State::Booting {
+                // The boot that was waiting died with the old agent; the
+                // VM is up, so treat it as running.
+                st.write(
+                    &format!("{}/state", record::path(&rec.name)),
+                    State::Running.as_str(),
+                )?;
+            }
+            adopted.push(rec.name.clone());
+        } else {
+            mark_crashed(ctx, st, be.as_ref(), &rec);
+        }
+    }
+    Ok(adopted)
+}
+
+/// Tidies up after a VM that went away by itself.
+pub fn mark_crashed(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Record) {
+    let _ = be.remove_nics(rec);
+    if be.chooses_domid() {
+        let _ = ctx.ports.remove(rec.domid);
+        let _ = st.rm(&clickos::home(rec.domid));
+    }
+    let _ = st.write(
+        &format!("{}/state", record::path(&rec.name)),
+        State::Crashed.as_str(),
+    );
+    let _ = st.rm(&format!("{}/pid", record::path(&rec.name)));
+    eprintln!(
+        "mbctl agent: '{}' (domain {}) went away; marked crashed",
+        rec.name, rec.domid
+    );
+}
+
+/// One look for running middleboxes whose VM has gone.
+pub fn reap(
+    ctx: &Ctx,
+    st: &mut dyn StoreOps,
+    pick: &dyn Fn(&Record) -> Result<Box<dyn Backend>>,
+) -> Result<()> {
+    for rec in Record::load_all(st)? {
+        if rec.state != State::Running {
+            continue;
+        }
+        let Ok(be) = pick(&rec) else { continue };
+        if !be.alive(&rec) {
+            // Re-read: a stop may have removed it meanwhile.
+            if Record::load(st, &rec.name)?.is_some_and(|r| r.state == State::Running) {
+                mark_crashed(ctx, st, be.as_ref(), &rec);
+            }
+        }
+    }
+    Ok(())
+}

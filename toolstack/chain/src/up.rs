@@ -1,0 +1,275 @@
+//! `mbctl chain up`: makes what the plan lists, recording each thing
+//! before making it; on any failure removes everything made so far.
+
+use anyhow::{bail, Context, Result};
+use mb_ovs::{netdev, Ovs};
+use std::path::Path;
+
+use super::journal::{Journal, Made};
+use super::plan::{self, Backend, EndPlan, Plan};
+use super::spec::{self, Chain};
+use super::{dir, down, ovs_dir, runner, vm};
+use mb_vm::rundir::RunDir;
+
+/// Brings chain file `file` up with `backend` (else the file's, else
+/// VMs); returns its plan.
+pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
+    let chain = spec::load(file)?;
+    let backend = backend
+        .or_else(|| chain.backend.as_deref().and_then(Backend::parse))
+        .unwrap_or(Backend::Vm);
+    let plan = plan::derive(&chain, backend);
+    let devices = check_configs(&chain, &plan)?;
+    if dir(run, &chain.name).join("made").exists() {
+        bail!(
+            "chain {} is already up (or half up): `mbctl chain down {}` first",
+            chain.name,
+            chain.name
+        );
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("chain up needs root (network namespaces, devices, Open vSwitch)");
+    }
+    let d = dir(run, &chain.name);
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    std::fs::write(d.join("chain.toml"), absolute(&chain, file)?)?;
+    std::fs::write(d.join("backend"), backend.as_str())?;
+    let mut j = Journal::open(&d.join("made"))?;
+    match make(run, &chain, &plan, &devices, &mut j) {
+        Ok(()) => Ok(plan),
+        Err(e) => {
+            let undo = down::undo(run, &chain.name, j.entries());
+            let _ = std::fs::remove_dir_all(&d);
+            match undo {
+                Ok(()) => Err(e.context(format!(
+                    "chain {} not started; everything it made was removed",
+                    chain.name
+                ))),
+                Err(u) => Err(e.context(format!(
+                    "chain {} not started, and removing what it made failed too: {u:#}",
+                    chain.name
+                ))),
+            }
+        }
+    }
+}
+
+/// The chain file with hop configs made absolute, so `show`/`down` and a
+/// later `up` from the record do not depend on the caller's directory.
+fn absolute(chain: &Chain, file: &Path) -> Result<String> {
+    let mut text = std::fs::read_to_string(file)?;
+    text.push_str("\n# hop configurations as resolved by `chain up`:\n");
+    for h in &chain.hops {
+        let p = h.config.canonicalize().unwrap_or_else(|_| h.config.clone());
+        text.push_str(&format!("#   {} = {}\n", h.name, p.display()));
+    }
+    Ok(text)
+}
+
+/// Every hop's configuration must load with the definitions it will get
+/// before anything is made. Returns how many devices (FromDevice and
+/// ToDevice elements, one packet socket each) each hop opens.
+fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
+    let reg = mb_runner::registry();
+    let mut devices = Vec::new();
+    for (h, hp) in chain.hops.iter().zip(&plan.hops) {
+        let src = std::fs::read_to_string(&h.config)
+            .with_context(|| format!("reading {}", h.config.display()))?;
+        let file = h.config.display().to_string();
+        if let Err(e) = mb_runner::check(&src, &file, &hp.defines) {
+            bail!("hop {}: {e}", h.name);
+        }
+        let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c))
+            .map_err(|e| anyhow::anyhow!("hop {}: {e}", h.name))?;
+        devices.push(
+            flat.elements
+                .iter()
+                .filter(|e| e.class == "FromDevice" || e.class == "ToDevice")
+                .count(),
+        );
+    }
+    Ok(devices)
+}
+
+fn make(
+    run: &RunDir,
+    chain: &Chain,
+    plan: &Plan,
+    devices: &[usize],
+    j: &mut Journal,
+) -> Result<()> {
+    let odir = ovs_dir(run);
+    let ovs = Ovs::open(&odir)?;
+    if ovs.is_private() {
+        j.record(Made::Ovs(odir))?;
+    }
+    let owner = &plan.name;
+    for b in &plan.bridges {
+        j.record(Made::Bridge(b.clone()))?;
+        ovs.add_bridge(b, owner)?;
+    }
+    for e in [&plan.left, &plan.right] {
+        end(&ovs, owner, e, j)?;
+    }
+    if plan.backend == Backend::Runner {
+        j.record(Made::Netns(plan.netns.clone()))?;
+        netdev::ip(None, &["netns", "add", &plan.netns])
+            .with_context(|| format!("creating namespace {}", plan.netns))?;
+        for s in [
+            "net.ipv4.ip_forward=0",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ] {
+            let _ = mb_ovs::tool::run(
+                "ip",
+                &["netns", "exec", &plan.netns, "sysctl", "-qw", s],
+                &[],
+            );
+        }
+        for h in &plan.hops {
+            for (side, f) in [("in", &h.inp), ("out", &h.out)] {
+                let port = f.port.clone().expect("runner faces have ports");
+                j.record(Made::Link(port.clone()))?;
+                netdev::veth_pair(&port, &f.dev, Some(&plan.netns))?;
+                netdev::ip(
+                    Some(&plan.netns),
+                    &["link", "set", &f.dev, "address", &f.mac],
+                )?;
+                j.record(Made::Port(f.bridge.clone(), port.clone()))?;
+                ovs.add_port(&f.bridge, &port, owner)?;
+                j.record(Made::Face(
+                    h.name.clone(),
+                    side.into(),
+                    f.bridge.clone(),
+                    port,
+                ))?;
+            }
+        }
+        rules(&ovs, plan, j)?;
+        let d = dir(run, &plan.name);
+        let mut started = Vec::new();
+        for (h, hp) in chain.hops.iter().zip(&plan.hops) {
+            let log = d.join(format!("{}.log", h.name));
+            let (pid, start) = runner::spawn(&plan.netns, &h.config, &hp.defines, &log)?;
+            j.record(Made::Proc(pid, start, h.name.clone()))?;
+            started.push((pid, start, h.name.clone(), log));
+        }
+        for ((pid, start, name, log), n) in started.iter().zip(devices) {
+            runner::wait_ready(*pid, *start, name, log, *n)?;
+        }
+    } else {
+        let d = dir(run, &plan.name);
+        let mut known: Vec<String> = Vec::new();
+        for e in [&plan.left, &plan.right] {
+            known.extend(e.hosts.iter().map(|h| h.port.clone()));
+            known.extend(e.iface.iter().cloned());
+        }
+        let mut plan = plan.clone();
+        for (h, hp) in chain.hops.iter().zip(plan.hops.iter_mut()) {
+            let cfg = vm::flatten(&h.config, hp, &d)?;
+            j.record(Made::Vm(hp.vm.clone()))?;
+            vm::boot(run, &ovs, hp, &cfg, h.memory.as_deref())?;
+            for (side, f) in [("in", &mut hp.inp), ("out", &mut hp.out)] {
+                let tap = vm::new_port(&ovs, &f.bridge, &known)?;
+                mb_ovs::netdev::offloads_off(&tap, None);
+                known.push(tap.clone());
+                j.record(Made::Face(
+                    hp.name.clone(),
+                    side.into(),
+                    f.bridge.clone(),
+                    tap.clone(),
+                ))?;
+                f.port = Some(tap);
+            }
+        }
+        rules(&ovs, &plan, j)?;
+    }
+    Ok(())
+}
+
+/// Puts an end on its bridge: namespace hosts through veth pairs (the
+/// namespace made if missing), or an existing interface.
+fn end(ovs: &Ovs, owner: &str, e: &EndPlan, j: &mut Journal) -> Result<()> {
+    for h in &e.hosts {
+        if !netdev::netns_exists(&h.netns) {
+            j.record(Made::Netns(h.netns.clone()))?;
+            netdev::ip(None, &["netns", "add", &h.netns])
+                .with_context(|| format!("creating namespace {}", h.netns))?;
+            // Our own namespace: IPv4 only, so IPv6 autoconfiguration
+            // chatter does not cross the chain.
+            for k in ["all", "default"] {
+                let key = format!("net.ipv6.conf.{k}.disable_ipv6=1");
+                let _ = mb_ovs::tool::run(
+                    "ip",
+                    &["netns", "exec", &h.netns, "sysctl", "-qw", &key],
+                    &[],
+                );
+            }
+        }
+        j.record(Made::Link(h.port.clone()))?;
+        netdev::veth_pair(&h.port, &h.ifname, Some(&h.netns))
+            .with_context(|| format!("is {} already used in namespace {}?", h.ifname, h.netns))?;
+        let ns = Some(h.netns.as_str());
+        netdev::ip(ns, &["link", "set", &h.ifname, "address", &h.mac])?;
+        netdev::ip(
+            ns,
+            &["addr", "add", &h.address.to_string(), "dev", &h.ifname],
+        )?;
+        netdev::ip(ns, &["link", "set", "lo", "up"])?;
+        if e.route {
+            let has_default = netdev::ip(ns, &["route", "show", "default"])
+                .map(|s| !s.trim().is_empty())
+                .unwrap_or(false);
+            if !has_default {
+                netdev::ip(
+                    ns,
+                    &[
+                        "route",
+                        "add",
+                        "default",
+                        "via",
+                        &e.gateway.addr.to_string(),
+                    ],
+                )?;
+            }
+        }
+        j.record(Made::Port(e.bridge.clone(), h.port.clone()))?;
+        ovs.add_port(&e.bridge, &h.port, owner)?;
+    }
+    if let Some(i) = &e.iface {
+        if !netdev::link_exists(i) {
+            bail!("no interface {i} on this host");
+        }
+        j.record(Made::Port(e.bridge.clone(), i.clone()))?;
+        ovs.add_port(&e.bridge, i, owner)?;
+    }
+    Ok(())
+}
+
+/// OpenFlow rules of the chain's own bridges: a bridge with two ports
+/// crosses them directly (no learning, one rule per direction, whose
+/// counters `show` reads); a bridge with more (an end of several hosts)
+/// switches normally.
+pub fn rules(ovs: &Ovs, plan: &Plan, j: &mut Journal) -> Result<()> {
+    for b in &plan.bridges {
+        let ports = plan.ports_on(b);
+        j.record(Made::Flows(b.clone()))?;
+        if let [a, z] = ports.as_slice() {
+            let (pa, pz) = (ovs.ofport(a)?, ovs.ofport(z)?);
+            ovs.add_flow(
+                b,
+                &plan.name,
+                &format!("priority=10,in_port={pa},actions=output:{pz}"),
+            )?;
+            ovs.add_flow(
+                b,
+                &plan.name,
+                &format!("priority=10,in_port={pz},actions=output:{pa}"),
+            )?;
+        } else {
+            ovs.add_flow(b, &plan.name, "priority=0,actions=NORMAL")?;
+        }
+    }
+    Ok(())
+}

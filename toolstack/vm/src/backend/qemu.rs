@@ -1,0 +1,357 @@
+//! The QEMU backend: a `-M microvm` VM per middlebox, booted from the PVH
+//! image, NICs as virtio-mmio devices on taps (or unix datagram sockets),
+//! the store over a virtio-console whose chardev connects to the guest's
+//! store socket, and the serial port on a socket (`mbctl console`) that
+//! QEMU also logs to a file.
+//!
+//! QEMU runs detached (`-daemonize`: its own session, reparented to init)
+//! with a `-pidfile`, so it outlives the agent; the agent finds it again
+//! from the record's pid, checked against the pid file's path in QEMU's
+//! command line so a recycled pid is never mistaken for it. The chardev
+//! reconnects every second, so a restarted agent's store gets it back.
+
+use anyhow::{bail, Context, Result};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::accel::{self, Host};
+use super::{Backend, Kind, Launched, Plan};
+use crate::net::host::{self as nethost, Attach, HostNic};
+use crate::pidfile;
+use crate::{NicRecord, Record};
+
+/// The QEMU backend.
+pub struct Qemu {
+    /// The QEMU binary.
+    pub binary: String,
+}
+
+impl Qemu {
+    /// `$MB_QEMU`, else `qemu-system-x86_64`.
+    pub fn from_env() -> Qemu {
+        Qemu {
+            binary: std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into()),
+        }
+    }
+}
+
+/// The machine: microvm without firmware or legacy devices, as in
+/// unikernel/kernel/README.md. TCG keeps the PIT (the guest calibrates its
+/// TSC against it when the host cannot say the rate, see [`super::tsc`]);
+/// KVM gives kvmclock instead.
+pub fn machine(accel: &str) -> String {
+    let pit = if accel == "kvm" { "off" } else { "on" };
+    format!("microvm,x-option-roms=off,rtc=off,pit={pit},pic=off,isa-serial=on")
+}
+
+/// QEMU's arguments for `plan` with accelerator `accel` and NICs `nics`.
+pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
+    let f = &plan.files;
+    let mut a: Vec<String> = [
+        "-name",
+        &format!("mb-{},process=mb-{}", plan.name, plan.name),
+        "-M",
+        &machine(accel),
+        "-accel",
+        accel,
+        "-nodefaults",
+        "-no-user-config",
+        "-no-reboot",
+        "-display",
+        "none",
+        "-m",
+        &plan.memory,
+        "-kernel",
+        &plan.image.display().to_string(),
+        // The serial line on a socket for `mbctl console` (one client at
+        // a time; output goes nowhere else while none is attached), all of
+        // its output also in the log for `mbctl logs`.
+        "-chardev",
+        &format!(
+            "socket,id=serial,path={},server=on,wait=off,logfile={},logappend=on",
+            f.console_socket().display(),
+            f.console_log().display()
+        ),
+        "-serial",
+        "chardev:serial",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Under TCG the guest's TSC is the host's: saying its rate spares the
+    // guest a PIT calibration (milliseconds of its boot).
+    if let Some(khz) = (accel == "tcg").then(super::tsc::host_khz).flatten() {
+        a.push("-append".into());
+        a.push(format!("mb.tsc_khz={khz}"));
+    }
+    for (i, n) in nics.iter().enumerate() {
+        a.push("-netdev".into());
+        a.push(match &n.attach {
+            Attach::Tap(t) => format!("tap,id=n{i},ifname={t},script=no,downscript=no"),
+            Attach::Socket(local, peer) => format!(
+                "dgram,id=n{i},local.type=unix,local.path={},remote.type=unix,remote.path={}",
+                local.display(),
+                peer.display()
+            ),
+        });
+        a.push("-device".into());
+        a.push(format!("virtio-net-device,netdev=n{i},mac={}", n.mac));
+    }
+    a.extend([
+        "-device".to_string(),
+        "virtio-serial-device".into(),
+        "-chardev".into(),
+        format!(
+            "socket,id=store,path={},reconnect=1",
+            plan.store_socket.display()
+        ),
+        "-device".into(),
+        "virtconsole,chardev=store".into(),
+        "-daemonize".into(),
+        "-pidfile".into(),
+        f.pid_file().display().to_string(),
+    ]);
+    a
+}
+
+/// Whether `pid` is the QEMU started with pid file `pid_file`.
+pub fn is_our_qemu(pid: i32, pid_file: &Path) -> bool {
+    if !pidfile::alive(pid) {
+        return false;
+    }
+    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let want = pid_file.as_os_str().as_encoded_bytes();
+    cmd.split(|&b| b == 0).any(|arg| arg == want)
+}
+
+fn nic_records(nics: &[HostNic]) -> Vec<NicRecord> {
+    nics.iter()
+        .map(|n| NicRecord {
+            spec: n.spec.to_string(),
+            mac: n.mac.clone(),
+            ifname: n.ifname().map(str::to_string),
+            made: n.made.clone(),
+        })
+        .collect()
+}
+
+impl Qemu {
+    fn spawn(&self, plan: &Plan, accel: &str, nics: &[HostNic]) -> Result<i32> {
+        let bin = crate::sys::require(&self.binary)?;
+        std::fs::create_dir_all(&plan.files.dir)
+            .with_context(|| format!("creating {}", plan.files.dir.display()))?;
+        if !plan.image.is_file() {
+            bail!(
+                "guest image {} not found (build it with `make image`, or pass --image)",
+                plan.image.display()
+            );
+        }
+        let _ = std::fs::remove_file(plan.files.pid_file());
+        let argv = args(plan, accel, nics);
+        let _ = std::fs::write(
+            plan.files.qemu_log(),
+            format!("{} {}\n", bin.display(), argv.join(" ")),
+        );
+        // -daemonize: this returns once the VM is set up (or QEMU failed),
+        // with the daemon in its own session.
+        let mut cmd = Command::new(&bin);
+        cmd.args(&argv).stdin(Stdio::null());
+        // The agent blocks SIGTERM/SIGINT/SIGHUP to take them with sigwait;
+        // exec keeps the mask, and QEMU would never see `destroy`'s SIGTERM.
+        // SAFETY: sigemptyset/sigprocmask are async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        if !out.status.success() {
+            bail!(
+                "QEMU failed to start ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let pid = pidfile::read(&plan.files.pid_file()).with_context(|| {
+            format!("QEMU wrote no pid file {}", plan.files.pid_file().display())
+        })?;
+        Ok(pid)
+    }
+}
+
+impl Backend for Qemu {
+    fn kind(&self) -> Kind {
+        Kind::Qemu
+    }
+
+    fn chooses_domid(&self) -> bool {
+        true
+    }
+
+    fn launch(&self, plan: &Plan) -> Result<Launched> {
+        crate::sys::require(&self.binary)?;
+        let (accel, note) = accel::choose(plan.accel, &Host::probe())?;
+        std::fs::create_dir_all(&plan.files.dir)
+            .with_context(|| format!("creating {}", plan.files.dir.display()))?;
+        let mut nics: Vec<HostNic> = Vec::new();
+        for (i, spec) in plan.nics.iter().enumerate() {
+            match nethost::setup(
+                plan.domid,
+                i,
+                spec,
+                &plan.files.dir,
+                plan.ovs_rundir.as_deref(),
+            ) {
+                Ok(n) => nics.push(n),
+                Err(e) => {
+                    for n in nics.iter().rev() {
+                        nethost::undo(&n.made);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        match self.spawn(plan, accel, &nics) {
+            Ok(pid) => Ok(Launched {
+                domid: plan.domid,
+                pid: Some(pid),
+                accel: accel.into(),
+                note,
+                nics: nic_records(&nics),
+                paused: false,
+            }),
+            Err(e) => {
+                for n in nics.iter().rev() {
+                    nethost::undo(&n.made);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn unpause(&self, _rec: &Record) -> Result<()> {
+        Ok(())
+    }
+
+    fn alive(&self, rec: &Record) -> bool {
+        let files = crate::files::VmFiles::new(&crate::rundir::RunDir::from_env(), &rec.name);
+        rec.pid.is_some_and(|p| is_our_qemu(p, &files.pid_file()))
+    }
+
+    fn wait_gone(&self, rec: &Record, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while self.alive(rec) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    fn destroy(&self, rec: &Record) -> Result<()> {
+        let Some(pid) = rec.pid else { return Ok(()) };
+        if !self.alive(rec) {
+            return Ok(());
+        }
+        // SIGTERM lets QEMU exit cleanly (its sockets and pid file go);
+        // SIGKILL if it does not within a few seconds.
+        let _ = pidfile::terminate(pid);
+        if self.wait_gone(rec, Duration::from_secs(5)) {
+            return Ok(());
+        }
+        // SAFETY: plain syscall on QEMU's pid, checked above to be ours.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        if self.wait_gone(rec, Duration::from_secs(5)) {
+            Ok(())
+        } else {
+            bail!(
+                "QEMU pid {pid} of '{}' did not exit after SIGKILL",
+                rec.name
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::accel::Request;
+    use crate::files::VmFiles;
+    use crate::net::NicSpec;
+    use crate::rundir::RunDir;
+    use std::path::PathBuf;
+
+    fn plan() -> Plan {
+        let run = RunDir::new("/run/mbctl");
+        Plan {
+            name: "fw".into(),
+            domid: 7,
+            image: PathBuf::from("/img/mb.elf"),
+            memory: "16M".into(),
+            accel: Request::Tcg,
+            nics: vec![],
+            store_socket: run.guest_socket(7),
+            files: VmFiles::new(&run, "fw"),
+            ovs_rundir: None,
+        }
+    }
+
+    #[test]
+    fn command_line() {
+        let p = plan();
+        let nics = vec![
+            HostNic {
+                spec: NicSpec::Tap("t0".into()),
+                mac: "52:54:00:00:07:00".into(),
+                attach: Attach::Tap("t0".into()),
+                made: vec![],
+            },
+            HostNic {
+                spec: NicSpec::Socket("/tmp/peer".into()),
+                mac: "52:54:00:00:07:01".into(),
+                attach: Attach::Socket("/run/mbctl/vms/fw/nic1.sock".into(), "/tmp/peer".into()),
+                made: vec![],
+            },
+        ];
+        let a = args(&p, "tcg", &nics).join(" ");
+        for want in [
+            "-M microvm,x-option-roms=off,rtc=off,pit=on,pic=off,isa-serial=on -accel tcg",
+            "-m 16M -kernel /img/mb.elf -chardev socket,id=serial,path=/run/mbctl/vms/fw/console.sock,server=on,wait=off,logfile=/run/mbctl/vms/fw/console.log,logappend=on -serial chardev:serial",
+            "-netdev tap,id=n0,ifname=t0,script=no,downscript=no -device virtio-net-device,netdev=n0,mac=52:54:00:00:07:00",
+            "-netdev dgram,id=n1,local.type=unix,local.path=/run/mbctl/vms/fw/nic1.sock,remote.type=unix,remote.path=/tmp/peer",
+            "-device virtio-serial-device -chardev socket,id=store,path=/run/mbctl/guests/7.sock,reconnect=1 -device virtconsole,chardev=store",
+            "-daemonize -pidfile /run/mbctl/vms/fw/qemu.pid",
+        ] {
+            assert!(a.contains(want), "missing {want:?} in {a}");
+        }
+        // NICs come before the console so the guest numbers them 0, 1.
+        assert!(a.find("netdev=n1").unwrap() < a.find("virtconsole").unwrap());
+        assert!(args(&p, "kvm", &[]).join(" ").contains("pit=off"));
+        // The TSC rate goes to TCG guests only (KVM has kvmclock).
+        assert!(!args(&p, "kvm", &[]).join(" ").contains("mb.tsc_khz="));
+        if let Some(khz) = super::super::tsc::host_khz() {
+            assert!(a.contains(&format!("-append mb.tsc_khz={khz}")), "{a}");
+        }
+    }
+
+    #[test]
+    fn identifies_its_own_process() {
+        assert!(!is_our_qemu(
+            std::process::id() as i32,
+            Path::new("/no/such.pid")
+        ));
+        assert!(!is_our_qemu(i32::MAX - 1, Path::new("/x")));
+    }
+}

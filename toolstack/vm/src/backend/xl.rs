@@ -1,0 +1,303 @@
+//! The Xen backend: `xl create` from `xen-cfg/mbctl.cfg.in`, the guest's
+//! store ring served by the system's xenstored (xl and libxl set it up;
+//! mbctl writes the config through xenstore-rs like any dom0 tool), vifs on
+//! bridges (Xen's `vif-bridge` hotplug script adds `vif<D>.<i>`).
+//!
+//! Not yet run on a Xen host: the generated config and the store writes
+//! are unit-tested (here and in `agent::boot`), the `xl` calls through a
+//! recording double.
+
+use anyhow::{bail, Context, Result};
+use std::time::{Duration, Instant};
+
+use super::{Backend, Kind, Launched, Plan};
+use crate::net::NicSpec;
+use crate::{NicRecord, Record};
+
+/// The config template.
+pub const TEMPLATE: &str = include_str!("../../../../xen-cfg/mbctl.cfg.in");
+
+/// Runs `xl` (a double in tests).
+pub trait XlRunner: Send + Sync {
+    /// `xl args...`: standard output, or an error with xl's message.
+    fn run(&self, args: &[&str]) -> Result<String>;
+}
+
+/// The real `xl`.
+pub struct SystemXl;
+
+impl XlRunner for SystemXl {
+    fn run(&self, args: &[&str]) -> Result<String> {
+        crate::sys::run("xl", args)
+    }
+}
+
+pub use mb_store_client::host_is_dom0;
+
+/// The xl backend.
+pub struct Xl {
+    xl: Box<dyn XlRunner>,
+}
+
+/// `32M`, `1G`, `64` (MiB) → MiB.
+pub fn memory_mib(m: &str) -> Result<u64> {
+    let m = m.trim();
+    let (num, mul) = match m.as_bytes().last() {
+        Some(b'M' | b'm') => (&m[..m.len() - 1], 1),
+        Some(b'G' | b'g') => (&m[..m.len() - 1], 1024),
+        _ => (m, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .with_context(|| format!("--memory '{m}': expected MiB such as 32M or 1G"))?;
+    Ok(n * mul)
+}
+
+/// The vif entries for `nics` (bridges only: Xen's hotplug makes the vifs).
+pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
+    nics.iter()
+        .enumerate()
+        .map(|(i, n)| match n {
+            NicSpec::Bridge(br) => Ok(format!(
+                "'bridge={br},mac={}'",
+                crate::net::mac(domid_hint, i)
+            )),
+            other => bail!(
+                "--nic {other}: the xl backend attaches NICs to bridges only (--nic bridge:BR)"
+            ),
+        })
+        .collect()
+}
+
+/// The xl config text for `plan`.
+pub fn config(plan: &Plan) -> Result<String> {
+    let vifs = vifs(plan.domid, &plan.nics)?;
+    let image = plan.image.display().to_string();
+    if image.contains('"') || plan.name.contains('"') {
+        bail!("quotes are not allowed in the image path or name");
+    }
+    Ok(TEMPLATE
+        .replace("@NAME@", &plan.name)
+        .replace("@KERNEL@", &image)
+        .replace("@MEMORY_MB@", &memory_mib(&plan.memory)?.to_string())
+        .replace("@VIFS@", &vifs.join(", ")))
+}
+
+impl Xl {
+    /// With this `xl`.
+    pub fn new(xl: Box<dyn XlRunner>) -> Xl {
+        Xl { xl }
+    }
+
+    fn domid(&self, name: &str) -> Option<u32> {
+        self.xl.run(&["domid", name]).ok()?.trim().parse().ok()
+    }
+}
+
+impl Backend for Xl {
+    fn kind(&self) -> Kind {
+        Kind::Xl
+    }
+
+    fn chooses_domid(&self) -> bool {
+        false
+    }
+
+    fn launch(&self, plan: &Plan) -> Result<Launched> {
+        let cfg = config(plan)?;
+        std::fs::create_dir_all(&plan.files.dir)
+            .with_context(|| format!("creating {}", plan.files.dir.display()))?;
+        let path = plan.files.xl_cfg();
+        std::fs::write(&path, cfg).with_context(|| format!("writing {}", path.display()))?;
+        let path = path.display().to_string();
+        // Paused, so the config is in the store before the guest runs.
+        self.xl.run(&["create", "-p", &path])?;
+        let Some(domid) = self.domid(&plan.name) else {
+            let _ = self.xl.run(&["destroy", &plan.name]);
+            bail!("xl created '{}' but `xl domid` does not know it", plan.name);
+        };
+        let nics = plan
+            .nics
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NicRecord {
+                spec: n.to_string(),
+                mac: crate::net::mac(plan.domid, i),
+                ifname: Some(format!("vif{domid}.{i}")),
+                made: vec![],
+            })
+            .collect();
+        Ok(Launched {
+            domid,
+            pid: None,
+            accel: "xen".into(),
+            note: None,
+            nics,
+            paused: true,
+        })
+    }
+
+    fn unpause(&self, rec: &Record) -> Result<()> {
+        self.xl.run(&["unpause", &rec.name]).map(drop)
+    }
+
+    fn alive(&self, rec: &Record) -> bool {
+        self.domid(&rec.name) == Some(rec.domid)
+    }
+
+    fn wait_gone(&self, rec: &Record, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while self.alive(rec) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        true
+    }
+
+    fn destroy(&self, rec: &Record) -> Result<()> {
+        if self.alive(rec) {
+            self.xl.run(&["destroy", &rec.name])?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::backend::accel::Request;
+    use crate::files::VmFiles;
+    use crate::rundir::RunDir;
+    use std::sync::{Arc, Mutex};
+
+    /// Records `xl` calls; `xl domid NAME` answers `domid` once created.
+    #[derive(Clone, Default)]
+    pub struct FakeXl {
+        pub calls: Arc<Mutex<Vec<String>>>,
+        pub domid: u32,
+    }
+
+    impl XlRunner for FakeXl {
+        fn run(&self, args: &[&str]) -> Result<String> {
+            let line = args.join(" ");
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(line);
+            match args {
+                ["domid", _] => {
+                    let created = calls.iter().any(|c| c.starts_with("create"));
+                    let destroyed = calls.iter().any(|c| c.starts_with("destroy"));
+                    if created && !destroyed {
+                        Ok(format!("{}\n", self.domid))
+                    } else {
+                        bail!("Invalid domain identifier")
+                    }
+                }
+                _ => Ok(String::new()),
+            }
+        }
+    }
+
+    pub fn plan(dir: &std::path::Path, nics: Vec<NicSpec>) -> Plan {
+        let run = RunDir::new(dir);
+        Plan {
+            name: "fw".into(),
+            domid: 0,
+            image: "/boot/mb.elf".into(),
+            memory: "32M".into(),
+            accel: Request::Auto,
+            nics,
+            store_socket: run.guest_socket(0),
+            files: VmFiles::new(&run, "fw"),
+            ovs_rundir: None,
+        }
+    }
+
+    #[test]
+    fn generated_config() {
+        let p = plan(
+            std::path::Path::new("/run/x"),
+            vec![
+                NicSpec::Bridge("xenbr0".into()),
+                NicSpec::Bridge("br1".into()),
+            ],
+        );
+        let c = config(&p).unwrap();
+        for want in [
+            "name = \"fw\"\n",
+            "type = \"pvh\"\n",
+            "kernel = \"/boot/mb.elf\"\n",
+            "memory = 32\n",
+            "vif = [ 'bridge=xenbr0,mac=52:54:00:00:00:00', 'bridge=br1,mac=52:54:00:00:00:01' ]\n",
+            "tsc_mode = \"native\"\n",
+            "on_crash = \"preserve\"\n",
+        ] {
+            assert!(c.contains(want), "missing {want:?} in\n{c}");
+        }
+        assert!(
+            !c.lines().any(|l| !l.starts_with('#') && l.contains('@')),
+            "unfilled placeholder in\n{c}"
+        );
+        let bad = plan(
+            std::path::Path::new("/run/x"),
+            vec![NicSpec::Tap("t".into())],
+        );
+        assert!(config(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("bridges only"));
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(memory_mib("32M").unwrap(), 32);
+        assert_eq!(memory_mib("1G").unwrap(), 1024);
+        assert_eq!(memory_mib("64").unwrap(), 64);
+        assert!(memory_mib("lots").is_err());
+        assert!(memory_mib("0M").is_err());
+    }
+
+    #[test]
+    fn launch_creates_paused_and_destroy_calls_xl() {
+        let dir = std::env::temp_dir().join(format!("mbctl-xl-{}", std::process::id()));
+        let fake = FakeXl {
+            domid: 9,
+            ..FakeXl::default()
+        };
+        let xl = Xl::new(Box::new(fake.clone()));
+        let p = plan(&dir, vec![NicSpec::Bridge("xenbr0".into())]);
+        let l = xl.launch(&p).unwrap();
+        assert_eq!((l.domid, l.paused), (9, true));
+        assert_eq!(l.nics[0].ifname.as_deref(), Some("vif9.0"));
+        let cfg = p.files.xl_cfg().display().to_string();
+        assert_eq!(
+            *fake.calls.lock().unwrap(),
+            [format!("create -p {cfg}"), "domid fw".into()]
+        );
+        let rec = Record {
+            name: "fw".into(),
+            domid: 9,
+            backend: "xl".into(),
+            state: crate::State::Running,
+            pid: None,
+            started: 0,
+            config_name: String::new(),
+            config_file: String::new(),
+            memory: "32M".into(),
+            accel: "xen".into(),
+            image: String::new(),
+            nics: l.nics,
+        };
+        xl.unpause(&rec).unwrap();
+        assert!(xl.alive(&rec));
+        xl.destroy(&rec).unwrap();
+        assert!(!xl.alive(&rec));
+        let calls = fake.calls.lock().unwrap().clone();
+        assert!(calls.contains(&"unpause fw".to_string()));
+        assert!(calls.contains(&"destroy fw".to_string()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
