@@ -48,16 +48,16 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
             Made::Flows(b) => {
                 if let Some(o) = ovs() {
                     if o.bridge_exists(b).unwrap_or(false) {
-                        note(o.del_flows(b, owner));
+                        note(o.del_flows(b, owner).map_err(Into::into));
                     }
                 }
             }
             Made::Port(b, p) => {
                 if let Some(o) = ovs() {
-                    note(o.del_port(b, p));
+                    note(o.del_port(b, p).map_err(Into::into));
                 }
             }
-            Made::Link(l) => note(netdev::del_link(l, None)),
+            Made::Link(l) => note(netdev::del_link(l, None).map_err(Into::into)),
             Made::Netns(n) => {
                 if netdev::netns_exists(n) {
                     // Whatever still runs in it (a hop the journal missed
@@ -65,19 +65,23 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
                     if n.starts_with("mbc-") {
                         kill_in(n);
                     }
-                    note(netdev::ip(None, &["netns", "del", n]).map(drop));
+                    note(
+                        netdev::ip(None, &["netns", "del", n])
+                            .map(drop)
+                            .map_err(Into::into),
+                    );
                 }
             }
             Made::Bridge(b) => {
                 if let Some(o) = ovs() {
-                    note(o.del_bridge(b));
+                    note(o.del_bridge(b).map_err(Into::into));
                 }
             }
             Made::Ovs(d) => {
                 if let Some(o) = Ovs::private_if_running(d) {
                     // Shared by every chain: stop it only when no bridge is left.
                     if o.bridges().map(|b| b.is_empty()).unwrap_or(false) {
-                        note(o.stop());
+                        note(o.stop().map_err(Into::into));
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! Bridges and ports the toolstack owns, tagged `external_ids:mbctl=OWNER`.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{bail, Context, Result};
 use std::time::{Duration, Instant};
 
 use crate::{netdev, Ovs, TAG};

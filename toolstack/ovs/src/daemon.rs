@@ -2,7 +2,7 @@
 //! --disable-system` (userspace datapath only) with every file (database,
 //! sockets, pid files, logs) in one directory.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{bail, Context, Result};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;

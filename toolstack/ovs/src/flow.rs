@@ -1,7 +1,7 @@
 //! OpenFlow rules, each carrying its owner's cookie so that removing an
 //! owner's rules never touches anyone else's.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 use crate::Ovs;
 

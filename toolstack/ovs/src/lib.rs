@@ -12,14 +12,15 @@
 
 pub mod bridge;
 pub mod daemon;
+mod error;
 pub mod flow;
 pub mod netdev;
 pub mod tool;
 
 pub use bridge::PortStats;
+pub use error::{Error, Result};
 pub use flow::{cookie_of, FlowStats};
 
-use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// The external_ids key that marks what the toolstack made.

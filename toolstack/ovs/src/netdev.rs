@@ -1,7 +1,7 @@
 //! Linux network devices around the switch: names, veth pairs, namespaces,
 //! offloads.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{bail, Context, Result};
 use std::path::Path;
 
 use crate::tool;

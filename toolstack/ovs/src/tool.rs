@@ -1,7 +1,7 @@
 //! Running the OVS and iproute2 tools with errors that say what failed
 //! (`mbctl` runs its other host tools with these too).
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -22,13 +22,13 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 /// Runs `tool args...` with extra environment `env`; returns standard
 /// output, or fails with the command line and standard error.
 pub fn run(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
-    let path = which(tool).with_context(|| {
-        let pkg = match tool {
+    let path = which(tool).ok_or_else(|| Error::NotInstalled {
+        tool: tool.into(),
+        package: match tool {
             "ip" => "iproute2",
             "ethtool" => "ethtool",
             _ => "openvswitch-switch",
-        };
-        format!("{tool} not found: install it with `apt-get install {pkg}`")
+        },
     })?;
     run_found(&path, tool, args, env)
 }
@@ -40,14 +40,16 @@ pub fn run_found(path: &Path, tool: &str, args: &[&str], env: &[(&str, &str)]) -
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("running {tool}"))?;
+        .map_err(|source| Error::Spawn {
+            tool: tool.into(),
+            source,
+        })?;
     if !out.status.success() {
-        bail!(
-            "`{tool} {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        return Err(Error::Failed {
+            command: format!("{tool} {}", args.join(" ")),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().into(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -38,7 +38,7 @@ pub fn run(tool: &str, args: &[&str]) -> Result<String> {
 
 /// Like [`run`], with extra environment variables.
 pub fn run_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
-    mb_ovs::tool::run_found(&require(tool)?, tool, args, env)
+    Ok(mb_ovs::tool::run_found(&require(tool)?, tool, args, env)?)
 }
 
 /// Whether this process runs as root.
