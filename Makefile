@@ -138,12 +138,15 @@ fuzz: fuzz-deps
 	done
 
 # ---------------------------------------------------------------------------
-# Lints: formatting and clippy, warnings are errors.
+# Lints: formatting and clippy, warnings are errors; the crate graph of
+# ARCHITECTURE.md against the code, and its forbidden dependencies
+# (tests/architecture).
 # ---------------------------------------------------------------------------
 .PHONY: check
 check:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test -p mb-tests-architecture
 
 # ---------------------------------------------------------------------------
 # Demo: a firewall middlebox VM (click-configs/firewall-vm.click) booted

@@ -1,6 +1,7 @@
 //! The Xen backend: `xl create` from `xen-cfg/mbctl.cfg.in`, the guest's
 //! store ring served by the system's xenstored (xl and libxl set it up;
-//! mbctl writes the config through xenstore-rs like any dom0 tool), vifs on
+//! the agent writes the config through the store client like any dom0
+//! tool), vifs on
 //! bridges (Xen's `vif-bridge` hotplug script adds `vif<D>.<i>`).
 //!
 //! Not yet run on a Xen host: the generated config and the store writes
