@@ -40,7 +40,7 @@ pub mod time;
 
 pub use batch::Batch;
 pub use element::{Element, ElementClass, HandlerDecl};
-pub use error::{Error, Errors, Span};
+pub use error::{ArgPos, ConfigError, Error, ErrorKind, Errors, Span};
 pub use packet::Packet;
 pub use registry::Registry;
 pub use router::{ConfigCx, Ctx, Env, Router};

@@ -38,6 +38,7 @@
 
 use click::confparse::{Args, Word};
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::error::{ConfigError, ErrorKind};
 use click::packet::Packet;
 use click::router::Ctx;
 
@@ -68,7 +69,7 @@ pub struct FromDevice {
 }
 
 impl FromDevice {
-    fn configure(args: &mut Args) -> Result<FromDevice, String> {
+    fn configure(args: &mut Args) -> Result<FromDevice, ConfigError> {
         let dev: Word = args.required("DEVNAME")?;
         let promisc = args.keyword_or("PROMISC", false)?;
         let _sniffer: bool = args.keyword_or("SNIFFER", true)?;
@@ -79,7 +80,8 @@ impl FromDevice {
         let force_ip = args.keyword_or("FORCE_IP", false)?;
         if let Some(m) = args.keyword::<Word>("METHOD")? {
             if !matches!(m.0.as_str(), "LINUX" | "PCAP") {
-                return Err(format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0));
+                let e = format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0);
+                return Err(ConfigError::new(ErrorKind::BadValue, e));
             }
         }
         if burst == 0 {
@@ -122,9 +124,9 @@ impl FromDevice {
 }
 
 impl Element for FromDevice {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         let s = PacketSocket::open(&self.dev, self.promisc, !self.outbound)
-            .map_err(|e| format!("{}: {e}", self.dev))?;
+            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.dev)))?;
         self.sock = Some(s);
         cx.schedule();
         Ok(())
@@ -190,7 +192,7 @@ impl Element for FromDevice {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.count = 0;
         Ok(())
     }

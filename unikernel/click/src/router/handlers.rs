@@ -11,6 +11,7 @@ use core::fmt::Write;
 
 use super::{Ctx, PortKind, Router};
 use crate::element::HandlerDecl;
+use crate::error::ConfigError;
 
 /// Why a handler call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub enum HandlerError {
     /// The element is running (a handler called from inside itself).
     Busy(String),
     /// The write handler rejected the value.
-    Failed(String, String),
+    Failed(String, ConfigError),
 }
 
 impl fmt::Display for HandlerError {

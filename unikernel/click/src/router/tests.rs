@@ -75,6 +75,22 @@ fn generic_and_router_handlers() {
 }
 
 #[test]
+fn a_rejected_handler_value_keeps_its_kind() {
+    let (r, _) = router(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    match r.write("d.active", "maybe") {
+        Err(crate::router::HandlerError::Failed(h, e)) => {
+            assert_eq!(h, "d.active");
+            assert_eq!(e.kind, crate::error::ErrorKind::BadValue);
+            assert_eq!(e.to_string(), "expected true or false, got 'maybe'");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn unknown_class_is_located() {
     let e = errors_of(flat(&[("x", "Frobnicate", "")], &[]));
     assert_eq!(e, vec!["test:1:1: unknown element class 'Frobnicate'"]);

@@ -73,6 +73,7 @@
 //! a[1] -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -480,7 +481,7 @@ impl ArpQuerier {
 }
 
 impl Element for ArpQuerier {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if self.timeout_ms != 0 {
             cx.set_timer(
                 EXPIRE_TIMER,
@@ -563,7 +564,7 @@ impl Element for ArpQuerier {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let words = split_words(value);
         let ip_arg = |w: Option<&String>| {
             w.and_then(|w| Ipv4::from_arg(w))

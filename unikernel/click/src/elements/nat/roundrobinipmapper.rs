@@ -24,10 +24,10 @@
 //! lb :: IPRewriter(rr, drop);
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -47,7 +47,7 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     let lines = args.rest_raw();
     if lines.is_empty() {
         return Err("no patterns given".into());

@@ -47,6 +47,7 @@
 //! // mbctl handler write lim.threshold 10
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -235,7 +236,7 @@ impl Element for SourceLimiter {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "threshold" => {

@@ -30,6 +30,7 @@
 //! InfiniteSource(LIMIT 5, STOP true) -> Counter -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -112,7 +113,7 @@ impl Payload {
     }
 
     /// Writes the `data` or `length` handler.
-    pub fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         if name == "data" {
             *self = Payload::new(value.into(), self.length);
         } else {
@@ -161,7 +162,7 @@ impl InfiniteSource {
 }
 
 impl Element for InfiniteSource {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         self.reschedule(cx);
         Ok(())
     }
@@ -230,7 +231,7 @@ impl Element for InfiniteSource {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "data" | "length" => self.payload.write(name, value)?,
             "limit" => self.limit = parse_written(value)?,

@@ -29,6 +29,7 @@
 //! RatedSource(RATE 100, LIMIT 1000, STOP true) -> Queue -> ...
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -118,7 +119,7 @@ impl RatedSource {
 }
 
 impl Element for RatedSource {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if cx.output_kind(0) == Some(PortKind::Push) {
             cx.schedule();
         }
@@ -201,7 +202,7 @@ impl Element for RatedSource {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "data" | "length" => self.payload.write(name, value)?,

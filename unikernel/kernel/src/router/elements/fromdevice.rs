@@ -40,6 +40,7 @@ use alloc::string::String;
 use click::confparse::Word;
 use click::element::{Element, ElementClass, HandlerDecl};
 use click::elements::device::DeviceCounts;
+use click::error::ConfigError;
 use click::{Batch, Ctx, Packet};
 
 use super::{bad_devname, parse_devname};
@@ -151,7 +152,7 @@ impl Element for FromDevice {
         self.counts.read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.counts.reset();
         Ok(())
     }
