@@ -431,25 +431,7 @@ impl FromDump {
             }
             _ => None,
         };
-        let Some(off) = off else { return false };
-        let Some(&vhl) = d.get(off) else { return false };
-        match vhl >> 4 {
-            4 => {
-                let hl = (vhl & 15) as usize * 4;
-                if hl < 20 || off + hl > d.len() {
-                    return false;
-                }
-                let dst = [d[off + 16], d[off + 17], d[off + 18], d[off + 19]];
-                p.set_ip_header(off, hl);
-                p.set_dst_ip_anno(dst);
-                true
-            }
-            6 if off + 40 <= d.len() => {
-                p.set_ip_header(off, 40);
-                true
-            }
-            _ => false,
-        }
+        off.is_some_and(|off| p.mark_ip_header(off))
     }
 
     fn call_end(&mut self, cx: &Ctx) {
