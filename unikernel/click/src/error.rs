@@ -45,6 +45,9 @@ pub struct Error {
     pub span: Span,
     /// What is wrong and, where it helps, what was expected.
     pub message: String,
+    /// A likely fix: the known name closest to the one written (a class,
+    /// an element, a handler), shown as `(did you mean 'X'?)`.
+    pub suggestion: Option<String>,
 }
 
 impl Error {
@@ -53,13 +56,24 @@ impl Error {
         Error {
             span,
             message: message.into(),
+            suggestion: None,
         }
+    }
+
+    /// The same error with a suggested name.
+    pub fn suggest(mut self, name: Option<impl Into<String>>) -> Self {
+        self.suggestion = name.map(Into::into);
+        self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.span, self.message)
+        write!(f, "{}: {}", self.span, self.message)?;
+        match &self.suggestion {
+            Some(s) => write!(f, " (did you mean '{s}'?)"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -79,6 +93,12 @@ impl Errors {
     pub fn push(&mut self, e: Error) {
         self.0.push(e)
     }
+    /// Sorts by position in the file (line, then column), keeping the
+    /// order errors were found in at one position.
+    pub fn sort(&mut self) {
+        self.0.sort_by_key(|e| (e.span.line, e.span.col));
+    }
+
     /// `Ok(v)` when empty, else `Err(self)`.
     pub fn into_result<T>(self, v: T) -> Result<T, Errors> {
         if self.0.is_empty() {

@@ -34,6 +34,7 @@ pub mod packet;
 pub mod registry;
 pub mod router;
 pub mod state;
+pub mod suggest;
 #[cfg(any(test, feature = "std"))]
 pub mod testing;
 pub mod time;

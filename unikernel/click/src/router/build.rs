@@ -12,10 +12,13 @@ use core::cell::{Cell, RefCell};
 use super::{ConfigCx, Ctx, ElementInfo, Env, PortKind, PortRef, Router};
 use crate::confparse::Args;
 use crate::element::{Element, ElementClass};
+use crate::elements::driver::interp::Interp;
+use crate::elements::driver::script::Script;
 use crate::error::{Error, Errors};
 use crate::lang::FlatConfig;
 use crate::packet::PacketPool;
 use crate::registry::Registry;
+use crate::suggest::closest;
 
 /// A side of a port count spec: allowed range of ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,18 +141,45 @@ impl Router {
     /// elements, resolves push and pull, checks connections and initializes.
     /// Every problem found is reported, each with its `file:line:col`.
     pub fn new(flat: FlatConfig, registry: &Registry, env: Env) -> Result<Router, Errors> {
-        Self::build(flat, registry, env, true)
+        Self::build(flat, registry, env, Mode::Run)
     }
 
     /// Checks a configuration as [`Router::new`] does (classes, port
     /// counts, arguments, push and pull, connections) without initializing
     /// its elements, so nothing opens files or devices.
     pub fn check(flat: FlatConfig, registry: &Registry) -> Result<(), Errors> {
+        Self::check_in(flat, registry, Mode::Check)
+    }
+
+    /// Checks a configuration for `mbctl check`: every error in one pass,
+    /// sorted by position. As [`Router::check`], and also what
+    /// [`crate::lang::parse`] would stop at (unknown classes, undeclared
+    /// elements, each with the closest class as a suggestion) and the
+    /// handlers scripts name (with the closest handler). Returns the
+    /// numbers of elements and connections of a good configuration.
+    pub fn check_source(
+        source: &str,
+        file: &str,
+        overrides: &[(String, String)],
+        registry: &Registry,
+    ) -> Result<(usize, usize), Errors> {
+        let suggest = |name: &str| closest(name, registry.names()).map(String::from);
+        let (flat, mut errs) =
+            crate::lang::parse_all(source, file, overrides, &|c| registry.contains(c), &suggest);
+        let counts = (flat.elements.len(), flat.connections.len());
+        if let Err(more) = Self::check_in(flat, registry, Mode::CheckAll) {
+            errs.0.extend(more.0);
+        }
+        errs.sort();
+        errs.into_result(counts)
+    }
+
+    fn check_in(flat: FlatConfig, registry: &Registry, mode: Mode) -> Result<(), Errors> {
         let env = Env {
             clock: Box::new(crate::time::SimClock::new()),
             host: Box::new(crate::host::MemoryHost::default()),
         };
-        Self::build(flat, registry, env, false).map(|_| ())
+        Self::build(flat, registry, env, mode).map(|_| ())
     }
 
     /// The five phases, in order; each reports what it finds and later
@@ -159,12 +189,15 @@ impl Router {
         flat: FlatConfig,
         registry: &Registry,
         env: Env,
-        init: bool,
+        mode: Mode,
     ) -> Result<Router, Errors> {
         let mut errs = Errors::default();
-        let classes = lookup_classes(&flat, registry, &mut errs);
+        let classes = lookup_classes(&flat, registry, mode, &mut errs);
         let ports = PortCounts::new(&flat, &classes, &mut errs);
         let built = configure(&flat, &classes, &ports, &mut errs)?;
+        if mode == Mode::CheckAll {
+            check_handler_calls(&flat, &built, &mut errs);
+        }
         let info = resolve_processing(&flat, &classes, &ports, &mut errs);
         let links = Links::new(&flat, &info, &mut errs);
         check_unused(&flat, &classes, &links, &mut errs);
@@ -172,7 +205,7 @@ impl Router {
             return Err(errs);
         }
         let router = Router::assemble(flat, built, info, links, env);
-        if init {
+        if mode == Mode::Run {
             router.initialize_all()?;
         }
         Ok(router)
@@ -264,17 +297,31 @@ fn what(flat: &FlatConfig, i: usize) -> String {
     format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class)
 }
 
+/// What a build is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A router to run: built and initialized.
+    Run,
+    /// Everything short of initialization ([`Router::check`]).
+    Check,
+    /// As `Check`, on a graph from [`crate::lang::parse_all`], whose
+    /// unknown classes the parser reported already; script handler calls
+    /// are checked too ([`Router::check_source`]).
+    CheckAll,
+}
+
 /// Phase 1: each element's class (`None`, reported, when unknown).
 fn lookup_classes(
     flat: &FlatConfig,
     registry: &Registry,
+    mode: Mode,
     errs: &mut Errors,
 ) -> Vec<Option<&'static ElementClass>> {
     flat.elements
         .iter()
         .map(|d| {
             let c = registry.get(&d.class);
-            if c.is_none() {
+            if c.is_none() && mode != Mode::CheckAll {
                 errs.push(Error::new(
                     d.span.clone(),
                     format!("unknown element class '{}'", d.class),
@@ -437,6 +484,59 @@ fn configure(
         }
     }
     Ok(built)
+}
+
+/// For a check: the `elem.handler` names scripts read and write must exist
+/// (Click finds out only when the script runs them).
+fn check_handler_calls(flat: &FlatConfig, built: &[Option<Box<dyn Element>>], errs: &mut Errors) {
+    for (i, e) in built.iter().enumerate() {
+        let Some(script) = e.as_deref().and_then(|e| e.downcast_ref::<Script>()) else {
+            continue;
+        };
+        for call in script.handler_calls() {
+            if let Some((msg, near)) = check_handler_call(flat, built, i, &call) {
+                let span = flat.elements[i].config_span.clone();
+                errs.push(Error::new(span, format!("{}: {msg}", what(flat, i))).suggest(near));
+            }
+        }
+    }
+}
+
+/// Why script `i`'s call of `elem.handler` would fail, if it would, and
+/// the closest name that exists. The element is looked up as the script
+/// does: in the script's compound first, then at the top.
+fn check_handler_call(
+    flat: &FlatConfig,
+    built: &[Option<Box<dyn Element>>],
+    i: usize,
+    call: &str,
+) -> Option<(String, Option<String>)> {
+    let (elem, h) = call.rsplit_once('.')?;
+    let me = &flat.elements[i].name;
+    let scopes = me.match_indices('/').map(|(at, _)| &me[..at]).rev();
+    let eid = scopes
+        .filter_map(|prefix| flat.find(&format!("{prefix}/{elem}")))
+        .chain(flat.find(elem))
+        .next();
+    let Some(eid) = eid else {
+        let names = flat.elements.iter().map(|d| d.name.as_str());
+        let near = closest(elem, names).map(String::from);
+        return Some((format!("no element named '{elem}'"), near));
+    };
+    if eid == i && Interp::is_own_handler(h) {
+        return None;
+    }
+    // An element that could not be configured has its own error already.
+    let own = built[eid].as_deref()?.handlers();
+    let names = || super::handlers::GENERIC.iter().chain(own).map(|d| d.name);
+    if names().any(|n| n == h) {
+        return None;
+    }
+    let full = |h: &str| format!("{}.{h}", flat.elements[eid].name);
+    Some((
+        format!("unknown handler '{}'", full(h)),
+        closest(h, names()).map(full),
+    ))
 }
 
 /// Phase 4: push and pull. Every port is a node; an element's agnostic

@@ -112,6 +112,12 @@ impl Script {
         })
     }
 
+    /// The `elem.handler` names the script reads and writes as written
+    /// (see [`Interp::handler_calls`]).
+    pub fn handler_calls(&self) -> alloc::vec::Vec<String> {
+        self.interp.borrow().handler_calls()
+    }
+
     fn router_step(&mut self, cx: &Ctx) {
         if self.interp.get_mut().step(cx, 1, StepKind::Router) == Outcome::Finished {
             cx.stop_router();
