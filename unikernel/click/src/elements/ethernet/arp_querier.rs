@@ -103,7 +103,9 @@ pub static CLASS: ElementClass = ElementClass {
         let entry_packet_capacity = args.keyword_or("ENTRY_PACKET_CAPACITY", 0u32)?;
         let slim_factor = args.keyword_or("CAPACITY_SLIM_FACTOR", 2u32)?;
         if slim_factor == 0 {
-            return Err("CAPACITY_SLIM_FACTOR cannot be zero".into());
+            return Err(ConfigError::out_of_range(
+                "CAPACITY_SLIM_FACTOR cannot be zero",
+            ));
         }
         let timeout = args.keyword_or("TIMEOUT", Duration(Timestamp::new(300, 0)))?;
         let poll_timeout = args.keyword_or("POLL_TIMEOUT", Duration(Timestamp::new(60, 0)))?;

@@ -90,9 +90,9 @@ fn add_entries(table: &mut Vec<Entry>, arg: &str) -> Result<(), ConfigError> {
         }
     }
     if nets.is_empty() {
-        return Err("missing IP/MASK".into());
+        return Err(ConfigError::new(ErrorKind::Missing, "missing IP/MASK"));
     }
-    let eth = eth.ok_or("missing ETH")?;
+    let eth = eth.ok_or_else(|| ConfigError::new(ErrorKind::Missing, "missing ETH"))?;
     for net in nets {
         table.retain(|e| e.net != net);
         table.push(Entry { net, eth });

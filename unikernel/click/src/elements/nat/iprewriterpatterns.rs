@@ -21,7 +21,7 @@
 //! rw :: IPRewriter(pattern NAT 0 1, pattern NAT 0 1);
 //! ```
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
@@ -64,7 +64,8 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError>
             )));
         }
         let words: Vec<&str> = rest.iter().map(|s| s.as_str()).collect();
-        let p = Pattern::parse(&words).map_err(|e| format!("pattern '{name}': {e}"))?;
+        let p = Pattern::parse(&words)
+            .map_err(|e| ConfigError::new(ErrorKind::BadValue, format!("pattern '{name}': {e}")))?;
         pats.push((name.to_string(), Rc::new(RefCell::new(p))));
     }
     Ok(Box::new(IpRewriterPatterns { pats }))

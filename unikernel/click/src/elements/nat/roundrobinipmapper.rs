@@ -24,7 +24,7 @@
 //! lb :: IPRewriter(rr, drop);
 //! ```
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
@@ -50,13 +50,15 @@ pub static CLASS: ElementClass = ElementClass {
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     let lines = args.rest_raw();
     if lines.is_empty() {
-        return Err("no patterns given".into());
+        return Err(ConfigError::new(ErrorKind::Missing, "no patterns given"));
     }
     let mut pats = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let w = split_words(l);
         let words: Vec<&str> = w.iter().map(|s| s.as_str()).collect();
-        pats.push(parse_with_ports(&words, cx).map_err(|e| format!("pattern {i}: {e}"))?);
+        let pat = parse_with_ports(&words, cx)
+            .map_err(|e| ConfigError::bad_arg(i, format!("pattern {i}: {e}")))?;
+        pats.push(pat);
     }
     Ok(Box::new(RoundRobinIpMapper {
         rr: Rc::new(RefCell::new(RoundRobin { pats, last: 0 })),

@@ -24,7 +24,7 @@
 //! m[0] -> ToDump(ok.pcap); m[1] -> Discard;
 //! ```
 
-use crate::error::{ArgPos, ConfigError};
+use crate::error::{ArgPos, ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -62,7 +62,10 @@ impl RateMeter {
         bandwidth: bool,
     ) -> Result<RateMeter, ConfigError> {
         if args.is_empty() {
-            return Err("expected at least one rate".into());
+            return Err(ConfigError::new(
+                ErrorKind::Missing,
+                "expected at least one rate",
+            ));
         }
         let max = u32::MAX >> SCALE;
         let mut meters = Vec::with_capacity(args.len());

@@ -75,10 +75,10 @@ pub static CLASS: ElementClass = ElementClass {
         let Duration(interval) = args.required::<Duration>("INTERVAL")?;
         let capacity = args.keyword_or::<u32>("CAPACITY", 65_536)? as usize;
         if interval <= Timestamp::ZERO {
-            return Err("INTERVAL must be positive".into());
+            return Err(ConfigError::out_of_range("INTERVAL must be positive"));
         }
         if capacity == 0 {
-            return Err("CAPACITY must be positive".into());
+            return Err(ConfigError::out_of_range("CAPACITY must be positive"));
         }
         Ok(Box::new(SourceLimiter {
             threshold,

@@ -61,7 +61,7 @@ pub static CLASS: ElementClass = ElementClass {
         let length = args.keyword::<i64>("LENGTH")?.unwrap_or(-1);
         let stop = args.keyword_or("STOP", false)?;
         if burst < 1 {
-            return Err("BURST must be >= 1".into());
+            return Err(ConfigError::out_of_range("BURST must be >= 1"));
         }
         Ok(Box::new(InfiniteSource {
             payload: Payload::new(data, length),
@@ -236,7 +236,7 @@ impl Element for InfiniteSource {
             "data" | "length" => self.payload.write(name, value)?,
             "limit" => self.limit = parse_written(value)?,
             "burst" => match parse_written(value)? {
-                0 => return Err("burst: must be >= 1".into()),
+                0 => return Err(ConfigError::out_of_range("burst: must be >= 1")),
                 b => self.burst = b,
             },
             "active" => self.active = parse_written(value)?,

@@ -64,7 +64,9 @@ pub static CLASS: ElementClass = ElementClass {
         if bandwidth > 0 {
             let size = payload.template().len() as u64;
             if size == 0 {
-                return Err("BANDWIDTH needs a non-empty packet".into());
+                return Err(ConfigError::out_of_range(
+                    "BANDWIDTH needs a non-empty packet",
+                ));
             }
             rate = u32::try_from(bandwidth / size).unwrap_or(u32::MAX);
         }

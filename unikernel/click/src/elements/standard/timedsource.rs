@@ -53,7 +53,7 @@ pub static CLASS: ElementClass = ElementClass {
         let active = args.keyword_or("ACTIVE", true)?;
         let stop = args.keyword_or("STOP", false)?;
         if interval <= Timestamp::ZERO {
-            return Err("INTERVAL must be positive".into());
+            return Err(ConfigError::out_of_range("INTERVAL must be positive"));
         }
         Ok(Box::new(TimedSource {
             interval,
@@ -148,7 +148,7 @@ impl Element for TimedSource {
             "interval" => {
                 let Duration(t) = parse_written(v)?;
                 if t <= Timestamp::ZERO {
-                    return Err("interval: must be positive".into());
+                    return Err(ConfigError::out_of_range("interval: must be positive"));
                 }
                 self.interval = t;
             }
