@@ -66,6 +66,41 @@ fn check_prints_every_error_with_its_position() {
 }
 
 #[test]
+fn check_reports_every_kind_of_error_with_suggestions() {
+    let d = Scratch::new("checkall");
+    // An unknown class, a bad argument, a bad connection, and a script
+    // writing a mistyped handler: all reported in one run, in file order.
+    let bad = "src :: InfiniteSorce(LIMIT 5);\n\
+               q :: Queue(foo);\n\
+               Idle -> c :: counter -> Discard;\n\
+               Idle -> k :: Counter -> Discard;\n\
+               k[1] -> Discard;\n\
+               Script(write k.resett, stop);\n";
+    std::fs::write(d.join("all.click"), bad).unwrap();
+    let o = run_in(&d.0, &["check", "all.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    let want = [
+        "all.click:1:8: unknown element class 'InfiniteSorce' (did you mean 'InfiniteSource'?)",
+        "all.click:2:12: 'q :: Queue': CAPACITY: expected an unsigned integer, got 'foo'",
+        "all.click:3:14: unknown element class 'counter' (did you mean 'Counter'?)",
+        "all.click:5:6: 'k :: Counter' has no output 1 (Counter takes 1 output)",
+        "all.click:6:8: 'Script@10 :: Script': unknown handler 'k.resett' (did you mean 'k.reset'?)",
+    ];
+    for w in want {
+        assert!(lines.contains(&w), "missing {w:?} in:\n{err}");
+    }
+    let pos = |w: &str| lines.iter().position(|l| l == &w).unwrap();
+    assert!(want.windows(2).all(|w| pos(w[0]) < pos(w[1])), "{err}");
+    assert!(
+        err.ends_with(&format!("all.click: {} errors\n", lines.len() - 1)),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
 fn run_prints_handlers_like_click() {
     let d = Scratch::new("runh");
     let cfg = "Idle -> c :: Counter -> Discard";

@@ -64,16 +64,14 @@ pub fn build_in(
 }
 
 /// Checks `source` as [`build`] would, without initializing anything:
-/// returns its element and connection counts, or every error found.
+/// returns its element and connection counts, or every error found, in
+/// file order, with suggestions (see [`Router::check_source`]).
 pub fn check(
     source: &str,
     file: &str,
     overrides: &[(String, String)],
 ) -> Result<(usize, usize), Errors> {
-    let reg = registry();
-    let flat = click::lang::parse(source, file, overrides, &|c| reg.contains(c))?;
-    let counts = (flat.elements.len(), flat.connections.len());
-    Router::check(flat, &reg).map(|_| counts)
+    Router::check_source(source, file, overrides, &registry())
 }
 
 /// What `mbctl run` was asked to do.

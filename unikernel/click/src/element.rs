@@ -1,6 +1,7 @@
 //! The element interface: what every element class implements, and the
 //! static description of a class (name, ports, processing, constructor).
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::String;
 use core::any::Any;
@@ -11,7 +12,7 @@ use crate::packet::Packet;
 use crate::router::{ConfigCx, Ctx};
 
 /// Builds and configures an element from its arguments.
-pub type MakeFn = fn(&mut Args, &ConfigCx) -> Result<Box<dyn Element>, String>;
+pub type MakeFn = fn(&mut Args, &ConfigCx) -> Result<Box<dyn Element>, ConfigError>;
 
 /// Static description of an element class, registered with a
 /// [`crate::registry::Registry`].
@@ -99,7 +100,7 @@ impl HandlerDecl {
 pub trait Element: Any {
     /// Called once after every element is configured and the graph checked:
     /// schedule tasks and timers here.
-    fn initialize(&mut self, _cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, _cx: &Ctx) -> Result<(), ConfigError> {
         Ok(())
     }
 
@@ -141,8 +142,8 @@ pub trait Element: Any {
     }
 
     /// Writes handler `name` (only called for declared writable handlers).
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, _value: &str) -> Result<(), String> {
-        Err(alloc::format!("handler '{name}' is not writable"))
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, _value: &str) -> Result<(), ConfigError> {
+        Err(ConfigError::not_writable(name))
     }
 
     /// Hot-swap: take state from the element of the same name and class in

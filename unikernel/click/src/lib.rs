@@ -34,13 +34,14 @@ pub mod packet;
 pub mod registry;
 pub mod router;
 pub mod state;
+pub mod suggest;
 #[cfg(any(test, feature = "std"))]
 pub mod testing;
 pub mod time;
 
 pub use batch::Batch;
 pub use element::{Element, ElementClass, HandlerDecl};
-pub use error::{Error, Errors, Span};
+pub use error::{ArgPos, ConfigError, Error, ErrorKind, Errors, Span};
 pub use packet::Packet;
 pub use registry::Registry;
 pub use router::{ConfigCx, Ctx, Env, Router};

@@ -420,6 +420,41 @@ impl Packet {
         self.0.anno.transport = Some((abs + hlen) as u32);
     }
 
+    /// Marks a whole IPv4 header at `off` (version 4, header length at
+    /// least 20 and inside the data) and sets the destination address
+    /// annotation from it; false, with nothing set, for anything else.
+    pub fn mark_ipv4_header(&mut self, off: usize) -> bool {
+        let d = self.data();
+        let Some(&vhl) = d.get(off) else { return false };
+        let hl = usize::from(vhl & 15) * 4;
+        if vhl >> 4 != 4 || hl < 20 || off + hl > d.len() {
+            return false;
+        }
+        let dst = [d[off + 16], d[off + 17], d[off + 18], d[off + 19]];
+        self.set_ip_header(off, hl);
+        self.set_dst_ip_anno(dst);
+        true
+    }
+
+    /// As [`Packet::mark_ipv4_header`], or a whole fixed IPv6 header at
+    /// `off` (only the header annotations are set then).
+    pub fn mark_ip_header(&mut self, off: usize) -> bool {
+        match self.data().get(off).map(|b| b >> 4) {
+            Some(4) => self.mark_ipv4_header(off),
+            Some(6) if off + 40 <= self.len() => {
+                self.set_ip_header(off, 40);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the IPv4 header of an Ethernet frame (Ethernet type 0x0800),
+    /// as device elements do for `FORCE_IP`; false for any other frame.
+    pub fn mark_ether_ipv4_header(&mut self) -> bool {
+        self.data().get(12..14) == Some(&[0x08, 0x00][..]) && self.mark_ipv4_header(14)
+    }
+
     /// Clears the network and transport header annotations.
     pub fn clear_network_header(&mut self) {
         self.0.anno.network = None;
@@ -587,6 +622,36 @@ impl PacketPool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ip_headers_are_marked_only_when_whole() {
+        let mut f = [0u8; 34];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[30..34].copy_from_slice(&[10, 0, 0, 9]);
+        let mut p = Packet::from_slice(&f);
+        assert!(p.mark_ether_ipv4_header());
+        assert_eq!(p.network_header_offset(), Some(14));
+        assert_eq!(p.ip_header_len(), Some(20));
+        assert_eq!(p.dst_ip_anno(), [10, 0, 0, 9]);
+        // Options longer than the frame, a short frame, another type.
+        f[14] = 0x46;
+        assert!(!Packet::from_slice(&f).mark_ether_ipv4_header());
+        f[14] = 0x45;
+        assert!(!Packet::from_slice(&f[..33]).mark_ether_ipv4_header());
+        f[12] = 0x86;
+        assert!(!Packet::from_slice(&f).mark_ether_ipv4_header());
+        // IPv6 needs its 40 bytes; version 5 is nothing.
+        let mut v6 = [0u8; 40];
+        v6[0] = 0x60;
+        let mut p = Packet::from_slice(&v6);
+        assert!(p.mark_ip_header(0));
+        assert_eq!(p.ip_header_len(), Some(40));
+        assert!(!Packet::from_slice(&v6[..39]).mark_ip_header(0));
+        v6[0] = 0x50;
+        assert!(!Packet::from_slice(&v6).mark_ip_header(0));
+        assert!(!Packet::from_slice(&[]).mark_ip_header(0));
+    }
+
     use super::*;
 
     #[test]

@@ -9,8 +9,10 @@ use super::config;
 ///
 /// Parses CONFIG and checks it as `mbctl run` would (element classes,
 /// arguments, port counts, push and pull, connections), without opening
-/// files or devices. Prints every error as `file:line:col: message` (exit
-/// status 1), or a one-line summary (exit status 0).
+/// files or devices. Prints every error, in file order, as
+/// `file:line:col: message` with a "did you mean" suggestion for a
+/// mistyped class, element or handler name (exit status 1), or a one-line
+/// summary (exit status 0).
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct CheckArgs {
@@ -36,8 +38,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
             println!("{file}: {elements} elements, {connections} connections, 0 errors");
             Ok(())
         }
-        Err(mut errs) => {
-            errs.0.sort_by_key(|e| (e.span.line, e.span.col));
+        Err(errs) => {
             for e in &errs.0 {
                 eprintln!("{e}");
             }

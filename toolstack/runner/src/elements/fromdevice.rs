@@ -27,8 +27,10 @@
 //! * `METHOD` (`LINUX` or `PCAP`): accepted; always a packet socket.
 //!
 //! # Handlers
-//! * `count` (read): frames emitted. `reset_counts` (write) zeroes it.
+//! * `count` (read): frames emitted.
+//! * `drops` (read): frames dropped by `FORCE_IP`.
 //! * `kernel_drops` (read): frames the kernel dropped for lack of room.
+//! * `reset_counts` (write): zeroes the counts.
 //! * `encap` (read): `ETHER`.
 //!
 //! # Example
@@ -36,9 +38,12 @@
 //! FromDevice(veth0, PROMISC true) -> Queue -> ToDevice(veth1);
 //! ```
 
+use std::cell::Cell;
+
 use click::confparse::{Args, Word};
 use click::element::{Element, ElementClass, HandlerDecl};
-use click::packet::Packet;
+use click::elements::device::DeviceCounts;
+use click::error::{ConfigError, ErrorKind};
 use click::router::Ctx;
 
 use crate::device::PacketSocket;
@@ -63,12 +68,13 @@ pub struct FromDevice {
     force_ip: bool,
     sock: Option<PacketSocket>,
     buf: Vec<u8>,
-    count: u64,
-    drops: u64,
+    /// In a cell because reading the socket's drop count resets it, and
+    /// read handlers take `&self`.
+    counts: Cell<DeviceCounts>,
 }
 
 impl FromDevice {
-    fn configure(args: &mut Args) -> Result<FromDevice, String> {
+    fn configure(args: &mut Args) -> Result<FromDevice, ConfigError> {
         let dev: Word = args.required("DEVNAME")?;
         let promisc = args.keyword_or("PROMISC", false)?;
         let _sniffer: bool = args.keyword_or("SNIFFER", true)?;
@@ -79,7 +85,8 @@ impl FromDevice {
         let force_ip = args.keyword_or("FORCE_IP", false)?;
         if let Some(m) = args.keyword::<Word>("METHOD")? {
             if !matches!(m.0.as_str(), "LINUX" | "PCAP") {
-                return Err(format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0));
+                let e = format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0);
+                return Err(ConfigError::new(ErrorKind::BadValue, e));
             }
         }
         if burst == 0 {
@@ -95,8 +102,7 @@ impl FromDevice {
             force_ip,
             sock: None,
             buf: vec![0; 65536],
-            count: 0,
-            drops: 0,
+            counts: Cell::default(),
         })
     }
 
@@ -105,26 +111,17 @@ impl FromDevice {
         self.sock.as_ref()
     }
 
-    fn ip_ok(p: &mut Packet) -> bool {
-        let d = p.data();
-        if d.len() < 34 || d[12] != 0x08 || d[13] != 0x00 || d[14] >> 4 != 4 {
-            return false;
-        }
-        let hl = (d[14] & 15) as usize * 4;
-        if hl < 20 || 14 + hl > d.len() {
-            return false;
-        }
-        let dst = [d[30], d[31], d[32], d[33]];
-        p.set_ip_header(14, hl);
-        p.set_dst_ip_anno(dst);
-        true
+    fn update(&self, f: impl FnOnce(&mut DeviceCounts)) {
+        let mut c = self.counts.get();
+        f(&mut c);
+        self.counts.set(c);
     }
 }
 
 impl Element for FromDevice {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         let s = PacketSocket::open(&self.dev, self.promisc, !self.outbound)
-            .map_err(|e| format!("{}: {e}", self.dev))?;
+            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.dev)))?;
         self.sock = Some(s);
         cx.schedule();
         Ok(())
@@ -158,40 +155,36 @@ impl Element for FromDevice {
             if self.timestamp {
                 p.set_timestamp(cx.now());
             }
-            if self.force_ip && !Self::ip_ok(&mut p) {
+            if self.force_ip && !p.mark_ether_ipv4_header() {
+                self.update(|c| c.drops += 1);
                 cx.kill(p);
                 continue;
             }
-            self.count += 1;
+            self.update(|c| c.count += 1);
             cx.push(0, p);
         }
         worked
     }
 
     fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("count"),
-            HandlerDecl::write("reset_counts"),
-            HandlerDecl::read("kernel_drops"),
-            HandlerDecl::read("encap"),
-        ];
-        H
+        DeviceCounts::SOCKET_HANDLERS
     }
 
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
-        match name {
-            "count" => self.count.to_string(),
-            "kernel_drops" => {
-                let now = self.sock.as_ref().map(|s| s.drops()).unwrap_or(0);
-                (self.drops + now).to_string()
-            }
-            "encap" => "ETHER".into(),
-            _ => String::new(),
+        if name == "kernel_drops" {
+            // The socket reports drops since it was last asked.
+            let new = self.sock.as_ref().map(|s| s.drops()).unwrap_or(0);
+            self.update(|c| c.kernel_drops += new);
         }
+        self.counts.get().read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
-        self.count = 0;
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
+        if let Some(s) = self.sock.as_ref() {
+            // Forget what the kernel dropped before the reset too.
+            s.drops();
+        }
+        self.counts.set(DeviceCounts::default());
         Ok(())
     }
 }

@@ -61,6 +61,7 @@
 use click::batch::Batch;
 use click::confparse::{Args, Duration, FromArg};
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::error::ConfigError;
 use click::packet::{anno, Packet};
 use click::router::{Ctx, PortKind};
 use click::time::Timestamp;
@@ -120,12 +121,12 @@ pub struct FromDump {
     warned: bool,
 }
 
-fn time_arg(args: &mut Args, name: &'static str) -> Result<Option<Timestamp>, String> {
+fn time_arg(args: &mut Args, name: &'static str) -> Result<Option<Timestamp>, ConfigError> {
     Ok(args.keyword::<Duration>(name)?.map(|d| d.0))
 }
 
 impl FromDump {
-    fn configure(args: &mut Args, name: &str) -> Result<FromDump, String> {
+    fn configure(args: &mut Args, name: &str) -> Result<FromDump, ConfigError> {
         let filename: String = args.required("FILENAME")?;
         let timing = args.optional::<bool>("TIMING")?.unwrap_or(false);
         let stop = args.keyword_or("STOP", false)?;
@@ -145,7 +146,8 @@ impl FromDump {
             return Err("SAMPLE must be between 0 and 1".into());
         }
         if burst == 0 || burst > click::batch::BATCH_MAX {
-            return Err(format!("BURST must be 1 to {}", click::batch::BATCH_MAX));
+            let e = format!("BURST must be 1 to {}", click::batch::BATCH_MAX);
+            return Err(ConfigError::out_of_range(e));
         }
         if start.is_some() && start_after.is_some() {
             return Err("START and START_AFTER are mutually exclusive".into());
@@ -429,25 +431,7 @@ impl FromDump {
             }
             _ => None,
         };
-        let Some(off) = off else { return false };
-        let Some(&vhl) = d.get(off) else { return false };
-        match vhl >> 4 {
-            4 => {
-                let hl = (vhl & 15) as usize * 4;
-                if hl < 20 || off + hl > d.len() {
-                    return false;
-                }
-                let dst = [d[off + 16], d[off + 17], d[off + 18], d[off + 19]];
-                p.set_ip_header(off, hl);
-                p.set_dst_ip_anno(dst);
-                true
-            }
-            6 if off + 40 <= d.len() => {
-                p.set_ip_header(off, 40);
-                true
-            }
-            _ => false,
-        }
+        off.is_some_and(|off| p.mark_ip_header(off))
     }
 
     fn call_end(&mut self, cx: &Ctx) {
@@ -457,7 +441,7 @@ impl FromDump {
         match spec.rsplit_once('.') {
             Some((e, h)) if e == self.name => {
                 if let Err(m) = self.write_handler(cx, h, &value) {
-                    cx.log(&m);
+                    cx.log(&m.message);
                 }
             }
             _ => {
@@ -501,15 +485,17 @@ fn split_call(s: &str) -> (String, String) {
 }
 
 impl Element for FromDump {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
-        self.data = std::fs::read(&self.filename).map_err(|e| format!("{}: {e}", self.filename))?;
-        let h = pcap::parse_header(&self.data).map_err(|e| format!("{}: {e}", self.filename))?;
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
+        self.data = std::fs::read(&self.filename)
+            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?;
+        let h = pcap::parse_header(&self.data)
+            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?;
         let lt = pcap::canonical_linktype(h.linktype);
         if self.force_ip && ![0, 1, 101, 113].contains(&lt) {
-            return Err(format!(
+            return Err(ConfigError::initialize(format!(
                 "{}: unknown linktype {}; can't force IP packets",
                 self.filename, h.linktype
-            ));
+            )));
         }
         self.force_ip |= lt == 101;
         self.header = Some(h);
@@ -645,7 +631,7 @@ impl Element for FromDump {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "reset_counts" => self.count = 0,
             "active" => {
@@ -671,7 +657,7 @@ impl Element for FromDump {
                 self.last_interval = false;
                 self.have_times = false;
             }
-            _ => return Err(format!("handler '{name}' is not writable")),
+            _ => return Err(ConfigError::not_writable(name)),
         }
         Ok(())
     }

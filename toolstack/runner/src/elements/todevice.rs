@@ -32,6 +32,7 @@ use std::collections::VecDeque;
 use click::confparse::{Args, Word};
 use click::element::{Element, ElementClass, HandlerDecl};
 use click::elements::device::DeviceCounts;
+use click::error::{ConfigError, ErrorKind};
 use click::packet::Packet;
 use click::router::{Ctx, PortKind};
 
@@ -59,14 +60,15 @@ pub struct ToDevice {
 }
 
 impl ToDevice {
-    fn configure(args: &mut Args) -> Result<ToDevice, String> {
+    fn configure(args: &mut Args) -> Result<ToDevice, ConfigError> {
         let dev: Word = args.required("DEVNAME")?;
         let burst: usize = args.keyword_or("BURST", 16)?;
         let limit: usize = args.keyword_or("QUEUE", 256)?;
         let quiet = args.keyword_or("QUIET", false)?;
         if let Some(m) = args.keyword::<Word>("METHOD")? {
             if !matches!(m.0.as_str(), "LINUX" | "PCAP") {
-                return Err(format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0));
+                let e = format!("bad METHOD '{}' (expected LINUX or PCAP)", m.0);
+                return Err(ConfigError::new(ErrorKind::BadValue, e));
             }
         }
         if burst == 0 {
@@ -161,9 +163,9 @@ impl ToDevice {
 }
 
 impl Element for ToDevice {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
-        let s =
-            PacketSocket::open(&self.dev, false, true).map_err(|e| format!("{}: {e}", self.dev))?;
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
+        let s = PacketSocket::open(&self.dev, false, true)
+            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.dev)))?;
         self.sock = Some(s);
         self.pull = cx.input_kind(0) == Some(PortKind::Pull);
         if self.pull {
@@ -202,7 +204,7 @@ impl Element for ToDevice {
         self.counts.read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.counts.reset();
         Ok(())
     }

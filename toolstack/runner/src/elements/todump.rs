@@ -41,6 +41,7 @@ use std::io::{BufWriter, Write};
 use click::batch::Batch;
 use click::confparse::{Args, Word};
 use click::element::{Element, ElementClass, HandlerDecl};
+use click::error::ConfigError;
 use click::packet::{anno, Packet};
 use click::router::{Ctx, PortKind};
 
@@ -72,7 +73,7 @@ pub struct ToDump {
 }
 
 impl ToDump {
-    fn configure(args: &mut Args) -> Result<ToDump, String> {
+    fn configure(args: &mut Args) -> Result<ToDump, ConfigError> {
         let filename: String = args.required("FILENAME")?;
         let snaplen: u32 = args.optional("SNAPLEN")?.unwrap_or(2000);
         let encap: Option<Word> = args.optional("ENCAP")?;
@@ -117,7 +118,7 @@ impl ToDump {
         self.count
     }
 
-    fn encap_from_sources(&self, cx: &Ctx) -> Result<u32, String> {
+    fn encap_from_sources(&self, cx: &Ctx) -> Result<u32, ConfigError> {
         let mut lt: Option<(u32, &str)> = None;
         for name in &self.use_encap_from {
             let v = cx
@@ -129,11 +130,11 @@ impl ToDump {
             })?;
             match lt {
                 Some((other, from)) if other != t => {
-                    return Err(format!(
+                    return Err(ConfigError::initialize(format!(
                         "source encapsulation types disagree: {from} has {}, {name} has {}",
                         pcap::linktype_name(other),
                         pcap::linktype_name(t)
-                    ))
+                    )))
                 }
                 _ => lt = Some((t, name)),
             }
@@ -175,7 +176,7 @@ impl ToDump {
 }
 
 impl Element for ToDump {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         let linktype = match self.linktype {
             Some(l) => l,
             None => self.encap_from_sources(cx)?,
@@ -183,11 +184,19 @@ impl Element for ToDump {
         let sink: Box<dyn Write> = if self.filename == "-" {
             Box::new(std::io::stdout())
         } else {
-            Box::new(File::create(&self.filename).map_err(|e| format!("{}: {e}", self.filename))?)
+            Box::new(
+                File::create(&self.filename)
+                    .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?,
+            )
         };
         let mut out = BufWriter::with_capacity(1 << 16, sink);
         out.write_all(&pcap::file_header(self.nano, self.snaplen, linktype))
-            .map_err(|e| format!("{}: unable to write file header: {e}", self.filename))?;
+            .map_err(|e| {
+                ConfigError::initialize(format!(
+                    "{}: unable to write file header: {e}",
+                    self.filename
+                ))
+            })?;
         self.out = Some(out);
         if cx.input_kind(0) == Some(PortKind::Pull) && cx.noutputs() == 0 {
             self.pull_task = true;
@@ -255,7 +264,7 @@ impl Element for ToDump {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.count = 0;
         Ok(())
     }

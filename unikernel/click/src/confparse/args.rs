@@ -14,7 +14,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::split::split_args;
-use super::values::{parse_value, FromArg};
+use super::values::FromArg;
+use crate::error::{ArgPos, ConfigError, ErrorKind};
 
 #[derive(Debug)]
 struct Item {
@@ -81,57 +82,66 @@ impl Args {
         self.items.is_empty()
     }
 
-    fn take_keyword(&mut self, name: &'static str) -> Option<String> {
+    /// Marks the last unused `name` keyword argument (and any earlier
+    /// ones) used; returns the index of the last.
+    fn take_keyword(&mut self, name: &'static str) -> Option<usize> {
         self.accepted.push(name);
         let mut found = None;
-        for it in self.items.iter_mut() {
+        for (i, it) in self.items.iter_mut().enumerate() {
             if !it.used && it.keyword.as_deref() == Some(name) {
                 it.used = true;
-                found = Some(it.value.clone());
+                found = Some(i);
             }
         }
         found
     }
 
-    fn take_positional(&mut self) -> Option<String> {
-        let it = self
+    fn take_positional(&mut self) -> Option<usize> {
+        let i = self
             .items
-            .iter_mut()
-            .find(|it| !it.used && it.keyword.is_none())?;
-        it.used = true;
-        Some(it.value.clone())
+            .iter()
+            .position(|it| !it.used && it.keyword.is_none())?;
+        self.items[i].used = true;
+        Some(i)
     }
 
-    fn parse<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
-        parse_value(name, v)
+    /// Parses argument `i` as the value of parameter `name`.
+    fn parse<T: FromArg>(&self, name: &'static str, i: usize) -> Result<T, ConfigError> {
+        let v = &self.items[i].value;
+        T::from_arg(v)
+            .ok_or_else(|| ConfigError::bad_value(name, T::EXPECTED, v).at(ArgPos::Index(i)))
     }
 
     /// A mandatory positional parameter (or `NAME value`).
-    pub fn required<T: FromArg>(&mut self, name: &'static str) -> Result<T, String> {
+    pub fn required<T: FromArg>(&mut self, name: &'static str) -> Result<T, ConfigError> {
         match self.take_keyword(name).or_else(|| self.take_positional()) {
-            Some(v) => Self::parse(name, &v),
-            None => Err(format!("missing mandatory argument {name}")),
+            Some(i) => self.parse(name, i),
+            None => Err(ConfigError::missing(name)),
         }
     }
 
     /// An optional positional parameter (or `NAME value`).
-    pub fn optional<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, String> {
+    pub fn optional<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, ConfigError> {
         match self.take_keyword(name).or_else(|| self.take_positional()) {
-            Some(v) => Self::parse(name, &v).map(Some),
+            Some(i) => self.parse(name, i).map(Some),
             None => Ok(None),
         }
     }
 
     /// A keyword-only parameter; the last occurrence wins.
-    pub fn keyword<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, String> {
+    pub fn keyword<T: FromArg>(&mut self, name: &'static str) -> Result<Option<T>, ConfigError> {
         match self.take_keyword(name) {
-            Some(v) => Self::parse(name, &v).map(Some),
+            Some(i) => self.parse(name, i).map(Some),
             None => Ok(None),
         }
     }
 
     /// A keyword-only parameter with a default.
-    pub fn keyword_or<T: FromArg>(&mut self, name: &'static str, default: T) -> Result<T, String> {
+    pub fn keyword_or<T: FromArg>(
+        &mut self,
+        name: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
         Ok(self.keyword(name)?.unwrap_or(default))
     }
 
@@ -178,31 +188,30 @@ impl Args {
     }
 
     /// Reports unread arguments.
-    pub fn finish(&self) -> Result<(), String> {
-        if let Some(it) = self
-            .items
-            .iter()
-            .find(|it| !it.used && it.keyword.is_some())
-        {
-            let k = it.keyword.as_deref().unwrap_or_default();
-            if self.accepted.is_empty() {
-                return Err(format!(
-                    "unknown keyword '{k}' (this element takes no keywords)"
-                ));
-            }
-            let mut acc: Vec<&str> = self.accepted.clone();
-            acc.sort_unstable();
-            acc.dedup();
-            return Err(format!(
-                "unknown keyword '{k}' (expected one of {})",
-                acc.join(", ")
-            ));
+    pub fn finish(&self) -> Result<(), ConfigError> {
+        let unused = |keyword: bool| {
+            self.items
+                .iter()
+                .position(|it| !it.used && (it.keyword.is_some() || !keyword))
+        };
+        if let Some(i) = unused(true) {
+            let k = self.items[i].keyword.as_deref().unwrap_or_default();
+            let message = if self.accepted.is_empty() {
+                format!("unknown keyword '{k}' (this element takes no keywords)")
+            } else {
+                let mut acc: Vec<&str> = self.accepted.clone();
+                acc.sort_unstable();
+                acc.dedup();
+                format!("unknown keyword '{k}' (expected one of {})", acc.join(", "))
+            };
+            return Err(ConfigError::new(ErrorKind::UnknownKeyword, message).at(ArgPos::Index(i)));
         }
-        if let Some(it) = self.items.iter().find(|it| !it.used) {
-            return Err(format!(
+        if let Some(i) = unused(false) {
+            let message = format!(
                 "too many arguments (unexpected '{}')",
-                it.raw.trim()
-            ));
+                self.items[i].raw.trim()
+            );
+            return Err(ConfigError::new(ErrorKind::TooMany, message).at(ArgPos::Index(i)));
         }
         Ok(())
     }
@@ -234,28 +243,45 @@ mod tests {
     #[test]
     fn errors_say_what_was_expected() {
         let mut a = Args::new("x");
+        let e = a.required::<u32>("LENGTH").unwrap_err();
         assert_eq!(
-            a.required::<u32>("LENGTH"),
-            Err("LENGTH: expected an unsigned integer, got 'x'".into())
+            e.to_string(),
+            "LENGTH: expected an unsigned integer, got 'x'"
+        );
+        assert_eq!(
+            (e.kind, e.arg),
+            (ErrorKind::BadValue, Some(ArgPos::Index(0)))
         );
         let mut a = Args::new("");
+        let e = a.required::<u32>("LENGTH").unwrap_err();
+        assert_eq!(e.to_string(), "missing mandatory argument LENGTH");
         assert_eq!(
-            a.required::<u32>("LENGTH"),
-            Err("missing mandatory argument LENGTH".into())
+            (e.kind, e.arg),
+            (ErrorKind::Missing, Some(ArgPos::Name("LENGTH")))
         );
         let mut a = Args::new("1, 2");
         a.required::<u32>("N").unwrap();
+        let e = a.finish().unwrap_err();
+        assert_eq!(e.to_string(), "too many arguments (unexpected '2')");
         assert_eq!(
-            a.finish(),
-            Err("too many arguments (unexpected '2')".into())
+            (e.kind, e.arg),
+            (ErrorKind::TooMany, Some(ArgPos::Index(1)))
         );
         let mut a = Args::new("1, BOGUS 3");
         a.required::<u32>("N").unwrap();
         let _ = a.keyword::<Duration>("INTERVAL");
+        let e = a.finish().unwrap_err();
         assert_eq!(
-            a.finish(),
-            Err("unknown keyword 'BOGUS' (expected one of INTERVAL, N)".into())
+            e.to_string(),
+            "unknown keyword 'BOGUS' (expected one of INTERVAL, N)"
         );
+        assert_eq!(
+            (e.kind, e.arg),
+            (ErrorKind::UnknownKeyword, Some(ArgPos::Index(1)))
+        );
+        let mut a = Args::new("BURST 2, BURST x");
+        let e = a.keyword::<u32>("BURST").unwrap_err();
+        assert_eq!(e.arg, Some(ArgPos::Index(1)), "the last occurrence wins");
     }
 
     #[test]

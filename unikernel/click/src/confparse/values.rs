@@ -1,11 +1,11 @@
 //! Typed argument values (Click's `IntArg`, `BoolArg`, `IPAddressArg`,
 //! `EtherAddressArg`, `SecondsArg`, `BandwidthArg` ...).
 
-use alloc::format;
 use alloc::string::String;
 use core::fmt;
 
 use super::split::unquote;
+use crate::error::ConfigError;
 use crate::time::Timestamp;
 
 /// A value that can be parsed from one configuration argument.
@@ -365,21 +365,10 @@ impl FromArg for Bandwidth {
     }
 }
 
-/// Parses one argument the way [`super::Args`] does, with its error text
-/// (`NAME: expected X, got 'V'`).
-pub(crate) fn parse_value<T: FromArg>(name: &str, v: &str) -> Result<T, String> {
-    parse_written(v).map_err(|e| format!("{name}: {e}"))
-}
-
 /// Parses a value written to a handler (`expected X, got 'V'` on error;
 /// the router already names the element and handler in front of it).
-pub fn parse_written<T: FromArg>(v: &str) -> Result<T, String> {
-    T::from_arg(v).ok_or_else(|| expected(T::EXPECTED, v))
-}
-
-/// Formats "expected X" errors uniformly.
-pub(crate) fn expected(what: &str, got: &str) -> String {
-    format!("expected {what}, got '{}'", got.trim())
+pub fn parse_written<T: FromArg>(v: &str) -> Result<T, ConfigError> {
+    T::from_arg(v).ok_or_else(|| ConfigError::bad_value("", T::EXPECTED, v))
 }
 
 #[cfg(test)]

@@ -293,9 +293,17 @@ struct Entry {
     span: Span,
 }
 
+/// Proposes a known class for a name that is not one.
+pub type Suggest<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// The resolver state.
 pub struct Builder<'a> {
     is_class: &'a dyn Fn(&str) -> bool,
+    /// Set for [`super::parse_all`]: unknown classes and undeclared
+    /// elements become elements of a class by that name (reported, and
+    /// left for the router to skip) so the rest of the graph is checked;
+    /// the function suggests a known class for an unknown name.
+    keep_unknown: Option<&'a Suggest<'a>>,
     /// Visible user classes, latest last (lexical scoping by truncation).
     types: Vec<(String, TypeRef)>,
     top: Scope,
@@ -311,12 +319,36 @@ impl<'a> Builder<'a> {
     pub fn new(is_class: &'a dyn Fn(&str) -> bool) -> Self {
         Builder {
             is_class,
+            keep_unknown: None,
             types: Vec::new(),
             top: Scope::default(),
             stack: Vec::new(),
             errors: Vec::new(),
             requirements: Vec::new(),
         }
+    }
+
+    /// Keeps unknown classes and undeclared elements in the graph, each
+    /// reported with `suggest`'s proposal (see [`super::parse_all`]).
+    pub fn keep_unknown(mut self, suggest: &'a Suggest<'a>) -> Self {
+        self.keep_unknown = Some(suggest);
+        self
+    }
+
+    /// Reports `message` about the unknown name `name` at `span`; returns
+    /// the type the name takes from now on.
+    fn unknown(&mut self, span: &Span, name: &str, message: String) -> TypeRef {
+        let mut e = Error::new(span.clone(), message);
+        let t = match self.keep_unknown {
+            Some(suggest) => {
+                e = e.suggest(suggest(name));
+                TypeRef::Primitive(Rc::from(name))
+            }
+            None => TypeRef::Error,
+        };
+        self.errors.push(e);
+        self.types.push((name.into(), t.clone()));
+        t
     }
 
     /// Resolves a file's statements; returns the file scope.
@@ -345,9 +377,8 @@ impl<'a> Builder<'a> {
         match self.lookup_type(&id.name) {
             Some(t) => t,
             None => {
-                self.err(&id.span, format!("unknown element class '{}'", id.name));
-                self.types.push((id.name.clone(), TypeRef::Error));
-                TypeRef::Error
+                let msg = format!("unknown element class '{}'", id.name);
+                self.unknown(&id.span, &id.name, msg)
             }
         }
     }
@@ -852,9 +883,8 @@ impl<'a> Builder<'a> {
                 if p.decl.is_some() && ty.is_some() {
                     self.err(&p.span, format!("class '{}' used as element name", p.name));
                 } else if p.decl.is_none() && ty.is_none() {
-                    self.err(&p.span, format!("undeclared element '{}'", p.name));
-                    self.types.push((p.name.clone(), TypeRef::Error));
-                    ty = Some(TypeRef::Error);
+                    let msg = format!("undeclared element '{}'", p.name);
+                    ty = Some(self.unknown(&p.span, &p.name, msg));
                 }
                 let (name, anon) = match ty {
                     Some(_) => (self.anon_name(&p.name), true),

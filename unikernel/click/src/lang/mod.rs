@@ -78,11 +78,37 @@ pub fn parse(
     overrides: &[(String, String)],
     is_class: &dyn Fn(&str) -> bool,
 ) -> Result<FlatConfig, Errors> {
+    let (flat, errors) = parse_with(source, overrides, file, build::Builder::new(is_class));
+    errors.into_result(flat)
+}
+
+/// Parses as [`parse`] does, but always returns the graph with every error:
+/// an unknown class or undeclared element stays in it as an element of a
+/// class by the name written (which no registry has), so that later checks
+/// see the rest of the graph whole. Each such error carries `suggest`'s
+/// proposal for the name.
+pub fn parse_all(
+    source: &str,
+    file: &str,
+    overrides: &[(String, String)],
+    is_class: &dyn Fn(&str) -> bool,
+    suggest: &dyn Fn(&str) -> Option<String>,
+) -> (FlatConfig, Errors) {
+    let builder = build::Builder::new(is_class).keep_unknown(suggest);
+    parse_with(source, overrides, file, builder)
+}
+
+fn parse_with(
+    source: &str,
+    overrides: &[(String, String)],
+    file: &str,
+    builder: build::Builder<'_>,
+) -> (FlatConfig, Errors) {
     let (stmts, mut errors) = parser::parse_file(source, file);
-    let (top, requirements, build_errors) = build::Builder::new(is_class).file(&stmts);
+    let (top, requirements, build_errors) = builder.file(&stmts);
     errors.extend(build_errors);
     let (mut flat, expand_errors) = expand::flatten(top, overrides);
     errors.extend(expand_errors);
     flat.requirements = requirements;
-    Errors(errors).into_result(flat)
+    (flat, Errors(errors))
 }

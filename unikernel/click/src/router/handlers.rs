@@ -11,14 +11,17 @@ use core::fmt::Write;
 
 use super::{Ctx, PortKind, Router};
 use crate::element::HandlerDecl;
+use crate::error::ConfigError;
+use crate::suggest::closest;
 
 /// Why a handler call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandlerError {
     /// No element of that name.
     NoElement(String),
-    /// The element (or router) has no such handler.
-    NoHandler(String),
+    /// The element (or router) has no such handler; the closest name it
+    /// has, if one is close.
+    NoHandler(String, Option<String>),
     /// The handler cannot be read.
     NotReadable(String),
     /// The handler cannot be written.
@@ -26,14 +29,17 @@ pub enum HandlerError {
     /// The element is running (a handler called from inside itself).
     Busy(String),
     /// The write handler rejected the value.
-    Failed(String, String),
+    Failed(String, ConfigError),
 }
 
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HandlerError::NoElement(e) => write!(f, "no element named '{e}'"),
-            HandlerError::NoHandler(h) => write!(f, "unknown handler '{h}'"),
+            HandlerError::NoHandler(h, None) => write!(f, "unknown handler '{h}'"),
+            HandlerError::NoHandler(h, Some(s)) => {
+                write!(f, "unknown handler '{h}' (did you mean '{s}'?)")
+            }
             HandlerError::NotReadable(h) => write!(f, "handler '{h}' is write-only"),
             HandlerError::NotWritable(h) => write!(f, "handler '{h}' is read-only"),
             HandlerError::Busy(h) => write!(f, "handler '{h}': element is busy"),
@@ -45,7 +51,7 @@ impl fmt::Display for HandlerError {
 #[cfg(feature = "std")]
 impl std::error::Error for HandlerError {}
 
-const GENERIC: &[HandlerDecl] = &[
+pub(super) const GENERIC: &[HandlerDecl] = &[
     HandlerDecl::read("name"),
     HandlerDecl::read("class"),
     HandlerDecl::read("config"),
@@ -94,22 +100,24 @@ impl Router {
 
     fn lookup(&self, spec: &str) -> Result<(Option<usize>, HandlerDecl), HandlerError> {
         let (elem, h) = split(spec);
-        match elem {
-            None => ROUTER
-                .iter()
-                .find(|d| d.name == h)
-                .map(|d| (None, *d))
-                .ok_or_else(|| HandlerError::NoHandler(spec.into())),
+        let (eid, decls) = match elem {
+            None => (None, ROUTER.to_vec()),
             Some(e) => {
                 let eid = self
                     .find(e)
                     .ok_or_else(|| HandlerError::NoElement(e.into()))?;
-                let d = self
-                    .element_handlers(eid)
-                    .into_iter()
-                    .find(|d| d.name == h)
-                    .ok_or_else(|| HandlerError::NoHandler(spec.into()))?;
-                Ok((Some(eid), d))
+                (Some(eid), self.element_handlers(eid))
+            }
+        };
+        match decls.iter().find(|d| d.name == h) {
+            Some(d) => Ok((eid, *d)),
+            None => {
+                let near = closest(h, decls.iter().map(|d| d.name));
+                let full = |n: &str| match elem {
+                    Some(e) => format!("{e}.{n}"),
+                    None => n.to_string(),
+                };
+                Err(HandlerError::NoHandler(spec.into(), near.map(full)))
             }
         }
     }

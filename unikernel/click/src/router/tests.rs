@@ -75,6 +75,42 @@ fn generic_and_router_handlers() {
 }
 
 #[test]
+fn a_rejected_handler_value_keeps_its_kind() {
+    let (r, _) = router(flat(
+        &[("i", "Idle", ""), ("d", "Discard", "")],
+        &[(0, 0, 1, 0)],
+    ));
+    match r.write("d.active", "maybe") {
+        Err(crate::router::HandlerError::Failed(h, e)) => {
+            assert_eq!(h, "d.active");
+            assert_eq!(e.kind, crate::error::ErrorKind::BadValue);
+            assert_eq!(e.to_string(), "expected true or false, got 'maybe'");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_mistyped_handler_gets_a_suggestion() {
+    let (r, _) = router(flat(
+        &[
+            ("i", "Idle", ""),
+            ("c", "Counter", ""),
+            ("d", "Discard", ""),
+        ],
+        &[(0, 0, 1, 0), (1, 0, 2, 0)],
+    ));
+    assert_eq!(
+        r.read("c.cont").unwrap_err().to_string(),
+        "unknown handler 'c.cont' (did you mean 'c.count'?)"
+    );
+    assert_eq!(
+        r.read("lst").unwrap_err().to_string(),
+        "unknown handler 'lst' (did you mean 'list'?)"
+    );
+}
+
+#[test]
 fn unknown_class_is_located() {
     let e = errors_of(flat(&[("x", "Frobnicate", "")], &[]));
     assert_eq!(e, vec!["test:1:1: unknown element class 'Frobnicate'"]);
@@ -345,4 +381,59 @@ fn a_build_told_memory_ran_out_stops_with_an_error() {
         &[(0, 0, 1, 0)]
     ))
     .is_ok());
+}
+
+#[test]
+fn check_source_reports_every_error_with_suggestions() {
+    let src = "src :: InfiniteSorce(LIMIT 5);\n\
+               q :: Queue(foo);\n\
+               src -> c :: Counter -> q -> Unqueue -> discard;\n\
+               c[1] -> Discard;\n\
+               Script(write c.resett, read nobody.count, stop);\n";
+    let reg = crate::Registry::standard();
+    let errs = crate::Router::check_source(src, "t.click", &[], &reg).unwrap_err();
+    let got: alloc::vec::Vec<_> = errs
+        .0
+        .iter()
+        .map(|e| (e.span.line, e.message.as_str(), e.suggestion.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                1,
+                "unknown element class 'InfiniteSorce'",
+                Some("InfiniteSource")
+            ),
+            (
+                2,
+                "'q :: Queue': CAPACITY: expected an unsigned integer, got 'foo'",
+                None
+            ),
+            (3, "undeclared element 'discard'", Some("Discard")),
+            (
+                4,
+                "'c :: Counter' has no output 1 (Counter takes 1 output)",
+                None
+            ),
+            (4, "'Discard@6 :: Discard' input 0 unused", None),
+            (
+                5,
+                "'Script@7 :: Script': unknown handler 'c.resett'",
+                Some("c.reset")
+            ),
+            (5, "'Script@7 :: Script': no element named 'nobody'", None),
+        ],
+        "{errs}"
+    );
+    // The first error, as `mbctl check` prints it.
+    assert_eq!(
+        errs.0[0].to_string(),
+        "t.click:1:8: unknown element class 'InfiniteSorce' (did you mean 'InfiniteSource'?)"
+    );
+    let good = "Idle -> c :: Counter -> Discard; Script(write c.reset, stop);";
+    assert_eq!(
+        crate::Router::check_source(good, "t", &[], &reg),
+        Ok((4, 2))
+    );
 }

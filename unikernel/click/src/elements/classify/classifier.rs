@@ -28,6 +28,7 @@
 //! c[2] -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -51,18 +52,18 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     Ok(Box::new(Classifier::new(&args.rest_raw(), cx.noutputs())?))
 }
 
 /// Checks that there is one argument per output port, as Classifier and
 /// IPClassifier require.
-pub(super) fn one_per_output(args: &[String], noutputs: usize) -> Result<(), String> {
+pub(super) fn one_per_output(args: &[String], noutputs: usize) -> Result<(), ConfigError> {
     if args.len() != noutputs {
-        return Err(format!(
+        return Err(ConfigError::conflict(format!(
             "need {noutputs} arguments, one per output port (got {})",
             args.len()
-        ));
+        )));
     }
     Ok(())
 }
@@ -74,7 +75,7 @@ pub struct Classifier {
 
 impl Classifier {
     /// Compiles `patterns` for an element with `noutputs` outputs.
-    pub fn new(patterns: &[String], noutputs: usize) -> Result<Classifier, String> {
+    pub fn new(patterns: &[String], noutputs: usize) -> Result<Classifier, ConfigError> {
         one_per_output(patterns, noutputs)?;
         let rules = patterns
             .iter()
@@ -85,7 +86,7 @@ impl Classifier {
                         expr,
                         output: Some(i),
                     })
-                    .map_err(|e| format!("pattern {i}: {e}"))
+                    .map_err(|e| ConfigError::bad_arg(i, format!("pattern {i}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Classifier {
@@ -127,7 +128,7 @@ impl Element for Classifier {
 mod tests {
     use super::*;
 
-    fn c(pats: &[&str]) -> Result<Classifier, String> {
+    fn c(pats: &[&str]) -> Result<Classifier, ConfigError> {
         let v: Vec<String> = pats.iter().map(|s| String::from(*s)).collect();
         Classifier::new(&v, pats.len())
     }

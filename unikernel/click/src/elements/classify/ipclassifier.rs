@@ -23,6 +23,7 @@
 //! c[0] -> Discard; c[1] -> Discard; c[2] -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::String;
 
@@ -43,12 +44,12 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     Ok(Box::new(ip_classifier(&args.rest_raw(), cx.noutputs())?))
 }
 
 /// Compiles IPClassifier expressions into an [`IPFilter`].
-pub fn ip_classifier(exprs: &[String], noutputs: usize) -> Result<IPFilter, String> {
+pub fn ip_classifier(exprs: &[String], noutputs: usize) -> Result<IPFilter, ConfigError> {
     one_per_output(exprs, noutputs)?;
     let rules = parse_each(exprs, |i, text| {
         Ok(Rule {

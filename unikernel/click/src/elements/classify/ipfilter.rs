@@ -33,6 +33,7 @@
 //!   -> Discard;
 //! ```
 
+use crate::error::{ArgPos, ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -56,7 +57,7 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     Ok(Box::new(IPFilter::new(&args.rest_raw(), cx.noutputs())?))
 }
 
@@ -64,16 +65,19 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
 /// IPFilter and IPClassifier take them; errors name the argument.
 pub(super) fn parse_each(
     args: &[String],
-    parse: impl Fn(usize, &str) -> Result<Rule, String>,
-) -> Result<Vec<Rule>, String> {
+    parse: impl Fn(usize, &str) -> Result<Rule, ConfigError>,
+) -> Result<Vec<Rule>, ConfigError> {
     args.iter()
         .enumerate()
         .map(|(i, a)| {
             let text = unquote(a.trim());
             if text.trim().is_empty() {
-                return Err(format!("empty pattern {i}"));
+                return Err(
+                    ConfigError::new(ErrorKind::Missing, format!("empty pattern {i}"))
+                        .at(ArgPos::Index(i)),
+                );
             }
-            parse(i, &text).map_err(|e| format!("pattern {i}: {e}"))
+            parse(i, &text).map_err(|e| ConfigError::bad_arg(i, format!("pattern {i}: {e}")))
         })
         .collect()
 }
@@ -85,7 +89,7 @@ pub struct IPFilter {
 
 impl IPFilter {
     /// Compiles `ACTION EXPR` rules for an element with `noutputs` outputs.
-    pub fn new(rules: &[String], noutputs: usize) -> Result<IPFilter, String> {
+    pub fn new(rules: &[String], noutputs: usize) -> Result<IPFilter, ConfigError> {
         let compiled = parse_each(rules, |_, text| {
             let (action, expr) = parse_rule(text, noutputs)?;
             let output = match action {

@@ -346,6 +346,28 @@ impl Interp {
         }
     }
 
+    /// The handlers `read`, `write` and `print` instructions name as
+    /// written (`elem.handler`), leaving out names built from variables:
+    /// what a configuration check can verify before the script runs.
+    pub fn handler_calls(&self) -> Vec<String> {
+        self.insns
+            .iter()
+            .filter_map(|x| match x.op {
+                Op::Read { .. } | Op::Write { .. } => Some(shift_word(&x.text).0),
+                Op::Print { .. } if x.text.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                    Some(shift_word(&x.text).0)
+                }
+                _ => None,
+            })
+            .filter(|name| name.contains('.') && !name.contains('$'))
+            .collect()
+    }
+
+    /// True if `h` is a handler of the script element itself.
+    pub fn is_own_handler(h: &str) -> bool {
+        OWN.contains(&h)
+    }
+
     /// Call at router initialization: evaluates `init` instructions and
     /// starts an active script (a driver script asks for its first router
     /// step through the return value).

@@ -63,6 +63,7 @@
 //!        print $x, stop);
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::cell::RefCell;
@@ -91,15 +92,16 @@ pub struct Script {
 
 impl Script {
     /// Reads the `TYPE` keyword and the instructions.
-    pub fn configure(args: &mut Args, default: ScriptType) -> Result<Script, String> {
+    pub fn configure(args: &mut Args, default: ScriptType) -> Result<Script, ConfigError> {
         let kind = match args.keyword::<String>("TYPE")?.as_deref().map(str::trim) {
             None => default,
             Some("ACTIVE") => ScriptType::Active,
             Some("PASSIVE") => ScriptType::Passive,
             Some("DRIVER") => ScriptType::Driver,
             Some(other) => {
-                return Err(alloc::format!(
-                    "bad TYPE '{other}' (expected ACTIVE, PASSIVE or DRIVER)"
+                return Err(ConfigError::new(
+                    ErrorKind::BadValue,
+                    alloc::format!("bad TYPE '{other}' (expected ACTIVE, PASSIVE or DRIVER)"),
                 ))
             }
         };
@@ -110,6 +112,12 @@ impl Script {
         })
     }
 
+    /// The `elem.handler` names the script reads and writes as written
+    /// (see [`Interp::handler_calls`]).
+    pub fn handler_calls(&self) -> alloc::vec::Vec<String> {
+        self.interp.borrow().handler_calls()
+    }
+
     fn router_step(&mut self, cx: &Ctx) {
         if self.interp.get_mut().step(cx, 1, StepKind::Router) == Outcome::Finished {
             cx.stop_router();
@@ -118,7 +126,7 @@ impl Script {
 }
 
 impl Element for Script {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         let interp = self.interp.get_mut();
         if interp.kind == ScriptType::Driver {
             cx.listen_for_stop();
@@ -171,7 +179,7 @@ impl Element for Script {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let interp = self.interp.get_mut();
         match name {
             "step" => {
@@ -182,9 +190,9 @@ impl Element for Script {
                 }
                 Ok(())
             }
-            "goto" => interp.goto_handler(cx, value),
-            "run" => interp.run(cx, value).map(|_| ()),
-            _ => Err(alloc::format!("handler '{name}' is not writable")),
+            "goto" => Ok(interp.goto_handler(cx, value)?),
+            "run" => Ok(interp.run(cx, value).map(|_| ())?),
+            _ => Err(ConfigError::not_writable(name)),
         }
     }
 }

@@ -73,6 +73,7 @@
 //! a[1] -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -102,7 +103,9 @@ pub static CLASS: ElementClass = ElementClass {
         let entry_packet_capacity = args.keyword_or("ENTRY_PACKET_CAPACITY", 0u32)?;
         let slim_factor = args.keyword_or("CAPACITY_SLIM_FACTOR", 2u32)?;
         if slim_factor == 0 {
-            return Err("CAPACITY_SLIM_FACTOR cannot be zero".into());
+            return Err(ConfigError::out_of_range(
+                "CAPACITY_SLIM_FACTOR cannot be zero",
+            ));
         }
         let timeout = args.keyword_or("TIMEOUT", Duration(Timestamp::new(300, 0)))?;
         let poll_timeout = args.keyword_or("POLL_TIMEOUT", Duration(Timestamp::new(60, 0)))?;
@@ -480,7 +483,7 @@ impl ArpQuerier {
 }
 
 impl Element for ArpQuerier {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if self.timeout_ms != 0 {
             cx.set_timer(
                 EXPIRE_TIMER,
@@ -563,7 +566,7 @@ impl Element for ArpQuerier {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let words = split_words(value);
         let ip_arg = |w: Option<&String>| {
             w.and_then(|w| Ipv4::from_arg(w))

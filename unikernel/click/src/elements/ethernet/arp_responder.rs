@@ -33,6 +33,7 @@
 //! c[1] -> Discard;
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -54,7 +55,8 @@ pub static CLASS: ElementClass = ElementClass {
     make: |args, _cx| {
         let mut table = Vec::new();
         for (i, a) in args.rest_raw().iter().enumerate() {
-            add_entries(&mut table, a).map_err(|e| format!("argument {i}: {e}"))?;
+            add_entries(&mut table, a)
+                .map_err(|e| ConfigError::bad_arg(i, format!("argument {i}: {e}")))?;
         }
         Ok(Box::new(ArpResponder { table }))
     },
@@ -70,7 +72,7 @@ struct Entry {
 
 /// Parses one `IP/MASK [IP/MASK...] ETH` argument into `table`, replacing
 /// entries for the same prefix.
-fn add_entries(table: &mut Vec<Entry>, arg: &str) -> Result<(), String> {
+fn add_entries(table: &mut Vec<Entry>, arg: &str) -> Result<(), ConfigError> {
     let mut nets = Vec::new();
     let mut eth = None;
     for w in split_words(arg) {
@@ -84,13 +86,13 @@ fn add_entries(table: &mut Vec<Entry>, arg: &str) -> Result<(), String> {
                 return Err("more than one ETH".into());
             }
         } else {
-            return Err(format!("expected IP/MASK ETH, got '{w}'"));
+            return Err(ConfigError::bad_value("", "IP/MASK ETH", &w));
         }
     }
     if nets.is_empty() {
-        return Err("missing IP/MASK".into());
+        return Err(ConfigError::new(ErrorKind::Missing, "missing IP/MASK"));
     }
-    let eth = eth.ok_or("missing ETH")?;
+    let eth = eth.ok_or_else(|| ConfigError::new(ErrorKind::Missing, "missing ETH"))?;
     for net in nets {
         table.retain(|e| e.net != net);
         table.push(Entry { net, eth });
@@ -170,7 +172,7 @@ impl Element for ArpResponder {
         s
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         if name == "add" {
             let mut t = self.table.clone();
             add_entries(&mut t, value)?;
@@ -185,7 +187,10 @@ impl Element for ArpResponder {
         let before = self.table.len();
         self.table.retain(|e| e.net != net);
         if self.table.len() == before {
-            return Err(format!("{net} not found"));
+            return Err(ConfigError::new(
+                ErrorKind::Handler,
+                format!("{net} not found"),
+            ));
         }
         Ok(())
     }

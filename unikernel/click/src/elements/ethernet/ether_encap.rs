@@ -23,6 +23,7 @@
 //!   -> EtherEncap(0x0800, 02:00:00:00:00:fe, 02:00:00:00:00:01) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -91,7 +92,7 @@ impl Element for EtherEncap {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "ethertype" => self.ethertype = parse_written(value)?,
             _ => self.addrs.write(name, value)?,

@@ -20,6 +20,7 @@
 //! FromDump(in.pcap) -> EtherRewrite(02:aa:00:00:00:01, 02:bb:00:00:00:02) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::String;
 
@@ -49,7 +50,7 @@ pub struct Addrs {
 
 impl Addrs {
     /// Reads the `SRC` and `DST` arguments.
-    pub fn from_args(args: &mut Args) -> Result<Self, String> {
+    pub fn from_args(args: &mut Args) -> Result<Self, ConfigError> {
         let src: EtherAddr = args.required("SRC")?;
         let dst: EtherAddr = args.required("DST")?;
         Ok(Addrs {
@@ -64,7 +65,7 @@ impl Addrs {
     }
 
     /// Writes the `src` or `dst` handler.
-    pub fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let slot = if name == "src" {
             &mut self.src
         } else {
@@ -119,7 +120,7 @@ impl Element for EtherRewrite {
         self.0.read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         self.0.write(name, value)
     }
 }

@@ -49,6 +49,7 @@
 //! c[1] -> Discard;
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -109,13 +110,13 @@ impl From<HeaderError> for Reason {
     }
 }
 
-fn addr_list(key: &str, v: &str) -> Result<Vec<[u8; 4]>, String> {
+fn addr_list(key: &str, v: &str) -> Result<Vec<[u8; 4]>, ConfigError> {
     split_words(v)
         .iter()
         .map(|w| {
             Ipv4::parse(w)
                 .map(|a| a.0)
-                .ok_or_else(|| format!("{key}: expected a list of IP addresses, got '{w}'"))
+                .ok_or_else(|| ConfigError::bad_value(key, "a list of IP addresses", w))
         })
         .collect()
 }
@@ -134,13 +135,13 @@ pub struct CheckIpHeader {
 
 impl CheckIpHeader {
     /// Reads the arguments; `checksum` is the `CHECKSUM` default.
-    pub fn configure(args: &mut Args, checksum: bool) -> Result<CheckIpHeader, String> {
+    pub fn configure(args: &mut Args, checksum: bool) -> Result<CheckIpHeader, ConfigError> {
         let mut bad_src = Vec::new();
         let mut good_dst = Vec::new();
         if let Some(v) = args.keyword::<String>("INTERFACES")? {
             for w in split_words(&v) {
                 let p = Ipv4Prefix::parse(&w).ok_or_else(|| {
-                    format!("INTERFACES: expected a list of IP prefixes, got '{w}'")
+                    ConfigError::bad_value("INTERFACES", "a list of IP prefixes", &w)
                 })?;
                 bad_src.push(p.broadcast().0);
                 good_dst.push(p.addr.0);
@@ -162,7 +163,7 @@ impl CheckIpHeader {
         let parse_offset = |s: &str| {
             crate::confparse::values::parse_u64(s)
                 .map(|v| v as usize)
-                .ok_or_else(|| format!("OFFSET: expected an unsigned integer, got '{s}'"))
+                .ok_or_else(|| ConfigError::bad_value("OFFSET", "an unsigned integer", s))
         };
         match pos.as_slice() {
             [] => {}
@@ -177,7 +178,10 @@ impl CheckIpHeader {
                     offset = Some(parse_offset(o)?);
                 }
             }
-            _ => return Err(format!("too many arguments (unexpected '{}')", pos[2])),
+            _ => {
+                let e = format!("too many arguments (unexpected '{}')", pos[2]);
+                return Err(ConfigError::new(ErrorKind::TooMany, e));
+            }
         }
         Ok(CheckIpHeader {
             offset: offset.unwrap_or(0),

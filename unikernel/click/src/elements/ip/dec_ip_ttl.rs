@@ -30,6 +30,7 @@
 //! t[1] -> ICMPError(10.0.0.254, timeexceeded) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -122,7 +123,7 @@ impl Element for DecIpTtl {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), ConfigError> {
         self.active = parse_written(value)?;
         Ok(())
     }

@@ -44,6 +44,7 @@
 //!   -> EtherEncap(0x0800, 02:00:00:00:00:fe, 02:00:00:00:00:01) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -58,9 +59,9 @@ use crate::router::Ctx;
 
 /// Rejects an MTU too small for the headers and the 40 bytes of the
 /// original an error carries.
-fn check_mtu(mtu: usize) -> Result<usize, String> {
+fn check_mtu(mtu: usize) -> Result<usize, ConfigError> {
     if mtu < ip::MIN_HEADER_LEN + icmp::HEADER_LEN + 40 {
-        return Err(format!("MTU {mtu} is too small"));
+        return Err(ConfigError::out_of_range(format!("MTU {mtu} is too small")));
     }
     Ok(mtu)
 }
@@ -75,16 +76,16 @@ pub static CLASS: ElementClass = ElementClass {
         let src: Ipv4 = args.required("SRC")?;
         let ty: Word = args.required("TYPE")?;
         let ty = icmp::parse_type(&ty.0)
-            .ok_or_else(|| format!("TYPE: expected an ICMP type, got '{}'", ty.0))?;
+            .ok_or_else(|| ConfigError::bad_value("TYPE", "an ICMP type", &ty.0))?;
         if !icmp::is_error_type(ty) {
-            return Err(format!("ICMP type {ty} is not an error type"));
+            return Err(ConfigError::out_of_range(format!(
+                "ICMP type {ty} is not an error type"
+            )));
         }
         let code = match args.optional::<Word>("CODE")? {
             Some(c) => icmp::parse_code(ty, &c.0).ok_or_else(|| {
-                format!(
-                    "CODE: expected an ICMP code (0-255 or a name for type {ty}), got '{}'",
-                    c.0
-                )
+                let what = format!("an ICMP code (0-255 or a name for type {ty})");
+                ConfigError::bad_value("CODE", &what, &c.0)
             })?,
             None => 0,
         };
@@ -94,7 +95,7 @@ pub static CLASS: ElementClass = ElementClass {
                 .map(|w| {
                     Ipv4::parse(w)
                         .map(|a| a.0)
-                        .ok_or_else(|| format!("BADADDRS: expected IP addresses, got '{w}'"))
+                        .ok_or_else(|| ConfigError::bad_value("BADADDRS", "IP addresses", w))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
@@ -309,7 +310,7 @@ impl Element for IcmpError {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "src" => self.src = parse_written::<Ipv4>(value)?.0,
             "mtu" => self.mtu = check_mtu(parse_written(value)?)?,

@@ -53,6 +53,7 @@
 //! // mbctl run x.click -h m.flows
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -257,7 +258,7 @@ impl FlowMonitor {
 }
 
 impl Element for FlowMonitor {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if self.timeout > Timestamp::ZERO {
             cx.set_timer(SWEEP_TIMER, cx.now() + self.timeout);
         }
@@ -338,7 +339,7 @@ impl Element for FlowMonitor {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.flows.clear();
         self.agg = Aggregates::default();
         Ok(())

@@ -21,6 +21,7 @@
 //! rw :: IPRewriter(pattern NAT 0 1, pattern NAT 0 1);
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
@@ -43,7 +44,7 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     let mut pats: Vec<(String, SharedPattern)> = Vec::new();
     for a in args.rest_raw() {
         let w = split_words(&a);
@@ -58,10 +59,13 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
                 .filter_map(|e| e.downcast_ref::<IpRewriterPatterns>())
                 .any(|p| p.get(name).is_some());
         if taken {
-            return Err(format!("pattern '{name}' already defined"));
+            return Err(ConfigError::conflict(format!(
+                "pattern '{name}' already defined"
+            )));
         }
         let words: Vec<&str> = rest.iter().map(|s| s.as_str()).collect();
-        let p = Pattern::parse(&words).map_err(|e| format!("pattern '{name}': {e}"))?;
+        let p = Pattern::parse(&words)
+            .map_err(|e| ConfigError::new(ErrorKind::BadValue, format!("pattern '{name}': {e}")))?;
         pats.push((name.to_string(), Rc::new(RefCell::new(p))));
     }
     Ok(Box::new(IpRewriterPatterns { pats }))

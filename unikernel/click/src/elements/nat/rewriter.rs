@@ -4,6 +4,7 @@
 //! deltas, connection tracking), ICMP errors about mapped flows, expiry,
 //! capacity eviction, handlers and state export.
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -86,7 +87,7 @@ type Verdict = Option<usize>;
 
 impl Rewriter {
     /// Reads the configuration of a `kind` element.
-    pub fn configure(kind: Kind, args: &mut Args, cx: &ConfigCx) -> Result<Rewriter, String> {
+    pub fn configure(kind: Kind, args: &mut Args, cx: &ConfigCx) -> Result<Rewriter, ConfigError> {
         let mut t = [Timeouts::default(); tcpstate::NCLASS];
         let mut dst_anno = true;
         let mut set = |c: Class, timeout: Duration, guarantee: Duration| {
@@ -145,7 +146,7 @@ impl Rewriter {
             match reply_anno_kw {
                 None => None,
                 Some(s) => Some(parse_anno(&s).ok_or_else(|| {
-                    format!("REPLY_ANNO: expected an annotation offset, got '{s}'")
+                    ConfigError::bad_value("REPLY_ANNO", "an annotation offset", &s)
                 })?),
             };
         let cap_a = args.keyword::<String>("CAPACITY")?;
@@ -154,7 +155,7 @@ impl Rewriter {
             None => 0x7FFF_FFFF,
             Some(c) => crate::confparse::values::parse_u64(&c)
                 .and_then(|v| usize::try_from(v).ok())
-                .ok_or("bad MAPPING_CAPACITY (an integer; sharing another rewriter's capacity is not supported)")?,
+                .ok_or_else(|| ConfigError::new(ErrorKind::BadValue, "bad MAPPING_CAPACITY (an integer; sharing another rewriter's capacity is not supported)"))?,
         };
         let reap_a = args.keyword::<Duration>("REAP_TIME")?;
         let reap = args
@@ -164,16 +165,19 @@ impl Rewriter {
         let lines = args.rest_positional();
         let nin = cx.ninputs();
         if lines.len() != nin {
-            return Err(format!("need {nin} arguments, one per input port"));
+            let e = format!("need {nin} arguments, one per input port");
+            return Err(ConfigError::conflict(e));
         }
         let nout = cx.noutputs();
         let mut specs = Vec::with_capacity(nin);
         for (i, l) in lines.iter().enumerate() {
-            specs.push(parse_spec(l, i, nout, cx)?);
+            let spec =
+                parse_spec(l, i, nout, cx).map_err(|e| ConfigError::new(ErrorKind::BadValue, e))?;
+            specs.push(spec);
         }
         let mut rng = Rng::from_name(cx.name());
         let mut table = FlowTable::try_new(1024, rng.next_u64())
-            .ok_or("out of memory for the mapping table")?;
+            .ok_or_else(|| ConfigError::resource("out of memory for the mapping table"))?;
         table.timeouts = t;
         table.capacity = capacity;
         Ok(Rewriter {
@@ -770,9 +774,9 @@ impl Rewriter {
 
     /// Click's `tcp_lookup`: `SADDR SPORT DADDR DPORT` of a TCP flow to
     /// the rewritten flow in the same form, or empty.
-    pub fn tcp_lookup(&self, q: &str) -> Result<String, String> {
+    pub fn tcp_lookup(&self, q: &str) -> Result<String, ConfigError> {
         let w: Vec<&str> = q.split_whitespace().collect();
-        let bad = || String::from("expected SADDR SPORT DADDR DPORT");
+        let bad = || ConfigError::new(ErrorKind::BadValue, "expected SADDR SPORT DADDR DPORT");
         if w.len() != 4 {
             return Err(bad());
         }
@@ -849,12 +853,12 @@ impl Rewriter {
     }
 
     /// Writes a handler.
-    pub fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write_handler(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "capacity" => {
                 let c = crate::confparse::values::parse_u64(value.trim())
                     .and_then(|v| usize::try_from(v).ok())
-                    .ok_or_else(|| format!("expected a capacity, got '{}'", value.trim()))?;
+                    .ok_or_else(|| ConfigError::bad_value("", "a capacity", value))?;
                 self.table.capacity = c;
                 let now = self.now_ms;
                 while self.table.len() > c {
@@ -880,7 +884,7 @@ impl Rewriter {
                 self.lookup_answer = self.tcp_lookup(value)?;
                 Ok(())
             }
-            _ => Err(format!("handler '{name}' is not writable")),
+            _ => Err(ConfigError::not_writable(name)),
         }
     }
 
@@ -1020,7 +1024,7 @@ macro_rules! rewriter_element {
                 _cx: &$crate::router::Ctx,
                 name: &str,
                 value: &str,
-            ) -> Result<(), alloc::string::String> {
+            ) -> Result<(), $crate::error::ConfigError> {
                 self.0.write_handler(name, value)
             }
             fn take_state(

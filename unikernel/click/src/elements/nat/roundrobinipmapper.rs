@@ -24,10 +24,10 @@
 //! lb :: IPRewriter(rr, drop);
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -47,16 +47,18 @@ pub static CLASS: ElementClass = ElementClass {
     make,
 };
 
-fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, String> {
+fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     let lines = args.rest_raw();
     if lines.is_empty() {
-        return Err("no patterns given".into());
+        return Err(ConfigError::new(ErrorKind::Missing, "no patterns given"));
     }
     let mut pats = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let w = split_words(l);
         let words: Vec<&str> = w.iter().map(|s| s.as_str()).collect();
-        pats.push(parse_with_ports(&words, cx).map_err(|e| format!("pattern {i}: {e}"))?);
+        let pat = parse_with_ports(&words, cx)
+            .map_err(|e| ConfigError::bad_arg(i, format!("pattern {i}: {e}")))?;
+        pats.push(pat);
     }
     Ok(Box::new(RoundRobinIpMapper {
         rr: Rc::new(RefCell::new(RoundRobin { pats, last: 0 })),

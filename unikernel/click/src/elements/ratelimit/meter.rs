@@ -24,6 +24,7 @@
 //! m[0] -> ToDump(ok.pcap); m[1] -> Discard;
 //! ```
 
+use crate::error::{ArgPos, ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -59,9 +60,12 @@ impl RateMeter {
         args: Vec<String>,
         cx: &ConfigCx,
         bandwidth: bool,
-    ) -> Result<RateMeter, String> {
+    ) -> Result<RateMeter, ConfigError> {
         if args.is_empty() {
-            return Err("expected at least one rate".into());
+            return Err(ConfigError::new(
+                ErrorKind::Missing,
+                "expected at least one rate",
+            ));
         }
         let max = u32::MAX >> SCALE;
         let mut meters = Vec::with_capacity(args.len());
@@ -72,23 +76,28 @@ impl RateMeter {
             } else {
                 u32::from_arg(a)
             }
-            .ok_or_else(|| format!("argument {}: expected a rate, got '{}'", i + 1, a.trim()))?;
+            .ok_or_else(|| {
+                ConfigError::bad_value(&format!("argument {}", i + 1), "a rate", a)
+                    .at(ArgPos::Index(i))
+            })?;
             if prev.is_some_and(|p| v <= p) {
-                return Err(format!("rate {} must be > rate {}", i + 1, i));
+                let e = format!("rate {} must be > rate {}", i + 1, i);
+                return Err(ConfigError::out_of_range(e).at(ArgPos::Index(i)));
             }
             if v > max {
-                return Err(format!("rate {} too large (max {max})", i + 1));
+                let e = format!("rate {} too large (max {max})", i + 1);
+                return Err(ConfigError::out_of_range(e).at(ArgPos::Index(i)));
             }
             prev = Some(v);
             meters.push((v << SCALE) / 1000);
         }
         if meters.len() + 1 != cx.noutputs() {
-            return Err(format!(
+            return Err(ConfigError::conflict(format!(
                 "{} rates need {} outputs, but {} are connected",
                 meters.len(),
                 meters.len() + 1,
                 cx.noutputs()
-            ));
+            )));
         }
         Ok(RateMeter {
             rate: RateEwma::default(),

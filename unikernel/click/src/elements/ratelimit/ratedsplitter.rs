@@ -27,6 +27,7 @@
 //! rs[0] -> ToDump(pass.pcap); rs[1] -> ToDump(over.pcap);
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::String;
 
@@ -59,7 +60,7 @@ impl RatedSplitter {
     pub(crate) fn configure(
         args: &mut crate::confparse::Args,
         bandwidth: bool,
-    ) -> Result<RatedSplitter, String> {
+    ) -> Result<RatedSplitter, ConfigError> {
         let (tb, spec) = configure(args, bandwidth)?;
         Ok(RatedSplitter {
             tb,
@@ -104,7 +105,7 @@ impl Element for RatedSplitter {
         unparse_rate(&self.tb, self.bandwidth)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), ConfigError> {
         let r = parse_rate(value, self.bandwidth)?;
         self.tb.assign(r, self.spec.capacity(r));
         Ok(())

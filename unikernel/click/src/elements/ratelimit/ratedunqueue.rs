@@ -27,6 +27,7 @@
 //! q :: Queue -> RatedUnqueue(100) -> ToDump(out.pcap);
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -70,7 +71,7 @@ impl RatedUnqueue {
     pub(crate) fn configure(
         args: &mut crate::confparse::Args,
         bandwidth: bool,
-    ) -> Result<RatedUnqueue, String> {
+    ) -> Result<RatedUnqueue, ConfigError> {
         let (tb, spec) = configure(args, bandwidth)?;
         let active = args.keyword_or("ACTIVE", true)?;
         Ok(RatedUnqueue {
@@ -96,7 +97,7 @@ impl RatedUnqueue {
 }
 
 impl Element for RatedUnqueue {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         self.signal = UpstreamSignal::new(cx, 0);
         cx.schedule();
         Ok(())
@@ -162,7 +163,7 @@ impl Element for RatedUnqueue {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         if name == "rate" {
             let r = parse_rate(value, self.bandwidth)?;
             self.tb.assign(r, self.spec.capacity(r));

@@ -47,6 +47,7 @@
 //! // mbctl handler write lim.threshold 10
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -74,10 +75,10 @@ pub static CLASS: ElementClass = ElementClass {
         let Duration(interval) = args.required::<Duration>("INTERVAL")?;
         let capacity = args.keyword_or::<u32>("CAPACITY", 65_536)? as usize;
         if interval <= Timestamp::ZERO {
-            return Err("INTERVAL must be positive".into());
+            return Err(ConfigError::out_of_range("INTERVAL must be positive"));
         }
         if capacity == 0 {
-            return Err("CAPACITY must be positive".into());
+            return Err(ConfigError::out_of_range("CAPACITY must be positive"));
         }
         Ok(Box::new(SourceLimiter {
             threshold,
@@ -235,7 +236,7 @@ impl Element for SourceLimiter {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "threshold" => {

@@ -3,6 +3,7 @@
 //! once per 1 ms jiffy. Conformance depends on this exact arithmetic, so it
 //! is reproduced rather than approximated.
 
+use crate::error::ConfigError;
 use alloc::format;
 use alloc::string::String;
 
@@ -229,7 +230,10 @@ impl BurstSpec {
 /// `RATE` (packets/s, or a bandwidth when `bandwidth`), then
 /// `BURST_DURATION` or `BURST_SIZE` (`BURST_BYTES` for bandwidth). The
 /// capacity defaults to 20 ms of tokens, at least 1.
-pub fn configure(args: &mut Args, bandwidth: bool) -> Result<(TokenBucket, BurstSpec), String> {
+pub fn configure(
+    args: &mut Args,
+    bandwidth: bool,
+) -> Result<(TokenBucket, BurstSpec), ConfigError> {
     let rate = read_rate(args, bandwidth)?;
     let dur = args.keyword::<Duration>("BURST_DURATION")?;
     let size = if bandwidth {
@@ -238,14 +242,14 @@ pub fn configure(args: &mut Args, bandwidth: bool) -> Result<(TokenBucket, Burst
         args.keyword::<u32>("BURST_SIZE")?
     };
     if dur.is_some() && size.is_some() {
-        return Err(format!(
+        return Err(ConfigError::conflict(format!(
             "cannot specify both BURST_DURATION and {}",
             if bandwidth {
                 "BURST_BYTES"
             } else {
                 "BURST_SIZE"
             }
-        ));
+        )));
     }
     let msec = match dur {
         Some(Duration(t)) => duration_msec(t)?,
@@ -260,7 +264,7 @@ pub fn configure(args: &mut Args, bandwidth: bool) -> Result<(TokenBucket, Burst
 }
 
 /// Parses a `rate` handler value: packets/s, or a bandwidth.
-pub fn parse_rate(v: &str, bandwidth: bool) -> Result<u32, String> {
+pub fn parse_rate(v: &str, bandwidth: bool) -> Result<u32, ConfigError> {
     let mut a = Args::new(v);
     let r = read_rate(&mut a, bandwidth)?;
     a.finish()?;
@@ -277,19 +281,21 @@ pub fn unparse_rate(tb: &TokenBucket, bandwidth: bool) -> String {
 }
 
 /// Reads `RATE`: an unsigned packet rate, or a bandwidth in bytes/s.
-pub fn read_rate(args: &mut Args, bandwidth: bool) -> Result<u32, String> {
+pub fn read_rate(args: &mut Args, bandwidth: bool) -> Result<u32, ConfigError> {
     if bandwidth {
         let Bandwidth(b) = args.required::<Bandwidth>("RATE")?;
-        u32::try_from(b).map_err(|_| format!("RATE: bandwidth too large (max {MAX} bytes/s)"))
+        u32::try_from(b).map_err(|_| {
+            ConfigError::out_of_range(format!("RATE: bandwidth too large (max {MAX} bytes/s)"))
+        })
     } else {
         args.required::<u32>("RATE")
     }
 }
 
 /// Milliseconds in `t`, rounded (Click's `SecondsArg(3)`).
-fn duration_msec(t: Timestamp) -> Result<u32, String> {
+fn duration_msec(t: Timestamp) -> Result<u32, ConfigError> {
     u32::try_from((t.nanos() + 500_000) / 1_000_000)
-        .map_err(|_| String::from("BURST_DURATION: too long"))
+        .map_err(|_| ConfigError::out_of_range("BURST_DURATION: too long"))
 }
 
 /// Click's `BandwidthArg::unparse`: a rate in bytes/s as `kbps`, `Mbps`,

@@ -24,6 +24,7 @@
 //! FromDump(in.pcap) -> a :: AverageCounter -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -125,7 +126,7 @@ impl Element for AverageCounter {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.count = 0;
         self.bytes = 0;
         self.first = 0;

@@ -24,6 +24,7 @@
 //! // mbctl run x.click -h c.count
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -182,7 +183,7 @@ impl Element for Counter {
         }
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         *self = Counter::default();
         Ok(())
     }

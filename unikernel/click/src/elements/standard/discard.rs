@@ -20,6 +20,7 @@
 //! FromDump(in.pcap) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -54,7 +55,7 @@ pub struct Discard {
 }
 
 impl Element for Discard {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if cx.input_kind(0) == Some(PortKind::Pull) {
             self.signal = UpstreamSignal::new(cx, 0);
             if self.active {
@@ -119,7 +120,7 @@ impl Element for Discard {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "reset_counts" => self.count = 0,
             _ => {

@@ -27,6 +27,7 @@
 use alloc::boxed::Box;
 
 use crate::element::{Element, ElementClass};
+use crate::error::ConfigError;
 use crate::packet::Packet;
 use crate::router::Ctx;
 
@@ -40,7 +41,7 @@ pub static CLASS: ElementClass = ElementClass {
         let offset = args.required::<u32>("OFFSET")? as usize;
         let length = args.required::<u32>("LENGTH")? as usize;
         if length == 0 {
-            return Err("LENGTH must be > 0".into());
+            return Err(ConfigError::out_of_range("LENGTH must be > 0"));
         }
         Ok(Box::new(HashSwitch { offset, length }))
     },

@@ -30,6 +30,7 @@
 //! InfiniteSource(LIMIT 5, STOP true) -> Counter -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -60,7 +61,7 @@ pub static CLASS: ElementClass = ElementClass {
         let length = args.keyword::<i64>("LENGTH")?.unwrap_or(-1);
         let stop = args.keyword_or("STOP", false)?;
         if burst < 1 {
-            return Err("BURST must be >= 1".into());
+            return Err(ConfigError::out_of_range("BURST must be >= 1"));
         }
         Ok(Box::new(InfiniteSource {
             payload: Payload::new(data, length),
@@ -112,7 +113,7 @@ impl Payload {
     }
 
     /// Writes the `data` or `length` handler.
-    pub fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         if name == "data" {
             *self = Payload::new(value.into(), self.length);
         } else {
@@ -161,7 +162,7 @@ impl InfiniteSource {
 }
 
 impl Element for InfiniteSource {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         self.reschedule(cx);
         Ok(())
     }
@@ -230,12 +231,12 @@ impl Element for InfiniteSource {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "data" | "length" => self.payload.write(name, value)?,
             "limit" => self.limit = parse_written(value)?,
             "burst" => match parse_written(value)? {
-                0 => return Err("burst: must be >= 1".into()),
+                0 => return Err(ConfigError::out_of_range("burst: must be >= 1")),
                 b => self.burst = b,
             },
             "active" => self.active = parse_written(value)?,

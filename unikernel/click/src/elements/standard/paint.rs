@@ -19,6 +19,7 @@
 //! FromDump(in.pcap) -> Paint(2) -> PaintSwitch -> ...
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::String;
 
@@ -62,13 +63,12 @@ pub fn parse_anno(s: &str, size: usize) -> Option<usize> {
 
 /// Reads the optional `ANNO` argument for a `size`-byte annotation; the
 /// default is the paint annotation.
-pub fn anno_arg(args: &mut Args, size: usize) -> Result<usize, String> {
+pub fn anno_arg(args: &mut Args, size: usize) -> Result<usize, ConfigError> {
     match args.optional::<String>("ANNO")? {
         None => Ok(anno::PAINT),
         Some(a) => parse_anno(&a, size).ok_or_else(|| {
-            alloc::format!(
-                "ANNO: expected an annotation name or offset below {ANNO_SIZE}, got '{a}'"
-            )
+            let what = alloc::format!("an annotation name or offset below {ANNO_SIZE}");
+            ConfigError::bad_value("ANNO", &what, &a)
         }),
     }
 }
@@ -83,7 +83,7 @@ pub struct Colour {
 
 impl Colour {
     /// Reads the `COLOR` and `ANNO` arguments.
-    pub fn from_args(args: &mut Args) -> Result<Self, String> {
+    pub fn from_args(args: &mut Args) -> Result<Self, ConfigError> {
         let color = args.required::<u8>("COLOR")?;
         let anno = anno_arg(args, 1)?;
         Ok(Colour { color, anno })
@@ -120,7 +120,7 @@ macro_rules! colour_handler {
             _cx: &$crate::router::Ctx,
             _name: &str,
             value: &str,
-        ) -> Result<(), alloc::string::String> {
+        ) -> Result<(), $crate::error::ConfigError> {
             self.0.color = $crate::confparse::parse_written(value)?;
             Ok(())
         }

@@ -28,6 +28,7 @@
 //! FromDump(in.pcap) -> Print(in, 14) -> Discard;
 //! ```
 
+use crate::error::{ConfigError, ErrorKind};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::fmt::Write;
@@ -61,8 +62,11 @@ pub static CLASS: ElementClass = ElementClass {
                     "HEX" => Contents::Hex,
                     "ASCII" => Contents::Ascii,
                     _ => {
-                        return Err(alloc::format!(
-                            "bad contents value '{w}'; should be 'NONE', 'HEX', or 'ASCII'"
+                        return Err(ConfigError::new(
+                            ErrorKind::BadValue,
+                            alloc::format!(
+                                "bad contents value '{w}'; should be 'NONE', 'HEX', or 'ASCII'"
+                            ),
                         ))
                     }
                 },
@@ -177,7 +181,7 @@ impl Element for Print {
         self.active.to_string()
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, value: &str) -> Result<(), ConfigError> {
         self.active = parse_written(value)?;
         Ok(())
     }

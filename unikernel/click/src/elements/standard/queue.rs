@@ -36,6 +36,7 @@
 //! FromDump(in.pcap) -> q :: Queue(100) -> ToDump(out.pcap);
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
@@ -69,13 +70,13 @@ pub struct Queue {
 
 impl Queue {
     /// Reads `[CAPACITY]`.
-    pub(crate) fn configure(args: &mut Args, front_drop: bool) -> Result<Queue, String> {
+    pub(crate) fn configure(args: &mut Args, front_drop: bool) -> Result<Queue, ConfigError> {
         let capacity = args.optional::<u32>("CAPACITY")?.unwrap_or(1000) as usize;
         let mut q = VecDeque::new();
         if !crate::fallible::reserve_deque(&mut q, capacity) {
-            return Err(alloc::format!(
+            return Err(ConfigError::resource(alloc::format!(
                 "out of memory for CAPACITY {capacity} (room for {capacity} packets)"
-            ));
+            )));
         }
         Ok(Queue {
             q,
@@ -117,7 +118,7 @@ impl Queue {
 }
 
 impl Element for Queue {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         self.pullers = downstream_pullers(cx.router(), cx.eid(), 0);
         Ok(())
     }
@@ -171,7 +172,7 @@ impl Element for Queue {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
             "capacity" => {
                 let c = parse_written::<u32>(value)? as usize;

@@ -29,6 +29,7 @@
 //! RatedSource(RATE 100, LIMIT 1000, STOP true) -> Queue -> ...
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -63,7 +64,9 @@ pub static CLASS: ElementClass = ElementClass {
         if bandwidth > 0 {
             let size = payload.template().len() as u64;
             if size == 0 {
-                return Err("BANDWIDTH needs a non-empty packet".into());
+                return Err(ConfigError::out_of_range(
+                    "BANDWIDTH needs a non-empty packet",
+                ));
             }
             rate = u32::try_from(bandwidth / size).unwrap_or(u32::MAX);
         }
@@ -118,7 +121,7 @@ impl RatedSource {
 }
 
 impl Element for RatedSource {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if cx.output_kind(0) == Some(PortKind::Push) {
             cx.schedule();
         }
@@ -201,7 +204,7 @@ impl Element for RatedSource {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "data" | "length" => self.payload.write(name, value)?,

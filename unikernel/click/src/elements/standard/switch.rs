@@ -23,6 +23,7 @@
 //! // mbctl handler write s.switch 1
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -40,7 +41,8 @@ pub static CLASS: ElementClass = ElementClass {
     make: |args, cx| {
         let o = args.optional::<i32>("OUTPUT")?.unwrap_or(0);
         if o >= 0 && o as usize >= cx.noutputs() {
-            return Err(alloc::format!("OUTPUT must be < {}", cx.noutputs()));
+            let e = alloc::format!("OUTPUT must be < {}", cx.noutputs());
+            return Err(ConfigError::out_of_range(e));
         }
         Ok(Box::new(Switch { output: o.max(-1) }))
     },
@@ -68,7 +70,7 @@ impl Element for Switch {
         self.output.to_string()
     }
 
-    fn write_handler(&mut self, cx: &Ctx, _name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, _name: &str, value: &str) -> Result<(), ConfigError> {
         let v = i32::from_arg(value).ok_or_else(|| {
             alloc::format!("Switch output must be an integer, got '{}'", value.trim())
         })?;

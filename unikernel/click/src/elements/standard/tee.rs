@@ -23,6 +23,7 @@
 //! t[1] -> ToDump(b.pcap);
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 
 use crate::element::{Element, ElementClass};
@@ -42,12 +43,12 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 /// Checks Tee's `N` against the connected outputs.
-pub(crate) fn check_arms(n: Option<u32>, noutputs: usize) -> Result<(), alloc::string::String> {
+pub(crate) fn check_arms(n: Option<u32>, noutputs: usize) -> Result<(), ConfigError> {
     match n {
-        Some(n) if n as usize != noutputs => Err(alloc::format!(
+        Some(n) if n as usize != noutputs => Err(ConfigError::conflict(alloc::format!(
             "N is {n} but {noutputs} output{} connected",
             if noutputs == 1 { " is" } else { "s are" }
-        )),
+        ))),
         _ => Ok(()),
     }
 }

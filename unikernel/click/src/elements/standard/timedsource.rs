@@ -24,6 +24,7 @@
 //! TimedSource(1s, "hello") -> Print(tick) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -52,7 +53,7 @@ pub static CLASS: ElementClass = ElementClass {
         let active = args.keyword_or("ACTIVE", true)?;
         let stop = args.keyword_or("STOP", false)?;
         if interval <= Timestamp::ZERO {
-            return Err("INTERVAL must be positive".into());
+            return Err(ConfigError::out_of_range("INTERVAL must be positive"));
         }
         Ok(Box::new(TimedSource {
             interval,
@@ -94,7 +95,7 @@ fn unparse_interval(t: Timestamp) -> String {
 }
 
 impl Element for TimedSource {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         if self.active {
             cx.set_timer(TIMER, cx.now() + self.interval);
         }
@@ -139,7 +140,7 @@ impl Element for TimedSource {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "data" => self.data = value.into(),
@@ -147,7 +148,7 @@ impl Element for TimedSource {
             "interval" => {
                 let Duration(t) = parse_written(v)?;
                 if t <= Timestamp::ZERO {
-                    return Err("interval: must be positive".into());
+                    return Err(ConfigError::out_of_range("interval: must be positive"));
                 }
                 self.interval = t;
             }

@@ -28,6 +28,7 @@
 //! q :: Queue -> Unqueue(BURST 8) -> Discard;
 //! ```
 
+use crate::error::ConfigError;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
@@ -80,7 +81,7 @@ impl Unqueue {
 }
 
 impl Element for Unqueue {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         self.signal = UpstreamSignal::new(cx, 0);
         if self.active {
             cx.schedule();
@@ -144,7 +145,7 @@ impl Element for Unqueue {
         }
     }
 
-    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
             "active" => self.active = parse_written(v)?,

@@ -40,7 +40,8 @@ use alloc::string::String;
 use click::confparse::Word;
 use click::element::{Element, ElementClass, HandlerDecl};
 use click::elements::device::DeviceCounts;
-use click::{Batch, Ctx, Packet};
+use click::error::ConfigError;
+use click::{Batch, Ctx};
 
 use super::{bad_devname, parse_devname};
 
@@ -110,7 +111,7 @@ impl FromDevice {
                 if let Some(t) = now {
                     p.set_timestamp(t);
                 }
-                !force_ip || annotate_ip(p)
+                !force_ip || p.mark_ether_ipv4_header()
             },
             |p| {
                 dropped += 1;
@@ -125,23 +126,6 @@ impl FromDevice {
     }
 }
 
-/// Sets the IP header and destination annotations of an Ethernet/IPv4
-/// frame; false for anything else.
-fn annotate_ip(p: &mut Packet) -> bool {
-    let d = p.data();
-    if d.len() < 34 || d[12..14] != [0x08, 0x00] || d[14] >> 4 != 4 {
-        return false;
-    }
-    let hl = usize::from(d[14] & 15) * 4;
-    if hl < 20 || 14 + hl > d.len() {
-        return false;
-    }
-    let dst = [d[30], d[31], d[32], d[33]];
-    p.set_ip_header(14, hl);
-    p.set_dst_ip_anno(dst);
-    true
-}
-
 impl Element for FromDevice {
     fn handlers(&self) -> &'static [HandlerDecl] {
         DeviceCounts::HANDLERS
@@ -151,7 +135,7 @@ impl Element for FromDevice {
         self.counts.read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.counts.reset();
         Ok(())
     }

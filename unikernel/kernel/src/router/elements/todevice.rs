@@ -38,6 +38,7 @@ use click::confparse::Word;
 use click::element::{Element, ElementClass, HandlerDecl};
 use click::elements::device::DeviceCounts;
 use click::elements::standard::notify::UpstreamSignal;
+use click::error::ConfigError;
 use click::router::PortKind;
 use click::{Batch, Ctx, Packet};
 
@@ -67,7 +68,9 @@ pub static CLASS: ElementClass = ElementClass {
         // Room for the whole queue now, so sending never allocates.
         let mut outbox = VecDeque::new();
         if !click::fallible::reserve_deque(&mut outbox, limit) {
-            return Err(alloc::format!("out of memory for QUEUE {limit}"));
+            return Err(ConfigError::resource(alloc::format!(
+                "out of memory for QUEUE {limit}"
+            )));
         }
         Ok(Box::new(ToDevice {
             nic,
@@ -136,7 +139,7 @@ impl ToDevice {
 }
 
 impl Element for ToDevice {
-    fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
+    fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         // Reserved now so the fast path never grows it.
         self.outbox.reserve_exact(self.limit);
         self.pull = cx.input_kind(0) == Some(PortKind::Pull);
@@ -189,7 +192,7 @@ impl Element for ToDevice {
         self.counts.read(name)
     }
 
-    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, _cx: &Ctx, _name: &str, _value: &str) -> Result<(), ConfigError> {
         self.counts.reset();
         Ok(())
     }

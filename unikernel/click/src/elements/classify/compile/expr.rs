@@ -161,6 +161,15 @@ enum MaskKind {
     Ether,
 }
 
+/// What followed a test's value: its mask, and the word that stopped
+/// the parse (for "expected X, got 'W'").
+struct Given<'a> {
+    mask_kind: MaskKind,
+    mask_u: u32,
+    mask_e: [u8; 6],
+    bad_word: Option<&'a str>,
+}
+
 /// One test being parsed: `[quals] [relop] data`.
 #[derive(Clone, Copy, Debug)]
 struct Prim {
@@ -317,299 +326,299 @@ impl Prim {
     fn check(
         &mut self,
         prev: &Prim,
-        mut header: u8,
+        header: u8,
         mask_kind: MaskKind,
         mask_u: u32,
         mask_e: [u8; 6],
         bad_word: Option<&str>,
     ) -> Result<(), String> {
-        let old_sd = self.sd;
         if self.ty == Ty::None {
-            let mut data = self.data;
-            loop {
-                match data {
-                    Data::Host | Data::Net | Data::TcpOpt | Data::Ether => {
-                        self.ty = match data {
-                            Data::Host => Ty::Host,
-                            Data::Net => Ty::Net,
-                            Data::TcpOpt => Ty::TcpOpt,
-                            _ => Ty::Ether,
-                        };
-                        if self.sd == Sd::None {
-                            self.sd = prev.sd;
-                        }
-                    }
-                    Data::Proto => self.ty = Ty::Proto,
-                    Data::Port => {
-                        self.ty = Ty::Port;
-                        if self.sd == Sd::None {
-                            self.sd = prev.sd;
-                        }
-                        if self.proto.is_none() {
-                            self.proto = prev.proto;
-                        }
-                    }
-                    Data::Int => {
-                        data = match prev.ty {
-                            Ty::Field(f) => Data::Field(f),
-                            Ty::Proto => Data::Proto,
-                            Ty::Port => Data::Port,
-                            _ => return Err(String::from("specify header field or 'port'")),
-                        };
-                        self.data = data;
-                        continue;
-                    }
-                    Data::None => {
-                        if self.proto.is_some() {
-                            self.ty = Ty::Proto;
-                        } else {
-                            return Err(match bad_word {
-                                Some(w) => format!("expected a test, got '{w}'"),
-                                None => String::from("partial directive"),
-                            });
-                        }
-                    }
-                    Data::Field(f) => {
-                        self.ty = Ty::Field(f);
-                        if f.proto != 0 && self.proto.is_none() {
-                            self.proto = Some(f.proto);
-                        }
-                    }
-                }
-                break;
-            }
+            self.infer_type(prev, bad_word)?;
         }
-
-        if header == 0 {
-            header = if self.data == Data::Ether { b'e' } else { b'i' };
-        }
+        let header = match header {
+            0 if self.data == Data::Ether => b'e',
+            0 => b'i',
+            h => h,
+        };
         if header == b'e' && self.ty == Ty::Host {
             self.ty = Ty::Ether;
         }
-        let missing = |p: &Prim, what: &str| -> String {
-            match bad_word {
-                Some(w) => format!("expected {what}, got '{w}'"),
-                None => p.err("value missing"),
-            }
+        let g = Given {
+            mask_kind,
+            mask_u,
+            mask_e,
+            bad_word,
         };
-        let ip_only = |p: &Prim| p.err("ip only");
+        if !matches!(self.ty, Ty::Ether | Ty::Host | Ty::Net | Ty::None) && header != b'i' {
+            return Err(self.err("ip only"));
+        }
         match self.ty {
-            Ty::Host | Ty::Net => {
-                let want = if self.ty == Ty::Host {
-                    Data::Host
-                } else {
-                    Data::Net
-                };
-                if header != b'i' || self.data != want {
-                    return Err(match bad_word {
-                        Some(w) if self.ty == Ty::Host => {
-                            format!("expected IP address, got '{w}'")
-                        }
-                        Some(w) => format!("expected IP prefix, got '{w}'"),
-                        None => self.err("address missing"),
-                    });
-                }
-                if self.op != Op::Eq {
-                    return Err(self.err("operator not supported"));
-                }
-                if self.ty == Ty::Host {
-                    self.mask = u32::MAX;
-                }
-                self.ty = Ty::Host;
-                match mask_kind {
-                    MaskKind::None => {}
-                    MaskKind::Int | MaskKind::Host => self.mask = mask_u,
-                    MaskKind::Ether => return Err(self.err("bad mask")),
-                }
-            }
-            Ty::Ether => {
-                if header != b'e' || self.data != Data::Ether {
-                    return Err(match bad_word {
-                        Some(w) => format!("expected Ethernet address, got '{w}'"),
-                        None => self.err("address missing"),
-                    });
-                }
-                if self.op != Op::Eq {
-                    return Err(self.err("operator not supported"));
-                }
-                self.ether_mask = [0xff; 6];
-                match mask_kind {
-                    MaskKind::None => {}
-                    MaskKind::Ether => self.ether_mask = mask_e,
-                    _ => return Err(self.err("bad mask")),
-                }
-            }
-            Ty::Proto => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                let value = if matches!(self.data, Data::Int | Data::Proto) {
-                    if self.proto.is_some_and(|p| p != self.u) {
-                        return Err(self.err("specified twice"));
-                    }
-                    self.data = Data::None;
-                    Some(self.u)
-                } else {
-                    self.proto
-                };
-                self.proto = None;
-                let value = match value {
-                    Some(v) if self.data == Data::None => v,
-                    _ => return Err(missing(self, "protocol number or name")),
-                };
-                self.u = value;
-                if value >= 256 {
-                    if self.op != Op::Eq || mask_kind != MaskKind::None {
-                        return Err(format!(
-                            "'{}': operator or mask not supported",
-                            names::proto_name(value)
-                        ));
-                    }
-                    self.mask = 0xff;
-                } else if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
-                    return Err(self.err("bad mask"));
-                } else {
-                    let m = if mask_kind == MaskKind::Int {
-                        mask_u
-                    } else {
-                        0
-                    };
-                    self.set_mask(0xff, m)?;
-                }
-                if self.op == Op::Eq && self.mask == 0xff && !self.negated {
-                    self.proto = Some(self.u);
-                }
-            }
-            Ty::Port => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                if self.data == Data::Int {
-                    self.data = Data::Port;
-                }
-                if self.data != Data::Port {
-                    return Err(missing(self, "port number or name"));
-                }
-                match self.proto {
-                    None => self.proto = Some(PROTO_TCP_OR_UDP),
-                    Some(TCP | UDP | PROTO_TCP_OR_UDP | DCCP) => {}
-                    Some(p) => return Err(format!("'port': bad protocol {p}")),
-                }
-                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
-                    return Err(self.err("bad mask"));
-                }
-                let m = if mask_kind == MaskKind::Int {
-                    mask_u
-                } else {
-                    0
-                };
-                self.set_mask(0xffff, m)?;
-            }
-            Ty::TcpOpt => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                if self.data == Data::Int {
-                    self.data = Data::TcpOpt;
-                }
-                if self.data != Data::TcpOpt {
-                    return Err(missing(self, "TCP flag (syn, fin, ack, rst, psh, urg)"));
-                }
-                match self.proto {
-                    None => self.proto = Some(TCP),
-                    Some(TCP) => {}
-                    Some(p) => return Err(format!("'tcp opt': bad protocol {p}")),
-                }
-                if self.op != Op::Eq || self.negated || mask_kind != MaskKind::None {
-                    return Err(self.err("operator or mask not supported"));
-                }
-                if self.u > 255 {
-                    return Err(format!("'tcp opt': value {} out of range", self.u as i32));
-                }
-                self.mask = self.u;
-            }
-            Ty::Ect => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                match self.data {
-                    Data::None => {
-                        self.u = 0;
-                        self.negated = true;
-                    }
-                    Data::Int => {}
-                    _ => return Err(missing(self, "an integer")),
-                }
-                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
-                    return Err(self.err("bad mask"));
-                }
-                let m = if mask_kind == MaskKind::Int {
-                    mask_u
-                } else {
-                    0
-                };
-                self.set_mask(3, m)?;
-                self.ty = Ty::Field(F_TOS);
-            }
-            Ty::Ce | Ty::Frag | Ty::Unfrag => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                if self.data != Data::None || mask_kind != MaskKind::None {
-                    return Err(self.err("value not supported"));
-                }
-                match self.ty {
-                    Ty::Ce => {
-                        self.mask = 3;
-                        self.u = 3;
-                        self.ty = Ty::Field(F_TOS);
-                    }
-                    Ty::Unfrag => {
-                        self.negated = true;
-                        self.ty = Ty::Frag;
-                    }
-                    _ => {}
-                }
-            }
-            Ty::Field(f) => {
-                if header != b'i' {
-                    return Err(ip_only(self));
-                }
-                if self.data != Data::Int && self.data != Data::Field(f) {
-                    let what = if f == F_ICMP_TYPE {
-                        "ICMP type number or name"
-                    } else {
-                        "an integer"
-                    };
-                    return Err(missing(self, what));
-                }
-                if mask_kind != MaskKind::None && mask_kind != MaskKind::Int {
-                    return Err(self.err("bad mask"));
-                }
-                let full = if f.len >= 32 {
-                    u32::MAX
-                } else {
-                    (1u32 << f.len) - 1
-                };
-                let m = if mask_kind == MaskKind::Int {
-                    mask_u
-                } else {
-                    0
-                };
-                self.set_mask(full, m)?;
-            }
+            Ty::Host | Ty::Net => self.check_address(header, &g)?,
+            Ty::Ether => self.check_ether(header, &g)?,
+            Ty::Proto => self.check_proto(&g)?,
+            Ty::Port => self.check_port(&g)?,
+            Ty::TcpOpt => self.check_tcp_opt(&g)?,
+            Ty::Ect => self.check_ect(&g)?,
+            Ty::Ce | Ty::Frag | Ty::Unfrag => self.check_flag(&g)?,
+            Ty::Field(f) => self.check_field(f, &g)?,
             Ty::None => return Err(String::from("partial directive")),
         }
-
-        if matches!(self.ty, Ty::Host | Ty::Port | Ty::Ether) {
-            if self.sd == Sd::None {
-                self.sd = Sd::Or;
-            }
-        } else {
-            // Click only warns about a meaningless src/dst; keep it quiet.
-            let _ = old_sd;
+        // Click only warns about a meaningless src/dst; we keep quiet.
+        if matches!(self.ty, Ty::Host | Ty::Port | Ty::Ether) && self.sd == Sd::None {
+            self.sd = Sd::Or;
         }
         Ok(())
+    }
+
+    /// The type a test without one takes from its data (an address is a
+    /// `host`, a bare integer continues the previous test's field...).
+    fn infer_type(&mut self, prev: &Prim, bad_word: Option<&str>) -> Result<(), String> {
+        if self.data == Data::Int {
+            self.data = match prev.ty {
+                Ty::Field(f) => Data::Field(f),
+                Ty::Proto => Data::Proto,
+                Ty::Port => Data::Port,
+                _ => return Err(String::from("specify header field or 'port'")),
+            };
+        }
+        let inherit_sd = |p: &mut Prim| {
+            if p.sd == Sd::None {
+                p.sd = prev.sd;
+            }
+        };
+        match self.data {
+            Data::Host | Data::Net | Data::TcpOpt | Data::Ether => {
+                self.ty = match self.data {
+                    Data::Host => Ty::Host,
+                    Data::Net => Ty::Net,
+                    Data::TcpOpt => Ty::TcpOpt,
+                    _ => Ty::Ether,
+                };
+                inherit_sd(self);
+            }
+            Data::Proto => self.ty = Ty::Proto,
+            Data::Port => {
+                self.ty = Ty::Port;
+                inherit_sd(self);
+                if self.proto.is_none() {
+                    self.proto = prev.proto;
+                }
+            }
+            Data::None if self.proto.is_some() => self.ty = Ty::Proto,
+            Data::None => {
+                return Err(match bad_word {
+                    Some(w) => format!("expected a test, got '{w}'"),
+                    None => String::from("partial directive"),
+                })
+            }
+            Data::Field(f) => {
+                self.ty = Ty::Field(f);
+                if f.proto != 0 && self.proto.is_none() {
+                    self.proto = Some(f.proto);
+                }
+            }
+            // Rewritten above.
+            Data::Int => {}
+        }
+        Ok(())
+    }
+
+    /// "expected WHAT, got 'WORD'" for the word that was not a value, or
+    /// "value missing" when the directive just ended.
+    fn missing(&self, g: &Given, what: &str) -> String {
+        match g.bad_word {
+            Some(w) => format!("expected {what}, got '{w}'"),
+            None => self.err("value missing"),
+        }
+    }
+
+    /// The mask of a test that takes only an integer mask (0: none given).
+    fn int_mask(&self, g: &Given) -> Result<u32, String> {
+        match g.mask_kind {
+            MaskKind::None => Ok(0),
+            MaskKind::Int => Ok(g.mask_u),
+            _ => Err(self.err("bad mask")),
+        }
+    }
+
+    /// `host ADDR` and `net PREFIX` (both end up as a masked host test).
+    fn check_address(&mut self, header: u8, g: &Given) -> Result<(), String> {
+        let want = if self.ty == Ty::Host {
+            Data::Host
+        } else {
+            Data::Net
+        };
+        if header != b'i' || self.data != want {
+            return Err(match g.bad_word {
+                Some(w) if self.ty == Ty::Host => format!("expected IP address, got '{w}'"),
+                Some(w) => format!("expected IP prefix, got '{w}'"),
+                None => self.err("address missing"),
+            });
+        }
+        if self.op != Op::Eq {
+            return Err(self.err("operator not supported"));
+        }
+        if self.ty == Ty::Host {
+            self.mask = u32::MAX;
+        }
+        self.ty = Ty::Host;
+        match g.mask_kind {
+            MaskKind::None => {}
+            MaskKind::Int | MaskKind::Host => self.mask = g.mask_u,
+            MaskKind::Ether => return Err(self.err("bad mask")),
+        }
+        Ok(())
+    }
+
+    /// `ether host ADDR`.
+    fn check_ether(&mut self, header: u8, g: &Given) -> Result<(), String> {
+        if header != b'e' || self.data != Data::Ether {
+            return Err(match g.bad_word {
+                Some(w) => format!("expected Ethernet address, got '{w}'"),
+                None => self.err("address missing"),
+            });
+        }
+        if self.op != Op::Eq {
+            return Err(self.err("operator not supported"));
+        }
+        self.ether_mask = [0xff; 6];
+        match g.mask_kind {
+            MaskKind::None => {}
+            MaskKind::Ether => self.ether_mask = g.mask_e,
+            _ => return Err(self.err("bad mask")),
+        }
+        Ok(())
+    }
+
+    /// `proto N`, `ip proto NAME`, and a bare protocol name.
+    fn check_proto(&mut self, g: &Given) -> Result<(), String> {
+        let value = if matches!(self.data, Data::Int | Data::Proto) {
+            if self.proto.is_some_and(|p| p != self.u) {
+                return Err(self.err("specified twice"));
+            }
+            self.data = Data::None;
+            Some(self.u)
+        } else {
+            self.proto
+        };
+        self.proto = None;
+        let value = match value {
+            Some(v) if self.data == Data::None => v,
+            _ => return Err(self.missing(g, "protocol number or name")),
+        };
+        self.u = value;
+        if value >= 256 {
+            // Pseudo-protocols (tcp-or-udp...) match exactly or not at all.
+            if self.op != Op::Eq || g.mask_kind != MaskKind::None {
+                return Err(format!(
+                    "'{}': operator or mask not supported",
+                    names::proto_name(value)
+                ));
+            }
+            self.mask = 0xff;
+        } else {
+            let m = self.int_mask(g)?;
+            self.set_mask(0xff, m)?;
+        }
+        if self.op == Op::Eq && self.mask == 0xff && !self.negated {
+            self.proto = Some(self.u);
+        }
+        Ok(())
+    }
+
+    /// `[tcp|udp|dccp] [src|dst] port N`.
+    fn check_port(&mut self, g: &Given) -> Result<(), String> {
+        if self.data == Data::Int {
+            self.data = Data::Port;
+        }
+        if self.data != Data::Port {
+            return Err(self.missing(g, "port number or name"));
+        }
+        match self.proto {
+            None => self.proto = Some(PROTO_TCP_OR_UDP),
+            Some(TCP | UDP | PROTO_TCP_OR_UDP | DCCP) => {}
+            Some(p) => return Err(format!("'port': bad protocol {p}")),
+        }
+        let m = self.int_mask(g)?;
+        self.set_mask(0xffff, m)
+    }
+
+    /// `tcp opt FLAG`.
+    fn check_tcp_opt(&mut self, g: &Given) -> Result<(), String> {
+        if self.data == Data::Int {
+            self.data = Data::TcpOpt;
+        }
+        if self.data != Data::TcpOpt {
+            return Err(self.missing(g, "TCP flag (syn, fin, ack, rst, psh, urg)"));
+        }
+        match self.proto {
+            None => self.proto = Some(TCP),
+            Some(TCP) => {}
+            Some(p) => return Err(format!("'tcp opt': bad protocol {p}")),
+        }
+        if self.op != Op::Eq || self.negated || g.mask_kind != MaskKind::None {
+            return Err(self.err("operator or mask not supported"));
+        }
+        if self.u > 255 {
+            return Err(format!("'tcp opt': value {} out of range", self.u as i32));
+        }
+        self.mask = self.u;
+        Ok(())
+    }
+
+    /// `ip ect [N]`: the two ECN bits of the TOS byte.
+    fn check_ect(&mut self, g: &Given) -> Result<(), String> {
+        match self.data {
+            Data::None => {
+                self.u = 0;
+                self.negated = true;
+            }
+            Data::Int => {}
+            _ => return Err(self.missing(g, "an integer")),
+        }
+        let m = self.int_mask(g)?;
+        self.set_mask(3, m)?;
+        self.ty = Ty::Field(F_TOS);
+        Ok(())
+    }
+
+    /// `ip ce`, `ip frag`, `ip unfrag`: tests without a value.
+    fn check_flag(&mut self, g: &Given) -> Result<(), String> {
+        if self.data != Data::None || g.mask_kind != MaskKind::None {
+            return Err(self.err("value not supported"));
+        }
+        match self.ty {
+            Ty::Ce => {
+                self.mask = 3;
+                self.u = 3;
+                self.ty = Ty::Field(F_TOS);
+            }
+            Ty::Unfrag => {
+                self.negated = true;
+                self.ty = Ty::Frag;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A header field (`ip ttl`, `tcp win`, `ip[...]`...) against an integer.
+    fn check_field(&mut self, f: Field, g: &Given) -> Result<(), String> {
+        if self.data != Data::Int && self.data != Data::Field(f) {
+            let what = if f == F_ICMP_TYPE {
+                "ICMP type number or name"
+            } else {
+                "an integer"
+            };
+            return Err(self.missing(g, what));
+        }
+        let m = self.int_mask(g)?;
+        let full = if f.len >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << f.len) - 1
+        };
+        self.set_mask(full, m)
     }
 
     /// The word tests for `field & mask OP value` at `base[off]`, value
