@@ -1,5 +1,5 @@
 //! The guest's application: one Click router, configured through the store
-//! in ClickOS's layout (see [`crate::store::clickos`]) or, on hosts without
+//! in ClickOS's layout (see [`clickos_proto::layout`]) or, on hosts without
 //! a store, from the config baked into the image.
 //!
 //! Each poll moves packets first, then store traffic, then (about once a
@@ -14,18 +14,20 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use click::Registry;
+use clickos_proto::{classify, status, Event, Home, NicCounters, Stats};
 use xenstore::client::{ClientError, Reply, Request};
 use xenstore::Errno;
 
 use crate::net::Frame;
-use crate::router::click::{ClickRouter, NicStats};
+use crate::router::click::ClickRouter;
 use crate::router::{elements, Io, Router};
-use crate::store::clickos::{self, status, Event};
 use crate::store::link::Link;
-use crate::store::stats::{BusyMeter, Publisher, Snapshot};
+use crate::store::stats::{BusyMeter, Publisher};
 use crate::stream::ByteStream;
 use crate::time;
 
+/// The guest names its nodes relative to its own home.
+const HOME: Home = Home::Own;
 /// A config larger than this is refused rather than risking the heap.
 const CONFIG_MAX: usize = 1 << 20;
 /// Read results remembered to recognise their watch events.
@@ -83,7 +85,7 @@ pub struct Middlebox {
     nics: usize,
     router: Option<ClickRouter>,
     running: Option<String>,
-    stats: Vec<NicStats>,
+    stats: Vec<NicCounters>,
     loads: u32,
     store: Option<Store>,
     busy: BusyMeter,
@@ -139,14 +141,14 @@ impl Middlebox {
     fn start(&mut self, io: &mut Io<'_>) {
         self.started = true;
         self.nics = io.nic_count();
-        self.stats = vec![NicStats::default(); self.nics];
+        self.stats = vec![NicCounters::default(); self.nics];
         if let Some(stream) = io.store() {
             self.hello(stream);
             self.registry = Some(elements::registry());
             crate::kprintln!(
                 "mb: at_us={} waiting for a config in the store ({})",
                 time::now_ns() / 1000,
-                clickos::ROUTER
+                HOME.router()
             );
             return;
         }
@@ -169,9 +171,10 @@ impl Middlebox {
     fn store_hello(&mut self) {
         // As ClickOS: the root tells tools this is a ClickOS guest, and one
         // watch on it carries every request.
-        self.send(&Request::Write(clickos::ROOT, b""), Tag::Ignore);
+        let root = HOME.clickos();
+        self.send(&Request::Write(&root, b""), Tag::Ignore);
         self.send(
-            &Request::Watch(clickos::ROOT, clickos::WATCH_TOKEN),
+            &Request::Watch(&root, clickos_proto::WATCH_TOKEN.as_bytes()),
             Tag::Ignore,
         );
         // Ask now rather than after the watch's first event: one round
@@ -282,7 +285,7 @@ impl Middlebox {
     }
 
     fn on_event(&mut self, path: &str) {
-        match clickos::classify(path) {
+        match classify(path) {
             Event::Root | Event::Status => self.read_status(),
             // The request node carries nothing to read, so answer at once,
             // one store round trip sooner; but a write request whose value
@@ -292,10 +295,7 @@ impl Middlebox {
             Event::ControlRead { element, handler } => {
                 if self.store.as_ref().is_some_and(|st| st.value_reads > 0) {
                     let tag = Tag::Control(element.into(), handler.into());
-                    self.send(
-                        &Request::Read(&clickos::control_read_path(element, handler)),
-                        tag,
-                    );
+                    self.send(&Request::Read(&HOME.control_read(element, handler)), tag);
                 } else {
                     self.answer_read(element, handler);
                 }
@@ -305,10 +305,7 @@ impl Middlebox {
                     st.value_reads += 1;
                 }
                 let tag = Tag::Value(element.into(), handler.into());
-                self.send(
-                    &Request::Read(&clickos::element_path(element, handler)),
-                    tag,
-                );
+                self.send(&Request::Read(&HOME.element(element, handler)), tag);
             }
             Event::Other => {}
         }
@@ -327,9 +324,9 @@ impl Middlebox {
         } else {
             st.status_in_flight = true;
             st.requested = PREFETCH;
-            self.send(&Request::Read(clickos::STATUS), Tag::Status);
+            self.send(&Request::Read(&HOME.status()), Tag::Status);
             for i in 0..PREFETCH {
-                self.send(&Request::Read(&clickos::chunk_path(i)), Tag::Chunk(i));
+                self.send(&Request::Read(&HOME.chunk(i)), Tag::Chunk(i));
             }
         }
     }
@@ -358,7 +355,7 @@ impl Middlebox {
                 let Ok(v) = r else {
                     return self.status_again();
                 };
-                if v.bytes() == status::RUNNING {
+                if v.bytes() == status::RUNNING.as_bytes() {
                     // The first chunks' replies follow this one; the load
                     // looks at `again` when it is over.
                     if let Some(st) = self.store.as_mut() {
@@ -366,7 +363,7 @@ impl Middlebox {
                     }
                     return;
                 }
-                if v.bytes() == status::HALTED {
+                if v.bytes() == status::HALTED.as_bytes() {
                     crate::kprintln!("mb: status Halted: stopping the router and powering off");
                     self.router = None;
                     crate::power::stop();
@@ -402,10 +399,7 @@ impl Middlebox {
                 text.extend_from_slice(v.bytes());
                 if i + 1 >= st.requested {
                     st.requested = i + 2;
-                    self.send(
-                        &Request::Read(&clickos::chunk_path(i + 1)),
-                        Tag::Chunk(i + 1),
-                    );
+                    self.send(&Request::Read(&HOME.chunk(i + 1)), Tag::Chunk(i + 1));
                 }
             }
             Ok(_) => self.finish_load(Err(alloc::format!(
@@ -416,7 +410,10 @@ impl Middlebox {
                 // A present but empty chunk 0 is an empty config (a valid,
                 // empty router); a missing one is no config at all.
                 let r = if i == 0 {
-                    Err("config: no config chunks (data/clickos/0/config/0 is missing)".to_string())
+                    Err(alloc::format!(
+                        "config: no config chunks ({} is missing)",
+                        HOME.chunk(0)
+                    ))
                 } else {
                     String::from_utf8(text).map_err(|e| {
                         alloc::format!(
@@ -440,12 +437,13 @@ impl Middlebox {
             None => false,
         };
         match text.and_then(|t| self.load(&t, "config")) {
-            Ok(_) => self.send(&Request::Rm(clickos::ERROR), Tag::Ignore),
+            Ok(_) => self.send(&Request::Rm(&HOME.error()), Tag::Ignore),
             Err(msg) => {
                 crate::kprintln!("mb: config not loaded; the running router stays:\n{msg}");
                 let msg = truncate(&msg, VALUE_MAX);
-                self.send(&Request::Write(clickos::STATUS, status::ERROR), Tag::Ignore);
-                self.send(&Request::Write(clickos::ERROR, msg.as_bytes()), Tag::Ignore);
+                let error = status::ERROR.as_bytes();
+                self.send(&Request::Write(&HOME.status(), error), Tag::Ignore);
+                self.send(&Request::Write(&HOME.error(), msg.as_bytes()), Tag::Ignore);
             }
         }
         if again {
@@ -455,7 +453,7 @@ impl Middlebox {
 
     fn handler_error(&mut self, element: &str, handler: &str, msg: &str) {
         crate::kprintln!("mb: handler {element}.{handler}: {msg}");
-        let path = clickos::handler_error_path(element, handler);
+        let path = HOME.handler_error(element, handler);
         self.send(
             &Request::Write(&path, truncate(msg, VALUE_MAX).as_bytes()),
             Tag::Ignore,
@@ -485,7 +483,7 @@ impl Middlebox {
         };
         match value {
             Ok(v) => {
-                let path = clickos::element_path(element, handler);
+                let path = HOME.element(element, handler);
                 if let Some(st) = self.store.as_mut() {
                     if !v.is_empty() {
                         if st.echoes.len() >= ECHOES_MAX {
@@ -495,7 +493,7 @@ impl Middlebox {
                     }
                 }
                 self.send(&Request::Write(&path, v.as_bytes()), Tag::Ignore);
-                let lock = clickos::lock_path(element, handler);
+                let lock = HOME.lock(element, handler);
                 self.send(&Request::Write(&lock, b"0"), Tag::Ignore);
             }
             Err(msg) => self.handler_error(element, handler, &msg),
@@ -506,7 +504,7 @@ impl Middlebox {
     /// coming back (ignored once), an empty value (a host clearing a read
     /// result, ignored as ClickOS does), or a write request.
     fn call_write(&mut self, element: &str, handler: &str, value: &[u8]) {
-        let path = clickos::element_path(element, handler);
+        let path = HOME.element(element, handler);
         if let Some(st) = self.store.as_mut() {
             // The guest's own write is moot once the node holds something
             // else, so the record goes either way.
@@ -554,7 +552,7 @@ impl Middlebox {
         {
             return;
         }
-        let snap = Snapshot {
+        let snap = Stats {
             nics: self.stats.clone(),
             busy: self.busy.take_permille(now),
             loads: self.loads,
@@ -578,7 +576,7 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// Drops what arrives while no router runs, so the rings keep moving.
-fn discard(io: &mut Io<'_>, stats: &mut [NicStats], scratch: &mut Vec<Frame>) -> bool {
+fn discard(io: &mut Io<'_>, stats: &mut [NicCounters], scratch: &mut Vec<Frame>) -> bool {
     let mut work = false;
     for (nic, st) in stats.iter_mut().enumerate().take(io.nic_count()) {
         st.drops += io.take_drops(nic);
