@@ -5,16 +5,16 @@
 //! The layout itself (paths, chunk size, status values, the counter
 //! record) is `clickos_proto`'s, which the guest uses too; the host names
 //! nodes absolutely, under [`Home::Domain`]. Every function that touches
-//! the store
-//! takes a [`StoreOps`], so the same sequence runs against the agent's
-//! store, Xen's xenstored, or a recording double in unit tests.
+//! the store takes a [`StoreOps`], so the same sequence runs against the
+//! agent's store, Xen's xenstored, or a recording double in unit tests.
 
 use anyhow::{bail, Result};
-use clickos_proto::{chunks, is_path_safe, parse_counter, Home};
+use clickos_proto::status::{ERROR, RUNNING};
+use clickos_proto::{chunks, is_path_safe, parse_counter, Home, PENDING};
 use std::time::{Duration, Instant};
 
-pub use clickos_proto::status::{ERROR, HALTED, RUNNING};
-pub use clickos_proto::{NicCounters, PENDING};
+pub use clickos_proto::status::HALTED;
+pub use clickos_proto::NicCounters;
 
 /// The store operations the protocol needs.
 pub trait StoreOps {
