@@ -2,23 +2,19 @@
 //! its layout"): where a guest's config, status and handlers live, the
 //! writes that (re)load a config, and handler calls.
 //!
-//! Paths are absolute, under `/local/domain/<D>/data/clickos/0/` (router 0,
-//! the only one our guests run). Every function that touches the store
-//! takes a [`StoreOps`], so the same sequence runs against the agent's
-//! store, Xen's xenstored, or a recording double in unit tests.
+//! The layout itself (paths, chunk size, status values, the counter
+//! record) is `clickos_proto`'s, which the guest uses too; the host names
+//! nodes absolutely, under [`Home::Domain`]. Every function that touches
+//! the store takes a [`StoreOps`], so the same sequence runs against the
+//! agent's store, Xen's xenstored, or a recording double in unit tests.
 
 use anyhow::{bail, Result};
+use clickos_proto::status::{ERROR, RUNNING};
+use clickos_proto::{chunks, is_path_safe, parse_counter, Home, PENDING};
 use std::time::{Duration, Instant};
 
-/// Largest config chunk, as ClickOS's toolstacks write them.
-pub const CHUNK_MAX: usize = 992;
-
-/// Host-written status values.
-pub const RUNNING: &str = "Running";
-/// Tells the guest to stop its router and power off.
-pub const HALTED: &str = "Halted";
-/// Guest-written status when a config did not load.
-pub const ERROR: &str = "Error";
+pub use clickos_proto::status::HALTED;
+pub use clickos_proto::NicCounters;
 
 /// The store operations the protocol needs.
 pub trait StoreOps {
@@ -50,53 +46,27 @@ pub trait StoreOps {
 
 /// `/local/domain/<D>`.
 pub fn home(domid: u32) -> String {
-    format!("/local/domain/{domid}")
+    Home::Domain(domid).path()
 }
 
 /// `/local/domain/<D>/data/clickos/0`: router 0's subtree.
 pub fn router(domid: u32) -> String {
-    format!("{}/data/clickos/0", home(domid))
+    Home::Domain(domid).router()
 }
 
 /// The router's status node.
 pub fn status(domid: u32) -> String {
-    format!("{}/status", router(domid))
+    Home::Domain(domid).status()
 }
 
 /// The guest's error message for the last config.
 pub fn error(domid: u32) -> String {
-    format!("{}/error", router(domid))
-}
-
-/// Our monitoring subtree, `/local/domain/<D>/data/mb`.
-pub fn mb(domid: u32) -> String {
-    format!("{}/data/mb", home(domid))
+    Home::Domain(domid).error()
 }
 
 /// Configs the guest has loaded since boot (its acknowledgement of a load).
 pub fn loads(domid: u32) -> String {
-    format!("{}/loads", mb(domid))
-}
-
-/// Splits a config into chunks of at most [`CHUNK_MAX`] bytes, never inside
-/// a UTF-8 character (each chunk is a store value on its own).
-pub fn chunks(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut end = rest.len().min(CHUNK_MAX);
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-    if out.is_empty() {
-        // An empty config is still one (empty) chunk: the guest stops at the
-        // first missing chunk, so zero chunks would read as "no config".
-        out.push("");
-    }
-    out
+    Home::Domain(domid).loads()
 }
 
 /// One store operation of a load sequence.
@@ -108,23 +78,16 @@ pub enum Op {
     Write(String, String),
 }
 
-/// What the host puts in `error` before asking for a load: the guest
-/// removes the node when the config loads (also when it is the one already
-/// running) and replaces it with its message when it does not, so the
-/// host sees the outcome at once (`data/mb/loads` is published only about
-/// once a second).
-pub const PENDING: &str = "loading";
-
 /// The operations that store `text` (labelled `name`) as domain `domid`'s
 /// config, without asking for a load: old chunks go first, so a shorter
 /// config leaves no stale tail.
 pub fn config_ops(domid: u32, text: &str, name: &str) -> Vec<Op> {
-    let r = router(domid);
-    let mut ops = vec![Op::Rm(format!("{r}/config"))];
-    for (i, c) in chunks(text).into_iter().enumerate() {
-        ops.push(Op::Write(format!("{r}/config/{i}"), c.to_string()));
+    let h = Home::Domain(domid);
+    let mut ops = vec![Op::Rm(h.config())];
+    for (i, c) in (0..).zip(chunks(text)) {
+        ops.push(Op::Write(h.chunk(i), c.to_string()));
     }
-    ops.push(Op::Write(format!("{r}/config_name"), name.to_string()));
+    ops.push(Op::Write(h.config_name(), name.to_string()));
     ops
 }
 
@@ -145,10 +108,10 @@ pub fn apply(st: &mut dyn StoreOps, ops: &[Op]) -> Result<()> {
 
 /// Reads the config a guest was given back from its chunks.
 pub fn read_config(st: &mut dyn StoreOps, domid: u32) -> Result<String> {
-    let r = router(domid);
+    let h = Home::Domain(domid);
     let mut text = String::new();
     for i in 0.. {
-        match st.read(&format!("{r}/config/{i}"))? {
+        match st.read(&h.chunk(i))? {
             Some(c) => text.push_str(&c),
             None => break,
         }
@@ -192,7 +155,7 @@ pub fn load_outcome(
 
 /// Reads a decimal counter; `None` if missing or not a number.
 pub fn read_u64(st: &mut dyn StoreOps, path: &str) -> Result<Option<u64>> {
-    Ok(st.read(path)?.and_then(|v| v.trim().parse().ok()))
+    Ok(st.read(path)?.as_deref().and_then(parse_counter))
 }
 
 /// Splits `elem.handler` at the last dot (element names may hold `/`, for
@@ -213,9 +176,7 @@ pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
         );
     }
     for part in [e, h].into_iter().filter(|p| !p.is_empty()) {
-        if !part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
+        if !is_path_safe(part)
             || part.starts_with('/')
             || part.ends_with('/')
             || part.contains("//")
@@ -230,32 +191,16 @@ pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
     Ok((e, h))
 }
 
-/// `e/h`, or `h` alone for a router handler (empty `e`): the guest's
-/// layout names router handlers without an element, as Click does.
-fn handler_rel(e: &str, h: &str) -> String {
-    if e.is_empty() {
-        h.to_string()
-    } else {
-        format!("{e}/{h}")
-    }
-}
-
 /// `.../elements/<e>/<h>`: write requests (host) and read results (guest);
 /// `.../elements/<h>` for router handler `h`.
 pub fn element_path(domid: u32, e: &str, h: &str) -> String {
-    format!("{}/elements/{}", router(domid), handler_rel(e, h))
-}
-
-/// `.../control/read/<e>/<h>` (`.../control/read/<h>` for a router
-/// handler): a read request.
-pub fn control_read_path(domid: u32, e: &str, h: &str) -> String {
-    format!("{}/control/read/{}", router(domid), handler_rel(e, h))
+    Home::Domain(domid).element(e, h)
 }
 
 /// The paths a handler call watches for its answer.
 fn answer_paths(domid: u32, e: &str, h: &str) -> (String, String) {
-    let base = element_path(domid, e, h);
-    (format!("{base}/lock"), format!("{base}/error"))
+    let home = Home::Domain(domid);
+    (home.lock(e, h), home.handler_error(e, h))
 }
 
 /// The operations that start a read of `e.h`: clear the last answer's
@@ -265,7 +210,7 @@ pub fn read_request_ops(domid: u32, e: &str, h: &str) -> Vec<Op> {
     vec![
         Op::Rm(lock),
         Op::Rm(err),
-        Op::Write(control_read_path(domid, e, h), String::new()),
+        Op::Write(Home::Domain(domid).control_read(e, h), String::new()),
     ]
 }
 
@@ -335,32 +280,9 @@ pub fn poll_until<T>(
     }
 }
 
-/// Per-NIC counters the guest publishes under `data/mb/nic/<i>/`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NicCounters {
-    /// Frames received.
-    pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Frames sent.
-    pub tx_packets: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Frames dropped in the guest.
-    pub drops: u64,
-}
-
 /// Reads the counters of NIC `i` (zeros where the guest has not published).
 pub fn nic_counters(st: &mut dyn StoreOps, domid: u32, i: usize) -> Result<NicCounters> {
-    let b = format!("{}/nic/{i}", mb(domid));
-    let mut get = |f: &str| -> Result<u64> { Ok(read_u64(st, &format!("{b}/{f}"))?.unwrap_or(0)) };
-    Ok(NicCounters {
-        rx_packets: get("rx_packets")?,
-        rx_bytes: get("rx_bytes")?,
-        tx_packets: get("tx_packets")?,
-        tx_bytes: get("tx_bytes")?,
-        drops: get("drops")?,
-    })
+    NicCounters::decode(Home::Domain(domid), i, |p| st.read(p))
 }
 
 #[cfg(test)]
@@ -404,33 +326,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn chunks_respect_the_limit_and_characters() {
-        assert_eq!(chunks(""), [""]);
-        let long = "é".repeat(CHUNK_MAX); // 2 bytes each
-        let c = chunks(&long);
-        assert!(c.iter().all(|c| c.len() <= CHUNK_MAX));
-        assert_eq!(c.concat(), long);
-        assert_eq!(c.len(), 2);
-        // An odd offset forces a chunk to end one byte early.
-        let odd = format!("a{}", "é".repeat(500));
-        let c = chunks(&odd);
-        assert_eq!(c[0].len(), CHUNK_MAX - 1);
-        assert_eq!(c.concat(), odd);
-        let exact = "a".repeat(CHUNK_MAX);
-        assert_eq!(chunks(&exact).len(), 1);
-        assert_eq!(chunks(&format!("{exact}b")), [exact.as_str(), "b"]);
-    }
-
-    #[test]
     fn load_sequence_ends_with_running() {
-        let text = "x".repeat(CHUNK_MAX + 10);
+        let text = "x".repeat(clickos_proto::CHUNK_MAX + 10);
         let ops = load_ops(3, &text, "fw.click");
         let r = "/local/domain/3/data/clickos/0";
         assert_eq!(
             ops,
             vec![
                 Op::Rm(format!("{r}/config")),
-                Op::Write(format!("{r}/config/0"), "x".repeat(CHUNK_MAX)),
+                Op::Write(format!("{r}/config/0"), "x".repeat(992)),
                 Op::Write(format!("{r}/config/1"), "x".repeat(10)),
                 Op::Write(format!("{r}/config_name"), "fw.click".into()),
                 Op::Write(format!("{r}/error"), "loading".into()),
@@ -480,10 +384,6 @@ pub(crate) mod tests {
         for bad in ["", ".x", "c.", "a b.c", "c.x:y", "/a.b", "a/b", "x:y"] {
             assert!(split_handler(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            control_read_path(2, "", "list"),
-            "/local/domain/2/data/clickos/0/control/read/list"
-        );
         assert_eq!(
             element_path(2, "", "config"),
             "/local/domain/2/data/clickos/0/elements/config"

@@ -51,7 +51,7 @@ pub fn call(
     // Watch events only wake us; the nodes decide.
     let answer = match loop_answer(st, domid, e, answer_h, timeout)? {
         Some(Ok(_)) if value.is_some() => {
-            let err = format!("{}/error", clickos::element_path(domid, e, h));
+            let err = clickos_proto::Home::Domain(domid).handler_error(e, h);
             match st.read_many(&[&err])?.pop().flatten() {
                 Some(msg) => Some(Err(msg)),
                 None => Some(Ok(String::new())),

@@ -55,7 +55,7 @@ fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
     Ok(Live {
         status: st.read(&clickos::status(d))?,
         error: st.read(&clickos::error(d))?,
-        busy: clickos::read_u64(st, &format!("{}/busy", clickos::mb(d)))?,
+        busy: clickos::read_u64(st, &clickos_proto::Home::Domain(d).busy())?,
         loads: clickos::read_u64(st, &clickos::loads(d))?,
         rec,
         nics,

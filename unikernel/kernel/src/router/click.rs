@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use click::batch::BATCH_MAX;
 use click::router::{HandlerError, Step};
 use click::{Batch, Env, Error, Errors, Registry};
+use clickos_proto::NicCounters;
 
 use super::elements::fromdevice::FromDevice;
 use super::elements::todevice::ToDevice;
@@ -27,23 +28,6 @@ const TX_RETRY_NS: u64 = 50_000;
 /// router's spare packets after each round: what the NIC's driver takes to
 /// repost after a full receive burst, twice over.
 const POOL_LOW_PER_NIC: usize = 2 * BATCH_MAX;
-
-/// Frame and byte counts of one NIC, kept across reconfigurations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NicStats {
-    /// Frames received from the device.
-    pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Frames handed to the device.
-    pub tx_packets: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Frames lost in the guest: received on a NIC no `FromDevice` reads,
-    /// dropped because a `ToDevice` queue was full, or dropped by the
-    /// driver (no memory for a receive buffer).
-    pub drops: u64,
-}
 
 /// A configured Click router bound to the VM's NICs.
 pub struct ClickRouter {
@@ -115,7 +99,7 @@ impl ClickRouter {
     /// One round: receive a burst on every NIC and push it through the
     /// graph, run due timers and scheduled tasks, then send what the
     /// `ToDevice` elements queued. Returns true if anything moved.
-    pub fn poll(&mut self, io: &mut Io<'_>, stats: &mut [NicStats]) -> bool {
+    pub fn poll(&mut self, io: &mut Io<'_>, stats: &mut [NicCounters]) -> bool {
         let mut work = false;
         let stopped = self.router.is_stopped();
         if stopped && !self.stopped_logged {
@@ -147,7 +131,7 @@ impl ClickRouter {
         io: &mut Io<'_>,
         nic: usize,
         bound: Option<(usize, usize)>,
-        stats: &mut NicStats,
+        stats: &mut NicCounters,
     ) -> bool {
         let mut left = bound.map_or(BATCH_MAX, |(_, burst)| burst);
         let mut work = false;
@@ -183,7 +167,7 @@ impl ClickRouter {
         work
     }
 
-    fn transmit(&mut self, io: &mut Io<'_>, stats: &mut [NicStats]) -> bool {
+    fn transmit(&mut self, io: &mut Io<'_>, stats: &mut [NicCounters]) -> bool {
         let mut work = false;
         let mut blocked = false;
         for &(eid, nic) in &self.tx {
@@ -360,7 +344,7 @@ mod tests {
         (vec![Box::new(a), Box::new(b)], sent, room)
     }
 
-    fn run(r: &mut ClickRouter, nics: &mut Vec<Box<dyn Nic>>, stats: &mut [NicStats]) {
+    fn run(r: &mut ClickRouter, nics: &mut Vec<Box<dyn Nic>>, stats: &mut [NicCounters]) {
         while r.poll(&mut Io::new(nics, None, 0), stats) {}
     }
 
@@ -370,7 +354,7 @@ mod tests {
         let mut r = ClickRouter::build("FromDevice(0, BURST 8) -> ToDevice(1);", "t", &reg, 2)
             .expect("config builds");
         let (mut n, sent, _) = nics(100, 1000);
-        let mut stats = [NicStats::default(); 2];
+        let mut stats = [NicCounters::default(); 2];
         run(&mut r, &mut n, &mut stats);
         assert_eq!(sent.get(), 100);
         assert_eq!(stats[0].rx_packets, 100);
@@ -394,7 +378,7 @@ mod tests {
         )
         .expect("config builds");
         let (mut n, sent, room) = nics(20, 0);
-        let mut stats = [NicStats::default(); 2];
+        let mut stats = [NicCounters::default(); 2];
         run(&mut r, &mut n, &mut stats);
         // The burst of 20 reaches the Queue before ToDevice's task runs:
         // it keeps 10 and drops 10 (its own drops handler). ToDevice then
@@ -418,7 +402,7 @@ mod tests {
         let mut r = ClickRouter::build("FromDevice(0) -> t :: ToDevice(1, QUEUE 3);", "t", &reg, 2)
             .expect("config builds");
         let (mut n, _, _) = nics(10, 0);
-        let mut stats = [NicStats::default(); 2];
+        let mut stats = [NicCounters::default(); 2];
         run(&mut r, &mut n, &mut stats);
         assert_eq!(r.read_handler("t", "drops").as_deref(), Ok("7"));
         assert_eq!(stats[1].drops, 7);
@@ -506,7 +490,7 @@ mod tests {
                 Box::new(nic(&pending)),
                 Box::new(nic(&Rc::new(Cell::new(0)))),
             ];
-            let mut stats = [NicStats::default(); 2];
+            let mut stats = [NicCounters::default(); 2];
             // Warm-up: the pool and the queues reach their working size.
             pending.set(1000);
             run(&mut r, &mut n, &mut stats);

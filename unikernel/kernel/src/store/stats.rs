@@ -1,39 +1,20 @@
-//! Monitoring counters under `data/mb/` (our addition to ClickOS's layout):
-//!
-//! | path | meaning |
-//! | --- | --- |
-//! | `data/mb/nics` | number of NICs |
-//! | `data/mb/nic/<N>/rx_packets`, `rx_bytes`, `tx_packets`, `tx_bytes`, `drops` | per NIC, since boot, across reconfigurations |
-//! | `data/mb/busy` | per mille of the last period spent moving packets |
-//! | `data/mb/loads` | configs loaded so far |
-//!
-//! Values are written about once a second, and only those that changed, so
-//! an idle guest writes nothing and is never woken to publish.
+//! Publishing the monitoring record under `data/mb/` (its layout is
+//! [`clickos_proto::stats`]'s). Values are written about once a second,
+//! and only those that changed, so an idle guest writes nothing and is
+//! never woken to publish.
 
-use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::router::click::NicStats;
+use clickos_proto::{Home, NicCounters, Stats};
 
 /// How often counters are published while they change.
 pub const PERIOD_NS: u64 = 1_000_000_000;
 
-/// What to publish.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Per-NIC counters.
-    pub nics: Vec<NicStats>,
-    /// Busy share, per mille.
-    pub busy: u32,
-    /// Configs loaded.
-    pub loads: u32,
-}
-
 /// Remembers what was published and yields what changed.
 #[derive(Default)]
 pub struct Publisher {
-    last: Option<Snapshot>,
+    last: Option<Stats>,
     last_ns: u64,
 }
 
@@ -44,7 +25,7 @@ impl Publisher {
     }
 
     /// True if these values differ from what was published.
-    pub fn dirty(&self, nics: &[NicStats], busy: u32, loads: u32) -> bool {
+    pub fn dirty(&self, nics: &[NicCounters], busy: u32, loads: u32) -> bool {
         match &self.last {
             None => true,
             Some(l) => l.nics != nics || l.busy != busy || l.loads != loads,
@@ -62,34 +43,8 @@ impl Publisher {
 
     /// The (path, value) writes that bring the store up to `now`, recorded
     /// as published at `now_ns`.
-    pub fn publish(&mut self, now: &Snapshot, now_ns: u64) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let last = self.last.take();
-        let prev_nics = last.as_ref().map(|l| l.nics.as_slice()).unwrap_or(&[]);
-        if last.as_ref().map(|l| l.nics.len()) != Some(now.nics.len()) {
-            out.push(("data/mb/nics".into(), now.nics.len().to_string()));
-        }
-        for (i, s) in now.nics.iter().enumerate() {
-            let p = prev_nics.get(i);
-            let fields = [
-                ("rx_packets", s.rx_packets, p.map(|p| p.rx_packets)),
-                ("rx_bytes", s.rx_bytes, p.map(|p| p.rx_bytes)),
-                ("tx_packets", s.tx_packets, p.map(|p| p.tx_packets)),
-                ("tx_bytes", s.tx_bytes, p.map(|p| p.tx_bytes)),
-                ("drops", s.drops, p.map(|p| p.drops)),
-            ];
-            for (name, v, old) in fields {
-                if old != Some(v) {
-                    out.push((format!("data/mb/nic/{i}/{name}"), v.to_string()));
-                }
-            }
-        }
-        if last.as_ref().map(|l| l.busy) != Some(now.busy) {
-            out.push(("data/mb/busy".into(), now.busy.to_string()));
-        }
-        if last.as_ref().map(|l| l.loads) != Some(now.loads) {
-            out.push(("data/mb/loads".into(), now.loads.to_string()));
-        }
+    pub fn publish(&mut self, now: &Stats, now_ns: u64) -> Vec<(String, String)> {
+        let out = now.changes(self.last.as_ref(), Home::Own);
         self.last = Some(now.clone());
         self.last_ns = now_ns;
         out
@@ -130,15 +85,15 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    fn snap(rx: u64, busy: u32) -> Snapshot {
-        Snapshot {
+    fn snap(rx: u64, busy: u32) -> Stats {
+        Stats {
             nics: vec![
-                NicStats {
+                NicCounters {
                     rx_packets: rx,
                     rx_bytes: rx * 60,
-                    ..NicStats::default()
+                    ..NicCounters::default()
                 },
-                NicStats::default(),
+                NicCounters::default(),
             ],
             busy,
             loads: 1,
