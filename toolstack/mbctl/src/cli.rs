@@ -53,6 +53,8 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Show element documentation (one class, or the list).
     Doc(cmd::doc::DocArgs),
+    /// Capture a middlebox NIC's frames into a pcap file (or stdout).
+    Capture(cmd::capture::CaptureArgs),
     /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
     Chain(cmd::chain::ChainArgs),
 }

@@ -28,6 +28,7 @@ fn main() {
         Command::Check(a) => cmd::check::run(a),
         Command::Doc(a) => cmd::doc::run(a),
         Command::Chain(a) => cmd::chain::run(a),
+        Command::Capture(a) => cmd::capture::run(a),
     };
     if let Err(e) = result {
         eprintln!("mbctl: {e:#}");

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod boot;
+pub mod capture;
 pub mod chain;
 pub mod check;
 pub mod config;
