@@ -1,6 +1,7 @@
 //! The operator's tools around a running middlebox, on a real QEMU guest
 //! (the firewall of `click-configs/firewall-vm.click`) between two network
-//! namespaces: `mbctl capture` read back by tcpdump.
+//! namespaces: `mbctl capture` read back by tcpdump, the agent's
+//! Prometheus metrics scraped with curl.
 
 use mb_tests_mbctl::{can_run, ip, repo, Host, Netns};
 use std::io::{BufRead, BufReader};
@@ -17,7 +18,10 @@ struct Firewall {
 
 impl Firewall {
     fn boot(tag: &str) -> Firewall {
-        let h = Host::new();
+        Firewall::boot_on(Host::new(), tag)
+    }
+
+    fn boot_on(h: Host, tag: &str) -> Firewall {
         let id = std::process::id() % 100000;
         let (l, r) = (format!("mb{tag}l{id}"), format!("mb{tag}r{id}"));
         let ns = Netns::new(&[&l, &r]);
@@ -206,4 +210,154 @@ fn capture_writes_pcaps_tcpdump_reads_and_filters_exclude() {
     assert!(e.contains("no middlebox named 'nosuch'"), "{e}");
     assert!(!h.scratch.join("x.pcap").exists());
     fw.finish();
+}
+
+/// A local address with a port free a moment ago.
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// `curl http://ADDR/metrics`: the body of a 200 answer.
+fn scrape(addr: &str) -> String {
+    let o = Command::new("curl")
+        .args(["-sfS", "--max-time", "20"])
+        .arg(format!("http://{addr}/metrics"))
+        .output()
+        .expect("running curl (apt-get install curl)");
+    assert!(
+        o.status.success(),
+        "curl {addr}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("UTF-8 metrics")
+}
+
+/// The value of sample `key` (name and labels as written) in `text`.
+fn sample(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "waited in vain for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn metrics_rise_during_a_ping_and_match_read_and_ls() {
+    if !can_run("metrics_rise_during_a_ping_and_match_read_and_ls", true) {
+        return;
+    }
+    let h = Host::new();
+    let addr = free_addr();
+    // The agent in the foreground with --metrics; the boot uses it.
+    let mut agent = h
+        .command(&["agent", "--metrics", &addr])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mbctl agent");
+    wait_for("the agent", || h.run.join("agent.pid").exists());
+    let fw = Firewall::boot_on(h, "m");
+    let h = &fw.h;
+    let rx0 = r#"mb_nic_rx_packets_total{vm="fw",nic="0"}"#;
+    let tx1 = r#"mb_nic_tx_packets_total{vm="fw",nic="1"}"#;
+    let allowed = r#"mb_element_count_total{vm="fw",element="allowed"}"#;
+
+    let before = scrape(&addr);
+    for line in [
+        "# HELP mb_nic_rx_packets_total Frames the guest received on the NIC.",
+        "# TYPE mb_nic_rx_packets_total counter",
+        "# TYPE mb_element_count_total counter",
+        r#"mb_vm_state{vm="fw",state="running"} 1"#,
+        r#"mb_vm_memory_bytes{vm="fw"} 16777216"#, // 16M, boot's default
+    ] {
+        assert!(before.lines().any(|l| l == line), "no {line} in:\n{before}");
+    }
+    assert_eq!(sample(&before, allowed), Some(0), "{before}");
+    assert!(sample(&before, r#"mb_vm_uptime_seconds{vm="fw"}"#).is_some());
+    // Counters of every element that has them, read from the guest.
+    for e in ["denied", "back"] {
+        let key = format!("mb_element_count_total{{vm=\"fw\",element=\"{e}\"}}");
+        assert!(sample(&before, &key).is_some(), "no {key} in:\n{before}");
+    }
+
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &fw.inside, "ping", "-c", "8", "-i", "0.5"])
+        .args(["-W", "5", "10.77.0.2"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ping");
+    std::thread::sleep(Duration::from_millis(2500));
+    let during = scrape(&addr);
+    let st = finished(ping, Duration::from_secs(30), "ping");
+    assert!(st.status.success());
+    // The guest publishes NIC counters about once a second.
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = scrape(&addr);
+
+    let at = |t: &str, k: &str| sample(t, k).unwrap_or_else(|| panic!("no {k} in:\n{t}"));
+    assert!(at(&during, allowed) > 0, "{during}");
+    assert!(
+        at(&during, allowed) < 8,
+        "scraped after the ping ended?\n{during}"
+    );
+    assert_eq!(at(&after, allowed), 8);
+    assert!(at(&before, rx0) < at(&during, rx0) && at(&during, rx0) < at(&after, rx0));
+    assert!(at(&after, tx1) >= 8);
+
+    // The same numbers as mbctl's own commands.
+    let read: u64 = h
+        .ok(&["read", "fw", "allowed.count"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(at(&after, allowed), read);
+    let ls = h.ok(&["ls", "--json"]);
+    assert_eq!(
+        Some(at(&after, rx0) as i64),
+        mb_tests_mbctl::json_int(&ls, "rx_packets"),
+        "{ls}\n{after}"
+    );
+    fw.finish();
+    let _ = agent.wait();
+}
+
+#[test]
+fn mbctl_metrics_turns_on_the_endpoint_of_a_started_agent() {
+    if !can_run(
+        "mbctl_metrics_turns_on_the_endpoint_of_a_started_agent",
+        false,
+    ) {
+        return;
+    }
+    let h = Host::new();
+    let addr = free_addr();
+    // The first command starts the agent, which inherits the variable.
+    let o = h
+        .command(&["ls"])
+        .env("MBCTL_METRICS", &addr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // No middleboxes: an empty page, but a page.
+    assert_eq!(scrape(&addr), "");
+    let log = std::fs::read_to_string(h.run.join("agent.log")).unwrap_or_default();
+    assert!(
+        log.contains(&format!("metrics on http://{addr}/metrics")),
+        "{log}"
+    );
+    // A taken port stops an agent from starting, saying why.
+    let h2 = Host::new();
+    let o = h2.command(&["agent", "--metrics", &addr]).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("serving metrics on {addr}")), "{err}");
+    assert!(!h2.run.join("agent.pid").exists());
 }

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod control;
+pub mod metrics;
 pub mod pidfile;
 pub mod proto;
 pub mod signals;

@@ -12,6 +12,10 @@ pub struct AgentArgs {
     /// Without an action, run the agent in the foreground until SIGTERM/SIGINT.
     #[command(subcommand)]
     pub action: Option<AgentAction>,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics (default:
+    /// $MBCTL_METRICS; none when unset).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
 }
 
 /// What to do with the agent.
@@ -29,13 +33,14 @@ pub enum AgentAction {
 pub fn run(args: AgentArgs) -> Result<()> {
     let run = RunDir::from_env();
     match args.action {
-        None => foreground(run),
+        None => foreground(run, args.metrics.as_deref()),
         Some(AgentAction::Stop { timeout }) => stop(&run, Duration::from_secs(timeout)),
     }
 }
 
-fn foreground(run: RunDir) -> Result<()> {
+fn foreground(run: RunDir, metrics: Option<&str>) -> Result<()> {
     let term = Termination::block().context("blocking termination signals")?;
+    let _metrics = crate::agent::metrics::start(metrics)?;
     let agent = Agent::start(run)?;
     eprintln!(
         "mbctl agent: serving {} (pid {}); XENSTORED_PATH={}",
