@@ -361,3 +361,49 @@ fn mbctl_metrics_turns_on_the_endpoint_of_a_started_agent() {
     assert!(err.contains(&format!("serving metrics on {addr}")), "{err}");
     assert!(!h2.run.join("agent.pid").exists());
 }
+
+#[test]
+fn an_installed_mbctl_boots_the_image_installed_next_to_it() {
+    if !can_run(
+        "an_installed_mbctl_boots_the_image_installed_next_to_it",
+        false,
+    ) {
+        return;
+    }
+    // The layout `make install PREFIX=...` makes, without a checkout near.
+    let h = Host::new();
+    let prefix = h.scratch.join("prefix");
+    let bin = prefix.join("bin/mbctl");
+    let img = prefix.join("share/mb/mb.elf");
+    for (from, to) in [
+        (mb_tests_mbctl::mbctl(), &bin),
+        (mb_tests_mbctl::image(), &img),
+    ] {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+    let cfg = h.file("idle.click", "Idle -> Discard;\n");
+    let o = Command::new(&bin)
+        .args([
+            "boot",
+            cfg.to_str().unwrap(),
+            "--name",
+            "idle",
+            "--accel",
+            "tcg",
+        ])
+        .env("MBCTL_RUN_DIR", &h.run)
+        .env_remove("MB_IMAGE")
+        .env_remove("XENSTORED_PATH")
+        .current_dir(&h.scratch)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let show = h.ok(&["show", "idle", "--json"]);
+    assert!(
+        show.contains(&format!("\"image\":\"{}\"", img.display())),
+        "{show}"
+    );
+    h.ok(&["stop", "idle"]);
+    h.assert_clean();
+}

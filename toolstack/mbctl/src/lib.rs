@@ -8,6 +8,7 @@ pub mod chain;
 pub mod cli;
 pub mod clickos;
 pub mod cmd;
+pub mod install;
 pub mod json;
 pub mod net;
 pub mod rundir;

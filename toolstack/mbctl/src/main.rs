@@ -29,6 +29,8 @@ fn main() {
         Command::Doc(a) => cmd::doc::run(a),
         Command::Chain(a) => cmd::chain::run(a),
         Command::Capture(a) => cmd::capture::run(a),
+        Command::Completions(a) => cmd::tooling::completions(a),
+        Command::Man(a) => cmd::tooling::man(a),
     };
     if let Err(e) = result {
         eprintln!("mbctl: {e:#}");

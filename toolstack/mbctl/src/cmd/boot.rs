@@ -32,7 +32,8 @@ pub struct BootArgs {
     /// Guest memory (QEMU syntax: 16M, 1G).
     #[arg(long, default_value = "16M")]
     memory: String,
-    /// Guest image (default: $MB_IMAGE, else images/mb.elf of this checkout).
+    /// Guest image (default: $MB_IMAGE, else images/mb.elf here or in this
+    /// checkout, else PREFIX/share/mb/mb.elf of an installed mbctl).
     #[arg(long)]
     image: Option<PathBuf>,
     /// Accelerator (qemu backend).
@@ -52,22 +53,6 @@ Examples:
   mbctl boot fw.click --name fw1 --nic bridge:br0 --nic bridge:br1 --memory 16M
   mbctl boot wire.click --nic socket:/tmp/peer0.sock --nic socket:/tmp/peer1.sock --accel tcg
   mbctl boot fw.click --backend xl --nic bridge:xenbr0   # on a Xen dom0";
-
-/// The default guest image.
-pub fn default_image() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MB_IMAGE") {
-        return Some(PathBuf::from(p));
-    }
-    let mut cands = vec![PathBuf::from("images/mb.elf")];
-    if let Ok(exe) = std::env::current_exe() {
-        // target/{debug,release}/mbctl in a checkout.
-        if let Some(root) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
-            cands.push(root.join("images/mb.elf"));
-        }
-    }
-    cands.push(PathBuf::from("/usr/share/mbctl/mb.elf"));
-    cands.into_iter().find(|p| p.is_file())
-}
 
 /// A middlebox name from a config path: its stem, with other characters as `-`.
 pub fn name_from(path: &str) -> String {
@@ -104,7 +89,7 @@ pub fn run(a: BootArgs) -> Result<()> {
     vmcheck::check_or_exit(&source, &file, a.nics.len());
     let image = match &a.image {
         Some(p) => p.clone(),
-        None => default_image()
+        None => crate::install::default_image()
             .context("no guest image: build it with `make image`, or pass --image PATH")?,
     };
     if !image.is_file() {
