@@ -106,6 +106,45 @@ conformance: build
 	$(CONFORMANCE_DIR)/run.sh $(MBCTL)
 
 # ---------------------------------------------------------------------------
+# Installing mbctl as a tool. `make man` writes target/man/*.1 from clap's
+# definitions (mbctl.1 and one page per subcommand). `make install` puts,
+# under $(DESTDIR)$(PREFIX):
+#   bin/mbctl                              (cargo install --path)
+#   share/mb/mb.elf                        (the guest image; `mbctl boot`
+#                                           finds it next to bin/)
+#   share/man/man1/mbctl*.1                (make man)
+#   share/bash-completion/completions/mbctl, share/zsh/site-functions/_mbctl,
+#   share/fish/vendor_completions.d/mbctl.fish
+# `make uninstall` removes them.
+# ---------------------------------------------------------------------------
+PREFIX  ?= /usr/local
+MAN_DIR := target/man
+INSTALL_ROOT = $(DESTDIR)$(PREFIX)
+
+.PHONY: man install uninstall
+man:
+	cargo run -q -p mbctl -- man $(MAN_DIR)
+
+install: image man
+	cargo install --locked --path toolstack/mbctl --root $(INSTALL_ROOT)
+	install -D -m 644 images/mb.elf $(INSTALL_ROOT)/share/mb/mb.elf
+	install -d $(INSTALL_ROOT)/share/man/man1
+	install -m 644 $(MAN_DIR)/*.1 $(INSTALL_ROOT)/share/man/man1/
+	install -d $(INSTALL_ROOT)/share/bash-completion/completions \
+		$(INSTALL_ROOT)/share/zsh/site-functions $(INSTALL_ROOT)/share/fish/vendor_completions.d
+	$(INSTALL_ROOT)/bin/mbctl completions bash > $(INSTALL_ROOT)/share/bash-completion/completions/mbctl
+	$(INSTALL_ROOT)/bin/mbctl completions zsh > $(INSTALL_ROOT)/share/zsh/site-functions/_mbctl
+	$(INSTALL_ROOT)/bin/mbctl completions fish > $(INSTALL_ROOT)/share/fish/vendor_completions.d/mbctl.fish
+
+uninstall:
+	-cargo uninstall --root $(INSTALL_ROOT) mbctl
+	rm -f $(INSTALL_ROOT)/share/mb/mb.elf $(INSTALL_ROOT)/share/man/man1/mbctl*.1 \
+		$(INSTALL_ROOT)/share/bash-completion/completions/mbctl \
+		$(INSTALL_ROOT)/share/zsh/site-functions/_mbctl \
+		$(INSTALL_ROOT)/share/fish/vendor_completions.d/mbctl.fish
+	-rmdir $(INSTALL_ROOT)/share/mb
+
+# ---------------------------------------------------------------------------
 # Benchmarks: every bench target of the workspace, each printing its table
 # (the host runner's packet paths against Click's figures, the store's
 # round trips ...).

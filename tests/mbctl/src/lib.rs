@@ -70,17 +70,21 @@ impl Host {
         Host { run, scratch }
     }
 
-    /// Runs `mbctl ARGS` against this run directory.
-    pub fn mbctl(&self, args: &[&str]) -> Output {
-        Command::new(mbctl())
-            .args(args)
+    /// `mbctl ARGS` against this run directory, to spawn or run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(mbctl());
+        c.args(args)
             .env("MBCTL_RUN_DIR", &self.run)
             .env("MB_IMAGE", image())
             .env_remove("XENSTORED_PATH")
             .current_dir(&self.scratch)
-            .stdin(Stdio::null())
-            .output()
-            .expect("running mbctl")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `mbctl ARGS` against this run directory.
+    pub fn mbctl(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running mbctl")
     }
 
     /// Runs `mbctl ARGS` and insists it succeeds; returns standard output.
@@ -202,6 +206,38 @@ impl Drop for Host {
         }
         let _ = std::fs::remove_dir_all(&self.run);
         let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// Runs `ip ARGS` and insists it succeeds.
+pub fn ip(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Network namespaces, deleted on drop.
+pub struct Netns(pub Vec<String>);
+
+impl Netns {
+    /// Adds namespaces `names`.
+    pub fn new(names: &[&str]) -> Netns {
+        let ns = Netns(names.iter().map(|n| n.to_string()).collect());
+        for n in names {
+            ip(&["netns", "add", n]);
+        }
+        ns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! Every test ends by checking that no QEMU process, device, record or
 //! store node is left.
 
-use mb_tests_mbctl::{can_run, json_int, json_names, Host};
+use mb_tests_mbctl::{can_run, ip, json_int, json_names, Host, Netns};
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
 use std::time::Duration;
@@ -374,25 +374,6 @@ fn agent_restart_keeps_two_middleboxes() {
     h.assert_clean();
 }
 
-fn ip(args: &[&str]) {
-    let o = Command::new("ip").args(args).output().expect("running ip");
-    assert!(
-        o.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-struct Netns(Vec<String>);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = Command::new("ip").args(["netns", "del", n]).status();
-        }
-    }
-}
-
 #[test]
 fn namespaces_ping_through_the_vm_and_taps_go_with_it() {
     if !can_run("namespaces_ping_through_the_vm_and_taps_go_with_it", true) {
@@ -401,9 +382,7 @@ fn namespaces_ping_through_the_vm_and_taps_go_with_it() {
     let h = Host::new();
     let tag = std::process::id() % 100000;
     let (l, r) = (format!("mbtl{tag}"), format!("mbtr{tag}"));
-    let _ns = Netns(vec![l.clone(), r.clone()]);
-    ip(&["netns", "add", &l]);
-    ip(&["netns", "add", &r]);
+    let _ns = Netns::new(&[&l, &r]);
     let cfg = h.file("wire.click", WIRE);
     let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
     h.ok(&[

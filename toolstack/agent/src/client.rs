@@ -42,7 +42,7 @@ pub fn ensure_agent(run: &RunDir) -> Result<()> {
         detach: Detach::Session,
         netns: None,
     };
-    let pid = sys::fork_detached(&how, move || match crate::run_foreground(agent_run) {
+    let pid = sys::fork_detached(&how, move || match crate::run_foreground(agent_run, None) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("mbctl agent: {e:#}");

@@ -14,6 +14,7 @@
 
 pub mod client;
 pub mod control;
+pub mod metrics;
 pub mod proto;
 pub mod signals;
 pub mod vms;
@@ -185,11 +186,13 @@ impl Agent {
 /// SIGHUP, then shuts it down: `mbctl agent`, and the body of a background
 /// agent. Call before this process starts any thread (the signals are
 /// blocked for every thread, and taken with `sigwait`).
-pub fn run_foreground(run: RunDir) -> Result<()> {
+pub fn run_foreground(run: RunDir, metrics: Option<&str>) -> Result<()> {
     // A client that goes away mid-reply must cost an EPIPE, not the agent.
     // SAFETY: setting a disposition before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let term = Termination::block().context("blocking termination signals")?;
+    // Bound before the agent starts, so a taken port leaves no pid file.
+    let _metrics = metrics::start(&run, metrics)?;
     let agent = Agent::start(run)?;
     eprintln!(
         "mbctl agent: serving {} (pid {}); XENSTORED_PATH={}",

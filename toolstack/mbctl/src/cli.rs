@@ -5,7 +5,13 @@ use clap::{Parser, Subcommand};
 
 /// Run Click middleboxes as tiny VMs.
 #[derive(Debug, Parser)]
-#[command(name = "mbctl", version, about, after_help = cmd::EXAMPLES)]
+#[command(
+    name = "mbctl",
+    version,
+    about,
+    after_help = cmd::EXAMPLES,
+    after_long_help = cmd::tooling::after_long_help()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -53,6 +59,13 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Show element documentation (one class, or the list).
     Doc(cmd::doc::DocArgs),
+    /// Capture a middlebox NIC's frames into a pcap file (or stdout).
+    Capture(cmd::capture::CaptureArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::tooling::CompletionsArgs),
+    /// Write man pages into a directory (`make man`).
+    #[command(hide = true)]
+    Man(cmd::tooling::ManArgs),
     /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
     Chain(cmd::chain::ChainArgs),
 }

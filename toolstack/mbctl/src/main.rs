@@ -38,6 +38,9 @@ fn main() {
         Command::Check(a) => cmd::check::run(a),
         Command::Doc(a) => cmd::doc::run(a),
         Command::Chain(a) => cmd::chain::run(run, a),
+        Command::Capture(a) => cmd::capture::run(run, a),
+        Command::Completions(a) => cmd::tooling::completions(a),
+        Command::Man(a) => cmd::tooling::man(a),
     };
     if let Err(e) = result {
         eprintln!("mbctl: {e:#}");

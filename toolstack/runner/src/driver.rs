@@ -40,13 +40,19 @@ pub fn catch_signals() {
     }
 }
 
+/// True once SIGINT or SIGTERM arrived after [`catch_signals`]; other
+/// loops (`mbctl capture`) end on it too.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
 /// Runs `router` until it stops, quiesces or is interrupted.
 pub fn run(router: &Router) -> Ended {
     let devices: Vec<usize> = (0..router.len())
         .filter(|&i| elements::is_device_class(router.info(i).class.name))
         .collect();
     loop {
-        if INTERRUPTED.load(Ordering::Relaxed) {
+        if interrupted() {
             router.stop();
             return Ended::Interrupted;
         }

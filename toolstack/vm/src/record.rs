@@ -268,44 +268,46 @@ pub fn free_domid(st: &mut dyn StoreOps) -> Result<u32> {
     Ok((1..).find(|d| !used.contains(d)).unwrap_or(u32::MAX))
 }
 
+/// A record for other crates' unit tests.
+#[doc(hidden)]
+pub fn sample() -> Record {
+    Record {
+        name: "fw".into(),
+        domid: 3,
+        backend: "qemu".into(),
+        state: State::Running,
+        pid: Some(1234),
+        started: 1_700_000_000,
+        config_name: "firewall.click".into(),
+        config_file: "/etc/fw/firewall.click".into(),
+        memory: "32M".into(),
+        accel: "tcg".into(),
+        image: "/x/mb.elf".into(),
+        nics: vec![
+            NicRecord {
+                spec: "bridge:br0".into(),
+                mac: "52:54:00:00:03:00".into(),
+                ifname: Some("mb3n0".into()),
+                made: vec![
+                    Plumbing::Tap("mb3n0".into()),
+                    Plumbing::OvsPort("br0".into(), "mb3n0".into(), None),
+                ],
+            },
+            NicRecord {
+                spec: "socket:/tmp/p".into(),
+                mac: "52:54:00:00:03:01".into(),
+                ifname: None,
+                made: vec![],
+            },
+        ],
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use mb_store_client::clickos::apply;
     use mb_store_client::mem::Mem;
-
-    pub fn sample() -> Record {
-        Record {
-            name: "fw".into(),
-            domid: 3,
-            backend: "qemu".into(),
-            state: State::Running,
-            pid: Some(1234),
-            started: 1_700_000_000,
-            config_name: "firewall.click".into(),
-            config_file: "/etc/fw/firewall.click".into(),
-            memory: "32M".into(),
-            accel: "tcg".into(),
-            image: "/x/mb.elf".into(),
-            nics: vec![
-                NicRecord {
-                    spec: "bridge:br0".into(),
-                    mac: "52:54:00:00:03:00".into(),
-                    ifname: Some("mb3n0".into()),
-                    made: vec![
-                        Plumbing::Tap("mb3n0".into()),
-                        Plumbing::OvsPort("br0".into(), "mb3n0".into(), None),
-                    ],
-                },
-                NicRecord {
-                    spec: "socket:/tmp/p".into(),
-                    mac: "52:54:00:00:03:01".into(),
-                    ifname: None,
-                    made: vec![],
-                },
-            ],
-        }
-    }
 
     #[test]
     fn round_trip_and_domids() {

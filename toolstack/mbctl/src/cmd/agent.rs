@@ -11,6 +11,10 @@ pub struct AgentArgs {
     /// Without an action, run the agent in the foreground until SIGTERM/SIGINT.
     #[command(subcommand)]
     pub action: Option<AgentAction>,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics (default:
+    /// $MBCTL_METRICS; none when unset).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
 }
 
 /// What to do with the agent.
@@ -27,7 +31,7 @@ pub enum AgentAction {
 /// Runs the subcommand.
 pub fn run(run: &RunDir, args: AgentArgs) -> Result<()> {
     match args.action {
-        None => mb_agent::run_foreground(run.clone()),
+        None => mb_agent::run_foreground(run.clone(), args.metrics.as_deref()),
         Some(AgentAction::Stop { timeout }) => mb_agent::stop(run, Duration::from_secs(timeout)),
     }
 }

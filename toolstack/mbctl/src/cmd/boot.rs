@@ -34,7 +34,8 @@ pub struct BootArgs {
     /// Guest memory (QEMU syntax: 16M, 1G).
     #[arg(long, default_value = proto::DEFAULT_MEMORY)]
     memory: String,
-    /// Guest image (default: $MB_IMAGE, else images/mb.elf of this checkout).
+    /// Guest image (default: $MB_IMAGE, else images/mb.elf here or in this
+    /// checkout, else PREFIX/share/mb/mb.elf of an installed mbctl).
     #[arg(long)]
     image: Option<PathBuf>,
     /// Accelerator (qemu backend).

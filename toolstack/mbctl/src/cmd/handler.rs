@@ -1,14 +1,14 @@
 //! `mbctl read`, `mbctl write` and `mbctl handlers`: Click's handlers
 //! through the store, as ClickOS's toolstacks call them.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use mb_agent::client;
 use mb_vm::record::Record;
 use mb_vm::rundir::RunDir;
 use std::time::Duration;
 
 use super::vm::domid_of;
-use mb_store_client::clickos::{self, StoreOps};
+use mb_store_client::clickos;
 use mb_store_client::handler::call;
 
 /// Read a handler of a middlebox's router.
@@ -98,19 +98,6 @@ pub fn write(run: &RunDir, a: WriteArgs) -> Result<()> {
     Ok(())
 }
 
-/// Element names of the config domain `domid` runs.
-pub fn elements(st: &mut dyn StoreOps, domid: u32, file: &str) -> Result<Vec<String>> {
-    let src = clickos::read_config(st, domid)?;
-    let reg = mb_runner::registry();
-    match click::lang::parse(&src, file, &[], &|c| reg.contains(c)) {
-        Ok(flat) => Ok(flat.elements.into_iter().map(|e| e.name).collect()),
-        Err(errs) => bail!(
-            "the stored config does not parse: {}",
-            errs.0.first().map(|e| e.to_string()).unwrap_or_default()
-        ),
-    }
-}
-
 /// Click's `handlers` format: one "name<TAB>mode" line per handler.
 fn parse_handlers(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -146,7 +133,7 @@ pub fn handlers(run: &RunDir, a: HandlersArgs) -> Result<()> {
     // config if `list` is too long for a store value.
     let names = match call(&mut st, rec.domid, "", "list", None, timeout) {
         Ok(text) => parse_list(&text),
-        Err(_) => elements(&mut st, rec.domid, &rec.config_name)?,
+        Err(_) => mb_vm::guest::config_elements(&mut st, rec.domid, &rec.config_name)?,
     };
     for e in names {
         if clickos::split_handler(&format!("{e}.handlers")).is_err() {

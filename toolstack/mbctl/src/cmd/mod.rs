@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod boot;
+pub mod capture;
 pub mod chain;
 pub mod check;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod ls;
 pub mod reconfigure;
 pub mod run;
 pub mod stop;
+pub mod tooling;
 pub mod vm;
 pub mod vmcheck;
 
@@ -30,6 +32,7 @@ Examples:
   mbctl ls
   mbctl read fw allowed.count
   mbctl reconfigure fw fw-strict.click
+  sudo mbctl capture fw 0 -c 10 -w fw0.pcap
   mbctl stop fw
   mbctl agent            # the agent in the foreground (commands start it in the background)
   sudo mbctl chain up click-configs/chains/fw-nat.toml";
