@@ -1,6 +1,7 @@
 //! The agent's side of `agent.sock`, and its crash watcher.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
+use mb_vm::bail;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +57,7 @@ fn handle(mut s: UnixStream, run: &RunDir, ports: &dyn GuestPorts) {
     };
     let reply = match execute(&req, run, ports) {
         Ok((notes, message)) => Reply::Ok { notes, message },
-        Err(e) => Reply::Err(format!("{e:#}")),
+        Err(e) => Reply::Err(mb_vm::error::report(&e)),
     };
     let _ = proto::send(&mut s, &reply);
 }
@@ -102,10 +103,10 @@ fn record_backend(st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend
 fn check_backend_fits_host(kind: Kind) -> Result<()> {
     let dom0 = backend::xl::host_is_dom0();
     match kind {
-        Kind::Xl if !dom0 => anyhow::bail!(
+        Kind::Xl if !dom0 => bail!(
             "--backend xl needs a Xen dom0 (no 'control_d' in /proc/xen/capabilities); use --backend qemu here"
         ),
-        Kind::Qemu if dom0 => anyhow::bail!(
+        Kind::Qemu if dom0 => bail!(
             "--backend qemu is for KVM/QEMU hosts; this is a Xen dom0, use --backend xl"
         ),
         _ => Ok(()),

@@ -14,11 +14,15 @@
 
 pub mod client;
 pub mod control;
+pub mod error;
 pub mod proto;
 pub mod signals;
 pub mod vms;
 
-use anyhow::{bail, Context, Result};
+pub use error::{Error, Result};
+
+use crate::error::Context;
+use mb_vm::bail;
 use mb_vm::pidfile;
 use mb_vm::rundir::RunDir;
 use mb_xenstored::{Config, Server};

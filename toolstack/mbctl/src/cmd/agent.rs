@@ -27,7 +27,9 @@ pub enum AgentAction {
 /// Runs the subcommand.
 pub fn run(run: &RunDir, args: AgentArgs) -> Result<()> {
     match args.action {
-        None => mb_agent::run_foreground(run.clone()),
-        Some(AgentAction::Stop { timeout }) => mb_agent::stop(run, Duration::from_secs(timeout)),
+        None => Ok(mb_agent::run_foreground(run.clone())?),
+        Some(AgentAction::Stop { timeout }) => {
+            Ok(mb_agent::stop(run, Duration::from_secs(timeout))?)
+        }
     }
 }

@@ -10,7 +10,7 @@ pub mod qemu;
 pub mod tsc;
 pub mod xl;
 
-use anyhow::Result;
+use crate::error::Result;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -10,7 +10,8 @@
 //! command line so a recycled pid is never mistaken for it. The chardev
 //! reconnects every second, so a restarted agent's store gets it back.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -4,7 +4,8 @@
 //! before the next one is made, so `stop`, `destroy`, a failed boot and an
 //! agent that restarts after a crash all remove exactly what was created.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::path::{Path, PathBuf};
 
 use super::{check_ifname, mac, tap_name, veth_name, NicSpec};
@@ -191,7 +192,7 @@ fn setup_inner(
 ) -> Result<Attach> {
     if spec.needs_root() {
         sys::require_root(&format!("--nic {spec} (creating network devices)"))
-            .map_err(|e| anyhow::anyhow!("{e}, or use --nic socket:PATH"))?;
+            .map_err(|e| crate::error::Error::Invalid(format!("{e}, or use --nic socket:PATH")))?;
         sys::require("ip")?;
     }
     match spec {
@@ -274,7 +275,7 @@ fn setup_inner(
 
 /// Removes what was made, newest first; keeps going past errors (a device
 /// may already be gone) and returns the first.
-pub fn undo(made: &[Plumbing]) -> Option<anyhow::Error> {
+pub fn undo(made: &[Plumbing]) -> Option<crate::error::Error> {
     let mut first = None;
     for p in made.iter().rev() {
         let r = match p {

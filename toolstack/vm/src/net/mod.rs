@@ -12,12 +12,12 @@ pub use spec::NicSpec;
 pub const IFNAME_MAX: usize = 15;
 
 /// Checks an interface name the way the kernel will.
-pub fn check_ifname(name: &str) -> anyhow::Result<()> {
+pub fn check_ifname(name: &str) -> crate::error::Result<()> {
     if name.is_empty() {
-        anyhow::bail!("empty interface name");
+        crate::bail!("empty interface name");
     }
     if name.len() > IFNAME_MAX {
-        anyhow::bail!(
+        crate::bail!(
             "interface name '{name}' is {} bytes; Linux allows at most {IFNAME_MAX}",
             name.len()
         );
@@ -28,7 +28,7 @@ pub fn check_ifname(name: &str) -> anyhow::Result<()> {
             .bytes()
             .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
     {
-        anyhow::bail!(
+        crate::bail!(
             "interface name '{name}' holds a character Linux does not allow ('/', ':' or space)"
         );
     }
