@@ -75,11 +75,11 @@ fn execute(req: &Request, run: &RunDir, ports: &dyn GuestPorts) -> Result<(Vec<S
             let kind = Kind::parse(&b.backend)
                 .with_context(|| format!("unknown backend '{}'", b.backend))?;
             check_backend_fits_host(kind)?;
-            let be = backend::get(kind);
+            let be = backend::get(kind, run);
             vms::boot(&ctx, &mut st, be.as_ref(), b)
         }
         Request::Stop { name, timeout_ms } => {
-            let be = record_backend(&mut st, name)?;
+            let be = record_backend(run, &mut st, name)?;
             vms::stop(
                 &ctx,
                 &mut st,
@@ -90,14 +90,14 @@ fn execute(req: &Request, run: &RunDir, ports: &dyn GuestPorts) -> Result<(Vec<S
             .map(|m| (vec![], m))
         }
         Request::Destroy { name } => {
-            let be = record_backend(&mut st, name)?;
+            let be = record_backend(run, &mut st, name)?;
             vms::destroy(&ctx, &mut st, be.as_ref(), name).map(|m| (vec![], m))
         }
     }
 }
 
-fn record_backend(st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend>> {
-    vms::backend_of(&mb_vm::record::Record::load_existing(st, name)?)
+fn record_backend(run: &RunDir, st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend>> {
+    vms::backend_of(run, &mb_vm::record::Record::load_existing(st, name)?)
 }
 
 fn check_backend_fits_host(kind: Kind) -> Result<()> {
@@ -134,7 +134,7 @@ pub fn watch_crashes(
                     run: &run,
                     ports: ports.as_ref(),
                 };
-                if vms::reap(&ctx, s, &|r| vms::backend_of(r)).is_err() {
+                if vms::reap(&ctx, s, &|r| vms::backend_of(&run, r)).is_err() {
                     st = None;
                 }
             }

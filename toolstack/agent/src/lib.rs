@@ -101,7 +101,7 @@ impl Agent {
             run: &self.run,
             ports: ports.as_ref(),
         };
-        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(r))?;
+        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(&self.run, r))?;
         self.wait_for_consoles(&mut st);
         drop(st);
         let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;

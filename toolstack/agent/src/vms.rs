@@ -313,10 +313,10 @@ pub fn destroy(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, name: &str) -
 }
 
 /// The backend a record names.
-pub fn backend_of(rec: &Record) -> Result<Box<dyn Backend>> {
+pub fn backend_of(run: &RunDir, rec: &Record) -> Result<Box<dyn Backend>> {
     let k = Kind::parse(&rec.backend)
         .with_context(|| format!("record '{}': unknown backend '{}'", rec.name, rec.backend))?;
-    Ok(backend::get(k))
+    Ok(backend::get(k, run))
 }
 
 /// After an agent (re)start: serves every middlebox whose VM still runs
@@ -403,4 +403,73 @@ pub fn reap(
         }
     }
     Ok(())
+}
+
+/// What [`reconfigure`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconfigured {
+    /// The guest already ran this config; nothing was sent.
+    Unchanged,
+    /// The guest runs the new config (named `config_name`).
+    Loaded {
+        /// Its label in the record.
+        config_name: String,
+    },
+    /// The guest would not load it and keeps its previous config.
+    Rejected {
+        /// The guest's errors, naming the file.
+        errors: String,
+        /// The label of the config it keeps.
+        kept: String,
+    },
+}
+
+/// Hot-swaps the config of the running middlebox `rec` for `source`
+/// (from `file`): writes it to the guest's store nodes and waits up to
+/// `timeout` for the guest to load it (it moves same-named elements'
+/// state over, Click's hotswap). A rejected config leaves the previous one
+/// in the store.
+pub fn reconfigure(
+    run: &RunDir,
+    st: &mut dyn StoreOps,
+    rec: &Record,
+    source: &str,
+    file: &str,
+    timeout: Duration,
+) -> Result<Reconfigured> {
+    let be = backend_of(run, rec)?;
+    if !be.alive(rec) {
+        bail!(
+            "'{}' is not running (state {})",
+            rec.name,
+            rec.state.as_str()
+        );
+    }
+    let name = Path::new(file)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.to_string());
+    let old = clickos::read_config(st, rec.domid)?;
+    if old == source {
+        return Ok(Reconfigured::Unchanged);
+    }
+    let before = clickos::read_u64(st, &clickos::loads(rec.domid))?.unwrap_or(0);
+    clickos::apply(st, &clickos::load_ops(rec.domid, source, &name))?;
+    match wait_load(st, be.as_ref(), rec, before, timeout)? {
+        LoadOutcome::Loaded => {
+            let b = record::path(&rec.name);
+            st.write(&format!("{b}/config_name"), &name)?;
+            st.write(&format!("{b}/config_file"), file)?;
+            Ok(Reconfigured::Loaded { config_name: name })
+        }
+        LoadOutcome::Rejected(msg) => {
+            // Keep the config that runs in the store (for `handlers`),
+            // without asking the guest to load anything.
+            clickos::apply(st, &clickos::config_ops(rec.domid, &old, &rec.config_name))?;
+            Ok(Reconfigured::Rejected {
+                errors: mb_vm::guest::name_guest_errors(&msg, file),
+                kept: rec.config_name.clone(),
+            })
+        }
+    }
 }

@@ -9,6 +9,7 @@ use crate::error::{Context, Result};
 use std::path::{Path, PathBuf};
 
 use super::{check_ifname, mac, tap_name, veth_name, NicSpec};
+use crate::rundir::RunDir;
 use crate::sys;
 
 /// One thing made on the host, undone by [`undo`].
@@ -161,6 +162,7 @@ fn join_devices(a: &str, b: &str) -> Result<()> {
 /// sockets; `ovs_rundir` names a private Open vSwitch (its `OVS_RUNDIR`).
 /// On failure, whatever was made for this NIC is already removed.
 pub fn setup(
+    run: &RunDir,
     domid: u32,
     nic: usize,
     spec: &NicSpec,
@@ -168,7 +170,7 @@ pub fn setup(
     ovs_rundir: Option<&str>,
 ) -> Result<HostNic> {
     let mut made = Vec::new();
-    match setup_inner(domid, nic, spec, vm_dir, ovs_rundir, &mut made) {
+    match setup_inner(run, domid, nic, spec, vm_dir, ovs_rundir, &mut made) {
         Ok(attach) => Ok(HostNic {
             spec: spec.clone(),
             mac: mac(domid, nic),
@@ -183,6 +185,7 @@ pub fn setup(
 }
 
 fn setup_inner(
+    run: &RunDir,
     domid: u32,
     nic: usize,
     spec: &NicSpec,
@@ -215,7 +218,7 @@ fn setup_inner(
             Ok(Attach::Tap(name.clone()))
         }
         NicSpec::Bridge(br) => {
-            let tap = tap_name(domid, nic);
+            let tap = tap_name(run, domid, nic);
             let ovs = ovs_bridge_exists(br, ovs_rundir);
             if !ovs && !is_linux_bridge(br) {
                 if sys::which("ovs-vsctl").is_none() {
@@ -250,8 +253,8 @@ fn setup_inner(
                 bail!("--nic netns:{ns}: no network namespace {ns} (create it with `ip netns add {ns}`)");
             }
             let inner = ifname.clone().unwrap_or_else(|| format!("eth{nic}"));
-            let tap = tap_name(domid, nic);
-            let veth = veth_name(domid, nic);
+            let tap = tap_name(run, domid, nic);
+            let veth = veth_name(run, domid, nic);
             create_tap(&tap, made)?;
             sys::run(
                 "ip",
@@ -320,7 +323,8 @@ mod tests {
     #[test]
     fn sockets_need_nothing_from_the_host() {
         let d = Path::new("/tmp/vm");
-        let n = setup(5, 1, &NicSpec::Socket("/tmp/peer".into()), d, None).unwrap();
+        let run = RunDir::new("/tmp/run");
+        let n = setup(&run, 5, 1, &NicSpec::Socket("/tmp/peer".into()), d, None).unwrap();
         assert_eq!(
             n.attach,
             Attach::Socket(d.join("nic1.sock"), "/tmp/peer".into())
@@ -335,6 +339,7 @@ mod tests {
             return;
         }
         let e = setup(
+            &RunDir::new("/tmp/run"),
             5,
             0,
             &NicSpec::Netns("mbctl-no-such-ns".into(), None),
