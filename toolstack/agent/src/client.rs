@@ -1,7 +1,8 @@
 //! The commands' side of `agent.sock`: send a request, starting the agent
 //! in the background first if none runs.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Result};
+use mb_vm::bail;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ pub fn ensure_agent(run: &RunDir) -> Result<()> {
     let pid = sys::fork_detached(&how, move || match crate::run_foreground(agent_run, None) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("mbctl agent: {e:#}");
+            eprintln!("mbctl agent: {}", mb_vm::error::report(&e));
             1
         }
     })

@@ -1,6 +1,7 @@
 //! The agent's side of `agent.sock`, and its crash watcher.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
+use mb_vm::bail;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +57,7 @@ fn handle(mut s: UnixStream, run: &RunDir, ports: &dyn GuestPorts) {
     };
     let reply = match execute(&req, run, ports) {
         Ok((notes, message)) => Reply::Ok { notes, message },
-        Err(e) => Reply::Err(format!("{e:#}")),
+        Err(e) => Reply::Err(mb_vm::error::report(&e)),
     };
     let _ = proto::send(&mut s, &reply);
 }
@@ -74,11 +75,11 @@ fn execute(req: &Request, run: &RunDir, ports: &dyn GuestPorts) -> Result<(Vec<S
             let kind = Kind::parse(&b.backend)
                 .with_context(|| format!("unknown backend '{}'", b.backend))?;
             check_backend_fits_host(kind)?;
-            let be = backend::get(kind);
+            let be = backend::get(kind, run);
             vms::boot(&ctx, &mut st, be.as_ref(), b)
         }
         Request::Stop { name, timeout_ms } => {
-            let be = record_backend(&mut st, name)?;
+            let be = record_backend(run, &mut st, name)?;
             vms::stop(
                 &ctx,
                 &mut st,
@@ -89,23 +90,23 @@ fn execute(req: &Request, run: &RunDir, ports: &dyn GuestPorts) -> Result<(Vec<S
             .map(|m| (vec![], m))
         }
         Request::Destroy { name } => {
-            let be = record_backend(&mut st, name)?;
+            let be = record_backend(run, &mut st, name)?;
             vms::destroy(&ctx, &mut st, be.as_ref(), name).map(|m| (vec![], m))
         }
     }
 }
 
-fn record_backend(st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend>> {
-    vms::backend_of(&mb_vm::record::Record::load_existing(st, name)?)
+fn record_backend(run: &RunDir, st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend>> {
+    vms::backend_of(run, &mb_vm::record::Record::load_existing(st, name)?)
 }
 
 fn check_backend_fits_host(kind: Kind) -> Result<()> {
     let dom0 = backend::xl::host_is_dom0();
     match kind {
-        Kind::Xl if !dom0 => anyhow::bail!(
+        Kind::Xl if !dom0 => bail!(
             "--backend xl needs a Xen dom0 (no 'control_d' in /proc/xen/capabilities); use --backend qemu here"
         ),
-        Kind::Qemu if dom0 => anyhow::bail!(
+        Kind::Qemu if dom0 => bail!(
             "--backend qemu is for KVM/QEMU hosts; this is a Xen dom0, use --backend xl"
         ),
         _ => Ok(()),
@@ -133,7 +134,7 @@ pub fn watch_crashes(
                     run: &run,
                     ports: ports.as_ref(),
                 };
-                if vms::reap(&ctx, s, &|r| vms::backend_of(r)).is_err() {
+                if vms::reap(&ctx, s, &|r| vms::backend_of(&run, r)).is_err() {
                     st = None;
                 }
             }

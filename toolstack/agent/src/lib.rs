@@ -14,12 +14,16 @@
 
 pub mod client;
 pub mod control;
+pub mod error;
 pub mod metrics;
 pub mod proto;
 pub mod signals;
 pub mod vms;
 
-use anyhow::{bail, Context, Result};
+pub use error::{Error, Result};
+
+use crate::error::Context;
+use mb_vm::bail;
 use mb_vm::pidfile;
 use mb_vm::rundir::RunDir;
 use mb_xenstored::{Config, Server};
@@ -98,7 +102,7 @@ impl Agent {
             run: &self.run,
             ports: ports.as_ref(),
         };
-        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(r))?;
+        self.adopted = vms::adopt(&ctx, &mut st, &|r| vms::backend_of(&self.run, r))?;
         self.wait_for_consoles(&mut st);
         drop(st);
         let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;

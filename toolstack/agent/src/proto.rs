@@ -2,7 +2,8 @@
 //! run directory: one request per connection, each message a little-endian
 //! u32 length and its postcard encoding.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use mb_vm::bail;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
@@ -79,7 +80,10 @@ pub enum Reply {
 
 /// Writes one framed message.
 pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<()> {
-    let bytes = postcard::to_allocvec(msg).context("encoding a message")?;
+    let bytes = postcard::to_allocvec(msg).map_err(|source| Error::Message {
+        what: "encoding a message",
+        source,
+    })?;
     w.write_all(&(bytes.len() as u32).to_le_bytes())?;
     w.write_all(&bytes)?;
     w.flush()?;
@@ -96,7 +100,10 @@ pub fn recv<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> Result<T> {
     }
     let mut buf = vec![0u8; len];
     r.read_exact(&mut buf).context("reading a message")?;
-    postcard::from_bytes(&buf).context("decoding a message")
+    postcard::from_bytes(&buf).map_err(|source| Error::Message {
+        what: "decoding a message",
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! [`Backend`] and [`GuestPorts`], so the same sequence serves QEMU with
 //! the agent's store and Xen with the system's, and runs in unit tests.
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use mb_vm::bail;
+use mb_vm::error::WithContext;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,7 +33,7 @@ impl GuestPorts for mb_xenstored::Server {
             .with_context(|| format!("serving domain {domid} on {}", socket.display()))
     }
     fn remove(&self, domid: u32) -> Result<()> {
-        self.remove_guest(domid).map_err(|e| anyhow!("{e}"))
+        Ok(self.remove_guest(domid)?)
     }
 }
 
@@ -93,7 +95,7 @@ pub fn boot(
         .nics
         .iter()
         .map(|n| NicSpec::parse(n))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let accel_req = match req.accel.as_str() {
         "auto" => accel::Request::Auto,
         "kvm" => accel::Request::Kvm,
@@ -139,7 +141,10 @@ pub fn boot(
     if be.chooses_domid() {
         clickos::apply(st, &rec.store_ops())?;
         let r = ctx.ports.add(domid, &plan.store_socket).and_then(|()| {
-            clickos::apply(st, &clickos::load_ops(domid, &req.config, &req.config_name))
+            Ok(clickos::apply(
+                st,
+                &clickos::load_ops(domid, &req.config, &req.config_name),
+            )?)
         });
         if let Err(e) = r {
             cleanup(ctx, st, be, &rec);
@@ -150,7 +155,7 @@ pub fn boot(
         Ok(l) => l,
         Err(e) => {
             cleanup(ctx, st, be, &rec);
-            return Err(e);
+            return Err(e.into());
         }
     };
     rec.domid = launched.domid;
@@ -170,21 +175,22 @@ pub fn boot(
         let timeout = Duration::from_millis(req.timeout_ms);
         match wait_load(st, be, &rec, 0, timeout)? {
             LoadOutcome::Loaded => Ok(()),
-            LoadOutcome::Rejected(msg) => bail!(
-                "the guest rejected the config:\n{}",
-                mb_vm::guest::name_guest_errors(&msg, &req.config_file)
-            ),
+            LoadOutcome::Rejected(msg) => Err(Error::Rejected(mb_vm::guest::name_guest_errors(
+                &msg,
+                &req.config_file,
+            ))),
         }
     })();
     if let Err(e) = r {
         let detail = serial_tail(&files);
         cleanup(ctx, st, be, &rec);
-        if e.to_string().contains("rejected the config") {
+        if matches!(e, Error::Rejected(_)) {
             return Err(e);
         }
-        return Err(e
-            .context(detail)
-            .context(format!("booting '{}' failed", req.name)));
+        return Err(Error::wrap(
+            format!("booting '{}' failed", req.name),
+            Error::wrap(detail, e),
+        ));
     }
     rec.state = State::Running;
     st.write(
@@ -245,25 +251,20 @@ pub fn wait_load(
 /// Removes everything a middlebox has: its VM (if still there), host
 /// devices, guest socket, store nodes, record and files. Keeps going past
 /// errors; returns the first.
-pub fn cleanup(
-    ctx: &Ctx,
-    st: &mut dyn StoreOps,
-    be: &dyn Backend,
-    rec: &Record,
-) -> Option<anyhow::Error> {
-    let mut first: Option<anyhow::Error> = None;
-    let mut note = |r: Result<()>| {
+pub fn cleanup(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Record) -> Option<Error> {
+    fn note<E: Into<Error>>(first: &mut Option<Error>, r: std::result::Result<(), E>) {
         if let Err(e) = r {
-            first.get_or_insert(e);
+            first.get_or_insert(e.into());
         }
-    };
-    note(be.destroy(rec));
-    note(be.remove_nics(rec));
-    if be.chooses_domid() {
-        note(ctx.ports.remove(rec.domid));
-        note(st.rm(&clickos::home(rec.domid)));
     }
-    note(clickos::apply(st, &rec.remove_ops()));
+    let mut first = None;
+    note(&mut first, be.destroy(rec));
+    note(&mut first, be.remove_nics(rec));
+    if be.chooses_domid() {
+        note(&mut first, ctx.ports.remove(rec.domid));
+        note(&mut first, st.rm(&clickos::home(rec.domid)));
+    }
+    note(&mut first, clickos::apply(st, &rec.remove_ops()));
     VmFiles::new(ctx.run, &rec.name).remove();
     first
 }
@@ -290,7 +291,7 @@ pub fn stop(
         false
     };
     if let Some(e) = cleanup(ctx, st, be, &rec) {
-        return Err(e.context(format!("stopping '{name}'")));
+        return Err(Error::wrap(format!("stopping '{name}'"), e));
     }
     Ok(if graceful {
         format!("{name}: halted and stopped")
@@ -306,16 +307,16 @@ pub fn stop(
 pub fn destroy(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, name: &str) -> Result<String> {
     let rec = Record::load_existing(st, name)?;
     if let Some(e) = cleanup(ctx, st, be, &rec) {
-        return Err(e.context(format!("destroying '{name}'")));
+        return Err(Error::wrap(format!("destroying '{name}'"), e));
     }
     Ok(format!("{name}: destroyed"))
 }
 
 /// The backend a record names.
-pub fn backend_of(rec: &Record) -> Result<Box<dyn Backend>> {
+pub fn backend_of(run: &RunDir, rec: &Record) -> Result<Box<dyn Backend>> {
     let k = Kind::parse(&rec.backend)
-        .ok_or_else(|| anyhow!("record '{}': unknown backend '{}'", rec.name, rec.backend))?;
-    Ok(backend::get(k))
+        .with_context(|| format!("record '{}': unknown backend '{}'", rec.name, rec.backend))?;
+    Ok(backend::get(k, run))
 }
 
 /// After an agent (re)start: serves every middlebox whose VM still runs
@@ -334,7 +335,11 @@ pub fn adopt(
         let be = match pick(&rec) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("mbctl agent: skipping record '{}': {e:#}", rec.name);
+                eprintln!(
+                    "mbctl agent: skipping record '{}': {}",
+                    rec.name,
+                    mb_vm::error::report(&e)
+                );
                 continue;
             }
         };
@@ -398,4 +403,73 @@ pub fn reap(
         }
     }
     Ok(())
+}
+
+/// What [`reconfigure`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconfigured {
+    /// The guest already ran this config; nothing was sent.
+    Unchanged,
+    /// The guest runs the new config (named `config_name`).
+    Loaded {
+        /// Its label in the record.
+        config_name: String,
+    },
+    /// The guest would not load it and keeps its previous config.
+    Rejected {
+        /// The guest's errors, naming the file.
+        errors: String,
+        /// The label of the config it keeps.
+        kept: String,
+    },
+}
+
+/// Hot-swaps the config of the running middlebox `rec` for `source`
+/// (from `file`): writes it to the guest's store nodes and waits up to
+/// `timeout` for the guest to load it (it moves same-named elements'
+/// state over, Click's hotswap). A rejected config leaves the previous one
+/// in the store.
+pub fn reconfigure(
+    run: &RunDir,
+    st: &mut dyn StoreOps,
+    rec: &Record,
+    source: &str,
+    file: &str,
+    timeout: Duration,
+) -> Result<Reconfigured> {
+    let be = backend_of(run, rec)?;
+    if !be.alive(rec) {
+        bail!(
+            "'{}' is not running (state {})",
+            rec.name,
+            rec.state.as_str()
+        );
+    }
+    let name = Path::new(file)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.to_string());
+    let old = clickos::read_config(st, rec.domid)?;
+    if old == source {
+        return Ok(Reconfigured::Unchanged);
+    }
+    let before = clickos::read_u64(st, &clickos::loads(rec.domid))?.unwrap_or(0);
+    clickos::apply(st, &clickos::load_ops(rec.domid, source, &name))?;
+    match wait_load(st, be.as_ref(), rec, before, timeout)? {
+        LoadOutcome::Loaded => {
+            let b = record::path(&rec.name);
+            st.write(&format!("{b}/config_name"), &name)?;
+            st.write(&format!("{b}/config_file"), file)?;
+            Ok(Reconfigured::Loaded { config_name: name })
+        }
+        LoadOutcome::Rejected(msg) => {
+            // Keep the config that runs in the store (for `handlers`),
+            // without asking the guest to load anything.
+            clickos::apply(st, &clickos::config_ops(rec.domid, &old, &rec.config_name))?;
+            Ok(Reconfigured::Rejected {
+                errors: mb_vm::guest::name_guest_errors(&msg, file),
+                kept: rec.config_name.clone(),
+            })
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `mbctl chain down`: removes what a chain's journal lists, newest first.
 
-use anyhow::{anyhow, Result};
+use crate::error::{Error, Result};
 use mb_ovs::{netdev, Ovs};
+use mb_vm::error::{report, WithContext};
 
 use super::journal::{self, Made};
 use super::{dir, ovs_dir, runner};
@@ -15,14 +16,14 @@ pub fn down(run: &RunDir, name: &str) -> Result<()> {
     let d = dir(run, name);
     if !d.join("made").exists() {
         let up = super::names(run)?;
-        return Err(anyhow!(
+        return Err(Error::Invalid(format!(
             "no chain {name} is up{}",
             if up.is_empty() {
                 String::new()
             } else {
                 format!(" (up: {})", up.join(", "))
             }
-        ));
+        )));
     }
     let made = journal::read(&d.join("made"))?;
     undo(run, name, &made)?;
@@ -38,7 +39,7 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
         || -> Option<Ovs> { Ovs::system().or_else(|| Ovs::private_if_running(&ovs_dir(run))) };
     let mut note = |r: Result<()>| {
         if let Err(e) = r {
-            errors.push(format!("{e:#}"));
+            errors.push(report(&e));
         }
     };
     for m in made.iter().rev() {
@@ -48,16 +49,16 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
             Made::Flows(b) => {
                 if let Some(o) = ovs() {
                     if o.bridge_exists(b).unwrap_or(false) {
-                        note(o.del_flows(b, owner).map_err(Into::into));
+                        note(o.del_flows(b, owner).map_err(Error::from));
                     }
                 }
             }
             Made::Port(b, p) => {
                 if let Some(o) = ovs() {
-                    note(o.del_port(b, p).map_err(Into::into));
+                    note(o.del_port(b, p).map_err(Error::from));
                 }
             }
-            Made::Link(l) => note(netdev::del_link(l, None).map_err(Into::into)),
+            Made::Link(l) => note(netdev::del_link(l, None).map_err(Error::from)),
             Made::Netns(n) => {
                 if netdev::netns_exists(n) {
                     // Whatever still runs in it (a hop the journal missed
@@ -68,20 +69,20 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
                     note(
                         netdev::ip(None, &["netns", "del", n])
                             .map(drop)
-                            .map_err(Into::into),
+                            .map_err(Error::from),
                     );
                 }
             }
             Made::Bridge(b) => {
                 if let Some(o) = ovs() {
-                    note(o.del_bridge(b).map_err(Into::into));
+                    note(o.del_bridge(b).map_err(Error::from));
                 }
             }
             Made::Ovs(d) => {
                 if let Some(o) = Ovs::private_if_running(d) {
                     // Shared by every chain: stop it only when no bridge is left.
                     if o.bridges().map(|b| b.is_empty()).unwrap_or(false) {
-                        note(o.stop().map_err(Into::into));
+                        note(o.stop().map_err(Error::from));
                     }
                 }
             }
@@ -91,7 +92,7 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(anyhow!("{}", errors.join("; ")))
+        Err(Error::Undo(errors))
     }
 }
 
@@ -119,6 +120,6 @@ pub fn destroy_vm(run: &RunDir, vm: &str) -> Result<()> {
         {
             Ok(())
         }
-        Err(e) => Err(e.context(format!("destroying {vm}"))),
+        Err(e) => Err(Error::wrap(format!("destroying {vm}"), e.into())),
     }
 }

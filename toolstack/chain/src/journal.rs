@@ -2,7 +2,7 @@
 //! synced *before* the thing is made: `down`, and the rollback of a failed
 //! `up`, remove exactly what exists of it, newest first, even after a crash.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -12,6 +12,7 @@
 //! `made` (the journal) and one log per runner hop.
 
 pub mod down;
+pub mod error;
 pub mod journal;
 pub mod plan;
 pub mod runner;
@@ -20,7 +21,8 @@ pub mod spec;
 pub mod up;
 pub mod vm;
 
-use anyhow::Result;
+pub use error::{Error, Result};
+
 use std::path::PathBuf;
 
 use mb_vm::rundir::RunDir;

@@ -2,7 +2,8 @@
 //! in a child process that entered the chain's namespace, detached, its
 //! output in a log file.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Result};
+use mb_vm::bail;
 use mb_vm::sys::{self, Detach, Detached};
 use std::path::Path;
 use std::time::{Duration, Instant};

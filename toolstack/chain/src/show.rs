@@ -1,6 +1,6 @@
 //! `mbctl chain show` and `ls`: a chain's hops and their live counters.
 
-use anyhow::{anyhow, Result};
+use crate::error::{Error, Result};
 use mb_ovs::{Ovs, PortStats};
 use std::fmt::Write;
 
@@ -52,11 +52,13 @@ impl HopStatus {
 pub fn status(run: &RunDir, name: &str) -> Result<Vec<HopStatus>> {
     let made = journal::read(&dir(run, name).join("made"))?;
     if made.is_empty() {
-        return Err(anyhow!("no chain {name} is up"));
+        return Err(Error::Invalid(format!("no chain {name} is up")));
     }
     let ovs = Ovs::system()
         .or_else(|| Ovs::private_if_running(&ovs_dir(run)))
-        .ok_or_else(|| anyhow!("Open vSwitch is not running (was the host restarted?)"))?;
+        .ok_or_else(|| {
+            Error::Invalid("Open vSwitch is not running (was the host restarted?)".into())
+        })?;
     let mut hops: Vec<HopStatus> = Vec::new();
     for m in &made {
         match m {

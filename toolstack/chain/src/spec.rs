@@ -24,7 +24,8 @@
 //! defines = { PUBLIC = "10.10.2.1" }
 //! ```
 
-use anyhow::{bail, Result};
+use crate::error::{Context, Error, Result};
+use mb_vm::bail;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -207,12 +208,17 @@ struct Src<'a> {
 }
 
 impl Src<'_> {
-    fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> anyhow::Error {
+    fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> Error {
         let off = span.start.min(self.text.len());
         let before = &self.text[..off];
         let line = before.matches('\n').count() + 1;
         let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        anyhow::anyhow!("{}:{line}:{col}: {msg}", self.file)
+        Error::Spec {
+            file: self.file.to_string(),
+            line,
+            col,
+            message: msg.to_string(),
+        }
     }
 }
 
@@ -261,8 +267,8 @@ pub const RESERVED: &[&str] = &[
 
 /// Parses and checks chain file `path`.
 pub fn load(path: &Path) -> Result<Chain> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text, path)
 }
 

@@ -1,8 +1,10 @@
 //! `mbctl chain up`: makes what the plan lists, recording each thing
 //! before making it; on any failure removes everything made so far.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
 use mb_ovs::{netdev, Ovs};
+use mb_vm::bail;
+use mb_vm::error::WithContext;
 use std::path::Path;
 
 use super::journal::{Journal, Made};
@@ -42,14 +44,20 @@ pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
             let undo = down::undo(run, &chain.name, j.entries());
             let _ = std::fs::remove_dir_all(&d);
             match undo {
-                Ok(()) => Err(e.context(format!(
-                    "chain {} not started; everything it made was removed",
-                    chain.name
-                ))),
-                Err(u) => Err(e.context(format!(
-                    "chain {} not started, and removing what it made failed too: {u:#}",
-                    chain.name
-                ))),
+                Ok(()) => Err(Error::wrap(
+                    format!(
+                        "chain {} not started; everything it made was removed",
+                        chain.name
+                    ),
+                    e,
+                )),
+                Err(u) => Err(Error::wrap(
+                    format!(
+                        "chain {} not started, and removing what it made failed too: {u}",
+                        chain.name
+                    ),
+                    e,
+                )),
             }
         }
     }
@@ -78,10 +86,18 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
             .with_context(|| format!("reading {}", h.config.display()))?;
         let file = h.config.display().to_string();
         if let Err(e) = mb_runner::check(&src, &file, &hp.defines) {
-            bail!("hop {}: {e}", h.name);
+            return Err(Error::Hop {
+                hop: h.name.clone(),
+                message: e.to_string(),
+            });
         }
-        let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c))
-            .map_err(|e| anyhow::anyhow!("hop {}: {e}", h.name))?;
+        let flat =
+            click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c)).map_err(|e| {
+                Error::Hop {
+                    hop: h.name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
         devices.push(
             flat.elements
                 .iter()

@@ -7,11 +7,12 @@
 //! whatever MAC QEMU gives the NIC, which is sound because a tap hands the
 //! guest every frame and the chain's bridges forward by port, not by MAC.
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{Context, Error, Result};
 use mb_agent::client;
 use mb_agent::proto::{BootRequest, Request, BOOT_TIMEOUT, DEFAULT_MEMORY};
 use mb_ovs::Ovs;
 use mb_vm::backend::Kind;
+use mb_vm::bail;
 use mb_vm::guest;
 use mb_vm::rundir::RunDir;
 use std::path::{Path, PathBuf};
@@ -25,8 +26,12 @@ pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let file = config.display().to_string();
     let reg = mb_runner::registry();
-    let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c))
-        .map_err(|e| anyhow!("hop {}: {e}", hp.name))?;
+    let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c)).map_err(|e| {
+        Error::Hop {
+            hop: hp.name.clone(),
+            message: e.to_string(),
+        }
+    })?;
     let text = format!(
         "// hop {} of a chain: {} flattened with the chain's definitions\n{}",
         hp.name,
@@ -56,7 +61,10 @@ pub fn boot(
         format!("bridge:{}", hp.out.bridge),
     ];
     if let Err(lines) = guest::check(&source, &file, nics.len()) {
-        bail!("hop {}: {}", hp.name, lines.join("\n"));
+        return Err(Error::Hop {
+            hop: hp.name.clone(),
+            message: lines.join("\n"),
+        });
     }
     let image = guest::default_image()
         .context("no guest image: build it with `make image`, or set MB_IMAGE")?;

@@ -274,11 +274,6 @@ impl Store {
             .unwatch(path, token.as_bytes())
             .map_err(req(|| format!("unwatching {path}")))
     }
-
-    /// Whether an error is "no such node".
-    pub fn is_not_found(e: &XsError<io::Error>) -> bool {
-        not_found(e)
-    }
 }
 
 impl clickos::StoreOps for Store {

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod error;
 pub mod files;
 pub mod guest;
 pub mod net;
@@ -14,18 +15,20 @@ pub mod record;
 pub mod rundir;
 pub mod sys;
 
+pub use error::{Error, Result};
+
 pub use record::{NicRecord, Record, State};
 
 /// Checks a middlebox name: it becomes a store path component and a file
 /// name, so letters, digits, `-` and `_` only, at most 64 bytes.
-pub fn check_name(name: &str) -> anyhow::Result<()> {
+pub fn check_name(name: &str) -> crate::error::Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        anyhow::bail!("bad middlebox name '{name}': use 1 to 64 letters, digits, '-' or '_'");
+        crate::bail!("bad middlebox name '{name}': use 1 to 64 letters, digits, '-' or '_'");
     }
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! `/mbctl/domid/<D>` maps a domain id back to its name, and keeps the id
 //! taken while the record exists.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 use crate::net::{host::Plumbing, NicSpec};
 use mb_store_client::clickos::{Op, StoreOps};
@@ -180,6 +180,7 @@ impl Record {
         };
         let domid = domid
             .parse()
+            .ok()
             .with_context(|| format!("record {b}: bad domid '{domid}'"))?;
         let backend = get().unwrap_or_default();
         let state = State::parse(&get().unwrap_or_default()).unwrap_or(State::Crashed);
@@ -232,8 +233,7 @@ impl Record {
     /// Record `name`, or the error a user can act on.
     pub fn load_existing(st: &mut dyn StoreOps, name: &str) -> Result<Record> {
         crate::check_name(name)?;
-        Record::load(st, name)?
-            .ok_or_else(|| anyhow::anyhow!("no middlebox named '{name}' (see `mbctl ls`)"))
+        Record::load(st, name)?.ok_or_else(|| crate::error::Error::NoSuchVm(name.into()))
     }
 
     /// Every record, by name.

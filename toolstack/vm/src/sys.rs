@@ -1,7 +1,8 @@
 //! Running host tools (`ip`, `ovs-vsctl`, `tc`, `xl`, QEMU) with errors a
 //! user can act on: a missing tool names the Debian package to install.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -104,7 +105,9 @@ pub fn fork_detached(how: &Detached, body: impl FnOnce() -> i32) -> Result<i32> 
         .append(true)
         .open(how.log)
         .with_context(|| format!("opening {}", how.log.display()))?;
-    let name = std::ffi::CString::new(how.name).context("process name")?;
+    let name = std::ffi::CString::new(how.name)
+        .ok()
+        .context("a process name with a NUL")?;
     let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
     // Whatever is buffered would otherwise be written twice.
     let _ = std::io::stdout().flush();

@@ -31,7 +31,12 @@ pub enum AgentAction {
 /// Runs the subcommand.
 pub fn run(run: &RunDir, args: AgentArgs) -> Result<()> {
     match args.action {
-        None => mb_agent::run_foreground(run.clone(), args.metrics.as_deref()),
-        Some(AgentAction::Stop { timeout }) => mb_agent::stop(run, Duration::from_secs(timeout)),
+        None => Ok(mb_agent::run_foreground(
+            run.clone(),
+            args.metrics.as_deref(),
+        )?),
+        Some(AgentAction::Stop { timeout }) => {
+            Ok(mb_agent::stop(run, Duration::from_secs(timeout))?)
+        }
     }
 }

@@ -202,7 +202,7 @@ pub fn console(run: &RunDir, a: ConsoleArgs) -> Result<()> {
             },
         );
     }
-    if !vms::backend_of(&rec)?.alive(&rec) {
+    if !vms::backend_of(run, &rec)?.alive(&rec) {
         bail!("'{}' is not running ({})", rec.name, rec.state.as_str());
     }
     let _held = lock(&files, &rec.name)?;

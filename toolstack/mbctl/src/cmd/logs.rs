@@ -60,7 +60,7 @@ pub fn logs(run: &RunDir, a: LogsArgs) -> Result<()> {
     if !a.follow {
         return Ok(());
     }
-    let be = vms::backend_of(&rec)?;
+    let be = vms::backend_of(run, &rec)?;
     let mut pos = f.stream_position()?;
     let mut buf = vec![0u8; 8192];
     loop {

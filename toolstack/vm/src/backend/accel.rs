@@ -3,7 +3,8 @@
 //! VMX/SVM in the CPU flags) runs our ring-0 guest about 1000x slower than
 //! TCG (unikernel/kernel/README.md), so `auto` takes TCG there and says why.
 
-use anyhow::{bail, Result};
+use crate::bail;
+use crate::error::Result;
 use std::fs::OpenOptions;
 
 /// `--accel`.

@@ -10,7 +10,7 @@ pub mod qemu;
 pub mod tsc;
 pub mod xl;
 
-use anyhow::Result;
+use crate::error::Result;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -125,10 +125,10 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// The backend of a kind.
-pub fn get(kind: Kind) -> Box<dyn Backend> {
+/// The backend of a kind, for the VMs of `run`.
+pub fn get(kind: Kind, run: &crate::rundir::RunDir) -> Box<dyn Backend> {
     match kind {
-        Kind::Qemu => Box::new(qemu::Qemu::from_env()),
+        Kind::Qemu => Box::new(qemu::Qemu::new(run)),
         Kind::Xl => Box::new(xl::Xl::new(Box::new(xl::SystemXl))),
     }
 }

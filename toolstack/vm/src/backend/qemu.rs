@@ -10,7 +10,8 @@
 //! command line so a recycled pid is never mistaken for it. The chardev
 //! reconnects every second, so a restarted agent's store gets it back.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,19 +21,23 @@ use super::accel::{self, Host};
 use super::{Backend, Kind, Launched, Plan};
 use crate::net::host::{self as nethost, Attach, HostNic};
 use crate::pidfile;
+use crate::rundir::RunDir;
 use crate::{NicRecord, Record};
 
 /// The QEMU backend.
 pub struct Qemu {
     /// The QEMU binary.
     pub binary: String,
+    /// The run directory its VMs' files are in.
+    pub run: RunDir,
 }
 
 impl Qemu {
-    /// `$MB_QEMU`, else `qemu-system-x86_64`.
-    pub fn from_env() -> Qemu {
+    /// For the VMs of `run`, with `$MB_QEMU`, else `qemu-system-x86_64`.
+    pub fn new(run: &RunDir) -> Qemu {
         Qemu {
             binary: std::env::var("MB_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into()),
+            run: run.clone(),
         }
     }
 }
@@ -207,6 +212,7 @@ impl Backend for Qemu {
         let mut nics: Vec<HostNic> = Vec::new();
         for (i, spec) in plan.nics.iter().enumerate() {
             match nethost::setup(
+                &self.run,
                 plan.domid,
                 i,
                 spec,
@@ -245,7 +251,7 @@ impl Backend for Qemu {
     }
 
     fn alive(&self, rec: &Record) -> bool {
-        let files = crate::files::VmFiles::new(&crate::rundir::RunDir::from_env(), &rec.name);
+        let files = crate::files::VmFiles::new(&self.run, &rec.name);
         rec.pid.is_some_and(|p| is_our_qemu(p, &files.pid_file()))
     }
 

@@ -8,7 +8,8 @@
 //! are unit-tested (here and in `agent::boot`), the `xl` calls through a
 //! recording double.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::time::{Duration, Instant};
 
 use super::{Backend, Kind, Launched, Plan};

@@ -4,10 +4,12 @@
 //! before the next one is made, so `stop`, `destroy`, a failed boot and an
 //! agent that restarts after a crash all remove exactly what was created.
 
-use anyhow::{bail, Context, Result};
+use crate::bail;
+use crate::error::{Context, Result};
 use std::path::{Path, PathBuf};
 
 use super::{check_ifname, mac, tap_name, veth_name, NicSpec};
+use crate::rundir::RunDir;
 use crate::sys;
 
 /// One thing made on the host, undone by [`undo`].
@@ -160,6 +162,7 @@ fn join_devices(a: &str, b: &str) -> Result<()> {
 /// sockets; `ovs_rundir` names a private Open vSwitch (its `OVS_RUNDIR`).
 /// On failure, whatever was made for this NIC is already removed.
 pub fn setup(
+    run: &RunDir,
     domid: u32,
     nic: usize,
     spec: &NicSpec,
@@ -167,7 +170,7 @@ pub fn setup(
     ovs_rundir: Option<&str>,
 ) -> Result<HostNic> {
     let mut made = Vec::new();
-    match setup_inner(domid, nic, spec, vm_dir, ovs_rundir, &mut made) {
+    match setup_inner(run, domid, nic, spec, vm_dir, ovs_rundir, &mut made) {
         Ok(attach) => Ok(HostNic {
             spec: spec.clone(),
             mac: mac(domid, nic),
@@ -182,6 +185,7 @@ pub fn setup(
 }
 
 fn setup_inner(
+    run: &RunDir,
     domid: u32,
     nic: usize,
     spec: &NicSpec,
@@ -191,7 +195,7 @@ fn setup_inner(
 ) -> Result<Attach> {
     if spec.needs_root() {
         sys::require_root(&format!("--nic {spec} (creating network devices)"))
-            .map_err(|e| anyhow::anyhow!("{e}, or use --nic socket:PATH"))?;
+            .map_err(|e| crate::error::Error::Invalid(format!("{e}, or use --nic socket:PATH")))?;
         sys::require("ip")?;
     }
     match spec {
@@ -214,7 +218,7 @@ fn setup_inner(
             Ok(Attach::Tap(name.clone()))
         }
         NicSpec::Bridge(br) => {
-            let tap = tap_name(domid, nic);
+            let tap = tap_name(run, domid, nic);
             let ovs = ovs_bridge_exists(br, ovs_rundir);
             if !ovs && !is_linux_bridge(br) {
                 if sys::which("ovs-vsctl").is_none() {
@@ -249,8 +253,8 @@ fn setup_inner(
                 bail!("--nic netns:{ns}: no network namespace {ns} (create it with `ip netns add {ns}`)");
             }
             let inner = ifname.clone().unwrap_or_else(|| format!("eth{nic}"));
-            let tap = tap_name(domid, nic);
-            let veth = veth_name(domid, nic);
+            let tap = tap_name(run, domid, nic);
+            let veth = veth_name(run, domid, nic);
             create_tap(&tap, made)?;
             sys::run(
                 "ip",
@@ -274,7 +278,7 @@ fn setup_inner(
 
 /// Removes what was made, newest first; keeps going past errors (a device
 /// may already be gone) and returns the first.
-pub fn undo(made: &[Plumbing]) -> Option<anyhow::Error> {
+pub fn undo(made: &[Plumbing]) -> Option<crate::error::Error> {
     let mut first = None;
     for p in made.iter().rev() {
         let r = match p {
@@ -319,7 +323,8 @@ mod tests {
     #[test]
     fn sockets_need_nothing_from_the_host() {
         let d = Path::new("/tmp/vm");
-        let n = setup(5, 1, &NicSpec::Socket("/tmp/peer".into()), d, None).unwrap();
+        let run = RunDir::new("/tmp/run");
+        let n = setup(&run, 5, 1, &NicSpec::Socket("/tmp/peer".into()), d, None).unwrap();
         assert_eq!(
             n.attach,
             Attach::Socket(d.join("nic1.sock"), "/tmp/peer".into())
@@ -334,6 +339,7 @@ mod tests {
             return;
         }
         let e = setup(
+            &RunDir::new("/tmp/run"),
             5,
             0,
             &NicSpec::Netns("mbctl-no-such-ns".into(), None),

@@ -8,16 +8,18 @@ pub mod spec;
 pub use host::{HostNic, Plumbing};
 pub use spec::NicSpec;
 
+use crate::rundir::RunDir;
+
 /// Linux's limit on interface names (IFNAMSIZ 16, with the NUL).
 pub const IFNAME_MAX: usize = 15;
 
 /// Checks an interface name the way the kernel will.
-pub fn check_ifname(name: &str) -> anyhow::Result<()> {
+pub fn check_ifname(name: &str) -> crate::error::Result<()> {
     if name.is_empty() {
-        anyhow::bail!("empty interface name");
+        crate::bail!("empty interface name");
     }
     if name.len() > IFNAME_MAX {
-        anyhow::bail!(
+        crate::bail!(
             "interface name '{name}' is {} bytes; Linux allows at most {IFNAME_MAX}",
             name.len()
         );
@@ -28,7 +30,7 @@ pub fn check_ifname(name: &str) -> anyhow::Result<()> {
             .bytes()
             .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
     {
-        anyhow::bail!(
+        crate::bail!(
             "interface name '{name}' holds a character Linux does not allow ('/', ':' or space)"
         );
     }
@@ -53,18 +55,15 @@ pub fn run_tag(run: &std::path::Path) -> String {
     format!("{:04x}", (h ^ (h >> 16)) & 0xffff)
 }
 
-fn tag() -> String {
-    run_tag(crate::rundir::RunDir::from_env().root())
-}
-
-/// The tap mbctl creates for NIC `nic` of domain `domid`: `mb<tag><D>n<i>`.
-pub fn tap_name(domid: u32, nic: usize) -> String {
-    format!("mb{}{domid}n{nic}", tag())
+/// The tap mbctl creates for NIC `nic` of domain `domid` of the agent of
+/// `run`: `mb<tag><D>n<i>`.
+pub fn tap_name(run: &RunDir, domid: u32, nic: usize) -> String {
+    format!("mb{}{domid}n{nic}", run_tag(run.root()))
 }
 
 /// The host end of the veth pair for a `netns:` NIC: `mb<tag><D>v<i>`.
-pub fn veth_name(domid: u32, nic: usize) -> String {
-    format!("mb{}{domid}v{nic}", tag())
+pub fn veth_name(run: &RunDir, domid: u32, nic: usize) -> String {
+    format!("mb{}{domid}v{nic}", run_tag(run.root()))
 }
 
 /// The MAC address of NIC `nic` of domain `domid` (QEMU's locally

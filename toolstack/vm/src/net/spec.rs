@@ -1,6 +1,7 @@
 //! `--nic SPEC`: what a NIC is attached to.
 
-use anyhow::{bail, Result};
+use crate::bail;
+use crate::error::Result;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -32,17 +33,21 @@ impl NicSpec {
         }
         Ok(match kind {
             "tap" => {
-                check_ifname(arg).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                check_ifname(arg)
+                    .map_err(|e| crate::error::Error::Invalid(format!("--nic '{s}': {e}")))?;
                 NicSpec::Tap(arg.into())
             }
             "bridge" => {
-                check_ifname(arg).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                check_ifname(arg)
+                    .map_err(|e| crate::error::Error::Invalid(format!("--nic '{s}': {e}")))?;
                 NicSpec::Bridge(arg.into())
             }
             "netns" => {
                 let (ns, ifname) = match arg.split_once(':') {
                     Some((ns, i)) => {
-                        check_ifname(i).map_err(|e| anyhow::anyhow!("--nic '{s}': {e}"))?;
+                        check_ifname(i).map_err(|e| {
+                            crate::error::Error::Invalid(format!("--nic '{s}': {e}"))
+                        })?;
                         (ns, Some(i.to_string()))
                     }
                     None => (arg, None),
