@@ -73,7 +73,15 @@ fn reader(
         loop {
             match dec.next_message() {
                 Ok(Some(msg)) => {
+                    // A guest that does not read what it is sent is not
+                    // read from either, as C xenstored stops reading a
+                    // domain with too many outstanding replies.
+                    if domid != 0 && !out.wait_below(shared.max_outstanding) {
+                        break 'conn;
+                    }
                     let mut st = shared.lock();
+                    let now = shared.now_ms();
+                    st.store.set_time(now);
                     if !st.conns.contains_key(&id) {
                         break 'conn;
                     }

@@ -16,6 +16,8 @@ const QUEUE_MAX: usize = 1 << 20;
 #[derive(Default)]
 struct Queue {
     bytes: Vec<u8>,
+    /// Messages queued or being written, not yet sent.
+    unsent: usize,
     writing: bool,
     closed: bool,
 }
@@ -40,10 +42,21 @@ impl Outbox {
             return false;
         }
         q.bytes.extend_from_slice(bytes);
+        q.unsent += 1;
         if wake && !q.writing {
             self.cv.notify_one();
         }
         true
+    }
+
+    /// Waits until fewer than `max` messages are unsent; `false` if the
+    /// connection closed meanwhile.
+    pub fn wait_below(&self, max: usize) -> bool {
+        let mut q = self.lock();
+        while !q.closed && q.unsent >= max {
+            q = self.cv.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        !q.closed
     }
 
     /// Marks the connection closed and wakes the writer thread so it exits.
@@ -64,11 +77,14 @@ impl Outbox {
     fn drain<'a>(&'a self, mut q: MutexGuard<'a, Queue>, s: &mut UnixStream) -> bool {
         while !q.bytes.is_empty() && !q.closed {
             let batch = std::mem::take(&mut q.bytes);
+            let msgs = q.unsent;
             q.writing = true;
             drop(q);
             let ok = s.write_all(&batch).is_ok();
             q = self.lock();
             q.writing = false;
+            q.unsent -= msgs;
+            self.cv.notify_all();
             if !ok {
                 q.closed = true;
                 return false;

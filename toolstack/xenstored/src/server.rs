@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 use xenstore::store::{ConnId, Outgoing, Quota, Store};
 
 /// Connections one guest socket accepts at a time (QEMU needs one).
@@ -23,8 +24,10 @@ pub struct Config {
     pub socket: PathBuf,
     /// Where the snapshot and log live; `None` keeps the store in memory only.
     pub state_dir: Option<PathBuf>,
-    /// Per-domain limits.
+    /// Each guest domain's limits (C xenstored's defaults).
     pub quota: Quota,
+    /// Dom0's limits: larger, still finite.
+    pub dom0_quota: Quota,
     /// Log size (bytes) that triggers compaction into a new snapshot.
     pub compact_bytes: u64,
     /// Fsync the log before acknowledging each write (survives a host
@@ -41,6 +44,7 @@ impl Config {
             socket: socket.into(),
             state_dir: None,
             quota: Quota::default(),
+            dom0_quota: Quota::privileged(),
             compact_bytes: 4 << 20,
             fsync: true,
         }
@@ -96,6 +100,11 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub state: Mutex<State>,
     stopping: AtomicBool,
+    /// The origin of the store's clock (transaction timeouts).
+    epoch: Instant,
+    /// Replies and events queued for a guest connection before its
+    /// requests wait (C xenstored's outstanding-requests quota).
+    pub max_outstanding: usize,
 }
 
 impl Shared {
@@ -107,6 +116,11 @@ impl Shared {
 
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since the server started (the store's clock).
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -198,7 +212,7 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
 impl Server {
     /// Loads the durable state (if any), binds the privileged socket and starts serving.
     pub fn start(cfg: Config) -> io::Result<Server> {
-        let mut store = Store::new(cfg.quota);
+        let mut store = Store::with_quotas(cfg.quota, cfg.dom0_quota);
         let mut persist = None;
         if let Some(dir) = &cfg.state_dir {
             let (mut p, changes) = Persist::open(dir)?;
@@ -224,6 +238,8 @@ impl Server {
                 guest_watches,
             }),
             stopping: AtomicBool::new(false),
+            epoch: Instant::now(),
+            max_outstanding: cfg.quota.max_outstanding.max(1),
         });
         let server = Server {
             shared,

@@ -101,7 +101,7 @@ impl Store {
             return Ok(());
         }
         let mut ev = Vec::new();
-        let q = self.quota;
+        let q = self.dom0_quota;
         ops::mkdir(&mut self.tree, &Caller::DOM0, &q, &home, &mut ev)?;
         let perms = PermList::owned_by(domid, Access::None);
         ops::set_perms(&mut self.tree, &Caller::DOM0, &q, &home, perms, &mut ev)?;

@@ -19,6 +19,21 @@ pub struct Node {
     pub generation: u64,
 }
 
+fn add(m: &mut BTreeMap<u32, usize>, domid: u32, delta: isize) {
+    let c = m.entry(domid).or_insert(0);
+    *c = c.saturating_add_signed(delta);
+    if *c == 0 {
+        m.remove(&domid);
+    }
+}
+
+/// What one node costs its owner's memory quota: path, value and
+/// permissions, plus a fixed share for the bookkeeping around them.
+pub fn node_cost(path: &str, node: &Node) -> usize {
+    const OVERHEAD: usize = 64;
+    path.len() + node.value.len() + node.perms.entries().len() * 8 + OVERHEAD
+}
+
 impl Node {
     /// A childless node.
     pub fn new(value: Vec<u8>, perms: PermList) -> Node {
@@ -44,8 +59,12 @@ pub(crate) trait Nodes {
     fn delete(&mut self, path: &str);
     /// Replaces a node's permissions, keeping per-domain node counts right.
     fn set_perms(&mut self, path: &str, perms: PermList);
+    /// Replaces a node's value, keeping per-domain byte counts right.
+    fn set_value(&mut self, path: &str, value: Vec<u8>);
     /// How many nodes `domid` owns.
     fn owned(&self, domid: u32) -> usize;
+    /// How many bytes (see [`node_cost`]) the nodes of `domid` take.
+    fn owned_bytes(&self, domid: u32) -> usize;
 }
 
 /// The live tree, keyed by absolute path.
@@ -54,6 +73,7 @@ pub struct Tree {
     nodes: BTreeMap<String, Node>,
     next_gen: u64,
     owned: BTreeMap<u32, usize>,
+    bytes: BTreeMap<u32, usize>,
     dirty: Option<BTreeSet<String>>,
 }
 
@@ -70,6 +90,7 @@ impl Tree {
             nodes: BTreeMap::new(),
             next_gen: 1,
             owned: BTreeMap::new(),
+            bytes: BTreeMap::new(),
             dirty: None,
         };
         t.raw_insert(
@@ -119,6 +140,11 @@ impl Tree {
         self.owned.get(&domid).copied().unwrap_or(0)
     }
 
+    /// How many bytes the nodes of `domid` take (see [`node_cost`]).
+    pub fn bytes_of(&self, domid: u32) -> usize {
+        self.bytes.get(&domid).copied().unwrap_or(0)
+    }
+
     fn bump(&mut self) -> u64 {
         let g = self.next_gen;
         self.next_gen += 1;
@@ -131,27 +157,26 @@ impl Tree {
         }
     }
 
-    fn count(&mut self, domid: u32, delta: isize) {
-        let c = self.owned.entry(domid).or_insert(0);
-        *c = c.saturating_add_signed(delta);
-        if *c == 0 {
-            self.owned.remove(&domid);
-        }
+    /// Counts a node in (`sign` 1) or out (-1) of its owner's totals.
+    fn count(&mut self, path: &str, node: &Node, sign: isize) {
+        let owner = node.perms.owner();
+        add(&mut self.owned, owner, sign);
+        let cost = node_cost(path, node) as isize;
+        add(&mut self.bytes, owner, sign * cost);
     }
 
     fn raw_insert(&mut self, path: &str, mut node: Node) {
         node.generation = self.bump();
-        let owner = node.perms.owner();
+        self.count(path, &node, 1);
         if let Some(old) = self.nodes.insert(String::from(path), node) {
-            self.count(old.perms.owner(), -1);
+            self.count(path, &old, -1);
         }
-        self.count(owner, 1);
         self.mark(path);
     }
 
     fn raw_remove(&mut self, path: &str) -> Option<Node> {
         let old = self.nodes.remove(path)?;
-        self.count(old.perms.owner(), -1);
+        self.count(path, &old, -1);
         self.mark(path);
         Some(old)
     }
@@ -238,8 +263,26 @@ impl Nodes for Tree {
         }
     }
 
+    fn set_value(&mut self, path: &str, value: Vec<u8>) {
+        let g = self.next_gen;
+        let Some(n) = self.nodes.get_mut(path) else {
+            return;
+        };
+        let delta = value.len() as isize - n.value.len() as isize;
+        let owner = n.perms.owner();
+        n.value = value;
+        n.generation = g;
+        self.next_gen += 1;
+        add(&mut self.bytes, owner, delta);
+        self.mark(path);
+    }
+
     fn owned(&self, domid: u32) -> usize {
         self.owned_by(domid)
+    }
+
+    fn owned_bytes(&self, domid: u32) -> usize {
+        self.bytes_of(domid)
     }
 }
 
