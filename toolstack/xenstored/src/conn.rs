@@ -28,7 +28,7 @@ pub(crate) fn spawn(shared: Arc<Shared>, stream: UnixStream, domid: u32) {
                 restored.extend(crate::guestwatch::parse(&req.payload));
             }
         }
-        st.conns.insert(
+        st.add_conn(
             id,
             ConnHandle {
                 domid,

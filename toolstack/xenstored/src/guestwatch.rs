@@ -8,20 +8,25 @@
 //! guest never sees the re-registration (its reply and the watch's first
 //! event are not sent), so its client and the server agree again.
 //! `remove_guest` forgets them.
+//!
+//! Each domain's watches live in a file of their own
+//! (`guest-watches/<domid>`), so a guest's (un)watch rewrites only its own
+//! few lines (bounded by its watch quota), never every guest's.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 use xenstore::wire::{Message, MsgType};
 
-/// The file in the state directory.
-const FILE: &str = "guest-watches";
+/// The directory in the state directory (before, one file of that name
+/// held every domain's watches; it is read once and split).
+const DIR: &str = "guest-watches";
 
 /// Watches per guest domain: (path as the guest gave it, token).
 #[derive(Debug, Default)]
 pub(crate) struct GuestWatches {
     map: BTreeMap<u32, Vec<(String, Vec<u8>)>>,
-    file: Option<PathBuf>,
+    dir: Option<PathBuf>,
 }
 
 /// `path\0token\0` of a WATCH or UNWATCH request.
@@ -46,36 +51,82 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Parses `domid\tpath\thex-token` lines.
+fn parse_lines(text: &str, map: &mut BTreeMap<u32, Vec<(String, Vec<u8>)>>) {
+    for line in text.lines() {
+        let mut f = line.split('\t');
+        let (Some(d), Some(p), Some(t)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        if let (Ok(d), Some(t)) = (d.parse(), unhex(t)) {
+            let list = map.entry(d).or_default();
+            if !list.iter().any(|(lp, lt)| lp == p && *lt == t) {
+                list.push((p.to_string(), t));
+            }
+        }
+    }
+}
+
 impl GuestWatches {
     /// Loads the watches kept in `dir` (none without a directory).
     pub fn open(dir: Option<&PathBuf>) -> GuestWatches {
-        let file = dir.map(|d| d.join(FILE));
-        let mut map: BTreeMap<u32, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-        if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
-            for line in text.lines() {
-                let mut f = line.split('\t');
-                let (Some(d), Some(p), Some(t)) = (f.next(), f.next(), f.next()) else {
-                    continue;
-                };
-                if let (Ok(d), Some(t)) = (d.parse(), unhex(t)) {
-                    map.entry(d).or_default().push((p.to_string(), t));
+        let mut g = GuestWatches {
+            map: BTreeMap::new(),
+            dir: dir.map(|d| d.join(DIR)),
+        };
+        let Some(d) = g.dir.clone() else { return g };
+        if d.is_file() {
+            // The single file of earlier versions: split it per domain.
+            if let Ok(text) = std::fs::read_to_string(&d) {
+                parse_lines(&text, &mut g.map);
+            }
+            let _ = std::fs::remove_file(&d);
+            let domids: Vec<u32> = g.map.keys().copied().collect();
+            for domid in domids {
+                g.save_reporting(domid);
+            }
+            return g;
+        }
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            let Some(domid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Ok(text) = std::fs::read_to_string(e.path()) {
+                let mut one = BTreeMap::new();
+                parse_lines(&text, &mut one);
+                if let Some(list) = one.remove(&domid) {
+                    g.map.insert(domid, list);
                 }
             }
         }
-        GuestWatches { map, file }
+        g
     }
 
-    fn save(&self) -> io::Result<()> {
-        let Some(f) = &self.file else { return Ok(()) };
+    /// Writes `domid`'s file (or removes it when it has no watches).
+    fn save(&self, domid: u32) -> io::Result<()> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let f = dir.join(domid.to_string());
+        let Some(ws) = self.map.get(&domid) else {
+            return match std::fs::remove_file(&f) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        };
         let mut text = String::new();
-        for (d, ws) in &self.map {
-            for (p, t) in ws {
-                text.push_str(&format!("{d}\t{p}\t{}\n", hex(t)));
-            }
+        for (p, t) in ws {
+            text.push_str(&format!("{domid}\t{p}\t{}\n", hex(t)));
         }
-        let tmp = f.with_extension("tmp");
-        std::fs::write(&tmp, text)?;
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!("{domid}.tmp"));
+        std::fs::write(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, f)
+    }
+
+    fn save_reporting(&self, domid: u32) {
+        if let Err(e) = self.save(domid) {
+            eprintln!("mb-xenstored: saving guest {domid}'s watches: {e}");
+        }
     }
 
     /// Notes a guest's WATCH or UNWATCH request that the store accepted.
@@ -90,9 +141,7 @@ impl GuestWatches {
         if list.is_empty() {
             self.map.remove(&domid);
         }
-        if let Err(e) = self.save() {
-            eprintln!("mb-xenstored: saving guest watches: {e}");
-        }
+        self.save_reporting(domid);
     }
 
     /// The WATCH requests that restore `domid`'s watches on a new connection.
@@ -114,9 +163,7 @@ impl GuestWatches {
     /// Forgets `domid` (it is gone).
     pub fn forget(&mut self, domid: u32) {
         if self.map.remove(&domid).is_some() {
-            if let Err(e) = self.save() {
-                eprintln!("mb-xenstored: saving guest watches: {e}");
-            }
+            self.save_reporting(domid);
         }
     }
 }
@@ -145,8 +192,29 @@ mod tests {
         assert_eq!(r[0].ty, MsgType::Watch);
         assert_eq!(r[0].payload, b"data/clickos\0router-watch\0");
         assert_eq!(g2.requests(4)[0].payload, b"x\0t\tab\0");
+        // One file per domain: a change of domain 4 leaves domain 3's alone.
+        let f3 = dir.join(DIR).join("3");
+        let before = std::fs::metadata(&f3).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        g.observe(4, &watch(MsgType::Watch, "y", "u"));
+        assert_eq!(std::fs::metadata(&f3).unwrap().modified().unwrap(), before);
         g.forget(3);
+        assert!(!f3.exists());
         assert!(GuestWatches::open(Some(&dir)).requests(3).is_empty());
+        assert_eq!(GuestWatches::open(Some(&dir)).requests(4).len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_old_single_file_is_split() {
+        let dir = std::env::temp_dir().join(format!("mbxs-gw-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(DIR), "3\tdata\t7477\n5\tx\t74\n").unwrap();
+        let g = GuestWatches::open(Some(&dir));
+        assert_eq!(g.requests(3)[0].payload, b"data\0tw\0");
+        assert!(dir.join(DIR).join("5").is_file());
+        let g2 = GuestWatches::open(Some(&dir));
+        assert_eq!(g2.requests(5)[0].payload, b"x\0t\0");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

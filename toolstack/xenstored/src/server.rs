@@ -92,6 +92,8 @@ impl Listener {
 pub(crate) struct State {
     pub store: Store,
     pub conns: HashMap<ConnId, ConnHandle>,
+    /// The connections of each domain (so finding them scans no one else's).
+    by_domain: HashMap<u32, Vec<ConnId>>,
     persist: Option<Persist>,
     persist_error: Option<String>,
     pub guest_watches: GuestWatches,
@@ -166,21 +168,37 @@ impl State {
             self.close(c);
         }
         for domid in self.store.take_released() {
-            let ids: Vec<ConnId> = self
-                .conns
-                .iter()
-                .filter(|(_, h)| h.domid == domid)
-                .map(|(&id, _)| id)
-                .collect();
-            for id in ids {
-                self.close(id);
-            }
+            self.close_domain(domid);
+        }
+    }
+
+    /// Registers a connection.
+    pub fn add_conn(&mut self, id: ConnId, h: ConnHandle) {
+        self.by_domain.entry(h.domid).or_default().push(id);
+        self.conns.insert(id, h);
+    }
+
+    /// How many connections `domid` has open.
+    pub fn conn_count(&self, domid: u32) -> usize {
+        self.by_domain.get(&domid).map_or(0, Vec::len)
+    }
+
+    /// Closes every connection of `domid`.
+    pub fn close_domain(&mut self, domid: u32) {
+        for id in self.by_domain.remove(&domid).unwrap_or_default() {
+            self.close(id);
         }
     }
 
     /// Forgets a connection and shuts its socket (its threads then exit).
     pub fn close(&mut self, conn: ConnId) {
         if let Some(h) = self.conns.remove(&conn) {
+            if let Some(ids) = self.by_domain.get_mut(&h.domid) {
+                ids.retain(|&i| i != conn);
+                if ids.is_empty() {
+                    self.by_domain.remove(&h.domid);
+                }
+            }
             h.out.close();
             let _ = h.stream.shutdown(std::net::Shutdown::Both);
         }
@@ -233,6 +251,7 @@ impl Server {
             state: Mutex::new(State {
                 store,
                 conns: HashMap::new(),
+                by_domain: HashMap::new(),
                 persist,
                 persist_error: None,
                 guest_watches,
@@ -268,13 +287,7 @@ impl Server {
                     let Ok(s) = s else { continue };
                     if let Some(d) = domid {
                         // Each connection costs two threads: a guest gets a few, not unlimited.
-                        let open = shared
-                            .lock()
-                            .conns
-                            .values()
-                            .filter(|h| h.domid == d)
-                            .count();
-                        if open >= GUEST_CONNS_MAX {
+                        if shared.lock().conn_count(d) >= GUEST_CONNS_MAX {
                             continue;
                         }
                     }
@@ -352,15 +365,7 @@ impl Server {
         let r = st.store.release(domid, &mut out);
         st.commit_and_deliver(out);
         // Connections that are left (release found nothing to release) go too.
-        let ids: Vec<ConnId> = st
-            .conns
-            .iter()
-            .filter(|(_, h)| h.domid == domid)
-            .map(|(&i, _)| i)
-            .collect();
-        for id in ids {
-            st.close(id);
-        }
+        st.close_domain(domid);
         r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
     }
 
