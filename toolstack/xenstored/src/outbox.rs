@@ -12,10 +12,16 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Bytes queued for one connection before it counts as not reading.
 const QUEUE_MAX: usize = 1 << 20;
+/// Replies (or bytes) a reader queues for a pipelining client before it
+/// writes them, rather than one write per reply.
+const BATCH_MSGS: usize = 16;
+const BATCH_BYTES: usize = 64 << 10;
 
 #[derive(Default)]
 struct Queue {
     bytes: Vec<u8>,
+    /// Messages queued or being written, not yet sent.
+    unsent: usize,
     writing: bool,
     closed: bool,
 }
@@ -40,10 +46,32 @@ impl Outbox {
             return false;
         }
         q.bytes.extend_from_slice(bytes);
+        q.unsent += 1;
         if wake && !q.writing {
             self.cv.notify_one();
         }
         true
+    }
+
+    /// Messages queued or being written.
+    pub fn unsent(&self) -> usize {
+        self.lock().unsent
+    }
+
+    /// Whether enough is queued to be worth a write of its own.
+    pub fn batch_full(&self) -> bool {
+        let q = self.lock();
+        q.unsent >= BATCH_MSGS || q.bytes.len() >= BATCH_BYTES
+    }
+
+    /// Waits until fewer than `max` messages are unsent; `false` if the
+    /// connection closed meanwhile.
+    pub fn wait_below(&self, max: usize) -> bool {
+        let mut q = self.lock();
+        while !q.closed && q.unsent >= max {
+            q = self.cv.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        !q.closed
     }
 
     /// Marks the connection closed and wakes the writer thread so it exits.
@@ -64,11 +92,14 @@ impl Outbox {
     fn drain<'a>(&'a self, mut q: MutexGuard<'a, Queue>, s: &mut UnixStream) -> bool {
         while !q.bytes.is_empty() && !q.closed {
             let batch = std::mem::take(&mut q.bytes);
+            let msgs = q.unsent;
             q.writing = true;
             drop(q);
             let ok = s.write_all(&batch).is_ok();
             q = self.lock();
             q.writing = false;
+            q.unsent -= msgs;
+            self.cv.notify_all();
             if !ok {
                 q.closed = true;
                 return false;

@@ -5,13 +5,16 @@ use crate::guestwatch::GuestWatches;
 use crate::persist::Persist;
 use std::collections::HashMap;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+use xenstore::store::Change;
 use xenstore::store::{ConnId, Outgoing, Quota, Store};
+use xenstore::wire::Message;
+use xenstore::Errno;
 
 /// Connections one guest socket accepts at a time (QEMU needs one).
 pub const GUEST_CONNS_MAX: usize = 4;
@@ -23,8 +26,10 @@ pub struct Config {
     pub socket: PathBuf,
     /// Where the snapshot and log live; `None` keeps the store in memory only.
     pub state_dir: Option<PathBuf>,
-    /// Per-domain limits.
+    /// Each guest domain's limits (C xenstored's defaults).
     pub quota: Quota,
+    /// Dom0's limits: larger, still finite.
+    pub dom0_quota: Quota,
     /// Log size (bytes) that triggers compaction into a new snapshot.
     pub compact_bytes: u64,
     /// Fsync the log before acknowledging each write (survives a host
@@ -41,6 +46,7 @@ impl Config {
             socket: socket.into(),
             state_dir: None,
             quota: Quota::default(),
+            dom0_quota: Quota::privileged(),
             compact_bytes: 4 << 20,
             fsync: true,
         }
@@ -88,14 +94,24 @@ impl Listener {
 pub(crate) struct State {
     pub store: Store,
     pub conns: HashMap<ConnId, ConnHandle>,
+    /// The connections of each domain (so finding them scans no one else's).
+    by_domain: HashMap<u32, Vec<ConnId>>,
     persist: Option<Persist>,
+    /// Set while the log fails: writes are refused (EIO) until it works again.
     persist_error: Option<String>,
+    /// When a broken log was last rewritten (at most once a second).
+    last_rewrite: Option<Instant>,
     pub guest_watches: GuestWatches,
 }
 
 pub(crate) struct Shared {
     pub state: Mutex<State>,
     stopping: AtomicBool,
+    /// The origin of the store's clock (transaction timeouts).
+    epoch: Instant,
+    /// Replies and events queued for a guest connection before its
+    /// requests wait (C xenstored's outstanding-requests quota).
+    pub max_outstanding: usize,
 }
 
 impl Shared {
@@ -108,33 +124,44 @@ impl Shared {
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
+
+    /// Milliseconds since the server started (the store's clock).
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 impl State {
-    /// Makes the store's changes durable, then sends what the store produced.
-    pub fn commit_and_deliver(&mut self, out: Vec<Outgoing>) {
+    /// Makes the store's changes durable, then sends what the store
+    /// produced. If they cannot be made durable they are taken back, nothing
+    /// is sent, and the error is returned.
+    pub fn commit_and_deliver(&mut self, out: Vec<Outgoing>) -> io::Result<()> {
         self.commit_and_deliver_from(out, None)
     }
 
     /// As [`commit_and_deliver`](Self::commit_and_deliver) for a request of
     /// connection `from`, whose reader thread sends that connection's
     /// bytes itself right after: its writer thread is not woken for them
-    /// (a needless context switch per round trip on a busy host).
-    pub fn commit_and_deliver_from(&mut self, out: Vec<Outgoing>, from: Option<ConnId>) {
+    /// (a needless context switch per round trip on a busy host). If the
+    /// request's changes cannot be made durable, its reply becomes `EIO`.
+    pub fn commit_and_deliver_from(
+        &mut self,
+        mut out: Vec<Outgoing>,
+        from: Option<ConnId>,
+    ) -> io::Result<()> {
         let changes = self.store.take_changes();
-        if let Some(p) = &mut self.persist {
-            if let Err(e) = p.append(&changes) {
-                // The store keeps working in memory; the error is reported once.
-                if self.persist_error.is_none() {
-                    eprintln!("mb-xenstored: write-ahead log failed: {e}");
-                    self.persist_error = Some(e.to_string());
-                }
-            } else if p.needs_compaction() {
-                let snap = self.store.snapshot();
-                if let Err(e) = p.compact(&snap) {
-                    eprintln!("mb-xenstored: compaction failed: {e}");
-                }
-            }
+        let result = self.make_durable(&changes);
+        if result.is_err() {
+            // Never acknowledge what is not in the log: the request did
+            // not happen, and no one hears of it.
+            self.store.rollback();
+            out = match (from, out.first()) {
+                (Some(c), Some(o)) if o.conn == c => vec![Outgoing {
+                    conn: c,
+                    msg: Message::error(o.msg.req_id, o.msg.tx_id, Errno::EIO),
+                }],
+                _ => Vec::new(),
+            };
         }
         let mut dead = Vec::new();
         for o in out {
@@ -152,21 +179,82 @@ impl State {
             self.close(c);
         }
         for domid in self.store.take_released() {
-            let ids: Vec<ConnId> = self
-                .conns
-                .iter()
-                .filter(|(_, h)| h.domid == domid)
-                .map(|(&id, _)| id)
-                .collect();
-            for id in ids {
-                self.close(id);
+            self.close_domain(domid);
+        }
+        result
+    }
+
+    /// Writes `changes` to the log. While the log fails, each write tries
+    /// it again: a plain append if the failed one was cut off cleanly, else
+    /// (at most once a second) a compaction that rewrites snapshot and log.
+    fn make_durable(&mut self, changes: &[Change]) -> io::Result<()> {
+        let Some(p) = &mut self.persist else {
+            return Ok(());
+        };
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let r = if p.is_broken() {
+            let due = self
+                .last_rewrite
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+            if !due {
+                return Err(io::Error::other("the store's log is failing"));
             }
+            self.last_rewrite = Some(Instant::now());
+            p.compact(&self.store.snapshot())
+        } else {
+            p.append(changes).map(|()| {
+                if p.needs_compaction() {
+                    if let Err(e) = p.compact(&self.store.snapshot()) {
+                        // The appended changes are safe; only a broken
+                        // log stops later ones.
+                        eprintln!("mb-xenstored: compaction failed: {e}");
+                    }
+                }
+            })
+        };
+        match (&r, self.persist_error.is_some()) {
+            (Err(e), false) => {
+                eprintln!("mb-xenstored: write-ahead log failed, refusing writes: {e}");
+                self.persist_error = Some(e.to_string());
+            }
+            (Ok(()), true) => {
+                eprintln!("mb-xenstored: write-ahead log works again");
+                self.persist_error = None;
+            }
+            _ => {}
+        }
+        r
+    }
+
+    /// Registers a connection.
+    pub fn add_conn(&mut self, id: ConnId, h: ConnHandle) {
+        self.by_domain.entry(h.domid).or_default().push(id);
+        self.conns.insert(id, h);
+    }
+
+    /// How many connections `domid` has open.
+    pub fn conn_count(&self, domid: u32) -> usize {
+        self.by_domain.get(&domid).map_or(0, Vec::len)
+    }
+
+    /// Closes every connection of `domid`.
+    pub fn close_domain(&mut self, domid: u32) {
+        for id in self.by_domain.remove(&domid).unwrap_or_default() {
+            self.close(id);
         }
     }
 
     /// Forgets a connection and shuts its socket (its threads then exit).
     pub fn close(&mut self, conn: ConnId) {
         if let Some(h) = self.conns.remove(&conn) {
+            if let Some(ids) = self.by_domain.get_mut(&h.domid) {
+                ids.retain(|&i| i != conn);
+                if ids.is_empty() {
+                    self.by_domain.remove(&h.domid);
+                }
+            }
             h.out.close();
             let _ = h.stream.shutdown(std::net::Shutdown::Both);
         }
@@ -181,24 +269,10 @@ pub struct Server {
     listeners: Mutex<HashMap<Option<u32>, Listener>>,
 }
 
-fn bind(path: &Path) -> io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(l)
-}
-
 impl Server {
     /// Loads the durable state (if any), binds the privileged socket and starts serving.
     pub fn start(cfg: Config) -> io::Result<Server> {
-        let mut store = Store::new(cfg.quota);
+        let mut store = Store::with_quotas(cfg.quota, cfg.dom0_quota);
         let mut persist = None;
         if let Some(dir) = &cfg.state_dir {
             let (mut p, changes) = Persist::open(dir)?;
@@ -219,23 +293,27 @@ impl Server {
             state: Mutex::new(State {
                 store,
                 conns: HashMap::new(),
+                by_domain: HashMap::new(),
                 persist,
                 persist_error: None,
+                last_rewrite: None,
                 guest_watches,
             }),
             stopping: AtomicBool::new(false),
+            epoch: Instant::now(),
+            max_outstanding: cfg.quota.max_outstanding.max(1),
         });
         let server = Server {
             shared,
             socket: cfg.socket.clone(),
             listeners: Mutex::new(HashMap::new()),
         };
-        server.listen(None, &cfg.socket)?;
+        server.listen(None, &cfg.socket, None)?;
         Ok(server)
     }
 
-    fn listen(&self, domid: Option<u32>, path: &Path) -> io::Result<()> {
-        let l = bind(path)?;
+    fn listen(&self, domid: Option<u32>, path: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
+        let l = crate::files::bind_private(path, owner)?;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = self.shared.clone();
         let flag = stop.clone();
@@ -252,13 +330,7 @@ impl Server {
                     let Ok(s) = s else { continue };
                     if let Some(d) = domid {
                         // Each connection costs two threads: a guest gets a few, not unlimited.
-                        let open = shared
-                            .lock()
-                            .conns
-                            .values()
-                            .filter(|h| h.domid == d)
-                            .count();
-                        if open >= GUEST_CONNS_MAX {
+                        if shared.lock().conn_count(d) >= GUEST_CONNS_MAX {
                             continue;
                         }
                     }
@@ -294,6 +366,18 @@ impl Server {
     /// connection gets the domain's earlier watches back, also those from
     /// before a restart of the server (see `guestwatch`).
     pub fn add_guest_socket(&self, domid: u32, path: impl AsRef<Path>) -> io::Result<()> {
+        self.add_guest_socket_owned(domid, path, None)
+    }
+
+    /// As [`add_guest_socket`](Self::add_guest_socket), with the socket
+    /// (mode 0600) owned by `owner` (uid, gid) instead of the server's
+    /// user: for a guest's VMM that runs as an unprivileged user.
+    pub fn add_guest_socket_owned(
+        &self,
+        domid: u32,
+        path: impl AsRef<Path>,
+        owner: Option<(u32, u32)>,
+    ) -> io::Result<()> {
         if domid == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -307,9 +391,10 @@ impl Server {
                 .ensure_home(domid, &mut out)
                 .and_then(|()| st.store.introduce(domid, &mut out))
                 .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
-            st.commit_and_deliver(out);
+            st.commit_and_deliver(out)
+                .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
         }
-        self.listen(Some(domid), path.as_ref())
+        self.listen(Some(domid), path.as_ref(), owner)
     }
 
     /// Serves an already connected stream (one end of a socket pair, a
@@ -334,18 +419,11 @@ impl Server {
         st.guest_watches.forget(domid);
         let mut out = Vec::new();
         let r = st.store.release(domid, &mut out);
-        st.commit_and_deliver(out);
+        let logged = st.commit_and_deliver(out);
         // Connections that are left (release found nothing to release) go too.
-        let ids: Vec<ConnId> = st
-            .conns
-            .iter()
-            .filter(|(_, h)| h.domid == domid)
-            .map(|(&i, _)| i)
-            .collect();
-        for id in ids {
-            st.close(id);
-        }
-        r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
+        st.close_domain(domid);
+        r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))?;
+        logged.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
     }
 
     /// Number of open connections (all sockets).

@@ -26,7 +26,7 @@ use crate::wire::{
     join_strings, nul_terminated, split_args, Message, MsgType, PermList, PAYLOAD_MAX,
 };
 use crate::Errno;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -52,18 +52,38 @@ struct Conn {
     privileged: bool,
 }
 
+/// What a domain holds besides its nodes (those the tree counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Watches it holds.
+    pub watches: usize,
+    /// Transactions it has open (timed-out ones until they are ended).
+    pub transactions: usize,
+    /// Bytes of its watches and open transactions.
+    pub bytes: usize,
+}
+
 /// The whole store.
 #[derive(Debug, Clone)]
 pub struct Store {
     tree: Tree,
     quota: Quota,
+    dom0_quota: Quota,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
     watches: Watches,
     txns: BTreeMap<u32, Txn>,
+    conn_txns: BTreeSet<(ConnId, u32)>,
+    deadlines: BTreeSet<(u64, u32)>,
+    now: u64,
     next_txn: u32,
+    usage: BTreeMap<u32, Usage>,
     domains: BTreeMap<u32, Domain>,
     journal: Option<Vec<Change>>,
+    /// How to take back domain records since the last `take_changes`
+    /// (the domain as it was, `None` if it was new), and those it returned.
+    domain_undo: Vec<(u32, Option<Domain>)>,
+    last_domain_undo: Vec<(u32, Option<Domain>)>,
     released: Vec<u32>,
 }
 
@@ -71,6 +91,10 @@ impl Default for Store {
     fn default() -> Self {
         Store::new(Quota::default())
     }
+}
+
+fn grow(u: &mut usize, delta: isize) {
+    *u = u.saturating_add_signed(delta);
 }
 
 fn parse_u64(b: &[u8]) -> Result<u64, Errno> {
@@ -103,25 +127,93 @@ struct Effects {
 }
 
 impl Store {
-    /// An empty store (just the root) with these quotas.
+    /// An empty store (just the root) holding guests to `quota` and dom0
+    /// to [`Quota::privileged`].
     pub fn new(quota: Quota) -> Store {
+        Store::with_quotas(quota, Quota::privileged())
+    }
+
+    /// An empty store holding guests to `guest` and dom0 to `dom0`.
+    pub fn with_quotas(guest: Quota, dom0: Quota) -> Store {
         Store {
             tree: Tree::new(),
-            quota,
+            quota: guest,
+            dom0_quota: dom0,
             conns: BTreeMap::new(),
             next_conn: 1,
             watches: Watches::default(),
             txns: BTreeMap::new(),
+            conn_txns: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            now: 0,
             next_txn: 1,
+            usage: BTreeMap::new(),
             domains: BTreeMap::new(),
             journal: None,
+            domain_undo: Vec::new(),
+            last_domain_undo: Vec::new(),
             released: Vec::new(),
         }
     }
 
-    /// The quotas in force.
+    /// The guests' quotas.
     pub fn quota(&self) -> &Quota {
         &self.quota
+    }
+
+    /// Dom0's quotas.
+    pub fn privileged_quota(&self) -> &Quota {
+        &self.dom0_quota
+    }
+
+    fn quota_of(&self, c: &Caller) -> Quota {
+        if c.privileged {
+            self.dom0_quota
+        } else {
+            self.quota
+        }
+    }
+
+    /// What `domid` holds besides its nodes.
+    pub fn usage(&self, domid: u32) -> Usage {
+        self.usage.get(&domid).copied().unwrap_or_default()
+    }
+
+    /// Bytes `domid` holds: its nodes, watches and open transactions.
+    pub fn memory_of(&self, domid: u32) -> usize {
+        self.tree.bytes_of(domid) + self.usage(domid).bytes
+    }
+
+    fn usage_mut(&mut self, domid: u32) -> &mut Usage {
+        self.usage.entry(domid).or_default()
+    }
+
+    fn tidy_usage(&mut self, domid: u32) {
+        if self.usage.get(&domid) == Some(&Usage::default()) {
+            self.usage.remove(&domid);
+        }
+    }
+
+    /// Advances the store's clock (milliseconds, from any fixed origin) and
+    /// ends the transactions that timed out: they free what they held and
+    /// their commit gets `EAGAIN`, so the client retries afresh.
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > self.now {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(t) = self.txns.get_mut(&id) else {
+                continue;
+            };
+            let freed = t.bytes as isize - txn::TXN_BASE_COST as isize;
+            t.fail(Errno::EAGAIN);
+            let conn = t.conn;
+            if let Some(d) = self.conns.get(&conn).map(|c| c.domid) {
+                grow(&mut self.usage_mut(d).bytes, -freed);
+            }
+        }
     }
 
     /// The tree (read-only).
@@ -145,9 +237,42 @@ impl Store {
 
     /// Closes a connection: its watches and open transactions go away.
     pub fn disconnect(&mut self, conn: ConnId) {
+        self.drop_conn_state(conn);
         self.conns.remove(&conn);
-        self.watches.remove_conn(conn);
-        self.txns.retain(|_, t| t.conn != conn);
+    }
+
+    /// Removes the watches and transactions of `conn`.
+    fn drop_conn_state(&mut self, conn: ConnId) {
+        let Some(domid) = self.conns.get(&conn).map(|c| c.domid) else {
+            return;
+        };
+        for w in self.watches.remove_conn(conn) {
+            let u = self.usage_mut(domid);
+            u.watches -= 1;
+            u.bytes -= w.cost();
+        }
+        let ids: Vec<u32> = self
+            .conn_txns
+            .range((conn, 0)..=(conn, u32::MAX))
+            .map(|&(_, id)| id)
+            .collect();
+        for id in ids {
+            self.end_txn(id);
+        }
+        self.tidy_usage(domid);
+    }
+
+    /// Forgets transaction `id`, returning it.
+    fn end_txn(&mut self, id: u32) -> Option<Txn> {
+        let t = self.txns.remove(&id)?;
+        self.conn_txns.remove(&(t.conn, id));
+        self.deadlines.remove(&(t.deadline, id));
+        if let Some(d) = self.conns.get(&t.conn).map(|c| c.domid) {
+            let u = self.usage_mut(d);
+            u.transactions -= 1;
+            u.bytes -= t.bytes;
+        }
+        Some(t)
     }
 
     /// The connections acting as `domid`.
@@ -162,6 +287,11 @@ impl Store {
     /// Domains released since the last call (their connections should be closed).
     pub fn take_released(&mut self) -> Vec<u32> {
         core::mem::take(&mut self.released)
+    }
+
+    /// The identity requests of `conn` are checked against.
+    pub fn caller_of(&self, conn: ConnId) -> Option<Caller> {
+        self.caller(conn)
     }
 
     fn caller(&self, conn: ConnId) -> Option<Caller> {
@@ -195,7 +325,7 @@ impl Store {
     }
 
     fn fire(&self, ev: &Event, out: &mut Vec<Outgoing>) {
-        for w in self.watches.iter() {
+        for w in self.watches.candidates(ev) {
             let Some(p) = w.fires_for(ev) else { continue };
             let Some(c) = self.caller(w.conn) else {
                 continue;
@@ -223,10 +353,12 @@ impl Store {
     }
 
     /// Runs `f` on the tree or on the transaction `tx` of `conn`; events of a
-    /// transaction are kept until it commits.
+    /// transaction are kept until it commits. A transaction that has
+    /// failed (timed out, outgrown its quota) answers with its errno.
     fn with_nodes<R>(
         &mut self,
         conn: ConnId,
+        c: &Caller,
         tx: u32,
         events: &mut Vec<Event>,
         f: impl FnOnce(&mut dyn Nodes, &mut Vec<Event>) -> Result<R, Errno>,
@@ -234,34 +366,35 @@ impl Store {
         if tx == 0 {
             return f(&mut self.tree, events);
         }
+        let q = self.quota_of(c);
+        let mem_left = q.max_memory.saturating_sub(self.memory_of(c.domid));
         let txn = self
             .txns
             .get_mut(&tx)
             .filter(|t| t.conn == conn)
             .ok_or(Errno::ENOENT)?;
+        if let Some(e) = txn.failed {
+            return Err(e);
+        }
+        let before = txn.bytes;
         let mut view = TxnView {
             tree: &self.tree,
             txn,
+            max_paths: q.max_txn_paths,
+            mem_left,
         };
         let mut evs = Vec::new();
         let r = f(&mut view, &mut evs);
         view.txn.events.append(&mut evs);
-        r
-    }
-
-    fn domain_count<T>(
-        &self,
-        c: &Caller,
-        conn_of: impl Fn(&T) -> ConnId,
-        items: impl Iterator<Item = T>,
-    ) -> usize {
-        items
-            .filter(|i| {
-                self.conns
-                    .get(&conn_of(i))
-                    .is_some_and(|cn| cn.domid == c.domid)
-            })
-            .count()
+        let (after, failed) = (view.txn.bytes, view.txn.failed);
+        grow(
+            &mut self.usage_mut(c.domid).bytes,
+            after as isize - before as isize,
+        );
+        match failed {
+            Some(e) => Err(e),
+            None => r,
+        }
     }
 
     fn dispatch(
@@ -273,17 +406,21 @@ impl Store {
     ) -> Result<Vec<u8>, Errno> {
         let p = &msg.payload[..];
         let tx = msg.tx_id;
-        let q = self.quota;
+        // Node operations see the memory the domain's watches and
+        // transactions leave.
+        let mut q = self.quota_of(c);
+        q.max_memory = q.max_memory.saturating_sub(self.usage(c.domid).bytes);
         let ok = || Ok(nul_terminated("OK"));
         match msg.ty {
             MsgType::Read => {
                 let path = Self::path_arg(c, p)?;
-                self.with_nodes(conn, tx, &mut fx.events, |n, _| ops::read(n, c, &path))
+                self.with_nodes(conn, c, tx, &mut fx.events, |n, _| ops::read(n, c, &path))
             }
             MsgType::Directory => {
                 let path = Self::path_arg(c, p)?;
-                let (kids, _) =
-                    self.with_nodes(conn, tx, &mut fx.events, |n, _| ops::directory(n, c, &path))?;
+                let (kids, _) = self.with_nodes(conn, c, tx, &mut fx.events, |n, _| {
+                    ops::directory(n, c, &path)
+                })?;
                 let payload = join_strings(&kids);
                 if payload.len() > PAYLOAD_MAX {
                     return Err(Errno::E2BIG);
@@ -294,35 +431,39 @@ impl Store {
                 let args = split_args(p, 2).ok_or(Errno::EINVAL)?;
                 let path = path::canonicalize(c.domid, utf8(args[0])?)?;
                 let offset = parse_u64(args[1])?;
-                let (kids, gen) =
-                    self.with_nodes(conn, tx, &mut fx.events, |n, _| ops::directory(n, c, &path))?;
+                let (kids, gen) = self.with_nodes(conn, c, tx, &mut fx.events, |n, _| {
+                    ops::directory(n, c, &path)
+                })?;
                 directory_part(&kids, gen, offset)
             }
             MsgType::GetPerms => {
                 let path = Self::path_arg(c, p)?;
-                let perms =
-                    self.with_nodes(conn, tx, &mut fx.events, |n, _| ops::get_perms(n, c, &path))?;
+                let perms = self.with_nodes(conn, c, tx, &mut fx.events, |n, _| {
+                    ops::get_perms(n, c, &path)
+                })?;
                 Ok(perms.to_payload())
             }
             MsgType::Write => {
                 let i = p.iter().position(|&b| b == 0).ok_or(Errno::EINVAL)?;
                 let path = path::canonicalize(c.domid, utf8(&p[..i])?)?;
                 let value = &p[i + 1..];
-                self.with_nodes(conn, tx, &mut fx.events, |n, ev| {
+                self.with_nodes(conn, c, tx, &mut fx.events, |n, ev| {
                     ops::write(n, c, &q, &path, value, ev)
                 })?;
                 ok()
             }
             MsgType::Mkdir => {
                 let path = Self::path_arg(c, p)?;
-                self.with_nodes(conn, tx, &mut fx.events, |n, ev| {
+                self.with_nodes(conn, c, tx, &mut fx.events, |n, ev| {
                     ops::mkdir(n, c, &q, &path, ev)
                 })?;
                 ok()
             }
             MsgType::Rm => {
                 let path = Self::path_arg(c, p)?;
-                self.with_nodes(conn, tx, &mut fx.events, |n, ev| ops::rm(n, c, &path, ev))?;
+                self.with_nodes(conn, c, tx, &mut fx.events, |n, ev| {
+                    ops::rm(n, c, &path, ev)
+                })?;
                 ok()
             }
             MsgType::SetPerms => {
@@ -330,7 +471,7 @@ impl Store {
                 let mut parts = body.split(|&b| b == 0);
                 let path = path::canonicalize(c.domid, utf8(parts.next().unwrap_or(&[]))?)?;
                 let perms = PermList::parse_list(parts).ok_or(Errno::EINVAL)?;
-                self.with_nodes(conn, tx, &mut fx.events, |n, ev| {
+                self.with_nodes(conn, c, tx, &mut fx.events, |n, ev| {
                     ops::set_perms(n, c, &q, &path, perms, ev)
                 })?;
                 ok()
@@ -339,24 +480,35 @@ impl Store {
             MsgType::Unwatch => {
                 let args = split_args(p, 2).ok_or(Errno::EINVAL)?;
                 let (abs, _) = watch_path(c, utf8(args[0])?)?;
-                if self.watches.remove(conn, &abs, args[1]) {
-                    ok()
-                } else {
-                    Err(Errno::ENOENT)
-                }
+                let w = self
+                    .watches
+                    .remove(conn, &abs, args[1])
+                    .ok_or(Errno::ENOENT)?;
+                let u = self.usage_mut(c.domid);
+                u.watches -= 1;
+                u.bytes -= w.cost();
+                self.tidy_usage(c.domid);
+                ok()
             }
             MsgType::TransactionStart => {
                 if tx != 0 {
                     return Err(Errno::EBUSY);
                 }
-                if !c.privileged
-                    && self.domain_count(c, |(_, t): &(&u32, &Txn)| t.conn, self.txns.iter())
-                        >= q.max_transactions
-                {
+                if self.usage(c.domid).transactions >= q.max_transactions {
                     return Err(Errno::ENOSPC);
                 }
+                if self.memory_of(c.domid) + txn::TXN_BASE_COST > self.quota_of(c).max_memory {
+                    return Err(Errno::ENOMEM);
+                }
                 let id = self.alloc_txn_id();
-                self.txns.insert(id, Txn::new(conn));
+                let deadline = self.now.saturating_add(q.txn_timeout_ms);
+                let t = Txn::new(conn, deadline);
+                let u = self.usage_mut(c.domid);
+                u.transactions += 1;
+                u.bytes += t.bytes;
+                self.txns.insert(id, t);
+                self.conn_txns.insert((conn, id));
+                self.deadlines.insert((deadline, id));
                 Ok(nul_terminated(&format!("{id}")))
             }
             MsgType::TransactionEnd => {
@@ -370,9 +522,13 @@ impl Store {
                     Some(t) if t.conn == conn => {}
                     _ => return Err(Errno::ENOENT),
                 }
-                let txn = self.txns.remove(&tx).ok_or(Errno::ENOENT)?;
+                let txn = self.end_txn(tx).ok_or(Errno::ENOENT)?;
+                self.tidy_usage(c.domid);
                 if commit {
-                    let mut events = txn.commit(&mut self.tree)?;
+                    let limits = self.quota_of(c);
+                    let (domid, extra) = (c.domid, self.usage(c.domid).bytes);
+                    let extra = |d: u32| if d == domid { extra } else { 0 };
+                    let mut events = txn.commit(&mut self.tree, &limits, extra)?;
                     fx.events.append(&mut events);
                 }
                 ok()
@@ -433,8 +589,7 @@ impl Store {
                 ok()
             }
             MsgType::ResetWatches => {
-                self.watches.remove_conn(conn);
-                self.txns.retain(|_, t| t.conn != conn);
+                self.drop_conn_state(conn);
                 ok()
             }
             MsgType::Control => {
@@ -462,17 +617,15 @@ impl Store {
     ) -> Result<Vec<u8>, Errno> {
         let args = split_args(p, 2).ok_or(Errno::EINVAL)?;
         let token = args[1];
-        if token.len() > self.quota.max_token {
+        if token.len() > self.quota_of(c).max_token {
             return Err(Errno::EINVAL);
         }
         let (abs, relative_to) = watch_path(c, utf8(args[0])?)?;
         if self.watches.contains(conn, &abs, token) {
             return Err(Errno::EEXIST);
         }
-        if !c.privileged
-            && self.domain_count(c, |w: &&Watch| w.conn, self.watches.iter())
-                >= self.quota.max_watches
-        {
+        let q = self.quota_of(c);
+        if self.usage(c.domid).watches >= q.max_watches {
             return Err(Errno::E2BIG);
         }
         let w = Watch {
@@ -481,10 +634,17 @@ impl Store {
             token: token.to_vec(),
             relative_to,
         };
+        let cost = w.cost();
+        if self.memory_of(c.domid) + cost > q.max_memory {
+            return Err(Errno::ENOMEM);
+        }
         let first = join_strings(&[w.client_path().as_bytes(), token]);
         if !self.watches.add(w) {
             return Err(Errno::EEXIST);
         }
+        let u = self.usage_mut(c.domid);
+        u.watches += 1;
+        u.bytes += cost;
         fx.after_reply.push(Outgoing {
             conn,
             msg: Message::new(MsgType::WatchEvent, 0, 0, first),

@@ -2,7 +2,7 @@
 
 use super::perms::Caller;
 use super::quota::Quota;
-use super::tree::{Node, Nodes};
+use super::tree::{node_cost, Node, Nodes};
 use super::watch::Event;
 use crate::path;
 use crate::wire::PermList;
@@ -68,8 +68,14 @@ fn create(
     } else {
         base.with_owner(c.domid)
     };
-    if !c.privileged && n.owned(perms.owner()) + missing.len() > q.max_nodes {
+    let owner = perms.owner();
+    if n.owned(owner) + missing.len() > q.max_nodes {
         return Err(Errno::ENOSPC);
+    }
+    let empty = Node::new(Vec::new(), perms.clone());
+    let cost: usize = missing.iter().map(|m| node_cost(m, &empty)).sum::<usize>() + value.len();
+    if n.owned_bytes(owner) + cost > q.max_memory {
+        return Err(Errno::ENOMEM);
     }
     let mut value = Some(value);
     for &np in missing.iter().rev() {
@@ -80,9 +86,7 @@ fn create(
         };
         n.insert(np, Node::new(v, perms.clone()));
         if let Some(parent) = path::parent(np) {
-            if let Some(pn) = n.node_mut(parent) {
-                pn.children.insert(String::from(path::basename(np)));
-            }
+            n.add_child(parent, path::basename(np));
         }
     }
     Ok(perms)
@@ -97,7 +101,7 @@ pub(crate) fn write(
     value: &[u8],
     events: &mut Vec<Event>,
 ) -> Result<(), Errno> {
-    if !c.privileged && value.len() > q.max_value_size {
+    if value.len() > q.max_value_size {
         return Err(Errno::ENOSPC);
     }
     let perms = match n.node(p) {
@@ -106,9 +110,11 @@ pub(crate) fn write(
             if !c.access(&perms).can_write() {
                 return Err(Errno::EACCES);
             }
-            if let Some(node) = n.node_mut(p) {
-                node.value = value.to_vec();
+            let growth = value.len().saturating_sub(node.value.len());
+            if n.owned_bytes(perms.owner()) + growth > q.max_memory {
+                return Err(Errno::ENOMEM);
             }
+            n.set_value(p, value.to_vec());
             perms
         }
         None => create(n, c, q, p, value.to_vec())?,
@@ -166,9 +172,7 @@ pub(crate) fn rm(
         stack.extend(kids);
         n.delete(&cur);
     }
-    if let Some(pn) = n.node_mut(parent) {
-        pn.children.remove(path::basename(p));
-    }
+    n.remove_child(parent, path::basename(p));
     events.push(Event::removed(p, perms));
     Ok(())
 }
@@ -187,13 +191,11 @@ pub(crate) fn set_perms(
     if !c.is_owner(&old) {
         return Err(Errno::EACCES);
     }
-    if !c.privileged {
-        if perms.owner() != old.owner() && perms.owner() != c.domid {
-            return Err(Errno::EPERM);
-        }
-        if perms.entries().len() > q.max_perms {
-            return Err(Errno::ENOSPC);
-        }
+    if !c.privileged && perms.owner() != old.owner() && perms.owner() != c.domid {
+        return Err(Errno::EPERM);
+    }
+    if perms.entries().len() > q.max_perms {
+        return Err(Errno::ENOSPC);
     }
     n.set_perms(p, perms.clone());
     events.push(Event::changed(p, perms));

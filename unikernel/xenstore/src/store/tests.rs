@@ -432,3 +432,196 @@ fn journal_replays_to_the_same_tree() {
     }
     assert_eq!(dump(&r2), dump(&f.s));
 }
+
+fn guest_fixture(q: Quota) -> (Fixture, ConnId) {
+    let mut f = Fixture {
+        s: Store::new(q),
+        next: 1,
+    };
+    let mut out = Vec::new();
+    f.s.ensure_home(4, &mut out).unwrap();
+    let g = f.s.connect(4);
+    (f, g)
+}
+
+#[test]
+fn quotas_hold_at_commit() {
+    let (mut f, g) = guest_fixture(Quota {
+        max_nodes: 6,
+        max_transactions: 5,
+        ..Quota::default()
+    });
+    for i in 0..3 {
+        f.write(g, 0, &format!("t{i}"), "");
+    }
+    // Each transaction alone fits the two nodes left; together they do
+    // not (and they touch disjoint nodes, so none conflicts).
+    let ts: Vec<u32> = (0..3).map(|_| f.start(g)).collect();
+    for (i, &t) in ts.iter().enumerate() {
+        f.write(g, t, &format!("t{i}/a/b"), "");
+    }
+    f.ok(g, MsgType::TransactionEnd, ts[0], b"T\0");
+    assert_eq!(f.s.tree().owned_by(4), 6);
+    for &t in &ts[1..] {
+        assert_eq!(f.err(g, MsgType::TransactionEnd, t, b"T\0"), Errno::ENOSPC);
+    }
+    assert_eq!(f.s.tree().owned_by(4), 6);
+    assert_eq!(f.s.usage(4), Usage::default(), "nothing left behind");
+}
+
+#[test]
+fn transaction_size_counts_failed_reads() {
+    let (mut f, g) = guest_fixture(Quota {
+        max_txn_paths: 10,
+        ..Quota::default()
+    });
+    let t = f.start(g);
+    for i in 0..10 {
+        assert_eq!(
+            f.err(g, MsgType::Read, t, format!("missing/{i}\0").as_bytes()),
+            Errno::ENOENT
+        );
+    }
+    // The eleventh path fails the transaction for good, and frees it.
+    assert_eq!(f.err(g, MsgType::Read, t, b"missing/x\0"), Errno::ENOSPC);
+    assert_eq!(f.err(g, MsgType::Read, t, b"missing/0\0"), Errno::ENOSPC);
+    assert_eq!(f.s.usage(4).bytes, txn::TXN_BASE_COST);
+    assert_eq!(f.err(g, MsgType::TransactionEnd, t, b"T\0"), Errno::ENOSPC);
+    // Paths read twice count once.
+    let t = f.start(g);
+    for _ in 0..50 {
+        f.err(g, MsgType::Read, t, b"missing/0\0");
+    }
+    f.ok(g, MsgType::TransactionEnd, t, b"T\0");
+    assert_eq!(f.s.usage(4), Usage::default());
+}
+
+#[test]
+fn stale_transactions_time_out() {
+    let (mut f, g) = guest_fixture(Quota {
+        txn_timeout_ms: 100,
+        ..Quota::default()
+    });
+    f.s.set_time(1000);
+    let old = f.start(g);
+    f.write(g, old, "x", "1");
+    f.s.set_time(1050);
+    let young = f.start(g);
+    f.write(g, young, "y", "1");
+    f.s.set_time(1100);
+    assert_eq!(f.err(g, MsgType::Read, old, b"x\0"), Errno::EAGAIN);
+    assert_eq!(
+        f.err(g, MsgType::TransactionEnd, old, b"T\0"),
+        Errno::EAGAIN
+    );
+    assert_eq!(f.ok(g, MsgType::Read, young, b"y\0"), b"1");
+    f.ok(g, MsgType::TransactionEnd, young, b"T\0");
+    assert!(f.s.tree().get("/local/domain/4/x").is_none());
+    assert!(f.s.tree().get("/local/domain/4/y").is_some());
+    // An expired transaction may still be aborted.
+    let t = f.start(g);
+    f.s.set_time(5000);
+    f.ok(g, MsgType::TransactionEnd, t, b"F\0");
+    assert_eq!(f.s.usage(4), Usage::default());
+}
+
+#[test]
+fn memory_quota_counts_nodes_watches_and_transactions() {
+    let (mut f, g) = guest_fixture(Quota {
+        max_memory: 8 * 1024,
+        ..Quota::default()
+    });
+    let value = "v".repeat(2000);
+    let mut n = 0;
+    let e = loop {
+        let mut p = nul_terminated(&format!("k{n}"));
+        p.extend_from_slice(value.as_bytes());
+        let (m, _) = f.req(g, MsgType::Write, 0, &p);
+        match m.errno() {
+            None => n += 1,
+            Some(e) => break e,
+        }
+    };
+    assert_eq!(e, Errno::ENOMEM);
+    assert_eq!(n, 3);
+    assert!(f.s.memory_of(4) <= 8 * 1024);
+    let long = "w".repeat(1500);
+    let mut w = 0;
+    let e = loop {
+        let (m, _) = f.req(g, MsgType::Watch, 0, format!("{long}\0{w}\0").as_bytes());
+        match m.errno() {
+            None => w += 1,
+            Some(e) => break e,
+        }
+    };
+    assert_eq!(e, Errno::ENOMEM);
+    assert!(f.s.memory_of(4) <= 8 * 1024);
+    f.s.disconnect(g);
+    assert_eq!(f.s.usage(4), Usage::default());
+    // Dom0 has its own, larger quota.
+    let d0 = f.s.connect(0);
+    for i in 0..20 {
+        f.write(d0, 0, &format!("/big/{i}"), &value);
+    }
+}
+
+#[test]
+fn dom0_is_bounded_too() {
+    let mut f = Fixture {
+        s: Store::with_quotas(
+            Quota::default(),
+            Quota {
+                max_nodes: 3,
+                ..Quota::privileged()
+            },
+        ),
+        next: 1,
+    };
+    let d0 = f.s.connect(0);
+    f.write(d0, 0, "/a", "");
+    assert_eq!(f.err(d0, MsgType::Write, 0, b"/b/c\0"), Errno::ENOSPC);
+    assert_eq!(f.s.privileged_quota().max_nodes, 3);
+}
+
+#[test]
+fn rollback_takes_back_exactly_the_last_changes() {
+    let mut f = Fixture::new();
+    f.s.enable_journal();
+    let a = f.s.connect(0);
+    let mut out = Vec::new();
+    f.s.introduce(6, &mut out).unwrap();
+    f.write(a, 0, "/r/keep", "1");
+    f.write(a, 0, "/r/gone/x", "2");
+    f.s.take_changes();
+    let dump = |s: &Store| -> Vec<(String, Node)> {
+        s.tree()
+            .iter()
+            .map(|(p, n)| (p.clone(), n.clone()))
+            .collect()
+    };
+    let before = dump(&f.s);
+    let (bytes, owned) = (f.s.tree().bytes_of(0), f.s.tree().owned_by(0));
+    f.write(a, 0, "/r/keep", "changed, and longer");
+    f.ok(a, MsgType::Rm, 0, b"/r/gone\0");
+    f.write(a, 0, "/r/new/deep", "3");
+    f.ok(a, MsgType::SetPerms, 0, b"/r\0r5\0");
+    let t = f.start(a);
+    f.write(a, t, "/r/tx", "4");
+    f.ok(a, MsgType::TransactionEnd, t, b"T\0");
+    f.s.release(6, &mut out).unwrap();
+    f.s.introduce(7, &mut out).unwrap();
+    assert!(!f.s.take_changes().is_empty());
+    f.s.rollback();
+    assert_eq!(dump(&f.s), before);
+    assert_eq!(
+        (f.s.tree().bytes_of(0), f.s.tree().owned_by(0)),
+        (bytes, owned)
+    );
+    assert_eq!(f.s.tree().owned_by(5), 0);
+    assert!(f.s.is_introduced(6) && !f.s.is_introduced(7));
+    assert!(f.s.take_released().is_empty());
+    assert!(f.s.take_changes().is_empty());
+    // The store goes on normally.
+    f.write(a, 0, "/r/after", "5");
+    assert_eq!(f.s.take_changes().len(), 2);
+}

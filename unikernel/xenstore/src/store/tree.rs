@@ -19,6 +19,21 @@ pub struct Node {
     pub generation: u64,
 }
 
+fn add(m: &mut BTreeMap<u32, usize>, domid: u32, delta: isize) {
+    let c = m.entry(domid).or_insert(0);
+    *c = c.saturating_add_signed(delta);
+    if *c == 0 {
+        m.remove(&domid);
+    }
+}
+
+/// What one node costs its owner's memory quota: path, value and
+/// permissions, plus a fixed share for the bookkeeping around them.
+pub fn node_cost(path: &str, node: &Node) -> usize {
+    const OVERHEAD: usize = 64;
+    path.len() + node.value.len() + node.perms.entries().len() * 8 + OVERHEAD
+}
+
 impl Node {
     /// A childless node.
     pub fn new(value: Vec<u8>, perms: PermList) -> Node {
@@ -36,16 +51,22 @@ impl Node {
 pub(crate) trait Nodes {
     /// Looks a node up.
     fn node(&mut self, path: &str) -> Option<&Node>;
-    /// A node for changing its value or children (never its owner: use `set_perms`).
-    fn node_mut(&mut self, path: &str) -> Option<&mut Node>;
+    /// Adds `name` to the children of `parent` (if it exists).
+    fn add_child(&mut self, parent: &str, name: &str);
+    /// Removes `name` from the children of `parent`.
+    fn remove_child(&mut self, parent: &str, name: &str);
     /// Adds a node that does not exist yet (the caller links it into its parent).
     fn insert(&mut self, path: &str, node: Node);
     /// Removes one node (the caller handles descendants and the parent's child set).
     fn delete(&mut self, path: &str);
     /// Replaces a node's permissions, keeping per-domain node counts right.
     fn set_perms(&mut self, path: &str, perms: PermList);
+    /// Replaces a node's value, keeping per-domain byte counts right.
+    fn set_value(&mut self, path: &str, value: Vec<u8>);
     /// How many nodes `domid` owns.
     fn owned(&self, domid: u32) -> usize;
+    /// How many bytes (see [`node_cost`]) the nodes of `domid` take.
+    fn owned_bytes(&self, domid: u32) -> usize;
 }
 
 /// The live tree, keyed by absolute path.
@@ -54,7 +75,22 @@ pub struct Tree {
     nodes: BTreeMap<String, Node>,
     next_gen: u64,
     owned: BTreeMap<u32, usize>,
+    bytes: BTreeMap<u32, usize>,
     dirty: Option<BTreeSet<String>>,
+    undo: Option<Vec<Undo>>,
+    last_undo: Vec<Undo>,
+}
+
+/// How to take back one change to the tree (moved-out old state, never a
+/// copy: recording costs no more than the change itself).
+#[derive(Debug, Clone)]
+enum Undo {
+    /// The node at the path was this (or absent).
+    Node(String, Option<Node>),
+    /// The node's value and generation were these.
+    Value(String, Vec<u8>, u64),
+    /// A child name was added (`true`) or removed; the parent's generation was this.
+    Child(String, String, bool, u64),
 }
 
 impl Default for Tree {
@@ -70,7 +106,10 @@ impl Tree {
             nodes: BTreeMap::new(),
             next_gen: 1,
             owned: BTreeMap::new(),
+            bytes: BTreeMap::new(),
             dirty: None,
+            undo: None,
+            last_undo: Vec::new(),
         };
         t.raw_insert(
             "/",
@@ -79,18 +118,77 @@ impl Tree {
         t
     }
 
-    /// Starts recording which paths change (for the write-ahead log).
+    /// Starts recording which paths change (for the write-ahead log), and
+    /// how to take the changes back ([`rollback`](Self::rollback)).
     pub fn track_changes(&mut self) {
         if self.dirty.is_none() {
             self.dirty = Some(BTreeSet::new());
+            self.undo = Some(Vec::new());
         }
     }
 
-    /// Takes the paths changed since the last call.
+    /// Takes the paths changed since the last call; from here on, only
+    /// these and later changes can be rolled back.
     pub fn take_dirty(&mut self) -> BTreeSet<String> {
+        if let Some(u) = &mut self.undo {
+            self.last_undo = core::mem::take(u);
+        }
         match &mut self.dirty {
             Some(d) => core::mem::take(d),
             None => BTreeSet::new(),
+        }
+    }
+
+    /// Takes back the changes the last [`take_dirty`](Self::take_dirty)
+    /// returned and any since, generations included (as if they never
+    /// happened).
+    pub fn rollback(&mut self) {
+        let Some(mut undo) = self.undo.take() else {
+            return;
+        };
+        let last = core::mem::take(&mut self.last_undo);
+        undo.splice(0..0, last);
+        for u in undo.into_iter().rev() {
+            match u {
+                Undo::Node(path, old) => {
+                    if let Some(cur) = self.nodes.remove(&path) {
+                        self.count(&path, &cur, -1);
+                    }
+                    if let Some(old) = old {
+                        self.count(&path, &old, 1);
+                        self.nodes.insert(path, old);
+                    }
+                }
+                Undo::Value(path, value, gen) => {
+                    if let Some(n) = self.nodes.get_mut(&path) {
+                        let delta = value.len() as isize - n.value.len() as isize;
+                        let owner = n.perms.owner();
+                        n.value = value;
+                        n.generation = gen;
+                        add(&mut self.bytes, owner, delta);
+                    }
+                }
+                Undo::Child(parent, name, added, gen) => {
+                    if let Some(n) = self.nodes.get_mut(&parent) {
+                        if added {
+                            n.children.remove(&name);
+                        } else {
+                            n.children.insert(name);
+                        }
+                        n.generation = gen;
+                    }
+                }
+            }
+        }
+        self.undo = Some(Vec::new());
+        if let Some(d) = &mut self.dirty {
+            d.clear();
+        }
+    }
+
+    fn record(&mut self, u: impl FnOnce() -> Undo) {
+        if let Some(list) = &mut self.undo {
+            list.push(u());
         }
     }
 
@@ -119,6 +217,11 @@ impl Tree {
         self.owned.get(&domid).copied().unwrap_or(0)
     }
 
+    /// How many bytes the nodes of `domid` take (see [`node_cost`]).
+    pub fn bytes_of(&self, domid: u32) -> usize {
+        self.bytes.get(&domid).copied().unwrap_or(0)
+    }
+
     fn bump(&mut self) -> u64 {
         let g = self.next_gen;
         self.next_gen += 1;
@@ -131,29 +234,52 @@ impl Tree {
         }
     }
 
-    fn count(&mut self, domid: u32, delta: isize) {
-        let c = self.owned.entry(domid).or_insert(0);
-        *c = c.saturating_add_signed(delta);
-        if *c == 0 {
-            self.owned.remove(&domid);
-        }
+    /// Counts a node in (`sign` 1) or out (-1) of its owner's totals.
+    fn count(&mut self, path: &str, node: &Node, sign: isize) {
+        let owner = node.perms.owner();
+        add(&mut self.owned, owner, sign);
+        let cost = node_cost(path, node) as isize;
+        add(&mut self.bytes, owner, sign * cost);
     }
 
     fn raw_insert(&mut self, path: &str, mut node: Node) {
         node.generation = self.bump();
-        let owner = node.perms.owner();
-        if let Some(old) = self.nodes.insert(String::from(path), node) {
-            self.count(old.perms.owner(), -1);
+        self.count(path, &node, 1);
+        let old = self.nodes.insert(String::from(path), node);
+        if let Some(old) = &old {
+            self.count(path, old, -1);
         }
-        self.count(owner, 1);
+        self.record(|| Undo::Node(String::from(path), old));
         self.mark(path);
     }
 
-    fn raw_remove(&mut self, path: &str) -> Option<Node> {
-        let old = self.nodes.remove(path)?;
-        self.count(old.perms.owner(), -1);
+    fn raw_remove(&mut self, path: &str) {
+        let Some(old) = self.nodes.remove(path) else {
+            return;
+        };
+        self.count(path, &old, -1);
+        self.record(|| Undo::Node(String::from(path), Some(old)));
         self.mark(path);
-        Some(old)
+    }
+
+    /// Changes the children of `parent`, bumping its generation.
+    fn child(&mut self, parent: &str, name: &str, add: bool) {
+        let g = self.next_gen;
+        let Some(n) = self.nodes.get_mut(parent) else {
+            return;
+        };
+        let changed = if add {
+            n.children.insert(String::from(name))
+        } else {
+            n.children.remove(name)
+        };
+        if !changed {
+            return;
+        }
+        let old_gen = core::mem::replace(&mut n.generation, g);
+        self.next_gen += 1;
+        self.record(|| Undo::Child(String::from(parent), String::from(name), add, old_gen));
+        self.mark(parent);
     }
 
     /// Stores `node` at `path` as-is (children included), replacing any node there.
@@ -212,15 +338,12 @@ impl Nodes for Tree {
         self.nodes.get(path)
     }
 
-    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        if !self.nodes.contains_key(path) {
-            return None;
-        }
-        let g = self.bump();
-        self.mark(path);
-        let n = self.nodes.get_mut(path)?;
-        n.generation = g;
-        Some(n)
+    fn add_child(&mut self, parent: &str, name: &str) {
+        self.child(parent, name, true);
+    }
+
+    fn remove_child(&mut self, parent: &str, name: &str) {
+        self.child(parent, name, false);
     }
 
     fn insert(&mut self, path: &str, node: Node) {
@@ -238,8 +361,27 @@ impl Nodes for Tree {
         }
     }
 
+    fn set_value(&mut self, path: &str, value: Vec<u8>) {
+        let g = self.next_gen;
+        let Some(n) = self.nodes.get_mut(path) else {
+            return;
+        };
+        let delta = value.len() as isize - n.value.len() as isize;
+        let owner = n.perms.owner();
+        let old = core::mem::replace(&mut n.value, value);
+        let old_gen = core::mem::replace(&mut n.generation, g);
+        self.next_gen += 1;
+        add(&mut self.bytes, owner, delta);
+        self.record(|| Undo::Value(String::from(path), old, old_gen));
+        self.mark(path);
+    }
+
     fn owned(&self, domid: u32) -> usize {
         self.owned_by(domid)
+    }
+
+    fn owned_bytes(&self, domid: u32) -> usize {
+        self.bytes_of(domid)
     }
 }
 
@@ -255,9 +397,9 @@ mod tests {
     fn generations_and_counts() {
         let mut t = Tree::new();
         t.insert("/a", Node::new(b"x".to_vec(), perms(3)));
-        t.node_mut("/").unwrap().children.insert("a".into());
+        t.add_child("/", "a");
         let g1 = t.get("/a").unwrap().generation;
-        t.node_mut("/a").unwrap().value = b"y".to_vec();
+        t.set_value("/a", b"y".to_vec());
         assert!(t.get("/a").unwrap().generation > g1);
         assert_eq!(t.owned_by(3), 1);
         t.set_perms("/a", perms(4));

@@ -3,6 +3,7 @@
 use super::ConnId;
 use crate::path;
 use crate::wire::PermList;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -87,52 +88,103 @@ impl Watch {
     }
 }
 
-/// All watches of all connections.
+/// What one watch costs its domain's memory quota besides path and token.
+const WATCH_COST: usize = 64;
+
+impl Watch {
+    /// Bytes the watch takes, counted in its domain's memory.
+    pub fn cost(&self) -> usize {
+        self.path.len() + self.token.len() + WATCH_COST
+    }
+}
+
+/// All watches of all connections, indexed so that neither an event nor a
+/// (un)watch costs work proportional to every watch in the store.
 #[derive(Debug, Clone, Default)]
 pub struct Watches {
-    list: Vec<Watch>,
+    by_conn: BTreeMap<(ConnId, String, Vec<u8>), Watch>,
+    by_path: BTreeMap<String, BTreeSet<(ConnId, Vec<u8>)>>,
 }
 
 impl Watches {
     /// Adds a watch; `false` if the same connection already has this path and token.
     pub fn add(&mut self, w: Watch) -> bool {
-        if self.find(w.conn, &w.path, &w.token).is_some() {
+        let key = (w.conn, w.path.clone(), w.token.clone());
+        if self.by_conn.contains_key(&key) {
             return false;
         }
-        self.list.push(w);
+        self.by_path
+            .entry(w.path.clone())
+            .or_default()
+            .insert((w.conn, w.token.clone()));
+        self.by_conn.insert(key, w);
         true
-    }
-
-    fn find(&self, conn: ConnId, path: &str, token: &[u8]) -> Option<usize> {
-        self.list
-            .iter()
-            .position(|w| w.conn == conn && w.path == path && w.token == token)
     }
 
     /// Whether `conn` has a watch on `path` with `token`.
     pub fn contains(&self, conn: ConnId, path: &str, token: &[u8]) -> bool {
-        self.find(conn, path, token).is_some()
+        self.by_conn
+            .contains_key(&(conn, String::from(path), token.to_vec()))
     }
 
-    /// Removes a watch; `false` if there was none.
-    pub fn remove(&mut self, conn: ConnId, path: &str, token: &[u8]) -> bool {
-        match self.find(conn, path, token) {
-            Some(i) => {
-                self.list.remove(i);
-                true
+    /// Removes a watch, returning it.
+    pub fn remove(&mut self, conn: ConnId, path: &str, token: &[u8]) -> Option<Watch> {
+        let w = self
+            .by_conn
+            .remove(&(conn, String::from(path), token.to_vec()))?;
+        if let Some(set) = self.by_path.get_mut(path) {
+            set.remove(&(conn, w.token.clone()));
+            if set.is_empty() {
+                self.by_path.remove(path);
             }
-            None => false,
         }
+        Some(w)
     }
 
-    /// Drops every watch of `conn`.
-    pub fn remove_conn(&mut self, conn: ConnId) {
-        self.list.retain(|w| w.conn != conn);
+    /// Drops every watch of `conn`, returning them.
+    pub fn remove_conn(&mut self, conn: ConnId) -> Vec<Watch> {
+        let keys: Vec<_> = self
+            .by_conn
+            .range((conn, String::new(), Vec::new())..)
+            .take_while(|(k, _)| k.0 == conn)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.into_iter()
+            .filter_map(|(c, p, t)| self.remove(c, &p, &t))
+            .collect()
     }
 
-    /// All watches.
-    pub fn iter(&self) -> impl Iterator<Item = &Watch> {
-        self.list.iter()
+    /// Every watch that may fire for `ev`: those on the event's path or an
+    /// ancestor of it, and for a removal those below it.
+    pub fn candidates<'a>(&'a self, ev: &'a Event) -> impl Iterator<Item = &'a Watch> + 'a {
+        let mut paths: Vec<&str> = Vec::new();
+        let mut cur = Some(ev.path.as_str());
+        while let Some(p) = cur {
+            paths.push(p);
+            cur = path::parent(p);
+        }
+        let exact = paths
+            .into_iter()
+            .filter_map(|p| self.by_path.get_key_value(p));
+        let below = ev
+            .removal
+            .then(|| {
+                let prefix = if ev.path == "/" {
+                    String::from("/")
+                } else {
+                    alloc::format!("{}/", ev.path)
+                };
+                self.by_path
+                    .range(prefix.clone()..)
+                    .take_while(move |(k, _)| k.starts_with(&prefix))
+                    .filter(|(k, _)| k.as_str() != "/")
+            })
+            .into_iter()
+            .flatten();
+        exact.chain(below).flat_map(move |(p, set)| {
+            set.iter()
+                .filter_map(move |(c, t)| self.by_conn.get(&(*c, p.clone(), t.clone())))
+        })
     }
 }
 
@@ -193,8 +245,8 @@ mod tests {
         let mut ws = Watches::default();
         assert!(ws.add(w("/a", None)));
         assert!(!ws.add(w("/a", None)));
-        assert_eq!(ws.iter().count(), 1);
-        assert!(ws.remove(1, "/a", b"t"));
-        assert!(!ws.remove(1, "/a", b"t"));
+        assert_eq!(ws.by_conn.len(), 1);
+        assert!(ws.remove(1, "/a", b"t").is_some());
+        assert!(ws.remove(1, "/a", b"t").is_none());
     }
 }
