@@ -60,7 +60,7 @@ test-guest: guest-check
 # ---------------------------------------------------------------------------
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
-	tcpdump iproute2 iputils-ping iperf3 ethtool \
+	tcpdump wireshark-common iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
 	debootstrap e2fsprogs binutils python3-matplotlib
 
