@@ -22,16 +22,21 @@ CONFIG      ?=
 NAME        ?= $(basename $(notdir $(CONFIG)))
 
 .PHONY: image guest-deps guest-check test-guest
+# What `make image` wrote, for its last line: path, size, where its config comes from.
+image-built = @echo "image: $(1), $$(stat -c %s $(1)) bytes ($$(du -h $(1) | cut -f1)), $(2)"
+
 image:
 ifeq ($(strip $(CONFIG)),)
 	cd $(KERNEL_DIR) && MB_CONFIG= cargo build --release
 	mkdir -p images
 	cp $(KERNEL_ELF) images/mb.elf
+	$(call image-built,images/mb.elf,config from the store at boot)
 else
 	test -f $(CONFIG) || (echo "CONFIG=$(CONFIG): no such file" >&2; exit 1)
 	cd $(KERNEL_DIR) && MB_CONFIG=$(abspath $(CONFIG)) CARGO_TARGET_DIR=$(BAKED_DIR) cargo build --release
 	mkdir -p images
 	cp $(BAKED_DIR)/x86_64-unknown-none/release/mb images/$(NAME).elf
+	$(call image-built,images/$(NAME).elf,$(CONFIG) baked in)
 endif
 
 # Toolchain target and QEMU for building and booting the guest.
