@@ -6,7 +6,7 @@
 //! as Click's ToDump does.
 
 use std::fmt;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 
 /// Microsecond-resolution magic number.
 pub const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -254,51 +254,124 @@ enum Kind {
 }
 
 /// Reads a pcap or pcapng trace, gzip'd or not, record by record from any
-/// `Read`: memory stays bounded by one record, whatever the trace's size.
+/// `Read`: memory stays bounded by one window of the stream, whatever the
+/// trace's size.
 pub struct Reader {
     src: Box<dyn Read>,
+    /// A window of the stream, or the whole file mapped: `win[start..end]`
+    /// is read and not consumed. Records are parsed in place, so a packet
+    /// is copied once, into its packet buffer.
+    win: Window,
+    start: usize,
+    end: usize,
+    eof: bool,
     kind: Kind,
     /// The trace's link type (the first interface's, for pcapng).
     linktype: u32,
-    /// Offset of the next unread byte in the (decompressed) stream.
+    /// Offset of `win[start]` in the (decompressed) stream.
     pos: u64,
-    /// The last record's captured bytes (for pcapng, its whole block body).
-    buf: Vec<u8>,
-    /// Where the last record's bytes start in `buf`.
-    data_off: usize,
+    /// The last record's captured bytes in `win`.
+    data: std::ops::Range<usize>,
     /// The container's name ("pcap", "gzip'd pcapng" ...).
     format: String,
 }
 
-/// Reads until `buf` is full or the stream ends; the number of bytes read.
-fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match src.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Bytes read from the source at a time; also the most a record may take
+/// (MAX_CAPLEN and its headers fit).
+const WINDOW: usize = 1 << 20;
+
+/// The bytes a [`Reader`] parses.
+enum Window {
+    /// Refilled from the source.
+    Read(Vec<u8>),
+    /// A whole regular file, mapped: no read calls, the kernel pages it in
+    /// (and, the mapping being sequential, out) as records are parsed.
+    Mapped(Mapping),
+}
+
+/// A private read-only mapping of a file.
+struct Mapping {
+    ptr: *const u8,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(f: &std::fs::File, len: usize) -> io::Result<Mapping> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: maps `len` (> 0) bytes of an open file read-only and
+        // private; the result is checked before use. If the file shrinks
+        // under the mapping, reading past its end faults (SIGBUS), as in
+        // Click's FromDump with MMAP.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: advice on the mapping just made; failure is harmless.
+        unsafe { libc::madvise(p, len, libc::MADV_SEQUENTIAL) };
+        Ok(Mapping {
+            ptr: p as *const u8,
+            len,
+        })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping `new` made; nothing borrows it any more.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+impl Window {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Window::Read(v) => v,
+            // SAFETY: `len` bytes mapped readable until the Mapping drops,
+            // which outlives this borrow.
+            Window::Mapped(m) => unsafe { std::slice::from_raw_parts(m.ptr, m.len) },
         }
     }
-    Ok(n)
 }
 
 /// The name of a compression format by its magic, if we know it.
-fn compression(m: &[u8; 4]) -> Option<&'static str> {
+fn compression(m: &[u8]) -> Option<&'static str> {
     match m {
         [0x1f, 0x8b, ..] => Some("gzip"),
-        [b'B', b'Z', b'h', _] => Some("bzip2"),
-        [0xfd, b'7', b'z', b'X'] => Some("xz"),
-        [0x28, 0xb5, 0x2f, 0xfd] => Some("zstd"),
+        [b'B', b'Z', b'h', ..] => Some("bzip2"),
+        [0xfd, b'7', b'z', b'X', ..] => Some("xz"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
         _ => None,
     }
 }
 
+fn io_err(e: io::Error) -> RecordError {
+    RecordError::Io(e.to_string())
+}
+
 impl Reader {
-    /// Opens the trace at `path`.
-    pub fn open(path: &str) -> Result<Reader, PcapError> {
+    /// Opens the trace at `path`; with `mmap`, a regular file that is not
+    /// compressed is mapped rather than read (Click's FromDump `MMAP`).
+    pub fn open(path: &str, mmap: bool) -> Result<Reader, PcapError> {
         let f = std::fs::File::open(path)?;
+        let meta = f.metadata()?;
+        let len = meta.len() as usize;
+        if mmap && len > 0 && meta.is_file() {
+            let m = Mapping::new(&f, len)?;
+            let b = Window::Mapped(m);
+            if compression(&b.bytes()[..len.min(4)]) != Some("gzip") {
+                return Reader::start(Box::new(io::empty()), b, len);
+            }
+        }
         Reader::new(Box::new(f))
     }
 
@@ -307,64 +380,75 @@ impl Reader {
     /// `a1 b2 c3 d4` (microseconds) or `a1 b2 3c 4d` (nanoseconds) in
     /// either byte order.
     pub fn new(src: Box<dyn Read>) -> Result<Reader, PcapError> {
-        let mut src: Box<dyn Read> = Box::new(BufReader::with_capacity(1 << 18, src));
-        let mut magic = [0u8; 4];
-        if read_full(&mut src, &mut magic)? < 4 {
-            return Err(PcapError::TooShort);
-        }
-        let mut gzipped = false;
-        if compression(&magic) == Some("gzip") {
-            // Multi-member: `cat a.gz b.gz` is one stream to gunzip, too.
-            let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(magic).chain(src));
-            src = Box::new(BufReader::with_capacity(1 << 18, gz));
-            if read_full(&mut src, &mut magic)? < 4 {
-                return Err(PcapError::TooShort);
-            }
-            gzipped = true;
-        }
+        Reader::start(src, Window::Read(vec![0; WINDOW]), 0)
+    }
+
+    /// A reader of `win`, whose first `end` bytes hold the stream's start,
+    /// the rest coming from `src`.
+    fn start(src: Box<dyn Read>, win: Window, end: usize) -> Result<Reader, PcapError> {
+        let eof = matches!(win, Window::Mapped(_));
         let mut r = Reader {
             src,
+            win,
+            start: 0,
+            end,
+            eof,
             kind: Kind::Pcapng {
                 swapped: false,
                 interfaces: Vec::new(),
             },
             linktype: 0,
-            pos: 4,
-            buf: Vec::new(),
-            data_off: 0,
+            pos: 0,
+            data: 0..0,
             format: String::new(),
         };
-        if u32::from_ne_bytes(magic) == PCAPNG_SHB {
-            let mut len = [0u8; 4];
-            if read_full(&mut r.src, &mut len)? < 4 {
+        if r.have(4)? < 4 {
+            return Err(PcapError::TooShort);
+        }
+        let mut gzipped = false;
+        if compression(r.peek(4)) == Some("gzip") {
+            // The decoder takes the stream from its first byte, which the
+            // window holds. Multi-member: `cat a.gz b.gz` gunzips as one.
+            let head = io::Cursor::new(r.peek(r.end - r.start).to_vec());
+            let src = std::mem::replace(&mut r.src, Box::new(io::empty()));
+            r.src = Box::new(flate2::read::MultiGzDecoder::new(head.chain(src)));
+            (r.start, r.end, r.eof) = (0, 0, false);
+            r.win = Window::Read(vec![0; WINDOW]);
+            if r.have(4)? < 4 {
                 return Err(PcapError::TooShort);
             }
-            r.pos += 4;
-            r.read_section_header(len)?;
+            gzipped = true;
+        }
+        let magic: [u8; 4] = r.peek(4).try_into().unwrap_or_default();
+        if u32::from_ne_bytes(magic) == PCAPNG_SHB {
+            r.section_header().map_err(|e| match e {
+                RecordError::Truncated => PcapError::TooShort,
+                RecordError::Io(e) => PcapError::Io(e),
+                e => PcapError::Pcapng(e.to_string()),
+            })?;
             // The link type comes with the first interface; reading up to
-            // it keeps the trace's first record in place for `next`.
+            // it leaves the trace's first record for `next_record`.
             r.first_interface()?;
             r.format = "pcapng".into();
         } else if let Some(c) = compression(&magic) {
             return Err(PcapError::Compressed(c));
         } else {
-            let mut h = [0u8; FILE_HEADER_LEN];
-            h[..4].copy_from_slice(&magic);
-            if read_full(&mut r.src, &mut h[4..])? < FILE_HEADER_LEN - 4 {
-                let m = u32::from_ne_bytes(magic);
-                let known = [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED]
-                    .iter()
-                    .any(|&k| k == m || k == m.swap_bytes());
+            let n = r.have(FILE_HEADER_LEN)?;
+            let m = u32::from_ne_bytes(magic);
+            let known = [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED]
+                .iter()
+                .any(|&k| k == m || k == m.swap_bytes());
+            if n < FILE_HEADER_LEN {
                 return Err(if known {
                     PcapError::TooShort
                 } else {
                     PcapError::Unknown(magic)
                 });
             }
-            let h = parse_header(&h)?;
+            let h = parse_header(r.peek(FILE_HEADER_LEN))?;
+            r.consume(FILE_HEADER_LEN);
             r.linktype = h.linktype;
             r.kind = Kind::Pcap(h);
-            r.pos = FILE_HEADER_LEN as u64;
             r.format = "pcap".into();
         }
         if gzipped {
@@ -390,17 +474,13 @@ impl Reader {
 
     /// The captured bytes of the record [`Reader::next_record`] returned last.
     pub fn data(&self) -> &[u8] {
-        &self.buf[self.data_off..]
+        &self.win.bytes()[self.data.clone()]
     }
 
     /// Skips forward to offset `pos` of the stream (FromDump's FILEPOS);
     /// nothing happens if the reader is there or past it already.
     pub fn skip_to(&mut self, pos: u64) -> io::Result<()> {
-        if pos > self.pos {
-            let n = io::copy(&mut (&mut self.src).take(pos - self.pos), &mut io::sink())?;
-            self.pos += n;
-        }
-        Ok(())
+        self.skip(pos.saturating_sub(self.pos)).map(|_| ())
     }
 
     /// The next packet record; `Ok(None)` at the end of the trace.
@@ -411,29 +491,71 @@ impl Reader {
         }
     }
 
-    fn fill(&mut self, len: usize) -> Result<(), RecordError> {
-        self.buf.resize(len, 0);
-        let n =
-            read_full(&mut self.src, &mut self.buf).map_err(|e| RecordError::Io(e.to_string()))?;
-        self.pos += n as u64;
-        if n < len {
-            return Err(RecordError::Truncated);
+    /// Makes `n` (at most WINDOW) unread bytes available, or as many as
+    /// are left; returns how many that is.
+    #[inline]
+    fn have(&mut self, n: usize) -> io::Result<usize> {
+        if self.end - self.start >= n {
+            return Ok(n);
         }
-        Ok(())
+        self.refill(n)
+    }
+
+    #[cold]
+    fn refill(&mut self, n: usize) -> io::Result<usize> {
+        let Window::Read(win) = &mut self.win else {
+            // Mapped: everything there is, is there.
+            return Ok((self.end - self.start).min(n));
+        };
+        win.copy_within(self.start..self.end, 0);
+        (self.start, self.end) = (0, self.end - self.start);
+        while self.end < n && !self.eof {
+            match self.src.read(&mut win[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end.min(n))
+    }
+
+    /// The next `n` unread bytes (made available by `have`).
+    fn peek(&self, n: usize) -> &[u8] {
+        &self.win.bytes()[self.start..self.start + n]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.pos += n as u64;
+    }
+
+    /// Consumes `n` bytes, or up to the end; how many were there.
+    fn skip(&mut self, mut n: u64) -> io::Result<u64> {
+        let mut done = 0;
+        while n > 0 {
+            let k = self.have(n.min(WINDOW as u64) as usize)?;
+            if k == 0 {
+                break;
+            }
+            self.consume(k);
+            (n, done) = (n - k as u64, done + k as u64);
+        }
+        Ok(done)
     }
 
     fn next_pcap(&mut self, h: &Header) -> Result<Option<Record>, RecordError> {
         let pos = self.pos;
-        let mut hdr = [0u8; RECORD_HEADER_LEN + 8];
-        let hdr = &mut hdr[..RECORD_HEADER_LEN + h.extra];
-        let n = read_full(&mut self.src, hdr).map_err(|e| RecordError::Io(e.to_string()))?;
-        self.pos += n as u64;
-        if n == 0 {
-            return Ok(None);
+        let hl = RECORD_HEADER_LEN + h.extra;
+        match self.have(hl).map_err(io_err)? {
+            0 => return Ok(None),
+            n if n < hl => {
+                self.consume(n);
+                return Err(RecordError::Truncated);
+            }
+            _ => {}
         }
-        if n < hdr.len() {
-            return Err(RecordError::Truncated);
-        }
+        let hdr = self.peek(RECORD_HEADER_LEN);
         let [sec, frac, a, c] = [0, 4, 8, 12].map(|i| u32_at(hdr, i, h.swapped));
         // Before version 2.3 the two lengths were written the other way round.
         let (stored, len) = if h.minor > 3 || (h.minor == 3 && a <= c) {
@@ -444,12 +566,18 @@ impl Reader {
         if stored > MAX_CAPLEN {
             return Err(RecordError::BadLength(stored));
         }
-        self.fill(stored as usize)?;
+        let total = hl + stored as usize;
+        let n = self.have(total).map_err(io_err)?;
+        if n < total {
+            self.consume(n);
+            return Err(RecordError::Truncated);
+        }
         // Some tools write a capture length larger than the wire length;
         // the surplus bytes are skipped, as tcpdump does.
         let caplen = stored.min(len);
-        self.buf.truncate(caplen as usize);
-        self.data_off = 0;
+        let data = self.start + hl;
+        self.data = data..data + caplen as usize;
+        self.consume(total);
         Ok(Some(Record {
             sec,
             // Microsecond files: at most 999999 us, so no overflow.
@@ -482,36 +610,40 @@ impl Reader {
         matches!(self.kind, Kind::Pcapng { swapped: true, .. })
     }
 
-    /// Reads the rest of a Section Header Block whose type and length
-    /// (`len`, in a byte order its next field tells) were read.
-    fn read_section_header(&mut self, len: [u8; 4]) -> Result<(), PcapError> {
-        let mut b = [len[0], len[1], len[2], len[3], 0, 0, 0, 0];
-        if read_full(&mut self.src, &mut b[4..])? < 4 {
-            return Err(PcapError::TooShort);
+    /// Reads the Section Header Block at the window's start.
+    fn section_header(&mut self) -> Result<(), RecordError> {
+        if self.have(28).map_err(io_err)? < 28 {
+            return Err(RecordError::Truncated);
         }
-        self.pos += 4;
-        let swapped = match u32::from_ne_bytes([b[4], b[5], b[6], b[7]]) {
+        let b = self.peek(28);
+        let swapped = match u32_at(b, 8, false) {
             PCAPNG_BOM => false,
             m if m.swap_bytes() == PCAPNG_BOM => true,
-            m => return Err(PcapError::Pcapng(format!("bad byte-order magic {m:#010x}"))),
+            m => {
+                return Err(RecordError::Pcapng(format!(
+                    "bad byte-order magic {m:#010x}"
+                )))
+            }
         };
-        let total = u32_at(&b, 0, swapped);
+        let (total, major) = (u32_at(b, 4, swapped), u16_at(b, 12, swapped));
         if total < 28 || !total.is_multiple_of(4) || total > PCAPNG_MAX_BODY {
-            return Err(PcapError::Pcapng(format!(
+            return Err(RecordError::Pcapng(format!(
                 "section header block of {total} bytes"
             )));
+        }
+        if major != 1 {
+            return Err(RecordError::Pcapng(format!(
+                "unknown major version {major}"
+            )));
+        }
+        if self.skip(total as u64).map_err(io_err)? < total as u64 {
+            return Err(RecordError::Truncated);
         }
         // A new section starts afresh: its own byte order and interfaces.
         self.kind = Kind::Pcapng {
             swapped,
             interfaces: Vec::new(),
         };
-        self.fill(total as usize - 12)
-            .map_err(|_| PcapError::TooShort)?;
-        let major = u16_at(&self.buf, 0, swapped);
-        if major != 1 {
-            return Err(PcapError::Pcapng(format!("unknown major version {major}")));
-        }
         Ok(())
     }
 
@@ -528,12 +660,12 @@ impl Reader {
                         "no interface description block before the end".into(),
                     ))
                 }
-                Some(1) => {
-                    self.interface()
+                Some((1, body)) => {
+                    self.interface(body)
                         .map_err(|e| PcapError::Pcapng(e.to_string()))?;
                     return Ok(());
                 }
-                Some(t) if [2, 3, 6].contains(&t) => {
+                Some((t, _)) if [2, 3, 6].contains(&t) => {
                     return Err(PcapError::Pcapng(
                         "packet block before any interface description".into(),
                     ))
@@ -543,58 +675,56 @@ impl Reader {
         }
     }
 
-    /// Reads the next block into `buf` (its body, without the trailing
-    /// length) and returns its type; `Ok(None)` at the end. A section
-    /// header is handled here; big blocks of no interest are skipped.
-    fn block(&mut self) -> Result<Option<u32>, RecordError> {
-        let mut b = [0u8; 8];
-        let n = read_full(&mut self.src, &mut b).map_err(|e| RecordError::Io(e.to_string()))?;
-        if n == 0 {
-            return Ok(None);
+    /// Reads the next block and returns its type and, for the blocks read
+    /// here, where its body (without the trailing length) is in the
+    /// window; `Ok(None)` at the end. Section headers are handled here,
+    /// other blocks are skipped.
+    fn block(&mut self) -> Result<Option<(u32, std::ops::Range<usize>)>, RecordError> {
+        match self.have(8).map_err(io_err)? {
+            0 => return Ok(None),
+            n if n < 8 => {
+                self.consume(n);
+                return Err(RecordError::Truncated);
+            }
+            _ => {}
         }
-        self.pos += n as u64;
-        if n < 8 {
-            return Err(RecordError::Truncated);
-        }
-        if u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) == PCAPNG_SHB {
-            self.read_section_header([b[4], b[5], b[6], b[7]])
-                .map_err(|e| match e {
-                    PcapError::TooShort => RecordError::Truncated,
-                    PcapError::Io(e) => RecordError::Io(e),
-                    e => RecordError::Pcapng(e.to_string()),
-                })?;
-            return Ok(Some(PCAPNG_SHB));
+        if u32_at(self.peek(4), 0, false) == PCAPNG_SHB {
+            self.section_header()?;
+            return Ok(Some((PCAPNG_SHB, 0..0)));
         }
         let swapped = self.swapped();
-        let (ty, total) = (u32_at(&b, 0, swapped), u32_at(&b, 4, swapped));
+        let (ty, total) = (
+            u32_at(self.peek(8), 0, swapped),
+            u32_at(self.peek(8), 4, swapped),
+        );
         if total < PCAPNG_MIN_BLOCK || !total.is_multiple_of(4) {
             return Err(RecordError::Pcapng(format!(
                 "block of type {ty:#x} has length {total}"
             )));
         }
-        let body = (total - 8) as usize;
         if ![1, 2, 3, 6].contains(&ty) {
-            let n = io::copy(&mut (&mut self.src).take(body as u64), &mut io::sink())
-                .map_err(|e| RecordError::Io(e.to_string()))?;
-            self.pos += n;
-            if n < body as u64 {
+            if self.skip(total as u64).map_err(io_err)? < total as u64 {
                 return Err(RecordError::Truncated);
             }
-            self.buf.clear();
-            return Ok(Some(ty));
+            return Ok(Some((ty, 0..0)));
         }
         if total > PCAPNG_MAX_BODY {
             return Err(RecordError::BadLength(total));
         }
-        self.fill(body)?;
-        self.buf.truncate(body - 4);
-        Ok(Some(ty))
+        let n = self.have(total as usize).map_err(io_err)?;
+        if n < total as usize {
+            self.consume(n);
+            return Err(RecordError::Truncated);
+        }
+        let body = self.start + 8..self.start + total as usize - 4;
+        self.consume(total as usize);
+        Ok(Some((ty, body)))
     }
 
-    /// Records the Interface Description Block in `buf`.
-    fn interface(&mut self) -> Result<(), RecordError> {
+    /// Records the Interface Description Block whose body is `body`.
+    fn interface(&mut self, body: std::ops::Range<usize>) -> Result<(), RecordError> {
         let swapped = self.swapped();
-        let b = &self.buf;
+        let b = &self.win.bytes()[body];
         if b.len() < 8 {
             return Err(RecordError::Pcapng("short interface description".into()));
         }
@@ -633,27 +763,26 @@ impl Reader {
             }
             off += 4 + len.next_multiple_of(4);
         }
-        let Kind::Pcapng { interfaces, .. } = &mut self.kind else {
-            return Ok(());
-        };
-        if interfaces.is_empty() && self.linktype == 0 {
-            self.linktype = ifc.linktype;
+        if let Kind::Pcapng { interfaces, .. } = &mut self.kind {
+            if interfaces.is_empty() && self.linktype == 0 {
+                self.linktype = ifc.linktype;
+            }
+            interfaces.push(ifc);
         }
-        interfaces.push(ifc);
         Ok(())
     }
 
     fn next_pcapng(&mut self) -> Result<Option<Record>, RecordError> {
         loop {
             let pos = self.pos;
-            let Some(ty) = self.block()? else {
+            let Some((ty, body)) = self.block()? else {
                 return Ok(None);
             };
             let swapped = self.swapped();
-            let b = &self.buf;
+            let b = &self.win.bytes()[body.clone()];
             let (ifc, ts, caplen, len, data_off) = match ty {
                 1 => {
-                    self.interface()?;
+                    self.interface(body)?;
                     continue;
                 }
                 6 | 2 if b.len() >= 20 => {
@@ -674,7 +803,7 @@ impl Reader {
                 3 if b.len() >= 4 => {
                     let len = u32_at(b, 0, swapped);
                     let room = (b.len() - 4) as u32;
-                    let snap = self.interface_at(0).map(|i| i.snaplen).unwrap_or(0);
+                    let snap = self.interface_at(0).map_or(0, |i| i.snaplen);
                     let cap = len.min(room).min(if snap == 0 { u32::MAX } else { snap });
                     (0, None, cap, len, 4)
                 }
@@ -697,7 +826,7 @@ impl Reader {
                     i.linktype, self.linktype
                 )));
             }
-            if caplen > MAX_CAPLEN || data_off + caplen as usize > self.buf.len() {
+            if caplen > MAX_CAPLEN || data_off + caplen as usize > body.len() {
                 return Err(RecordError::BadLength(caplen));
             }
             let (sec, nsec) = match ts {
@@ -709,8 +838,8 @@ impl Reader {
                 None => (0, 0),
             };
             let caplen = caplen.min(len);
-            self.buf.truncate(data_off + caplen as usize);
-            self.data_off = data_off;
+            let data = body.start + data_off;
+            self.data = data..data + caplen as usize;
             return Ok(Some(Record {
                 sec,
                 nsec,

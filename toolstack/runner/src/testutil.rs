@@ -192,7 +192,7 @@ pub type Rec = (u32, u32, u32, Vec<u8>);
 
 /// The link type and records of a pcap file.
 pub fn read_records(path: &str) -> (u32, Vec<Rec>) {
-    let mut r = pcap::Reader::open(path).unwrap();
+    let mut r = pcap::Reader::open(path, true).unwrap();
     let mut v = Vec::new();
     while let Some(rec) = r.next_record().unwrap() {
         v.push((rec.sec, rec.nsec, rec.len, r.data().to_vec()));

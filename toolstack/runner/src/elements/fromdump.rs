@@ -7,8 +7,8 @@
 //! gzip'd or not (told by their first bytes, whatever the file's name);
 //! anything else is an initialization error naming what the file is.
 //! Link types Ethernet and raw IP (and SLL, NULL for `FORCE_IP`); a pcapng
-//! file's interfaces must share one. The file is read as packets go out,
-//! so a trace of any size takes the memory of one packet.
+//! file's interfaces must share one. The file is read as packets go out
+//! (see `MMAP`), never all at once, so a trace may be larger than memory.
 //!
 //! # Ports
 //! No inputs; one or two outputs. Output 0 is push or pull; output 1 (push)
@@ -42,8 +42,10 @@
 //!   instead of the default (`NAME.active false` when an end time is set).
 //! * `FILEPOS` (integer): start at this byte offset of the file (of the
 //!   decompressed stream for a gzip'd file).
-//! * `MMAP` (bool): accepted for compatibility; the file is always read
-//!   as a stream.
+//! * `MMAP` (bool, default true): map a regular, uncompressed file into
+//!   memory instead of reading it (no read calls; the kernel pages it in
+//!   and out). With false, or for a gzip'd file or a pipe, the file is
+//!   read through a 1 MiB window.
 //!
 //! # Handlers
 //! * `count` (read): packets emitted. `reset_counts` (write) zeroes it.
@@ -103,6 +105,7 @@ pub struct FromDump {
     filesize: u64,
     packet_filepos: u64,
     start_filepos: u64,
+    mmap: bool,
     count: u64,
     active: bool,
     timing: bool,
@@ -144,7 +147,7 @@ impl FromDump {
         let interval = time_arg(args, "INTERVAL")?;
         let end_call: Option<String> = args.keyword("END_CALL")?;
         let filepos: u64 = args.keyword_or("FILEPOS", 0)?;
-        let _mmap: Option<bool> = args.keyword("MMAP")?;
+        let mmap = args.keyword_or("MMAP", true)?;
         let burst: usize = args.keyword_or("BURST", 1)?;
         if !(0.0..=1.0).contains(&sample) {
             return Err("SAMPLE must be between 0 and 1".into());
@@ -179,6 +182,7 @@ impl FromDump {
             filesize: 0,
             packet_filepos: 0,
             start_filepos: filepos,
+            mmap,
             count: 0,
             active,
             timing,
@@ -486,7 +490,7 @@ fn split_call(s: &str) -> (String, String) {
 impl Element for FromDump {
     fn initialize(&mut self, cx: &Ctx) -> Result<(), String> {
         let err = |e: &dyn std::fmt::Display| format!("{}: {e}", self.filename);
-        let mut t = Reader::open(&self.filename).map_err(|e| err(&e))?;
+        let mut t = Reader::open(&self.filename, self.mmap).map_err(|e| err(&e))?;
         self.filesize = std::fs::metadata(&self.filename)
             .map_err(|e| err(&e))?
             .len();
@@ -800,20 +804,22 @@ mod tests {
                 "gzip'd pcap",
             ),
         ];
-        for (name, bytes, format) in files {
+        // Mapped and read through the window alike.
+        let runs = files.iter().flat_map(|f| [(f, true), (f, false)]);
+        for ((name, bytes, format), mmap) in runs {
             let input = d.path(name);
-            std::fs::write(&input, &bytes).unwrap();
+            std::fs::write(&input, bytes).unwrap();
             let out = d.path("out.pcap");
             let (r, _h) = sim_router(&format!(
-                "src :: FromDump({input}, STOP true) -> ToDump({out});"
+                "src :: FromDump({input}, STOP true, MMAP {mmap}) -> ToDump({out});"
             ));
             assert_eq!(driver::run(&r), Ended::Stopped);
-            assert_eq!(r.read("src.format").unwrap(), format);
+            assert_eq!(r.read("src.format").unwrap(), *format);
             assert_eq!(r.read("src.encap").unwrap(), "ETHER");
             assert_eq!(r.read("src.filesize").unwrap(), bytes.len().to_string());
             drop(r);
             let (_, recs) = read_records(&out);
-            if format == "gzip'd pcap" {
+            if *format == "gzip'd pcap" {
                 assert_eq!(recs, [(7, 0, 60, frames[0].clone())]);
                 continue;
             }
