@@ -1,8 +1,8 @@
 //! The pcap file format (tcpdump's), read and written.
 //!
 //! Both byte orders, microsecond and nanosecond timestamps are read, and
-//! pcapng and gzip'd traces too ([`Reader`], record by record from any
-//! `Read`); files are written in native order with nanosecond timestamps,
+//! pcapng and gzip'd traces too ([`Reader`], record by record from a
+//! mapped file or any `Read`); files are written in native order with nanosecond timestamps,
 //! as Click's ToDump does.
 
 use std::fmt;
