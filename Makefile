@@ -22,22 +22,26 @@ CONFIG      ?=
 NAME        ?= $(basename $(notdir $(CONFIG)))
 
 .PHONY: image guest-deps guest-check test-guest
+# What `make image` wrote, for its last line: path, size, where its config comes from.
+image-built = @echo "image: $(1), $$(stat -c %s $(1)) bytes ($$(du -h $(1) | cut -f1)), $(2)"
+
 image:
 ifeq ($(strip $(CONFIG)),)
 	cd $(KERNEL_DIR) && MB_CONFIG= cargo build --release
 	mkdir -p images
 	cp $(KERNEL_ELF) images/mb.elf
+	$(call image-built,images/mb.elf,config from the store at boot)
 else
 	test -f $(CONFIG) || (echo "CONFIG=$(CONFIG): no such file" >&2; exit 1)
 	cd $(KERNEL_DIR) && MB_CONFIG=$(abspath $(CONFIG)) CARGO_TARGET_DIR=$(BAKED_DIR) cargo build --release
 	mkdir -p images
 	cp $(BAKED_DIR)/x86_64-unknown-none/release/mb images/$(NAME).elf
+	$(call image-built,images/$(NAME).elf,$(CONFIG) baked in)
 endif
 
 # Toolchain target and QEMU for building and booting the guest.
-guest-deps:
-	rustup target add x86_64-unknown-none
-	command -v qemu-system-x86_64 >/dev/null || (apt-get update && apt-get install -y qemu-system-x86)
+guest-deps: rust-deps
+	$(call apt-install,qemu-system-x86)
 
 # Host unit tests of the kernel's pure modules, and lints for both targets.
 guest-check:
@@ -59,8 +63,21 @@ test-guest: guest-check
 # Debian 12 machine (idempotent; apt runs only for missing packages).
 # ---------------------------------------------------------------------------
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+IS_ROOT := $(filter 0,$(shell id -u))
+# $(call apt-install,PACKAGES): installs those of PACKAGES that are not
+# installed; apt runs only then, so a second run costs one dpkg-query each.
+# tests/mbctl/tests/demo.rs reads the list back from `make -n demo`.
+define apt-install
+@missing=$$(for p in $(1); do \
+	[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+	echo "installing:" $$missing; \
+	$(SUDO) apt-get update && \
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+fi
+endef
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
-	tcpdump iproute2 iputils-ping iperf3 ethtool \
+	tcpdump wireshark-common iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
 	debootstrap e2fsprogs binutils python3-matplotlib
 
@@ -68,12 +85,7 @@ DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
 deps: deb-deps rust-deps
 
 deb-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		$(SUDO) apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
-	fi
+	$(call apt-install,$(DEB_PACKAGES))
 
 rust-deps:
 	@command -v rustup >/dev/null || { echo "rustup is required (the stable Rust toolchain is installed with rustup)"; exit 1; }
@@ -97,7 +109,9 @@ MBCTL := target/debug/mbctl
 build:
 	cargo build --workspace
 
-test: build
+# `deps` first (a no-op when all is there): a fresh machine has none of it.
+test: deps
+	$(MAKE) build
 	cargo test --workspace
 	$(MAKE) guest-check
 	$(MAKE) fuzz-replay
@@ -202,24 +216,31 @@ check:
 # blocked port, counters read with `mbctl read`, then `mbctl stop`
 # (tests/mbctl/demo.sh; root, QEMU and the guest image). Without root it
 # runs the stateless firewall on its shipped trace with `mbctl run`.
+# demo-deps installs everything both demos and mbctl under them run (the
+# guest's Rust target, a C linker, QEMU, ip/ss/tc, ping, curl, python3's
+# web server, Open vSwitch, ethtool, sysctl); tests/mbctl/tests/demo.rs checks the list against
+# the commands the demo scripts call. No `$(MAKE)` line runs a demo, so
+# `make -n demo` only prints.
 # ---------------------------------------------------------------------------
 DEMO_OUT ?= $(CURDIR)/target/demo
+DEMO_PACKAGES := build-essential ca-certificates qemu-system-x86 iproute2 \
+	iputils-ping curl python3 openvswitch-switch ethtool procps
 
 .PHONY: demo demo-deps
-demo-deps:
-	@command -v cargo >/dev/null || $(MAKE) rust-deps
-	@command -v cc >/dev/null || $(MAKE) deb-deps
+demo-deps: rust-deps
+	$(call apt-install,$(DEMO_PACKAGES))
 
 demo: demo-deps
 	cargo build --release -p mbctl
-	@if [ "$$(id -u)" = 0 ]; then \
-		$(MAKE) guest-deps image && MBCTL=target/release/mbctl tests/mbctl/demo.sh; \
-	else \
-		echo "(not root: running the firewall on a trace instead of in a VM)"; \
-		rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT) && \
-		target/release/mbctl run --simtime click-configs/firewall.click \
-			IN=click-configs/demo.pcap OUT=$(DEMO_OUT); \
-	fi
+ifneq ($(IS_ROOT),)
+	$(MAKE) image
+	MBCTL=target/release/mbctl tests/mbctl/demo.sh
+else
+	@echo "(not root: running the firewall on a trace instead of in a VM)"
+	rm -rf $(DEMO_OUT)
+	target/release/mbctl run --simtime click-configs/firewall.click \
+		IN=click-configs/demo.pcap OUT=$(DEMO_OUT)
+endif
 	$(MAKE) demo-chain
 
 # ---------------------------------------------------------------------------
@@ -231,13 +252,15 @@ demo: demo-deps
 # with `make bench` (tests/chains/benches/chains.rs).
 # ---------------------------------------------------------------------------
 .PHONY: demo-chain
+ifneq ($(IS_ROOT),)
+demo-chain: demo-deps
+	$(MAKE) image
+	cargo build --release -p mbctl
+	click-configs/chains/demo.sh target/release/mbctl
+else
 demo-chain:
-	@if [ "$$(id -u)" != 0 ]; then \
-		echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"; \
-	else \
-		command -v ovs-vswitchd >/dev/null || [ -x /usr/sbin/ovs-vswitchd ] || $(MAKE) deb-deps; \
-		$(MAKE) image && cargo build --release -p mbctl && click-configs/chains/demo.sh target/release/mbctl; \
-	fi
+	@echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"
+endif
 
 # ---------------------------------------------------------------------------
 # Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
@@ -251,12 +274,7 @@ XEN_PACKAGES := qemu-system-x86 debootstrap e2fsprogs binutils
 
 .PHONY: test-xen bench-xen xen-deps
 xen-deps:
-	@missing=$$(for p in $(XEN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		$(SUDO) apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
-	fi
+	$(call apt-install,$(XEN_PACKAGES))
 
 test-xen: image xen-deps
 	cargo build --release -p mbctl

@@ -24,7 +24,13 @@ ip -n $IN addr add 10.0.0.1/24 dev eth0
 ip -n $OUT addr add 10.0.0.2/24 dev eth1
 ip netns exec $OUT python3 -m http.server 80 >/dev/null 2>&1 &
 ip netns exec $OUT python3 -m http.server 8080 >/dev/null 2>&1 &
-sleep 1
+# Until both listen (python3 starts slowly on a loaded machine).
+for port in 80 8080; do
+    for _ in $(seq 100); do
+        ip netns exec $OUT ss -Htln "sport = :$port" | grep -q . && break
+        sleep 0.1
+    done
+done
 set -x
 $MBCTL ls
 ip netns exec $IN ping -c 3 -W 2 10.0.0.2
@@ -33,3 +39,4 @@ ip netns exec $IN curl -s -m 3 -o /dev/null http://10.0.0.2:8080/ || echo "port 
 $MBCTL read firewall-vm allowed.count
 $MBCTL read firewall-vm denied.count
 $MBCTL stop firewall-vm
+{ set +x; } 2>/dev/null

@@ -5,13 +5,19 @@
 # initrd taken out of that tree for QEMU's multiboot loader.
 #
 # Usage: build-dom0.sh CACHE_DIR   (prints the directory holding
-#        xen.elf, vmlinuz, initrd.img and dom0.ext4)
+#        xen.elf, vmlinuz, initrd.img and dom0.ext4 on stdout, and nothing
+#        else: all progress, and anything the tools it runs print, goes
+#        to stderr, so `DOM0=$(build-dom0.sh ...)` gets the path alone)
 #
 # The result is cached under CACHE_DIR/dom0-<key>, where the key hashes the
 # package list and this script, so a changed recipe builds a fresh image.
 set -euo pipefail
 
 CACHE=${1:?usage: build-dom0.sh CACHE_DIR}
+# fd 3 is the caller's stdout, kept for the one line that is the result;
+# everything else (mkfs.ext4 prints "Creating regular file ..." on
+# stdout) goes to stderr.
+exec 3>&1 1>&2
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=bookworm
 PACKAGES=(
@@ -24,13 +30,13 @@ IMAGE_MB=2048
 key=$( (echo "${PACKAGES[*]}"; cat "$0" "$HERE/dom0/"*) | sha256sum | cut -c1-16)
 OUT="$CACHE/dom0-$key"
 if [ -f "$OUT/done" ]; then
-    echo "$OUT"
+    echo "$OUT" >&3
     exit 0
 fi
 
 for tool in debootstrap mkfs.ext4; do
     command -v "$tool" >/dev/null || {
-        echo "build-dom0: $tool missing (apt-get install debootstrap e2fsprogs)" >&2
+        echo "build-dom0: $tool missing (apt-get install debootstrap e2fsprogs)"
         exit 1
     }
 done
@@ -40,7 +46,7 @@ done
 MIRROR=$(apt-get indextargets --format '$(SITE) $(CODENAME) $(TARGET_OF)' |
     awk -v s="$SUITE" '$2 == s && $3 == "deb" { print $1; exit }')
 if [ -z "$MIRROR" ]; then
-    echo "build-dom0: no apt source for Debian $SUITE (see /etc/apt/sources.list*)" >&2
+    echo "build-dom0: no apt source for Debian $SUITE (see /etc/apt/sources.list*)"
     exit 1
 fi
 
@@ -48,11 +54,13 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 ROOT="$OUT/rootfs"
 log="$OUT/debootstrap.log"
-echo "build-dom0: debootstrap $SUITE from $MIRROR into $ROOT (log: $log)" >&2
+t0=$(date +%s)
+echo "build-dom0: building dom0 disk (debootstrap, ~5 min, once) in $OUT"
+echo "build-dom0: debootstrap $SUITE from $MIRROR (log: $log)"
 incl=$(IFS=,; echo "${PACKAGES[*]}")
 if ! debootstrap --variant=minbase --include="$incl" "$SUITE" "$ROOT" "$MIRROR" >"$log" 2>&1; then
-    tail -30 "$log" >&2
-    echo "build-dom0: debootstrap failed" >&2
+    tail -30 "$log"
+    echo "build-dom0: debootstrap failed"
     exit 1
 fi
 
@@ -75,7 +83,9 @@ zcat "$ROOT"/boot/xen-4.17-amd64.gz > "$OUT/xen.elf"
 cp "$ROOT"/boot/vmlinuz-* "$OUT/vmlinuz"
 cp "$ROOT"/boot/initrd.img-* "$OUT/initrd.img"
 
+echo "build-dom0: debootstrap done after $(($(date +%s) - t0)) s; writing the ${IMAGE_MB} MiB ext4 image"
 mkfs.ext4 -q -F -L dom0 -d "$ROOT" "$OUT/dom0.ext4" "${IMAGE_MB}M"
 rm -rf "$ROOT"
 touch "$OUT/done"
-echo "$OUT"
+echo "build-dom0: dom0 disk ready in $(($(date +%s) - t0)) s: $OUT ($(du -sh "$OUT" | cut -f1) on disk)"
+echo "$OUT" >&3

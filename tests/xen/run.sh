@@ -11,7 +11,8 @@
 #        MB_XEN_BOOT_TIMEOUT seconds for dom0 to reach the scenario before the
 #                      boot counts as stalled and the host is booted once
 #                      more (default: 240)
-#        MB_XEN_KEEP=1  keep the run directory (serial log, payload disk)
+#        MB_XEN_KEEP=1  keep the run directory (logs, payload disk); on a
+#                      failure its logs are kept anyway (payload removed)
 #        MB_MBCTL       the mbctl binary to copy in (default: target/release/mbctl)
 # Needs: qemu-system-x86_64, debootstrap, e2fsprogs (mkfs.ext4, debugfs),
 #        binutils (objcopy); `make xen-deps` installs them.
@@ -30,7 +31,29 @@ RETRY_MIN=300
 IMAGE=${MB_IMAGE:-$ROOT/images/mb.elf}
 
 t0=$(date +%s)
+RUN=
+QEMU_PID=
+# The current boot's logs: QEMU's own (why it exited: a bad -drive, an
+# unsupported option) and the serial line (Xen and dom0).
+QEMU_LOG=
+SERIAL=
+logs_shown=
+show_logs() {
+    [ -z "$logs_shown" ] && [ -n "$QEMU_LOG" ] || return 0
+    logs_shown=1
+    if [ -s "$QEMU_LOG" ]; then
+        echo "---- QEMU's log (tail of $QEMU_LOG)"
+        tail -20 "$QEMU_LOG"
+    fi
+    if [ -f "$SERIAL" ]; then
+        echo "---- serial (tail of $SERIAL)"
+        grep -a -v '^(XEN) HVM d[0-9]' "$SERIAL" | tail -40 | tr -d '\r' || true
+    else
+        echo "---- no serial log: QEMU exited before opening $SERIAL"
+    fi
+}
 fail() {
+    show_logs
     echo "xen-test: FAIL ($*)"
     exit 1
 }
@@ -38,18 +61,27 @@ fail() {
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing"
 
 mkdir -p "$CACHE"
+# build-dom0.sh prints the image's directory on stdout and nothing else.
 DOM0=$("$HERE/build-dom0.sh" "$CACHE") || fail "dom0 image build failed"
+for f in xen.elf vmlinuz initrd.img dom0.ext4; do
+    [ -f "$DOM0/$f" ] || fail "build-dom0.sh gave '$DOM0', which has no $f"
+done
 t_dom0=$(date +%s)
 
 RUN=$(mktemp -d "$CACHE/run.XXXXXX")
-QEMU_PID=
 cleanup() {
+    local rc=$?
     if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
         kill "$QEMU_PID" 2>/dev/null || true
         wait "$QEMU_PID" 2>/dev/null || true
     fi
+    # Also for an exit that did not go through fail (set -e).
+    [ "$rc" = 0 ] || show_logs
     if [ "${MB_XEN_KEEP:-0}" = 1 ]; then
         echo "xen-test: run directory kept: $RUN" >&2
+    elif [ "$rc" != 0 ]; then
+        rm -rf "$RUN/payload" "$RUN/payload.ext4"
+        echo "xen-test: logs kept in $RUN" >&2
     else
         rm -rf "$RUN"
     fi
@@ -76,7 +108,8 @@ make_payload() {
     fi
     [ -d "$ROOT/xen-cfg" ] && cp -r "$ROOT/xen-cfg" "$pay/xen-cfg"
     [ -d "$ROOT/click-configs" ] && cp -r "$ROOT/click-configs" "$pay/click-configs"
-    mkfs.ext4 -q -F -L mbtest -d "$pay" "$RUN/payload.ext4" 256M
+    # mkfs.ext4 -q still says "Creating regular file" on stdout.
+    mkfs.ext4 -q -F -L mbtest -d "$pay" "$RUN/payload.ext4" 256M >/dev/null
 }
 
 # One CPU for the nested host, one vCPU for dom0. With two, every TLB
@@ -86,10 +119,12 @@ make_payload() {
 # booted 1.5-2x slower (175-235 s against 117-147 s at load 9-13),
 # `xl create` took 14 s instead of 3 s, and one boot stalled for good with
 # soft lockups. A single vCPU has nobody to wait for.
-SERIAL="$RUN/serial.log"
 XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all noreboot"
 DOM0_ARGS="root=/dev/vda rw console=hvc0 quiet"
 start_qemu() {
+    QEMU_LOG="$RUN/qemu-attempt$attempt.log"
+    SERIAL="$RUN/serial-attempt$attempt.log"
+    logs_shown=
     qemu-system-x86_64 \
         -accel tcg,tb-size=256 -M q35 -cpu qemu64,+svm,+npt -smp 1 -m 1536 \
         -display none -monitor none -no-reboot -serial "file:$SERIAL" \
@@ -97,7 +132,7 @@ start_qemu() {
         -initrd "$DOM0/vmlinuz $DOM0_ARGS,$DOM0/initrd.img" \
         -drive "file=$DOM0/dom0.ext4,if=virtio,format=raw,snapshot=on" \
         -drive "file=$RUN/payload.ext4,if=virtio,format=raw" \
-        >"$RUN/qemu.log" 2>&1 &
+        >"$QEMU_LOG" 2>&1 &
     QEMU_PID=$!
 }
 stop_qemu() {
@@ -141,10 +176,8 @@ while :; do
         why="QEMU exited before dom0 reached the scenario"
     fi
     echo "xen-test: boot attempt $attempt: $why (a stalled nested boot, not a test result)"
-    echo "---- serial (tail) of attempt $attempt"
-    grep -a -v '^(XEN) HVM d[0-9]' "$SERIAL" | tail -15 | tr -d '\r' || true
     stop_qemu
-    mv "$SERIAL" "$RUN/serial-attempt$attempt.log"
+    show_logs
     if [ "$attempt" -ge "$BOOT_ATTEMPTS" ] || [ "$left" -lt "$RETRY_MIN" ]; then
         fail "$why, $attempt boot(s), ${left} s of the ${TIMEOUT} s budget left"
     fi
@@ -166,8 +199,7 @@ case "$result" in
     echo "xen-test: PASS"
     ;;
 *)
-    echo "---- serial (tail)"
-    tail -40 "$SERIAL" | tr -d '\r'
+    show_logs
     echo "---- scenario.log (tail)"
     tail -60 "$RUN/scenario.log" || true
     echo "---- guest lines in xl dmesg"

@@ -147,14 +147,13 @@ fn run_copies_a_trace_tcpdump_reads() {
     let input = std::fs::read(&demo).unwrap();
     // 36 records of 16-byte headers after the 24-byte file header.
     assert_eq!(bytes, input.len() - 24 - 36 * 16);
-    if let Ok(t) = std::process::Command::new("tcpdump")
+    let t = std::process::Command::new("tcpdump")
         .arg("-nr")
         .arg(&out)
         .output()
-    {
-        let lines = String::from_utf8_lossy(&t.stdout).lines().count();
-        assert_eq!(lines, 36, "tcpdump: {}", String::from_utf8_lossy(&t.stderr));
-    }
+        .expect("running tcpdump (apt-get install tcpdump, or `make deps`)");
+    let lines = String::from_utf8_lossy(&t.stdout).lines().count();
+    assert_eq!(lines, 36, "tcpdump: {}", String::from_utf8_lossy(&t.stderr));
 }
 
 #[test]

@@ -263,13 +263,11 @@ mod tests {
         assert_eq!(s.captured, 2, "{s:?}");
         let h = pcap::parse_header(&out).unwrap();
         assert_eq!((h.linktype, h.nanos), (1, true));
-        let mut pos = pcap::FILE_HEADER_LEN;
+        let mut r = pcap::Reader::new(Box::new(std::io::Cursor::new(out))).unwrap();
         let mut n = 0;
-        while let Some(r) = pcap::record_at(&out, &h, pos).unwrap() {
-            let data = &out[r.data..r.next];
-            assert!(data.ends_with(b"mb-capture"));
-            assert_eq!(r.caplen, r.len);
-            pos = r.next;
+        while let Some(rec) = r.next_record().unwrap() {
+            assert!(r.data().ends_with(b"mb-capture"));
+            assert_eq!(rec.caplen, rec.len);
             n += 1;
         }
         assert_eq!(n, 2);

@@ -2,7 +2,10 @@
 //! figures on this machine kind. Run with `cargo bench -p mb-runner`
 //! (`make bench`). Generates a trace of 1,000,000 64-byte frames under
 //! target/ (not committed), then times each configuration from the first
-//! packet to the driver stop.
+//! packet to the driver stop. FromDump maps the trace and parses it as
+//! packets go out, so the timing includes paging the trace in (until
+//! FromDump streamed, the whole file was read at initialization, outside
+//! the timing: those figures are not comparable with these).
 //!
 //! The main figure is packets per CPU-second of the running thread, which
 //! stays meaningful when other jobs share the machine; wall-clock Mpps is

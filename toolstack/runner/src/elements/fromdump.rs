@@ -1,11 +1,14 @@
-//! `FromDump(FILENAME [, TIMING, KEYWORDS])`: reads packets from a tcpdump (pcap) file.
+//! `FromDump(FILENAME [, TIMING, KEYWORDS])`: reads packets from a tcpdump (pcap or pcapng) file.
 //!
 //! Emits each packet of FILENAME in order, with its timestamp annotation set
 //! to the record's time, its MAC header annotation at the start, and the
 //! extra length annotation set to any bytes the capture left out. Reads
-//! microsecond and nanosecond files of either byte order; link types
-//! Ethernet and raw IP (and SLL, NULL for `FORCE_IP`). The whole file is
-//! read at initialization.
+//! pcap (microsecond and nanosecond, either byte order) and pcapng files,
+//! gzip'd or not (told by their first bytes, whatever the file's name);
+//! anything else is an initialization error naming what the file is.
+//! Link types Ethernet and raw IP (and SLL, NULL for `FORCE_IP`); a pcapng
+//! file's interfaces must share one. The file is read as packets go out
+//! (see `MMAP`), never all at once, so a trace may be larger than memory.
 //!
 //! # Ports
 //! No inputs; one or two outputs. Output 0 is push or pull; output 1 (push)
@@ -37,9 +40,12 @@
 //!   `INTERVAL` (relative to START or the first packet).
 //! * `END_CALL` (handler call `elem.handler [value]`): written at the end
 //!   instead of the default (`NAME.active false` when an end time is set).
-//! * `FILEPOS` (integer): start at this byte offset of the file.
-//! * `MMAP` (bool): accepted for compatibility; the file is always read
-//!   into memory.
+//! * `FILEPOS` (integer): start at this byte offset of the file (of the
+//!   decompressed stream for a gzip'd file).
+//! * `MMAP` (bool, default true): map a regular, uncompressed file into
+//!   memory instead of reading it (no read calls; the kernel pages it in
+//!   and out). With false, or for a gzip'd file or a pipe, the file is
+//!   read through a 1 MiB window.
 //!
 //! # Handlers
 //! * `count` (read): packets emitted. `reset_counts` (write) zeroes it.
@@ -47,7 +53,9 @@
 //! * `stop` (write): deactivate and send a driver stop event.
 //! * `encap` (read): the link type (`ETHER`, `IP` ...).
 //! * `filename`, `filesize`, `filepos`, `packet_filepos` (read): the file,
-//!   its size, the offset of the next record and of the last packet's.
+//!   its size, the offset of the next record and of the last packet's
+//!   (offsets in the decompressed stream for a gzip'd file).
+//! * `format` (read): `pcap`, `pcapng`, `gzip'd pcap` or `gzip'd pcapng`.
 //! * `sampling_prob` (read): the `SAMPLE` probability.
 //! * `extend_interval` (write): move the end time later by a time.
 //! * `reset_timing` (write): restart relative times at the next packet.
@@ -66,7 +74,7 @@ use click::packet::{anno, Packet};
 use click::router::{Ctx, PortKind};
 use click::time::Timestamp;
 
-use crate::pcap::{self, Header};
+use crate::pcap::{self, Reader};
 
 /// The `FromDump` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -94,11 +102,11 @@ enum Read {
 pub struct FromDump {
     name: String,
     filename: String,
-    data: Vec<u8>,
-    header: Option<Header>,
-    pos: usize,
-    packet_filepos: usize,
-    start_filepos: usize,
+    trace: Option<Reader>,
+    filesize: u64,
+    packet_filepos: u64,
+    start_filepos: u64,
+    mmap: bool,
     count: u64,
     active: bool,
     timing: bool,
@@ -139,8 +147,8 @@ impl FromDump {
         let end_after = time_arg(args, "END_AFTER")?;
         let interval = time_arg(args, "INTERVAL")?;
         let end_call: Option<String> = args.keyword("END_CALL")?;
-        let filepos: usize = args.keyword_or("FILEPOS", 0)?;
-        let _mmap: Option<bool> = args.keyword("MMAP")?;
+        let filepos: u64 = args.keyword_or("FILEPOS", 0)?;
+        let mmap = args.keyword_or("MMAP", true)?;
         let burst: usize = args.keyword_or("BURST", 1)?;
         if !(0.0..=1.0).contains(&sample) {
             return Err("SAMPLE must be between 0 and 1".into());
@@ -172,11 +180,11 @@ impl FromDump {
         Ok(FromDump {
             name: name.into(),
             filename,
-            data: Vec::new(),
-            header: None,
-            pos: 0,
+            trace: None,
+            filesize: 0,
             packet_filepos: 0,
             start_filepos: filepos,
+            mmap,
             count: 0,
             active,
             timing,
@@ -237,20 +245,24 @@ impl FromDump {
         x
     }
 
-    fn read_packet(&mut self, cx: &Ctx) -> Read {
-        let Some(h) = self.header else {
-            return Read::End;
-        };
-        let rec = match pcap::record_at(&self.data, &h, self.pos) {
-            Ok(Some(r)) => r,
-            Ok(None) => return Read::End,
+    /// The next record of the trace, `None` at its end (a bad record,
+    /// logged once, ends it too).
+    fn next_record(&mut self, cx: &Ctx) -> Option<pcap::Record> {
+        match self.trace.as_mut()?.next_record() {
+            Ok(r) => r,
             Err(e) => {
                 if !self.warned {
                     self.warned = true;
                     cx.log(&format!("{}: {e}", self.filename));
                 }
-                return Read::End;
+                None
             }
+        }
+    }
+
+    fn read_packet(&mut self, cx: &Ctx) -> Read {
+        let Some(rec) = self.next_record(cx) else {
+            return Read::End;
         };
         let ts = Timestamp::new(rec.sec as i64, rec.nsec);
         if !self.have_times {
@@ -258,7 +270,6 @@ impl FromDump {
         }
         if self.have_first {
             if ts < self.first_time {
-                self.pos = rec.next;
                 return Read::Skipped;
             }
             self.have_first = false;
@@ -267,14 +278,12 @@ impl FromDump {
             self.have_last = false;
             self.call_end(cx);
             if !self.active {
-                self.pos = rec.next;
                 return Read::End;
             }
         }
         if self.sampling < (1 << SAMPLING_SHIFT)
             && (self.next_random() & ((1 << SAMPLING_SHIFT) - 1)) >= self.sampling
         {
-            self.pos = rec.next;
             return Read::Skipped;
         }
         Read::Packet(self.packet_of(cx, &rec))
@@ -287,15 +296,15 @@ impl FromDump {
         // A record is never skipped: where the pool has no memory the heap
         // is asked directly, and on the host a failure there aborts anyway.
         let mut p = cx.alloc(len).unwrap_or_else(|| Packet::new(len));
-        p.data_mut()
-            .copy_from_slice(&self.data[rec.data..rec.data + len]);
+        if let Some(t) = &self.trace {
+            p.data_mut().copy_from_slice(t.data());
+        }
         p.set_timestamp(Timestamp::new(rec.sec as i64, rec.nsec));
         if rec.len != rec.caplen {
             p.set_anno_u32(anno::EXTRA_LENGTH, rec.len - rec.caplen);
         }
         p.set_mac_header(0);
         self.packet_filepos = rec.pos;
-        self.pos = rec.next;
         p
     }
 
@@ -313,30 +322,20 @@ impl FromDump {
     /// The fast path of [`FromDump::run_task`] for plain traces: up to BURST
     /// packets straight from the file. Returns whether the trace ended.
     fn run_plain(&mut self, cx: &Ctx, batch: &mut Option<Batch>) -> bool {
-        let Some(h) = self.header else { return true };
         for _ in 0..self.burst {
-            match pcap::record_at(&self.data, &h, self.pos) {
-                Ok(Some(rec)) => {
-                    let p = self.packet_of(cx, &rec);
-                    self.count += 1;
-                    match batch {
-                        // Cannot be full: BURST <= BATCH_MAX.
-                        Some(b) => {
-                            if let Err(p) = b.push(p) {
-                                cx.push(0, p);
-                            }
-                        }
-                        None => cx.push(0, p),
+            let Some(rec) = self.next_record(cx) else {
+                return true;
+            };
+            let p = self.packet_of(cx, &rec);
+            self.count += 1;
+            match batch {
+                // Cannot be full: BURST <= BATCH_MAX.
+                Some(b) => {
+                    if let Err(p) = b.push(p) {
+                        cx.push(0, p);
                     }
                 }
-                Ok(None) => return true,
-                Err(e) => {
-                    if !self.warned {
-                        self.warned = true;
-                        cx.log(&format!("{}: {e}", self.filename));
-                    }
-                    return true;
-                }
+                None => cx.push(0, p),
             }
         }
         false
@@ -345,22 +344,10 @@ impl FromDump {
     /// [`FromDump::run_plain`] for BURST 1 (Click's one packet per task
     /// run), without the batch: the task round is most of the cost there.
     fn run_plain_one(&mut self, cx: &Ctx) -> bool {
-        let rec = match self
-            .header
-            .map(|h| pcap::record_at(&self.data, &h, self.pos))
-        {
-            Some(Ok(Some(rec))) => rec,
-            end => {
-                if let Some(Err(e)) = end {
-                    if !self.warned {
-                        self.warned = true;
-                        cx.log(&format!("{}: {e}", self.filename));
-                    }
-                }
-                cx.unschedule();
-                self.call_end(cx);
-                return false;
-            }
+        let Some(rec) = self.next_record(cx) else {
+            cx.unschedule();
+            self.call_end(cx);
+            return false;
         };
         let p = self.packet_of(cx, &rec);
         self.count += 1;
@@ -410,9 +397,9 @@ impl FromDump {
     /// True if `p` is an IP packet (annotations set); see `FORCE_IP`.
     fn force_ip(&self, p: &mut Packet) -> bool {
         let lt = self
-            .header
-            .map(|h| pcap::canonical_linktype(h.linktype))
-            .unwrap_or(1);
+            .trace
+            .as_ref()
+            .map_or(1, |t| pcap::canonical_linktype(t.linktype()));
         let d = p.data();
         let ip_type = |hi: u8, lo: u8| matches!((hi, lo), (0x08, 0x00) | (0x86, 0xdd));
         let off = match lt {
@@ -486,20 +473,23 @@ fn split_call(s: &str) -> (String, String) {
 
 impl Element for FromDump {
     fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
-        self.data = std::fs::read(&self.filename)
-            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?;
-        let h = pcap::parse_header(&self.data)
-            .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?;
-        let lt = pcap::canonical_linktype(h.linktype);
+        let err =
+            |e: &dyn std::fmt::Display| ConfigError::initialize(format!("{}: {e}", self.filename));
+        let mut t = Reader::open(&self.filename, self.mmap).map_err(|e| err(&e))?;
+        self.filesize = std::fs::metadata(&self.filename)
+            .map_err(|e| err(&e))?
+            .len();
+        let lt = pcap::canonical_linktype(t.linktype());
         if self.force_ip && ![0, 1, 101, 113].contains(&lt) {
             return Err(ConfigError::initialize(format!(
                 "{}: unknown linktype {}; can't force IP packets",
-                self.filename, h.linktype
+                self.filename,
+                t.linktype()
             )));
         }
         self.force_ip |= lt == 101;
-        self.header = Some(h);
-        self.pos = pcap::FILE_HEADER_LEN.max(self.start_filepos);
+        t.skip_to(self.start_filepos).map_err(|e| err(&e))?;
+        self.trace = Some(t);
         self.push_mode = cx.output_kind(0) == Some(PortKind::Push);
         if self.push_mode && self.active {
             cx.schedule();
@@ -601,6 +591,7 @@ impl Element for FromDump {
             HandlerDecl::write("stop"),
             HandlerDecl::read("encap"),
             HandlerDecl::read("filename"),
+            HandlerDecl::read("format"),
             HandlerDecl::read("filesize"),
             HandlerDecl::read("filepos"),
             HandlerDecl::read("packet_filepos"),
@@ -616,13 +607,14 @@ impl Element for FromDump {
             "count" => self.count.to_string(),
             "active" => self.active.to_string(),
             "encap" => self
-                .header
-                .map(|h| pcap::linktype_name(h.linktype))
-                .unwrap_or("UNKNOWN")
+                .trace
+                .as_ref()
+                .map_or("UNKNOWN", |t| pcap::linktype_name(t.linktype()))
                 .into(),
             "filename" => self.filename.clone(),
-            "filesize" => self.data.len().to_string(),
-            "filepos" => self.pos.to_string(),
+            "format" => self.trace.as_ref().map_or("", |t| t.format()).into(),
+            "filesize" => self.filesize.to_string(),
+            "filepos" => self.trace.as_ref().map_or(0, |t| t.position()).to_string(),
             "packet_filepos" => self.packet_filepos.to_string(),
             "sampling_prob" => {
                 format!("{}", self.sampling as f64 / (1u64 << SAMPLING_SHIFT) as f64)
@@ -666,7 +658,9 @@ impl Element for FromDump {
 #[cfg(test)]
 mod tests {
     use crate::driver::{self, Ended};
-    use crate::testutil::{pcap_file, read_records, sim_router, udp_frame, Scratch};
+    use crate::testutil::{
+        gzip, pcap_file, pcapng_file, read_records, sim_router, udp_frame, NgBlock, Scratch,
+    };
 
     fn trace(dir: &Scratch, n: u32) -> String {
         let recs: Vec<_> = (0..n)
@@ -770,6 +764,60 @@ mod tests {
     }
 
     #[test]
+    fn pcapng_and_gzip_give_the_packets_pcap_does() {
+        let d = Scratch::new("fd7");
+        let frames: Vec<_> = (0..4).map(|i| udp_frame(i, 60 + i as usize)).collect();
+        let mut blocks = vec![NgBlock::Interface {
+            linktype: 1,
+            snaplen: 0,
+            tsresol: Some(9),
+        }];
+        blocks.extend(frames.iter().enumerate().map(|(i, f)| NgBlock::Enhanced {
+            ifc: 0,
+            ts: (1000 + i as u64) * 1_000_000_000 + 42,
+            data: f.clone(),
+            len: f.len() as u32,
+        }));
+        let ng = pcapng_file(false, &blocks);
+        let files = [
+            ("t.pcapng", ng.clone(), "pcapng"),
+            ("t.pcapng.gz", gzip(&ng), "gzip'd pcapng"),
+            // Told by the first bytes, not by the name.
+            (
+                "t.pcap",
+                gzip(&pcap_file(1, &[(7, 0, frames[0].clone())])),
+                "gzip'd pcap",
+            ),
+        ];
+        // Mapped and read through the window alike.
+        let runs = files.iter().flat_map(|f| [(f, true), (f, false)]);
+        for ((name, bytes, format), mmap) in runs {
+            let input = d.path(name);
+            std::fs::write(&input, bytes).unwrap();
+            let out = d.path("out.pcap");
+            let (r, _h) = sim_router(&format!(
+                "src :: FromDump({input}, STOP true, MMAP {mmap}) -> ToDump({out});"
+            ));
+            assert_eq!(driver::run(&r), Ended::Stopped);
+            assert_eq!(r.read("src.format").unwrap(), *format);
+            assert_eq!(r.read("src.encap").unwrap(), "ETHER");
+            assert_eq!(r.read("src.filesize").unwrap(), bytes.len().to_string());
+            drop(r);
+            let (_, recs) = read_records(&out);
+            if *format == "gzip'd pcap" {
+                assert_eq!(recs, [(7, 0, 60, frames[0].clone())]);
+                continue;
+            }
+            let want: Vec<_> = frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (1000 + i as u32, 42, f.len() as u32, f.clone()))
+                .collect();
+            assert_eq!(recs, want, "{name}");
+        }
+    }
+
+    #[test]
     fn bad_files_are_initialization_errors() {
         let d = Scratch::new("fd6");
         let missing = d.path("missing.pcap");
@@ -794,7 +842,12 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(e.to_string().contains("not a tcpdump file"), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("junk.pcap: not a tcpdump file: unknown format"),
+            "{e}"
+        );
+        assert!(e.contains("pcap, pcapng and gzip"), "{e}");
         // A truncated last record ends the trace with a warning, no panic.
         let mut b = pcap_file(1, &[(1, 0, udp_frame(1, 60)), (2, 0, udp_frame(2, 60))]);
         b.truncate(b.len() - 10);

@@ -1,7 +1,8 @@
 //! `ToDump(FILENAME [, SNAPLEN, ENCAP, KEYWORDS])`: writes packets to a tcpdump (pcap) file.
 //!
-//! Creates FILENAME at initialization (`-` means standard output) and
-//! writes each packet with its timestamp annotation (the current time when
+//! Creates FILENAME at initialization (`-` means standard output), and
+//! any missing directories on its path (so `OUT=/tmp/fw` in a config's
+//! `ToDump($OUT/x.pcap)` needs no `mkdir` first), and writes each packet with its timestamp annotation (the current time when
 //! it has none), in nanosecond format like Click. tcpdump, Wireshark and
 //! FromDump read the result.
 //!
@@ -37,6 +38,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use click::batch::Batch;
 use click::confparse::{Args, Word};
@@ -175,6 +177,18 @@ impl ToDump {
     }
 }
 
+/// Creates `path`, and the directories leading to it that are missing.
+fn create_with_parents(path: &str) -> Result<File, String> {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{path}: creating {}: {e}", dir.display()))?;
+    }
+    File::create(path).map_err(|e| format!("{path}: {e}"))
+}
+
 impl Element for ToDump {
     fn initialize(&mut self, cx: &Ctx) -> Result<(), ConfigError> {
         let linktype = match self.linktype {
@@ -184,10 +198,7 @@ impl Element for ToDump {
         let sink: Box<dyn Write> = if self.filename == "-" {
             Box::new(std::io::stdout())
         } else {
-            Box::new(
-                File::create(&self.filename)
-                    .map_err(|e| ConfigError::initialize(format!("{}: {e}", self.filename)))?,
-            )
+            Box::new(create_with_parents(&self.filename).map_err(ConfigError::initialize)?)
         };
         let mut out = BufWriter::with_capacity(1 << 16, sink);
         out.write_all(&pcap::file_header(self.nano, self.snaplen, linktype))
@@ -276,5 +287,42 @@ impl Drop for ToDump {
             // Nobody is left to tell: the run is over.
             let _ = out.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::driver;
+    use crate::testutil::{read_records, sim_router, udp_frame, Scratch};
+
+    #[test]
+    fn creates_missing_directories_on_the_path() {
+        let d = Scratch::new("td1");
+        let out = d.path("a/b/out.pcap");
+        let (r, _h) = sim_router(&format!(
+            "InfiniteSource(LIMIT 2, STOP true) -> ToDump({out});"
+        ));
+        driver::run(&r);
+        drop(r);
+        let (lt, recs) = read_records(&out);
+        assert_eq!((lt, recs.len()), (1, 2));
+    }
+
+    #[test]
+    fn a_path_through_a_file_is_an_initialization_error() {
+        let d = Scratch::new("td2");
+        let file = d.path("plain");
+        std::fs::write(&file, udp_frame(1, 60)).unwrap();
+        let e = crate::build(
+            &format!("InfiniteSource(LIMIT 1) -> ToDump({file}/sub/out.pcap);"),
+            "t.click",
+            &[],
+            true,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.starts_with("t.click:1:"), "{e}");
+        assert!(e.contains("creating") && e.contains("plain/sub"), "{e}");
     }
 }
