@@ -14,9 +14,16 @@ use mb_tests_mbctl::can_run;
 /// The demo scripts `make demo` runs.
 const SCRIPTS: [&str; 2] = ["tests/mbctl/demo.sh", "click-configs/chains/demo.sh"];
 
-/// Where `mbctl` finds the programs it runs for `boot --nic netns:` and
-/// `chain up` (their names are string literals there).
-const MBCTL_SOURCES: [&str; 2] = ["toolstack/mbctl/src", "toolstack/ovs/src"];
+/// Where `mbctl` and its libraries name the programs they run for `boot`,
+/// `boot --nic netns:` and `chain up` (string literals there).
+const MBCTL_SOURCES: [&str; 6] = [
+    "toolstack/mbctl/src",
+    "toolstack/vm/src",
+    "toolstack/agent/src",
+    "toolstack/chain/src",
+    "toolstack/capture/src",
+    "toolstack/ovs/src",
+];
 
 fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
