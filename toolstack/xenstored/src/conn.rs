@@ -108,7 +108,8 @@ fn reader(
                     {
                         st.guest_watches.observe(domid, &msg);
                     }
-                    st.commit_and_deliver_from(produced, Some(id));
+                    // A log failure has turned the reply into EIO already.
+                    let _ = st.commit_and_deliver_from(produced, Some(id));
                     drop(st);
                     // Send our reply ourselves, outside the store's lock.
                     if !out.flush(&mut w) {

@@ -18,6 +18,10 @@
 //!   ignored; a torn record at its end (a crash mid-write) is cut off.
 //!
 //! Records are `[len u32 LE][crc32 u32 LE][Change bytes]`.
+//!
+//! A failed append is cut off the log again, so the log holds exactly
+//! the changes that were acknowledged; if even that fails, the log is
+//! unusable ([`Persist::is_broken`]) until a compaction rewrites it.
 
 use crate::crc::crc32;
 use std::fs::{self, File, OpenOptions};
@@ -40,6 +44,7 @@ pub struct Persist {
     epoch: u64,
     compact_at: u64,
     fsync: bool,
+    broken: bool,
 }
 
 fn header(magic: &[u8; 8], epoch: u64) -> [u8; HEADER] {
@@ -158,6 +163,7 @@ impl Persist {
             epoch,
             compact_at: 4 << 20,
             fsync: true,
+            broken: false,
         };
         io::Seek::seek(&mut p.wal, io::SeekFrom::End(0))?;
         Ok((p, changes))
@@ -178,16 +184,39 @@ impl Persist {
         if changes.is_empty() {
             return Ok(());
         }
+        if self.broken {
+            return Err(io::Error::other(
+                "the log is unusable since an earlier error",
+            ));
+        }
         let mut buf = Vec::new();
         for c in changes {
             frame(&mut buf, c);
         }
-        self.wal.write_all(&buf)?;
-        if self.fsync {
-            self.wal.sync_data()?;
+        let r = self.wal.write_all(&buf).and_then(|()| {
+            if self.fsync {
+                self.wal.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = r {
+            // Cut off what part of the batch got written: a replay must
+            // not bring back a change that was refused.
+            let cut = self.wal.set_len(self.wal_len).and_then(|()| {
+                io::Seek::seek(&mut self.wal, io::SeekFrom::Start(self.wal_len)).map(|_| ())
+            });
+            self.broken = cut.is_err();
+            return Err(e);
         }
         self.wal_len += buf.len() as u64;
         Ok(())
+    }
+
+    /// Whether the log can no longer be appended to (an append failed and
+    /// could not be cut off); a successful [`compact`](Self::compact) mends it.
+    pub fn is_broken(&self) -> bool {
+        self.broken
     }
 
     /// Whether the log has grown enough to be folded into a new snapshot.
@@ -215,14 +244,17 @@ impl Persist {
             f.sync_all()?;
         }
         fs::rename(&tmp, self.dir.join("store.snap"))?;
+        // From here the old log is stale (older epoch): appending to it
+        // would lose the records, so any failure leaves the log broken.
+        self.broken = true;
         sync_dir(&self.dir)?;
-        // From here the old log is stale (older epoch) even if we crash now.
         self.wal.set_len(0)?;
         io::Seek::seek(&mut self.wal, io::SeekFrom::Start(0))?;
         self.wal.write_all(&header(WAL_MAGIC, epoch))?;
         self.wal.sync_all()?;
         self.epoch = epoch;
         self.wal_len = HEADER as u64;
+        self.broken = false;
         Ok(())
     }
 }
@@ -309,6 +341,29 @@ mod tests {
                 Change::Del { path: "/z".into() }
             ]
         );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_cut_stays_broken_until_compacted() {
+        let d = tempdir("broken");
+        let (mut p, _) = Persist::open(&d).unwrap();
+        p.append(&[put("/a", "1")]).unwrap();
+        // A device that fails every write and cannot be truncated.
+        let real = std::mem::replace(
+            &mut p.wal,
+            OpenOptions::new().write(true).open("/dev/full").unwrap(),
+        );
+        assert!(p.append(&[put("/b", "2")]).is_err());
+        assert!(p.is_broken());
+        p.wal = real;
+        assert!(p.append(&[put("/c", "3")]).is_err(), "still broken");
+        p.compact(&[put("/a", "1"), put("/d", "4")]).unwrap();
+        assert!(!p.is_broken());
+        p.append(&[put("/e", "5")]).unwrap();
+        drop(p);
+        let (_, got) = Persist::open(&d).unwrap();
+        assert_eq!(got, vec![put("/a", "1"), put("/d", "4"), put("/e", "5")]);
         fs::remove_dir_all(&d).unwrap();
     }
 

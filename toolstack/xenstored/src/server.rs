@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
-use xenstore::store::{ConnId, Outgoing, Quota, Store};
+use std::time::{Duration, Instant};
+use xenstore::store::{Change, ConnId, Outgoing, Quota, Store};
+use xenstore::wire::Message;
+use xenstore::Errno;
 
 /// Connections one guest socket accepts at a time (QEMU needs one).
 pub const GUEST_CONNS_MAX: usize = 4;
@@ -95,7 +97,10 @@ pub(crate) struct State {
     /// The connections of each domain (so finding them scans no one else's).
     by_domain: HashMap<u32, Vec<ConnId>>,
     persist: Option<Persist>,
-    persist_error: Option<String>,
+    /// Set while the log fails: writes are refused (EIO) until it works again.
+    log_failing: bool,
+    /// When a broken log was last rewritten (at most once a second).
+    last_rewrite: Option<Instant>,
     pub guest_watches: GuestWatches,
 }
 
@@ -127,30 +132,36 @@ impl Shared {
 }
 
 impl State {
-    /// Makes the store's changes durable, then sends what the store produced.
-    pub fn commit_and_deliver(&mut self, out: Vec<Outgoing>) {
+    /// Makes the store's changes durable, then sends what the store
+    /// produced. If they cannot be made durable they are taken back, nothing
+    /// is sent, and the error is returned.
+    pub fn commit_and_deliver(&mut self, out: Vec<Outgoing>) -> io::Result<()> {
         self.commit_and_deliver_from(out, None)
     }
 
     /// As [`commit_and_deliver`](Self::commit_and_deliver) for a request of
     /// connection `from`, whose reader thread sends that connection's
     /// bytes itself right after: its writer thread is not woken for them
-    /// (a needless context switch per round trip on a busy host).
-    pub fn commit_and_deliver_from(&mut self, out: Vec<Outgoing>, from: Option<ConnId>) {
+    /// (a needless context switch per round trip on a busy host). If the
+    /// request's changes cannot be made durable, its reply becomes `EIO`.
+    pub fn commit_and_deliver_from(
+        &mut self,
+        mut out: Vec<Outgoing>,
+        from: Option<ConnId>,
+    ) -> io::Result<()> {
         let changes = self.store.take_changes();
-        if let Some(p) = &mut self.persist {
-            if let Err(e) = p.append(&changes) {
-                // The store keeps working in memory; the error is reported once.
-                if self.persist_error.is_none() {
-                    eprintln!("mb-xenstored: write-ahead log failed: {e}");
-                    self.persist_error = Some(e.to_string());
-                }
-            } else if p.needs_compaction() {
-                let snap = self.store.snapshot();
-                if let Err(e) = p.compact(&snap) {
-                    eprintln!("mb-xenstored: compaction failed: {e}");
-                }
-            }
+        let result = self.make_durable(&changes);
+        if result.is_err() {
+            // Never acknowledge what is not in the log: the request did
+            // not happen, and no one hears of it.
+            self.store.rollback();
+            out = match (from, out.first()) {
+                (Some(c), Some(o)) if o.conn == c => vec![Outgoing {
+                    conn: c,
+                    msg: Message::error(o.msg.req_id, o.msg.tx_id, Errno::EIO),
+                }],
+                _ => Vec::new(),
+            };
         }
         let mut dead = Vec::new();
         for o in out {
@@ -170,6 +181,51 @@ impl State {
         for domid in self.store.take_released() {
             self.close_domain(domid);
         }
+        result
+    }
+
+    /// Writes `changes` to the log. While the log fails, each write tries
+    /// it again: a plain append if the failed one was cut off cleanly, else
+    /// (at most once a second) a compaction that rewrites snapshot and log.
+    fn make_durable(&mut self, changes: &[Change]) -> io::Result<()> {
+        let Some(p) = &mut self.persist else {
+            return Ok(());
+        };
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let r = if p.is_broken() {
+            let due = self
+                .last_rewrite
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+            if !due {
+                return Err(io::Error::other("the store's log is failing"));
+            }
+            self.last_rewrite = Some(Instant::now());
+            p.compact(&self.store.snapshot())
+        } else {
+            p.append(changes).map(|()| {
+                if p.needs_compaction() {
+                    if let Err(e) = p.compact(&self.store.snapshot()) {
+                        // The appended changes are safe; only a broken
+                        // log stops later ones.
+                        eprintln!("mb-xenstored: compaction failed: {e}");
+                    }
+                }
+            })
+        };
+        match (&r, self.log_failing) {
+            (Err(e), false) => {
+                eprintln!("mb-xenstored: write-ahead log failed, refusing writes: {e}");
+                self.log_failing = true;
+            }
+            (Ok(()), true) => {
+                eprintln!("mb-xenstored: write-ahead log works again");
+                self.log_failing = false;
+            }
+            _ => {}
+        }
+        r
     }
 
     /// Registers a connection.
@@ -253,7 +309,8 @@ impl Server {
                 conns: HashMap::new(),
                 by_domain: HashMap::new(),
                 persist,
-                persist_error: None,
+                log_failing: false,
+                last_rewrite: None,
                 guest_watches,
             }),
             stopping: AtomicBool::new(false),
@@ -336,7 +393,8 @@ impl Server {
                 .ensure_home(domid, &mut out)
                 .and_then(|()| st.store.introduce(domid, &mut out))
                 .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
-            st.commit_and_deliver(out);
+            st.commit_and_deliver(out)
+                .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
         }
         self.listen(Some(domid), path.as_ref())
     }
@@ -363,10 +421,11 @@ impl Server {
         st.guest_watches.forget(domid);
         let mut out = Vec::new();
         let r = st.store.release(domid, &mut out);
-        st.commit_and_deliver(out);
+        let logged = st.commit_and_deliver(out);
         // Connections that are left (release found nothing to release) go too.
         st.close_domain(domid);
-        r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
+        r.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))?;
+        logged.map_err(|e| io::Error::other(format!("releasing domain {domid}: {e}")))
     }
 
     /// Number of open connections (all sockets).

@@ -46,6 +46,7 @@ impl Store {
         );
         if let Some(j) = &mut self.journal {
             j.push(Change::Introduce { domid });
+            self.domain_undo.push((domid, None));
         }
         events.push(Event::special(path::INTRODUCE_DOMAIN));
         Ok(())
@@ -59,9 +60,10 @@ impl Store {
         if domid == 0 {
             return Err(Errno::EINVAL);
         }
-        self.domains.remove(&domid).ok_or(Errno::ENOENT)?;
+        let old = self.domains.remove(&domid).ok_or(Errno::ENOENT)?;
         if let Some(j) = &mut self.journal {
             j.push(Change::Release { domid });
+            self.domain_undo.push((domid, Some(old)));
         }
         self.released.push(domid);
         events.push(Event::special(path::RELEASE_DOMAIN));
@@ -120,8 +122,10 @@ impl Store {
     }
 
     /// Changes since the last call, in an order that replays correctly
-    /// (domain records, then removals, then nodes parents-first).
+    /// (domain records, then removals, then nodes parents-first). Until
+    /// the next call, [`rollback`](Self::rollback) can take them back.
     pub fn take_changes(&mut self) -> Vec<Change> {
+        self.last_domain_undo = core::mem::take(&mut self.domain_undo);
         let mut out = match &mut self.journal {
             Some(j) => core::mem::take(j),
             None => Vec::new(),
@@ -143,6 +147,30 @@ impl Store {
             }
         }
         out
+    }
+
+    /// Takes back the durable changes the last [`take_changes`](Self::take_changes)
+    /// returned (and any since): for when they could not be made durable.
+    /// Watches and transactions are not touched; a released domain whose
+    /// release is taken back keeps its connections.
+    pub fn rollback(&mut self) {
+        self.tree.rollback();
+        let mut undo = core::mem::take(&mut self.last_domain_undo);
+        undo.append(&mut self.domain_undo);
+        for (domid, old) in undo.into_iter().rev() {
+            match old {
+                Some(d) => {
+                    self.domains.insert(domid, d);
+                    self.released.retain(|&r| r != domid);
+                }
+                None => {
+                    self.domains.remove(&domid);
+                }
+            }
+        }
+        if let Some(j) = &mut self.journal {
+            j.clear();
+        }
     }
 
     /// Applies a change from a snapshot or log (no events, no permission checks).

@@ -80,6 +80,10 @@ pub struct Store {
     usage: BTreeMap<u32, Usage>,
     domains: BTreeMap<u32, Domain>,
     journal: Option<Vec<Change>>,
+    /// How to take back domain records since the last `take_changes`
+    /// (the domain as it was, `None` if it was new), and those it returned.
+    domain_undo: Vec<(u32, Option<Domain>)>,
+    last_domain_undo: Vec<(u32, Option<Domain>)>,
     released: Vec<u32>,
 }
 
@@ -146,6 +150,8 @@ impl Store {
             usage: BTreeMap::new(),
             domains: BTreeMap::new(),
             journal: None,
+            domain_undo: Vec::new(),
+            last_domain_undo: Vec::new(),
             released: Vec::new(),
         }
     }

@@ -86,9 +86,7 @@ fn create(
         };
         n.insert(np, Node::new(v, perms.clone()));
         if let Some(parent) = path::parent(np) {
-            if let Some(pn) = n.node_mut(parent) {
-                pn.children.insert(String::from(path::basename(np)));
-            }
+            n.add_child(parent, path::basename(np));
         }
     }
     Ok(perms)
@@ -174,9 +172,7 @@ pub(crate) fn rm(
         stack.extend(kids);
         n.delete(&cur);
     }
-    if let Some(pn) = n.node_mut(parent) {
-        pn.children.remove(path::basename(p));
-    }
+    n.remove_child(parent, path::basename(p));
     events.push(Event::removed(p, perms));
     Ok(())
 }

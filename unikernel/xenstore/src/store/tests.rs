@@ -582,3 +582,46 @@ fn dom0_is_bounded_too() {
     assert_eq!(f.err(d0, MsgType::Write, 0, b"/b/c\0"), Errno::ENOSPC);
     assert_eq!(f.s.privileged_quota().max_nodes, 3);
 }
+
+#[test]
+fn rollback_takes_back_exactly_the_last_changes() {
+    let mut f = Fixture::new();
+    f.s.enable_journal();
+    let a = f.s.connect(0);
+    let mut out = Vec::new();
+    f.s.introduce(6, &mut out).unwrap();
+    f.write(a, 0, "/r/keep", "1");
+    f.write(a, 0, "/r/gone/x", "2");
+    f.s.take_changes();
+    let dump = |s: &Store| -> Vec<(String, Node)> {
+        s.tree()
+            .iter()
+            .map(|(p, n)| (p.clone(), n.clone()))
+            .collect()
+    };
+    let before = dump(&f.s);
+    let (bytes, owned) = (f.s.tree().bytes_of(0), f.s.tree().owned_by(0));
+    f.write(a, 0, "/r/keep", "changed, and longer");
+    f.ok(a, MsgType::Rm, 0, b"/r/gone\0");
+    f.write(a, 0, "/r/new/deep", "3");
+    f.ok(a, MsgType::SetPerms, 0, b"/r\0r5\0");
+    let t = f.start(a);
+    f.write(a, t, "/r/tx", "4");
+    f.ok(a, MsgType::TransactionEnd, t, b"T\0");
+    f.s.release(6, &mut out).unwrap();
+    f.s.introduce(7, &mut out).unwrap();
+    assert!(!f.s.take_changes().is_empty());
+    f.s.rollback();
+    assert_eq!(dump(&f.s), before);
+    assert_eq!(
+        (f.s.tree().bytes_of(0), f.s.tree().owned_by(0)),
+        (bytes, owned)
+    );
+    assert_eq!(f.s.tree().owned_by(5), 0);
+    assert!(f.s.is_introduced(6) && !f.s.is_introduced(7));
+    assert!(f.s.take_released().is_empty());
+    assert!(f.s.take_changes().is_empty());
+    // The store goes on normally.
+    f.write(a, 0, "/r/after", "5");
+    assert_eq!(f.s.take_changes().len(), 2);
+}

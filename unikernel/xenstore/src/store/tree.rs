@@ -51,8 +51,10 @@ impl Node {
 pub(crate) trait Nodes {
     /// Looks a node up.
     fn node(&mut self, path: &str) -> Option<&Node>;
-    /// A node for changing its value or children (never its owner: use `set_perms`).
-    fn node_mut(&mut self, path: &str) -> Option<&mut Node>;
+    /// Adds `name` to the children of `parent` (if it exists).
+    fn add_child(&mut self, parent: &str, name: &str);
+    /// Removes `name` from the children of `parent`.
+    fn remove_child(&mut self, parent: &str, name: &str);
     /// Adds a node that does not exist yet (the caller links it into its parent).
     fn insert(&mut self, path: &str, node: Node);
     /// Removes one node (the caller handles descendants and the parent's child set).
@@ -75,6 +77,20 @@ pub struct Tree {
     owned: BTreeMap<u32, usize>,
     bytes: BTreeMap<u32, usize>,
     dirty: Option<BTreeSet<String>>,
+    undo: Option<Vec<Undo>>,
+    last_undo: Vec<Undo>,
+}
+
+/// How to take back one change to the tree (moved-out old state, never a
+/// copy: recording costs no more than the change itself).
+#[derive(Debug, Clone)]
+enum Undo {
+    /// The node at the path was this (or absent).
+    Node(String, Option<Node>),
+    /// The node's value and generation were these.
+    Value(String, Vec<u8>, u64),
+    /// A child name was added (`true`) or removed; the parent's generation was this.
+    Child(String, String, bool, u64),
 }
 
 impl Default for Tree {
@@ -92,6 +108,8 @@ impl Tree {
             owned: BTreeMap::new(),
             bytes: BTreeMap::new(),
             dirty: None,
+            undo: None,
+            last_undo: Vec::new(),
         };
         t.raw_insert(
             "/",
@@ -100,18 +118,77 @@ impl Tree {
         t
     }
 
-    /// Starts recording which paths change (for the write-ahead log).
+    /// Starts recording which paths change (for the write-ahead log), and
+    /// how to take the changes back ([`rollback`](Self::rollback)).
     pub fn track_changes(&mut self) {
         if self.dirty.is_none() {
             self.dirty = Some(BTreeSet::new());
+            self.undo = Some(Vec::new());
         }
     }
 
-    /// Takes the paths changed since the last call.
+    /// Takes the paths changed since the last call; from here on, only
+    /// these and later changes can be rolled back.
     pub fn take_dirty(&mut self) -> BTreeSet<String> {
+        if let Some(u) = &mut self.undo {
+            self.last_undo = core::mem::take(u);
+        }
         match &mut self.dirty {
             Some(d) => core::mem::take(d),
             None => BTreeSet::new(),
+        }
+    }
+
+    /// Takes back the changes the last [`take_dirty`](Self::take_dirty)
+    /// returned and any since, generations included (as if they never
+    /// happened).
+    pub fn rollback(&mut self) {
+        let Some(mut undo) = self.undo.take() else {
+            return;
+        };
+        let last = core::mem::take(&mut self.last_undo);
+        undo.splice(0..0, last);
+        for u in undo.into_iter().rev() {
+            match u {
+                Undo::Node(path, old) => {
+                    if let Some(cur) = self.nodes.remove(&path) {
+                        self.count(&path, &cur, -1);
+                    }
+                    if let Some(old) = old {
+                        self.count(&path, &old, 1);
+                        self.nodes.insert(path, old);
+                    }
+                }
+                Undo::Value(path, value, gen) => {
+                    if let Some(n) = self.nodes.get_mut(&path) {
+                        let delta = value.len() as isize - n.value.len() as isize;
+                        let owner = n.perms.owner();
+                        n.value = value;
+                        n.generation = gen;
+                        add(&mut self.bytes, owner, delta);
+                    }
+                }
+                Undo::Child(parent, name, added, gen) => {
+                    if let Some(n) = self.nodes.get_mut(&parent) {
+                        if added {
+                            n.children.remove(&name);
+                        } else {
+                            n.children.insert(name);
+                        }
+                        n.generation = gen;
+                    }
+                }
+            }
+        }
+        self.undo = Some(Vec::new());
+        if let Some(d) = &mut self.dirty {
+            d.clear();
+        }
+    }
+
+    fn record(&mut self, u: impl FnOnce() -> Undo) {
+        if let Some(list) = &mut self.undo {
+            list.push(u());
         }
     }
 
@@ -168,17 +245,41 @@ impl Tree {
     fn raw_insert(&mut self, path: &str, mut node: Node) {
         node.generation = self.bump();
         self.count(path, &node, 1);
-        if let Some(old) = self.nodes.insert(String::from(path), node) {
-            self.count(path, &old, -1);
+        let old = self.nodes.insert(String::from(path), node);
+        if let Some(old) = &old {
+            self.count(path, old, -1);
         }
+        self.record(|| Undo::Node(String::from(path), old));
         self.mark(path);
     }
 
-    fn raw_remove(&mut self, path: &str) -> Option<Node> {
-        let old = self.nodes.remove(path)?;
+    fn raw_remove(&mut self, path: &str) {
+        let Some(old) = self.nodes.remove(path) else {
+            return;
+        };
         self.count(path, &old, -1);
+        self.record(|| Undo::Node(String::from(path), Some(old)));
         self.mark(path);
-        Some(old)
+    }
+
+    /// Changes the children of `parent`, bumping its generation.
+    fn child(&mut self, parent: &str, name: &str, add: bool) {
+        let g = self.next_gen;
+        let Some(n) = self.nodes.get_mut(parent) else {
+            return;
+        };
+        let changed = if add {
+            n.children.insert(String::from(name))
+        } else {
+            n.children.remove(name)
+        };
+        if !changed {
+            return;
+        }
+        let old_gen = core::mem::replace(&mut n.generation, g);
+        self.next_gen += 1;
+        self.record(|| Undo::Child(String::from(parent), String::from(name), add, old_gen));
+        self.mark(parent);
     }
 
     /// Stores `node` at `path` as-is (children included), replacing any node there.
@@ -237,15 +338,12 @@ impl Nodes for Tree {
         self.nodes.get(path)
     }
 
-    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        if !self.nodes.contains_key(path) {
-            return None;
-        }
-        let g = self.bump();
-        self.mark(path);
-        let n = self.nodes.get_mut(path)?;
-        n.generation = g;
-        Some(n)
+    fn add_child(&mut self, parent: &str, name: &str) {
+        self.child(parent, name, true);
+    }
+
+    fn remove_child(&mut self, parent: &str, name: &str) {
+        self.child(parent, name, false);
     }
 
     fn insert(&mut self, path: &str, node: Node) {
@@ -270,10 +368,11 @@ impl Nodes for Tree {
         };
         let delta = value.len() as isize - n.value.len() as isize;
         let owner = n.perms.owner();
-        n.value = value;
-        n.generation = g;
+        let old = core::mem::replace(&mut n.value, value);
+        let old_gen = core::mem::replace(&mut n.generation, g);
         self.next_gen += 1;
         add(&mut self.bytes, owner, delta);
+        self.record(|| Undo::Value(String::from(path), old, old_gen));
         self.mark(path);
     }
 
@@ -298,9 +397,9 @@ mod tests {
     fn generations_and_counts() {
         let mut t = Tree::new();
         t.insert("/a", Node::new(b"x".to_vec(), perms(3)));
-        t.node_mut("/").unwrap().children.insert("a".into());
+        t.add_child("/", "a");
         let g1 = t.get("/a").unwrap().generation;
-        t.node_mut("/a").unwrap().value = b"y".to_vec();
+        t.set_value("/a", b"y".to_vec());
         assert!(t.get("/a").unwrap().generation > g1);
         assert_eq!(t.owned_by(3), 1);
         t.set_perms("/a", perms(4));

@@ -164,6 +164,13 @@ impl TxnView<'_> {
         true
     }
 
+    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
+        if !self.note(path) || !self.copy(path) {
+            return None;
+        }
+        self.txn.overlay.get_mut(path)?.as_mut()
+    }
+
     fn current(&self, path: &str) -> Option<&Node> {
         match self.txn.overlay.get(path) {
             Some(n) => n.as_ref(),
@@ -201,11 +208,16 @@ impl Nodes for TxnView<'_> {
         self.current(path)
     }
 
-    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        if !self.note(path) || !self.copy(path) {
-            return None;
+    fn add_child(&mut self, parent: &str, name: &str) {
+        if let Some(n) = self.node_mut(parent) {
+            n.children.insert(String::from(name));
         }
-        self.txn.overlay.get_mut(path)?.as_mut()
+    }
+
+    fn remove_child(&mut self, parent: &str, name: &str) {
+        if let Some(n) = self.node_mut(parent) {
+            n.children.remove(name);
+        }
     }
 
     fn insert(&mut self, path: &str, node: Node) {
