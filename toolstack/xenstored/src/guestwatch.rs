@@ -117,9 +117,9 @@ impl GuestWatches {
         for (p, t) in ws {
             text.push_str(&format!("{domid}\t{p}\t{}\n", hex(t)));
         }
-        std::fs::create_dir_all(dir)?;
+        crate::files::private_dir(dir)?;
         let tmp = dir.join(format!("{domid}.tmp"));
-        std::fs::write(&tmp, text.as_bytes())?;
+        crate::files::write_private(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, f)
     }
 

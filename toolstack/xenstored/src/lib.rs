@@ -12,6 +12,7 @@
 
 mod conn;
 mod crc;
+mod files;
 mod guestwatch;
 mod outbox;
 mod persist;

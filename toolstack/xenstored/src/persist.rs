@@ -24,7 +24,8 @@
 //! unusable ([`Persist::is_broken`]) until a compaction rewrites it.
 
 use crate::crc::crc32;
-use std::fs::{self, File, OpenOptions};
+use crate::files;
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use xenstore::store::Change;
@@ -108,7 +109,7 @@ impl Persist {
     /// Opens (creating if needed) the state in `dir`; returns the log and the
     /// changes to replay into an empty store, snapshot first.
     pub fn open(dir: &Path) -> io::Result<(Persist, Vec<Change>)> {
-        fs::create_dir_all(dir)?;
+        files::private_dir(dir)?;
         let snap_path = dir.join("store.snap");
         let wal_path = dir.join("store.wal");
         let mut changes = Vec::new();
@@ -141,12 +142,7 @@ impl Persist {
             changes.extend(recs);
             keep = HEADER + good;
         }
-        let mut wal = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&wal_path)?;
+        let mut wal = files::open_private(&wal_path, false)?;
         if keep == 0 {
             wal.set_len(0)?;
             wal.write_all(&header(WAL_MAGIC, epoch))?;
@@ -238,11 +234,7 @@ impl Persist {
             frame(&mut buf, c);
         }
         let tmp = self.dir.join("store.snap.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&buf)?;
-            f.sync_all()?;
-        }
+        files::write_private(&tmp, &buf)?.sync_all()?;
         fs::rename(&tmp, self.dir.join("store.snap"))?;
         // From here the old log is stale (older epoch): appending to it
         // would lose the records, so any failure leaves the log broken.
@@ -262,6 +254,7 @@ impl Persist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
     use xenstore::wire::{Access, PermList};
 
     fn put(p: &str, v: &str) -> Change {

@@ -5,8 +5,7 @@ use crate::guestwatch::GuestWatches;
 use crate::persist::Persist;
 use std::collections::HashMap;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -269,20 +268,6 @@ pub struct Server {
     listeners: Mutex<HashMap<Option<u32>, Listener>>,
 }
 
-fn bind(path: &Path) -> io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(l)
-}
-
 impl Server {
     /// Loads the durable state (if any), binds the privileged socket and starts serving.
     pub fn start(cfg: Config) -> io::Result<Server> {
@@ -322,12 +307,12 @@ impl Server {
             socket: cfg.socket.clone(),
             listeners: Mutex::new(HashMap::new()),
         };
-        server.listen(None, &cfg.socket)?;
+        server.listen(None, &cfg.socket, None)?;
         Ok(server)
     }
 
-    fn listen(&self, domid: Option<u32>, path: &Path) -> io::Result<()> {
-        let l = bind(path)?;
+    fn listen(&self, domid: Option<u32>, path: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
+        let l = crate::files::bind_private(path, owner)?;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = self.shared.clone();
         let flag = stop.clone();
@@ -380,6 +365,18 @@ impl Server {
     /// connection gets the domain's earlier watches back, also those from
     /// before a restart of the server (see `guestwatch`).
     pub fn add_guest_socket(&self, domid: u32, path: impl AsRef<Path>) -> io::Result<()> {
+        self.add_guest_socket_owned(domid, path, None)
+    }
+
+    /// As [`add_guest_socket`](Self::add_guest_socket), with the socket
+    /// (mode 0600) owned by `owner` (uid, gid) instead of the server's
+    /// user: for a guest's VMM that runs as an unprivileged user.
+    pub fn add_guest_socket_owned(
+        &self,
+        domid: u32,
+        path: impl AsRef<Path>,
+        owner: Option<(u32, u32)>,
+    ) -> io::Result<()> {
         if domid == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -396,7 +393,7 @@ impl Server {
             st.commit_and_deliver(out)
                 .map_err(|e| io::Error::other(format!("introducing domain {domid}: {e}")))?;
         }
-        self.listen(Some(domid), path.as_ref())
+        self.listen(Some(domid), path.as_ref(), owner)
     }
 
     /// Serves an already connected stream (one end of a socket pair, a
