@@ -36,6 +36,15 @@ pub fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
     Ok(f)
 }
 
+/// Opens `path` for appending, creating it as 0600.
+pub fn append_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(FILE_MODE)
+        .open(path)
+}
+
 /// Writes `bytes` as the whole of `path` (0600).
 pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<File> {
     let mut f = open_private(path, true)?;

@@ -9,12 +9,14 @@
 //! event are not sent), so its client and the server agree again.
 //! `remove_guest` forgets them.
 //!
-//! Each domain's watches live in a file of their own
-//! (`guest-watches/<domid>`), so a guest's (un)watch rewrites only its own
-//! few lines (bounded by its watch quota), never every guest's.
+//! Each domain has a log of its own (`guest-watches/<domid>`): a watch or
+//! unwatch appends one line (`+` or `-`, path, token in hex), and the log is
+//! rewritten only once it holds twice as many lines as live watches. So an
+//! (un)watch costs the same however many watches this or any other guest
+//! has.
 
-use std::collections::BTreeMap;
-use std::io;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use xenstore::wire::{Message, MsgType};
 
@@ -22,15 +24,25 @@ use xenstore::wire::{Message, MsgType};
 /// held every domain's watches; it is read once and split).
 const DIR: &str = "guest-watches";
 
-/// Watches per guest domain: (path as the guest gave it, token).
+/// One watch: the path as the guest gave it, and the token.
+type GuestWatch = (String, Vec<u8>);
+
+/// A domain's watches and the lines its log holds.
+#[derive(Debug, Default)]
+struct Domain {
+    watches: BTreeSet<GuestWatch>,
+    lines: usize,
+}
+
+/// Watches per guest domain.
 #[derive(Debug, Default)]
 pub(crate) struct GuestWatches {
-    map: BTreeMap<u32, Vec<(String, Vec<u8>)>>,
+    map: BTreeMap<u32, Domain>,
     dir: Option<PathBuf>,
 }
 
 /// `path\0token\0` of a WATCH or UNWATCH request.
-pub(crate) fn parse(payload: &[u8]) -> Option<(String, Vec<u8>)> {
+pub(crate) fn parse(payload: &[u8]) -> Option<GuestWatch> {
     let mut parts = payload.split(|&b| b == 0);
     let path = std::str::from_utf8(parts.next()?).ok()?;
     let token = parts.next()?;
@@ -51,20 +63,45 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Parses `domid\tpath\thex-token` lines.
-fn parse_lines(text: &str, map: &mut BTreeMap<u32, Vec<(String, Vec<u8>)>>) {
-    for line in text.lines() {
-        let mut f = line.split('\t');
+fn line(op: char, (p, t): &GuestWatch) -> String {
+    format!("{op}\t{p}\t{}\n", hex(t))
+}
+
+/// Replays a domain's log (`+`/`-` lines); a torn last line (no newline) is skipped.
+fn replay(text: &str) -> Domain {
+    let mut d = Domain::default();
+    for l in text.split_inclusive('\n') {
+        d.lines += 1;
+        let Some(l) = l.strip_suffix('\n') else {
+            continue;
+        };
+        let mut f = l.split('\t');
+        let (Some(op), Some(p), Some(t)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Some(t) = unhex(t) else { continue };
+        match op {
+            "+" => d.watches.insert((p.to_string(), t)),
+            "-" => d.watches.remove(&(p.to_string(), t)),
+            _ => continue,
+        };
+    }
+    d
+}
+
+/// Parses the old single file's `domid\tpath\thex-token` lines.
+fn parse_old(text: &str) -> BTreeMap<u32, Domain> {
+    let mut map: BTreeMap<u32, Domain> = BTreeMap::new();
+    for l in text.lines() {
+        let mut f = l.split('\t');
         let (Some(d), Some(p), Some(t)) = (f.next(), f.next(), f.next()) else {
             continue;
         };
         if let (Ok(d), Some(t)) = (d.parse(), unhex(t)) {
-            let list = map.entry(d).or_default();
-            if !list.iter().any(|(lp, lt)| lp == p && *lt == t) {
-                list.push((p.to_string(), t));
-            }
+            map.entry(d).or_default().watches.insert((p.to_string(), t));
         }
     }
+    map
 }
 
 impl GuestWatches {
@@ -78,70 +115,78 @@ impl GuestWatches {
         if d.is_file() {
             // The single file of earlier versions: split it per domain.
             if let Ok(text) = std::fs::read_to_string(&d) {
-                parse_lines(&text, &mut g.map);
+                g.map = parse_old(&text);
             }
             let _ = std::fs::remove_file(&d);
-            let domids: Vec<u32> = g.map.keys().copied().collect();
-            for domid in domids {
-                g.save_reporting(domid);
-            }
-            return g;
-        }
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let name = e.file_name();
-            let Some(domid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            if let Ok(text) = std::fs::read_to_string(e.path()) {
-                let mut one = BTreeMap::new();
-                parse_lines(&text, &mut one);
-                if let Some(list) = one.remove(&domid) {
-                    g.map.insert(domid, list);
+        } else {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let name = e.file_name();
+                let Some(domid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                    continue;
+                };
+                if let Ok(text) = std::fs::read_to_string(e.path()) {
+                    g.map.insert(domid, replay(&text));
                 }
             }
+        }
+        if let Err(e) = crate::files::private_dir(&d) {
+            eprintln!("mb-xenstored: {}: {e}", d.display());
+        }
+        // Start every log compact (and in the current format).
+        let domids: Vec<u32> = g.map.keys().copied().collect();
+        for domid in domids {
+            g.rewrite_reporting(domid);
         }
         g
     }
 
-    /// Writes `domid`'s file (or removes it when it has no watches).
-    fn save(&self, domid: u32) -> io::Result<()> {
+    /// Rewrites `domid`'s log as its live watches (removes it if none).
+    fn rewrite(&mut self, domid: u32) -> io::Result<()> {
         let Some(dir) = &self.dir else { return Ok(()) };
         let f = dir.join(domid.to_string());
-        let Some(ws) = self.map.get(&domid) else {
+        let Some(d) = self.map.get_mut(&domid).filter(|d| !d.watches.is_empty()) else {
+            self.map.remove(&domid);
             return match std::fs::remove_file(&f) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             };
         };
-        let mut text = String::new();
-        for (p, t) in ws {
-            text.push_str(&format!("{domid}\t{p}\t{}\n", hex(t)));
-        }
-        crate::files::private_dir(dir)?;
+        let text: String = d.watches.iter().map(|w| line('+', w)).collect();
         let tmp = dir.join(format!("{domid}.tmp"));
         crate::files::write_private(&tmp, text.as_bytes())?;
-        std::fs::rename(&tmp, f)
+        std::fs::rename(&tmp, f)?;
+        d.lines = d.watches.len();
+        Ok(())
     }
 
-    fn save_reporting(&self, domid: u32) {
-        if let Err(e) = self.save(domid) {
+    fn rewrite_reporting(&mut self, domid: u32) {
+        if let Err(e) = self.rewrite(domid) {
             eprintln!("mb-xenstored: saving guest {domid}'s watches: {e}");
         }
+    }
+
+    /// Appends one line to `domid`'s log.
+    fn append(&self, domid: u32, text: &str) -> io::Result<()> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let mut f = crate::files::append_private(&dir.join(domid.to_string()))?;
+        f.write_all(text.as_bytes())
     }
 
     /// Notes a guest's WATCH or UNWATCH request that the store accepted.
     pub fn observe(&mut self, domid: u32, req: &Message) {
         let Some(w) = parse(&req.payload) else { return };
-        let list = self.map.entry(domid).or_default();
-        match req.ty {
-            MsgType::Watch if !list.contains(&w) => list.push(w),
-            MsgType::Unwatch => list.retain(|x| *x != w),
+        let d = self.map.entry(domid).or_default();
+        let op = match req.ty {
+            MsgType::Watch if d.watches.insert(w.clone()) => '+',
+            MsgType::Unwatch if d.watches.remove(&w) => '-',
             _ => return,
+        };
+        d.lines += 1;
+        if d.lines > 2 * d.watches.len() + 16 {
+            self.rewrite_reporting(domid);
+        } else if let Err(e) = self.append(domid, &line(op, &w)) {
+            eprintln!("mb-xenstored: saving guest {domid}'s watches: {e}");
         }
-        if list.is_empty() {
-            self.map.remove(&domid);
-        }
-        self.save_reporting(domid);
     }
 
     /// The WATCH requests that restore `domid`'s watches on a new connection.
@@ -149,7 +194,7 @@ impl GuestWatches {
         self.map
             .get(&domid)
             .into_iter()
-            .flatten()
+            .flat_map(|d| &d.watches)
             .map(|(p, t)| {
                 let mut payload = p.as_bytes().to_vec();
                 payload.push(0);
@@ -162,8 +207,9 @@ impl GuestWatches {
 
     /// Forgets `domid` (it is gone).
     pub fn forget(&mut self, domid: u32) {
-        if self.map.remove(&domid).is_some() {
-            self.save_reporting(domid);
+        if let Some(d) = self.map.get_mut(&domid) {
+            d.watches.clear();
+            self.rewrite_reporting(domid);
         }
     }
 }
@@ -186,6 +232,9 @@ mod tests {
         g.observe(3, &watch(MsgType::Watch, "@releaseDomain", "r"));
         g.observe(3, &watch(MsgType::Unwatch, "@releaseDomain", "r"));
         g.observe(4, &watch(MsgType::Watch, "x", "t\tab"));
+        // Appended, not rewritten: three lines for domain 3 so far.
+        let log3 = std::fs::read_to_string(dir.join(DIR).join("3")).unwrap();
+        assert_eq!(log3.lines().count(), 3, "{log3}");
         let g2 = GuestWatches::open(Some(&dir));
         let r = g2.requests(3);
         assert_eq!(r.len(), 1);
@@ -209,12 +258,36 @@ mod tests {
     fn the_old_single_file_is_split() {
         let dir = std::env::temp_dir().join(format!("mbxs-gw-old-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(DIR), "3\tdata\t7477\n5\tx\t74\n").unwrap();
+        std::fs::write(dir.join(DIR), "3\tdata\t7477\n5\tx\t74\n3\tdata\t7477\n").unwrap();
         let g = GuestWatches::open(Some(&dir));
         assert_eq!(g.requests(3)[0].payload, b"data\0tw\0");
         assert!(dir.join(DIR).join("5").is_file());
+        assert_eq!(g.requests(3).len(), 1);
         let g2 = GuestWatches::open(Some(&dir));
         assert_eq!(g2.requests(5)[0].payload, b"x\0t\0");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_log_stays_small() {
+        let dir = std::env::temp_dir().join(format!("mbxs-gw-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut g = GuestWatches::open(Some(&dir));
+        g.observe(7, &watch(MsgType::Watch, "keep", "k"));
+        for _ in 0..1000 {
+            g.observe(7, &watch(MsgType::Watch, "a", "t"));
+            g.observe(7, &watch(MsgType::Unwatch, "a", "t"));
+        }
+        let log = std::fs::read_to_string(dir.join(DIR).join("7")).unwrap();
+        assert!(
+            log.lines().count() <= 2 + 16 + 1,
+            "{} lines",
+            log.lines().count()
+        );
+        let g2 = GuestWatches::open(Some(&dir));
+        assert_eq!(g2.requests(7).len(), 1);
+        assert_eq!(g2.requests(7)[0].payload, b"keep\0k\0");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
