@@ -76,7 +76,10 @@ fn reader(
                     // A guest that does not read what it is sent is not
                     // read from either, as C xenstored stops reading a
                     // domain with too many outstanding replies.
-                    if domid != 0 && !out.wait_below(shared.max_outstanding) {
+                    if domid != 0
+                        && out.unsent() >= shared.max_outstanding
+                        && (!out.flush(&mut w) || !out.wait_below(shared.max_outstanding))
+                    {
                         break 'conn;
                     }
                     let mut st = shared.lock();
@@ -111,12 +114,18 @@ fn reader(
                     // A log failure has turned the reply into EIO already.
                     let _ = st.commit_and_deliver_from(produced, Some(id));
                     drop(st);
-                    // Send our reply ourselves, outside the store's lock.
-                    if !out.flush(&mut w) {
+                    // Send our replies ourselves, outside the store's lock,
+                    // a batch at a time for a client that pipelines.
+                    if out.batch_full() && !out.flush(&mut w) {
                         break 'conn;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if !out.flush(&mut w) {
+                        break 'conn;
+                    }
+                    break;
+                }
                 // An oversized header cannot be skipped reliably: drop the connection.
                 Err(_) => break 'conn,
             }

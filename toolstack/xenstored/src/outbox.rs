@@ -12,6 +12,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Bytes queued for one connection before it counts as not reading.
 const QUEUE_MAX: usize = 1 << 20;
+/// Replies (or bytes) a reader queues for a pipelining client before it
+/// writes them, rather than one write per reply.
+const BATCH_MSGS: usize = 16;
+const BATCH_BYTES: usize = 64 << 10;
 
 #[derive(Default)]
 struct Queue {
@@ -47,6 +51,17 @@ impl Outbox {
             self.cv.notify_one();
         }
         true
+    }
+
+    /// Messages queued or being written.
+    pub fn unsent(&self) -> usize {
+        self.lock().unsent
+    }
+
+    /// Whether enough is queued to be worth a write of its own.
+    pub fn batch_full(&self) -> bool {
+        let q = self.lock();
+        q.unsent >= BATCH_MSGS || q.bytes.len() >= BATCH_BYTES
     }
 
     /// Waits until fewer than `max` messages are unsent; `false` if the
