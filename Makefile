@@ -100,6 +100,7 @@ build:
 test: build
 	cargo test --workspace
 	$(MAKE) guest-check
+	$(MAKE) fuzz-replay
 	$(MAKE) test-xen
 
 conformance: build
@@ -136,6 +137,14 @@ fuzz: fuzz-deps
 		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz $$t \
 			target/fuzz-corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS); \
 	done
+
+# Every committed corpus and seed file through every fuzz target's body,
+# as an ordinary test (tests/fuzz/tests/replay.rs): no cargo-fuzz, no
+# libFuzzer, no nightly flags; seconds once built.
+.PHONY: fuzz-replay
+fuzz-replay:
+	cargo test --manifest-path tests/fuzz/Cargo.toml --no-default-features \
+		--target-dir target/fuzz-replay
 
 # ---------------------------------------------------------------------------
 # Lints: formatting and clippy, warnings are errors.

@@ -289,6 +289,11 @@ impl Store {
         core::mem::take(&mut self.released)
     }
 
+    /// The identity requests of `conn` are checked against.
+    pub fn caller_of(&self, conn: ConnId) -> Option<Caller> {
+        self.caller(conn)
+    }
+
     fn caller(&self, conn: ConnId) -> Option<Caller> {
         let c = self.conns.get(&conn)?;
         Some(Caller {
