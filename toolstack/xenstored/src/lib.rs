@@ -18,6 +18,7 @@ mod outbox;
 mod persist;
 mod server;
 
+pub use files::bind_private;
 pub use persist::Persist;
 pub use server::{Config, Server, GUEST_CONNS_MAX};
 pub use xenstore::store::Quota;

@@ -123,3 +123,38 @@ impl Outbox {
         let _ = s.shutdown(std::net::Shutdown::Both);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn requests_wait_while_too_much_is_unsent() {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        let out = Arc::new(Outbox::default());
+        for _ in 0..3 {
+            assert!(out.push(b"0123456789abcdef", false));
+        }
+        assert_eq!(out.unsent(), 3);
+        assert!(out.wait_below(4), "below the limit: no wait");
+        let waiter = {
+            let out = out.clone();
+            std::thread::spawn(move || out.wait_below(2))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!waiter.is_finished(), "three unsent, limit two: waits");
+        let mut w = theirs.try_clone().unwrap();
+        assert!(out.flush(&mut w));
+        assert!(waiter.join().unwrap());
+        assert_eq!(out.unsent(), 0);
+        let mut got = [0u8; 48];
+        ours.read_exact(&mut got).unwrap();
+        // A closed connection ends the wait too.
+        out.push(b"x", false);
+        out.close();
+        assert!(!out.wait_below(1));
+    }
+}

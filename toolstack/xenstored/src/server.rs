@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-use xenstore::store::Change;
-use xenstore::store::{ConnId, Outgoing, Quota, Store};
+use xenstore::store::{Change, ConnId, Outgoing, Quota, Store};
 use xenstore::wire::Message;
 use xenstore::Errno;
 
@@ -98,7 +97,7 @@ pub(crate) struct State {
     by_domain: HashMap<u32, Vec<ConnId>>,
     persist: Option<Persist>,
     /// Set while the log fails: writes are refused (EIO) until it works again.
-    persist_error: Option<String>,
+    log_failing: bool,
     /// When a broken log was last rewritten (at most once a second).
     last_rewrite: Option<Instant>,
     pub guest_watches: GuestWatches,
@@ -214,14 +213,14 @@ impl State {
                 }
             })
         };
-        match (&r, self.persist_error.is_some()) {
+        match (&r, self.log_failing) {
             (Err(e), false) => {
                 eprintln!("mb-xenstored: write-ahead log failed, refusing writes: {e}");
-                self.persist_error = Some(e.to_string());
+                self.log_failing = true;
             }
             (Ok(()), true) => {
                 eprintln!("mb-xenstored: write-ahead log works again");
-                self.persist_error = None;
+                self.log_failing = false;
             }
             _ => {}
         }
@@ -295,7 +294,7 @@ impl Server {
                 conns: HashMap::new(),
                 by_domain: HashMap::new(),
                 persist,
-                persist_error: None,
+                log_failing: false,
                 last_rewrite: None,
                 guest_watches,
             }),

@@ -105,3 +105,34 @@ fn conflicting_transaction_gets_eagain_over_the_socket() {
     assert_eq!(ta.commit().unwrap_err().errno(), Some(Errno::EAGAIN));
     assert_eq!(a.read("/x").unwrap(), b"b");
 }
+
+/// A transaction left open past its timeout is ended by the server: its
+/// commit gets EAGAIN (the client's retry loop starts afresh) and its
+/// slot is free again.
+#[test]
+fn a_stale_transaction_times_out() {
+    let dir = common::temp_dir("conc-timeout");
+    let mut cfg = mb_xenstored::Config::new(dir.join("s.sock"));
+    cfg.quota.txn_timeout_ms = 100;
+    cfg.quota.max_transactions = 1;
+    let s = mb_xenstored::Server::start(cfg).unwrap();
+    let g = dir.join("g4.sock");
+    s.add_guest_socket(4, &g).unwrap();
+    let mut c = common::connect(&g);
+    let id = c.start_transaction().unwrap().id();
+    let mut c2 = common::connect(&g);
+    assert_eq!(
+        c2.start_transaction().err().and_then(|e| e.errno()),
+        Some(Errno::ENOSPC)
+    );
+    thread::sleep(std::time::Duration::from_millis(200));
+    let write = xenstore::client::Request::Write("data/x", b"1");
+    assert_eq!(c.call(id, &write).unwrap_err().errno(), Some(Errno::EAGAIN));
+    let end = xenstore::client::Request::TransactionEnd(true);
+    assert_eq!(c.call(id, &end).unwrap_err().errno(), Some(Errno::EAGAIN));
+    // The retry loop succeeds on a fresh transaction.
+    c.transaction(|t| t.write("data/x", b"1")).unwrap();
+    assert_eq!(c.read("data/x").unwrap(), b"1");
+    s.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
