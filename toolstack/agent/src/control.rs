@@ -113,31 +113,21 @@ fn check_backend_fits_host(kind: Kind) -> Result<()> {
     }
 }
 
-/// Every [`REAP_PERIOD`], tidies up after middleboxes whose VM went away.
-pub fn watch_crashes(
-    run: RunDir,
-    ports: Arc<dyn GuestPorts>,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name("mbctl-reaper".into())
-        .spawn(move || {
-            let mut st = None;
-            while !stop.load(Ordering::SeqCst) {
-                thread::sleep(REAP_PERIOD);
-                if st.is_none() {
-                    st = run.connect_store().ok();
-                }
-                let Some(s) = st.as_mut() else { continue };
-                let _guard = OPS.lock().unwrap_or_else(|p| p.into_inner());
-                let ctx = vms::Ctx {
-                    run: &run,
-                    ports: ports.as_ref(),
-                };
-                if vms::reap(&ctx, s, &|r| vms::backend_of(&run, r)).is_err() {
-                    st = None;
-                }
-            }
-        })
-        .expect("spawning the crash watcher")
+/// Every [`REAP_PERIOD`] until `stop` is set, tidies up after middleboxes
+/// whose VM went away (an agent service, see
+/// [`Agent::spawn_service`](crate::Agent::spawn_service)).
+pub fn watch_crashes(run: &RunDir, ports: &dyn GuestPorts, stop: &AtomicBool) {
+    let mut st = None;
+    while !stop.load(Ordering::SeqCst) {
+        thread::sleep(REAP_PERIOD);
+        if st.is_none() {
+            st = run.connect_store().ok();
+        }
+        let Some(s) = st.as_mut() else { continue };
+        let _guard = OPS.lock().unwrap_or_else(|p| p.into_inner());
+        let ctx = vms::Ctx { run, ports };
+        if vms::reap(&ctx, s, &|r| vms::backend_of(run, r)).is_err() {
+            st = None;
+        }
+    }
 }

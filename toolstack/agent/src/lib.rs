@@ -107,11 +107,27 @@ impl Agent {
         drop(st);
         let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;
         self.threads.push(t);
-        self.threads.push(control::watch_crashes(
-            self.run.clone(),
-            ports,
-            self.stop.clone(),
-        ));
+        let run = self.run.clone();
+        self.spawn_service("mbctl-reaper", move |stop| {
+            control::watch_crashes(&run, ports.as_ref(), &stop)
+        })
+    }
+
+    /// Runs `service` on a thread named `name` until the agent shuts down:
+    /// it gets the agent's stop flag, set at shutdown, and must return soon
+    /// after (checking it every second or so). Services beside the store
+    /// and the control socket go here: the crash watcher, metrics.
+    pub fn spawn_service(
+        &mut self,
+        name: &str,
+        service: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+    ) -> Result<()> {
+        let stop = self.stop.clone();
+        let t = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || service(stop))
+            .with_context(|| format!("starting the agent's {name} thread"))?;
+        self.threads.push(t);
         Ok(())
     }
 

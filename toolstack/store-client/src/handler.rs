@@ -2,8 +2,7 @@
 //! toolstacks do (`mbctl read`/`write`/`handlers`, and any other client).
 
 use crate::clickos::{self, Op, StoreOps};
-use crate::Store;
-use anyhow::{bail, Result};
+use crate::{Error, Result, Store};
 use std::time::Duration;
 use xenstore::client::{ClientError, Request};
 use xenstore::Errno;
@@ -45,7 +44,11 @@ pub fn call(
     for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
         match (req, r) {
             (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-            (req, Err(err)) => bail!("{e}.{h}: store request {req:?} failed: {err}"),
+            (req, Err(err)) => {
+                return Err(Error::Handler(format!(
+                    "{e}.{h}: store request {req:?} failed: {err}"
+                )))
+            }
         }
     }
     // Watch events only wake us; the nodes decide.
@@ -61,11 +64,11 @@ pub fn call(
     };
     match answer {
         Some(Ok(v)) => Ok(v),
-        Some(Err(msg)) => bail!("{e}.{h}: {msg}"),
-        None => bail!(
+        Some(Err(msg)) => Err(Error::Handler(format!("{e}.{h}: {msg}"))),
+        None => Err(Error::Handler(format!(
             "{e}.{h}: no answer from the guest within {} s (is its router running? see `mbctl show`)",
             timeout.as_secs()
-        ),
+        ))),
     }
 }
 

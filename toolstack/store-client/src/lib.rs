@@ -66,6 +66,21 @@ pub enum Error {
     /// A permission list that does not parse.
     #[error("bad permission list {0:?}")]
     Perms(Vec<String>),
+    /// A handler call the guest failed or did not answer, or whose
+    /// request the store refused, said in full (`e.h: ...`).
+    #[error("{0}")]
+    Handler(String),
+    /// The store, through the ClickOS layout's operations.
+    #[error(transparent)]
+    Layout(Box<dyn std::error::Error + Send + Sync>),
+}
+
+// The ClickOS layout's `StoreOps` speaks anyhow until the protocol crate
+// replaces it; its errors stop here.
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Error {
+        Error::Layout(e.into())
+    }
 }
 
 /// The store client's result.
