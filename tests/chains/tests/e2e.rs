@@ -52,22 +52,23 @@ fn fw_nat(name: &str, client: &str, server: &str) -> String {
     )
 }
 
-/// `chain show`'s counters: (hop, l->r in, l->r out, r->l in, r->l out,
-/// dropped).
+/// `chain show --json`'s counters: (hop, l->r in, l->r out, r->l in,
+/// r->l out, dropped).
 fn counters(c: &Chain) -> Vec<(String, [u64; 5])> {
-    let o = c.mbctl(&["chain", "show", &c.name]);
+    let o = c.mbctl(&["chain", "show", &c.name, "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .skip(2)
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            // name, "running", "(pid", "N)", five counters, two ports
-            let n: Vec<u64> = w[w.len() - 7..w.len() - 2]
-                .iter()
-                .map(|x| x.parse().expect("a counter"))
-                .collect();
-            (w[0].to_string(), [n[0], n[1], n[2], n[3], n[4]])
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("chain show --json");
+    assert_eq!(v["name"], c.name.as_str());
+    let n = |h: &serde_json::Value, k: &str| h[k].as_u64().unwrap_or_else(|| panic!("{k}: {h}"));
+    v["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .map(|h| {
+            assert!(h["state"].as_str().unwrap().starts_with("vm "), "{h}");
+            let name = h["name"].as_str().unwrap().to_string();
+            let k = ["l2r_in", "l2r_out", "r2l_in", "r2l_out", "dropped"];
+            (name, k.map(|k| n(h, k)))
         })
         .collect()
 }
@@ -87,6 +88,17 @@ fn firewall_then_nat_with_ping_curl_and_iperf3() {
         "{}",
         text(&ls)
     );
+    let ls = c.mbctl(&["chain", "ls", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).expect("chain ls --json");
+    let me = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == c.name.as_str())
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(me["backend"], "vm");
+    assert_eq!(me["hops"], 2);
+    assert_eq!(me["state"], "up");
 
     // ping crosses both hops (the NAT rewrites the echo identifier).
     let p = in_ns(

@@ -4,8 +4,10 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
+use mb_chain::show::{ChainSummary, HopStatus};
 use mb_chain::{self as chain, plan::Backend};
 use mb_vm::rundir::RunDir;
+use serde::Serialize;
 
 /// Arguments of `mbctl chain`.
 #[derive(Debug, Args)]
@@ -34,11 +36,18 @@ pub enum ChainAction {
         name: String,
     },
     /// List the chains that are up.
-    Ls,
+    Ls {
+        /// Print a JSON array (name, backend, hops, state).
+        #[arg(long)]
+        json: bool,
+    },
     /// A chain's hops with live packet counters.
     Show {
         /// The chain's name.
         name: String,
+        /// Print a JSON object (the chain's name and its hops).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -46,6 +55,7 @@ const EXAMPLES: &str = "\
 Examples:
   sudo mbctl chain up click-configs/chains/fw-nat.toml
   mbctl chain show fwnat
+  mbctl chain show fwnat --json | jq '.hops[].l2r_in'
   sudo mbctl chain down fwnat";
 
 /// Runs the subcommand.
@@ -79,14 +89,84 @@ pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
             println!("chain {name} down");
             Ok(())
         }
-        ChainAction::Ls => {
-            print!("{}", chain::show::list(run)?);
+        ChainAction::Ls { json } => {
+            let chains = chain::show::summaries(run)?;
+            if json {
+                let v: Vec<ChainJson> = chains.iter().map(ChainJson::from).collect();
+                return crate::json::print(&v);
+            }
+            print!("{}", chain::show::render_list(&chains));
             Ok(())
         }
-        ChainAction::Show { name } => {
+        ChainAction::Show { name, json } => {
             let hops = chain::show::status(run, &name)?;
+            if json {
+                return crate::json::print(&ShowJson {
+                    name: &name,
+                    hops: hops.iter().map(HopJson::from).collect(),
+                });
+            }
             print!("{}", chain::show::render(&name, &hops));
             Ok(())
+        }
+    }
+}
+
+/// A chain in `chain ls --json`.
+#[derive(Serialize)]
+struct ChainJson<'a> {
+    name: &'a str,
+    backend: &'a str,
+    hops: usize,
+    /// `up`, or `degraded` when a runner hop has exited.
+    state: &'static str,
+}
+
+impl<'a> From<&'a ChainSummary> for ChainJson<'a> {
+    fn from(c: &'a ChainSummary) -> Self {
+        ChainJson {
+            name: &c.name,
+            backend: &c.backend,
+            hops: c.hops,
+            state: if c.up { "up" } else { "degraded" },
+        }
+    }
+}
+
+/// `chain show --json`.
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    name: &'a str,
+    hops: Vec<HopJson<'a>>,
+}
+
+/// A hop in `chain show --json`: packets counted at the switch, per
+/// direction, as the table shows them.
+#[derive(Serialize)]
+struct HopJson<'a> {
+    name: &'a str,
+    state: &'a str,
+    in_port: &'a str,
+    out_port: &'a str,
+    l2r_in: u64,
+    l2r_out: u64,
+    r2l_in: u64,
+    r2l_out: u64,
+    dropped: u64,
+}
+
+impl<'a> From<&'a HopStatus> for HopJson<'a> {
+    fn from(h: &'a HopStatus) -> Self {
+        HopJson {
+            name: &h.name,
+            state: &h.state,
+            in_port: &h.in_port,
+            out_port: &h.out_port,
+            l2r_in: h.l2r_in(),
+            l2r_out: h.l2r_out(),
+            r2l_in: h.r2l_in(),
+            r2l_out: h.r2l_out(),
+            dropped: h.dropped(),
         }
     }
 }

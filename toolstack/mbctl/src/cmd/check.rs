@@ -12,7 +12,9 @@ use super::config;
 /// files or devices. Prints every error, in file order, as
 /// `file:line:col: message` with a "did you mean" suggestion for a
 /// mistyped class, element or handler name (exit status 1), or a one-line
-/// summary (exit status 0).
+/// summary (exit status 0). With `--json`, prints a JSON array of the
+/// errors instead (empty when there are none), each with `file`, `line`,
+/// `col`, `message` and `suggestion` (null when there is none).
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct CheckArgs {
@@ -20,20 +22,55 @@ pub struct CheckArgs {
     /// definitions.
     #[arg(value_name = "CONFIG [NAME=VALUE]...", required = true)]
     rest: Vec<String>,
+    /// Print the errors as a JSON array on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// An error in `check --json`.
+#[derive(serde::Serialize)]
+struct ErrorJson<'a> {
+    file: &'a str,
+    line: u32,
+    col: u32,
+    message: &'a str,
+    suggestion: Option<&'a str>,
+}
+
+impl<'a> From<&'a click::Error> for ErrorJson<'a> {
+    fn from(e: &'a click::Error) -> Self {
+        ErrorJson {
+            file: &e.span.file,
+            line: e.span.line,
+            col: e.span.col,
+            message: &e.message,
+            suggestion: e.suggestion.as_deref(),
+        }
+    }
 }
 
 const EXAMPLES: &str = "\
 Examples:
   mbctl check click-configs/firewall.click
   mbctl check conf.click WEBPORT=80
-  echo 'Idle -> Counter -> Discard' | mbctl check -";
+  echo 'Idle -> Counter -> Discard' | mbctl check -
+  mbctl check --json conf.click | jq '.[].message'";
 
 /// Runs `mbctl check`; exits with status 1 when there are errors.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let (path, defs) = a.rest.split_first().context("no configuration")?;
     let (source, file) = config::read(path)?;
     let overrides = config::overrides(defs)?;
-    match mb_runner::check(&source, &file, &overrides) {
+    let result = mb_runner::check(&source, &file, &overrides);
+    if a.json {
+        let errs = result.as_ref().err().map_or(&[][..], |e| &e.0[..]);
+        crate::json::print(&errs.iter().map(ErrorJson::from).collect::<Vec<_>>())?;
+        if !errs.is_empty() {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    match result {
         Ok((elements, connections)) => {
             println!("{file}: {elements} elements, {connections} connections, 0 errors");
             Ok(())
