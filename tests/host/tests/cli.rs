@@ -139,6 +139,74 @@ fn check_json_lists_every_error_with_its_position() {
 }
 
 #[test]
+fn check_vm_refuses_what_a_guest_cannot_run() {
+    let d = Scratch::new("checkvm");
+    let cfg = "src :: FromDump(in.pcap) -> Countr -> Discard;\n\
+               FromDevice(0) -> q :: Queue -> ToDevice(2);\n\
+               Idle -> ToDump(out.pcap);\n";
+    std::fs::write(d.join("vm.click"), cfg).unwrap();
+    // As the host runs it: only the mistyped class.
+    let o = run_in(&d.0, &["check", "vm.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).ends_with("vm.click: 1 error\n"),
+        "{}",
+        stderr(&o)
+    );
+    // For a VM with two NICs: the host-only classes by name and NIC 2 too,
+    // every error in file order.
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "2", "vm.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(
+        lines[0].starts_with("vm.click:1:1: 'src :: FromDump' reads or writes files"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("vm.click:1:") && lines[1].contains("Counter"),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with("vm.click:2:") && lines[2].contains("no NIC 2"),
+        "{err}"
+    );
+    assert!(
+        lines[3].starts_with("vm.click:3:9: ") && lines[3].contains(":: ToDump'"),
+        "{err}"
+    );
+    assert_eq!(lines[4], "vm.click: 4 errors");
+    // With three NICs, NIC 2 is there; the same errors as JSON.
+    let (code, v) = json_in(
+        &d.0,
+        &["check", "--vm", "--nics", "3", "--json", "vm.click"],
+    );
+    assert_eq!(code, Some(1));
+    let msgs: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(msgs.len(), 3, "{v}");
+    assert!(msgs.iter().all(|m| !m.contains("no NIC")), "{v}");
+    assert_eq!(v[2]["line"], 3);
+    // A guest's config passes, and fails with too few NICs.
+    let fw = repo().join("click-configs/firewall-vm.click");
+    let fw = fw.to_str().unwrap();
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "2", fw]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with(", 0 errors\n"), "{}", stdout(&o));
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "1", fw]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no NIC 1"), "{}", stderr(&o));
+    // --nics means nothing without --vm.
+    let o = run_in(&d.0, &["check", "--nics", "1", fw]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
 fn doc_json_is_an_element_map() {
     let d = Scratch::new("docjson");
     let (code, v) = json_in(&d.0, &["doc", "--json"]);

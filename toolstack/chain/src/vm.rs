@@ -60,7 +60,8 @@ pub fn boot(
         format!("bridge:{}", hp.inp.bridge),
         format!("bridge:{}", hp.out.bridge),
     ];
-    if let Err(lines) = guest::check(&source, &file, nics.len()) {
+    if let Err(errs) = guest::check(&source, &file, &[], nics.len()) {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         return Err(Error::Hop {
             hop: hp.name.clone(),
             message: lines.join("\n"),

@@ -12,7 +12,10 @@ use super::config;
 /// files or devices. Prints every error, in file order, as
 /// `file:line:col: message` with a "did you mean" suggestion for a
 /// mistyped class, element or handler name (exit status 1), or a one-line
-/// summary (exit status 0). With `--json`, prints a JSON array of the
+/// summary (exit status 0). With `--vm`, checks it against what a
+/// middlebox VM can run, as `mbctl boot` does: no host-only classes
+/// (FromDump, ToDump: a guest has no files) and, with `--nics N`, no
+/// FromDevice/ToDevice naming a NIC beyond the VM's N. With `--json`, prints a JSON array of the
 /// errors instead (empty when there are none), each with `file`, `line`,
 /// `col`, `message` and `suggestion` (null when there is none).
 #[derive(clap::Args, Debug)]
@@ -25,6 +28,13 @@ pub struct CheckArgs {
     /// Print the errors as a JSON array on standard output.
     #[arg(long)]
     json: bool,
+    /// Check for a middlebox VM, as `mbctl boot` does.
+    #[arg(long)]
+    vm: bool,
+    /// With --vm: the VM's NIC count (FromDevice/ToDevice 0 to N-1); not
+    /// checked when absent.
+    #[arg(long, value_name = "N", requires = "vm")]
+    nics: Option<usize>,
 }
 
 /// An error in `check --json`.
@@ -53,6 +63,7 @@ const EXAMPLES: &str = "\
 Examples:
   mbctl check click-configs/firewall.click
   mbctl check conf.click WEBPORT=80
+  mbctl check --vm --nics 2 click-configs/firewall-vm.click
   echo 'Idle -> Counter -> Discard' | mbctl check -
   mbctl check --json conf.click | jq '.[].message'";
 
@@ -61,9 +72,14 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let (path, defs) = a.rest.split_first().context("no configuration")?;
     let (source, file) = config::read(path)?;
     let overrides = config::overrides(defs)?;
-    let result = mb_runner::check(&source, &file, &overrides);
+    let result = if a.vm {
+        let nics = a.nics.unwrap_or(usize::MAX);
+        mb_vm::guest::check(&source, &file, &overrides, nics)
+    } else {
+        mb_runner::check(&source, &file, &overrides).map_err(|e| e.0)
+    };
     if a.json {
-        let errs = result.as_ref().err().map_or(&[][..], |e| &e.0[..]);
+        let errs = result.as_ref().err().map_or(&[][..], |e| &e[..]);
         crate::json::print(&errs.iter().map(ErrorJson::from).collect::<Vec<_>>())?;
         if !errs.is_empty() {
             std::process::exit(1);
@@ -76,10 +92,10 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(errs) => {
-            for e in &errs.0 {
+            for e in &errs {
                 eprintln!("{e}");
             }
-            let n = errs.0.len();
+            let n = errs.len();
             eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
             std::process::exit(1);
         }
