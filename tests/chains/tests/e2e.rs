@@ -385,3 +385,78 @@ fn bad_chain_files_are_refused_with_their_position() {
         "a refused file left a record"
     );
 }
+
+#[test]
+fn chain_check_reports_every_error_without_root() {
+    // Needs neither root nor Open vSwitch: nothing is made or booted.
+    let c = Chain::new(&format!("ck{}", id()));
+    let run = |args: &[&str]| c.mbctl(args);
+    // A good file passes, as VM hops and as runner hops.
+    let good = c.run.join("good.toml");
+    std::fs::write(&good, fw_nat("good", "gc", "gs")).unwrap();
+    let g = good.to_str().unwrap();
+    let o = run(&["chain", "check", g]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("chain good, 2 vm hop(s), 0 errors"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["chain", "check", "--backend", "runner", "--json", g]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+
+    // A key the format lacks, a hop whose config is missing, a hop whose
+    // config has an unknown class and a NIC a two-NIC VM lacks: all four,
+    // each with its position.
+    std::fs::write(
+        c.run.join("fw.click"),
+        "FromDevice($IN_DEV) -> Countr -> ToDevice($OUT_DEV);\nFromDevice(2) -> Discard;\n",
+    )
+    .unwrap();
+    let bad = c.run.join("bad.toml");
+    let text_of = fw_nat("bad", "bc", "bs")
+        .replace("route = false", "route = false\ncolour = \"red\"")
+        .replace(&config("firewall.click"), "fw.click")
+        .replace(&config("nat.click"), "nope.click");
+    std::fs::write(&bad, text_of).unwrap();
+    let b = bad.to_str().unwrap();
+    let o = run(&["chain", "check", b]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    let fw = c.run.join("fw.click").display().to_string();
+    let want = [
+        format!("{b}:11:1: unknown field `colour`"),
+        format!("{b}:17:10: no configuration file "),
+        format!("{fw}:1:24: undeclared element 'Countr' (did you mean 'Counter'?)"),
+        format!("{fw}:2:1: 'FromDevice@"),
+    ];
+    assert_eq!(lines.len(), want.len() + 1, "{err}");
+    for (l, w) in lines.iter().zip(&want) {
+        assert!(
+            l.starts_with(w.as_str()),
+            "{l:?} should start {w:?} in:\n{err}"
+        );
+    }
+    assert!(lines[3].contains("no NIC 2"), "{err}");
+    assert_eq!(lines[4], format!("{b}: 4 errors"));
+    assert!(o.stdout.is_empty());
+
+    let o = run(&["chain", "check", "--json", b]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("chain check --json");
+    let errs = v.as_array().unwrap();
+    assert_eq!(errs.len(), 4, "{v}");
+    assert_eq!(
+        (errs[0]["line"].as_u64(), errs[0]["col"].as_u64()),
+        (Some(11), Some(1))
+    );
+    assert_eq!(errs[0]["hop"], serde_json::Value::Null);
+    assert_eq!(errs[2]["file"], fw.as_str());
+    assert_eq!(errs[2]["hop"], "fw");
+    assert_eq!(errs[2]["suggestion"], "Counter");
+    // Nothing of the chain was made.
+    assert!(!c.run.join("chains").exists());
+}

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use super::plan::HopPlan;
 
+/// A VM hop's NICs: 0 towards the left end, 1 towards the right.
+pub const HOP_NICS: usize = 2;
+
 /// Writes hop `hp`'s configuration, flattened with its definitions, into
 /// `dir`; returns the file.
 pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
@@ -60,7 +63,7 @@ pub fn boot(
         format!("bridge:{}", hp.inp.bridge),
         format!("bridge:{}", hp.out.bridge),
     ];
-    if let Err(errs) = guest::check(&source, &file, &[], nics.len()) {
+    if let Err(errs) = guest::check(&source, &file, &[], HOP_NICS) {
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         return Err(Error::Hop {
             hop: hp.name.clone(),

@@ -9,6 +9,8 @@ use mb_chain::{self as chain, plan::Backend};
 use mb_vm::rundir::RunDir;
 use serde::Serialize;
 
+use super::check::ErrorJson;
+
 /// Arguments of `mbctl chain`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -29,6 +31,25 @@ pub enum ChainAction {
         /// (`mbctl run` processes on the host); overrides the file's `backend`.
         #[arg(long)]
         backend: Option<String>,
+    },
+    /// Check a chain file and every hop's configuration, without root,
+    /// booting or touching Open vSwitch.
+    ///
+    /// Reports every error in the chain file and in each hop's config
+    /// (with the definitions the chain gives it, and for VM hops what a
+    /// guest with two NICs can run, as `mbctl check --vm --nics 2`) as
+    /// file:line:col; exit status 1 when there are any.
+    Check {
+        /// The chain file.
+        file: PathBuf,
+        /// Check hops as `vm` or `runner` hops; overrides the file's
+        /// `backend`.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Print the errors as a JSON array (file, line, col, message,
+        /// suggestion, hop).
+        #[arg(long)]
+        json: bool,
     },
     /// Remove every VM, process, tap, bridge, rule and namespace of a chain.
     Down {
@@ -53,6 +74,7 @@ pub enum ChainAction {
 
 const EXAMPLES: &str = "\
 Examples:
+  mbctl chain check click-configs/chains/fw-nat.toml
   sudo mbctl chain up click-configs/chains/fw-nat.toml
   mbctl chain show fwnat
   mbctl chain show fwnat --json | jq '.hops[].l2r_in'
@@ -61,15 +83,13 @@ Examples:
 /// Runs the subcommand.
 pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
     match a.action {
+        ChainAction::Check {
+            file,
+            backend,
+            json,
+        } => check(&file, parse_backend(backend)?, json),
         ChainAction::Up { file, backend } => {
-            let b = match backend {
-                Some(s) => Some(
-                    Backend::parse(&s)
-                        .ok_or_else(|| anyhow!("--backend '{s}': expected vm or runner"))?,
-                ),
-                None => None,
-            };
-            let plan = chain::up::up(run, &file, b)?;
+            let plan = chain::up::up(run, &file, parse_backend(backend)?)?;
             println!(
                 "chain {} up: {} hop(s) on bridges {}",
                 plan.name,
@@ -110,6 +130,65 @@ pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_backend(b: Option<String>) -> Result<Option<Backend>> {
+    b.map(|s| Backend::parse(&s).ok_or_else(|| anyhow!("--backend '{s}': expected vm or runner")))
+        .transpose()
+}
+
+/// Runs `chain check`; exits with status 1 when there are errors.
+fn check(file: &std::path::Path, backend: Option<Backend>, json: bool) -> Result<()> {
+    let r = chain::check::check(file, backend)?;
+    if json {
+        let v: Vec<ProblemJson> = r
+            .problems
+            .iter()
+            .map(|p| ProblemJson {
+                error: ErrorJson::from(&p.error),
+                hop: p.hop.as_deref(),
+            })
+            .collect();
+        crate::json::print(&v)?;
+    } else {
+        for p in &r.problems {
+            eprintln!("{}", p.error);
+        }
+    }
+    let n = r.problems.len();
+    match (&r.chain, n) {
+        (Some(c), 0) => {
+            if !json {
+                println!(
+                    "{}: chain {}, {} {} hop(s), 0 errors",
+                    file.display(),
+                    c.name,
+                    c.hops.len(),
+                    r.backend.as_str()
+                );
+            }
+            Ok(())
+        }
+        _ => {
+            if !json {
+                eprintln!(
+                    "{}: {n} error{}",
+                    file.display(),
+                    if n == 1 { "" } else { "s" }
+                );
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+/// An error in `chain check --json`: `check --json`'s, with the hop whose
+/// configuration it is in (null for the chain file's own).
+#[derive(Serialize)]
+struct ProblemJson<'a> {
+    #[serde(flatten)]
+    error: ErrorJson<'a>,
+    hop: Option<&'a str>,
 }
 
 /// A chain in `chain ls --json`.

@@ -37,9 +37,9 @@ pub struct CheckArgs {
     nics: Option<usize>,
 }
 
-/// An error in `check --json`.
+/// An error in `check --json` (and `chain check --json`).
 #[derive(serde::Serialize)]
-struct ErrorJson<'a> {
+pub struct ErrorJson<'a> {
     file: &'a str,
     line: u32,
     col: u32,
