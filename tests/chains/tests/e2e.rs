@@ -82,6 +82,27 @@ fn firewall_then_nat_with_ping_curl_and_iperf3() {
     let mut c = Chain::new(&format!("fn{}", id()));
     let o = c.up(&fw_nat(&c.name, &client, &server));
     assert!(o.status.success(), "chain up: {}", text(&o));
+    // Each hop's progress on standard error, in order; the result on
+    // standard output.
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let mut at = 0;
+    for hop in ["fw", "nat"] {
+        for step in [
+            format!("hop {hop}: booting {}-{hop} ... running (", c.name),
+            format!("hop {hop}: wired to "),
+        ] {
+            let i = err[at..]
+                .find(&step)
+                .unwrap_or_else(|| panic!("no {step:?} after byte {at} in:\n{err}"));
+            at += i + step.len();
+        }
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(&format!("chain {} up: 2 hop(s)", c.name)),
+        "{out}"
+    );
+    assert!(!out.contains("booting"), "{out}");
     let ls = c.mbctl(&["chain", "ls"]);
     assert!(
         text(&ls).contains(&c.name) && text(&ls).contains(" up"),
@@ -219,6 +240,12 @@ fn the_runner_backend_is_still_selectable() {
     );
     let o = c.up(&toml);
     assert!(o.status.success(), "chain up: {}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for hop in ["fw", "nat"] {
+        for step in ["wired to ", "started (pid ", "running ("] {
+            assert!(err.contains(&format!("hop {hop}: {step}")), "{step}: {err}");
+        }
+    }
     let ls = c.mbctl(&["chain", "ls"]);
     assert!(text(&ls).contains(" runner "), "{}", text(&ls));
     assert!(

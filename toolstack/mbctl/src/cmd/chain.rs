@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 use mb_chain::show::{ChainSummary, HopStatus};
+use mb_chain::up::Progress;
 use mb_chain::{self as chain, plan::Backend};
 use mb_vm::rundir::RunDir;
 use serde::Serialize;
@@ -24,6 +25,10 @@ pub struct ChainArgs {
 #[derive(Debug, Subcommand)]
 pub enum ChainAction {
     /// Boot the chain FILE describes and wire it through Open vSwitch.
+    ///
+    /// Each hop's progress (booting, running, wired, the boot's notes)
+    /// goes to standard error as it happens; the chain's addresses to
+    /// standard output when it is up.
     Up {
         /// The chain file (TOML; see click-configs/chains/README.md).
         file: PathBuf,
@@ -89,7 +94,16 @@ pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
             json,
         } => check(&file, parse_backend(backend)?, json),
         ChainAction::Up { file, backend } => {
-            let plan = chain::up::up(run, &file, parse_backend(backend)?)?;
+            let backend = parse_backend(backend)?;
+            // A boot's line stays open until it ends, so an error that
+            // cuts it short goes on a line of its own.
+            let mut open_line = false;
+            let result =
+                chain::up::up(run, &file, backend, &mut |p| open_line = print_progress(&p));
+            if open_line {
+                eprintln!();
+            }
+            let plan = result?;
             println!(
                 "chain {} up: {} hop(s) on bridges {}",
                 plan.name,
@@ -130,6 +144,32 @@ pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints a step of `chain up` on standard error (standard output is for
+/// the result); returns whether its line is left open for the next step.
+fn print_progress(p: &Progress) -> bool {
+    match p {
+        Progress::Booting { hop, vm } => {
+            eprint!("hop {hop}: booting {vm} ... ");
+            return true;
+        }
+        Progress::Running { hop, took, notes } => {
+            eprintln!("running ({} ms)", took.as_millis());
+            for n in notes.iter() {
+                eprintln!("hop {hop}: {n}");
+            }
+        }
+        Progress::Started { hop, pid } => eprintln!("hop {hop}: started (pid {pid})"),
+        Progress::Ready { hop, took } => {
+            eprintln!("hop {hop}: running ({} ms)", took.as_millis())
+        }
+        Progress::Wired { hop, inp, out } => eprintln!(
+            "hop {hop}: wired to {} on {} (left) and {} on {} (right)",
+            inp.1, inp.0, out.1, out.0
+        ),
+    }
+    false
 }
 
 fn parse_backend(b: Option<String>) -> Result<Option<Backend>> {
