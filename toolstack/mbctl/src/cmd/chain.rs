@@ -211,11 +211,7 @@ fn check(file: &std::path::Path, backend: Option<Backend>, json: bool) -> Result
         }
         _ => {
             if !json {
-                eprintln!(
-                    "{}: {n} error{}",
-                    file.display(),
-                    if n == 1 { "" } else { "s" }
-                );
+                eprintln!("{}: {}", file.display(), super::check::errors(n));
             }
             std::process::exit(1);
         }

@@ -67,6 +67,11 @@ Examples:
   echo 'Idle -> Counter -> Discard' | mbctl check -
   mbctl check --json conf.click | jq '.[].message'";
 
+/// "1 error", "N errors": the summary line's count.
+pub fn errors(n: usize) -> String {
+    format!("{n} error{}", if n == 1 { "" } else { "s" })
+}
+
 /// Runs `mbctl check`; exits with status 1 when there are errors.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let (path, defs) = a.rest.split_first().context("no configuration")?;
@@ -96,7 +101,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
                 eprintln!("{e}");
             }
             let n = errs.len();
-            eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+            eprintln!("{file}: {}", errors(n));
             std::process::exit(1);
         }
     }

@@ -9,10 +9,7 @@ pub fn check_or_exit(source: &str, file: &str, nics: usize) {
             eprintln!("{e}");
         }
         let n = errs.len();
-        eprintln!(
-            "{file}: {n} error{}; nothing was started",
-            if n == 1 { "" } else { "s" }
-        );
+        eprintln!("{file}: {}; nothing was started", super::check::errors(n));
         std::process::exit(1);
     }
 }
