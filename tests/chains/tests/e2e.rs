@@ -52,22 +52,23 @@ fn fw_nat(name: &str, client: &str, server: &str) -> String {
     )
 }
 
-/// `chain show`'s counters: (hop, l->r in, l->r out, r->l in, r->l out,
-/// dropped).
+/// `chain show --json`'s counters: (hop, l->r in, l->r out, r->l in,
+/// r->l out, dropped).
 fn counters(c: &Chain) -> Vec<(String, [u64; 5])> {
-    let o = c.mbctl(&["chain", "show", &c.name]);
+    let o = c.mbctl(&["chain", "show", &c.name, "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .skip(2)
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            // name, "running", "(pid", "N)", five counters, two ports
-            let n: Vec<u64> = w[w.len() - 7..w.len() - 2]
-                .iter()
-                .map(|x| x.parse().expect("a counter"))
-                .collect();
-            (w[0].to_string(), [n[0], n[1], n[2], n[3], n[4]])
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("chain show --json");
+    assert_eq!(v["name"], c.name.as_str());
+    let n = |h: &serde_json::Value, k: &str| h[k].as_u64().unwrap_or_else(|| panic!("{k}: {h}"));
+    v["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .map(|h| {
+            assert!(h["state"].as_str().unwrap().starts_with("vm "), "{h}");
+            let name = h["name"].as_str().unwrap().to_string();
+            let k = ["l2r_in", "l2r_out", "r2l_in", "r2l_out", "dropped"];
+            (name, k.map(|k| n(h, k)))
         })
         .collect()
 }
@@ -81,12 +82,44 @@ fn firewall_then_nat_with_ping_curl_and_iperf3() {
     let mut c = Chain::new(&format!("fn{}", id()));
     let o = c.up(&fw_nat(&c.name, &client, &server));
     assert!(o.status.success(), "chain up: {}", text(&o));
+    // Each hop's progress on standard error, in order; the result on
+    // standard output.
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let mut at = 0;
+    for hop in ["fw", "nat"] {
+        for step in [
+            format!("hop {hop}: booting {}-{hop} ... running (", c.name),
+            format!("hop {hop}: wired to "),
+        ] {
+            let i = err[at..]
+                .find(&step)
+                .unwrap_or_else(|| panic!("no {step:?} after byte {at} in:\n{err}"));
+            at += i + step.len();
+        }
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(&format!("chain {} up: 2 hop(s)", c.name)),
+        "{out}"
+    );
+    assert!(!out.contains("booting"), "{out}");
     let ls = c.mbctl(&["chain", "ls"]);
     assert!(
         text(&ls).contains(&c.name) && text(&ls).contains(" up"),
         "{}",
         text(&ls)
     );
+    let ls = c.mbctl(&["chain", "ls", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).expect("chain ls --json");
+    let me = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == c.name.as_str())
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(me["backend"], "vm");
+    assert_eq!(me["hops"], 2);
+    assert_eq!(me["state"], "up");
 
     // ping crosses both hops (the NAT rewrites the echo identifier).
     let p = in_ns(
@@ -207,6 +240,12 @@ fn the_runner_backend_is_still_selectable() {
     );
     let o = c.up(&toml);
     assert!(o.status.success(), "chain up: {}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for hop in ["fw", "nat"] {
+        for step in ["wired to ", "started (pid ", "running ("] {
+            assert!(err.contains(&format!("hop {hop}: {step}")), "{step}: {err}");
+        }
+    }
     let ls = c.mbctl(&["chain", "ls"]);
     assert!(text(&ls).contains(" runner "), "{}", text(&ls));
     assert!(
@@ -372,4 +411,79 @@ fn bad_chain_files_are_refused_with_their_position() {
         !c.run.join("chains").join("x").exists(),
         "a refused file left a record"
     );
+}
+
+#[test]
+fn chain_check_reports_every_error_without_root() {
+    // Needs neither root nor Open vSwitch: nothing is made or booted.
+    let c = Chain::new(&format!("ck{}", id()));
+    let run = |args: &[&str]| c.mbctl(args);
+    // A good file passes, as VM hops and as runner hops.
+    let good = c.run.join("good.toml");
+    std::fs::write(&good, fw_nat("good", "gc", "gs")).unwrap();
+    let g = good.to_str().unwrap();
+    let o = run(&["chain", "check", g]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("chain good, 2 vm hop(s), 0 errors"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["chain", "check", "--backend", "runner", "--json", g]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+
+    // A key the format lacks, a hop whose config is missing, a hop whose
+    // config has an unknown class and a NIC a two-NIC VM lacks: all four,
+    // each with its position.
+    std::fs::write(
+        c.run.join("fw.click"),
+        "FromDevice($IN_DEV) -> Countr -> ToDevice($OUT_DEV);\nFromDevice(2) -> Discard;\n",
+    )
+    .unwrap();
+    let bad = c.run.join("bad.toml");
+    let text_of = fw_nat("bad", "bc", "bs")
+        .replace("route = false", "route = false\ncolour = \"red\"")
+        .replace(&config("firewall.click"), "fw.click")
+        .replace(&config("nat.click"), "nope.click");
+    std::fs::write(&bad, text_of).unwrap();
+    let b = bad.to_str().unwrap();
+    let o = run(&["chain", "check", b]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    let fw = c.run.join("fw.click").display().to_string();
+    let want = [
+        format!("{b}:11:1: unknown field `colour`"),
+        format!("{b}:17:10: no configuration file "),
+        format!("{fw}:1:24: undeclared element 'Countr' (did you mean 'Counter'?)"),
+        format!("{fw}:2:1: 'FromDevice@"),
+    ];
+    assert_eq!(lines.len(), want.len() + 1, "{err}");
+    for (l, w) in lines.iter().zip(&want) {
+        assert!(
+            l.starts_with(w.as_str()),
+            "{l:?} should start {w:?} in:\n{err}"
+        );
+    }
+    assert!(lines[3].contains("no NIC 2"), "{err}");
+    assert_eq!(lines[4], format!("{b}: 4 errors"));
+    assert!(o.stdout.is_empty());
+
+    let o = run(&["chain", "check", "--json", b]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("chain check --json");
+    let errs = v.as_array().unwrap();
+    assert_eq!(errs.len(), 4, "{v}");
+    assert_eq!(
+        (errs[0]["line"].as_u64(), errs[0]["col"].as_u64()),
+        (Some(11), Some(1))
+    );
+    assert_eq!(errs[0]["hop"], serde_json::Value::Null);
+    assert_eq!(errs[2]["file"], fw.as_str());
+    assert_eq!(errs[2]["hop"], "fw");
+    assert_eq!(errs[2]["suggestion"], "Counter");
+    // Nothing of the chain was made.
+    assert!(!c.run.join("chains").exists());
 }

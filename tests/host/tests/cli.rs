@@ -100,6 +100,157 @@ fn check_reports_every_kind_of_error_with_suggestions() {
     assert!(stdout(&o).is_empty());
 }
 
+/// `mbctl ARGS` run in `dir`, its standard output parsed as JSON.
+fn json_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let o = run_in(dir, args);
+    let v = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?} {}", stdout(&o), stderr(&o)));
+    (o.status.code(), v)
+}
+
+#[test]
+fn check_json_lists_every_error_with_its_position() {
+    let d = Scratch::new("checkjson");
+    let bad = "src :: InfiniteSorce(LIMIT 5);\n\
+               Idle -> k :: Counter -> Discard;\n\
+               Script(write k.resett, stop);\n";
+    std::fs::write(d.join("all.click"), bad).unwrap();
+    let (code, v) = json_in(&d.0, &["check", "--json", "all.click"]);
+    assert_eq!(code, Some(1));
+    let errs = v.as_array().expect("an array");
+    assert_eq!(errs.len(), 2, "{v}");
+    let e = &errs[0];
+    assert_eq!(e["file"], "all.click");
+    assert_eq!((e["line"].as_u64(), e["col"].as_u64()), (Some(1), Some(8)));
+    assert_eq!(e["message"], "unknown element class 'InfiniteSorce'");
+    assert_eq!(e["suggestion"], "InfiniteSource");
+    let e = &errs[1];
+    assert_eq!((e["line"].as_u64(), e["col"].as_u64()), (Some(3), Some(8)));
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown handler 'k.resett'"));
+    assert_eq!(e["suggestion"], "k.reset");
+
+    std::fs::write(d.join("good.click"), "Idle -> Counter -> Discard;\n").unwrap();
+    let (code, v) = json_in(&d.0, &["check", "good.click", "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v, serde_json::json!([]));
+}
+
+#[test]
+fn check_vm_refuses_what_a_guest_cannot_run() {
+    let d = Scratch::new("checkvm");
+    let cfg = "src :: FromDump(in.pcap) -> Countr -> Discard;\n\
+               FromDevice(0) -> q :: Queue -> ToDevice(2);\n\
+               Idle -> ToDump(out.pcap);\n";
+    std::fs::write(d.join("vm.click"), cfg).unwrap();
+    // As the host runs it: only the mistyped class.
+    let o = run_in(&d.0, &["check", "vm.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).ends_with("vm.click: 1 error\n"),
+        "{}",
+        stderr(&o)
+    );
+    // For a VM with two NICs: the host-only classes by name and NIC 2 too,
+    // every error in file order.
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "2", "vm.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(
+        lines[0].starts_with("vm.click:1:1: 'src :: FromDump' reads or writes files"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("vm.click:1:") && lines[1].contains("Counter"),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with("vm.click:2:") && lines[2].contains("no NIC 2"),
+        "{err}"
+    );
+    assert!(
+        lines[3].starts_with("vm.click:3:9: ") && lines[3].contains(":: ToDump'"),
+        "{err}"
+    );
+    assert_eq!(lines[4], "vm.click: 4 errors");
+    // With three NICs, NIC 2 is there; the same errors as JSON.
+    let (code, v) = json_in(
+        &d.0,
+        &["check", "--vm", "--nics", "3", "--json", "vm.click"],
+    );
+    assert_eq!(code, Some(1));
+    let msgs: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(msgs.len(), 3, "{v}");
+    assert!(msgs.iter().all(|m| !m.contains("no NIC")), "{v}");
+    assert_eq!(v[2]["line"], 3);
+    // A guest's config passes, and fails with too few NICs.
+    let fw = repo().join("click-configs/firewall-vm.click");
+    let fw = fw.to_str().unwrap();
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "2", fw]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with(", 0 errors\n"), "{}", stdout(&o));
+    let o = run_in(&d.0, &["check", "--vm", "--nics", "1", fw]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no NIC 1"), "{}", stderr(&o));
+    // --nics means nothing without --vm.
+    let o = run_in(&d.0, &["check", "--nics", "1", fw]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn doc_json_is_an_element_map() {
+    let d = Scratch::new("docjson");
+    let (code, v) = json_in(&d.0, &["doc", "--json"]);
+    assert_eq!(code, Some(0));
+    let all = v.as_array().expect("an array");
+    let class = |n: &str| {
+        all.iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let c = class("Counter");
+    assert_eq!(c["portcount"], "1/1");
+    assert_eq!(c["processing"], "a/a");
+    assert_eq!(c["vm"], true);
+    let handlers = c["handlers"].as_array().unwrap();
+    assert!(
+        handlers.contains(&serde_json::json!({"name": "count", "mode": "r"})),
+        "{c}"
+    );
+    assert!(
+        handlers.contains(&serde_json::json!({"name": "reset", "mode": "w"})),
+        "{c}"
+    );
+    assert_eq!(class("FromDump")["vm"], false);
+    assert!(class("FromDump")["portcount"]
+        .as_str()
+        .unwrap()
+        .starts_with("0/"));
+    // Every class `mbctl doc` lists is in the map.
+    let list = stdout(&run_in(&d.0, &["doc"]));
+    assert_eq!(list.lines().count(), all.len());
+
+    let (code, q) = json_in(&d.0, &["doc", "--json", "Queue"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(&q, class("Queue"));
+    assert!(q["handlers"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"name": "capacity", "mode": "rw"})));
+    let o = run_in(&d.0, &["doc", "--json", "Nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+}
+
 #[test]
 fn run_prints_handlers_like_click() {
     let d = Scratch::new("runh");

@@ -5,12 +5,14 @@
 //! [`up`] makes them, recording each in a [`journal`] before making it, and
 //! [`down`] removes what the journal lists, newest first. Hops run as host
 //! runner processes ([`runner`]) or as middlebox VMs. [`show`] reads the
-//! live counters of every hop's switch ports.
+//! live counters of every hop's switch ports; [`check`] checks a chain
+//! file and its hops' configurations without making anything.
 //!
 //! Each chain keeps `<run dir>/chains/<name>/`: `chain.toml` (the file it
 //! was started from, with its hop configs' paths made absolute), `backend`,
 //! `made` (the journal) and one log per runner hop.
 
+pub mod check;
 pub mod down;
 pub mod error;
 pub mod journal;

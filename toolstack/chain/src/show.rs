@@ -139,10 +139,22 @@ pub fn render(name: &str, hops: &[HopStatus]) -> String {
     s
 }
 
-/// `ls`'s lines: name, backend, hops, state.
-pub fn list(run: &RunDir) -> Result<String> {
-    let mut s = String::new();
-    let _ = writeln!(s, "{:<10} {:<8} {:>4}  state", "chain", "backend", "hops");
+/// One chain as `ls` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainSummary {
+    /// Its name.
+    pub name: String,
+    /// How its hops run (`vm` or `runner`).
+    pub backend: String,
+    /// How many hops it has.
+    pub hops: usize,
+    /// False when a runner hop has exited.
+    pub up: bool,
+}
+
+/// The chains that are up (or half up), sorted by name.
+pub fn summaries(run: &RunDir) -> Result<Vec<ChainSummary>> {
+    let mut v = Vec::new();
     for name in super::names(run)? {
         let d = dir(run, &name);
         let made = journal::read(&d.join("made"))?;
@@ -155,13 +167,27 @@ pub fn list(run: &RunDir) -> Result<String> {
             })
             .collect();
         let vms = made.iter().filter(|m| matches!(m, Made::Vm(_))).count();
-        let hops = procs.len() + vms;
-        let state = if procs.iter().all(|a| *a) {
+        v.push(ChainSummary {
+            name,
+            backend: backend.trim().to_string(),
+            hops: procs.len() + vms,
+            up: procs.iter().all(|a| *a),
+        });
+    }
+    Ok(v)
+}
+
+/// `ls`'s lines: name, backend, hops, state.
+pub fn render_list(chains: &[ChainSummary]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<10} {:<8} {:>4}  state", "chain", "backend", "hops");
+    for c in chains {
+        let state = if c.up {
             "up"
         } else {
             "degraded (a hop exited)"
         };
-        let _ = writeln!(s, "{:<10} {:<8} {:>4}  {state}", name, backend.trim(), hops);
+        let _ = writeln!(s, "{:<10} {:<8} {:>4}  {state}", c.name, c.backend, c.hops);
     }
-    Ok(s)
+    s
 }

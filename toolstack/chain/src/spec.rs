@@ -32,6 +32,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 /// Longest chain name: device names are `<chain>-h<i>i` within Linux's 15 bytes.
@@ -273,50 +274,124 @@ pub fn load(path: &Path) -> Result<Chain> {
 }
 
 /// Parses and checks chain text read from `path` (relative hop configs
-/// resolve against its directory).
+/// resolve against its directory); the first error if any.
 pub fn parse(text: &str, path: &Path) -> Result<Chain> {
+    let (chain, errs) = parse_all(text, path);
+    match (chain, errs.into_iter().next()) {
+        (Some(c), None) => Ok(c),
+        (_, Some(e)) => Err(e),
+        (None, None) => unreachable!("a chain that did not parse has an error"),
+    }
+}
+
+/// Keys of the chain file's top level, of `[left]`/`[right]`, of `[[hop]]`.
+const CHAIN_KEYS: &[&str] = &["name", "backend", "left", "right", "hop"];
+const END_KEYS: &[&str] = &[
+    "netns", "iface", "bridge", "address", "ifname", "gateway", "route",
+];
+const HOP_KEYS: &[&str] = &["name", "config", "defines", "memory"];
+
+/// Reports each key of `t` that `allowed` does not list, and removes it
+/// so the rest of the file is still checked.
+fn unknown_keys(src: &Src, t: &mut DeTable<'_>, allowed: &[&str], errs: &mut Vec<Error>) {
+    let unknown: Vec<(String, Range<usize>)> = t
+        .keys()
+        .filter(|k| !allowed.contains(&k.get_ref().as_ref()))
+        .map(|k| (k.get_ref().to_string(), k.span()))
+        .collect();
+    for (k, span) in unknown {
+        let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+        errs.push(src.at(
+            span,
+            format!(
+                "unknown field `{k}`, expected one of {}",
+                expected.join(", ")
+            ),
+        ));
+        t.remove(k.as_str());
+    }
+}
+
+/// Parses and checks chain text read from `path` as far as it can: every
+/// error found, in file order where it can tell, and the chain without
+/// the parts that were wrong (`None` when its ends or structure are).
+pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
     let file = path.display().to_string();
     let src = Src { file: &file, text };
-    let raw: RawChain = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        src.at(span, e.message())
-    })?;
+    let mut errs = Vec::new();
+    let (mut doc, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        let errs = syntax
+            .iter()
+            .map(|e| src.at(e.span().unwrap_or(0..0), e.message()))
+            .collect();
+        return (None, errs);
+    }
+    let top = doc.get_mut();
+    unknown_keys(&src, top, CHAIN_KEYS, &mut errs);
+    for (k, v) in top.iter_mut() {
+        match (k.get_ref().as_ref(), v.get_mut()) {
+            ("left" | "right", DeValue::Table(t)) => unknown_keys(&src, t, END_KEYS, &mut errs),
+            ("hop", DeValue::Array(hops)) => {
+                for h in hops.iter_mut() {
+                    if let DeValue::Table(t) = h.get_mut() {
+                        unknown_keys(&src, t, HOP_KEYS, &mut errs);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let raw = match RawChain::deserialize(toml::de::Deserializer::from(doc)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errs.push(src.at(e.span().unwrap_or(0..0), e.message()));
+            return (None, errs);
+        }
+    };
     let name = raw.name.get_ref().clone();
-    check_chain_name(&name).map_err(|e| src.at(raw.name.span(), e))?;
+    if let Err(e) = check_chain_name(&name) {
+        errs.push(src.at(raw.name.span(), e));
+    }
     let backend = match raw.backend {
         Some(b) if b.get_ref() != "vm" && b.get_ref() != "runner" => {
-            return Err(src.at(
+            errs.push(src.at(
                 b.span(),
                 format!("backend '{}': expected \"vm\" or \"runner\"", b.get_ref()),
-            ))
+            ));
+            None
         }
         b => b.map(|b| b.into_inner()),
     };
-    let left = end(&src, "left", raw.left)?;
-    let right = end(&src, "right", raw.right)?;
+    let right_span = raw.right.span();
+    let left = end(&src, "left", raw.left).map_err(|e| errs.push(e)).ok();
+    let right = end(&src, "right", raw.right).map_err(|e| errs.push(e)).ok();
     if raw.hop.is_empty() {
-        bail!("{file}: a chain needs at least one [[hop]]");
+        errs.push(src.at(0..0, "a chain needs at least one [[hop]]"));
     }
     if raw.hop.len() > HOPS_MAX {
-        return Err(src.at(raw.hop[HOPS_MAX].span(), format!("at most {HOPS_MAX} hops")));
+        errs.push(src.at(raw.hop[HOPS_MAX].span(), format!("at most {HOPS_MAX} hops")));
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let mut hops: Vec<Hop> = Vec::new();
-    for h in raw.hop {
+    let mut names: Vec<String> = Vec::new();
+    for h in raw.hop.into_iter().take(HOPS_MAX) {
         let h = h.into_inner();
+        let n = errs.len();
         let hname = h.name.get_ref().clone();
         if !word_ok(&hname) {
-            return Err(src.at(
+            errs.push(src.at(
                 h.name.span(),
                 format!("bad hop name '{hname}': use letters, digits, '-' or '_' (at most 32)"),
             ));
         }
-        if hops.iter().any(|o| o.name == hname) {
-            return Err(src.at(h.name.span(), format!("two hops are named '{hname}'")));
+        if names.contains(&hname) {
+            errs.push(src.at(h.name.span(), format!("two hops are named '{hname}'")));
         }
+        names.push(hname.clone());
         let config = base.join(h.config.get_ref());
         if !config.is_file() {
-            return Err(src.at(
+            errs.push(src.at(
                 h.config.span(),
                 format!("no configuration file {}", config.display()),
             ));
@@ -325,37 +400,46 @@ pub fn parse(text: &str, path: &Path) -> Result<Chain> {
         for (k, v) in h.defines {
             let key = k.get_ref();
             if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || key.is_empty() {
-                return Err(src.at(k.span(), format!("bad define name '{key}'")));
-            }
-            if RESERVED.contains(&key.as_str()) {
-                return Err(src.at(
+                errs.push(src.at(k.span(), format!("bad define name '{key}'")));
+            } else if RESERVED.contains(&key.as_str()) {
+                errs.push(src.at(
                     k.span(),
                     format!("'{key}' is set by the chain (see click-configs/chains/README.md)"),
                 ));
             }
             defines.insert(key.clone(), v);
         }
-        hops.push(Hop {
-            name: hname,
-            config,
-            defines,
-            memory: h.memory,
-        });
+        if errs.len() == n {
+            hops.push(Hop {
+                name: hname,
+                config,
+                defines,
+                memory: h.memory,
+            });
+        }
     }
+    let (Some(left), Some(right)) = (left, right) else {
+        return (None, errs);
+    };
     if left.gateway.network() == right.gateway.network() {
-        bail!(
-            "{file}: left and right are the same network {}; a chain joins two networks",
-            left.gateway.network()
-        );
+        errs.push(src.at(
+            right_span,
+            format!(
+                "left and right are the same network {}; a chain joins two networks",
+                left.gateway.network()
+            ),
+        ));
+        return (None, errs);
     }
-    Ok(Chain {
+    let chain = Chain {
         name,
         left,
         right,
         hops,
         file: path.to_path_buf(),
         backend,
-    })
+    };
+    (Some(chain), errs)
 }
 
 fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {
@@ -586,6 +670,36 @@ defines = { PUBLIC = "10.10.2.1" }
         );
         let e = err("name = \"a\"\n[left]\nbridge = \"br0\"\ngateway = \"10.0.0.1/24\"\n[right]\nbridge = \"br1\"\ngateway = \"10.0.1.1/24\"\n");
         assert!(e.contains("at least one [[hop]]"), "{e}");
+    }
+
+    #[test]
+    fn parse_all_reports_every_error_and_keeps_the_good_hops() {
+        let t = GOOD
+            .replace(
+                "gateway = \"10.10.1.1\"",
+                "gateway = \"10.10.1.1\"\nmtu = 9000",
+            )
+            .replace("nat.click", "missing.click")
+            .replace("name = \"fwnat\"", "name = \"fwnat\"\ncolour = 1");
+        let (c, errs) = parse_all(&t, &dir().join("c.toml"));
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].contains("c.toml:3:1: unknown field `colour`"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].contains("c.toml:8:1: unknown field `mtu`"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[2].contains("c.toml:18:10: no configuration file"),
+            "{errs:?}"
+        );
+        let c = c.expect("the chain, without its broken hop");
+        assert_eq!(c.hops.len(), 1);
+        assert_eq!(c.hops[0].name, "fw");
+        assert!(parse(&t, &dir().join("c.toml")).is_err());
     }
 
     #[test]

@@ -6,16 +6,68 @@ use mb_ovs::{netdev, Ovs};
 use mb_vm::bail;
 use mb_vm::error::WithContext;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::journal::{Journal, Made};
-use super::plan::{self, Backend, EndPlan, Plan};
+use super::plan::{self, Backend, EndPlan, Face, HopPlan, Plan};
 use super::spec::{self, Chain};
 use super::{dir, down, ovs_dir, runner, vm};
 use mb_vm::rundir::RunDir;
 
+/// A step of `up` that takes time, reported as it happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// Hop `hop`'s VM `vm` is booting.
+    Booting {
+        /// The hop.
+        hop: &'a str,
+        /// Its middlebox VM.
+        vm: &'a str,
+    },
+    /// Hop `hop`'s VM runs its configuration.
+    Running {
+        /// The hop.
+        hop: &'a str,
+        /// How long the boot took.
+        took: Duration,
+        /// The agent's notes on the boot (e.g. the accelerator's fallback).
+        notes: &'a [String],
+    },
+    /// Hop `hop`'s runner process started.
+    Started {
+        /// The hop.
+        hop: &'a str,
+        /// Its process.
+        pid: i32,
+    },
+    /// Hop `hop`'s runner process opened its devices.
+    Ready {
+        /// The hop.
+        hop: &'a str,
+        /// How long since it started.
+        took: Duration,
+    },
+    /// Hop `hop`'s faces are switch ports: (bridge, port) towards the left
+    /// end, then towards the right.
+    Wired {
+        /// The hop.
+        hop: &'a str,
+        /// Its `in` face's bridge and port.
+        inp: (&'a str, &'a str),
+        /// Its `out` face's bridge and port.
+        out: (&'a str, &'a str),
+    },
+}
+
 /// Brings chain file `file` up with `backend` (else the file's, else
-/// VMs); returns its plan.
-pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
+/// VMs), telling `progress` of each hop as it boots and is wired; returns
+/// its plan.
+pub fn up(
+    run: &RunDir,
+    file: &Path,
+    backend: Option<Backend>,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Plan> {
     let chain = spec::load(file)?;
     let backend = backend
         .or_else(|| chain.backend.as_deref().and_then(Backend::parse))
@@ -38,7 +90,7 @@ pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
     std::fs::write(d.join("chain.toml"), absolute(&chain, file)?)?;
     std::fs::write(d.join("backend"), backend.as_str())?;
     let mut j = Journal::open(&d.join("made"))?;
-    match make(run, &chain, &plan, &devices, &mut j) {
+    match make(run, &chain, &plan, &devices, &mut j, progress) {
         Ok(()) => Ok(plan),
         Err(e) => {
             let undo = down::undo(run, &chain.name, j.entries());
@@ -114,6 +166,7 @@ fn make(
     plan: &Plan,
     devices: &[usize],
     j: &mut Journal,
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<()> {
     let odir = ovs_dir(run);
     let ovs = Ovs::open(&odir)?;
@@ -161,18 +214,25 @@ fn make(
                     port,
                 ))?;
             }
+            progress(wired(h));
         }
         rules(&ovs, plan, j)?;
         let d = dir(run, &plan.name);
         let mut started = Vec::new();
+        let t0 = Instant::now();
         for (h, hp) in chain.hops.iter().zip(&plan.hops) {
             let log = d.join(format!("{}.log", h.name));
             let (pid, start) = runner::spawn(&plan.netns, &h.config, &hp.defines, &log)?;
             j.record(Made::Proc(pid, start, h.name.clone()))?;
+            progress(Progress::Started { hop: &h.name, pid });
             started.push((pid, start, h.name.clone(), log));
         }
         for ((pid, start, name, log), n) in started.iter().zip(devices) {
             runner::wait_ready(*pid, *start, name, log, *n)?;
+            progress(Progress::Ready {
+                hop: name,
+                took: t0.elapsed(),
+            });
         }
     } else {
         let d = dir(run, &plan.name);
@@ -185,7 +245,17 @@ fn make(
         for (h, hp) in chain.hops.iter().zip(plan.hops.iter_mut()) {
             let cfg = vm::flatten(&h.config, hp, &d)?;
             j.record(Made::Vm(hp.vm.clone()))?;
-            vm::boot(run, &ovs, hp, &cfg, h.memory.as_deref())?;
+            progress(Progress::Booting {
+                hop: &hp.name,
+                vm: &hp.vm,
+            });
+            let t0 = Instant::now();
+            let notes = vm::boot(run, &ovs, hp, &cfg, h.memory.as_deref())?;
+            progress(Progress::Running {
+                hop: &hp.name,
+                took: t0.elapsed(),
+                notes: &notes,
+            });
             for (side, f) in [("in", &mut hp.inp), ("out", &mut hp.out)] {
                 let tap = vm::new_port(&ovs, &f.bridge, &known)?;
                 mb_ovs::netdev::offloads_off(&tap, None);
@@ -198,10 +268,23 @@ fn make(
                 ))?;
                 f.port = Some(tap);
             }
+            progress(wired(hp));
         }
         rules(&ovs, &plan, j)?;
     }
     Ok(())
+}
+
+/// The `Wired` step of a hop whose faces have their ports.
+fn wired(hp: &HopPlan) -> Progress<'_> {
+    fn face(f: &Face) -> (&str, &str) {
+        (f.bridge.as_str(), f.port.as_deref().unwrap_or("-"))
+    }
+    Progress::Wired {
+        hop: &hp.name,
+        inp: face(&hp.inp),
+        out: face(&hp.out),
+    }
 }
 
 /// Puts an end on its bridge: namespace hosts through veth pairs (the

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use super::plan::HopPlan;
 
+/// A VM hop's NICs: 0 towards the left end, 1 towards the right.
+pub const HOP_NICS: usize = 2;
+
 /// Writes hop `hp`'s configuration, flattened with its definitions, into
 /// `dir`; returns the file.
 pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
@@ -46,13 +49,15 @@ pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
 /// Boots hop `hp` from `config` with its faces on their bridges, as
 /// `mbctl boot` does with its defaults; `ovs`'s run directory goes with
 /// the request so the agent's `ovs-vsctl` finds a private switch.
+/// Returns the agent's notes on the boot (e.g. the accelerator's
+/// fallback).
 pub fn boot(
     run: &RunDir,
     ovs: &Ovs,
     hp: &HopPlan,
     config: &Path,
     memory: Option<&str>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let source =
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let file = config.display().to_string();
@@ -60,7 +65,8 @@ pub fn boot(
         format!("bridge:{}", hp.inp.bridge),
         format!("bridge:{}", hp.out.bridge),
     ];
-    if let Err(lines) = guest::check(&source, &file, nics.len()) {
+    if let Err(errs) = guest::check(&source, &file, &[], HOP_NICS) {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         return Err(Error::Hop {
             hop: hp.name.clone(),
             message: lines.join("\n"),
@@ -87,8 +93,8 @@ pub fn boot(
         timeout_ms: BOOT_TIMEOUT.as_millis() as u64,
         ovs_rundir: Some(ovs.rundir().display().to_string()),
     }));
-    client::call(run, &req).with_context(|| format!("booting hop {}", hp.name))?;
-    Ok(())
+    let done = client::call(run, &req).with_context(|| format!("booting hop {}", hp.name))?;
+    Ok(done.notes)
 }
 
 /// The port on `bridge` that is none of `known`: the tap a boot added.

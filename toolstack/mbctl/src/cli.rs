@@ -66,6 +66,6 @@ pub enum Command {
     /// Write man pages into a directory (`make man`).
     #[command(hide = true)]
     Man(cmd::tooling::ManArgs),
-    /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show).
+    /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show, check).
     Chain(cmd::chain::ChainArgs),
 }

@@ -91,38 +91,54 @@ pub fn name_guest_errors(msg: &str, file: &str) -> String {
         .join("\n")
 }
 
-/// Checks `source` (from `file`) for a VM with `nics` NICs; returns the
-/// error lines.
-pub fn check(source: &str, file: &str, nics: usize) -> Result<(), Vec<String>> {
-    let mut lines = Vec::new();
-    if let Err(Errors(mut errs)) = mb_runner::check(source, file, &[]) {
-        errs.sort_by_key(|e| (e.span.line, e.span.col));
-        lines.extend(errs.iter().map(|e| e.to_string()));
-    }
+/// Checks `source` (from `file`, with `overrides` of its `define`s) for a
+/// VM with `nics` NICs (`usize::MAX`: any number): what `mbctl check`
+/// reports, plus host-only classes and device elements naming a NIC the VM
+/// lacks. Returns the element and connection counts, or every error in
+/// file order.
+pub fn check(
+    source: &str,
+    file: &str,
+    overrides: &[(String, String)],
+    nics: usize,
+) -> Result<(usize, usize), Vec<click::Error>> {
+    let (counts, mut errs) = match mb_runner::check(source, file, overrides) {
+        Ok(counts) => (counts, Vec::new()),
+        Err(Errors(errs)) => ((0, 0), errs),
+    };
     let reg = mb_runner::registry();
-    if let Ok(flat) = click::lang::parse(source, file, &[], &|c| reg.contains(c)) {
-        for e in &flat.elements {
-            if e.class == "FromDevice" || e.class == "ToDevice" {
-                let dev = e.config.split(',').next().unwrap_or("").trim();
-                if let Some(n) = nic_of(dev).filter(|&n| n >= nics) {
-                    lines.push(format!(
-                        "{}: '{} :: {}': no NIC {n} (this middlebox has {nics}: one per --nic, from 0)",
-                        e.span, e.name, e.class
-                    ));
-                }
-            }
-            if HOST_ONLY.contains(&e.class.as_str()) {
-                lines.push(format!(
-                    "{}: '{} :: {}' reads or writes files, which a VM has none of; use FromDevice/ToDevice(N) for its NICs",
-                    e.span, e.name, e.class
+    // What parses, even around errors, so every host-only class and
+    // missing NIC is reported with the rest.
+    let (flat, _) =
+        click::lang::parse_all(source, file, overrides, &|c| reg.contains(c), &|_| None);
+    for e in &flat.elements {
+        if e.class == "FromDevice" || e.class == "ToDevice" {
+            let dev = e.config.split(',').next().unwrap_or("").trim();
+            if let Some(n) = nic_of(dev).filter(|&n| n >= nics) {
+                errs.push(click::Error::new(
+                    e.span.clone(),
+                    format!(
+                        "'{} :: {}': no NIC {n} (this middlebox has {nics}: one per --nic, from 0)",
+                        e.name, e.class
+                    ),
                 ));
             }
         }
+        if HOST_ONLY.contains(&e.class.as_str()) {
+            errs.push(click::Error::new(
+                e.span.clone(),
+                format!(
+                    "'{} :: {}' reads or writes files, which a VM has none of; use FromDevice/ToDevice(N) for its NICs",
+                    e.name, e.class
+                ),
+            ));
+        }
     }
-    if lines.is_empty() {
-        Ok(())
+    errs.sort_by_key(|e| (e.span.line, e.span.col));
+    if errs.is_empty() {
+        Ok(counts)
     } else {
-        Err(lines)
+        Err(errs)
     }
 }
 
@@ -155,12 +171,18 @@ mod tests {
 
     #[test]
     fn vm_limits() {
-        assert!(check(
-            "FromDevice(0) -> c :: Counter -> ToDevice(1);",
-            "ok.click",
-            2
-        )
-        .is_ok());
+        let check = |src: &str, file: &str, nics: usize| {
+            check(src, file, &[], nics)
+                .map_err(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            check(
+                "FromDevice(0) -> c :: Counter -> ToDevice(1);",
+                "ok.click",
+                2
+            ),
+            Ok((3, 2))
+        );
         let e = check(
             "FromDevice(0) -> c :: Counter -> ToDevice(eth1);",
             "one.click",
@@ -176,6 +198,21 @@ mod tests {
         assert!(e[0].contains("FromDevice"), "{e:?}");
         let e = check("Idle -> NoSuchThing -> Discard;", "bad.click", 0).unwrap_err();
         assert!(e[0].starts_with("bad.click:1:"), "{e:?}");
+        // Every error, in file order, whichever check found it.
+        let e = check(
+            "FromDump(x.pcap) -> Discard;\nIdle -> Countr -> Discard;\nFromDevice(4) -> Discard;",
+            "all.click",
+            usize::MAX,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].starts_with("all.click:1:1:") && e[0].contains("FromDump"));
+        assert!(e[1].starts_with("all.click:2:") && e[1].contains("Counter"));
+        // Definitions apply as the chain's flattening applies them.
+        let src = "define($DEV 3);\nFromDevice($DEV) -> Discard;";
+        assert!(check(src, "d.click", 2).is_err());
+        let defs = [("DEV".to_string(), "1".to_string())];
+        assert!(super::check(src, "d.click", &defs, 2).is_ok());
         assert_eq!(
             name_guest_errors(
                 "config:2:31: no NIC 7\nconfig:3:1: x\nconfig: reading",

@@ -118,6 +118,14 @@ fn parse_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A handler in `handlers --json`: its name and Click's mode (`r`, `w`,
+/// `rw`).
+#[derive(serde::Serialize)]
+struct HandlerJson {
+    name: String,
+    mode: String,
+}
+
 /// Runs `mbctl handlers`.
 pub fn handlers(run: &RunDir, a: HandlersArgs) -> Result<()> {
     let mut st = client::store(run)?;
@@ -143,25 +151,16 @@ pub fn handlers(run: &RunDir, a: HandlersArgs) -> Result<()> {
         out.push((e, parse_handlers(&text)));
     }
     if a.json {
-        use crate::json::Json;
-        let v = Json::Obj(
-            out.into_iter()
-                .map(|(e, hs)| {
-                    (
-                        e,
-                        Json::Arr(
-                            hs.into_iter()
-                                .map(|(n, m)| {
-                                    Json::obj([("name", Json::Str(n)), ("mode", Json::Str(m))])
-                                })
-                                .collect(),
-                        ),
-                    )
-                })
-                .collect(),
-        );
-        println!("{v}");
-        return Ok(());
+        let v: Vec<(String, Vec<HandlerJson>)> = out
+            .into_iter()
+            .map(|(e, hs)| {
+                let hs = hs
+                    .into_iter()
+                    .map(|(name, mode)| HandlerJson { name, mode });
+                (e, hs.collect())
+            })
+            .collect();
+        return crate::json::print(&crate::json::Ordered(&v));
     }
     for (e, hs) in out {
         for (n, m) in hs {

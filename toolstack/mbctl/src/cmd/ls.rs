@@ -5,9 +5,10 @@ use mb_agent::client;
 use mb_vm::rundir::RunDir;
 
 use super::vm::uptime;
-use crate::json::Json;
+use crate::json;
 use mb_store_client::clickos::{self, NicCounters, StoreOps};
 use mb_vm::record::Record;
+use serde::Serialize;
 
 /// List middleboxes.
 ///
@@ -73,48 +74,80 @@ impl Live {
             .fold((0, 0), |(i, o), n| (i + n.rx_packets, o + n.tx_packets))
     }
 
-    fn json(&self) -> Json {
+    fn json(&self) -> VmJson<'_> {
         let r = &self.rec;
-        let (pin, pout) = self.packets();
-        let opt = |v: &Option<String>| v.clone().map_or(Json::Null, Json::Str);
-        let nics = r
-            .nics
-            .iter()
-            .zip(&self.nics)
-            .map(|(n, c)| {
-                Json::obj([
-                    ("spec", Json::str(&n.spec)),
-                    ("mac", Json::str(&n.mac)),
-                    ("ifname", n.ifname.clone().map_or(Json::Null, Json::Str)),
-                    ("rx_packets", Json::uint(c.rx_packets)),
-                    ("rx_bytes", Json::uint(c.rx_bytes)),
-                    ("tx_packets", Json::uint(c.tx_packets)),
-                    ("tx_bytes", Json::uint(c.tx_bytes)),
-                    ("drops", Json::uint(c.drops)),
-                ])
-            })
-            .collect();
-        Json::obj([
-            ("name", Json::str(&r.name)),
-            ("domid", Json::uint(r.domid.into())),
-            ("backend", Json::str(&r.backend)),
-            ("state", Json::str(r.state.as_str())),
-            ("uptime_s", Json::uint(self.up())),
-            ("pid", r.pid.map_or(Json::Null, |p| Json::Int(p.into()))),
-            ("accel", Json::str(&r.accel)),
-            ("memory", Json::str(&r.memory)),
-            ("image", Json::str(&r.image)),
-            ("config_name", Json::str(&r.config_name)),
-            ("config_file", Json::str(&r.config_file)),
-            ("status", opt(&self.status)),
-            ("error", opt(&self.error)),
-            ("busy_permille", self.busy.map_or(Json::Null, Json::uint)),
-            ("loads", self.loads.map_or(Json::Null, Json::uint)),
-            ("packets_in", Json::uint(pin)),
-            ("packets_out", Json::uint(pout)),
-            ("nics", Json::Arr(nics)),
-        ])
+        let (packets_in, packets_out) = self.packets();
+        VmJson {
+            name: &r.name,
+            domid: r.domid,
+            backend: &r.backend,
+            state: r.state.as_str(),
+            uptime_s: self.up(),
+            pid: r.pid,
+            accel: &r.accel,
+            memory: &r.memory,
+            image: &r.image,
+            config_name: &r.config_name,
+            config_file: &r.config_file,
+            status: self.status.as_deref(),
+            error: self.error.as_deref(),
+            busy_permille: self.busy,
+            loads: self.loads,
+            packets_in,
+            packets_out,
+            nics: r
+                .nics
+                .iter()
+                .zip(&self.nics)
+                .map(|(n, c)| NicJson {
+                    spec: &n.spec,
+                    mac: &n.mac,
+                    ifname: n.ifname.as_deref(),
+                    rx_packets: c.rx_packets,
+                    rx_bytes: c.rx_bytes,
+                    tx_packets: c.tx_packets,
+                    tx_bytes: c.tx_bytes,
+                    drops: c.drops,
+                })
+                .collect(),
+        }
     }
+}
+
+/// A middlebox in `ls --json` and `show --json`.
+#[derive(Serialize)]
+struct VmJson<'a> {
+    name: &'a str,
+    domid: u32,
+    backend: &'a str,
+    state: &'a str,
+    uptime_s: u64,
+    pid: Option<i32>,
+    accel: &'a str,
+    memory: &'a str,
+    image: &'a str,
+    config_name: &'a str,
+    config_file: &'a str,
+    status: Option<&'a str>,
+    error: Option<&'a str>,
+    busy_permille: Option<u64>,
+    loads: Option<u64>,
+    packets_in: u64,
+    packets_out: u64,
+    nics: Vec<NicJson<'a>>,
+}
+
+/// One NIC of a [`VmJson`], with the guest's counters.
+#[derive(Serialize)]
+struct NicJson<'a> {
+    spec: &'a str,
+    mac: &'a str,
+    ifname: Option<&'a str>,
+    rx_packets: u64,
+    rx_bytes: u64,
+    tx_packets: u64,
+    tx_bytes: u64,
+    drops: u64,
 }
 
 /// Runs `mbctl ls`.
@@ -125,8 +158,7 @@ pub fn ls(run: &RunDir, a: LsArgs) -> Result<()> {
         all.push(live(&mut st, r)?);
     }
     if a.json {
-        println!("{}", Json::Arr(all.iter().map(Live::json).collect()));
-        return Ok(());
+        return json::print(&all.iter().map(Live::json).collect::<Vec<_>>());
     }
     let rows: Vec<[String; 9]> = all
         .iter()
@@ -181,8 +213,7 @@ pub fn show(run: &RunDir, a: ShowArgs) -> Result<()> {
     let rec = Record::load_existing(&mut st, &a.name)?;
     let l = live(&mut st, rec)?;
     if a.json {
-        println!("{}", l.json());
-        return Ok(());
+        return json::print(&l.json());
     }
     let r = &l.rec;
     let files = mb_vm::files::VmFiles::new(run, &r.name);

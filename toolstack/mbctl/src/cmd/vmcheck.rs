@@ -4,15 +4,12 @@
 /// Runs [`mb_vm::guest::check`] and, on errors, prints them and exits
 /// with status 1.
 pub fn check_or_exit(source: &str, file: &str, nics: usize) {
-    if let Err(lines) = mb_vm::guest::check(source, file, nics) {
-        for l in &lines {
-            eprintln!("{l}");
+    if let Err(errs) = mb_vm::guest::check(source, file, &[], nics) {
+        for e in &errs {
+            eprintln!("{e}");
         }
-        let n = lines.len();
-        eprintln!(
-            "{file}: {n} error{}; nothing was started",
-            if n == 1 { "" } else { "s" }
-        );
+        let n = errs.len();
+        eprintln!("{file}: {}; nothing was started", super::check::errors(n));
         std::process::exit(1);
     }
 }
