@@ -236,9 +236,29 @@ impl Console {
         );
     }
 
-    /// Waits for the command to end; returns its standard error.
+    /// Waits (up to 30 s) for the command to end on its own; returns its
+    /// standard error. Its standard input stays open meanwhile (`wait`
+    /// would close it first), so the end seen is the console's own
+    /// (Ctrl-], the VM's hang-up), never the end of input, which detaches
+    /// too (as `xl console` and `virsh console` do).
     fn finish(mut self) -> (std::process::ExitStatus, String) {
-        let st = self.child.wait().expect("waiting for mbctl console");
+        let _stdin = self.child.stdin.take();
+        let mut st = None;
+        for _ in 0..600 {
+            st = self.child.try_wait().expect("waiting for mbctl console");
+            if st.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let Some(st) = st else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!(
+                "mbctl console did not end within 30 s; its output:\n{}",
+                self.out.lock().unwrap()
+            );
+        };
         let mut err = String::new();
         std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut err).unwrap();
         (st, err)

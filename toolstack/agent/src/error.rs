@@ -9,9 +9,6 @@ pub enum Error {
     /// The store.
     #[error(transparent)]
     Store(#[from] mb_store_client::Error),
-    /// The store, through the ClickOS layout's operations.
-    #[error(transparent)]
-    StoreOps(Box<dyn std::error::Error + Send + Sync>),
     /// The guest would not load its config; its errors name the file.
     #[error("the guest rejected the config:\n{0}")]
     Rejected(String),
@@ -42,14 +39,6 @@ pub enum Error {
 
 /// The agent's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-// The ClickOS layout's `StoreOps` speaks anyhow until the protocol crate
-// replaces it; its errors stop here.
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Error {
-        Error::StoreOps(e.into())
-    }
-}
 
 impl mb_vm::error::WithContext for Error {
     fn wrap(what: String, inner: Error) -> Error {

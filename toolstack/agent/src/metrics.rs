@@ -10,7 +10,8 @@
 //! pipelined batch) and remembered; a scrape then reads all of them in
 //! one more batch.
 
-use anyhow::{Context, Result};
+use crate::error::Context;
+use crate::Result;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use xenstore::client::{ClientError, Request};
 use xenstore::Errno;
 
 use mb_store_client::clickos::{self, NicCounters, Op};
-use mb_store_client::Store;
+use mb_store_client::{Error as StoreError, Store};
 use mb_vm::record::{Record, State};
 use mb_vm::rundir::RunDir;
 
@@ -57,7 +58,7 @@ pub fn start(run: &RunDir, addr: Option<&str>) -> Result<Option<Server>> {
     };
     let srv = Server::start(
         &addr,
-        Box::new(move || c.scrape().map_err(|e| format!("{e:#}"))),
+        Box::new(move || c.scrape().map_err(|e| mb_vm::error::report(&e))),
     )
     .with_context(|| format!("serving metrics on {addr} (--metrics / {ENV})"))?;
     eprintln!("mbctl agent: metrics on http://{}/metrics", srv.addr());
@@ -147,7 +148,7 @@ fn discover(st: &mut Store, r: &Record) -> Result<Vec<(String, String)>> {
         .collect();
     let lists = read_handlers(st, r.domid, &asks, HANDLER_TIMEOUT)?;
     if lists.iter().all(Option::is_none) && !names.is_empty() {
-        anyhow::bail!("{}: no answer from the guest", r.name);
+        return Err(StoreError::Handler(format!("{}: no answer from the guest", r.name)).into());
     }
     let mut out = Vec::new();
     for (e, list) in names.iter().zip(lists) {
@@ -197,7 +198,11 @@ fn read_handlers(
     for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
         match (req, r) {
             (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-            (req, Err(err)) => anyhow::bail!("store request {req:?} failed: {err}"),
+            (req, Err(err)) => {
+                return Err(
+                    StoreError::Handler(format!("store request {req:?} failed: {err}")).into(),
+                )
+            }
         }
     }
     let mut out: Vec<Option<Option<String>>> = vec![None; hs.len()];

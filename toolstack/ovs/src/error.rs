@@ -66,7 +66,7 @@ macro_rules! bail {
 }
 pub(crate) use bail;
 
-/// Adds what was being done to an error, as `anyhow::Context` does.
+/// Adds what was being done to an error.
 pub(crate) trait Context<T> {
     /// With `what`.
     fn context(self, what: impl Display) -> Result<T>;

@@ -8,7 +8,7 @@
 //! the store takes a [`StoreOps`], so the same sequence runs against the
 //! agent's store, Xen's xenstored, or a recording double in unit tests.
 
-use anyhow::{bail, Result};
+use crate::{Error, Result};
 use clickos_proto::status::{ERROR, RUNNING};
 use clickos_proto::{chunks, is_path_safe, parse_counter, Home, PENDING};
 use std::time::{Duration, Instant};
@@ -164,17 +164,15 @@ pub fn read_u64(st: &mut dyn StoreOps, path: &str) -> Result<Option<u64>> {
 /// Click; its element is empty.
 pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
     let (e, h) = match spec.rsplit_once('.') {
-        Some((e, h)) if !e.is_empty() => (e, h),
-        Some(_) => bail!(
-            "'{spec}': expected ELEMENT.HANDLER (e.g. c.count) or a router handler (e.g. config)"
-        ),
-        None => ("", spec),
+        Some((e, h)) if !e.is_empty() && !h.is_empty() => (e, h),
+        None if !spec.is_empty() => ("", spec),
+        _ => {
+            return Err(Error::HandlerName(format!(
+                "'{spec}': expected ELEMENT.HANDLER (e.g. c.count) \
+                 or a router handler (e.g. config)"
+            )))
+        }
     };
-    if h.is_empty() {
-        bail!(
-            "'{spec}': expected ELEMENT.HANDLER (e.g. c.count) or a router handler (e.g. config)"
-        );
-    }
     for part in [e, h].into_iter().filter(|p| !p.is_empty()) {
         if !is_path_safe(part)
             || part.starts_with('/')
@@ -182,10 +180,10 @@ pub fn split_handler(spec: &str) -> Result<(&str, &str)> {
             || part.contains("//")
             || (part == h && part.contains('/'))
         {
-            bail!(
+            return Err(Error::HandlerName(format!(
                 "'{spec}': '{part}' cannot be reached through the store \
                  (names may hold letters, digits, '-', '_', '@' and, in element names, '/')"
-            );
+            )));
         }
     }
     Ok((e, h))
@@ -286,44 +284,9 @@ pub fn nic_counters(st: &mut dyn StoreOps, domid: u32, i: usize) -> Result<NicCo
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    /// A recording in-memory store.
-    #[derive(Default)]
-    pub struct Mem {
-        pub nodes: BTreeMap<String, String>,
-        pub log: Vec<Op>,
-    }
-
-    impl StoreOps for Mem {
-        fn read(&mut self, p: &str) -> Result<Option<String>> {
-            Ok(self.nodes.get(p).cloned())
-        }
-        fn write(&mut self, p: &str, v: &str) -> Result<()> {
-            self.log.push(Op::Write(p.into(), v.into()));
-            self.nodes.insert(p.into(), v.into());
-            Ok(())
-        }
-        fn rm(&mut self, p: &str) -> Result<()> {
-            self.log.push(Op::Rm(p.into()));
-            let pre = format!("{p}/");
-            self.nodes.retain(|k, _| k != p && !k.starts_with(&pre));
-            Ok(())
-        }
-        fn list(&mut self, p: &str) -> Result<Vec<String>> {
-            let pre = format!("{p}/");
-            let mut v: Vec<String> = self
-                .nodes
-                .keys()
-                .filter_map(|k| k.strip_prefix(&pre))
-                .map(|r| r.split('/').next().unwrap_or("").to_string())
-                .collect();
-            v.dedup();
-            Ok(v)
-        }
-    }
+    use crate::mem::Mem;
 
     #[test]
     fn load_sequence_ends_with_running() {

@@ -10,7 +10,7 @@
 
 pub mod clickos;
 pub mod handler;
-#[cfg(feature = "mem")]
+#[cfg(any(test, feature = "mem"))]
 pub mod mem;
 
 use std::io::{self, Read, Write};
@@ -66,21 +66,21 @@ pub enum Error {
     /// A permission list that does not parse.
     #[error("bad permission list {0:?}")]
     Perms(Vec<String>),
+    /// A request of a pipelined batch that the store refused or lost.
+    #[error("{what}")]
+    Refused {
+        /// The request, with its path (`writing /a/b`).
+        what: String,
+        /// The store's answer.
+        source: ClientError,
+    },
     /// A handler call the guest failed or did not answer, or whose
     /// request the store refused, said in full (`e.h: ...`).
     #[error("{0}")]
     Handler(String),
-    /// The store, through the ClickOS layout's operations.
-    #[error(transparent)]
-    Layout(Box<dyn std::error::Error + Send + Sync>),
-}
-
-// The ClickOS layout's `StoreOps` speaks anyhow until the protocol crate
-// replaces it; its errors stop here.
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Error {
-        Error::Layout(e.into())
-    }
+    /// A handler name the store cannot carry, said in full.
+    #[error("{0}")]
+    HandlerName(String),
 }
 
 /// The store client's result.
@@ -292,23 +292,23 @@ impl Store {
 }
 
 impl clickos::StoreOps for Store {
-    fn read(&mut self, path: &str) -> anyhow::Result<Option<String>> {
-        Ok(Store::read(self, path)?)
+    fn read(&mut self, path: &str) -> Result<Option<String>> {
+        Store::read(self, path)
     }
-    fn write(&mut self, path: &str, value: &str) -> anyhow::Result<()> {
-        Ok(Store::write(self, path, value)?)
+    fn write(&mut self, path: &str, value: &str) -> Result<()> {
+        Store::write(self, path, value)
     }
-    fn rm(&mut self, path: &str) -> anyhow::Result<()> {
+    fn rm(&mut self, path: &str) -> Result<()> {
         match self.c.rm(path) {
             Ok(()) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(req(|| format!("removing {path}"))(e).into()),
+            Err(e) => Err(req(|| format!("removing {path}"))(e)),
         }
     }
-    fn list(&mut self, path: &str) -> anyhow::Result<Vec<String>> {
-        Ok(Store::list(self, path)?)
+    fn list(&mut self, path: &str) -> Result<Vec<String>> {
+        Store::list(self, path)
     }
-    fn apply_ops(&mut self, ops: &[clickos::Op]) -> anyhow::Result<()> {
+    fn apply_ops(&mut self, ops: &[clickos::Op]) -> Result<()> {
         use clickos::Op;
         let reqs: Vec<Request<'_>> = ops
             .iter()
@@ -321,13 +321,23 @@ impl clickos::StoreOps for Store {
             match (op, r) {
                 (_, Ok(_)) => {}
                 (Op::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-                (Op::Rm(p), Err(e)) => return Err(anyhow::anyhow!("removing {p}: {e}")),
-                (Op::Write(p, _), Err(e)) => return Err(anyhow::anyhow!("writing {p}: {e}")),
+                (Op::Rm(p), Err(source)) => {
+                    return Err(Error::Refused {
+                        what: format!("removing {p}"),
+                        source,
+                    })
+                }
+                (Op::Write(p, _), Err(source)) => {
+                    return Err(Error::Refused {
+                        what: format!("writing {p}"),
+                        source,
+                    })
+                }
             }
         }
         Ok(())
     }
-    fn read_many(&mut self, paths: &[&str]) -> anyhow::Result<Vec<Option<String>>> {
+    fn read_many(&mut self, paths: &[&str]) -> Result<Vec<Option<String>>> {
         let reqs: Vec<Request<'_>> = paths.iter().map(|p| Request::Read(p)).collect();
         paths
             .iter()
@@ -335,7 +345,10 @@ impl clickos::StoreOps for Store {
             .map(|(p, r)| match r {
                 Ok(v) => Ok(Some(String::from_utf8_lossy(v.bytes()).into_owned())),
                 Err(ClientError::Xs(Errno::ENOENT)) => Ok(None),
-                Err(e) => Err(anyhow::anyhow!("reading {p}: {e}")),
+                Err(source) => Err(Error::Refused {
+                    what: format!("reading {p}"),
+                    source,
+                }),
             })
             .collect()
     }

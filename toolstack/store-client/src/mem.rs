@@ -3,7 +3,7 @@
 //! store.
 
 use crate::clickos::{Op, StoreOps};
-use anyhow::Result;
+use crate::Result;
 use std::collections::BTreeMap;
 
 /// A recording in-memory store.

@@ -19,9 +19,6 @@ pub enum Error {
     /// The store.
     #[error(transparent)]
     Store(#[from] mb_store_client::Error),
-    /// The store, through the ClickOS layout's operations.
-    #[error(transparent)]
-    StoreOps(Box<dyn std::error::Error + Send + Sync>),
     /// A file or process operation.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -38,16 +35,8 @@ pub enum Error {
 /// VM management's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-// The ClickOS layout's `StoreOps` speaks anyhow until the protocol crate
-// replaces it; its errors stop here.
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Error {
-        Error::StoreOps(e.into())
-    }
-}
-
-/// `e` and every error under it, `: `-separated (as anyhow's `{:#}`):
-/// the whole story for a log line or a reply.
+/// `e` and every error under it, `: `-separated: the whole story for a
+/// log line or a reply.
 pub fn report(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -81,8 +70,7 @@ impl WithContext for Error {
 
 /// Defines, in the calling module, `Context`: `.context(..)` and
 /// `.with_context(..)` on results whose error converts into `$error` (and
-/// on options), as `anyhow::Context` does, adding what was being done
-/// through [`WithContext`]. One definition for every library's own error
+/// on options), adding what was being done through [`WithContext`]. One definition for every library's own error
 /// type; a trait generic over the error type would defeat `?`'s inference.
 #[macro_export]
 macro_rules! context_trait {

@@ -52,12 +52,12 @@ pub fn config_elements(
     st: &mut dyn StoreOps,
     domid: u32,
     file: &str,
-) -> anyhow::Result<Vec<String>> {
+) -> crate::Result<Vec<String>> {
     let src = clickos::read_config(st, domid)?;
     let reg = mb_runner::registry();
     match click::lang::parse(&src, file, &[], &|c| reg.contains(c)) {
         Ok(flat) => Ok(flat.elements.into_iter().map(|e| e.name).collect()),
-        Err(errs) => anyhow::bail!(
+        Err(errs) => crate::bail!(
             "the stored config does not parse: {}",
             errs.0.first().map(|e| e.to_string()).unwrap_or_default()
         ),
