@@ -1287,7 +1287,7 @@ mod tests {
 
     #[test]
     fn records_across_window_refills_read_as_from_a_mapped_file() {
-        // Three windows' worth of records of many sizes, some up to
+        // Many windows' worth of records of many sizes, some near
         // MAX_CAPLEN, so refills fall inside headers and inside data.
         let sizes = (0..400u32).map(|i| match i % 7 {
             0 => MAX_CAPLEN as usize - i as usize,
