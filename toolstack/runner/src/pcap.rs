@@ -266,10 +266,14 @@ pub struct Reader {
     end: usize,
     eof: bool,
     kind: Kind,
+    /// Nanoseconds per timestamp unit (1 or 1000) when the trace is pcap in
+    /// our byte order, version 2.3 or later and unmodified: the records
+    /// [`Reader::next_fast`] reads. 0 for every other trace.
+    fast_scale: u32,
     /// The trace's link type (the first interface's, for pcapng).
     linktype: u32,
-    /// Offset of `win[start]` in the (decompressed) stream.
-    pos: u64,
+    /// Offset of `win[0]` in the (decompressed) stream.
+    base: u64,
     /// The last record's captured bytes in `win`.
     data: std::ops::Range<usize>,
     /// The container's name ("pcap", "gzip'd pcapng" ...).
@@ -280,66 +284,77 @@ pub struct Reader {
 /// (MAX_CAPLEN and its headers fit).
 const WINDOW: usize = 1 << 20;
 
-/// The bytes a [`Reader`] parses.
-enum Window {
-    /// Refilled from the source.
-    Read(Vec<u8>),
-    /// A whole regular file, mapped: no read calls, the kernel pages it in
-    /// (and, the mapping being sequential, out) as records are parsed.
-    Mapped(Mapping),
-}
-
-/// A private read-only mapping of a file.
-struct Mapping {
-    ptr: *const u8,
+/// The bytes a [`Reader`] parses: a whole regular file mapped (no read
+/// calls; the kernel pages it in and, the mapping being sequential, out as
+/// records are parsed), or a window refilled from the source. The window is
+/// an anonymous mapping, so both are a pointer and a length and reading a
+/// record takes no dispatch on which it is.
+struct Window {
+    ptr: *mut u8,
     len: usize,
-}
-
-impl Mapping {
-    fn new(f: &std::fs::File, len: usize) -> io::Result<Mapping> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: maps `len` (> 0) bytes of an open file read-only and
-        // private; the result is checked before use. If the file shrinks
-        // under the mapping, reading past its end faults (SIGBUS), as in
-        // Click's FromDump with MMAP.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: advice on the mapping just made; failure is harmless.
-        unsafe { libc::madvise(p, len, libc::MADV_SEQUENTIAL) };
-        Ok(Mapping {
-            ptr: p as *const u8,
-            len,
-        })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the mapping `new` made; nothing borrows it any more.
-        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
-    }
+    /// Refilled from the source (anonymous, writable), not a file.
+    refilled: bool,
 }
 
 impl Window {
+    /// Maps `len` (> 0) bytes of `f` read-only.
+    fn file(f: &std::fs::File, len: usize) -> io::Result<Window> {
+        use std::os::fd::AsRawFd;
+        let w = Window::map(
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            f.as_raw_fd(),
+            false,
+        )?;
+        // SAFETY: advice on the mapping just made; failure is harmless.
+        unsafe { libc::madvise(w.ptr.cast(), len, libc::MADV_SEQUENTIAL) };
+        Ok(w)
+    }
+
+    /// A zeroed writable window of `len` (> 0) bytes.
+    fn refilled(len: usize) -> io::Result<Window> {
+        let rw = libc::PROT_READ | libc::PROT_WRITE;
+        Window::map(len, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, true)
+    }
+
+    fn map(len: usize, prot: i32, flags: i32, fd: i32, refilled: bool) -> io::Result<Window> {
+        // SAFETY: a new private mapping of `len` bytes (of an open file, or
+        // anonymous with fd -1); the result is checked before use. If a
+        // mapped file shrinks under the mapping, reading past its end
+        // faults (SIGBUS), as in Click's FromDump with MMAP.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Window {
+            ptr: p.cast(),
+            len,
+            refilled,
+        })
+    }
+
     #[inline]
     fn bytes(&self) -> &[u8] {
-        match self {
-            Window::Read(v) => v,
-            // SAFETY: `len` bytes mapped readable until the Mapping drops,
-            // which outlives this borrow.
-            Window::Mapped(m) => unsafe { std::slice::from_raw_parts(m.ptr, m.len) },
-        }
+        // SAFETY: `len` bytes mapped readable until `self` drops, which
+        // outlives this borrow; written only through `bytes_mut`, which
+        // borrows `self` mutably.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// The window's bytes to refill; `None` for a mapped file.
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        // SAFETY: as `bytes`; a refilled window is mapped writable, and
+        // the mutable borrow of `self` makes this the only access.
+        self.refilled
+            .then(|| unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) })
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping `map` made; nothing borrows it any more.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
 }
 
@@ -366,8 +381,7 @@ impl Reader {
         let meta = f.metadata()?;
         let len = meta.len() as usize;
         if mmap && len > 0 && meta.is_file() {
-            let m = Mapping::new(&f, len)?;
-            let b = Window::Mapped(m);
+            let b = Window::file(&f, len)?;
             if compression(&b.bytes()[..len.min(4)]) != Some("gzip") {
                 return Reader::start(Box::new(io::empty()), b, len);
             }
@@ -380,13 +394,13 @@ impl Reader {
     /// `a1 b2 c3 d4` (microseconds) or `a1 b2 3c 4d` (nanoseconds) in
     /// either byte order.
     pub fn new(src: Box<dyn Read>) -> Result<Reader, PcapError> {
-        Reader::start(src, Window::Read(vec![0; WINDOW]), 0)
+        Reader::start(src, Window::refilled(WINDOW)?, 0)
     }
 
     /// A reader of `win`, whose first `end` bytes hold the stream's start,
     /// the rest coming from `src`.
     fn start(src: Box<dyn Read>, win: Window, end: usize) -> Result<Reader, PcapError> {
-        let eof = matches!(win, Window::Mapped(_));
+        let eof = !win.refilled;
         let mut r = Reader {
             src,
             win,
@@ -397,8 +411,9 @@ impl Reader {
                 swapped: false,
                 interfaces: Vec::new(),
             },
+            fast_scale: 0,
             linktype: 0,
-            pos: 0,
+            base: 0,
             data: 0..0,
             format: String::new(),
         };
@@ -413,7 +428,7 @@ impl Reader {
             let src = std::mem::replace(&mut r.src, Box::new(io::empty()));
             r.src = Box::new(flate2::read::MultiGzDecoder::new(head.chain(src)));
             (r.start, r.end, r.eof) = (0, 0, false);
-            r.win = Window::Read(vec![0; WINDOW]);
+            r.win = Window::refilled(WINDOW)?;
             if r.have(4)? < 4 {
                 return Err(PcapError::TooShort);
             }
@@ -448,6 +463,9 @@ impl Reader {
             let h = parse_header(r.peek(FILE_HEADER_LEN))?;
             r.consume(FILE_HEADER_LEN);
             r.linktype = h.linktype;
+            if !h.swapped && h.minor > 3 && h.extra == 0 {
+                r.fast_scale = if h.nanos { 1 } else { 1000 };
+            }
             r.kind = Kind::Pcap(h);
             r.format = "pcap".into();
         }
@@ -468,11 +486,13 @@ impl Reader {
     }
 
     /// Offset of the next record in the (decompressed) stream.
+    #[inline]
     pub fn position(&self) -> u64 {
-        self.pos
+        self.base + self.start as u64
     }
 
     /// The captured bytes of the record [`Reader::next_record`] returned last.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.win.bytes()[self.data.clone()]
     }
@@ -480,11 +500,54 @@ impl Reader {
     /// Skips forward to offset `pos` of the stream (FromDump's FILEPOS);
     /// nothing happens if the reader is there or past it already.
     pub fn skip_to(&mut self, pos: u64) -> io::Result<()> {
-        self.skip(pos.saturating_sub(self.pos)).map(|_| ())
+        self.skip(pos.saturating_sub(self.position())).map(|_| ())
     }
 
     /// The next packet record; `Ok(None)` at the end of the trace.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record>, RecordError> {
+        match self.next_fast() {
+            Some(r) => Ok(Some(r)),
+            None => self.next_slow(),
+        }
+    }
+
+    /// The next record of a native pcap trace when it lies whole in the
+    /// window, as nearly every record does: one header read, one bounds
+    /// test, nothing consumed otherwise, so [`Reader::next_slow`] then
+    /// reads the same record (refilling, or reporting the error).
+    #[inline(always)]
+    fn next_fast(&mut self) -> Option<Record> {
+        if self.fast_scale == 0 {
+            return None;
+        }
+        let rest = self.win.bytes().get(self.start..self.end)?;
+        let (hdr, data) = rest.split_first_chunk::<RECORD_HEADER_LEN>()?;
+        let word = |i: usize| u32::from_ne_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
+        let (sec, frac, stored, len) = (word(0), word(4), word(8), word(12));
+        // A bad length, or a record not all read yet: the slow path's.
+        if stored > MAX_CAPLEN || stored as usize > data.len() {
+            return None;
+        }
+        let pos = self.position();
+        let total = RECORD_HEADER_LEN + stored as usize;
+        let caplen = stored.min(len);
+        let at = self.start + RECORD_HEADER_LEN;
+        self.data = at..at + caplen as usize;
+        self.consume(total);
+        Some(Record {
+            sec,
+            nsec: frac.wrapping_mul(self.fast_scale),
+            caplen,
+            len,
+            pos,
+        })
+    }
+
+    /// [`Reader::next_record`] for every record [`Reader::next_fast`] leaves.
+    #[cold]
+    #[inline(never)]
+    fn next_slow(&mut self) -> Result<Option<Record>, RecordError> {
         match self.kind {
             Kind::Pcap(h) => self.next_pcap(&h),
             Kind::Pcapng { .. } => self.next_pcapng(),
@@ -503,11 +566,12 @@ impl Reader {
 
     #[cold]
     fn refill(&mut self, n: usize) -> io::Result<usize> {
-        let Window::Read(win) = &mut self.win else {
+        let Some(win) = self.win.bytes_mut() else {
             // Mapped: everything there is, is there.
             return Ok((self.end - self.start).min(n));
         };
         win.copy_within(self.start..self.end, 0);
+        self.base += self.start as u64;
         (self.start, self.end) = (0, self.end - self.start);
         while self.end < n && !self.eof {
             match self.src.read(&mut win[self.end..]) {
@@ -525,9 +589,9 @@ impl Reader {
         &self.win.bytes()[self.start..self.start + n]
     }
 
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.start += n;
-        self.pos += n as u64;
     }
 
     /// Consumes `n` bytes, or up to the end; how many were there.
@@ -545,7 +609,7 @@ impl Reader {
     }
 
     fn next_pcap(&mut self, h: &Header) -> Result<Option<Record>, RecordError> {
-        let pos = self.pos;
+        let pos = self.position();
         let hl = RECORD_HEADER_LEN + h.extra;
         match self.have(hl).map_err(io_err)? {
             0 => return Ok(None),
@@ -774,7 +838,7 @@ impl Reader {
 
     fn next_pcapng(&mut self) -> Result<Option<Record>, RecordError> {
         loop {
-            let pos = self.pos;
+            let pos = self.position();
             let Some((ty, body)) = self.block()? else {
                 return Ok(None);
             };
@@ -1209,6 +1273,52 @@ mod tests {
             },
         };
         assert!(failed);
+    }
+
+    /// Hands out at most 1000 bytes a read, so records straddle refills.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1000);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn records_across_window_refills_read_as_from_a_mapped_file() {
+        // Many windows' worth of records of many sizes, some near
+        // MAX_CAPLEN, so refills fall inside headers and inside data.
+        let sizes = (0..400u32).map(|i| match i % 7 {
+            0 => MAX_CAPLEN as usize - i as usize,
+            k => (i * 37 % 1500) as usize + k as usize,
+        });
+        let bodies: Vec<Vec<u8>> = sizes
+            .enumerate()
+            .map(|(i, n)| (0..n).map(|j| (i * 31 + j) as u8).collect())
+            .collect();
+        let recs: Vec<(&[u8], u32)> = bodies.iter().map(|b| (&b[..], b.len() as u32)).collect();
+        let b = file(false, true, &recs);
+        assert!(b.len() > 3 * WINDOW);
+        let dir = crate::testutil::Scratch::new("pcap-window");
+        let path = dir.path("big.pcap");
+        std::fs::write(&path, &b).unwrap();
+        let readers = [
+            Reader::new(Box::new(Trickle(io::Cursor::new(b.clone())))).unwrap(),
+            Reader::open(&path, true).unwrap(),
+            Reader::open(&path, false).unwrap(),
+        ];
+        for mut r in readers {
+            let mut pos = FILE_HEADER_LEN as u64;
+            for (i, body) in bodies.iter().enumerate() {
+                let rec = r.next_record().unwrap().unwrap();
+                assert_eq!((rec.pos, rec.sec, rec.nsec), (pos, 100 + i as u32, 5000));
+                assert_eq!(r.data(), &body[..], "record {i}");
+                pos += (RECORD_HEADER_LEN + body.len()) as u64;
+                assert_eq!(r.position(), pos);
+            }
+            assert_eq!(r.next_record(), Ok(None));
+        }
     }
 
     #[test]

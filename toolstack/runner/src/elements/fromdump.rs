@@ -247,16 +247,22 @@ impl FromDump {
 
     /// The next record of the trace, `None` at its end (a bad record,
     /// logged once, ends it too).
+    #[inline(always)]
     fn next_record(&mut self, cx: &Ctx) -> Option<pcap::Record> {
         match self.trace.as_mut()?.next_record() {
             Ok(r) => r,
             Err(e) => {
-                if !self.warned {
-                    self.warned = true;
-                    cx.log(&format!("{}: {e}", self.filename));
-                }
+                self.warn(cx, &e);
                 None
             }
+        }
+    }
+
+    #[cold]
+    fn warn(&mut self, cx: &Ctx, e: &pcap::RecordError) {
+        if !self.warned {
+            self.warned = true;
+            cx.log(&format!("{}: {e}", self.filename));
         }
     }
 
