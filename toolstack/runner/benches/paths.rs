@@ -1,5 +1,6 @@
-//! Packet-path throughput of the host runner, next to Click's user-level
-//! figures on this machine kind. Run with `cargo bench -p mb-runner`
+//! Packet-path throughput of the host runner: an element-loop
+//! micro-benchmark (no Click figure beside it: a comparison with Click
+//! comes only from both run in turn on one machine). Run with `cargo bench -p mb-runner`
 //! (`make bench`). Generates a trace of 1,000,000 64-byte frames under
 //! target/ (not committed), then times each configuration from the first
 //! packet to the driver stop. FromDump maps the trace and parses it as
@@ -107,18 +108,12 @@ fn main() {
     let reg = mb_runner::registry();
     let src = format!("src :: FromDump({path}, STOP true, BURST 32)");
     let src1 = format!("src :: FromDump({path}, STOP true)");
-    let rows: [(&str, String, &[&str], f64); 4] = [
-        (
-            "FromDump -> Discard",
-            format!("{src} -> Discard;"),
-            &[],
-            0.0,
-        ),
+    let rows: [(&str, String, &[&str]); 4] = [
+        ("FromDump -> Discard", format!("{src} -> Discard;"), &[]),
         (
             "FromDump -> Counter -> Discard",
             format!("{src} -> c :: Counter -> Discard;"),
             &[],
-            9.0,
         ),
         (
             "FromDump -> Classifier(12/0800, -) -> Strip(14) -> CheckIPHeader -> Discard",
@@ -127,13 +122,11 @@ fn main() {
                  cl[1] -> Discard;"
             ),
             &["Classifier", "Strip", "CheckIPHeader"],
-            21.0,
         ),
         (
             "FromDump -> Counter -> Discard, BURST 1 (Click's packet order)",
             format!("{src1} -> c :: Counter -> Discard;"),
             &[],
-            9.0,
         ),
     ];
     let runs: usize = std::env::var("BENCH_RUNS")
@@ -146,14 +139,14 @@ fn main() {
     );
     println!("Mpps per CPU-second of the running thread [wall-clock Mpps]");
     println!();
-    println!("| path | Mpps [wall] | Click userlevel Mpps | ratio |");
-    println!("| --- | ---: | ---: | ---: |");
-    for (name, config, needs, click) in rows {
+    println!("| path | Mpps [wall] |");
+    println!("| --- | ---: |");
+    for (name, config, needs) in rows {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
             continue;
         }
         if let Some(missing) = needs.iter().find(|c| !reg.contains(c)) {
-            println!("| {name} | n/a (element missing: {missing}) | {click} | |");
+            println!("| {name} | n/a (element missing: {missing}) |");
             continue;
         }
         let (mut best, mut best_wall) = (0.0f64, 0.0f64);
@@ -169,12 +162,8 @@ fn main() {
         }
         let (mpps, wall) = (best / 1e6, best_wall / 1e6);
         match err {
-            Some(e) if best == 0.0 => println!("| {name} | error: {e} | {click} | |"),
-            _ if click > 0.0 => println!(
-                "| {name} | {mpps:.1} [{wall:.1}] | {click} | {:.2}x |",
-                mpps / click
-            ),
-            _ => println!("| {name} | {mpps:.1} [{wall:.1}] | - | |"),
+            Some(e) if best == 0.0 => println!("| {name} | error: {e} |"),
+            _ => println!("| {name} | {mpps:.1} [{wall:.1}] |"),
         }
     }
 }
