@@ -68,14 +68,17 @@ fn check_prints_every_error_with_its_position() {
 #[test]
 fn check_reports_every_kind_of_error_with_suggestions() {
     let d = Scratch::new("checkall");
-    // An unknown class, a bad argument, a bad connection, and a script
-    // writing a mistyped handler: all reported in one run, in file order.
+    // An unknown class, a bad argument, a bad connection, a script writing
+    // a mistyped handler, a mistyped element reference and a driver script
+    // expanding a mistyped handler: all reported in one run, in file order.
     let bad = "src :: InfiniteSorce(LIMIT 5);\n\
                q :: Queue(foo);\n\
                Idle -> c :: counter -> Discard;\n\
                Idle -> k :: Counter -> Discard;\n\
                k[1] -> Discard;\n\
-               Script(write k.resett, stop);\n";
+               Script(write k.resett, stop);\n\
+               Idle -> eth :: Counter -> ehh;\n\
+               DriverManager(print \"n=\"$(k.cuont), stop);\n";
     std::fs::write(d.join("all.click"), bad).unwrap();
     let o = run_in(&d.0, &["check", "all.click"]);
     assert_eq!(o.status.code(), Some(1));
@@ -87,6 +90,8 @@ fn check_reports_every_kind_of_error_with_suggestions() {
         "all.click:3:14: unknown element class 'counter' (did you mean 'Counter'?)",
         "all.click:5:6: 'k :: Counter' has no output 1 (Counter takes 1 output)",
         "all.click:6:8: 'Script@10 :: Script': unknown handler 'k.resett' (did you mean 'k.reset'?)",
+        "all.click:7:27: undeclared element 'ehh' (did you mean 'eth'?)",
+        "all.click:8:15: 'DriverManager@14 :: DriverManager': unknown handler 'k.cuont' (did you mean 'k.count'?)",
     ];
     for w in want {
         assert!(lines.contains(&w), "missing {w:?} in:\n{err}");

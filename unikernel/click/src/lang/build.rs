@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use super::ast::*;
 use crate::confparse::split::{is_word, shift_word, split_args, split_words, unquote};
 use crate::error::{Error, Span};
+use crate::suggest::closest;
 
 /// Most connections one scope may hold.
 pub const MAX_CONNECTIONS: usize = 1 << 20;
@@ -335,13 +336,20 @@ impl<'a> Builder<'a> {
         self
     }
 
-    /// Reports `message` about the unknown name `name` at `span`; returns
-    /// the type the name takes from now on.
-    fn unknown(&mut self, span: &Span, name: &str, message: String) -> TypeRef {
+    /// Reports `message` about the unknown name `name` at `span`, with
+    /// `near` or else the suggester's proposal; returns the type the name
+    /// takes from now on.
+    fn unknown(
+        &mut self,
+        span: &Span,
+        name: &str,
+        message: String,
+        near: Option<String>,
+    ) -> TypeRef {
         let mut e = Error::new(span.clone(), message);
         let t = match self.keep_unknown {
             Some(suggest) => {
-                e = e.suggest(suggest(name));
+                e = e.suggest(near.or_else(|| suggest(name)));
                 TypeRef::Primitive(Rc::from(name))
             }
             None => TypeRef::Error,
@@ -378,7 +386,7 @@ impl<'a> Builder<'a> {
             Some(t) => t,
             None => {
                 let msg = format!("unknown element class '{}'", id.name);
-                self.unknown(&id.span, &id.name, msg)
+                self.unknown(&id.span, &id.name, msg, None)
             }
         }
     }
@@ -884,7 +892,11 @@ impl<'a> Builder<'a> {
                     self.err(&p.span, format!("class '{}' used as element name", p.name));
                 } else if p.decl.is_none() && ty.is_none() {
                     let msg = format!("undeclared element '{}'", p.name);
-                    ty = Some(self.unknown(&p.span, &p.name, msg));
+                    // A misspelt reference to an element declared in this
+                    // scope is likelier than a misspelt class.
+                    let named = self.cur().map.keys().filter(|k| !k.starts_with(';'));
+                    let near = closest(&p.name, named.map(String::as_str)).map(String::from);
+                    ty = Some(self.unknown(&p.span, &p.name, msg, near));
                 }
                 let (name, anon) = match ty {
                     Some(_) => (self.anon_name(&p.name), true),

@@ -1137,3 +1137,24 @@ fn huge_substitution_is_reported() {
     let e = errs(&src);
     assert_eq!(e, ["t.click:2:10: variable expansion too large"]);
 }
+
+#[test]
+fn undeclared_elements_are_matched_to_declared_names_then_classes() {
+    let suggest = |n: &str| crate::suggest::closest(n, CLASSES.iter().copied()).map(String::from);
+    let src = "eth :: Idle;\neth -> ehh;\nehh2 -> discard;\nc :: Counter -> Discard;\nIdle -> C;";
+    let (_, errs) = parse_all(src, "t.click", &[], &is_class, &suggest);
+    let got: Vec<_> = errs
+        .0
+        .iter()
+        .map(|e| (e.message.as_str(), e.suggestion.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("undeclared element 'ehh'", Some("eth")),
+            ("undeclared element 'ehh2'", None),
+            ("undeclared element 'discard'", Some("Discard")),
+            ("undeclared element 'C'", Some("c")),
+        ]
+    );
+}

@@ -437,3 +437,70 @@ fn check_source_reports_every_error_with_suggestions() {
         Ok((4, 2))
     );
 }
+
+#[test]
+fn handler_calls_list_expansions_once_and_skip_variables_and_labels() {
+    use crate::elements::driver::interp::{Interp, ScriptType};
+    let insns: alloc::vec::Vec<_> = [
+        "print $(c.cuont)",
+        "read c.count",
+        "write c.reset $(q.length)",
+        "set x \"n=\"$(c.count) '$(quoted.h)'",
+        "goto begin $(lt $(s.add 1 1) 3)",
+        "print $($x.count) $(add 1 2)",
+        "label $(not.expanded)",
+        "stop",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let calls = Interp::parse(ScriptType::Driver, &insns)
+        .unwrap()
+        .handler_calls();
+    assert_eq!(
+        calls,
+        ["c.cuont", "c.count", "c.reset", "q.length", "s.add"]
+    );
+}
+
+#[test]
+fn check_source_checks_driver_manager_and_expanded_handler_calls() {
+    let src = "Idle -> cnt :: Counter -> Discard;\n\
+               DriverManager(print cnt.cuont, print \"n=\"$(cnt.cuont), print $(cn.count), stop);\n\
+               Script(set x $(cnt.rset), print $(cnt.count), stop);\n";
+    let reg = crate::Registry::standard();
+    let errs = crate::Router::check_source(src, "t.click", &[], &reg).unwrap_err();
+    let got: alloc::vec::Vec<_> = errs
+        .0
+        .iter()
+        .map(|e| (e.span.line, e.message.as_str(), e.suggestion.as_deref()))
+        .collect();
+    let dm = "'DriverManager@4 :: DriverManager'";
+    assert_eq!(
+        got,
+        vec![
+            (
+                2,
+                &*alloc::format!("{dm}: unknown handler 'cnt.cuont'"),
+                Some("cnt.count")
+            ),
+            (
+                2,
+                &*alloc::format!("{dm}: no element named 'cn'"),
+                Some("cnt")
+            ),
+            (
+                3,
+                "'Script@5 :: Script': unknown handler 'cnt.rset'",
+                Some("cnt.reset")
+            ),
+        ],
+        "{errs}"
+    );
+    let good = "Idle -> c :: Counter -> Discard;\n\
+                DriverManager(print \"n=\"$(c.count), write c.reset $(c.count), stop);";
+    assert_eq!(
+        crate::Router::check_source(good, "t", &[], &reg),
+        Ok((4, 2))
+    );
+}

@@ -346,21 +346,41 @@ impl Interp {
         }
     }
 
-    /// The handlers `read`, `write` and `print` instructions name as
-    /// written (`elem.handler`), leaving out names built from variables:
-    /// what a configuration check can verify before the script runs.
+    /// The handlers the instructions name as written (`elem.handler`), in
+    /// order, once each: those `read`, `write` and `print` call and those
+    /// `$(elem.handler ...)` expands, leaving out names built from
+    /// variables: what a configuration check can verify before the script
+    /// runs.
     pub fn handler_calls(&self) -> Vec<String> {
-        self.insns
-            .iter()
-            .filter_map(|x| match x.op {
-                Op::Read { .. } | Op::Write { .. } => Some(shift_word(&x.text).0),
+        let mut calls = Vec::new();
+        for x in &self.insns {
+            match x.op {
+                Op::Read { .. } | Op::Write { .. } => calls.push(shift_word(&x.text).0),
                 Op::Print { .. } if x.text.starts_with(|c: char| c.is_ascii_alphabetic()) => {
-                    Some(shift_word(&x.text).0)
+                    calls.push(shift_word(&x.text).0)
                 }
-                _ => None,
-            })
-            .filter(|name| name.contains('.') && !name.contains('$'))
-            .collect()
+                _ => {}
+            }
+            // A label's text is never expanded.
+            if x.op != Op::Label {
+                let mut record = |name: &str, kind: VarKind| {
+                    if kind == VarKind::Handler {
+                        calls.push(shift_word(name).0);
+                    }
+                    None
+                };
+                expand(&x.text, &mut record, false);
+            }
+        }
+        let mut seen = Vec::new();
+        calls.retain(|name| {
+            let keep = name.contains('.') && !name.contains('$') && !seen.contains(name);
+            if keep {
+                seen.push(name.clone());
+            }
+            keep
+        });
+        calls
     }
 
     /// True if `h` is a handler of the script element itself.

@@ -112,7 +112,7 @@ impl Script {
         })
     }
 
-    /// The `elem.handler` names the script reads and writes as written
+    /// The `elem.handler` names the script calls as written
     /// (see [`Interp::handler_calls`]).
     pub fn handler_calls(&self) -> alloc::vec::Vec<String> {
         self.interp.borrow().handler_calls()
