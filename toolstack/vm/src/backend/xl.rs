@@ -77,8 +77,22 @@ pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
 pub fn config(plan: &Plan) -> Result<String> {
     let vifs = vifs(plan.domid, &plan.nics)?;
     let image = plan.image.display().to_string();
-    if image.contains('"') || plan.name.contains('"') {
-        bail!("quotes are not allowed in the image path or name");
+    // Both land inside double quotes in xl's config syntax; the NICs'
+    // bridge names were checked when --nic was parsed.
+    if let Some(c) = image
+        .chars()
+        .chain(plan.name.chars())
+        .find(|&c| matches!(c, '"' | '\\') || c.is_control())
+    {
+        bail!(
+            "{:?} is not allowed in the image path or name of an xl guest",
+            c
+        );
+    }
+    for n in &plan.nics {
+        if let NicSpec::Bridge(br) = n {
+            super::confine::check_plain("bridge name", br)?;
+        }
     }
     Ok(TEMPLATE
         .replace("@NAME@", &plan.name)
@@ -235,7 +249,7 @@ pub(crate) mod tests {
             "memory = 32\n",
             "vif = [ 'bridge=xenbr0,mac=52:54:00:00:00:00', 'bridge=br1,mac=52:54:00:00:00:01' ]\n",
             "tsc_mode = \"native\"\n",
-            "on_crash = \"preserve\"\n",
+            "on_crash = \"destroy\"\n",
         ] {
             assert!(c.contains(want), "missing {want:?} in\n{c}");
         }
@@ -251,6 +265,19 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("bridges only"));
+        let mut quoted = plan(std::path::Path::new("/run/x"), vec![]);
+        quoted.image = "/boot/a\"b.elf".into();
+        assert!(config(&quoted)
+            .unwrap_err()
+            .to_string()
+            .contains("not allowed"));
+        quoted.image = "/boot/a\nb.elf".into();
+        assert!(config(&quoted).is_err());
+        let vif = plan(
+            std::path::Path::new("/run/x"),
+            vec![NicSpec::Bridge("br0,script=x".into())],
+        );
+        assert!(config(&vif).unwrap_err().to_string().contains("a comma"));
     }
 
     #[test]
