@@ -15,8 +15,15 @@ use mb_tests_mbctl::can_run;
 const SCRIPTS: [&str; 2] = ["tests/mbctl/demo.sh", "click-configs/chains/demo.sh"];
 
 /// Where `mbctl` finds the programs it runs for `boot --nic netns:` and
-/// `chain up` (their names are string literals there).
-const MBCTL_SOURCES: [&str; 2] = ["toolstack/mbctl/src", "toolstack/ovs/src"];
+/// `chain up` (their names are string literals there): mbctl only parses,
+/// the VM, agent and chain libraries run them.
+const MBCTL_SOURCES: [&str; 5] = [
+    "toolstack/mbctl/src",
+    "toolstack/ovs/src",
+    "toolstack/vm/src",
+    "toolstack/agent/src",
+    "toolstack/chain/src",
+];
 
 fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
