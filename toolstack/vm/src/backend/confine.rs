@@ -224,27 +224,29 @@ fn write(path: &Path, value: &str) -> Result<()> {
 
 impl Cgroup {
     /// Makes the cgroup of `leaf` with a memory limit of `memory_mib` plus
-    /// [`QEMU_OVERHEAD_MIB`] and [`CPU_MAX`]. `Ok(None)` with the reason
-    /// when this host has no usable cgroups (said once per process by the
-    /// caller); an error when they exist but refuse the limits.
-    pub fn create(leaf: &str, memory_mib: u64) -> Result<Result<Cgroup, String>> {
-        let cg = match cgroup_dirs(leaf) {
-            Ok(cg) => cg,
-            Err(why) => return Ok(Err(why)),
-        };
-        let bytes = (memory_mib + QEMU_OVERHEAD_MIB) << 20;
-        let (quota, period) = CPU_MAX;
+    /// [`QEMU_OVERHEAD_MIB`] and [`CPU_MAX`], or says why it cannot (no
+    /// cgroups, a read-only hierarchy, limits refused): QEMU then runs
+    /// without one, and the caller says so.
+    pub fn create(leaf: &str, memory_mib: u64) -> Result<Cgroup, String> {
+        let cg = cgroup_dirs(leaf)?;
         // A leftover of a VM of the same name (an agent killed before its
         // cleanup) is empty: take it over.
         cg.remove();
-        for d in &cg.dirs {
+        cg.make(memory_mib).map_err(|e| {
+            cg.remove();
+            crate::error::report(&e)
+        })?;
+        Ok(cg)
+    }
+
+    fn make(&self, memory_mib: u64) -> Result<()> {
+        let bytes = (memory_mib + QEMU_OVERHEAD_MIB) << 20;
+        let (quota, period) = CPU_MAX;
+        for d in &self.dirs {
             if let Some(parent) = d.parent() {
-                if !parent.exists() {
-                    if let Err(e) = std::fs::create_dir_all(parent) {
-                        return Ok(Err(format!("cannot create {}: {e}", parent.display())));
-                    }
-                }
-                if cg.v2 {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+                if self.v2 {
                     // /sys/fs/cgroup/mb/<leaf>: hand the controllers down.
                     write(
                         &Path::new(CG_ROOT).join("cgroup.subtree_control"),
@@ -253,27 +255,18 @@ impl Cgroup {
                     write(&parent.join("cgroup.subtree_control"), "+memory +cpu")?;
                 }
             }
-            std::fs::create_dir(d).with_context(|| format!("creating cgroup {}", d.display()))?;
-        }
-        let set = || -> Result<()> {
-            for d in &cg.dirs {
-                if d.join("memory.max").exists() {
-                    write(&d.join("memory.max"), &bytes.to_string())?;
-                    write(&d.join("cpu.max"), &format!("{quota} {period}"))?;
-                } else if d.join("memory.limit_in_bytes").exists() {
-                    write(&d.join("memory.limit_in_bytes"), &bytes.to_string())?;
-                } else if d.join("cpu.cfs_quota_us").exists() {
-                    write(&d.join("cpu.cfs_period_us"), &period.to_string())?;
-                    write(&d.join("cpu.cfs_quota_us"), &quota.to_string())?;
-                }
+            std::fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
+            if d.join("memory.max").exists() {
+                write(&d.join("memory.max"), &bytes.to_string())?;
+                write(&d.join("cpu.max"), &format!("{quota} {period}"))?;
+            } else if d.join("memory.limit_in_bytes").exists() {
+                write(&d.join("memory.limit_in_bytes"), &bytes.to_string())?;
+            } else if d.join("cpu.cfs_quota_us").exists() {
+                write(&d.join("cpu.cfs_period_us"), &period.to_string())?;
+                write(&d.join("cpu.cfs_quota_us"), &quota.to_string())?;
             }
-            Ok(())
-        };
-        if let Err(e) = set() {
-            cg.remove();
-            return Err(e);
         }
-        Ok(Ok(cg))
+        Ok(())
     }
 
     /// The `cgroup.procs` files, for [`join_self`] in a child before exec.

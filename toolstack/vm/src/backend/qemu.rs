@@ -234,7 +234,7 @@ impl Qemu {
                 .collect(),
         };
         let leaf = cgroup_leaf(&self.run, &plan.name);
-        let cgroup = match Cgroup::create(&leaf, super::xl::memory_mib(&plan.memory)?)? {
+        let cgroup = match Cgroup::create(&leaf, super::xl::memory_mib(&plan.memory)?) {
             Ok(cg) => Some(cg),
             Err(why) => {
                 no_cgroup(&why);
