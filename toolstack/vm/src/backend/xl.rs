@@ -62,10 +62,14 @@ pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
     nics.iter()
         .enumerate()
         .map(|(i, n)| match n {
-            NicSpec::Bridge(br) => Ok(format!(
-                "'bridge={br},mac={}'",
-                crate::net::mac(domid_hint, i)
-            )),
+            NicSpec::Bridge(br) => {
+                // A spec built without parsing gets the parser's check.
+                super::confine::check_plain("bridge name", br)?;
+                Ok(format!(
+                    "'bridge={br},mac={}'",
+                    crate::net::mac(domid_hint, i)
+                ))
+            }
             other => bail!(
                 "--nic {other}: the xl backend attaches NICs to bridges only (--nic bridge:BR)"
             ),
@@ -77,8 +81,7 @@ pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
 pub fn config(plan: &Plan) -> Result<String> {
     let vifs = vifs(plan.domid, &plan.nics)?;
     let image = plan.image.display().to_string();
-    // Both land inside double quotes in xl's config syntax; the NICs'
-    // bridge names were checked when --nic was parsed.
+    // Both land inside double quotes in xl's config syntax.
     if let Some(c) = image
         .chars()
         .chain(plan.name.chars())
@@ -89,11 +92,7 @@ pub fn config(plan: &Plan) -> Result<String> {
             c
         );
     }
-    for n in &plan.nics {
-        if let NicSpec::Bridge(br) = n {
-            super::confine::check_plain("bridge name", br)?;
-        }
-    }
+
     Ok(TEMPLATE
         .replace("@NAME@", &plan.name)
         .replace("@KERNEL@", &image)
