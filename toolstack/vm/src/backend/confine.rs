@@ -74,37 +74,41 @@ pub fn vmm_user() -> Result<Option<VmmUser>> {
         if !crate::sys::is_root() {
             return Ok(None);
         }
-        let name = user_name();
-        if let Some(u) = lookup(&name) {
-            return Ok(Some(u));
-        }
-        let made = crate::sys::run(
-            "useradd",
-            &[
-                "--system",
-                "--no-create-home",
-                "--home-dir",
-                "/nonexistent",
-                "--shell",
-                "/usr/sbin/nologin",
-                "--comment",
-                "mbctl's QEMU processes",
-                &name,
-            ],
-        );
-        // Another agent may have made it meanwhile: the lookup decides.
-        match (lookup(&name), made) {
-            (Some(u), _) => Ok(Some(u)),
-            (None, Err(e)) => Err(format!(
-                "QEMU runs as the unprivileged user '{name}', which is missing and could not \
-                 be created ({}); create it with `useradd --system {name}`",
-                crate::error::report(&e)
-            )),
-            (None, Ok(_)) => Err(format!("useradd made no user '{name}'")),
-        }
+        ensure_user(&user_name()).map(Some)
     })
     .clone()
     .map_err(crate::error::Error::Invalid)
+}
+
+/// The system user `name`, made without home or login shell if missing.
+fn ensure_user(name: &str) -> Result<VmmUser, String> {
+    if let Some(u) = lookup(name) {
+        return Ok(u);
+    }
+    let made = crate::sys::run(
+        "useradd",
+        &[
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--comment",
+            "mbctl's QEMU processes",
+            name,
+        ],
+    );
+    // Another agent may have made it meanwhile: the lookup decides.
+    match (lookup(name), made) {
+        (Some(u), _) => Ok(u),
+        (None, Err(e)) => Err(format!(
+            "QEMU runs as the unprivileged user '{name}', which is missing and could not \
+             be created ({}); create it with `useradd --system {name}`",
+            crate::error::report(&e)
+        )),
+        (None, Ok(_)) => Err(format!("useradd made no user '{name}'")),
+    }
 }
 
 /// Lets `user` reach the guest store socket `socket` (QEMU reconnects to
@@ -383,6 +387,21 @@ mod tests {
                 assert!(d.starts_with(CG_ROOT), "{}", d.display());
             }
         }
+    }
+
+    #[test]
+    fn a_missing_user_is_made() {
+        if !crate::sys::is_root() {
+            return;
+        }
+        let name = format!("mbq-t{}", std::process::id() % 100_000);
+        let u = ensure_user(&name).unwrap();
+        assert_ne!(u.uid, 0);
+        assert_eq!(lookup(&name), Some(u.clone()));
+        // Made once: the second call finds it.
+        assert_eq!(ensure_user(&name), Ok(u));
+        crate::sys::run("userdel", &[&name]).unwrap();
+        assert_eq!(lookup(&name), None);
     }
 
     #[test]
