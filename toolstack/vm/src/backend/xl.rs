@@ -92,7 +92,6 @@ pub fn config(plan: &Plan) -> Result<String> {
             c
         );
     }
-
     Ok(TEMPLATE
         .replace("@NAME@", &plan.name)
         .replace("@KERNEL@", &image)
