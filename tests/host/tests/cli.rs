@@ -353,3 +353,69 @@ fn every_help_has_examples() {
         assert!(stdout(&o).contains("Examples:"), "{args:?}: {}", stdout(&o));
     }
 }
+
+/// `mbctl ARGS` in `dir` with its address space capped at 3 GB (`ulimit
+/// -v`): an allocation a config sized at will fails there, not later.
+fn run_capped(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .current_dir(dir)
+        .arg("-c")
+        .arg("ulimit -v 3000000 && exec \"$0\" \"$@\"")
+        .arg(mb_tests_host::mbctl())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running mbctl under ulimit")
+}
+
+#[test]
+fn sizes_a_config_sets_at_will_are_errors_not_aborts() {
+    let d = Scratch::new("mem");
+    for (file, cfg, col) in [
+        (
+            "len.click",
+            "InfiniteSource(LENGTH 4294967295) -> Discard;\n",
+            16,
+        ),
+        (
+            "rated.click",
+            "RatedSource(LENGTH 4294967295) -> Discard;\n",
+            13,
+        ),
+        (
+            "unstrip.click",
+            "InfiniteSource(LIMIT 1) -> Unstrip(4294967295) -> Discard;\n",
+            36,
+        ),
+    ] {
+        std::fs::write(d.join(file), cfg).unwrap();
+        for cmd in ["check", "run"] {
+            let o = run_capped(&d.0, &[cmd, file]);
+            let err = stderr(&o);
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{cmd} {file}: {:?} {err}",
+                o.status
+            );
+            assert!(err.contains(&format!("{file}:1:{col}:")), "{cmd}: {err}");
+            assert!(err.contains("too large (at most 65535)"), "{cmd}: {err}");
+        }
+    }
+    // A script that doubles a string passes the check and stops at the
+    // bound when it runs, with the reason; the router goes idle and exits.
+    std::fs::write(
+        d.join("grow.click"),
+        "Script(set x a, label l, set x $x$x, goto l);\n",
+    )
+    .unwrap();
+    let o = run_capped(&d.0, &["check", "grow.click"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_capped(&d.0, &["run", "grow.click"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{:?} {err}", o.status);
+    assert!(
+        err.contains("a string grew past 1048576 bytes; the script stops"),
+        "{err}"
+    );
+}

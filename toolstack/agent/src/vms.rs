@@ -29,7 +29,12 @@ pub trait GuestPorts: Send + Sync {
 
 impl GuestPorts for mb_xenstored::Server {
     fn add(&self, domid: u32, socket: &Path) -> Result<()> {
-        self.add_guest_socket(domid, socket)
+        // The socket belongs to the user QEMU drops to: it reconnects as that.
+        let user = mb_vm::backend::confine::vmm_user()?;
+        if let Some(u) = &user {
+            mb_vm::backend::confine::open_path_to(socket, u)?;
+        }
+        self.add_guest_socket_owned(domid, socket, user.map(|u| (u.uid, u.gid)))
             .with_context(|| format!("serving domain {domid} on {}", socket.display()))
     }
     fn remove(&self, domid: u32) -> Result<()> {

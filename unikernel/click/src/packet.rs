@@ -27,6 +27,11 @@ pub const DEFAULT_HEADROOM: usize = 64;
 pub const DEFAULT_TAILROOM: usize = 32;
 /// Buffer size the pool hands out for ordinary frames.
 pub const DEFAULT_BUFFER: usize = 2048;
+/// The largest packet length a configuration or a handler write may ask
+/// for (a source's LENGTH, Unstrip's bytes): the largest IP packet. Click
+/// takes any `int` and fails later when the packet cannot be made; a
+/// bound here keeps a config from sizing an allocation at will.
+pub const MAX_CONFIG_LEN: usize = 65535;
 /// Size of the user annotation area, as in Click 2.1 (`Packet::anno_size`).
 pub const ANNO_SIZE: usize = 48;
 

@@ -6,6 +6,7 @@
 //! backends speak the same ClickOS protocol.
 
 pub mod accel;
+pub mod confine;
 pub mod qemu;
 pub mod tsc;
 pub mod xl;

@@ -18,11 +18,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::accel::{self, Host};
+use super::confine::{self, opt_value, Cgroup, SANDBOX};
 use super::{Backend, Kind, Launched, Plan};
 use crate::net::host::{self as nethost, Attach, HostNic};
 use crate::pidfile;
 use crate::rundir::RunDir;
 use crate::{NicRecord, Record};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixDatagram;
 
 /// The QEMU backend.
 pub struct Qemu {
@@ -51,8 +54,20 @@ pub fn machine(accel: &str) -> String {
     format!("microvm,x-option-roms=off,rtc=off,pit={pit},pic=off,isa-serial=on")
 }
 
-/// QEMU's arguments for `plan` with accelerator `accel` and NICs `nics`.
-pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
+/// How QEMU is confined and what it is handed, beside the plan.
+#[derive(Clone, Debug, Default)]
+pub struct Jail {
+    /// The user `-runas` drops to (none: QEMU stays the caller's user).
+    pub runas: Option<String>,
+    /// Per NIC, the fd of its socket already connected to its peer
+    /// (socket NICs whose peer was there at launch).
+    pub nic_fds: Vec<Option<i32>>,
+}
+
+/// QEMU's arguments for `plan` with accelerator `accel`, NICs `nics` and
+/// confinement `jail`. Paths inside option lists are comma-escaped; NIC
+/// and VM names were refused earlier if they hold option syntax.
+pub fn args(plan: &Plan, accel: &str, nics: &[HostNic], jail: &Jail) -> Vec<String> {
     let f = &plan.files;
     let mut a: Vec<String> = [
         "-name",
@@ -76,8 +91,8 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
         "-chardev",
         &format!(
             "socket,id=serial,path={},server=on,wait=off,logfile={},logappend=on",
-            f.console_socket().display(),
-            f.console_log().display()
+            opt_value(&f.console_socket()),
+            opt_value(&f.console_log())
         ),
         "-serial",
         "chardev:serial",
@@ -97,11 +112,14 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
         a.push("-netdev".into());
         a.push(match &n.attach {
             Attach::Tap(t) => format!("tap,id=n{i},ifname={t},script=no,downscript=no"),
-            Attach::Socket(local, peer) => format!(
-                "dgram,id=n{i},local.type=unix,local.path={},remote.type=unix,remote.path={}",
-                local.display(),
-                peer.display()
-            ),
+            Attach::Socket(local, peer) => match jail.nic_fds.get(i).copied().flatten() {
+                Some(fd) => format!("dgram,id=n{i},local.type=fd,local.str={fd}"),
+                None => format!(
+                    "dgram,id=n{i},local.type=unix,local.path={},remote.type=unix,remote.path={}",
+                    opt_value(local),
+                    opt_value(peer)
+                ),
+            },
         });
         a.push("-device".into());
         a.push(format!("virtio-net-device,netdev=n{i},mac={}", n.mac));
@@ -112,15 +130,63 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic]) -> Vec<String> {
         "-chardev".into(),
         format!(
             "socket,id=store,path={},reconnect=1",
-            plan.store_socket.display()
+            opt_value(&plan.store_socket)
         ),
         "-device".into(),
         "virtconsole,chardev=store".into(),
-        "-daemonize".into(),
+        "-sandbox".into(),
+        SANDBOX.into(),
+    ]);
+    if let Some(user) = &jail.runas {
+        a.extend(["-runas".to_string(), user.clone()]);
+    }
+    a.extend([
+        "-daemonize".to_string(),
         "-pidfile".into(),
         f.pid_file().display().to_string(),
     ]);
     a
+}
+
+/// The name of the cgroup of middlebox `name` of `run`'s agent.
+pub fn cgroup_leaf(run: &RunDir, name: &str) -> String {
+    match crate::net::run_tag(run.root()) {
+        t if t.is_empty() => name.to_string(),
+        t => format!("{t}-{name}"),
+    }
+}
+
+/// Binds socket NICs' own ends and connects them to their peers when the
+/// peers are there, so QEMU, once unprivileged, needs no access to the
+/// peers' socket files. `None` for other NICs and absent peers (QEMU then
+/// sends to the peer's path itself).
+fn connect_socket_nics(nics: &[HostNic]) -> Result<Vec<Option<UnixDatagram>>> {
+    nics.iter()
+        .map(|n| {
+            let Attach::Socket(local, peer) = &n.attach else {
+                return Ok(None);
+            };
+            let _ = std::fs::remove_file(local);
+            if !peer.exists() {
+                return Ok(None);
+            }
+            let s = UnixDatagram::bind(local)
+                .with_context(|| format!("binding NIC socket {}", local.display()))?;
+            match s.connect(peer) {
+                Ok(()) => Ok(Some(s)),
+                Err(_) => {
+                    let _ = std::fs::remove_file(local);
+                    Ok(None)
+                }
+            }
+        })
+        .collect()
+}
+
+/// Says once per process that QEMU runs without its own cgroup, and why.
+fn no_cgroup(why: &str) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| eprintln!("note: QEMU runs without its own cgroup: {why}"));
 }
 
 /// Whether `pid` is the QEMU started with pid file `pid_file`.
@@ -158,7 +224,26 @@ impl Qemu {
             );
         }
         let _ = std::fs::remove_file(plan.files.pid_file());
-        let argv = args(plan, accel, nics);
+        let user = confine::vmm_user()?;
+        let socks = connect_socket_nics(nics)?;
+        let jail = Jail {
+            runas: user.as_ref().map(|u| u.name.clone()),
+            nic_fds: socks
+                .iter()
+                .map(|s| s.as_ref().map(|s| s.as_raw_fd()))
+                .collect(),
+        };
+        let leaf = cgroup_leaf(&self.run, &plan.name);
+        let cgroup = match Cgroup::create(&leaf, super::xl::memory_mib(&plan.memory)?) {
+            Ok(cg) => Some(cg),
+            Err(why) => {
+                no_cgroup(&why);
+                None
+            }
+        };
+        let procs = cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default();
+        let fds: Vec<i32> = jail.nic_fds.iter().flatten().copied().collect();
+        let argv = args(plan, accel, nics, &jail);
         let _ = std::fs::write(
             plan.files.qemu_log(),
             format!("{} {}\n", bin.display(), argv.join(" ")),
@@ -169,29 +254,47 @@ impl Qemu {
         cmd.args(&argv).stdin(Stdio::null());
         // The agent blocks SIGTERM/SIGINT/SIGHUP to take them with sigwait;
         // exec keeps the mask, and QEMU would never see `destroy`'s SIGTERM.
-        // SAFETY: sigemptyset/sigprocmask are async-signal-safe.
+        // QEMU joins its cgroup before it exists as QEMU, so everything it
+        // allocates counts; the NIC sockets it is handed lose close-on-exec.
+        // SAFETY: sigemptyset/sigprocmask, open/write/close and fcntl are
+        // async-signal-safe, and nothing here allocates.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                confine::join_self(&procs)?;
+                for &fd in &fds {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }
-        let out = cmd
+        let started = cmd
             .output()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        if !out.status.success() {
-            bail!(
-                "QEMU failed to start ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            .with_context(|| format!("starting {}", bin.display()))
+            .and_then(|out| {
+                if !out.status.success() {
+                    bail!(
+                        "QEMU failed to start ({}): {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                }
+                pidfile::read(&plan.files.pid_file()).with_context(|| {
+                    format!("QEMU wrote no pid file {}", plan.files.pid_file().display())
+                })
+            });
+        // QEMU holds its own copies of the sockets now.
+        drop(socks);
+        if started.is_err() {
+            if let Some(cg) = &cgroup {
+                cg.remove();
+            }
         }
-        let pid = pidfile::read(&plan.files.pid_file()).with_context(|| {
-            format!("QEMU wrote no pid file {}", plan.files.pid_file().display())
-        })?;
-        Ok(pid)
+        started
     }
 }
 
@@ -263,12 +366,14 @@ impl Backend for Qemu {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        confine::remove_cgroup(&cgroup_leaf(&self.run, &rec.name));
         true
     }
 
     fn destroy(&self, rec: &Record) -> Result<()> {
         let Some(pid) = rec.pid else { return Ok(()) };
         if !self.alive(rec) {
+            confine::remove_cgroup(&cgroup_leaf(&self.run, &rec.name));
             return Ok(());
         }
         // SIGTERM lets QEMU exit cleanly (its sockets and pid file go);
@@ -331,22 +436,39 @@ mod tests {
                 made: vec![],
             },
         ];
-        let a = args(&p, "tcg", &nics).join(" ");
+        let jail = Jail {
+            runas: Some("mb-qemu".into()),
+            nic_fds: vec![None, Some(9)],
+        };
+        let a = args(&p, "tcg", &nics, &jail).join(" ");
         for want in [
             "-M microvm,x-option-roms=off,rtc=off,pit=on,pic=off,isa-serial=on -accel tcg",
             "-m 16M -kernel /img/mb.elf -chardev socket,id=serial,path=/run/mbctl/vms/fw/console.sock,server=on,wait=off,logfile=/run/mbctl/vms/fw/console.log,logappend=on -serial chardev:serial",
             "-netdev tap,id=n0,ifname=t0,script=no,downscript=no -device virtio-net-device,netdev=n0,mac=52:54:00:00:07:00",
-            "-netdev dgram,id=n1,local.type=unix,local.path=/run/mbctl/vms/fw/nic1.sock,remote.type=unix,remote.path=/tmp/peer",
+            "-netdev dgram,id=n1,local.type=fd,local.str=9 -device virtio-net-device,netdev=n1",
             "-device virtio-serial-device -chardev socket,id=store,path=/run/mbctl/guests/7.sock,reconnect=1 -device virtconsole,chardev=store",
-            "-daemonize -pidfile /run/mbctl/vms/fw/qemu.pid",
+            "-sandbox on,obsolete=deny,resourcecontrol=deny -runas mb-qemu -daemonize -pidfile /run/mbctl/vms/fw/qemu.pid",
         ] {
             assert!(a.contains(want), "missing {want:?} in {a}");
         }
+        // Without a connected socket the NIC names both paths; a comma in
+        // a path is QEMU's escaped one, not an option separator.
+        let mut p2 = plan();
+        p2.store_socket = "/run/a,b/guests/7.sock".into();
+        let a2 = args(&p2, "tcg", &nics, &Jail::default()).join(" ");
+        assert!(a2.contains("local.type=unix,local.path=/run/mbctl/vms/fw/nic1.sock,remote.type=unix,remote.path=/tmp/peer"), "{a2}");
+        assert!(
+            a2.contains("path=/run/a,,b/guests/7.sock,reconnect=1"),
+            "{a2}"
+        );
+        assert!(!a2.contains("-runas"), "{a2}");
         // NICs come before the console so the guest numbers them 0, 1.
         assert!(a.find("netdev=n1").unwrap() < a.find("virtconsole").unwrap());
-        assert!(args(&p, "kvm", &[]).join(" ").contains("pit=off"));
+        assert!(args(&p, "kvm", &[], &jail).join(" ").contains("pit=off"));
         // The TSC rate goes to TCG guests only (KVM has kvmclock).
-        assert!(!args(&p, "kvm", &[]).join(" ").contains("mb.tsc_khz="));
+        assert!(!args(&p, "kvm", &[], &jail)
+            .join(" ")
+            .contains("mb.tsc_khz="));
         if let Some(khz) = super::super::tsc::host_khz() {
             assert!(a.contains(&format!("-append mb.tsc_khz={khz}")), "{a}");
         }

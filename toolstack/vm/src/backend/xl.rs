@@ -62,10 +62,14 @@ pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
     nics.iter()
         .enumerate()
         .map(|(i, n)| match n {
-            NicSpec::Bridge(br) => Ok(format!(
-                "'bridge={br},mac={}'",
-                crate::net::mac(domid_hint, i)
-            )),
+            NicSpec::Bridge(br) => {
+                // A spec built without parsing gets the parser's check.
+                super::confine::check_plain("bridge name", br)?;
+                Ok(format!(
+                    "'bridge={br},mac={}'",
+                    crate::net::mac(domid_hint, i)
+                ))
+            }
             other => bail!(
                 "--nic {other}: the xl backend attaches NICs to bridges only (--nic bridge:BR)"
             ),
@@ -77,8 +81,16 @@ pub fn vifs(domid_hint: u32, nics: &[NicSpec]) -> Result<Vec<String>> {
 pub fn config(plan: &Plan) -> Result<String> {
     let vifs = vifs(plan.domid, &plan.nics)?;
     let image = plan.image.display().to_string();
-    if image.contains('"') || plan.name.contains('"') {
-        bail!("quotes are not allowed in the image path or name");
+    // Both land inside double quotes in xl's config syntax.
+    if let Some(c) = image
+        .chars()
+        .chain(plan.name.chars())
+        .find(|&c| matches!(c, '"' | '\\') || c.is_control())
+    {
+        bail!(
+            "{:?} is not allowed in the image path or name of an xl guest",
+            c
+        );
     }
     Ok(TEMPLATE
         .replace("@NAME@", &plan.name)
@@ -235,7 +247,7 @@ pub(crate) mod tests {
             "memory = 32\n",
             "vif = [ 'bridge=xenbr0,mac=52:54:00:00:00:00', 'bridge=br1,mac=52:54:00:00:00:01' ]\n",
             "tsc_mode = \"native\"\n",
-            "on_crash = \"preserve\"\n",
+            "on_crash = \"destroy\"\n",
         ] {
             assert!(c.contains(want), "missing {want:?} in\n{c}");
         }
@@ -251,6 +263,19 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("bridges only"));
+        let mut quoted = plan(std::path::Path::new("/run/x"), vec![]);
+        quoted.image = "/boot/a\"b.elf".into();
+        assert!(config(&quoted)
+            .unwrap_err()
+            .to_string()
+            .contains("not allowed"));
+        quoted.image = "/boot/a\nb.elf".into();
+        assert!(config(&quoted).is_err());
+        let vif = plan(
+            std::path::Path::new("/run/x"),
+            vec![NicSpec::Bridge("br0,script=x".into())],
+        );
+        assert!(config(&vif).unwrap_err().to_string().contains("a comma"));
     }
 
     #[test]

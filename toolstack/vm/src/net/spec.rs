@@ -6,6 +6,15 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::check_ifname;
+use crate::backend::confine::check_plain;
+
+/// A name that becomes a host interface and a value in QEMU's or xl's
+/// option lists: what Linux allows, without option syntax.
+fn check_nic_name(spec: &str, name: &str) -> Result<()> {
+    check_ifname(name)
+        .and_then(|()| check_plain("interface name", name))
+        .map_err(|e| crate::error::Error::Invalid(format!("--nic '{}': {e}", spec.escape_debug())))
+}
 
 /// One `--nic` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +34,12 @@ pub enum NicSpec {
 impl NicSpec {
     /// Parses `KIND:ARG`.
     pub fn parse(s: &str) -> Result<NicSpec> {
+        if s.chars().any(char::is_control) {
+            bail!(
+                "--nic '{}': control characters (newline, tab, ...) are not allowed",
+                s.escape_debug()
+            );
+        }
         let Some((kind, arg)) = s.split_once(':') else {
             bail!("--nic '{s}': expected tap:NAME, bridge:BR, netns:NS[:IFNAME] or socket:PATH");
         };
@@ -33,28 +48,26 @@ impl NicSpec {
         }
         Ok(match kind {
             "tap" => {
-                check_ifname(arg)
-                    .map_err(|e| crate::error::Error::Invalid(format!("--nic '{s}': {e}")))?;
+                check_nic_name(s, arg)?;
                 NicSpec::Tap(arg.into())
             }
             "bridge" => {
-                check_ifname(arg)
-                    .map_err(|e| crate::error::Error::Invalid(format!("--nic '{s}': {e}")))?;
+                check_nic_name(s, arg)?;
                 NicSpec::Bridge(arg.into())
             }
             "netns" => {
                 let (ns, ifname) = match arg.split_once(':') {
                     Some((ns, i)) => {
-                        check_ifname(i).map_err(|e| {
-                            crate::error::Error::Invalid(format!("--nic '{s}': {e}"))
-                        })?;
+                        check_nic_name(s, i)?;
                         (ns, Some(i.to_string()))
                     }
                     None => (arg, None),
                 };
-                if ns.is_empty() || ns.contains('/') {
+                if ns.is_empty() || ns.contains('/') || ns == "." || ns == ".." {
                     bail!("--nic '{s}': bad namespace name '{ns}'");
                 }
+                check_plain("namespace name", ns)
+                    .map_err(|e| crate::error::Error::Invalid(format!("--nic '{s}': {e}")))?;
                 NicSpec::Netns(ns.into(), ifname)
             }
             "socket" => NicSpec::Socket(PathBuf::from(arg)),
@@ -119,5 +132,27 @@ mod tests {
             .contains("unknown kind"));
         assert!(NicSpec::parse("bridge:").is_err());
         assert!(NicSpec::parse("netns:a/b").is_err());
+    }
+
+    #[test]
+    fn refuses_option_syntax() {
+        for (spec, why) in [
+            ("tap:t0,vhost=on", "a comma"),
+            ("tap:a,b", "a comma"),
+            ("tap:a=b", "an '='"),
+            ("bridge:br\"0", "a quote"),
+            ("bridge:br'0", "a quote"),
+            ("netns:left:in,0", "a comma"),
+            ("netns:le,ft", "a comma"),
+            ("netns:a=b", "an '='"),
+            ("tap:a\nb", "control characters"),
+            ("socket:/tmp/a\nb", "control characters"),
+        ] {
+            let e = NicSpec::parse(spec).unwrap_err().to_string();
+            assert!(e.contains(why), "{spec:?}: {e}");
+            assert!(e.starts_with("--nic '"), "{spec:?}: {e}");
+        }
+        // A comma in a socket's path is legitimate: QEMU gets it escaped.
+        assert!(NicSpec::parse("socket:/tmp/a,b").is_ok());
     }
 }

@@ -8,6 +8,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::expand::MAX_STRING;
 use super::text::{shift_word, unquote};
 use crate::confparse::values::parse_i64;
 use crate::confparse::FromArg;
@@ -223,16 +224,25 @@ fn sprintf(args: &str) -> Result<String, String> {
         }
         let mut number =
             |chars: &mut core::iter::Peekable<core::str::Chars>| -> Result<Option<usize>, String> {
+                // A width or precision sizes the result: no larger than a
+                // script's strings may be.
+                let too_large = || format!("width or precision above {MAX_STRING}");
                 if chars.peek() == Some(&'*') {
                     chars.next();
                     let v = vals.next().ok_or_else(syntax)?;
-                    return parse_i64(&v)
-                        .map(|n| Some(n.max(0) as usize))
-                        .ok_or_else(syntax);
+                    let n = parse_i64(&v).ok_or_else(syntax)?.max(0);
+                    return match usize::try_from(n) {
+                        Ok(n) if n <= MAX_STRING => Ok(Some(n)),
+                        _ => Err(too_large()),
+                    };
                 }
-                let mut n = None;
+                let mut n: Option<usize> = None;
                 while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                    n = Some(n.unwrap_or(0) * 10 + d as usize);
+                    let v = n.unwrap_or(0) * 10 + d as usize;
+                    if v > MAX_STRING {
+                        return Err(too_large());
+                    }
+                    n = Some(v);
                     chars.next();
                 }
                 Ok(n)
@@ -253,10 +263,8 @@ fn sprintf(args: &str) -> Result<String, String> {
             'd' | 'i' => {
                 let v = parse_i64(&vals.next().ok_or_else(syntax)?).ok_or_else(syntax)?;
                 let mut s = v.unsigned_abs().to_string();
-                if let Some(p) = prec {
-                    while s.len() < p {
-                        s.insert(0, '0');
-                    }
+                if let Some(p) = prec.filter(|&p| p > s.len()) {
+                    s = "0".repeat(p - s.len()) + &s;
                 }
                 let sign = if v < 0 {
                     "-"
@@ -277,10 +285,8 @@ fn sprintf(args: &str) -> Result<String, String> {
                     'X' => format!("{v:X}"),
                     _ => format!("{v:o}"),
                 };
-                if let Some(p) = prec {
-                    while s.len() < p {
-                        s.insert(0, '0');
-                    }
+                if let Some(p) = prec.filter(|&p| p > s.len()) {
+                    s = "0".repeat(p - s.len()) + &s;
                 }
                 let prefix = match (flags.contains('#'), conv) {
                     (true, 'x') if v != 0 => "0x",
@@ -299,6 +305,9 @@ fn sprintf(args: &str) -> Result<String, String> {
             }
             _ => return Err(syntax()),
         };
+        if out.len() + body.len() > MAX_STRING {
+            return Err(format!("result longer than {MAX_STRING} bytes"));
+        }
         out.push_str(&body);
     }
     if vals.next().is_some() {
@@ -379,5 +388,25 @@ mod tests {
         assert_eq!(ok("first", "a b c"), "a");
         assert_eq!(ok("length", "\"abc\""), "3");
         assert!(call("sprintf", "\"%d\"").unwrap().is_err());
+        assert_eq!(ok("sprintf", "\"%.5d\" 42"), "00042");
+    }
+
+    #[test]
+    fn sprintf_cannot_size_a_huge_string() {
+        for args in [
+            "\"%4294967296d\" 1",
+            "\"%99999999999999999999999d\" 1",
+            "\"%*d\" 4294967296 1",
+            "\"%.2000000d\" 1",
+            "\"%.*s\" 9999999999 x",
+        ] {
+            let e = call("sprintf", args).unwrap().unwrap_err();
+            assert!(e.contains("above"), "{args}: {e}");
+        }
+        let e = call("sprintf", "\"%1000000d%1000000d\" 1 2")
+            .unwrap()
+            .unwrap_err();
+        assert!(e.contains("longer than"), "{e}");
+        assert_eq!(ok("sprintf", "\"%1048576d\" 1").len(), MAX_STRING);
     }
 }

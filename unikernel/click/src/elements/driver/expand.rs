@@ -24,13 +24,29 @@ pub enum VarKind {
 /// Nesting limit, as in Click.
 const MAX_DEPTH: u32 = 10;
 
-/// Expands `$` references in `text`, asking `lookup` for each name.
+/// The longest string a script builds (a variable, an expanded line, a
+/// `sprintf` result). Click sets none; without one a script that doubles
+/// a string in a loop takes all of the guest's memory. A handler value a
+/// script reads whole (a table dump) stays well under it.
+pub const MAX_STRING: usize = 1 << 20;
+
+/// Expands `$` references in `text`, asking `lookup` for each name;
+/// `None` when the result would be longer than [`MAX_STRING`].
 pub fn expand(
     text: &str,
     lookup: &mut dyn FnMut(&str, VarKind) -> Option<String>,
     quote_bare: bool,
-) -> String {
+) -> Option<String> {
     expand_at(text, lookup, quote_bare, 0)
+}
+
+/// Appends `s` to `out` unless that makes it longer than [`MAX_STRING`].
+fn append(out: &mut String, s: &str) -> Option<()> {
+    if out.len() + s.len() > MAX_STRING {
+        return None;
+    }
+    out.push_str(s);
+    Some(())
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -42,9 +58,9 @@ fn expand_at(
     lookup: &mut dyn FnMut(&str, VarKind) -> Option<String>,
     quote_bare: bool,
     depth: u32,
-) -> String {
+) -> Option<String> {
     if !text.contains('$') {
-        return text.into();
+        return Some(text.into());
     }
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -67,32 +83,32 @@ fn expand_at(
                 };
                 let name = &text[name.0..name.1];
                 let name = if nested {
-                    expand_at(name, lookup, false, depth + 1)
+                    expand_at(name, lookup, false, depth + 1)?
                 } else {
                     name.into()
                 };
                 match lookup(&name, kind) {
                     Some(v) => {
-                        out.push_str(&text[copied..i]);
+                        append(&mut out, &text[copied..i])?;
                         if quote_ch == b'"' || (quote_bare && quote_ch == 0) {
                             let q = quote(&v);
                             let inner = &q[1..q.len() - 1];
                             if quote_ch == b'"' {
-                                out.push_str(inner);
+                                append(&mut out, inner)?;
                             } else {
-                                out.push_str(&q);
+                                append(&mut out, &q)?;
                             }
                         } else {
-                            out.push_str(&v);
+                            append(&mut out, &v)?;
                         }
                         copied = end;
                     }
                     None if nested => {
                         // Keep the reference, with its name expanded.
-                        out.push_str(&text[copied..i]);
-                        out.push_str(&text[i..i + 2]);
-                        out.push_str(&name);
-                        out.push(b[end - 1] as char);
+                        append(&mut out, &text[copied..i])?;
+                        append(&mut out, &text[i..i + 2])?;
+                        append(&mut out, &name)?;
+                        append(&mut out, &text[end - 1..end])?;
                         copied = end;
                     }
                     None => {}
@@ -104,8 +120,8 @@ fn expand_at(
         }
         i += 1;
     }
-    out.push_str(&text[copied.min(text.len())..]);
-    out
+    append(&mut out, &text[copied.min(text.len())..])?;
+    Some(out)
 }
 
 /// Index past the comment starting at `i`.
@@ -186,7 +202,23 @@ mod tests {
     }
 
     fn ex(s: &str, bare: bool) -> String {
-        expand(s, &mut vars, bare)
+        expand(s, &mut vars, bare).unwrap()
+    }
+
+    #[test]
+    fn results_are_bounded() {
+        let half = "y".repeat(MAX_STRING / 2);
+        let mut big = |name: &str, _: VarKind| (name == "h").then(|| half.clone());
+        assert_eq!(
+            expand("$h$h", &mut big, false).map(|s| s.len()),
+            Some(MAX_STRING)
+        );
+        assert_eq!(expand("$h$h$h", &mut big, false), None);
+        assert_eq!(expand("x$h$h", &mut big, false), None);
+        // Quoting grows a value too; the bound holds after it.
+        let quotes = "\"".repeat(MAX_STRING / 2 + 1);
+        let mut q = |_: &str, _: VarKind| Some(quotes.clone());
+        assert_eq!(expand("\"$v\"", &mut q, false), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::arith;
-use super::expand::{expand, VarKind};
+use super::expand::{expand, VarKind, MAX_STRING};
 use super::text::{shift_word, unquote};
 use crate::confparse::values::parse_i64;
 use crate::confparse::{Duration, FromArg};
@@ -128,6 +128,12 @@ pub struct Interp {
     run_args: String,
     /// Steps requested from inside a run (a script writing its own `step`).
     pending_steps: Option<i64>,
+    /// Set when an expansion would pass [`MAX_STRING`]: the script stops.
+    too_long: core::cell::Cell<bool>,
+}
+
+fn too_long_message() -> String {
+    format!("a string grew past {MAX_STRING} bytes; the script stops")
 }
 
 fn find_or_add(vars: &mut Vec<(String, String)>, name: &str) -> usize {
@@ -152,6 +158,7 @@ impl Interp {
             write_status: 0,
             run_args: String::new(),
             pending_steps: None,
+            too_long: core::cell::Cell::new(false),
         };
         let mut errors: Vec<String> = Vec::new();
         for a in args {
@@ -403,6 +410,9 @@ impl Interp {
             {
                 let v = self.expand(cx, &self.insns[i].text.clone(), false);
                 self.vars[var].1 = if q { unquote(&v) } else { v };
+                if self.too_long.take() {
+                    return Err(too_long_message());
+                }
             }
         }
         if self.kind == ScriptType::Passive {
@@ -505,20 +515,24 @@ impl Interp {
                 } => self.print(cx, ipos, newline, unquote_call),
                 Op::Read { unquote_call } => {
                     let spec = self.expand(cx, &self.insns[ipos].text, false);
-                    match self.call_read(cx, &spec, unquote_call) {
-                        Ok((name, v)) => cx.host().log(&format!("{name}:\n{v}\n")),
-                        Err(e) => cx.log(&e),
+                    if !self.too_long.get() {
+                        match self.call_read(cx, &spec, unquote_call) {
+                            Ok((name, v)) => cx.host().log(&format!("{name}:\n{v}\n")),
+                            Err(e) => cx.log(&e),
+                        }
                     }
                 }
                 Op::Write { unquote_call } => {
                     let spec = self.expand(cx, &self.insns[ipos].text, false);
-                    self.write_status = match self.call_write(cx, &spec, unquote_call) {
-                        Ok(()) => 0,
-                        Err(e) => {
-                            cx.log(&e);
-                            -22
-                        }
-                    };
+                    if !self.too_long.get() {
+                        self.write_status = match self.call_write(cx, &spec, unquote_call) {
+                            Ok(()) => 0,
+                            Err(e) => {
+                                cx.log(&e);
+                                -22
+                            }
+                        };
+                    }
                 }
                 Op::Set {
                     var,
@@ -584,6 +598,12 @@ impl Interp {
                     self.pos = ipos;
                     return (Outcome::Finished, jumps + 1);
                 }
+            }
+            if self.too_long.take() {
+                cx.log(&too_long_message());
+                self.pos = self.insns.len();
+                cx.cancel_timer(WAIT_TIMER);
+                return (Outcome::Finished, jumps + 1);
             }
             if self.pos != ipos + 1 {
                 jumps += 1;
@@ -695,6 +715,9 @@ impl Interp {
         } else {
             Ok(unquote(&self.expand(cx, text, true)))
         };
+        if self.too_long.get() {
+            return;
+        }
         let out = match result {
             Ok(mut v) => {
                 if newline && !v.ends_with('\n') {
@@ -742,7 +765,10 @@ impl Interp {
                 }
             }
         };
-        expand(text, &mut lookup, quote_bare)
+        expand(text, &mut lookup, quote_bare).unwrap_or_else(|| {
+            self.too_long.set(true);
+            String::new()
+        })
     }
 
     /// Reads `spec` (`elem.handler [ARGS]` or a handler of this script),

@@ -219,6 +219,32 @@ mod tests {
     }
 
     #[test]
+    fn a_string_doubling_in_a_loop_stops_the_script() {
+        let (r, host) = router(flat(
+            &[(
+                "s",
+                "Script",
+                "set x a, label top, set x $x$x, print $(length $x), goto top",
+            )],
+            &[],
+        ));
+        r.run_until_idle();
+        let out = host.stdout.borrow().clone();
+        let lens: alloc::vec::Vec<usize> = out.lines().map(|l| l.parse().unwrap()).collect();
+        // It doubled up to the bound (where `length $x` no longer fits a
+        // line), then stopped instead of growing on.
+        assert_eq!(
+            lens.last(),
+            Some(&(super::super::expand::MAX_STRING / 2)),
+            "{out}"
+        );
+        assert_eq!(lens.len(), 19, "{out}");
+        let log = host.logs.borrow().join("\n");
+        assert!(log.contains("grew past 1048576 bytes"), "{log}");
+        assert!(!r.is_stopped(), "the router goes on");
+    }
+
+    #[test]
     fn wait_uses_the_router_clock_and_stop_stops() {
         let (r, host) = router(flat(
             &[("s", "Script", "wait 2s, print $(s.now), stop")],

@@ -15,7 +15,7 @@
 //! # Keywords
 //! * `DATA` (string), `LIMIT` (integer), `BURST` (integer >= 1), `ACTIVE`
 //!   (bool): as the positional arguments.
-//! * `LENGTH` (integer): packet length.
+//! * `LENGTH` (integer, at most 65535): packet length.
 //! * `STOP` (bool, default false): stop the driver after LIMIT packets.
 //! * `TIMESTAMP` (bool, default true): stamp packets.
 //!
@@ -37,7 +37,7 @@ use alloc::vec::Vec;
 
 use crate::confparse::parse_written;
 use crate::element::{Element, ElementClass, HandlerDecl};
-use crate::packet::Packet;
+use crate::packet::{Packet, MAX_CONFIG_LEN};
 use crate::router::{Ctx, PortKind};
 
 /// Click's default packet contents for its sources.
@@ -64,7 +64,7 @@ pub static CLASS: ElementClass = ElementClass {
             return Err(ConfigError::out_of_range("BURST must be >= 1"));
         }
         Ok(Box::new(InfiniteSource {
-            payload: Payload::new(data, length),
+            payload: Payload::new(data, length)?,
             limit,
             burst: burst as u32,
             active,
@@ -85,18 +85,29 @@ pub struct Payload {
 }
 
 impl Payload {
-    /// The contents for `data` and `length`.
-    pub fn new(data: String, length: i64) -> Self {
-        let template = match usize::try_from(length) {
-            Err(_) => data.as_bytes().to_vec(),
-            Ok(n) if data.is_empty() => alloc::vec![0; n],
-            Ok(n) => data.bytes().cycle().take(n).collect(),
-        };
-        Payload {
+    /// The contents for `data` and `length`; a LENGTH above
+    /// [`MAX_CONFIG_LEN`] is out of range, one the heap cannot hold a
+    /// resource error.
+    pub fn new(data: String, length: i64) -> Result<Self, ConfigError> {
+        if length > MAX_CONFIG_LEN as i64 {
+            return Err(ConfigError::out_of_range(alloc::format!(
+                "LENGTH {length} is too large (at most {MAX_CONFIG_LEN})"
+            )));
+        }
+        let n = usize::try_from(length).unwrap_or(data.len());
+        let mut template = crate::fallible::filled_vec(n, 0u8).ok_or_else(|| {
+            ConfigError::resource(alloc::format!("no memory for a {n}-byte packet"))
+        })?;
+        if !data.is_empty() {
+            for (t, b) in template.iter_mut().zip(data.bytes().cycle()) {
+                *t = b;
+            }
+        }
+        Ok(Payload {
             data,
             length,
             template,
-        }
+        })
     }
 
     /// The packet bytes.
@@ -114,12 +125,11 @@ impl Payload {
 
     /// Writes the `data` or `length` handler.
     pub fn write(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        if name == "data" {
-            *self = Payload::new(value.into(), self.length);
+        *self = if name == "data" {
+            Payload::new(value.into(), self.length)?
         } else {
-            let length = parse_written(value)?;
-            *self = Payload::new(core::mem::take(&mut self.data), length);
-        }
+            Payload::new(self.data.clone(), parse_written(value)?)?
+        };
         Ok(())
     }
 }
@@ -308,6 +318,44 @@ mod tests {
                 "{cfg}"
             );
         }
+    }
+
+    #[test]
+    fn lengths_beyond_a_packet_are_errors_not_allocations() {
+        for (class, args) in [
+            ("InfiniteSource", "LENGTH 4294967295"),
+            ("InfiniteSource", "LENGTH 65536"),
+            ("RatedSource", "LENGTH 4294967295"),
+        ] {
+            let e = build(fed(
+                &[("src", class, args), ("s", "TestSink", "")],
+                &[(0, 0, 1, 0)],
+            ))
+            .err()
+            .unwrap_or_else(|| panic!("{class}({args}) accepted"));
+            let e = alloc::format!("{e}");
+            assert!(
+                e.contains("LENGTH 4294967295") || e.contains("LENGTH 65536"),
+                "{e}"
+            );
+            assert!(e.contains("at most 65535"), "{e}");
+        }
+        let (r, _) = router(fed(
+            &[
+                ("src", "InfiniteSource", "LENGTH 65535, ACTIVE false"),
+                ("s", "TestSink", ""),
+            ],
+            &[(0, 0, 1, 0)],
+        ));
+        let e = r.write("src.length", "4294967295").unwrap_err();
+        assert!(alloc::format!("{e:?}").contains("at most 65535"), "{e:?}");
+        assert_eq!(r.read("src.length").unwrap(), "65535");
+        // Memory that is not there is a resource error, not an abort.
+        crate::fallible::fail_in_tests(true);
+        let e = r.write("src.length", "1000");
+        crate::fallible::fail_in_tests(false);
+        assert!(alloc::format!("{:?}", e.unwrap_err()).contains("no memory"));
+        assert_eq!(r.read("src.length").unwrap(), "65535");
     }
 
     #[test]

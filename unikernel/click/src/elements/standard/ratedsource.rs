@@ -60,7 +60,7 @@ pub static CLASS: ElementClass = ElementClass {
             .keyword::<Bandwidth>("BANDWIDTH")?
             .map(|b| b.0)
             .unwrap_or(0);
-        let payload = Payload::new(data, length);
+        let payload = Payload::new(data, length)?;
         if bandwidth > 0 {
             let size = payload.template().len() as u64;
             if size == 0 {

@@ -23,6 +23,8 @@
 use alloc::boxed::Box;
 
 use crate::element::{in_place_action, Element, ElementClass};
+use crate::error::ConfigError;
+use crate::packet::MAX_CONFIG_LEN;
 
 /// The `Unstrip` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -32,6 +34,13 @@ pub static CLASS: ElementClass = ElementClass {
     phase: 0,
     make: |args, _cx| {
         let n = args.required::<u32>("LENGTH")? as usize;
+        // Each packet grows by LENGTH: more than a packet can hold would
+        // be an allocation per packet the config sized.
+        if n > MAX_CONFIG_LEN {
+            return Err(ConfigError::out_of_range(alloc::format!(
+                "LENGTH {n} is too large (at most {MAX_CONFIG_LEN})"
+            )));
+        }
         Ok(Box::new(Unstrip(n)))
     },
 };
@@ -50,6 +59,19 @@ mod tests {
     use crate::packet::Packet;
     use crate::testing::{router, sink_contents};
     use alloc::vec;
+
+    #[test]
+    fn lengths_beyond_a_packet_are_refused() {
+        for n in ["65536", "4294967295"] {
+            let e = crate::testing::build(fed(
+                &[("u", "Unstrip", n), ("s", "TestSink", "")],
+                &[(0, 0, 1, 0)],
+            ))
+            .err()
+            .expect("accepted");
+            assert!(alloc::format!("{e}").contains("at most 65535"), "{e}");
+        }
+    }
 
     #[test]
     fn unstrip_beyond_headroom_grows_with_zeros() {

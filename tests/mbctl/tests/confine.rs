@@ -1,0 +1,169 @@
+//! A middlebox's QEMU runs confined: an unprivileged user, QEMU's seccomp
+//! sandbox, its own cgroup with a memory limit; and NIC names that would
+//! inject QEMU options are refused before anything is made.
+
+use mb_tests_mbctl::{can_run, ip, Host, Netns};
+use std::path::PathBuf;
+use std::process::Command;
+
+const WIRE: &str = "\
+FromDevice(0) -> c :: Counter -> Queue(64) -> ToDevice(1);
+FromDevice(1) -> Queue(64) -> ToDevice(0);
+";
+
+/// A field of `/proc/<pid>/status`, e.g. `Uid` → its first value.
+fn status_field(pid: i32, key: &str) -> String {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("QEMU's status");
+    s.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+        .to_string()
+}
+
+/// The memory limit file of `pid`'s cgroup: cgroup v2's `memory.max`, else
+/// v1's `memory.limit_in_bytes`.
+fn memory_limit_file(pid: i32) -> PathBuf {
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("QEMU's cgroups");
+    for l in cg.lines() {
+        let mut f = l.splitn(3, ':');
+        let (_, ctrls, path) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+        let path = path.trim_start_matches('/');
+        if ctrls.split(',').any(|c| c == "memory") {
+            return PathBuf::from("/sys/fs/cgroup/memory")
+                .join(path)
+                .join("memory.limit_in_bytes");
+        }
+        if ctrls.is_empty() {
+            let v2 = PathBuf::from("/sys/fs/cgroup")
+                .join(path)
+                .join("memory.max");
+            if v2.exists() {
+                return v2;
+            }
+        }
+    }
+    panic!("no memory cgroup in /proc/{pid}/cgroup:\n{cg}");
+}
+
+#[test]
+fn qemu_is_confined_and_still_forwards() {
+    if !can_run("qemu_is_confined_and_still_forwards", true) {
+        return;
+    }
+    let h = Host::new();
+    let tag = std::process::id() % 100000;
+    let (l, r) = (format!("mbcl{tag}"), format!("mbcr{tag}"));
+    let _ns = Netns::new(&[&l, &r]);
+    let cfg = h.file("wire.click", WIRE);
+    let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
+    h.ok(&[
+        "boot",
+        cfg.to_str().unwrap(),
+        "--name",
+        "fw",
+        "--accel",
+        "tcg",
+        "--memory",
+        "32M",
+        "--nic",
+        &nl,
+        "--nic",
+        &nr,
+    ]);
+    let pids = h.qemu_pids();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let pid = pids[0];
+    // An unprivileged user, real and effective, and seccomp in filter mode.
+    let uid = status_field(pid, "Uid");
+    assert_ne!(uid, "0", "QEMU runs as root");
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uids: Vec<&str> = s
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert!(uids.iter().all(|u| *u != "0"), "a root uid left: {uids:?}");
+    assert_eq!(status_field(pid, "Seccomp"), "2");
+    // Its own cgroup, limited to the guest's memory plus QEMU's overhead.
+    let limit = memory_limit_file(pid);
+    assert!(
+        limit.to_string_lossy().contains("/mb/"),
+        "not in an mb cgroup: {}",
+        limit.display()
+    );
+    let bytes: u64 = std::fs::read_to_string(&limit)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(bytes, (32 + 256) << 20, "{}", limit.display());
+
+    // It still forwards, and its handlers still answer through the store.
+    ip(&["-n", &l, "addr", "add", "10.78.0.1/24", "dev", "eth0"]);
+    ip(&["-n", &r, "addr", "add", "10.78.0.2/24", "dev", "in0"]);
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &l,
+            "ping",
+            "-c",
+            "3",
+            "-W",
+            "5",
+            "10.78.0.2",
+        ])
+        .output()
+        .expect("ping");
+    assert!(
+        o.status.success(),
+        "ping through the confined VM: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let n: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
+    assert!(n >= 3, "c.count = {n}");
+
+    // The agent restarts; the confined QEMU reconnects to its store socket.
+    h.ok(&["agent", "stop"]);
+    let n2: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
+    assert!(n2 >= n, "c.count = {n2} after the agent restarted");
+
+    let cgroup_dir = limit.parent().unwrap().to_path_buf();
+    h.ok(&["destroy", "fw"]);
+    h.assert_clean();
+    assert!(
+        !cgroup_dir.exists(),
+        "cgroup {} left behind",
+        cgroup_dir.display()
+    );
+}
+
+#[test]
+fn nic_names_with_option_syntax_are_refused() {
+    if !can_run("nic_names_with_option_syntax_are_refused", false) {
+        return;
+    }
+    let h = Host::new();
+    let cfg = h.file("wire.click", WIRE);
+    let cfg = cfg.to_str().unwrap();
+    for (nic, why) in [
+        ("tap:t0,vhost=on", "a comma"),
+        ("tap:a,b", "a comma"),
+        ("bridge:br=1", "an '='"),
+        ("bridge:b\"r", "a quote"),
+        ("netns:ns,x", "a comma"),
+        ("netns:ns:in,0", "a comma"),
+        ("tap:a\nb", "control characters"),
+    ] {
+        let e = h.fails(&["boot", cfg, "--nic", nic, "--nic", "socket:/tmp/x"]);
+        assert!(e.contains("--nic '") && e.contains(why), "{nic:?}: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
+    h.assert_clean();
+    assert!(
+        !std::path::Path::new("/sys/class/net/a,b").exists(),
+        "a device named from a refused spec"
+    );
+}
