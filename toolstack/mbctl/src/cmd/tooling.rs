@@ -38,6 +38,8 @@ Environment:
   MB_IMAGE        guest image for boot (default: images/mb.elf here, in this
                   checkout, or PREFIX/share/mb/mb.elf of an installed mbctl)
   MB_QEMU         QEMU binary (default qemu-system-x86_64)
+  MB_QEMU_USER    the unprivileged user QEMU runs as when the agent is root
+                  (default mb-qemu, created on first use)
   MBCTL_OVS       'private': chains use a private Open vSwitch in the run
                   directory even when the system's runs
   OVS_RUNDIR      the Open vSwitch instance boot's bridge:BR NICs join
