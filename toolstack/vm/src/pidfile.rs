@@ -1,7 +1,52 @@
-//! Pid files: who serves a run directory (the agent), which process a VM is (QEMU).
+//! Pid files: who serves a run directory (the agent), which process a VM
+//! is (QEMU); and the lock that makes one agent per run directory.
 
+use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+/// An exclusive `flock` on a file, held until dropped or until the process
+/// ends however it ends (the kernel releases it, so a `kill -9` leaves no
+/// stale lock the way it leaves a stale pid file).
+#[derive(Debug)]
+pub struct Lock(#[allow(dead_code)] File);
+
+fn open_lock(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Takes the lock on `path` (created 0600 if missing) without waiting;
+/// `None` if another process holds it.
+pub fn try_lock(path: &Path) -> io::Result<Option<Lock>> {
+    let f = open_lock(path)?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(Lock(f)));
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// Whether some process holds the lock on `path` (a missing file: no).
+pub fn locked(path: &Path) -> bool {
+    if !path.exists() {
+        return false;
+    }
+    matches!(try_lock(path), Ok(None))
+}
 
 /// The pid recorded in `path`, if the file exists and holds one.
 pub fn read(path: &Path) -> Option<i32> {
@@ -15,8 +60,15 @@ pub fn read(path: &Path) -> Option<i32> {
 
 /// Records this process's pid in `path` (written to a temporary file, then renamed).
 pub fn write(path: &Path) -> io::Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension("pid.tmp");
-    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?
+        .write_all(format!("{}\n", std::process::id()).as_bytes())?;
     std::fs::rename(&tmp, path)
 }
 
@@ -63,8 +115,28 @@ mod tests {
         write(&p).unwrap();
         assert_eq!(read(&p), Some(std::process::id() as i32));
         assert!(alive(std::process::id() as i32));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         std::fs::write(&p, "garbage").unwrap();
         assert_eq!(read(&p), None);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn one_lock_holder_at_a_time() {
+        let d = std::env::temp_dir().join(format!("mbctl-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("agent.lock");
+        assert!(!locked(&p));
+        let held = try_lock(&p).unwrap().expect("free lock");
+        // flock locks belong to open files: a second open is refused even
+        // in the same process.
+        assert!(try_lock(&p).unwrap().is_none());
+        assert!(locked(&p));
+        drop(held);
+        assert!(!locked(&p));
+        assert!(try_lock(&p).unwrap().is_some());
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
