@@ -34,9 +34,11 @@ pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
         bail!("chain up needs root (network namespaces, devices, Open vSwitch)");
     }
     let d = dir(run, &chain.name);
+    run.prepare()
+        .with_context(|| format!("creating {}", run.root().display()))?;
     std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-    std::fs::write(d.join("chain.toml"), absolute(&chain, file)?)?;
-    std::fs::write(d.join("backend"), backend.as_str())?;
+    private_file(&d.join("chain.toml"), &absolute(&chain, file)?)?;
+    private_file(&d.join("backend"), backend.as_str())?;
     let mut j = Journal::open(&d.join("made"))?;
     match make(run, &chain, &plan, &devices, &mut j) {
         Ok(()) => Ok(plan),
@@ -61,6 +63,20 @@ pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
             }
         }
     }
+}
+
+/// Writes `text` to a new file only root reads (0600).
+pub(crate) fn private_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The chain file with hop configs made absolute, so `show`/`down` and a

@@ -5,6 +5,7 @@ use crate::bail;
 use crate::error::{Context, Result};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The Debian package that provides `tool`, for error messages.
@@ -103,8 +104,11 @@ pub fn fork_detached(how: &Detached, body: impl FnOnce() -> i32) -> Result<i32> 
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(how.log)
         .with_context(|| format!("opening {}", how.log.display()))?;
+    // One made before the toolstack restricted its files.
+    let _ = log.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     let name = std::ffi::CString::new(how.name)
         .ok()
         .context("a process name with a NUL")?;

@@ -175,6 +175,7 @@ impl Qemu {
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                libc::umask(0o077); // the console log and sockets are root's alone
                 Ok(())
             });
         }
