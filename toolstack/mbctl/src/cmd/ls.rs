@@ -44,6 +44,7 @@ struct Live {
     error: Option<String>,
     busy: Option<u64>,
     loads: Option<u64>,
+    crash_log: Option<String>,
 }
 
 fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
@@ -57,6 +58,7 @@ fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
         error: st.read(&clickos::error(d))?,
         busy: clickos::read_u64(st, &clickos_proto::Home::Domain(d).busy())?,
         loads: clickos::read_u64(st, &clickos::loads(d))?,
+        crash_log: mb_vm::record::crash_log(st, &rec.name)?,
         rec,
         nics,
     })
@@ -113,6 +115,7 @@ impl Live {
             ("packets_in", Json::uint(pin)),
             ("packets_out", Json::uint(pout)),
             ("nics", Json::Arr(nics)),
+            ("crash_log", opt(&self.crash_log)),
         ])
     }
 }
@@ -227,6 +230,9 @@ pub fn show(run: &RunDir, a: ShowArgs) -> Result<()> {
             c.tx_bytes,
             c.drops
         );
+    }
+    if let Some(t) = &l.crash_log {
+        println!("the guest's last console lines:\n{t}");
     }
     Ok(())
 }
