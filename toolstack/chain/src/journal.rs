@@ -98,8 +98,13 @@ impl Journal {
         })
     }
 
-    /// Records `m`, durably, before the caller makes it.
+    /// Records `m`, durably, before the caller makes it. The entry before
+    /// it is made by now: that is a fault-injection step
+    /// ([`mb_vm::fault`]).
     pub fn record(&mut self, m: Made) -> Result<()> {
+        if !self.entries.is_empty() {
+            mb_vm::fault::step()?;
+        }
         writeln!(self.file, "{}", m.encode())
             .and_then(|_| self.file.sync_data())
             .with_context(|| format!("writing {}", self.path.display()))?;

@@ -40,28 +40,31 @@ pub fn up(run: &RunDir, file: &Path, backend: Option<Backend>) -> Result<Plan> {
     private_file(&d.join("chain.toml"), &absolute(&chain, file)?)?;
     private_file(&d.join("backend"), backend.as_str())?;
     let mut j = Journal::open(&d.join("made"))?;
-    match make(run, &chain, &plan, &devices, &mut j) {
+    mb_vm::fault::begin("chain-up");
+    let made = make(run, &chain, &plan, &devices, &mut j).and_then(|()| Ok(mb_vm::fault::step()?));
+    match made {
         Ok(()) => Ok(plan),
-        Err(e) => {
-            let undo = down::undo(run, &chain.name, j.entries());
-            let _ = std::fs::remove_dir_all(&d);
-            match undo {
-                Ok(()) => Err(Error::wrap(
+        Err(e) => match down::undo(run, &chain.name, j.entries()) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir_all(&d);
+                Err(Error::wrap(
                     format!(
                         "chain {} not started; everything it made was removed",
                         chain.name
                     ),
                     e,
-                )),
-                Err(u) => Err(Error::wrap(
-                    format!(
-                        "chain {} not started, and removing what it made failed too: {u}",
-                        chain.name
-                    ),
-                    e,
-                )),
+                ))
             }
-        }
+            // The journal stays: it is what `chain down` removes later.
+            Err(u) => Err(Error::wrap(
+                format!(
+                    "chain {} not started, and removing what it made failed too ({u}); \
+                     what is left is recorded: remove it with `mbctl chain down {}`",
+                    chain.name, chain.name
+                ),
+                e,
+            )),
+        },
     }
 }
 
