@@ -1,7 +1,9 @@
 //! A `chain up` killed (the `MBCTL_FAULT` hook aborts it) right after each
 //! thing it makes leaves a journal from which `chain down` removes
 //! everything: namespaces, devices, bridges, rules, the hop's middlebox VM
-//! and its taps. And a rollback that itself fails keeps its journal, so a
+//! and its taps. The agent killed at each step of the hop's boot (taps
+//! and ports on Open vSwitch): the chain's rollback, through a restarted
+//! agent, leaves nothing. And a rollback that itself fails keeps its journal, so a
 //! later `chain down` removes what it left. Real QEMU guest, private Open
 //! vSwitch. Needs root, Open vSwitch and QEMU (SKIP otherwise, never under
 //! CI).
@@ -68,6 +70,40 @@ fn chain_up_killed_at_each_step_then_down_leaks_nothing() {
         }
     }
     panic!("chain up did not finish within {STEPS_MAX} steps");
+}
+
+#[test]
+fn agent_killed_at_each_step_of_a_hop_boot_leaks_nothing() {
+    if skip("agent_killed_at_each_step_of_a_hop_boot_leaks_nothing") {
+        return;
+    }
+    let (client, server) = (format!("mbac{}", id()), format!("mbas{}", id()));
+    let mut c = Chain::new(&format!("ca{}", id()));
+    let toml = one_hop(&c.name, &client, &server);
+    for step in 1..=STEPS_MAX {
+        // The agent `chain up` starts inherits the fault.
+        let _ = c.mbctl(&["agent", "stop"]);
+        let o = c.up_with_fault(&toml, Some(&format!("boot:{step}")));
+        if o.status.success() {
+            // Record, store, two taps and two OVS ports, VM, record, running.
+            assert!(step > 9, "the hop's boot has only {} steps?", step - 1);
+            let d = c.down();
+            assert!(d.status.success(), "chain down: {}", text(&d));
+            let left = leftovers(&c, &[&client, &server]);
+            assert!(left.is_empty(), "left: {left:?}");
+            return;
+        }
+        let err = text(&o);
+        assert!(
+            err.contains("everything it made was removed"),
+            "boot:{step}: {err}"
+        );
+        let left = leftovers(&c, &[&client, &server]);
+        assert!(left.is_empty(), "after boot:{step}, left: {left:?}");
+        let vms = c.mbctl(&["ls", "--json"]);
+        assert_eq!(text(&vms).trim(), "[]", "after boot:{step}");
+    }
+    panic!("the hop's boot did not finish within {STEPS_MAX} steps");
 }
 
 #[test]

@@ -9,8 +9,9 @@
 //!
 //! | OP | process | steps (each right after the thing is made) |
 //! | --- | --- | --- |
-//! | `boot` | agent | record written; guest store port and config; each host device of each NIC (tap, OVS port, veth); QEMU started; record completed; state running |
-//! | `destroy` | agent | state stopping; VM gone; NICs' devices removed; guest port and store nodes removed; files removed; record removed |
+//! | `boot` | agent | record written; guest store port and config (QEMU); each host device of each NIC (tap, OVS port, veth); VM started; record completed; state running (a failed boot then counts the cleanup's steps, as below) |
+//! | `destroy` | agent | state stopping; then the cleanup's: VM gone; NICs' devices removed; guest port and store nodes removed; files removed; record removed |
+//! | `stop`, `recover` | agent | the cleanup's steps, for `mbctl stop` and for what a restarted agent finishes or rolls back |
 //! | `chain-up` | `mbctl chain up` | each journal entry, after the thing it records is made |
 //! | `chain-undo` | `mbctl chain up`/`down` | each journal entry undone |
 

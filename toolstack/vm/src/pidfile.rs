@@ -7,9 +7,12 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// An exclusive `flock` on a file, held until dropped or until the process
+/// An exclusive lock on a file, held until dropped or until the process
 /// ends however it ends (the kernel releases it, so a `kill -9` leaves no
-/// stale lock the way it leaves a stale pid file).
+/// stale lock the way it leaves a stale pid file). An open file
+/// description lock (`F_OFD_SETLK`): like `flock`, it belongs to the open
+/// file, but [`locked`] can test for it without taking it, so a command
+/// looking never makes a starting agent fail.
 #[derive(Debug)]
 pub struct Lock(#[allow(dead_code)] File);
 
@@ -24,28 +27,40 @@ fn open_lock(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    // SAFETY: flock is plain data; zero is a valid value of every field.
+    let mut l: libc::flock = unsafe { std::mem::zeroed() };
+    l.l_type = kind as libc::c_short;
+    l.l_whence = libc::SEEK_SET as libc::c_short;
+    l
+}
+
 /// Takes the lock on `path` (created 0600 if missing) without waiting;
-/// `None` if another process holds it.
+/// `None` if another open file (of any process) holds it.
 pub fn try_lock(path: &Path) -> io::Result<Option<Lock>> {
     let f = open_lock(path)?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+    let l = whole_file(libc::F_WRLCK);
+    // SAFETY: fcntl on a descriptor we own, with a valid flock.
+    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &l) } == 0 {
         return Ok(Some(Lock(f)));
     }
     let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(None)
-    } else {
-        Err(e)
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(None),
+        _ => Err(e),
     }
 }
 
 /// Whether some process holds the lock on `path` (a missing file: no).
+/// Only looks: the lock is never taken, even for a moment.
 pub fn locked(path: &Path) -> bool {
-    if !path.exists() {
+    let Ok(f) = std::fs::File::open(path) else {
         return false;
-    }
-    matches!(try_lock(path), Ok(None))
+    };
+    let mut l = whole_file(libc::F_WRLCK);
+    // SAFETY: fcntl on a descriptor we own, with a valid flock.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_GETLK, &mut l) };
+    r == 0 && l.l_type != libc::F_UNLCK as libc::c_short
 }
 
 /// The pid recorded in `path`, if the file exists and holds one.
@@ -130,8 +145,8 @@ mod tests {
         let p = d.join("agent.lock");
         assert!(!locked(&p));
         let held = try_lock(&p).unwrap().expect("free lock");
-        // flock locks belong to open files: a second open is refused even
-        // in the same process.
+        // The lock belongs to the open file: a second open is refused
+        // even in the same process.
         assert!(try_lock(&p).unwrap().is_none());
         assert!(locked(&p));
         drop(held);

@@ -86,7 +86,7 @@ impl RunDir {
         self.root.join("agent.pid")
     }
 
-    /// The file the serving agent holds locked (`flock`) for its life:
+    /// The file the serving agent holds locked for its life:
     /// the lock, not the pid file, says whether an agent runs.
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("agent.lock")
