@@ -62,7 +62,12 @@ pub fn lock(run: &RunDir) -> Result<pidfile::Lock> {
     })?;
     let path = run.lock_file();
     match pidfile::try_lock(&path).with_context(|| format!("locking {}", path.display()))? {
-        Some(l) => Ok(l),
+        Some(l) => {
+            // A killed agent's: from here on the pid file names only the
+            // lock's holder, so `stop` never signals a reused pid.
+            let _ = std::fs::remove_file(run.pid_file());
+            Ok(l)
+        }
         None => {
             let pid = pidfile::read(&run.pid_file())
                 .map(|p| format!(" (pid {p})"))
