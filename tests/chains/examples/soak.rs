@@ -70,6 +70,13 @@ fn main() {
         if i == 0 {
             rss.0 = agent_rss_kib(&h.run);
         }
+        if (i + 1) % 100 == 0 {
+            println!(
+                "  after {} boot cycles: agent RSS {} KiB",
+                i + 1,
+                agent_rss_kib(&h.run)
+            );
+        }
     }
     if boots > 0 {
         rss.1 = agent_rss_kib(&h.run);
