@@ -168,6 +168,16 @@ uninstall:
 bench:
 	cargo bench --workspace
 
+# Soak (not in CI): SOAK_BOOTS boot/destroy cycles of one middlebox and
+# SOAK_CHAINS chain up/down cycles, then a leak check and the agent's RSS
+# after the first cycle and at the end (tests/chains/examples/soak.rs).
+# Needs root, QEMU and Open vSwitch.
+SOAK_BOOTS  ?= 1000
+SOAK_CHAINS ?= 100
+.PHONY: soak
+soak: image
+	MB_IMAGE=$(CURDIR)/images/mb.elf cargo run --release -p mb-tests-chains --example soak -- $(SOAK_BOOTS) $(SOAK_CHAINS)
+
 # ---------------------------------------------------------------------------
 # Fuzzing: a bounded run of every cargo-fuzz target under tests/fuzz
 # (FUZZ_SECONDS each, default 60). New inputs go to target/fuzz-corpus;

@@ -51,21 +51,35 @@ impl Chain {
 
     /// `mbctl ARGS` with this chain's run directory.
     pub fn mbctl(&self, args: &[&str]) -> Output {
-        Command::new(mbctl())
-            .args(args)
+        self.command(args).output().expect("running mbctl")
+    }
+
+    /// `mbctl ARGS` with this chain's run directory, to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(mbctl());
+        c.args(args)
             .env("MBCTL_RUN_DIR", &self.run.0)
             .env("MBCTL_OVS", "private")
             .env("MB_IMAGE", image())
-            .stdin(Stdio::null())
-            .output()
-            .expect("running mbctl")
+            .stdin(Stdio::null());
+        c
     }
 
     /// Writes `toml` as the chain file and runs `chain up` on it.
     pub fn up(&mut self, toml: &str) -> Output {
+        self.up_with_fault(toml, None)
+    }
+
+    /// [`up`](Self::up) with `MBCTL_FAULT` set to `fault` (see
+    /// `mb_vm::fault`) for `chain up` and the agent it may start.
+    pub fn up_with_fault(&mut self, toml: &str, fault: Option<&str>) -> Output {
         let f = self.run.join("chain.toml");
         std::fs::write(&f, toml).expect("chain file");
-        let o = self.mbctl(&["chain", "up", f.to_str().expect("utf-8 path")]);
+        let mut cmd = self.command(&["chain", "up", f.to_str().expect("utf-8 path")]);
+        if let Some(fault) = fault {
+            cmd.env("MBCTL_FAULT", fault);
+        }
+        let o = cmd.output().expect("running mbctl");
         self.up = o.status.success();
         o
     }

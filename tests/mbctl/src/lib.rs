@@ -141,6 +141,25 @@ impl Host {
         mb_tests_host::qemu_pids(&self.run)
     }
 
+    /// Pids of the agents serving this run directory (processes named
+    /// `mbctl-agent` whose environment names it).
+    pub fn agent_pids(&self) -> Vec<i32> {
+        let want = format!("MBCTL_RUN_DIR={}", self.run.display());
+        let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                comm.trim() == "mbctl-agent" && env.split(|&b| b == 0).any(|v| v == want.as_bytes())
+            })
+            .collect();
+        pids.sort();
+        pids
+    }
+
     /// Network devices named like this run directory's taps and veths.
     pub fn devices(&self) -> Vec<String> {
         let prefix = format!("mb{}", run_tag(&self.run));

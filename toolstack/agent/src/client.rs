@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::proto::{self, Reply, Request};
 use mb_store_client::Store;
+use mb_vm::pidfile;
 use mb_vm::rundir::RunDir;
 use mb_vm::sys::{self, Detach, Detached};
 
@@ -29,7 +30,7 @@ pub fn ensure_agent(run: &RunDir) -> Result<()> {
     if call_once(run, &Request::Ping).is_ok() {
         return Ok(());
     }
-    std::fs::create_dir_all(run.root()).with_context(|| {
+    run.prepare().with_context(|| {
         format!(
             "creating run directory {} (run as root, or set MBCTL_RUN_DIR)",
             run.root().display()
@@ -52,12 +53,23 @@ pub fn ensure_agent(run: &RunDir) -> Result<()> {
     })
     .context("starting the agent")?;
     let start = Instant::now();
+    let mut lost_race = false;
     loop {
         if call_once(run, &Request::Ping).is_ok() {
             // Reaped by init once we exit; nothing to wait for here.
             return Ok(());
         }
-        if let Some(status) = sys::child_exited(pid) {
+        // Of commands that start agents at once, one agent takes the run
+        // directory's lock; the others exit, and their commands wait for
+        // the winner to answer.
+        let exited = if lost_race {
+            None
+        } else {
+            sys::child_exited(pid)
+        };
+        if exited.is_some() && pidfile::locked(&run.lock_file()) {
+            lost_race = true;
+        } else if let Some(status) = exited {
             let tail = super::vms::tail(&run.agent_log(), 10);
             bail!(
                 "the agent exited ({}) while starting:\n{tail}",

@@ -2,8 +2,7 @@
 
 use crate::error::{Context, Result};
 use mb_vm::bail;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -30,9 +29,11 @@ pub fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>> {
     let path = run.control_socket();
-    let _ = std::fs::remove_file(&path);
-    let l = UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    // Bound in a private directory and renamed into place: never
+    // reachable by others, and a live socket is never unlinked (the agent
+    // lock is held, so one at this path is a dead agent's).
+    let l = mb_xenstored::bind_private(&path, None)
+        .with_context(|| format!("binding {}", path.display()))?;
     let t = thread::Builder::new()
         .name("mbctl-control".into())
         .spawn(move || {

@@ -44,28 +44,55 @@ pub struct Agent {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     adopted: Vec<String>,
+    /// Held for the agent's life; released by the kernel however it ends.
+    _lock: pidfile::Lock,
+}
+
+/// Makes `run` (0700) and takes its agent lock, before the agent touches
+/// anything else in it: of agents started at once, exactly one gets it;
+/// the others fail here having changed nothing. A pid file left by a
+/// killed agent (its pid maybe reused by an unrelated process) does not
+/// matter: the kernel dropped that agent's lock.
+pub fn lock(run: &RunDir) -> Result<pidfile::Lock> {
+    run.prepare().with_context(|| {
+        format!(
+            "creating run directory {} (run as root, or set MBCTL_RUN_DIR)",
+            run.root().display()
+        )
+    })?;
+    let path = run.lock_file();
+    match pidfile::try_lock(&path).with_context(|| format!("locking {}", path.display()))? {
+        Some(l) => {
+            // A killed agent's: from here on the pid file names only the
+            // lock's holder, so `stop` never signals a reused pid.
+            let _ = std::fs::remove_file(run.pid_file());
+            Ok(l)
+        }
+        None => {
+            let pid = pidfile::read(&run.pid_file())
+                .map(|p| format!(" (pid {p})"))
+                .unwrap_or_default();
+            Err(Error::Invalid(format!(
+                "an agent{pid} already serves {}; stop it with `mbctl agent stop`",
+                run.root().display()
+            )))
+        }
+    }
 }
 
 impl Agent {
-    /// Starts the agent's services under `run`: the store on
-    /// `run.store_socket()` (durable in `run.store_state()`) unless this is
-    /// a Xen dom0, adoption of running middleboxes, the control socket and
-    /// the crash watcher; writes the pid file last (it means "ready").
+    /// Starts the agent's services under `run`: takes the run directory's
+    /// lock ([`lock`]), then the store on `run.store_socket()` (durable in
+    /// `run.store_state()`) unless this is a Xen dom0, recovery and
+    /// adoption of middleboxes, the control socket and the crash watcher;
+    /// writes the pid file last (it means "ready").
     pub fn start(run: RunDir) -> Result<Agent> {
-        std::fs::create_dir_all(run.root()).with_context(|| {
-            format!(
-                "creating run directory {} (run as root, or set MBCTL_RUN_DIR)",
-                run.root().display()
-            )
-        })?;
-        if let Some(pid) = pidfile::read(&run.pid_file()) {
-            if pid != std::process::id() as i32 && pidfile::alive(pid) {
-                bail!(
-                    "an agent (pid {pid}) already serves {}; stop it with `mbctl agent stop`",
-                    run.root().display()
-                );
-            }
-        }
+        let lock = lock(&run)?;
+        Agent::start_locked(run, lock)
+    }
+
+    /// [`start`](Self::start) with the lock already taken.
+    pub fn start_locked(run: RunDir, lock: pidfile::Lock) -> Result<Agent> {
         let store = if mb_vm::backend::xl::host_is_dom0() {
             None
         } else {
@@ -85,6 +112,7 @@ impl Agent {
             stop: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
             adopted: Vec::new(),
+            _lock: lock,
         };
         if let Err(e) = agent.start_services() {
             agent.stop_services();
@@ -210,10 +238,15 @@ pub fn run_foreground(run: RunDir, metrics: Option<&str>) -> Result<()> {
     // A client that goes away mid-reply must cost an EPIPE, not the agent.
     // SAFETY: setting a disposition before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // Everything the agent writes (the store's snapshot and log, records'
+    // files, QEMU's logs and sockets) is root's alone.
+    // SAFETY: umask has no preconditions.
+    unsafe { libc::umask(0o077) };
+    let lock = lock(&run)?;
     let term = Termination::block().context("blocking termination signals")?;
     // Bound before the agent starts, so a taken port leaves no pid file.
     let _metrics = metrics::start(&run, metrics)?;
-    let agent = Agent::start(run)?;
+    let agent = Agent::start_locked(run, lock)?;
     eprintln!(
         "mbctl agent: serving {} (pid {}); XENSTORED_PATH={}",
         agent.run_dir().root().display(),
@@ -226,25 +259,33 @@ pub fn run_foreground(run: RunDir, metrics: Option<&str>) -> Result<()> {
 }
 
 /// Stops the agent serving `run` (SIGTERM, then waits up to `timeout` for
-/// it to go). A pid file left by a killed agent is removed, with a note.
+/// it to go). A pid file left by a killed agent is removed, with a note:
+/// the lock says whether an agent runs, so a reused pid is never signalled.
 pub fn stop(run: &RunDir, timeout: Duration) -> Result<()> {
     let pid_file = run.pid_file();
-    let Some(pid) = pidfile::read(&pid_file) else {
-        bail!(
+    let locked = pidfile::locked(&run.lock_file());
+    let pid = pidfile::read(&pid_file);
+    let pid = match (locked, pid) {
+        (true, Some(pid)) => pid,
+        (true, None) => bail!(
+            "the agent serving {} is still starting (no pid file yet); try again",
+            run.root().display()
+        ),
+        (false, None) => bail!(
             "no agent serves {} (no pid file {})",
             run.root().display(),
             pid_file.display()
-        );
+        ),
+        (false, Some(pid)) => {
+            // Left behind by an agent that was killed; nothing to stop.
+            let _ = std::fs::remove_file(&pid_file);
+            eprintln!("mbctl: agent (pid {pid}) was not running; removed its stale pid file");
+            return Ok(());
+        }
     };
-    if !pidfile::alive(pid) {
-        // Left behind by an agent that was killed; nothing to stop.
-        let _ = std::fs::remove_file(&pid_file);
-        eprintln!("mbctl: agent (pid {pid}) was not running; removed its stale pid file");
-        return Ok(());
-    }
     pidfile::terminate(pid).with_context(|| format!("sending SIGTERM to agent pid {pid}"))?;
     let start = Instant::now();
-    while pidfile::alive(pid) {
+    while pidfile::locked(&run.lock_file()) {
         if start.elapsed() > timeout {
             bail!(
                 "agent pid {pid} still running {}s after SIGTERM",

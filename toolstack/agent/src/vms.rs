@@ -13,6 +13,7 @@ use super::proto::BootRequest;
 use mb_store_client::clickos::{self, LoadOutcome, StoreOps};
 use mb_vm::backend::{self, accel, Backend, Kind, Plan};
 use mb_vm::check_name;
+use mb_vm::fault;
 use mb_vm::files::VmFiles;
 use mb_vm::net::NicSpec;
 use mb_vm::record::{self, Record, State};
@@ -70,7 +71,7 @@ pub fn tail(path: &Path, n: usize) -> String {
 }
 
 fn serial_tail(files: &VmFiles) -> String {
-    let t = tail(&files.console_log(), 15);
+    let t = tail(&files.console_log(), CRASH_LINES);
     if t.is_empty() {
         "(the guest printed nothing)".into()
     } else {
@@ -138,31 +139,43 @@ pub fn boot(
         image: req.image.clone(),
         nics: Vec::new(),
     };
-    let _ = std::fs::remove_dir_all(&files.dir);
-    std::fs::create_dir_all(&files.dir)
-        .with_context(|| format!("creating {}", files.dir.display()))?;
-    // The toolstack's domain id is taken (and the guest's socket ready)
-    // before QEMU starts; the config waits in the store for the guest.
-    if be.chooses_domid() {
-        clickos::apply(st, &rec.store_ops())?;
-        let r = ctx.ports.add(domid, &plan.store_socket).and_then(|()| {
-            Ok(clickos::apply(
-                st,
-                &clickos::load_ops(domid, &req.config, &req.config_name),
-            )?)
-        });
-        if let Err(e) = r {
-            cleanup(ctx, st, be, &rec);
-            return Err(e);
+    // The record comes first: a restarted agent finds from it whatever
+    // this boot made before being killed (and its domain id stays taken
+    // until then).
+    fault::begin("boot");
+    clickos::apply(st, &rec.store_ops())?;
+    let r = (|| -> Result<()> {
+        fault::step()?;
+        let _ = std::fs::remove_dir_all(&files.dir);
+        std::fs::create_dir_all(&files.dir)
+            .with_context(|| format!("creating {}", files.dir.display()))?;
+        // The guest's socket is ready and its config waits in the store
+        // before QEMU starts.
+        if be.chooses_domid() {
+            ctx.ports.add(domid, &plan.store_socket)?;
+            clickos::apply(st, &clickos::load_ops(domid, &req.config, &req.config_name))?;
+            fault::step()?;
         }
+        Ok(())
+    })();
+    if let Err(e) = r {
+        cleanup(ctx, st, be, &rec);
+        return Err(e);
     }
-    let launched = match be.launch(&plan) {
+    let launched = match be.launch(&plan).map_err(Error::from).and_then(|l| {
+        fault::step()?;
+        Ok(l)
+    }) {
         Ok(l) => l,
         Err(e) => {
             cleanup(ctx, st, be, &rec);
-            return Err(e.into());
+            return Err(e);
         }
     };
+    if launched.domid != rec.domid {
+        // Xen chose its own id: the placeholder's index entry goes.
+        let _ = st.rm(&format!("{}/{}", record::DOMIDS, rec.domid));
+    }
     rec.domid = launched.domid;
     rec.pid = launched.pid;
     rec.accel = launched.accel.clone();
@@ -170,6 +183,7 @@ pub fn boot(
     let mut notes: Vec<String> = launched.note.clone().into_iter().collect();
     let r = (|| -> Result<()> {
         clickos::apply(st, &rec.store_ops())?;
+        fault::step()?;
         if launched.paused {
             clickos::apply(
                 st,
@@ -202,6 +216,7 @@ pub fn boot(
         &format!("{}/state", record::path(&rec.name)),
         State::Running.as_str(),
     )?;
+    fault::step()?;
     if launched.accel == "tcg" && notes.is_empty() && req.accel == "auto" {
         notes.push("running under TCG".into());
     }
@@ -253,25 +268,55 @@ pub fn wait_load(
     }
 }
 
-/// Removes everything a middlebox has: its VM (if still there), host
-/// devices, guest socket, store nodes, record and files. Keeps going past
-/// errors; returns the first.
+/// How long a VM's leftover processes get to go after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Removes everything a middlebox has: its VM (if still there, found by
+/// its record or, for a boot cut short, by its files), host devices
+/// (recorded, or journaled in its directory), guest socket, store nodes,
+/// files and, last, its record. Keeps going past errors and returns the
+/// first, except that while the VM may still run the record stays: its
+/// domain id is not reused, and a later `destroy` tries again.
 pub fn cleanup(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Record) -> Option<Error> {
     fn note<E: Into<Error>>(first: &mut Option<Error>, r: std::result::Result<(), E>) {
         if let Err(e) = r {
             first.get_or_insert(e.into());
         }
     }
+    let files = VmFiles::new(ctx.run, &rec.name);
+    let gone = be.destroy(rec).and_then(|()| {
+        // A QEMU the record does not name yet (killed between its start
+        // and the record's update) still names its pid file.
+        mb_vm::sys::kill_all_with_arg(&files.pid_file(), KILL_WAIT)
+    });
+    if let Err(e) = gone {
+        return Some(e.into());
+    }
     let mut first = None;
-    note(&mut first, be.destroy(rec));
+    note(&mut first, fault::step());
     note(&mut first, be.remove_nics(rec));
+    if let Some(e) = mb_vm::net::host::undo(&mb_vm::net::host::journaled(&files.dir)) {
+        first.get_or_insert(e.into());
+    }
+    note(&mut first, fault::step());
     if be.chooses_domid() {
-        note(&mut first, ctx.ports.remove(rec.domid));
+        // A crashed one's port and home went when it was marked so.
+        if rec.state != State::Crashed {
+            note(&mut first, ctx.ports.remove(rec.domid));
+        }
         note(&mut first, st.rm(&clickos::home(rec.domid)));
     }
+    note(&mut first, fault::step());
+    files.remove();
+    note(&mut first, fault::step());
     note(&mut first, clickos::apply(st, &rec.remove_ops()));
-    VmFiles::new(ctx.run, &rec.name).remove();
+    note(&mut first, fault::step());
     first
+}
+
+fn set_state(st: &mut dyn StoreOps, name: &str, state: State) -> Result<()> {
+    st.write(&format!("{}/state", record::path(name)), state.as_str())?;
+    Ok(())
 }
 
 /// Stops a middlebox: `Halted` (the guest stops its router and powers
@@ -284,11 +329,9 @@ pub fn stop(
     timeout: Duration,
 ) -> Result<String> {
     let mut rec = Record::load_existing(st, name)?;
+    fault::begin("stop");
     rec.state = State::Stopping;
-    st.write(
-        &format!("{}/state", record::path(name)),
-        State::Stopping.as_str(),
-    )?;
+    set_state(st, name, State::Stopping)?;
     let graceful = if be.alive(&rec) {
         st.write(&clickos::status(rec.domid), clickos::HALTED)?;
         be.wait_gone(&rec, timeout)
@@ -311,6 +354,10 @@ pub fn stop(
 /// Destroys a middlebox at once.
 pub fn destroy(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, name: &str) -> Result<String> {
     let rec = Record::load_existing(st, name)?;
+    // Said first, so an agent killed halfway finishes it on restart.
+    fault::begin("destroy");
+    set_state(st, name, State::Stopping)?;
+    fault::step()?;
     if let Some(e) = cleanup(ctx, st, be, &rec) {
         return Err(Error::wrap(format!("destroying '{name}'"), e));
     }
@@ -324,9 +371,11 @@ pub fn backend_of(run: &RunDir, rec: &Record) -> Result<Box<dyn Backend>> {
     Ok(backend::get(k, run))
 }
 
-/// After an agent (re)start: serves every middlebox whose VM still runs
-/// again, and tidies up those whose VM is gone (their devices, socket and
-/// store nodes go; the record stays, `crashed`, for `mbctl logs`).
+/// After an agent (re)start: finishes what a killed agent left half done
+/// (a destroy is completed; a boot whose guest had not started its router
+/// is rolled back), serves every middlebox whose VM still runs again, and
+/// tidies up those whose VM went away (their devices, socket and store
+/// nodes go; the record stays, `crashed`, for `mbctl show` and `logs`).
 /// Returns the names adopted.
 pub fn adopt(
     ctx: &Ctx,
@@ -334,6 +383,7 @@ pub fn adopt(
     pick: &dyn Fn(&Record) -> Result<Box<dyn Backend>>,
 ) -> Result<Vec<String>> {
     let mut adopted = Vec::new();
+    fault::begin("recover");
     for rec in Record::load_all(st)? {
         // A record this agent cannot act on (written by hand, or by a
         // newer mbctl) must not keep the agent from starting.
@@ -348,46 +398,72 @@ pub fn adopt(
                 continue;
             }
         };
-        if rec.state == State::Crashed {
-            continue;
-        }
-        if be.alive(&rec) {
-            if be.chooses_domid() {
-                ctx.ports.add(rec.domid, &ctx.run.guest_socket(rec.domid))?;
+        let finish = |st: &mut dyn StoreOps, what: &str| {
+            let r = cleanup(ctx, st, be.as_ref(), &rec);
+            let how = r.map_or("done".into(), |e| mb_vm::error::report(&e));
+            eprintln!(
+                "mbctl agent: '{}' (domain {}) was {what} when the last agent ended: {how}",
+                rec.name, rec.domid
+            );
+        };
+        match rec.state {
+            State::Crashed => {}
+            State::Stopping => finish(st, "being destroyed"),
+            State::Booting => {
+                let loaded = be.alive(&rec)
+                    && matches!(
+                        clickos::load_outcome(st, rec.domid, 0),
+                        Ok(Some(LoadOutcome::Loaded))
+                    );
+                if loaded {
+                    // The boot's reply died with the old agent; the VM and
+                    // its router are up, so it is running.
+                    serve_again(ctx, be.as_ref(), &rec)?;
+                    set_state(st, &rec.name, State::Running)?;
+                    adopted.push(rec.name.clone());
+                } else {
+                    finish(st, "booting (rolled back)");
+                }
             }
-            if rec.state == State::Booting {
-                // The boot that was waiting died with the old agent; the
-                // VM is up, so treat it as running.
-                st.write(
-                    &format!("{}/state", record::path(&rec.name)),
-                    State::Running.as_str(),
-                )?;
+            State::Running if be.alive(&rec) => {
+                serve_again(ctx, be.as_ref(), &rec)?;
+                adopted.push(rec.name.clone());
             }
-            adopted.push(rec.name.clone());
-        } else {
-            mark_crashed(ctx, st, be.as_ref(), &rec);
+            State::Running => mark_crashed(ctx, st, be.as_ref(), &rec),
         }
     }
     Ok(adopted)
 }
 
-/// Tidies up after a VM that went away by itself.
+fn serve_again(ctx: &Ctx, be: &dyn Backend, rec: &Record) -> Result<()> {
+    if be.chooses_domid() {
+        ctx.ports.add(rec.domid, &ctx.run.guest_socket(rec.domid))?;
+    }
+    Ok(())
+}
+
+/// Tidies up after a VM that went away by itself: its devices, guest
+/// socket and store nodes go; the record stays, state `crashed`, with the
+/// guest's last console lines (`crash_log`), until `destroy`.
 pub fn mark_crashed(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Record) {
+    let files = VmFiles::new(ctx.run, &rec.name);
     let _ = be.remove_nics(rec);
     if be.chooses_domid() {
         let _ = ctx.ports.remove(rec.domid);
         let _ = st.rm(&clickos::home(rec.domid));
     }
-    let _ = st.write(
-        &format!("{}/state", record::path(&rec.name)),
-        State::Crashed.as_str(),
-    );
+    let last = tail(&files.console_log(), CRASH_LINES);
+    let _ = st.write(&record::crash_log_path(&rec.name), &last);
+    let _ = set_state(st, &rec.name, State::Crashed);
     let _ = st.rm(&format!("{}/pid", record::path(&rec.name)));
     eprintln!(
         "mbctl agent: '{}' (domain {}) went away; marked crashed",
         rec.name, rec.domid
     );
 }
+
+/// How many console lines a crashed middlebox's record keeps.
+pub const CRASH_LINES: usize = 15;
 
 /// One look for running middleboxes whose VM has gone.
 pub fn reap(

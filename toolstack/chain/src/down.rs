@@ -32,7 +32,8 @@ pub fn down(run: &RunDir, name: &str) -> Result<()> {
 }
 
 /// Removes `made` (newest first), going on past errors; fails with all of
-/// them at the end. Removing what is already gone is not an error.
+/// them at the end (the caller then keeps the journal, so a later `down`
+/// tries again). Removing what is already gone is not an error.
 pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
     let mut errors: Vec<String> = Vec::new();
     let ovs =
@@ -42,7 +43,12 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
             errors.push(report(&e));
         }
     };
+    mb_vm::fault::begin("chain-undo");
     for m in made.iter().rev() {
+        if let Err(e) = mb_vm::fault::step() {
+            note(Err(e.into()));
+            continue;
+        }
         match m {
             Made::Proc(pid, start, _) => runner::stop(*pid, *start),
             Made::Vm(vm) => note(destroy_vm(run, vm)),

@@ -5,6 +5,7 @@
 use crate::error::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// One thing a chain made.
@@ -82,6 +83,7 @@ impl Journal {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
         // A line cut short by a crash must not glue onto the next one.
@@ -96,8 +98,13 @@ impl Journal {
         })
     }
 
-    /// Records `m`, durably, before the caller makes it.
+    /// Records `m`, durably, before the caller makes it. The entry before
+    /// it is made by now: that is a fault-injection step
+    /// ([`mb_vm::fault`]).
     pub fn record(&mut self, m: Made) -> Result<()> {
+        if !self.entries.is_empty() {
+            mb_vm::fault::step()?;
+        }
         writeln!(self.file, "{}", m.encode())
             .and_then(|_| self.file.sync_data())
             .with_context(|| format!("writing {}", self.path.display()))?;
@@ -151,6 +158,9 @@ mod tests {
         let _ = std::fs::remove_file(&p);
         let mut j = Journal::open(&p).unwrap();
         j.record(Made::Bridge("a".into())).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         j.record(Made::Link("b".into())).unwrap();
         // A torn last line is ignored.
         std::fs::OpenOptions::new()

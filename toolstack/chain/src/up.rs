@@ -86,33 +86,53 @@ pub fn up(
         bail!("chain up needs root (network namespaces, devices, Open vSwitch)");
     }
     let d = dir(run, &chain.name);
+    run.prepare()
+        .with_context(|| format!("creating {}", run.root().display()))?;
     std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-    std::fs::write(d.join("chain.toml"), absolute(&chain, file)?)?;
-    std::fs::write(d.join("backend"), backend.as_str())?;
+    private_file(&d.join("chain.toml"), &absolute(&chain, file)?)?;
+    private_file(&d.join("backend"), backend.as_str())?;
     let mut j = Journal::open(&d.join("made"))?;
-    match make(run, &chain, &plan, &devices, &mut j, progress) {
+    mb_vm::fault::begin("chain-up");
+    let made = make(run, &chain, &plan, &devices, &mut j, progress)
+        .and_then(|()| Ok(mb_vm::fault::step()?));
+    match made {
         Ok(()) => Ok(plan),
-        Err(e) => {
-            let undo = down::undo(run, &chain.name, j.entries());
-            let _ = std::fs::remove_dir_all(&d);
-            match undo {
-                Ok(()) => Err(Error::wrap(
+        Err(e) => match down::undo(run, &chain.name, j.entries()) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir_all(&d);
+                Err(Error::wrap(
                     format!(
                         "chain {} not started; everything it made was removed",
                         chain.name
                     ),
                     e,
-                )),
-                Err(u) => Err(Error::wrap(
-                    format!(
-                        "chain {} not started, and removing what it made failed too: {u}",
-                        chain.name
-                    ),
-                    e,
-                )),
+                ))
             }
-        }
+            // The journal stays: it is what `chain down` removes later.
+            Err(u) => Err(Error::wrap(
+                format!(
+                    "chain {} not started, and removing what it made failed too ({u}); \
+                     what is left is recorded: remove it with `mbctl chain down {}`",
+                    chain.name, chain.name
+                ),
+                e,
+            )),
+        },
     }
+}
+
+/// Writes `text` to a new file only root reads (0600).
+pub(crate) fn private_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The chain file with hop configs made absolute, so `show`/`down` and a

@@ -42,7 +42,7 @@ pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
         click::lang::unparse::unparse(&flat)
     );
     let out = dir.join(format!("{}.click", hp.name));
-    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+    super::up::private_file(&out, &text)?;
     Ok(out)
 }
 

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod fault;
 pub mod files;
 pub mod guest;
 pub mod net;

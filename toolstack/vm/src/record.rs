@@ -8,6 +8,13 @@
 //! | `config_name`, `config_file` | the config's label and the file it came from |
 //! | `memory`, `accel`, `image` | how it was started |
 //! | `nic/<i>/spec`, `mac`, `ifname`, `made` | each NIC: `--nic`, MAC, host interface, devices to remove |
+//! | `crash_log` | a crashed guest's last console lines |
+//!
+//! The record is written (state `booting`) before anything of the VM is
+//! made, and removed last, after its VM is gone: while it exists its
+//! domain id is taken, and a restarted agent finishes or undoes whatever
+//! a killed one left half done from it (its NICs' devices are journaled
+//! in the VM's directory, see [`crate::net::host::JOURNAL`]).
 //!
 //! `/mbctl/domid/<D>` maps a domain id back to its name, and keeps the id
 //! taken while the record exists.
@@ -256,6 +263,17 @@ impl Record {
             .map(|n| NicSpec::parse(&n.spec).ok())
             .collect()
     }
+}
+
+/// `/mbctl/vm/<name>/crash_log`: the guest's last console lines, kept
+/// when its VM went away by itself (state `crashed`).
+pub fn crash_log_path(name: &str) -> String {
+    format!("{}/crash_log", path(name))
+}
+
+/// The last console lines of crashed middlebox `name`, if recorded.
+pub fn crash_log(st: &mut dyn StoreOps, name: &str) -> Result<Option<String>> {
+    Ok(st.read(&crash_log_path(name))?)
 }
 
 /// The lowest domain id from 1 up that no record holds.

@@ -85,6 +85,24 @@ impl RunDir {
     pub fn pid_file(&self) -> PathBuf {
         self.root.join("agent.pid")
     }
+
+    /// The file the serving agent holds locked for its life:
+    /// the lock, not the pid file, says whether an agent runs.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("agent.lock")
+    }
+
+    /// Creates the directory private to root (0700), or makes an existing
+    /// one so: it holds the store, the agent's sockets and the guests'
+    /// logs.
+    pub fn prepare(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)?;
+        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +116,19 @@ mod tests {
         assert_eq!(r.guest_socket(3), Path::new("/tmp/x/guests/3.sock"));
         assert_eq!(r.pid_file(), Path::new("/tmp/x/agent.pid"));
         assert_eq!(r.client_store(), r.store_socket());
+    }
+
+    #[test]
+    fn prepared_directories_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("mbctl-rundir-{}", std::process::id()));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let r = RunDir::new(d.join("run"));
+        r.prepare().unwrap();
+        assert_eq!(mode(r.root()), 0o700);
+        std::fs::set_permissions(r.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        r.prepare().unwrap();
+        assert_eq!(mode(r.root()), 0o700);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -5,6 +5,7 @@ use crate::bail;
 use crate::error::{Context, Result};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The Debian package that provides `tool`, for error messages.
@@ -103,8 +104,11 @@ pub fn fork_detached(how: &Detached, body: impl FnOnce() -> i32) -> Result<i32> 
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(how.log)
         .with_context(|| format!("opening {}", how.log.display()))?;
+    // One made before the toolstack restricted its files.
+    let _ = log.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     let name = std::ffi::CString::new(how.name)
         .ok()
         .context("a process name with a NUL")?;
@@ -158,6 +162,48 @@ pub fn child_exited(pid: i32) -> Option<i32> {
     (r == pid).then_some(status)
 }
 
+/// Processes whose command line has `arg` as one whole argument (a VM's
+/// pid file names its QEMU, also one still starting that no record or
+/// pid file names yet).
+pub fn processes_with_arg(arg: &Path) -> Vec<i32> {
+    let want = arg.as_os_str().as_encoded_bytes();
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me && crate::pidfile::alive(pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == want))
+        })
+        .collect()
+}
+
+/// Kills (SIGKILL) every process [`processes_with_arg`] finds for `arg`
+/// and waits up to `timeout` for them to go; fails naming those left.
+pub fn kill_all_with_arg(arg: &Path, timeout: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let left = processes_with_arg(arg);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            bail!(
+                "processes {left:?} (of {}) did not exit after SIGKILL",
+                arg.display()
+            );
+        }
+        for &pid in &left {
+            // SAFETY: plain syscall; these processes name our VM's file.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -181,6 +227,26 @@ mod tests {
         let e = run("sh", &["-c", "echo oops >&2; exit 3"]).unwrap_err();
         assert!(e.to_string().contains("oops"), "{e}");
         assert_eq!(run("sh", &["-c", "echo hi"]).unwrap(), "hi\n");
+    }
+
+    #[test]
+    fn processes_found_and_killed_by_argument() {
+        let tag = std::env::temp_dir().join(format!("mb-vm-arg-{}", std::process::id()));
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 60", "sh"])
+            .arg(&tag)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let start = std::time::Instant::now();
+        while processes_with_arg(&tag).is_empty() && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(processes_with_arg(&tag), [pid]);
+        let reaper = std::thread::spawn(move || child.wait());
+        kill_all_with_arg(&tag, std::time::Duration::from_secs(5)).unwrap();
+        assert!(processes_with_arg(&tag).is_empty());
+        let _ = reaper.join();
     }
 
     #[test]

@@ -45,6 +45,7 @@ struct Live {
     error: Option<String>,
     busy: Option<u64>,
     loads: Option<u64>,
+    crash_log: Option<String>,
 }
 
 fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
@@ -58,6 +59,7 @@ fn live(st: &mut dyn StoreOps, rec: Record) -> Result<Live> {
         error: st.read(&clickos::error(d))?,
         busy: clickos::read_u64(st, &clickos_proto::Home::Domain(d).busy())?,
         loads: clickos::read_u64(st, &clickos::loads(d))?,
+        crash_log: mb_vm::record::crash_log(st, &rec.name)?,
         rec,
         nics,
     })
@@ -110,6 +112,7 @@ impl Live {
                     drops: c.drops,
                 })
                 .collect(),
+            crash_log: self.crash_log.as_deref(),
         }
     }
 }
@@ -135,6 +138,8 @@ struct VmJson<'a> {
     packets_in: u64,
     packets_out: u64,
     nics: Vec<NicJson<'a>>,
+    /// The guest's last console lines, once its VM crashed.
+    crash_log: Option<&'a str>,
 }
 
 /// One NIC of a [`VmJson`], with the guest's counters.
@@ -258,6 +263,9 @@ pub fn show(run: &RunDir, a: ShowArgs) -> Result<()> {
             c.tx_bytes,
             c.drops
         );
+    }
+    if let Some(t) = &l.crash_log {
+        println!("the guest's last console lines:\n{t}");
     }
     Ok(())
 }

@@ -263,6 +263,7 @@ impl Qemu {
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                libc::umask(0o077); // the console log and sockets are root's alone
                 confine::join_self(&procs)?;
                 for &fd in &fds {
                     if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {

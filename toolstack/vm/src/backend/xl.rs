@@ -158,7 +158,9 @@ impl Backend for Xl {
     }
 
     fn alive(&self, rec: &Record) -> bool {
-        self.domid(&rec.name) == Some(rec.domid)
+        // Domain id 0: a record written before `xl create` said the id.
+        self.domid(&rec.name)
+            .is_some_and(|d| rec.domid == 0 || d == rec.domid)
     }
 
     fn wait_gone(&self, rec: &Record, timeout: Duration) -> bool {

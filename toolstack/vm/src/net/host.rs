@@ -1,8 +1,9 @@
 //! Host network devices for a VM's NICs, and their removal.
 //!
-//! Every device made is recorded as a [`Plumbing`] step in the VM's record
-//! before the next one is made, so `stop`, `destroy`, a failed boot and an
-//! agent that restarts after a crash all remove exactly what was created.
+//! Every device is journaled in the VM's directory ([`JOURNAL`]) before it
+//! is made, and recorded as a [`Plumbing`] step in the VM's record once
+//! the VM runs, so `stop`, `destroy`, a failed boot and an agent that
+//! restarts after a `kill -9` at any point all remove what was created.
 
 use crate::bail;
 use crate::error::{Context, Result};
@@ -112,11 +113,57 @@ fn ovs_bridge_exists(br: &str, rundir: Option<&str>) -> bool {
         .is_ok()
 }
 
-fn create_tap(name: &str, made: &mut Vec<Plumbing>) -> Result<()> {
+/// The file in a VM's directory listing, one [`Plumbing::encode`] a line,
+/// every device about to be made for its NICs.
+pub const JOURNAL: &str = "made";
+
+/// Appends `p` to the journal in `vm_dir`, durably, before it is made.
+fn intend(vm_dir: &Path, p: &Plumbing) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = vm_dir.join(JOURNAL);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| {
+            f.write_all(format!("{}\n", p.encode()).as_bytes())?;
+            f.sync_data()
+        })
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// What the journal in `vm_dir` lists (maybe never made, or already gone).
+pub fn journaled(vm_dir: &Path) -> Vec<Plumbing> {
+    std::fs::read_to_string(vm_dir.join(JOURNAL))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(Plumbing::decode)
+        .collect()
+}
+
+/// Journals `p`, makes it with `make`, remembers it in `made`, and counts
+/// a fault-injection step.
+fn make(
+    vm_dir: &Path,
+    made: &mut Vec<Plumbing>,
+    p: Plumbing,
+    make: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    intend(vm_dir, &p)?;
+    make()?;
+    made.push(p);
+    crate::fault::step()
+}
+
+fn create_tap(name: &str, vm_dir: &Path, made: &mut Vec<Plumbing>) -> Result<()> {
     check_ifname(name)?;
-    sys::run("ip", &["tuntap", "add", "dev", name, "mode", "tap"])
-        .with_context(|| format!("creating tap {name}"))?;
-    made.push(Plumbing::Tap(name.into()));
+    make(vm_dir, made, Plumbing::Tap(name.into()), || {
+        sys::run("ip", &["tuntap", "add", "dev", name, "mode", "tap"])
+            .map(drop)
+            .with_context(|| format!("creating tap {name}"))
+    })?;
     // The tap is a switch port, not a host interface: without this the
     // host sends IPv6 router solicitations and MLD reports into the guest,
     // frames no peer sent (chain counters would count them).
@@ -213,7 +260,7 @@ fn setup_inner(
                     bail!("--nic tap:{name}: {name} exists and is not a tap device");
                 }
             } else {
-                create_tap(name, made)?;
+                create_tap(name, vm_dir, made)?;
             }
             Ok(Attach::Tap(name.clone()))
         }
@@ -229,19 +276,19 @@ fn setup_inner(
                 }
                 bail!("--nic bridge:{br}: no Open vSwitch or Linux bridge named {br} (create it with `ovs-vsctl add-br {br}`)");
             }
-            create_tap(&tap, made)?;
+            create_tap(&tap, vm_dir, made)?;
             if ovs {
-                sys::run_env(
-                    "ovs-vsctl",
-                    &["--timeout=10", "add-port", br, &tap],
-                    &ovs_env(ovs_rundir),
-                )
-                .with_context(|| format!("adding {tap} to bridge {br}"))?;
-                made.push(Plumbing::OvsPort(
-                    br.clone(),
-                    tap.clone(),
-                    ovs_rundir.map(str::to_string),
-                ));
+                let port =
+                    Plumbing::OvsPort(br.clone(), tap.clone(), ovs_rundir.map(str::to_string));
+                make(vm_dir, made, port, || {
+                    sys::run_env(
+                        "ovs-vsctl",
+                        &["--timeout=10", "add-port", br, &tap],
+                        &ovs_env(ovs_rundir),
+                    )
+                    .map(drop)
+                    .with_context(|| format!("adding {tap} to bridge {br}"))
+                })?;
             } else {
                 sys::run("ip", &["link", "set", &tap, "master", br])?;
             }
@@ -255,17 +302,21 @@ fn setup_inner(
             let inner = ifname.clone().unwrap_or_else(|| format!("eth{nic}"));
             let tap = tap_name(run, domid, nic);
             let veth = veth_name(run, domid, nic);
-            create_tap(&tap, made)?;
-            sys::run(
-                "ip",
-                &[
-                    "link", "add", &veth, "type", "veth", "peer", "name", &inner, "netns", ns,
-                ],
-            )
-            .with_context(|| {
-                format!("creating veth {veth} <-> {ns}:{inner} (is {inner} already used in {ns}?)")
+            create_tap(&tap, vm_dir, made)?;
+            make(vm_dir, made, Plumbing::Veth(veth.clone()), || {
+                sys::run(
+                    "ip",
+                    &[
+                        "link", "add", &veth, "type", "veth", "peer", "name", &inner, "netns", ns,
+                    ],
+                )
+                .map(drop)
+                .with_context(|| {
+                    format!(
+                        "creating veth {veth} <-> {ns}:{inner} (is {inner} already used in {ns}?)"
+                    )
+                })
             })?;
-            made.push(Plumbing::Veth(veth.clone()));
             sys::run("ip", &["link", "set", &veth, "up"])?;
             sys::run("ip", &["-n", ns, "link", "set", &inner, "up"])?;
             offloads_off(&veth, None);
