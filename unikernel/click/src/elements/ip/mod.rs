@@ -1,4 +1,5 @@
-//! IP elements: header checks and updates, ICMP responders and errors.
+//! IP elements: header checks and updates, ICMP responders and errors,
+//! routing.
 
 use crate::element::ElementClass;
 use crate::net::ip;
@@ -9,6 +10,7 @@ pub mod check_ip_header2;
 pub mod dec_ip_ttl;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
+pub mod ip_lookup;
 pub mod mark_ip_header;
 pub mod set_ip_checksum;
 
@@ -19,6 +21,10 @@ pub static CLASSES: &[&ElementClass] = &[
     &dec_ip_ttl::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
+    &ip_lookup::STATIC,
+    &ip_lookup::LINEAR,
+    &ip_lookup::RADIX,
+    &ip_lookup::DIRECT,
     &mark_ip_header::CLASS,
     &set_ip_checksum::CLASS,
 ];
