@@ -87,7 +87,7 @@ fn make(args: &mut Args, cx: &ConfigCx, dynamic: bool) -> Result<Box<dyn Element
         noutputs: cx.noutputs(),
         dynamic,
     };
-    for r in args.rest_positional() {
+    for r in args.rest_positional_resolved(crate::confparse::Context::Rules) {
         let route = el.parse_route(&r, true)?;
         el.insert(route, false)?;
     }

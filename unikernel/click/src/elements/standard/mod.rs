@@ -3,6 +3,7 @@
 
 use crate::element::ElementClass;
 
+pub mod addressinfo;
 pub mod averagecounter;
 pub mod checkpaint;
 pub mod counter;
@@ -38,6 +39,7 @@ pub mod unstrip;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
+    &addressinfo::CLASS,
     &averagecounter::CLASS,
     &checkpaint::CLASS,
     &counter::CLASS,
