@@ -8,10 +8,13 @@ use crate::packet::Packet;
 pub mod check_ip_header;
 pub mod check_ip_header2;
 pub mod dec_ip_ttl;
+pub mod fix_ip_src;
+pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
 pub mod ip_lookup;
 pub mod mark_ip_header;
+pub mod set_ip_address;
 pub mod set_ip_checksum;
 
 /// This group's classes.
@@ -19,6 +22,8 @@ pub static CLASSES: &[&ElementClass] = &[
     &check_ip_header::CLASS,
     &check_ip_header2::CLASS,
     &dec_ip_ttl::CLASS,
+    &fix_ip_src::CLASS,
+    &get_ip_address::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
     &ip_lookup::STATIC,
@@ -26,6 +31,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip_lookup::RADIX,
     &ip_lookup::DIRECT,
     &mark_ip_header::CLASS,
+    &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
 ];
 

@@ -8,6 +8,7 @@ pub mod averagecounter;
 pub mod checkpaint;
 pub mod counter;
 pub mod discard;
+pub mod dropbroadcasts;
 pub mod frontdropqueue;
 pub mod hashswitch;
 pub mod idle;
@@ -44,6 +45,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &checkpaint::CLASS,
     &counter::CLASS,
     &discard::CLASS,
+    &dropbroadcasts::CLASS,
     &frontdropqueue::CLASS,
     &hashswitch::CLASS,
     &idle::CLASS,
