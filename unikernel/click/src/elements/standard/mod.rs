@@ -4,8 +4,10 @@
 use crate::element::ElementClass;
 
 pub mod addressinfo;
+pub mod align;
 pub mod averagecounter;
 pub mod checkpaint;
+pub mod clickyinfo;
 pub mod counter;
 pub mod discard;
 pub mod dropbroadcasts;
@@ -28,12 +30,14 @@ pub mod rrsched;
 pub mod rrswitch;
 #[cfg(test)]
 mod scenario_tests;
+pub mod setpackettype;
 pub mod staticswitch;
 pub mod strip;
 pub mod switch;
 pub mod tee;
 #[cfg(test)]
 pub(crate) mod test_util;
+pub mod timedsink;
 pub mod timedsource;
 pub mod unqueue;
 pub mod unstrip;
@@ -41,8 +45,10 @@ pub mod unstrip;
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
     &addressinfo::CLASS,
+    &align::CLASS,
     &averagecounter::CLASS,
     &checkpaint::CLASS,
+    &clickyinfo::CLASS,
     &counter::CLASS,
     &discard::CLASS,
     &dropbroadcasts::CLASS,
@@ -62,10 +68,12 @@ pub static CLASSES: &[&ElementClass] = &[
     &ratedsource::CLASS,
     &rrsched::CLASS,
     &rrswitch::CLASS,
+    &setpackettype::CLASS,
     &staticswitch::CLASS,
     &strip::CLASS,
     &switch::CLASS,
     &tee::CLASS,
+    &timedsink::CLASS,
     &timedsource::CLASS,
     &unqueue::CLASS,
     &unstrip::CLASS,
