@@ -47,4 +47,6 @@ fn ip_header_mut(p: &mut Packet) -> Option<&mut [u8]> {
 }
 
 #[cfg(test)]
+mod iprouter_tests;
+#[cfg(test)]
 mod robustness_tests;
