@@ -83,6 +83,12 @@ impl Args {
         self
     }
 
+    /// The router's `AddressInfo` names, for elements that parse
+    /// addresses later (in write handlers).
+    pub fn names(&self) -> Rc<AddressNames> {
+        self.names.clone().unwrap_or_default()
+    }
+
     /// `text` with `AddressInfo` names replaced by their addresses, for
     /// elements that parse their own rule or pattern syntax.
     pub fn resolve_names(&self, text: &str, cx: Context) -> String {

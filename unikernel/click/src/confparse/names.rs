@@ -38,6 +38,8 @@ pub enum Context {
     Rules,
     /// `ARPResponder` entries: the IP prefix and the Ethernet address.
     IpAndEther,
+    /// Routes (`ADDR/MASK [GW] OUT`): the prefix first, then addresses.
+    Route,
 }
 
 impl AddressNames {
@@ -179,6 +181,8 @@ impl AddressNames {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
+            Context::Route if prev.is_empty() => e.ip.map(|p| p.to_string()),
+            Context::Route => ip,
             Context::Rules if last(1) == Some("net") => e.ip.map(|p| p.to_string()),
             Context::Rules if last(2) == Some("ether") => eth,
             Context::Rules => ip.or(eth),
@@ -228,6 +232,10 @@ mod tests {
         assert_eq!(
             n.substitute("pattern gw 1024-65535 boojum:ipnet - 0 1", Context::Rules),
             "pattern 10.0.0.254 1024-65535 10.0.0.0/24 - 0 1"
+        );
+        assert_eq!(
+            n.substitute("boojum gw 1", Context::Route),
+            "10.0.0.1/24 10.0.0.254 1"
         );
         assert_eq!(
             n.substitute("boojum", Context::IpAndEther),

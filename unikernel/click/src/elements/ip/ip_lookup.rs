@@ -21,7 +21,8 @@
 //! GW; the packet then leaves on output OUT. A packet no route matches is
 //! dropped. The address bits outside the mask are cleared, as Click does.
 //! Two routes for the same prefix are a configuration error; OUT must be
-//! an existing output. All four classes share one table, so they differ
+//! an existing output. Routes, in the arguments and the handlers, may use
+//! `AddressInfo` names. All four classes share one table, so they differ
 //! only in their handlers (`StaticIPLookup` cannot change its routes);
 //! Click's lookup speed differences are not reproduced.
 //!
@@ -54,7 +55,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use crate::confparse::{Args, Ipv4, Ipv4Prefix};
+use alloc::rc::Rc;
+
+use crate::confparse::{AddressNames, Args, Context, Ipv4, Ipv4Prefix};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::error::ConfigError;
 use crate::packet::Packet;
@@ -86,9 +89,10 @@ fn make(args: &mut Args, cx: &ConfigCx, dynamic: bool) -> Result<Box<dyn Element
         routes: Vec::new(),
         noutputs: cx.noutputs(),
         dynamic,
+        names: args.names(),
     };
-    for r in args.rest_positional_resolved(crate::confparse::Context::Rules) {
-        let route = el.parse_route(&r, true)?;
+    for r in args.rest_positional_resolved(Context::Route) {
+        let route = el.parse_route(&r)?;
         el.insert(route, false)?;
     }
     Ok(Box::new(el))
@@ -113,6 +117,9 @@ impl Route {
     }
 }
 
+/// The gateway and output a `remove` names, if it does.
+type Given = (Option<u32>, Option<usize>);
+
 /// A longest-prefix routing table, shared by the four classes.
 pub struct IpLookup {
     /// Sorted longest prefix first, so the first match is the best.
@@ -120,12 +127,14 @@ pub struct IpLookup {
     noutputs: usize,
     /// Whether the write handlers may change the routes.
     dynamic: bool,
+    /// `AddressInfo` names, which written routes may use too.
+    names: Rc<AddressNames>,
 }
 
 impl IpLookup {
     /// Parses `ADDR/MASK [GW] OUT` (OUT optional when `need_out` is false,
-    /// for `remove`).
-    fn parse_route(&self, s: &str, need_out: bool) -> Result<Route, ConfigError> {
+    /// for `remove`); also returns the GW and OUT as given.
+    fn parse_given(&self, s: &str, need_out: bool) -> Result<(Route, Given), ConfigError> {
         let words: Vec<&str> = s.split_ascii_whitespace().collect();
         let bad = || ConfigError::bad_value("ROUTE", "ADDR/MASK [GW] OUT", s);
         let (pfx, gw, out) = match words.as_slice() {
@@ -139,11 +148,11 @@ impl IpLookup {
         };
         let pfx = Ipv4Prefix::parse(pfx).ok_or_else(bad)?;
         let gw = match gw {
-            Some(g) => Ipv4::parse(g).ok_or_else(bad)?.to_u32(),
-            None => 0,
+            Some(g) => Some(Ipv4::parse(g).ok_or_else(bad)?.to_u32()),
+            None => None,
         };
         let out = match out {
-            Some(o) => {
+            Some(o) => Some({
                 let o: usize = o.parse().map_err(|_| bad())?;
                 if o >= self.noutputs {
                     return Err(ConfigError::out_of_range(format!(
@@ -152,15 +161,21 @@ impl IpLookup {
                     )));
                 }
                 o
-            }
-            None => usize::MAX,
+            }),
+            None => None,
         };
-        Ok(Route {
+        let route = Route {
             addr: pfx.addr.to_u32() & pfx.mask(),
             len: pfx.len,
-            gw,
-            out,
-        })
+            gw: gw.unwrap_or(0),
+            out: out.unwrap_or(0),
+        };
+        Ok((route, (gw, out)))
+    }
+
+    /// Parses a complete route.
+    fn parse_route(&self, s: &str) -> Result<Route, ConfigError> {
+        Ok(self.parse_given(s, true)?.0)
     }
 
     fn position(&self, r: &Route) -> Option<usize> {
@@ -187,10 +202,12 @@ impl IpLookup {
         Ok(())
     }
 
-    fn remove(&mut self, r: &Route, gw_given: bool) -> Result<(), ConfigError> {
+    /// Removes the route for `r`'s prefix, if it has the gateway and
+    /// output given.
+    fn remove(&mut self, r: &Route, (gw, out): Given) -> Result<(), ConfigError> {
         let found = self.position(r).filter(|&i| {
             let x = &self.routes[i];
-            (!gw_given || x.gw == r.gw) && (r.out == usize::MAX || x.out == r.out)
+            gw.is_none_or(|g| g == x.gw) && out.is_none_or(|o| o == x.out)
         });
         match found {
             Some(i) => {
@@ -218,16 +235,19 @@ impl IpLookup {
                 cmd,
             ));
         }
+        let value = match cmd {
+            "add" | "set" | "remove" => self.names.substitute(value, Context::Route),
+            _ => value.into(),
+        };
+        let value = value.as_str();
         match cmd {
             "add" | "set" => {
-                let r = self.parse_route(value, true)?;
+                let r = self.parse_route(value)?;
                 self.insert(r, cmd == "set")
             }
             "remove" => {
-                let r = self.parse_route(value, false)?;
-                let gw_given = value.split_ascii_whitespace().count() == 3
-                    || (r.out == usize::MAX && value.split_ascii_whitespace().count() == 2);
-                self.remove(&r, gw_given)
+                let (r, given) = self.parse_given(value, false)?;
+                self.remove(&r, given)
             }
             "flush" => {
                 self.routes.clear();
@@ -415,6 +435,20 @@ mod tests {
             assert!(r.write("rt.ctrl", "frob 1.0.0.0/8 0").is_err());
             assert!(r.write("rt.add", "1.0.0.0/8 7").is_err());
         }
+    }
+
+    #[test]
+    fn written_routes_may_use_address_names() {
+        let (r, _) = router_from_source(
+            "AddressInfo(gw 10.0.0.254, lan 10.1.0.0/16);\n\
+             Idle -> rt :: RadixIPLookup(lan 0); rt[0] -> Discard; rt[1] -> Discard;",
+        );
+        r.write("rt.add", "0.0.0.0/0 gw 1").unwrap();
+        r.write("rt.ctrl", "remove lan\nadd lan gw 0").unwrap();
+        assert_eq!(
+            r.read("rt.table").unwrap(),
+            "10.1.0.0/16\t10.0.0.254\t0\n0.0.0.0/0\t10.0.0.254\t1\n"
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! has at most one of each. A bare `NAME` stands for the kind the
 //! argument expects (in rules, the IP address, or the prefix after
 //! `net`, or the Ethernet address after `ether host`/`src`/`dst`; in
-//! `ARPResponder`, the prefix and the Ethernet address); `NAME:ip`,
+//! `ARPResponder`, the prefix and the Ethernet address; in a route, the
+//! prefix, then addresses); `NAME:ip`,
 //! `NAME:ipnet` (host bits cleared), `NAME:bcast` (directed broadcast)
 //! and `NAME:eth` pick one. Unlike Click, names are global to the
 //! configuration rather than local to their compound element, and IPv6
