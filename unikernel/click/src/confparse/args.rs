@@ -10,9 +10,11 @@
 //! "unknown keyword 'X'" with the list of keywords the element accepts.
 
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::names::{AddressNames, Context};
 use super::split::split_args;
 use super::values::FromArg;
 use crate::error::{ArgPos, ConfigError, ErrorKind};
@@ -40,6 +42,8 @@ pub fn is_keyword(w: &str) -> bool {
 pub struct Args {
     items: Vec<Item>,
     accepted: Vec<&'static str>,
+    /// The router's `AddressInfo` names, tried when a value does not parse.
+    names: Option<Rc<AddressNames>>,
 }
 
 impl Args {
@@ -69,7 +73,41 @@ impl Args {
         Args {
             items,
             accepted: Vec::new(),
+            names: None,
         }
+    }
+
+    /// Lets address arguments be given by `AddressInfo` names.
+    pub fn with_names(mut self, names: Rc<AddressNames>) -> Args {
+        self.names = Some(names);
+        self
+    }
+
+    /// The router's `AddressInfo` names, for elements that parse
+    /// addresses later (in write handlers).
+    pub fn names(&self) -> Rc<AddressNames> {
+        self.names.clone().unwrap_or_default()
+    }
+
+    /// `text` with `AddressInfo` names replaced by their addresses, for
+    /// elements that parse their own rule or pattern syntax.
+    pub fn resolve_names(&self, text: &str, cx: Context) -> String {
+        match &self.names {
+            Some(n) => n.substitute(text, cx),
+            None => text.to_string(),
+        }
+    }
+
+    /// [`Args::rest_raw`], with `AddressInfo` names resolved.
+    pub fn rest_raw_resolved(&mut self, cx: Context) -> Vec<String> {
+        let v = self.rest_raw();
+        v.iter().map(|a| self.resolve_names(a, cx)).collect()
+    }
+
+    /// [`Args::rest_positional`], with `AddressInfo` names resolved.
+    pub fn rest_positional_resolved(&mut self, cx: Context) -> Vec<String> {
+        let v = self.rest_positional();
+        v.iter().map(|a| self.resolve_names(a, cx)).collect()
     }
 
     /// Number of arguments (used or not).
@@ -109,6 +147,13 @@ impl Args {
     fn parse<T: FromArg>(&self, name: &'static str, i: usize) -> Result<T, ConfigError> {
         let v = &self.items[i].value;
         T::from_arg(v)
+            .or_else(|| {
+                let names = self.names.as_ref()?;
+                names
+                    .candidates(v.trim())
+                    .iter()
+                    .find_map(|c| T::from_arg(c))
+            })
             .ok_or_else(|| ConfigError::bad_value(name, T::EXPECTED, v).at(ArgPos::Index(i)))
     }
 

@@ -2,10 +2,12 @@
 //! typed argument parsing (Click's `Args`).
 
 pub mod args;
+pub mod names;
 pub mod split;
 pub mod values;
 
 pub use args::Args;
+pub use names::{AddressNames, Context};
 pub use split::{
     is_word, quote, shift_word, split_args, split_words, uncomment, unquote, unquote_bytes,
 };

@@ -4,13 +4,14 @@
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use super::{ConfigCx, Ctx, ElementInfo, Env, PortKind, PortRef, Router};
-use crate::confparse::Args;
+use crate::confparse::{split_args, AddressNames, Args};
 use crate::element::{Element, ElementClass};
 use crate::elements::driver::interp::Interp;
 use crate::elements::driver::script::Script;
@@ -450,6 +451,7 @@ fn configure(
     let mut built: Vec<Option<Box<dyn Element>>> = (0..n).map(|_| None).collect();
     let mut order: Vec<usize> = (0..n).filter(|&i| classes[i].is_some()).collect();
     order.sort_by_key(|&i| classes[i].map(|c| c.phase).unwrap_or(0));
+    let addr_names = Rc::new(address_names(flat, classes));
     for &i in &order {
         let (Some(class), Some(_)) = (classes[i], ports.ranges[i]) else {
             continue;
@@ -464,7 +466,7 @@ fn configure(
             ));
             return Err(core::mem::take(errs));
         }
-        let mut args = Args::new(&d.config);
+        let mut args = Args::new(&d.config).with_names(addr_names.clone());
         let made = {
             let cx = ConfigCx {
                 name: &d.name,
@@ -484,6 +486,22 @@ fn configure(
         }
     }
     Ok(built)
+}
+
+/// Click's pre-pass: the names every `AddressInfo` declares, before any
+/// element reads its arguments. A bad declaration is left for that
+/// `AddressInfo` to report.
+fn address_names(flat: &FlatConfig, classes: &[Option<&'static ElementClass>]) -> AddressNames {
+    let mut names = AddressNames::new();
+    let info = crate::elements::standard::addressinfo::CLASS.name;
+    for (d, c) in flat.elements.iter().zip(classes) {
+        if c.is_some_and(|c| c.name == info) {
+            for a in split_args(&d.config) {
+                let _ = names.declare(&a);
+            }
+        }
+    }
+    names
 }
 
 /// For a check: the `elem.handler` names scripts read and write must exist

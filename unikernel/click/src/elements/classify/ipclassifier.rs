@@ -45,7 +45,10 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
-    Ok(Box::new(ip_classifier(&args.rest_raw(), cx.noutputs())?))
+    Ok(Box::new(ip_classifier(
+        &args.rest_raw_resolved(crate::confparse::Context::Rules),
+        cx.noutputs(),
+    )?))
 }
 
 /// Compiles IPClassifier expressions into an [`IPFilter`].

@@ -58,7 +58,10 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
-    Ok(Box::new(IPFilter::new(&args.rest_raw(), cx.noutputs())?))
+    Ok(Box::new(IPFilter::new(
+        &args.rest_raw_resolved(crate::confparse::Context::Rules),
+        cx.noutputs(),
+    )?))
 }
 
 /// Parses each argument, unquoted, into a rule with `parse(index, text)`, as

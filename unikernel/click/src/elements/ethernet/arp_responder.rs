@@ -54,7 +54,11 @@ pub static CLASS: ElementClass = ElementClass {
     phase: 0,
     make: |args, _cx| {
         let mut table = Vec::new();
-        for (i, a) in args.rest_raw().iter().enumerate() {
+        for (i, a) in args
+            .rest_raw_resolved(crate::confparse::Context::IpAndEther)
+            .iter()
+            .enumerate()
+        {
             add_entries(&mut table, a)
                 .map_err(|e| ConfigError::bad_arg(i, format!("argument {i}: {e}")))?;
         }

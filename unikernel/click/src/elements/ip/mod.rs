@@ -1,4 +1,5 @@
-//! IP elements: header checks and updates, ICMP responders and errors.
+//! IP elements: header checks and updates, ICMP responders and errors,
+//! routing.
 
 use crate::element::ElementClass;
 use crate::net::ip;
@@ -7,9 +8,13 @@ use crate::packet::Packet;
 pub mod check_ip_header;
 pub mod check_ip_header2;
 pub mod dec_ip_ttl;
+pub mod fix_ip_src;
+pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
+pub mod ip_lookup;
 pub mod mark_ip_header;
+pub mod set_ip_address;
 pub mod set_ip_checksum;
 
 /// This group's classes.
@@ -17,9 +22,16 @@ pub static CLASSES: &[&ElementClass] = &[
     &check_ip_header::CLASS,
     &check_ip_header2::CLASS,
     &dec_ip_ttl::CLASS,
+    &fix_ip_src::CLASS,
+    &get_ip_address::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
+    &ip_lookup::STATIC,
+    &ip_lookup::LINEAR,
+    &ip_lookup::RADIX,
+    &ip_lookup::DIRECT,
     &mark_ip_header::CLASS,
+    &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
 ];
 
@@ -34,5 +46,7 @@ fn ip_header_mut(p: &mut Packet) -> Option<&mut [u8]> {
     (h.len() >= ip::MIN_HEADER_LEN).then_some(h)
 }
 
+#[cfg(test)]
+mod iprouter_tests;
 #[cfg(test)]
 mod robustness_tests;

@@ -46,7 +46,7 @@ pub static CLASS: ElementClass = ElementClass {
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
     let mut pats: Vec<(String, SharedPattern)> = Vec::new();
-    for a in args.rest_raw() {
+    for a in args.rest_raw_resolved(crate::confparse::Context::Rules) {
         let w = split_words(&a);
         let Some((name, rest)) = w.split_first() else {
             continue;

@@ -162,7 +162,7 @@ impl Rewriter {
             .keyword::<Duration>("REAP_INTERVAL")?
             .or(reap_a)
             .unwrap_or(secs(900));
-        let lines = args.rest_positional();
+        let lines = args.rest_positional_resolved(crate::confparse::Context::Rules);
         let nin = cx.ninputs();
         if lines.len() != nin {
             let e = format!("need {nin} arguments, one per input port");

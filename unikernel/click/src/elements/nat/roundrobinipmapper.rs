@@ -48,7 +48,7 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
-    let lines = args.rest_raw();
+    let lines = args.rest_raw_resolved(crate::confparse::Context::Rules);
     if lines.is_empty() {
         return Err(ConfigError::new(ErrorKind::Missing, "no patterns given"));
     }

@@ -3,10 +3,14 @@
 
 use crate::element::ElementClass;
 
+pub mod addressinfo;
+pub mod align;
 pub mod averagecounter;
 pub mod checkpaint;
+pub mod clickyinfo;
 pub mod counter;
 pub mod discard;
+pub mod dropbroadcasts;
 pub mod frontdropqueue;
 pub mod hashswitch;
 pub mod idle;
@@ -26,22 +30,28 @@ pub mod rrsched;
 pub mod rrswitch;
 #[cfg(test)]
 mod scenario_tests;
+pub mod setpackettype;
 pub mod staticswitch;
 pub mod strip;
 pub mod switch;
 pub mod tee;
 #[cfg(test)]
 pub(crate) mod test_util;
+pub mod timedsink;
 pub mod timedsource;
 pub mod unqueue;
 pub mod unstrip;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
+    &addressinfo::CLASS,
+    &align::CLASS,
     &averagecounter::CLASS,
     &checkpaint::CLASS,
+    &clickyinfo::CLASS,
     &counter::CLASS,
     &discard::CLASS,
+    &dropbroadcasts::CLASS,
     &frontdropqueue::CLASS,
     &hashswitch::CLASS,
     &idle::CLASS,
@@ -58,10 +68,12 @@ pub static CLASSES: &[&ElementClass] = &[
     &ratedsource::CLASS,
     &rrsched::CLASS,
     &rrswitch::CLASS,
+    &setpackettype::CLASS,
     &staticswitch::CLASS,
     &strip::CLASS,
     &switch::CLASS,
     &tee::CLASS,
+    &timedsink::CLASS,
     &timedsource::CLASS,
     &unqueue::CLASS,
     &unstrip::CLASS,

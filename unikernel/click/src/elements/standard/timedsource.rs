@@ -79,7 +79,7 @@ pub struct TimedSource {
 }
 
 /// Click's `Timestamp::unparse_interval`.
-fn unparse_interval(t: Timestamp) -> String {
+pub(super) fn unparse_interval(t: Timestamp) -> String {
     if t.sec() == 0 {
         let ns = t.nsec();
         if ns.is_multiple_of(1_000_000) {
