@@ -44,7 +44,10 @@ Environment:
                   directory even when the system's runs
   OVS_RUNDIR      the Open vSwitch instance boot's bridge:BR NICs join
   MBCTL_METRICS   ADDR:PORT: the agent serves Prometheus metrics there
-                  (as `mbctl agent --metrics`)";
+                  (as `mbctl agent --metrics`)
+  MBCTL_FAULT     test hook, never set in use: OP:N[:fail] stops operation OP
+                  (boot, destroy, chain-up...) after its step N, as a crash
+                  there would (see toolstack/vm/src/fault.rs)";
 
 /// What mbctl's exit status means.
 pub const EXIT_STATUS: &str = "\
