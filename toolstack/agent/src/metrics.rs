@@ -16,8 +16,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mb_metrics::{family, render, sanitize_name, Family, Kind, Server};
-use xenstore::client::{ClientError, Request};
-use xenstore::Errno;
 
 use mb_store_client::clickos::{self, NicCounters, Op};
 use mb_store_client::{Error as StoreError, Store};
@@ -187,24 +185,7 @@ fn read_handlers(
         .iter()
         .flat_map(|(e, h)| clickos::read_request_ops(domid, e, h))
         .collect();
-    let mut reqs: Vec<Request> = watched
-        .iter()
-        .map(|w| Request::Watch(w, token.as_bytes()))
-        .collect();
-    reqs.extend(ops.iter().map(|op| match op {
-        Op::Rm(p) => Request::Rm(p),
-        Op::Write(p, v) => Request::Write(p, v.as_bytes()),
-    }));
-    for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
-        match (req, r) {
-            (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-            (req, Err(err)) => {
-                return Err(
-                    StoreError::Handler(format!("store request {req:?} failed: {err}")).into(),
-                )
-            }
-        }
-    }
+    mb_store_client::handler::post(st, &watched, &token, &ops)?;
     let mut out: Vec<Option<Option<String>>> = vec![None; hs.len()];
     let deadline = Instant::now() + timeout;
     loop {

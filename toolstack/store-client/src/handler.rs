@@ -36,21 +36,7 @@ pub fn call(
         }
     };
     let watched = clickos::element_path(domid, e, answer_h);
-    let mut reqs = vec![Request::Watch(&watched, token.as_bytes())];
-    reqs.extend(ops.iter().map(|op| match op {
-        Op::Rm(p) => Request::Rm(p),
-        Op::Write(p, v) => Request::Write(p, v.as_bytes()),
-    }));
-    for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
-        match (req, r) {
-            (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
-            (req, Err(err)) => {
-                return Err(Error::Handler(format!(
-                    "{e}.{h}: store request {req:?} failed: {err}"
-                )))
-            }
-        }
-    }
+    post(st, &[watched], &token, &ops).map_err(|err| Error::Handler(format!("{e}.{h}: {err}")))?;
     // Watch events only wake us; the nodes decide.
     let answer = match loop_answer(st, domid, e, answer_h, timeout)? {
         Some(Ok(_)) if value.is_some() => {
@@ -70,6 +56,31 @@ pub fn call(
             timeout.as_secs()
         ))),
     }
+}
+
+/// Sends handler requests in one pipelined batch: a watch on each of
+/// `watched` (with `token`), then `ops`. Removing a node that is not there
+/// is no failure (the last answer may have been cleared already).
+pub fn post(st: &mut Store, watched: &[String], token: &str, ops: &[Op]) -> Result<()> {
+    let mut reqs: Vec<Request> = watched
+        .iter()
+        .map(|w| Request::Watch(w, token.as_bytes()))
+        .collect();
+    reqs.extend(ops.iter().map(|op| match op {
+        Op::Rm(p) => Request::Rm(p),
+        Op::Write(p, v) => Request::Write(p, v.as_bytes()),
+    }));
+    for (req, r) in reqs.iter().zip(st.pipeline(&reqs)?) {
+        match (req, r) {
+            (_, Ok(_)) | (Request::Rm(_), Err(ClientError::Xs(Errno::ENOENT))) => {}
+            (req, Err(err)) => {
+                return Err(Error::Handler(format!(
+                    "store request {req:?} failed: {err}"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn loop_answer(
