@@ -22,6 +22,7 @@ pub mod pattern;
 pub mod rewriter;
 pub mod rng;
 pub mod roundrobinipmapper;
+pub mod sourceiphashmapper;
 pub mod spec;
 pub mod table;
 pub mod tcprewriter;
@@ -40,4 +41,5 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmppingrewriter::CLASS,
     &iprewriterpatterns::CLASS,
     &roundrobinipmapper::CLASS,
+    &sourceiphashmapper::CLASS,
 ];
