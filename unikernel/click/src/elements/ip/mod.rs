@@ -13,6 +13,7 @@ pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
 pub mod ip_lookup;
+pub mod ip_print;
 pub mod mark_ip_header;
 pub mod set_ip_address;
 pub mod set_ip_checksum;
@@ -30,6 +31,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
     &ip_lookup::DIRECT,
+    &ip_print::CLASS,
     &mark_ip_header::CLASS,
     &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
