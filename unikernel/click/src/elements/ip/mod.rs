@@ -12,6 +12,7 @@ pub mod fix_ip_src;
 pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
+pub mod icmp_ping_source;
 pub mod ip_lookup;
 pub mod ip_print;
 pub mod mark_ip_header;
@@ -27,6 +28,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &get_ip_address::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
+    &icmp_ping_source::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
