@@ -15,6 +15,7 @@ pub mod checksum;
 pub mod export;
 pub mod flowid;
 pub mod icmppingrewriter;
+pub mod icmprewriter;
 pub mod ipaddrrewriter;
 pub mod iprewriter;
 pub mod iprewriterpatterns;
@@ -39,6 +40,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &udprewriter::CLASS,
     &ipaddrrewriter::CLASS,
     &icmppingrewriter::CLASS,
+    &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
     &roundrobinipmapper::CLASS,
     &sourceiphashmapper::CLASS,
