@@ -72,17 +72,38 @@ pub fn parse_type(s: &str) -> Option<u8> {
     number(s).or_else(|| TYPE_NAMES.iter().find(|(n, _)| *n == s).map(|(_, v)| *v))
 }
 
-/// An ICMP code for `ty` given as a number or a Click name.
-pub fn parse_code(ty: u8, s: &str) -> Option<u8> {
-    let s = s.trim();
-    let names: &[(&str, u8)] = match ty {
+fn code_names(ty: u8) -> &'static [(&'static str, u8)] {
+    match ty {
         UNREACH => UNREACH_CODES,
         REDIRECT => REDIRECT_CODES,
         TIME_EXCEEDED => TIMXCEED_CODES,
         PARAM_PROB => PARAMPROB_CODES,
         _ => &[],
-    };
-    number(s).or_else(|| names.iter().find(|(n, _)| *n == s).map(|(_, v)| *v))
+    }
+}
+
+/// An ICMP code for `ty` given as a number or a Click name.
+pub fn parse_code(ty: u8, s: &str) -> Option<u8> {
+    let s = s.trim();
+    number(s).or_else(|| {
+        code_names(ty)
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, v)| *v)
+    })
+}
+
+/// Click's name of ICMP type `ty`, if it has one.
+pub fn type_name(ty: u8) -> Option<&'static str> {
+    TYPE_NAMES.iter().find(|(_, v)| *v == ty).map(|(n, _)| *n)
+}
+
+/// Click's name of code `code` of ICMP type `ty`, if it has one.
+pub fn code_name(ty: u8, code: u8) -> Option<&'static str> {
+    code_names(ty)
+        .iter()
+        .find(|(_, v)| *v == code)
+        .map(|(n, _)| *n)
 }
 
 /// True for the ICMP error types (never answered with another error).

@@ -12,7 +12,9 @@ pub mod fix_ip_src;
 pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
+pub mod icmp_ping_source;
 pub mod ip_lookup;
+pub mod ip_print;
 pub mod mark_ip_header;
 pub mod set_ip_address;
 pub mod set_ip_checksum;
@@ -26,10 +28,12 @@ pub static CLASSES: &[&ElementClass] = &[
     &get_ip_address::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
+    &icmp_ping_source::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
     &ip_lookup::DIRECT,
+    &ip_print::CLASS,
     &mark_ip_header::CLASS,
     &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,

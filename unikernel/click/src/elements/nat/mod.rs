@@ -15,6 +15,7 @@ pub mod checksum;
 pub mod export;
 pub mod flowid;
 pub mod icmppingrewriter;
+pub mod icmprewriter;
 pub mod ipaddrrewriter;
 pub mod iprewriter;
 pub mod iprewriterpatterns;
@@ -22,6 +23,7 @@ pub mod pattern;
 pub mod rewriter;
 pub mod rng;
 pub mod roundrobinipmapper;
+pub mod sourceiphashmapper;
 pub mod spec;
 pub mod table;
 pub mod tcprewriter;
@@ -38,6 +40,8 @@ pub static CLASSES: &[&ElementClass] = &[
     &udprewriter::CLASS,
     &ipaddrrewriter::CLASS,
     &icmppingrewriter::CLASS,
+    &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
     &roundrobinipmapper::CLASS,
+    &sourceiphashmapper::CLASS,
 ];

@@ -515,6 +515,24 @@ impl Rewriter {
         class
     }
 
+    /// ICMPRewriter's entry: translates `p` if it is an ICMP error quoting
+    /// a packet of one of this rewriter's flows; returns that flow's
+    /// output for the direction, `None` (and `p` untouched) otherwise.
+    pub fn translate_icmp_error(&mut self, p: &mut Packet) -> Verdict {
+        let off = p
+            .network_header_offset()
+            .filter(|&o| o >= 0)
+            .map(|o| o as usize)
+            .unwrap_or(0);
+        let d = p.data();
+        let hl = usize::from(*d.get(off)? & 15) * 4;
+        if hl < 20 || d.len() < off + hl || d[off + 9] != IP_ICMP || word(d, off + 6) & 0x1FFF != 0
+        {
+            return None;
+        }
+        self.icmp_error(p, off, hl)
+    }
+
     /// An ICMP error whose quoted packet belongs to a mapped flow: rewrites
     /// the quoted headers back (and the outer destination when it is the
     /// quoted source; the outer source in a direction that rewrites

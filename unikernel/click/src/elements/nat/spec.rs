@@ -157,6 +157,10 @@ pub fn parse_with_ports(
 pub fn as_mapper(e: &dyn Element) -> Option<SharedMapper> {
     e.downcast_ref::<super::roundrobinipmapper::RoundRobinIpMapper>()
         .map(|m| m.mapper())
+        .or_else(|| {
+            e.downcast_ref::<super::sourceiphashmapper::SourceIpHashMapper>()
+                .map(|m| m.mapper())
+        })
 }
 
 /// Parses input spec `line` for input `input` of an element with `nout`

@@ -26,6 +26,7 @@ pub mod pulltee;
 pub mod queue;
 pub mod randomswitch;
 pub mod ratedsource;
+pub mod red;
 pub mod rrsched;
 pub mod rrswitch;
 #[cfg(test)]
@@ -58,6 +59,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &infinitesource::CLASS,
     &null::CLASS,
     &paint::CLASS,
+    &red::CLASS,
     &paintswitch::CLASS,
     &painttee::CLASS,
     &print::CLASS,

@@ -54,23 +54,7 @@ pub static CLASS: ElementClass = ElementClass {
         }
         let contents = match args.keyword::<Word>("CONTENTS")? {
             None => Contents::Hex,
-            Some(Word(w)) => match bool::from_arg(&w) {
-                Some(true) => Contents::Hex,
-                Some(false) => Contents::None,
-                None => match w.to_ascii_uppercase().as_str() {
-                    "NONE" => Contents::None,
-                    "HEX" => Contents::Hex,
-                    "ASCII" => Contents::Ascii,
-                    _ => {
-                        return Err(ConfigError::new(
-                            ErrorKind::BadValue,
-                            alloc::format!(
-                                "bad contents value '{w}'; should be 'NONE', 'HEX', or 'ASCII'"
-                            ),
-                        ))
-                    }
-                },
-            },
+            Some(Word(w)) => Contents::parse(&w)?,
         };
         Ok(Box::new(Print {
             label,
@@ -85,11 +69,35 @@ pub static CLASS: ElementClass = ElementClass {
     },
 };
 
+/// How packet data is shown (`CONTENTS`), shared with IPPrint.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Contents {
+pub(crate) enum Contents {
     None,
     Hex,
     Ascii,
+}
+
+impl Contents {
+    /// Parses a `CONTENTS` value: `NONE`, `HEX`, `ASCII` or a bool.
+    pub(crate) fn parse(w: &str) -> Result<Contents, ConfigError> {
+        Ok(match bool::from_arg(w) {
+            Some(true) => Contents::Hex,
+            Some(false) => Contents::None,
+            None => match w.to_ascii_uppercase().as_str() {
+                "NONE" => Contents::None,
+                "HEX" => Contents::Hex,
+                "ASCII" => Contents::Ascii,
+                _ => {
+                    return Err(ConfigError::new(
+                        ErrorKind::BadValue,
+                        alloc::format!(
+                            "bad contents value '{w}'; should be 'NONE', 'HEX', or 'ASCII'"
+                        ),
+                    ))
+                }
+            },
+        })
+    }
 }
 
 /// Logs packets.
