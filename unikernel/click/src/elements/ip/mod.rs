@@ -16,6 +16,8 @@ pub mod ip_lookup;
 pub mod mark_ip_header;
 pub mod set_ip_address;
 pub mod set_ip_checksum;
+pub mod set_tcp_checksum;
+pub mod set_udp_checksum;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
@@ -33,6 +35,8 @@ pub static CLASSES: &[&ElementClass] = &[
     &mark_ip_header::CLASS,
     &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
+    &set_tcp_checksum::CLASS,
+    &set_udp_checksum::CLASS,
 ];
 
 /// The IP header DecIPTTL and SetIPChecksum update: at the IP header
