@@ -18,6 +18,7 @@ pub mod set_ip_address;
 pub mod set_ip_checksum;
 pub mod set_tcp_checksum;
 pub mod set_udp_checksum;
+pub mod udp_ip_encap;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
@@ -37,6 +38,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &set_ip_checksum::CLASS,
     &set_tcp_checksum::CLASS,
     &set_udp_checksum::CLASS,
+    &udp_ip_encap::CLASS,
 ];
 
 /// The IP header DecIPTTL and SetIPChecksum update: at the IP header
