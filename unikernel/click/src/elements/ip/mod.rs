@@ -12,6 +12,7 @@ pub mod fix_ip_src;
 pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
+pub mod ip_fragmenter;
 pub mod ip_lookup;
 pub mod mark_ip_header;
 pub mod set_ip_address;
@@ -29,6 +30,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &get_ip_address::CLASS,
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
+    &ip_fragmenter::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
