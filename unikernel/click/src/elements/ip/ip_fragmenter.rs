@@ -108,7 +108,7 @@ fn copied_options(opts: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     Some(out)

@@ -13,6 +13,7 @@ pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
 pub mod ip_fragmenter;
+pub mod ip_gw_options;
 pub mod ip_lookup;
 pub mod mark_ip_header;
 pub mod set_ip_address;
@@ -31,6 +32,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
     &ip_fragmenter::CLASS,
+    &ip_gw_options::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
