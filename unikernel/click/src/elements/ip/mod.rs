@@ -15,6 +15,7 @@ pub mod icmp_ping_responder;
 pub mod ip_fragmenter;
 pub mod ip_gw_options;
 pub mod ip_lookup;
+pub mod ip_reassembler;
 pub mod mark_ip_header;
 pub mod set_ip_address;
 pub mod set_ip_checksum;
@@ -33,6 +34,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmp_ping_responder::CLASS,
     &ip_fragmenter::CLASS,
     &ip_gw_options::CLASS,
+    &ip_reassembler::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
