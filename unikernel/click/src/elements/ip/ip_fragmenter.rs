@@ -114,6 +114,28 @@ fn copied_options(opts: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Where the IP header starts: the IP header annotation, or the start of
+/// the data when it is unset; `None` when the annotation lies before the
+/// data.
+pub(super) fn ip_offset(p: &Packet) -> Option<usize> {
+    match p.network_header_offset() {
+        Some(o) => usize::try_from(o).ok(),
+        None => Some(0),
+    }
+}
+
+/// A new packet `len` bytes long, with `from`'s annotations but no header
+/// marks (they pointed into `from`'s buffer).
+pub(super) fn packet_like(from: &Packet, len: usize) -> Packet {
+    let mut q = Packet::with_room(DEFAULT_HEADROOM, len, 0);
+    let (a, qa) = (from.anno(), q.anno_mut());
+    qa.timestamp = a.timestamp;
+    qa.packet_type = a.packet_type;
+    qa.device = a.device;
+    qa.user = a.user;
+    q
+}
+
 impl IpFragmenter {
     fn drop(&mut self, cx: &Ctx, p: Packet) {
         self.drops += 1;
@@ -121,10 +143,8 @@ impl IpFragmenter {
     }
 
     fn fragment(&mut self, cx: &Ctx, mut p: Packet) {
-        let off = match p.network_header_offset() {
-            Some(o) if o >= 0 => o as usize,
-            Some(_) => return self.drop(cx, p),
-            None => 0,
+        let Some(off) = ip_offset(&p) else {
+            return self.drop(cx, p);
         };
         let avail = p.len().saturating_sub(off);
         if avail <= self.mtu {
@@ -185,7 +205,7 @@ impl IpFragmenter {
                 last_mf
             };
             let len = later_hlen + n;
-            let mut q = Packet::with_room(DEFAULT_HEADROOM, len, 0);
+            let mut q = packet_like(&p, len);
             let d = q.data_mut();
             d[..ip::MIN_HEADER_LEN].copy_from_slice(&h[..ip::MIN_HEADER_LEN]);
             d[0] = 0x40 | (later_hlen / 4) as u8;
@@ -194,12 +214,6 @@ impl IpFragmenter {
             ip::put16(d, 2, len as u16);
             ip::put16(d, 6, (frag & DF) | more | fo as u16);
             ip::set_checksum(d, later_hlen);
-            let a = p.anno();
-            let qa = q.anno_mut();
-            qa.timestamp = a.timestamp;
-            qa.packet_type = a.packet_type;
-            qa.device = a.device;
-            qa.user = a.user;
             q.set_ip_header(0, later_hlen);
             out.push(q);
             pos += n;

@@ -208,11 +208,7 @@ impl IpGwOptions {
     }
 
     fn action(&mut self, cx: &Ctx, mut p: Packet) -> Option<Packet> {
-        let off = match p.network_header_offset() {
-            Some(o) if o >= 0 => o as usize,
-            Some(_) => usize::MAX,
-            None => 0,
-        };
+        let off = super::ip_fragmenter::ip_offset(&p).unwrap_or(usize::MAX);
         // Milliseconds since midnight UT, as the Timestamp option wants.
         let now_ms = (cx.now().0.div_euclid(1_000_000) % 86_400_000) as u32;
         let outcome = match p.data_mut().get_mut(off..) {
@@ -305,6 +301,8 @@ mod tests {
         }
         assert_eq!(&got[0].1[21..28], &[7, 11, 8, 10, 0, 0, 1]);
         assert_eq!(&got[1].1[20..24], &[68, 12, 9, 0]);
+        // The simulated clock starts 6400 s after a midnight.
+        assert_eq!(&got[1].1[24..28], &6_400_000u32.to_be_bytes());
         assert_eq!(&got[2].1[20..28], &[68, 12, 13, 1, 10, 0, 0, 1]);
         // Prespecified: 10.0.0.9 (the AddressInfo name) is ours.
         assert_eq!(&got[3].1[22..24], &[13, 3]);

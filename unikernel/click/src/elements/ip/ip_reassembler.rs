@@ -42,7 +42,7 @@ use crate::confparse::Duration;
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::error::ConfigError;
 use crate::net::ip;
-use crate::packet::{Packet, DEFAULT_HEADROOM};
+use crate::packet::Packet;
 use crate::router::Ctx;
 use crate::time::Timestamp;
 
@@ -249,11 +249,7 @@ impl IpReassembler {
         if self.timer_at.is_some_and(|t| now >= t) {
             self.reap(now);
         }
-        let off = match p.network_header_offset() {
-            Some(o) if o >= 0 => o as usize,
-            Some(_) => usize::MAX,
-            None => 0,
-        };
+        let off = super::ip_fragmenter::ip_offset(&p).unwrap_or(usize::MAX);
         let h = p.data().get(off..).unwrap_or(&[]);
         let f = match parse(h) {
             Ok(None) => return cx.push(0, p),
@@ -301,7 +297,7 @@ impl IpReassembler {
     fn build(&self, d: &Datagram, last: &Packet) -> Packet {
         let hdr = d.header.as_deref().unwrap_or(&[]);
         let len = hdr.len() + d.data.len();
-        let mut q = Packet::with_room(DEFAULT_HEADROOM, len, 0);
+        let mut q = super::ip_fragmenter::packet_like(last, len);
         let b = q.data_mut();
         b[..hdr.len()].copy_from_slice(hdr);
         b[hdr.len()..].copy_from_slice(&d.data);
@@ -309,12 +305,6 @@ impl IpReassembler {
         let ff = ip::get16(b, 6) & DF;
         ip::put16(b, 6, ff);
         ip::set_checksum(b, hdr.len());
-        let a = last.anno();
-        let qa = q.anno_mut();
-        qa.timestamp = a.timestamp;
-        qa.packet_type = a.packet_type;
-        qa.device = a.device;
-        qa.user = a.user;
         q.set_ip_header(0, hdr.len());
         q
     }
