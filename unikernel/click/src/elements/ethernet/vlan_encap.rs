@@ -1,5 +1,4 @@
-//! `VLANEncap([VLAN_TCI, VLAN_PCP, KEYWORDS])`: adds an 802.1Q tag to
-//! Ethernet frames.
+//! `VLANEncap([VLAN_TCI, VLAN_PCP, KEYWORDS])`: adds an 802.1Q tag to Ethernet frames.
 //!
 //! # Ports
 //! One input, one output; agnostic.

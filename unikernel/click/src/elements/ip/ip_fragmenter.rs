@@ -1,5 +1,4 @@
-//! `IPFragmenter(MTU [, KEYWORDS])`: fragments IP packets larger than the
-//! MTU.
+//! `IPFragmenter(MTU [, KEYWORDS])`: fragments IP packets larger than an MTU.
 //!
 //! # Ports
 //! One input; one or two outputs. Push.

@@ -1,5 +1,4 @@
-//! `IPGWOptions(MYADDR [, OTHERADDRS])`: processes the IP Record Route and
-//! Timestamp options as a gateway.
+//! `IPGWOptions(MYADDR [, OTHERADDRS])`: processes Record Route and Timestamp options.
 //!
 //! # Ports
 //! One input; one or two outputs. Input and output 0 agnostic, output 1

@@ -1,5 +1,4 @@
-//! `IPReassembler([KEYWORDS])`: reassembles fragmented IP packets, in
-//! bounded memory.
+//! `IPReassembler([KEYWORDS])`: reassembles IP fragments in bounded memory.
 //!
 //! # Ports
 //! One input, one output. Push.

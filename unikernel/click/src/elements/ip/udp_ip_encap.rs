@@ -1,5 +1,4 @@
-//! `UDPIPEncap(SRC, SPORT, DST, DPORT [, CHECKSUM])`: prepends UDP and IP
-//! headers.
+//! `UDPIPEncap(SRC, SPORT, DST, DPORT [, CHECKSUM])`: prepends UDP and IP headers.
 //!
 //! # Ports
 //! One input, one output; agnostic.
