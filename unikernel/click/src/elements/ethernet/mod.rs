@@ -8,6 +8,8 @@ pub mod arp_responder;
 pub mod ether_encap;
 pub mod ether_mirror;
 pub mod ether_rewrite;
+pub mod vlan_decap;
+pub mod vlan_encap;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
@@ -16,4 +18,6 @@ pub static CLASSES: &[&ElementClass] = &[
     &ether_encap::CLASS,
     &ether_mirror::CLASS,
     &ether_rewrite::CLASS,
+    &vlan_decap::CLASS,
+    &vlan_encap::CLASS,
 ];

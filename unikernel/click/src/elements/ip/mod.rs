@@ -13,11 +13,17 @@ pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
 pub mod icmp_ping_source;
+pub mod ip_fragmenter;
+pub mod ip_gw_options;
 pub mod ip_lookup;
 pub mod ip_print;
+pub mod ip_reassembler;
 pub mod mark_ip_header;
 pub mod set_ip_address;
 pub mod set_ip_checksum;
+pub mod set_tcp_checksum;
+pub mod set_udp_checksum;
+pub mod udp_ip_encap;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
@@ -29,6 +35,9 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
     &icmp_ping_source::CLASS,
+    &ip_fragmenter::CLASS,
+    &ip_gw_options::CLASS,
+    &ip_reassembler::CLASS,
     &ip_lookup::STATIC,
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
@@ -37,6 +46,9 @@ pub static CLASSES: &[&ElementClass] = &[
     &mark_ip_header::CLASS,
     &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
+    &set_tcp_checksum::CLASS,
+    &set_udp_checksum::CLASS,
+    &udp_ip_encap::CLASS,
 ];
 
 /// The IP header DecIPTTL and SetIPChecksum update: at the IP header
