@@ -238,6 +238,22 @@ pub fn ip(args: &[&str]) {
     );
 }
 
+/// Pings `addr` `count` times from namespace `netns` and insists every
+/// echo is answered; `through` names what the frames cross, for the message.
+pub fn ping_ok(netns: &str, addr: &str, count: u32, through: &str) {
+    let o = Command::new("ip")
+        .args(["netns", "exec", netns, "ping", "-c"])
+        .arg(count.to_string())
+        .args(["-i", "0.3", "-W", "5", addr])
+        .output()
+        .expect("running ping");
+    assert!(
+        o.status.success(),
+        "ping through {through}: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
 /// Network namespaces, deleted on drop.
 pub struct Netns(pub Vec<String>);
 

@@ -2,9 +2,8 @@
 //! sandbox, its own cgroup with a memory limit; and NIC names that would
 //! inject QEMU options are refused before anything is made.
 
-use mb_tests_mbctl::{can_run, ip, Host, Netns};
+use mb_tests_mbctl::{can_run, ip, ping_ok, Host, Netns};
 use std::path::PathBuf;
-use std::process::Command;
 
 const WIRE: &str = "\
 FromDevice(0) -> c :: Counter -> Queue(64) -> ToDevice(1);
@@ -103,25 +102,7 @@ fn qemu_is_confined_and_still_forwards() {
     // It still forwards, and its handlers still answer through the store.
     ip(&["-n", &l, "addr", "add", "10.78.0.1/24", "dev", "eth0"]);
     ip(&["-n", &r, "addr", "add", "10.78.0.2/24", "dev", "in0"]);
-    let o = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &l,
-            "ping",
-            "-c",
-            "3",
-            "-W",
-            "5",
-            "10.78.0.2",
-        ])
-        .output()
-        .expect("ping");
-    assert!(
-        o.status.success(),
-        "ping through the confined VM: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    ping_ok(&l, "10.78.0.2", 3, "the confined VM");
     let n: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
     assert!(n >= 3, "c.count = {n}");
 

@@ -3,7 +3,7 @@
 //! Every test ends by checking that no QEMU process, device, record or
 //! store node is left.
 
-use mb_tests_mbctl::{can_run, ip, json_int, json_names, Host, Netns};
+use mb_tests_mbctl::{can_run, ip, json_int, json_names, ping_ok, Host, Netns};
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
 use std::time::Duration;
@@ -425,25 +425,7 @@ fn namespaces_ping_through_the_vm_and_taps_go_with_it() {
     );
     ip(&["-n", &l, "addr", "add", "10.77.0.1/24", "dev", "eth0"]);
     ip(&["-n", &r, "addr", "add", "10.77.0.2/24", "dev", "in0"]);
-    let o = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &l,
-            "ping",
-            "-c",
-            "3",
-            "-W",
-            "5",
-            "10.77.0.2",
-        ])
-        .output()
-        .expect("ping");
-    assert!(
-        o.status.success(),
-        "ping through the VM: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    ping_ok(&l, "10.77.0.2", 3, "the VM");
     let n: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
     assert!(n >= 3, "c.count = {n}");
     h.ok(&["stop", "fw"]);

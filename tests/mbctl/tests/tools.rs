@@ -3,7 +3,7 @@
 //! namespaces: `mbctl capture` read back by tcpdump, the agent's
 //! Prometheus metrics scraped with curl.
 
-use mb_tests_mbctl::{can_run, ip, repo, Host, Netns};
+use mb_tests_mbctl::{can_run, ip, ping_ok, repo, Host, Netns};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -50,17 +50,7 @@ impl Firewall {
 
     /// Pings outside from inside `n` times; insists every echo is answered.
     fn ping(&self, n: u32) {
-        let o = Command::new("ip")
-            .args(["netns", "exec", &self.inside, "ping", "-c"])
-            .arg(n.to_string())
-            .args(["-i", "0.3", "-W", "5", "10.77.0.2"])
-            .output()
-            .expect("ping");
-        assert!(
-            o.status.success(),
-            "ping through the firewall: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
+        ping_ok(&self.inside, "10.77.0.2", n, "the firewall");
     }
 
     fn finish(self) {
