@@ -174,25 +174,31 @@ struct Ip<'a> {
     first_frag: bool,
 }
 
+/// Writes `SRC.SPORT > DST.DPORT: ` for a TCP or UDP header `t`; on a
+/// later fragment or a header too short for ports, writes Click's
+/// `SRC > DST: proto` (or `truncated-proto`) instead and returns false.
+fn ports(s: &mut String, ip: &Ip, t: &[u8], proto: &str) -> bool {
+    if t.len() < 4 || !ip.first_frag {
+        let cut = if ip.first_frag { "truncated-" } else { "" };
+        let _ = write!(s, "{} > {}: {cut}{proto}", ip.src, ip.dst);
+        return false;
+    }
+    let _ = write!(
+        s,
+        "{}.{} > {}.{}: ",
+        ip.src,
+        be16(t, 0).unwrap_or(0),
+        ip.dst,
+        be16(t, 2).unwrap_or(0)
+    );
+    true
+}
+
 impl IpPrint {
     fn tcp(&self, s: &mut String, ip: &Ip, t: &[u8], pkt_len: usize) {
-        if t.len() < 4 || !ip.first_frag {
-            let what = if ip.first_frag {
-                "truncated-tcp"
-            } else {
-                "tcp"
-            };
-            let _ = write!(s, "{} > {}: {what}", ip.src, ip.dst);
+        if !ports(s, ip, t, "tcp") {
             return;
         }
-        let _ = write!(
-            s,
-            "{}.{} > {}.{}: ",
-            ip.src,
-            be16(t, 0).unwrap_or(0),
-            ip.dst,
-            be16(t, 2).unwrap_or(0)
-        );
         if t.len() < 14 {
             s.push_str("truncated-tcp");
             return;
@@ -228,23 +234,9 @@ impl IpPrint {
     }
 
     fn udp(&self, s: &mut String, ip: &Ip, t: &[u8]) {
-        if t.len() < 4 || !ip.first_frag {
-            let what = if ip.first_frag {
-                "truncated-udp"
-            } else {
-                "udp"
-            };
-            let _ = write!(s, "{} > {}: {what}", ip.src, ip.dst);
+        if !ports(s, ip, t, "udp") {
             return;
         }
-        let _ = write!(
-            s,
-            "{}.{} > {}.{}: ",
-            ip.src,
-            be16(t, 0).unwrap_or(0),
-            ip.dst,
-            be16(t, 2).unwrap_or(0)
-        );
         match be16(t, 4).filter(|_| t.len() >= 8) {
             Some(ulen) => {
                 let _ = write!(s, "udp {ulen}");
