@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::error::{Context, Error, Result};
 use super::plan::{self, Backend};
+use super::policy;
 use super::spec::{self, Chain};
 use super::vm::HOP_NICS;
 
@@ -57,19 +58,37 @@ pub fn check(file: &Path, backend: Option<Backend>) -> Result<Report> {
         let plan = plan::derive(c, backend);
         for (h, hp) in c.hops.iter().zip(&plan.hops) {
             let name = h.config.display().to_string();
-            let errs = match std::fs::read_to_string(&h.config) {
-                Err(e) => vec![Located::new(
-                    Span::new(&Arc::from(name.as_str()), 1, 1),
-                    format!("reading: {e}"),
-                )],
-                Ok(src) => match backend {
-                    Backend::Vm => mb_vm::guest::check(&src, &name, &hp.defines, HOP_NICS).err(),
-                    Backend::Runner => mb_runner::check(&src, &name, &hp.defines)
-                        .err()
-                        .map(|e| e.0),
+            let src = match std::fs::read_to_string(&h.config) {
+                Ok(src) => src,
+                Err(e) => {
+                    problems.push(Problem {
+                        hop: Some(h.name.clone()),
+                        error: Located::new(
+                            Span::new(&Arc::from(name.as_str()), 1, 1),
+                            format!("reading: {e}"),
+                        ),
+                    });
+                    continue;
                 }
-                .unwrap_or_default(),
             };
+            let errs = match backend {
+                Backend::Vm => mb_vm::guest::check(&src, &name, &hp.defines, HOP_NICS).err(),
+                Backend::Runner => mb_runner::check(&src, &name, &hp.defines)
+                    .err()
+                    .map(|e| e.0),
+            }
+            .unwrap_or_default();
+            if errs.is_empty() {
+                // The scale handler can only be looked up in a sound config.
+                if let Some(s) = &h.policy.scale {
+                    if let Err(e) = policy::check_handler(&s.trigger, &src, &name, &hp.defines) {
+                        problems.push(Problem {
+                            hop: None,
+                            error: located(e, file),
+                        });
+                    }
+                }
+            }
             problems.extend(errs.into_iter().map(|error| Problem {
                 hop: Some(h.name.clone()),
                 error,

@@ -294,7 +294,7 @@ pub fn derive(chain: &Chain, backend: Backend) -> Plan {
             ("HOP".into(), h.name.clone()),
             ("CHAIN".into(), name.clone()),
         ];
-        defines.extend(h.defines.iter().map(|(k, v)| (k.clone(), v.clone())));
+        defines.extend(h.defines_for(0));
         hops.push(HopPlan {
             name: h.name.clone(),
             vm: format!("{name}-{}", h.name),

@@ -23,8 +23,12 @@
 //! config = "nat.click"
 //! defines = { PUBLIC = "10.10.2.1" }
 //! ```
+//!
+//! A hop may also run several replicas, with health checks, scaling and a
+//! traffic split: see [`crate::policy`].
 
 use crate::error::{Context, Error, Result};
+use crate::policy::{self, Define, Policy, RawDefine, RawHealth, RawPolicy, RawReplicas, RawScale};
 use mb_vm::bail;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -124,20 +128,32 @@ pub struct End {
 }
 
 /// One middlebox of the chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Hop {
     /// Its name in the chain (`fw`).
     pub name: String,
     /// Its Click configuration file (absolute, or relative to the cwd).
     pub config: PathBuf,
-    /// Extra `NAME=VALUE` definitions for its configuration.
-    pub defines: BTreeMap<String, String>,
+    /// Its own definitions for its configuration, per replica: see
+    /// [`Hop::defines_for`].
+    pub defines: BTreeMap<String, Define>,
     /// Guest memory for the VM backend (`-m` syntax), if set.
     pub memory: Option<String>,
+    /// Its replicas, health checks, scaling and traffic split.
+    pub policy: Policy,
+}
+
+impl Hop {
+    /// Replica `i`'s own `NAME=VALUE` definitions: list defines give
+    /// their item `i`, and `$REPLICA` becomes `i` (0 for a hop without
+    /// replicas).
+    pub fn defines_for(&self, i: u32) -> Vec<(String, String)> {
+        policy::resolve(&self.defines, i)
+    }
 }
 
 /// A whole chain as the file describes it, checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Chain {
     /// The chain's name.
     pub name: String,
@@ -187,8 +203,12 @@ struct RawHop {
     name: Spanned<String>,
     config: Spanned<String>,
     #[serde(default)]
-    defines: BTreeMap<Spanned<String>, String>,
+    defines: BTreeMap<Spanned<String>, Spanned<RawDefine>>,
     memory: Option<String>,
+    replicas: Option<Spanned<RawReplicas>>,
+    health: Option<Spanned<RawHealth>>,
+    scale: Option<Spanned<RawScale>>,
+    split: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -203,13 +223,14 @@ struct RawChain {
 }
 
 /// Turns byte offsets into `file:line:col` messages.
-struct Src<'a> {
+pub(crate) struct Src<'a> {
     file: &'a str,
     text: &'a str,
 }
 
 impl Src<'_> {
-    fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> Error {
+    /// An error at `span`.
+    pub(crate) fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> Error {
         let off = span.start.min(self.text.len());
         let before = &self.text[..off];
         let line = before.matches('\n').count() + 1;
@@ -289,7 +310,9 @@ const CHAIN_KEYS: &[&str] = &["name", "backend", "left", "right", "hop"];
 const END_KEYS: &[&str] = &[
     "netns", "iface", "bridge", "address", "ifname", "gateway", "route",
 ];
-const HOP_KEYS: &[&str] = &["name", "config", "defines", "memory"];
+const HOP_KEYS: &[&str] = &[
+    "name", "config", "defines", "memory", "replicas", "health", "scale", "split",
+];
 
 /// Reports each key of `t` that `allowed` does not list, and removes it
 /// so the rest of the file is still checked.
@@ -336,6 +359,17 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
                 for h in hops.iter_mut() {
                     if let DeValue::Table(t) = h.get_mut() {
                         unknown_keys(&src, t, HOP_KEYS, &mut errs);
+                        for (k, v) in t.iter_mut() {
+                            let allowed = match k.get_ref().as_ref() {
+                                "health" => policy::HEALTH_KEYS,
+                                "scale" => policy::SCALE_KEYS,
+                                "replicas" => policy::REPLICAS_KEYS,
+                                _ => continue,
+                            };
+                            if let DeValue::Table(t) = v.get_mut() {
+                                unknown_keys(&src, t, allowed, &mut errs);
+                            }
+                        }
                     }
                 }
             }
@@ -406,15 +440,36 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
                     k.span(),
                     format!("'{key}' is set by the chain (see click-configs/chains/README.md)"),
                 ));
+            } else if key == policy::REPLICA {
+                errs.push(src.at(
+                    k.span(),
+                    "'REPLICA' is the replica's index: write $REPLICA in a value instead",
+                ));
             }
-            defines.insert(key.clone(), v);
+            let span = v.span();
+            let v = v.into_inner().0;
+            if v == Define::List(Vec::new()) {
+                errs.push(src.at(span.clone(), format!("{key} lists no value")));
+            }
+            defines.insert(key.clone(), Spanned::new(span, v));
         }
+        let raw_policy = RawPolicy {
+            replicas: h.replicas,
+            health: h.health,
+            scale: h.scale,
+            split: h.split,
+        };
+        let policy = policy::policy(&src, raw_policy, &defines, &mut errs);
         if errs.len() == n {
             hops.push(Hop {
                 name: hname,
                 config,
-                defines,
+                defines: defines
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_inner()))
+                    .collect(),
                 memory: h.memory,
+                policy,
             });
         }
     }
@@ -585,7 +640,11 @@ defines = { PUBLIC = "10.10.2.1" }
         let c = parse(GOOD, &dir().join("c.toml")).unwrap();
         assert_eq!(c.name, "fwnat");
         assert_eq!(c.hops.len(), 2);
-        assert_eq!(c.hops[1].defines["PUBLIC"], "10.10.2.1");
+        assert_eq!(
+            c.hops[1].defines_for(0),
+            [("PUBLIC".into(), "10.10.2.1".into())]
+        );
+        assert_eq!(c.hops[1].policy, Policy::default());
         assert_eq!(c.left.gateway.to_string(), "10.10.1.1/24");
         assert_eq!(
             c.right.kind,

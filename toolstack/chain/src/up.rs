@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::journal::{Journal, Made};
 use super::plan::{self, Backend, EndPlan, Face, HopPlan, Plan};
+use super::policy;
 use super::spec::{self, Chain};
 use super::{dir, down, ovs_dir, runner, vm};
 use mb_vm::rundir::RunDir;
@@ -170,6 +171,9 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
                     message: e.to_string(),
                 }
             })?;
+        if let Some(s) = &h.policy.scale {
+            policy::check_handler(&s.trigger, &src, &file, &hp.defines)?;
+        }
         devices.push(
             flat.elements
                 .iter()
