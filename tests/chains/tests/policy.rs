@@ -111,3 +111,33 @@ fn chain_check_and_up_refuse_a_bad_policy_at_its_position() {
         "a refused file left a record"
     );
 }
+
+#[test]
+fn each_replicas_own_defines_are_checked_in_its_config() {
+    let c = Chain::new(&format!("pr{}", id()));
+    let f = c.run.join("list.toml");
+    let nat = "replicas = { max = 2 }\ndefines = { PUBLIC = [\"10.41.2.1\", \"10.41.2.300\"] }";
+    std::fs::write(&f, scaled("plist", "metric = \"pps\"", nat)).unwrap();
+    let b = f.to_str().unwrap();
+    let o = c.mbctl(&["chain", "check", b]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("{}:", config("nat.click")))
+            && first.contains(": replica 1 (PUBLIC = 10.41.2.300): 'rw :: IPRewriter'"),
+        "{err}"
+    );
+    // `chain up` refuses it too, before making anything.
+    let o = c.mbctl(&["chain", "up", b]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("hop nat, replica 1 (PUBLIC = 10.41.2.300): "),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !c.run.join("chains").exists(),
+        "a refused file left a record"
+    );
+}

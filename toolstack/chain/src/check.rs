@@ -71,13 +71,14 @@ pub fn check(file: &Path, backend: Option<Backend>) -> Result<Report> {
                     continue;
                 }
             };
-            let errs = match backend {
-                Backend::Vm => mb_vm::guest::check(&src, &name, &hp.defines, HOP_NICS).err(),
-                Backend::Runner => mb_runner::check(&src, &name, &hp.defines)
-                    .err()
-                    .map(|e| e.0),
-            }
-            .unwrap_or_default();
+            let check = |defines: &[(String, String)]| {
+                match backend {
+                    Backend::Vm => mb_vm::guest::check(&src, &name, defines, HOP_NICS).err(),
+                    Backend::Runner => mb_runner::check(&src, &name, defines).err().map(|e| e.0),
+                }
+                .unwrap_or_default()
+            };
+            let mut errs = check(&hp.defines);
             if errs.is_empty() {
                 // The scale handler can only be looked up in a sound config.
                 if let Some(s) = &h.policy.scale {
@@ -86,6 +87,16 @@ pub fn check(file: &Path, backend: Option<Backend>) -> Result<Report> {
                             hop: None,
                             error: located(e, file),
                         });
+                    }
+                }
+                // Replicas whose own defines differ: the first that fails.
+                for i in h.distinct_replicas() {
+                    errs = check(&hp.defines_for(h, i));
+                    for e in &mut errs {
+                        e.message = format!("{}: {}", h.replica_label(i), e.message);
+                    }
+                    if !errs.is_empty() {
+                        break;
                     }
                 }
             }

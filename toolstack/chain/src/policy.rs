@@ -1063,6 +1063,28 @@ config = "nat.click"
     }
 
     #[test]
+    fn replicas_with_their_own_defines_are_told_apart() {
+        let c =
+            chain("replicas = { max = 3 }\ndefines = { A = [\"x\", \"x\", \"y\"], B = \"b\" }\n")
+                .unwrap();
+        assert_eq!(c.hops[0].distinct_replicas(), [2]);
+        let c = chain("replicas = 3\ndefines = { ID = \"n$REPLICA\" }\n").unwrap();
+        assert_eq!(c.hops[0].distinct_replicas(), [1, 2]);
+        let c = chain("replicas = 3\ndefines = { B = \"b\" }\n").unwrap();
+        assert!(c.hops[0].distinct_replicas().is_empty());
+        // A replica's plan keeps the chain's definitions and swaps its own.
+        let c = chain("replicas = 2\ndefines = { ID = \"n$REPLICA\" }\n").unwrap();
+        let plan = crate::plan::derive(&c, crate::plan::Backend::Vm);
+        let hp = &plan.hops[0];
+        let d1 = hp.defines_for(&c.hops[0], 1);
+        assert_eq!(d1.len(), hp.defines.len());
+        assert_eq!(d1.last().unwrap(), &("ID".to_string(), "n1".to_string()));
+        assert_eq!(hp.defines_for(&c.hops[0], 0), hp.defines);
+        assert_eq!(c.hops[0].replica_label(1), "replica 1 (ID = n1)");
+        assert_eq!(chain("").unwrap().hops[0].replica_label(0), "replica 0");
+    }
+
+    #[test]
     fn define_refusals() {
         let x =
             "replicas = { max = 3 }\ndefines = { PUBLIC = [\"198.51.100.1\", \"198.51.100.2\"] }\n";

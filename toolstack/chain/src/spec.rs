@@ -150,6 +150,39 @@ impl Hop {
     pub fn defines_for(&self, i: u32) -> Vec<(String, String)> {
         policy::resolve(&self.defines, i)
     }
+
+    /// `replica I (NAME = VALUE, ...)`: replica `i` and its own
+    /// definitions that differ from replica 0's, for messages.
+    pub fn replica_label(&self, i: u32) -> String {
+        let zero = self.defines_for(0);
+        let own: Vec<String> = self
+            .defines_for(i)
+            .into_iter()
+            .filter(|d| !zero.contains(d))
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        if own.is_empty() {
+            format!("replica {i}")
+        } else {
+            format!("replica {i} ({})", own.join(", "))
+        }
+    }
+
+    /// The replicas past 0 whose own definitions differ from every lower
+    /// one's (none when no define depends on the replica): each needs its
+    /// configuration checked with them.
+    pub fn distinct_replicas(&self) -> Vec<u32> {
+        let mut seen = vec![self.defines_for(0)];
+        let mut out = Vec::new();
+        for i in 1..self.policy.slots() {
+            let d = self.defines_for(i);
+            if !seen.contains(&d) {
+                seen.push(d);
+                out.push(i);
+            }
+        }
+        out
+    }
 }
 
 /// A whole chain as the file describes it, checked.

@@ -174,6 +174,14 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
         if let Some(s) = &h.policy.scale {
             policy::check_handler(&s.trigger, &src, &file, &hp.defines)?;
         }
+        for i in h.distinct_replicas() {
+            if let Err(e) = mb_runner::check(&src, &file, &hp.defines_for(h, i)) {
+                return Err(Error::Hop {
+                    hop: format!("{}, {}", h.name, h.replica_label(i)),
+                    message: e.to_string(),
+                });
+            }
+        }
         devices.push(
             flat.elements
                 .iter()
