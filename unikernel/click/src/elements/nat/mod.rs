@@ -19,6 +19,7 @@ pub mod icmprewriter;
 pub mod ipaddrrewriter;
 pub mod iprewriter;
 pub mod iprewriterpatterns;
+pub mod nat64;
 pub mod pattern;
 pub mod rewriter;
 pub mod rng;
@@ -42,6 +43,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmppingrewriter::CLASS,
     &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
+    &nat64::CLASS,
     &roundrobinipmapper::CLASS,
     &sourceiphashmapper::CLASS,
 ];
