@@ -2,7 +2,9 @@
 //! `click-configs/firewall6.click` between two network namespaces, with
 //! `ping`, `ping -6`, `curl` and `curl -6` from the inside to web servers
 //! on the outside (an allowed port and a refused one for each family),
-//! and `ping -6 -M do -s 1600` getting an ICMPv6 packet-too-big.
+//! and `ping -6 -M do -s 1600` getting an ICMPv6 packet-too-big; an
+//! IPv6-only client reaching an IPv4-only server through the NAT64 of
+//! `click-configs/nat64.click`.
 
 use mb_tests_mbctl::{can_run, ip, ping_ok, repo, Host, Netns};
 use std::process::{Child, Command, Stdio};
@@ -191,5 +193,120 @@ fn dual_stack_firewall_passes_ping_and_web_and_refuses_other_ports() {
     assert!(denied >= 2, "denied.count {denied}");
     assert_eq!(h.ok(&["read", "fw6", "check6.drops"]).trim(), "0");
     h.ok(&["stop", "fw6"]);
+    h.assert_clean();
+}
+
+#[test]
+fn nat64_lets_an_ipv6_only_client_reach_an_ipv4_only_server() {
+    if !can_run(
+        "nat64_lets_an_ipv6_only_client_reach_an_ipv4_only_server",
+        true,
+    ) {
+        return;
+    }
+    let h = Host::new();
+    let id = std::process::id() % 100000;
+    let (l, r) = (format!("mb64l{id}"), format!("mb64r{id}"));
+    let _ns = Netns::new(&[&l, &r]);
+    let cfg = repo().join("click-configs/nat64.click");
+    h.ok(&[
+        "boot",
+        cfg.to_str().unwrap(),
+        "--name",
+        "nat64",
+        "--accel",
+        "tcg",
+        "--nic",
+        &format!("netns:{l}"),
+        "--nic",
+        &format!("netns:{r}:in0"),
+    ]);
+    // The client has IPv6 only; the whole NAT64 prefix is on its link.
+    ip(&[
+        "-n",
+        &l,
+        "addr",
+        "add",
+        "fd64::1/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    ip(&[
+        "-n",
+        &l,
+        "-6",
+        "route",
+        "add",
+        "64:ff9b::/96",
+        "dev",
+        "eth0",
+    ]);
+    // The server has IPv4 only, on the pool's subnet.
+    ip(&["-n", &r, "addr", "add", "192.0.2.2/24", "dev", "in0"]);
+    let log = h.scratch.join("server.log");
+    let server = Command::new("ip")
+        .args(["netns", "exec", &r, "python3", "-m", "http.server"])
+        .args(["--bind", "192.0.2.2", "80"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("server log"))
+        .spawn()
+        .expect("python3 -m http.server");
+    let _web = Servers(vec![server]);
+    let t0 = Instant::now();
+    while Command::new("ip")
+        .args(["netns", "exec", &r, "ss", "-Htln", "sport = :80"])
+        .output()
+        .expect("ss")
+        .stdout
+        .is_empty()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server never listened"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    ping_ok(&l, "64:ff9b::192.0.2.2", 3, "the NAT64");
+    assert_eq!(curl(&l, "http://[64:ff9b::192.0.2.2]/"), (0, "200".into()));
+    // The server saw the pool address, not the client.
+    let seen = std::fs::read_to_string(&log).expect("server log");
+    assert!(
+        seen.contains("192.0.2.1 - - ") && seen.contains("\"GET / HTTP/1.1\" 200"),
+        "{seen}"
+    );
+    let table = h.ok(&["read", "nat64", "nat.table"]);
+    assert!(
+        table.contains("tcp fd64::1 ")
+            && table.contains("=> 192.0.2.1 ")
+            && table.contains("=> 192.0.2.2 80"),
+        "{table}"
+    );
+    assert!(table.contains("icmp fd64::1 "), "{table}");
+    // A hop limit of 1 expires in the NAT64: ICMPv6 time exceeded.
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &l,
+            "ping",
+            "-6",
+            "-t",
+            "1",
+            "-c",
+            "1",
+            "-W",
+            "5",
+            "64:ff9b::192.0.2.2",
+        ])
+        .output()
+        .expect("ping");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("From fd64::ff") && out.contains("Time exceeded"),
+        "{out}"
+    );
+    h.ok(&["stop", "nat64"]);
     h.assert_clean();
 }
