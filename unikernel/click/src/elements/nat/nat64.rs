@@ -56,6 +56,9 @@
 //! * `table` (read): one `PROTO CLIENT PORT => POOL PORT => SERVER PORT`
 //!   line per mapping.
 //!
+//! Its mappings export, import and delete like IPRewriter's (see
+//! `click::state`), selected by their IPv4 side (pool and server).
+//!
 //! # Example
 //! ```text
 //! nat :: NAT64(192.0.2.1);
@@ -79,6 +82,9 @@ use crate::error::ConfigError;
 use crate::net::{checksum, ip, ip6};
 use crate::packet::Packet;
 use crate::router::Ctx;
+use crate::state::{decode, encode, FlowFilter, FlowKey, StateError, StatefulElement};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 
 /// The `NAT64` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -125,6 +131,7 @@ pub static CLASS: ElementClass = ElementClass {
             clients: Clients::default(),
             next_port: FIRST_PORT,
             last_reap: 0,
+            now: 0,
             failures: 0,
             drops: 0,
         }))
@@ -195,6 +202,8 @@ pub struct Nat64 {
     clients: Clients,
     next_port: u16,
     last_reap: i64,
+    /// The clock at the last packet, for exported idle times.
+    now: i64,
     failures: u64,
     drops: u64,
 }
@@ -246,6 +255,7 @@ impl Nat64 {
     }
 
     fn reap(&mut self, now: i64) {
+        self.now = now;
         if now - self.last_reap < 1000 {
             return;
         }
@@ -558,7 +568,127 @@ impl Nat64 {
     }
 }
 
+/// Format version of the exported records.
+const VERSION: u16 = 1;
+
+/// One exported mapping.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct MappingRecord {
+    proto: u8,
+    client: [u8; 16],
+    client_port: u16,
+    pool_port: u16,
+    server: [u8; 4],
+    server_port: u16,
+    tflags: u8,
+    idle_ms: i64,
+}
+
+impl Nat64 {
+    /// The mappings whose IPv4 side matches `filter`, with their flows.
+    fn records(&self, filter: &FlowFilter) -> Vec<(u32, MappingRecord)> {
+        self.table
+            .live_flows()
+            .filter_map(|i| {
+                let f = self.table.flow(i);
+                let r = MappingRecord {
+                    proto: f.proto,
+                    client: self
+                        .clients
+                        .addr(u32::from_be_bytes(f.key[0].saddr) & !ICMP_FLAG),
+                    client_port: f.key[0].sport_host(),
+                    pool_port: f.key[1].dport_host(),
+                    server: f.key[1].saddr,
+                    server_port: f.key[1].sport_host(),
+                    tflags: f.tflags,
+                    idle_ms: (self.now - f.last).max(0),
+                };
+                let k = FlowKey {
+                    src: self.pool,
+                    dst: r.server,
+                    proto: r.proto,
+                    sport: r.pool_port,
+                    dport: r.server_port,
+                };
+                filter.matches_either(&k).then_some((i, r))
+            })
+            .collect()
+    }
+
+    fn destroy(&mut self, i: u32) {
+        let id = u32::from_be_bytes(self.table.flow(i).key[0].saddr) & !ICMP_FLAG;
+        self.table.remove(i);
+        self.clients.release(id);
+    }
+}
+
+impl StatefulElement for Nat64 {
+    fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
+        let recs: Vec<MappingRecord> = self.records(filter).into_iter().map(|(_, r)| r).collect();
+        encode("NAT64", VERSION, &recs)
+    }
+
+    fn import_flows(&mut self, blob: &[u8], now: Timestamp) -> Result<usize, StateError> {
+        let recs: Vec<MappingRecord> = decode("NAT64", VERSION, blob)?;
+        let now_ms = now.msec();
+        let mut n = 0;
+        for r in recs {
+            if !matches!(r.proto, ip::PROTO_TCP | ip::PROTO_UDP | ip::PROTO_ICMP) {
+                continue;
+            }
+            if self.table.len() >= self.capacity {
+                return Err(StateError::NoRoom);
+            }
+            let icmp = r.proto == ip::PROTO_ICMP;
+            let map = map_of(r.proto);
+            let rkey = FlowId::new(r.server, r.server_port, self.pool, r.pool_port);
+            if let Some((old, _)) = self.table.lookup(map, &rkey) {
+                self.destroy(old);
+            }
+            let id = self.clients.acquire(&r.client);
+            let cid = if icmp { id | ICMP_FLAG } else { id };
+            let fwd = FlowId::new(
+                cid.to_be_bytes(),
+                r.client_port,
+                r.server,
+                if icmp { 0 } else { r.server_port },
+            );
+            if let Some((old, _)) = self.table.lookup(map, &fwd) {
+                self.destroy(old);
+            }
+            let class = match r.proto {
+                ip::PROTO_TCP => tcpstate::tcp_class(r.tflags),
+                ip::PROTO_UDP => Class::Udp,
+                _ => Class::Other,
+            };
+            let last = now_ms - r.idle_ms.max(0);
+            let Some(i) =
+                self.table
+                    .insert(map, fwd, rkey.reverse(), [0, 1], r.proto, 0, class, last)
+            else {
+                self.clients.release(id);
+                break;
+            };
+            self.table.flow_mut(i).tflags = r.tflags;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn delete_flows(&mut self, filter: &FlowFilter) -> usize {
+        let gone: Vec<u32> = self.records(filter).into_iter().map(|(i, _)| i).collect();
+        for &i in &gone {
+            self.destroy(i);
+        }
+        gone.len()
+    }
+}
+
 impl Element for Nat64 {
+    fn state(&mut self) -> Option<&mut dyn StatefulElement> {
+        Some(self)
+    }
+
     fn push(&mut self, cx: &Ctx, port: usize, p: Packet) {
         let q = if port == 0 {
             self.from6(cx, &p)
@@ -765,6 +895,48 @@ mod tests {
             ip6::upper_checksum(&e6[8..24].try_into().unwrap(), &client, 58, &e6[40..]),
             0
         );
+    }
+
+    #[test]
+    fn mappings_move_to_another_instance() {
+        let a = setup();
+        let b = setup();
+        let nat = a.find("nat").unwrap();
+        let client = a6("fd00::1");
+        let server6 = a6("64:ff9b::198.51.100.7");
+        for sport in [40000, 40001] {
+            let syn = ip6::build(&client, &server6, ip6::NXT_TCP, 64, &tcp(sport, 80, 0x02));
+            a.inject(nat, 0, Packet::from_slice(&syn));
+        }
+        let only_first = crate::state::FlowFilter {
+            sport: Some((1024, 1024)),
+            ..crate::state::FlowFilter::ALL
+        };
+        let blob = a
+            .with_element(nat, |e, _| e.state().unwrap().export_flows(&only_first))
+            .unwrap();
+        let now = b.now();
+        let n = b.with_element(nat, |e, _| e.state().unwrap().import_flows(&blob, now));
+        assert_eq!(n, Some(Ok(1)));
+        assert_eq!(
+            b.read("nat.table").unwrap(),
+            "tcp fd00::1 40000 => 192.0.2.1 1024 => 198.51.100.7 80\n"
+        );
+        // The importing instance answers the server's reply for the client.
+        let reply = ip::build(
+            [198, 51, 100, 7],
+            [192, 0, 2, 1],
+            6,
+            50,
+            &tcp(80, 1024, 0x12),
+        );
+        b.inject(nat, 1, Packet::from_slice(&reply));
+        assert_eq!(sink_contents(&b, "v6")[0].1[24..40], client);
+        let gone = a.with_element(nat, |e, _| e.state().unwrap().delete_flows(&only_first));
+        assert_eq!(gone, Some(1));
+        assert_eq!(a.read("nat.mapping_count").unwrap(), "1");
+        let bad = b.with_element(nat, |e, _| e.state().unwrap().import_flows(&[1, 2, 3], now));
+        assert!(matches!(bad, Some(Err(_))));
     }
 
     #[test]
