@@ -8,7 +8,7 @@
 //! * `ip`: IP header checks and updates, ICMP responders and errors;
 //! * `ip6`: IPv6 header checks and updates, routing, neighbour
 //!   discovery, ICMPv6 errors and echo replies;
-//! * `nat`: the IPRewriter family and its mappers;
+//! * `nat`: the IPRewriter family and its mappers, NAT64;
 //! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
 //! * `monitor`: flow monitoring;
 //! * `driver`: DriverManager and Script;

@@ -7,6 +7,7 @@
 //! * [`pattern`], [`spec`]: rewrite patterns and input specs;
 //! * [`tcpstate`]: connection tracking for timeouts;
 //! * [`export`]: state export and import;
+//! * [`nat64`]: stateful NAT64 on the same flow table;
 //! * [`checksum`], [`flowid`], [`rng`]: small helpers.
 
 use crate::element::ElementClass;
