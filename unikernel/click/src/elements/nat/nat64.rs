@@ -68,7 +68,6 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -128,7 +127,7 @@ pub static CLASS: ElementClass = ElementClass {
             prefix: prefix.addr.0,
             capacity,
             table,
-            clients: Clients::default(),
+            client_of: Vec::new(),
             next_port: FIRST_PORT,
             last_reap: 0,
             now: 0,
@@ -147,50 +146,19 @@ const ECHO_REPLY4: u8 = 0;
 const ECHO6: u8 = 128;
 const ECHO_REPLY6: u8 = 129;
 
-/// Interned IPv6 client addresses: the flow table's keys hold IPv4-sized
-/// addresses, so a client's address is stored as a 31-bit id.
-#[derive(Default)]
-struct Clients {
-    ids: BTreeMap<[u8; 16], u32>,
-    /// Address and number of flows per id.
-    addrs: Vec<([u8; 16], u32)>,
-    free: Vec<u32>,
-}
+/// How many tags a client address may take in flow keys (another
+/// client's flow with the same ports and server on its first tag moves it
+/// to the next).
+const PROBES: u32 = 4;
 
-impl Clients {
-    fn acquire(&mut self, a: &[u8; 16]) -> u32 {
-        if let Some(&id) = self.ids.get(a) {
-            self.addrs[id as usize].1 += 1;
-            return id;
-        }
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.addrs[id as usize] = (*a, 1);
-                id
-            }
-            None => {
-                self.addrs.push((*a, 1));
-                (self.addrs.len() - 1) as u32
-            }
-        };
-        self.ids.insert(*a, id);
-        id
-    }
-
-    fn release(&mut self, id: u32) {
-        let Some(e) = self.addrs.get_mut(id as usize) else {
-            return;
-        };
-        e.1 = e.1.saturating_sub(1);
-        if e.1 == 0 {
-            self.ids.remove(&e.0);
-            self.free.push(id);
-        }
-    }
-
-    fn addr(&self, id: u32) -> [u8; 16] {
-        self.addrs.get(id as usize).map_or([0; 16], |e| e.0)
-    }
+/// Tag `k` of client address `a` in flow keys: the flow table's keys hold
+/// IPv4-sized addresses, so the forward key carries a 31-bit hash of the
+/// client, and the flow's slot in `client_of` the address itself.
+fn client_tag(a: &[u8; 16], k: u32) -> u32 {
+    let lo = u64::from_ne_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
+    let hi = u64::from_ne_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
+    let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((h >> 33) as u32).wrapping_add(k) & !ICMP_FLAG
 }
 
 /// Stateful NAT64.
@@ -199,7 +167,8 @@ pub struct Nat64 {
     prefix: [u8; 16],
     capacity: usize,
     table: FlowTable,
-    clients: Clients,
+    /// The client address of each flow, by flow index.
+    client_of: Vec<[u8; 16]>,
     next_port: u16,
     last_reap: i64,
     /// The clock at the last packet, for exported idle times.
@@ -260,13 +229,68 @@ impl Nat64 {
             return;
         }
         self.last_reap = now;
-        let mut gone = Vec::new();
-        self.table.expire(now, |f| {
-            gone.push(u32::from_be_bytes(f.key[0].saddr) & !ICMP_FLAG)
-        });
-        for id in gone {
-            self.clients.release(id);
+        self.table.expire(now, |_| {});
+    }
+
+    fn client(&self, i: u32) -> [u8; 16] {
+        self.client_of.get(i as usize).copied().unwrap_or_default()
+    }
+
+    /// The existing flow of `proto` from `src:sport` to `dst:dport`
+    /// (`sport` the echo identifier for ICMP), or else a free forward key
+    /// for it (`None` when every tag of `src` is taken).
+    fn find_fwd(
+        &self,
+        proto: u8,
+        src: &[u8; 16],
+        sport: u16,
+        dst: [u8; 4],
+        dport: u16,
+    ) -> Result<u32, Option<FlowId>> {
+        let icmp = proto == ip::PROTO_ICMP;
+        let mut free = None;
+        for k in 0..PROBES {
+            let tag = client_tag(src, k) | if icmp { ICMP_FLAG } else { 0 };
+            let fwd = FlowId::new(tag.to_be_bytes(), sport, dst, if icmp { 0 } else { dport });
+            match self.table.lookup(map_of(proto), &fwd) {
+                Some((i, 0)) if self.client(i) == *src && self.table.flow(i).proto == proto => {
+                    return Ok(i)
+                }
+                Some(_) => {}
+                None => {
+                    free.get_or_insert(fwd);
+                }
+            }
         }
+        Err(free)
+    }
+
+    /// Installs flow `fwd` to pool port `port` for client `src`.
+    fn install(
+        &mut self,
+        proto: u8,
+        fwd: FlowId,
+        rkey: FlowId,
+        src: &[u8; 16],
+        class: Class,
+        now: i64,
+    ) -> Option<u32> {
+        let i = self.table.insert(
+            map_of(proto),
+            fwd,
+            rkey.reverse(),
+            [0, 1],
+            proto,
+            0,
+            class,
+            now,
+        )?;
+        let slot = i as usize;
+        if self.client_of.len() <= slot {
+            self.client_of.resize(slot + 1, [0; 16]);
+        }
+        self.client_of[slot] = *src;
+        Some(i)
     }
 
     /// The pool port of the mapping for `proto` from `src:sport` to
@@ -283,20 +307,14 @@ impl Nat64 {
     ) -> Option<(u32, u16)> {
         let map = map_of(proto);
         let icmp = proto == ip::PROTO_ICMP;
-        // Look the key up without interning a new client.
-        if let Some(&id) = self.clients.ids.get(src) {
-            let cid = if icmp { id | ICMP_FLAG } else { id };
-            let fwd = FlowId::new(cid.to_be_bytes(), sport, dst, if icmp { 0 } else { dport });
-            if let Some((i, 0)) = self.table.lookup(map, &fwd) {
-                if self.table.flow(i).proto == proto {
-                    return Some((i, self.table.flow(i).key[1].dport_host()));
-                }
+        let fwd = match self.find_fwd(proto, src, sport, dst, dport) {
+            Ok(i) => return Some((i, self.table.flow(i).key[1].dport_host())),
+            Err(Some(fwd)) if self.table.len() < self.capacity => fwd,
+            Err(_) => {
+                self.failures += 1;
+                return None;
             }
-        }
-        if self.table.len() >= self.capacity {
-            self.failures += 1;
-            return None;
-        }
+        };
         for _ in FIRST_PORT..=u16::MAX {
             let port = self.next_port;
             self.next_port = if port == u16::MAX {
@@ -312,21 +330,12 @@ impl Nat64 {
             if self.table.contains(map, &rkey) {
                 continue;
             }
-            let id = self.clients.acquire(src);
-            let cid = if icmp { id | ICMP_FLAG } else { id };
-            let fwd = FlowId::new(cid.to_be_bytes(), sport, dst, if icmp { 0 } else { dport });
             let class = match proto {
                 ip::PROTO_TCP => Class::TcpNoData,
                 ip::PROTO_UDP => Class::Udp,
                 _ => Class::Other,
             };
-            let Some(i) = self
-                .table
-                .insert(map, fwd, rkey.reverse(), [0, 1], proto, 0, class, now)
-            else {
-                self.clients.release(id);
-                break;
-            };
+            let i = self.install(proto, fwd, rkey, src, class, now)?;
             return Some((i, port));
         }
         self.failures += 1;
@@ -450,8 +459,7 @@ impl Nat64 {
         if dir != 1 || f.proto != proto {
             return None;
         }
-        let id = u32::from_be_bytes(f.key[0].saddr) & !ICMP_FLAG;
-        Some((i, self.clients.addr(id), f.key[0].sport_host()))
+        Some((i, self.client(i), f.key[0].sport_host()))
     }
 
     /// IPv4 side to IPv6 side.
@@ -593,9 +601,7 @@ impl Nat64 {
                 let f = self.table.flow(i);
                 let r = MappingRecord {
                     proto: f.proto,
-                    client: self
-                        .clients
-                        .addr(u32::from_be_bytes(f.key[0].saddr) & !ICMP_FLAG),
+                    client: self.client(i),
                     client_port: f.key[0].sport_host(),
                     pool_port: f.key[1].dport_host(),
                     server: f.key[1].saddr,
@@ -613,12 +619,6 @@ impl Nat64 {
                 filter.matches_either(&k).then_some((i, r))
             })
             .collect()
-    }
-
-    fn destroy(&mut self, i: u32) {
-        let id = u32::from_be_bytes(self.table.flow(i).key[0].saddr) & !ICMP_FLAG;
-        self.table.remove(i);
-        self.clients.release(id);
     }
 }
 
@@ -639,34 +639,30 @@ impl StatefulElement for Nat64 {
             if self.table.len() >= self.capacity {
                 return Err(StateError::NoRoom);
             }
-            let icmp = r.proto == ip::PROTO_ICMP;
-            let map = map_of(r.proto);
             let rkey = FlowId::new(r.server, r.server_port, self.pool, r.pool_port);
-            if let Some((old, _)) = self.table.lookup(map, &rkey) {
-                self.destroy(old);
+            if let Some((old, _)) = self.table.lookup(map_of(r.proto), &rkey) {
+                self.table.remove(old);
             }
-            let id = self.clients.acquire(&r.client);
-            let cid = if icmp { id | ICMP_FLAG } else { id };
-            let fwd = FlowId::new(
-                cid.to_be_bytes(),
-                r.client_port,
-                r.server,
-                if icmp { 0 } else { r.server_port },
-            );
-            if let Some((old, _)) = self.table.lookup(map, &fwd) {
-                self.destroy(old);
-            }
+            let (p, c, srv, sp) = (r.proto, &r.client, r.server, r.server_port);
+            let fwd = match self.find_fwd(p, c, r.client_port, srv, sp) {
+                Ok(old) => {
+                    self.table.remove(old);
+                    self.find_fwd(p, c, r.client_port, srv, sp)
+                }
+                other => other,
+            };
+            let Err(Some(fwd)) = fwd else {
+                continue;
+            };
             let class = match r.proto {
                 ip::PROTO_TCP => tcpstate::tcp_class(r.tflags),
                 ip::PROTO_UDP => Class::Udp,
                 _ => Class::Other,
             };
             let last = now_ms - r.idle_ms.max(0);
-            let Some(i) =
-                self.table
-                    .insert(map, fwd, rkey.reverse(), [0, 1], r.proto, 0, class, last)
-            else {
-                self.clients.release(id);
+            // Out of memory the rest is not restored; the flows are remade
+            // by their next packets.
+            let Some(i) = self.install(r.proto, fwd, rkey, &r.client, class, last) else {
                 break;
             };
             self.table.flow_mut(i).tflags = r.tflags;
@@ -678,7 +674,7 @@ impl StatefulElement for Nat64 {
     fn delete_flows(&mut self, filter: &FlowFilter) -> usize {
         let gone: Vec<u32> = self.records(filter).into_iter().map(|(i, _)| i).collect();
         for &i in &gone {
-            self.destroy(i);
+            self.table.remove(i);
         }
         gone.len()
     }
@@ -721,7 +717,6 @@ impl Element for Nat64 {
                 let mut s = String::new();
                 for i in self.table.live_flows() {
                     let f = self.table.flow(i);
-                    let id = u32::from_be_bytes(f.key[0].saddr) & !ICMP_FLAG;
                     let proto = match f.proto {
                         ip::PROTO_TCP => "tcp",
                         ip::PROTO_UDP => "udp",
@@ -730,7 +725,7 @@ impl Element for Nat64 {
                     let _ = writeln!(
                         s,
                         "{proto} {} {} => {} {} => {} {}",
-                        Ipv6(self.clients.addr(id)),
+                        Ipv6(self.client(i)),
                         f.key[0].sport_host(),
                         Ipv4(self.pool),
                         f.key[1].dport_host(),
@@ -749,7 +744,7 @@ impl Element for Nat64 {
                 let timeouts = self.table.timeouts;
                 core::mem::swap(&mut self.table, &mut o.table);
                 self.table.timeouts = timeouts;
-                core::mem::swap(&mut self.clients, &mut o.clients);
+                core::mem::swap(&mut self.client_of, &mut o.client_of);
                 self.next_port = o.next_port;
             }
         }
