@@ -30,13 +30,16 @@
 //! packet becomes the ICMPv6 error RFC 7915 section 4.2 gives (fragmentation
 //! needed becomes packet too big with the MTU plus 20, at least 1280),
 //! quoting the packet as the client sent it; its source is PREFIX + the
-//! error's IPv4 source.
+//! error's IPv4 source. Likewise an ICMPv6 error from the IPv6 side about
+//! a packet of a mapped flow becomes an ICMP error from the pool to the
+//! server (RFC 7915 section 5.2: unreachable, packet too big with the MTU
+//! minus 20, time exceeded, parameter problem code 1), quoting the packet
+//! as the server sent it.
 //!
 //! Everything else is dropped and counted: fragments (neither side is
 //! reassembled), malformed headers, other ICMP types, destinations outside
-//! PREFIX, packets from the IPv4 side with no mapping. ICMPv6 errors from
-//! the IPv6 side are not translated. Hop limits are not decremented:
-//! put `DecIP6HLIM`/`DecIPTTL` in front.
+//! PREFIX, packets and errors with no mapping. Hop limits are not
+//! decremented: put `DecIP6HLIM`/`DecIPTTL` in front.
 //!
 //! # Keywords
 //! * `POOL` (IP address): the IPv4 source address of translated packets.
@@ -380,6 +383,9 @@ impl Nat64 {
         let l4 = &b[t.offset..];
         let now = cx.now().msec();
         self.reap(now);
+        if t.proto == ip6::NXT_ICMP6 && l4.len() >= 8 && l4[0] < 128 {
+            return self.error6(cx, p, &h, dst4, l4);
+        }
         let (proto, sport, dport) = match t.proto {
             ip6::NXT_TCP if l4.len() >= 20 => (ip::PROTO_TCP, ip::get16(l4, 0), ip::get16(l4, 2)),
             ip6::NXT_UDP if l4.len() >= 8 => (ip::PROTO_UDP, ip::get16(l4, 0), ip::get16(l4, 2)),
@@ -421,6 +427,101 @@ impl Nat64 {
         }
         q.set_ip_header(0, 20);
         q.set_dst_ip_anno(dst4);
+        q.set_timestamp(p.timestamp());
+        Some(q)
+    }
+
+    /// An ICMPv6 error from the IPv6 side about a packet this NAT64
+    /// translated from a server (RFC 7915 5.2): an ICMP error from the
+    /// pool to the server, quoting that packet as the server sent it.
+    fn error6(
+        &mut self,
+        cx: &Ctx,
+        p: &Packet,
+        h: &ip6::Ipv6Header,
+        dst4: [u8; 4],
+        l4: &[u8],
+    ) -> Option<Packet> {
+        let (ty, code) = (l4[0], l4[1]);
+        let word = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
+        let (ty4, code4, rest) = match (ty, code) {
+            (1, 0 | 2 | 3) => (3, 1, 0),
+            (1, 1) => (3, 10, 0),
+            (1, 4) => (3, 3, 0),
+            (2, _) => (3, 4, word.saturating_sub(20).min(0xFFFF)),
+            (3, c) => (11, c, 0),
+            (4, 1) => (3, 2, 0),
+            _ => return None,
+        };
+        // The quoted packet went from the server (by its synthesized
+        // address) to the client.
+        let inner = &l4[8..];
+        let ih = ip6::Ipv6Header::new(inner)?;
+        let server = self.embedded(&ih.src())?;
+        if server != dst4
+            || (ih.next_header() == ip6::NXT_ICMP6 && inner.get(40).is_some_and(|&t| t < 128))
+        {
+            return None;
+        }
+        let iproto = match ih.next_header() {
+            ip6::NXT_ICMP6 => ip::PROTO_ICMP,
+            n @ (ip6::NXT_TCP | ip6::NXT_UDP) => n,
+            _ => return None,
+        };
+        let il4 = &inner[ip6::HEADER_LEN..];
+        if il4.len() < 8 {
+            return None;
+        }
+        // The client's port (or echo id) and the server's port.
+        let (cport, sport) = match iproto {
+            ip::PROTO_ICMP => (ip::get16(il4, 4), 0),
+            _ => (ip::get16(il4, 2), ip::get16(il4, 0)),
+        };
+        let i = self
+            .find_fwd(iproto, &ih.dst(), cport, server, sport)
+            .ok()?;
+        let pport = self.table.flow(i).key[1].dport_host();
+        let quoted = il4.len().min(548 - 20 - 8 - 20);
+        let total = 20 + 8 + 20 + quoted;
+        let mut q = cx.alloc(total)?;
+        let d = q.data_mut();
+        d[..28].fill(0);
+        d[0] = 0x45;
+        ip::put16(d, 2, total as u16);
+        d[ip::TTL_OFF] = h.hop_limit();
+        d[9] = ip::PROTO_ICMP;
+        d[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&self.pool);
+        d[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&server);
+        ip::set_checksum(d, 20);
+        let m = &mut d[20..];
+        m[0] = ty4;
+        m[1] = code4;
+        m[4..8].copy_from_slice(&rest.to_be_bytes());
+        let in4 = &mut m[8..];
+        in4[..20].fill(0);
+        in4[0] = 0x45;
+        ip::put16(in4, 2, (20 + usize::from(ih.payload_len())) as u16);
+        in4[ip::TTL_OFF] = ih.hop_limit();
+        in4[9] = iproto;
+        in4[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&server);
+        in4[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&self.pool);
+        ip::set_checksum(in4, 20);
+        let t = &mut in4[20..];
+        t.copy_from_slice(&il4[..quoted]);
+        match iproto {
+            ip::PROTO_ICMP => {
+                t[0] = if t[0] == ECHO_REPLY6 {
+                    ECHO_REPLY4
+                } else {
+                    t[0]
+                };
+                ip::put16(t, 4, pport);
+            }
+            _ => ip::put16(t, 2, pport),
+        }
+        set_sum(m, 2, 0, false);
+        q.set_ip_header(0, 20);
+        q.set_dst_ip_anno(server);
         q.set_timestamp(p.timestamp());
         Some(q)
     }
@@ -932,6 +1033,62 @@ mod tests {
         assert_eq!(a.read("nat.mapping_count").unwrap(), "1");
         let bad = b.with_element(nat, |e, _| e.state().unwrap().import_flows(&[1, 2, 3], now));
         assert!(matches!(bad, Some(Err(_))));
+    }
+
+    #[test]
+    fn icmp6_errors_from_the_client_reach_the_server() {
+        let r = setup();
+        let nat = r.find("nat").unwrap();
+        let client = a6("fd00::1");
+        let server6 = a6("64:ff9b::198.51.100.7");
+        let req = ip6::build(
+            &client,
+            &server6,
+            ip6::NXT_UDP,
+            64,
+            &[0x9c, 0x40, 0, 53, 0, 8, 0, 0],
+        );
+        r.inject(nat, 0, Packet::from_slice(&req));
+        let pport = ip::get16(&sink_contents(&r, "v4")[0].1, 20);
+        // The server's answer, as the client got it, and the client's
+        // port unreachable about it.
+        let answer = ip6::build(
+            &server6,
+            &client,
+            ip6::NXT_UDP,
+            60,
+            &[0, 53, 0x9c, 0x40, 0, 8, 0, 0],
+        );
+        let mut err = alloc::vec![1, 4, 0, 0, 0, 0, 0, 0];
+        err.extend_from_slice(&answer);
+        let e = ip6::build(&client, &server6, ip6::NXT_ICMP6, 64, &err);
+        r.inject(nat, 0, Packet::from_slice(&e));
+        let v4 = sink_contents(&r, "v4")[1].1.clone();
+        let h = ip::Ipv4Header::new(&v4).unwrap();
+        assert_eq!(
+            (h.src(), h.dst(), h.protocol()),
+            ([192, 0, 2, 1], [198, 51, 100, 7], 1)
+        );
+        assert_eq!(ip::check(&v4, true).map(|(_, l)| l), Ok(v4.len()));
+        assert_eq!((v4[20], v4[21]), (3, 3));
+        assert_eq!(checksum::checksum(&v4[20..]), 0);
+        // The quoted packet is the server's own: to the pool port.
+        let inner = &v4[28..];
+        assert_eq!(ip::check(inner, true).map(|(_, l)| l), Ok(28));
+        assert_eq!(
+            (&inner[12..16], &inner[16..20]),
+            (&[198, 51, 100, 7][..], &[192, 0, 2, 1][..])
+        );
+        assert_eq!((ip::get16(inner, 20), ip::get16(inner, 22)), (53, pport));
+        // An error about an unmapped flow is dropped.
+        let mut stray = err.clone();
+        stray[8 + 40 + 2..8 + 40 + 4].copy_from_slice(&[0, 9]);
+        r.inject(
+            nat,
+            0,
+            Packet::from_slice(&ip6::build(&client, &server6, ip6::NXT_ICMP6, 64, &stray)),
+        );
+        assert_eq!(sink_contents(&r, "v4").len(), 2);
     }
 
     #[test]
