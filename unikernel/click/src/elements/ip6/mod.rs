@@ -13,6 +13,7 @@ pub mod icmp6_ping_responder;
 pub mod ip6_mirror;
 pub mod ip6_nd_advertiser;
 pub mod ip6_nd_solicitor;
+pub mod ip6_print;
 pub mod lookup_ip6_route;
 pub mod mark_ip6_header;
 pub mod nd;
@@ -28,6 +29,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip6_mirror::CLASS,
     &ip6_nd_advertiser::CLASS,
     &ip6_nd_solicitor::CLASS,
+    &ip6_print::CLASS,
     &lookup_ip6_route::CLASS,
     &mark_ip6_header::CLASS,
 ];
