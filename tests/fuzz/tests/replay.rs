@@ -8,6 +8,7 @@ type Target = (&'static str, fn(&[u8]));
 
 const TARGETS: &[Target] = &[
     ("frames", mb_fuzz::frames::run),
+    ("frames6", mb_fuzz::frames6::run),
     ("parse_config", mb_fuzz::parse_config::run),
     ("xs_codec", mb_fuzz::xs_codec::run),
     ("xs_server", mb_fuzz::xs_server::run),
@@ -52,4 +53,14 @@ fn corpora_and_seeds_replay() {
         }
         println!("{name}: {} inputs replayed", inputs.len());
     }
+}
+
+#[test]
+fn frames6_seeds_are_translated() {
+    // The TCP seed's SYN, the ARP-resolved flush, the reply after neighbour
+    // discovery, the ACK and the FIN each leave the NAT64: a seed that
+    // stopped reaching the translation would fuzz nothing.
+    let data = std::fs::read(root().join("seeds/frames6/seed-tcp")).unwrap();
+    let sent = mb_fuzz::frames6::Nat64Box::new().feed(&data);
+    assert!(sent >= 5, "only {sent} frames sent");
 }

@@ -39,6 +39,9 @@ pub const ANNO_SIZE: usize = 48;
 pub mod anno {
     /// Destination IP address annotation (4 bytes).
     pub const DST_IP: usize = 0;
+    /// Destination IPv6 address annotation (16 bytes; shares its start
+    /// with `DST_IP`, as in Click).
+    pub const DST_IP6: usize = 0;
     /// Paint (colour) annotation (1 byte).
     pub const PAINT: usize = 16;
     /// ICMP parameter problem pointer (1 byte).
@@ -347,6 +350,18 @@ impl Packet {
     /// Sets the destination IP annotation.
     pub fn set_dst_ip_anno(&mut self, a: [u8; 4]) {
         self.0.anno.user[anno::DST_IP..anno::DST_IP + 4].copy_from_slice(&a);
+    }
+
+    /// Destination IPv6 annotation.
+    pub fn dst_ip6_anno(&self) -> [u8; 16] {
+        let mut a = [0; 16];
+        a.copy_from_slice(&self.0.anno.user[anno::DST_IP6..anno::DST_IP6 + 16]);
+        a
+    }
+
+    /// Sets the destination IPv6 annotation.
+    pub fn set_dst_ip6_anno(&mut self, a: [u8; 16]) {
+        self.0.anno.user[anno::DST_IP6..anno::DST_IP6 + 16].copy_from_slice(&a);
     }
 
     /// Paint annotation.

@@ -11,4 +11,7 @@ pub use names::{AddressNames, Context};
 pub use split::{
     is_word, quote, shift_word, split_args, split_words, uncomment, unquote, unquote_bytes,
 };
-pub use values::{parse_written, Bandwidth, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Word};
+pub use values::{
+    parse_written, Bandwidth, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Ipv6, Ipv6Prefix,
+    Word,
+};

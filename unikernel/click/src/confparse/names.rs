@@ -6,6 +6,8 @@
 //! picks which one a bare `NAME` stands for, and a suffix forces it:
 //! `NAME:ip` (the address), `NAME:ipnet` (the network prefix, host bits
 //! cleared), `NAME:bcast` (the directed broadcast address), `NAME:eth`.
+//! A name may also carry an IPv6 address or prefix: `NAME:ip6` is the
+//! address, `NAME:ip6net` the prefix with host bits cleared.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -13,7 +15,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::split::split_words;
-use super::values::{EtherAddr, Ipv4, Ipv4Prefix};
+use super::values::{EtherAddr, Ipv4, Ipv4Prefix, Ipv6Prefix};
 use crate::error::ConfigError;
 
 /// What one name stands for.
@@ -21,6 +23,8 @@ use crate::error::ConfigError;
 struct Entry {
     /// The IPv4 address as written, with its prefix length (32 if none).
     ip: Option<Ipv4Prefix>,
+    /// The IPv6 address as written, with its prefix length (128 if none).
+    ip6: Option<Ipv6Prefix>,
     eth: Option<EtherAddr>,
 }
 
@@ -80,6 +84,12 @@ impl AddressNames {
                         "'{name}': more than one IP address"
                     )));
                 }
+            } else if let Some(p) = Ipv6Prefix::parse(a) {
+                if e.ip6.replace(p).is_some() {
+                    return Err(ConfigError::conflict(format!(
+                        "'{name}': more than one IPv6 address"
+                    )));
+                }
             } else if let Some(x) = EtherAddr::parse(a) {
                 if e.eth.replace(x).is_some() {
                     return Err(ConfigError::conflict(format!(
@@ -89,7 +99,7 @@ impl AddressNames {
             } else {
                 return Err(ConfigError::bad_value(
                     "ADDR",
-                    "an IP address, IP prefix or Ethernet address",
+                    "an IP or IPv6 address or prefix, or an Ethernet address",
                     a,
                 ));
             }
@@ -115,6 +125,8 @@ impl AddressNames {
             None => [
                 ip.filter(|p| p.len < 32).map(|p| p.to_string()),
                 ip.map(|p| p.addr.to_string()),
+                e.ip6.filter(|p| p.len < 128).map(|p| p.to_string()),
+                e.ip6.map(|p| p.addr.to_string()),
                 e.eth.map(|x| x.to_string()),
             ]
             .into_iter()
@@ -130,6 +142,8 @@ impl AddressNames {
             })),
             Some("bcast") => text(ip.map(|p| p.broadcast().to_string())),
             Some("eth") => text(e.eth.map(|x| x.to_string())),
+            Some("ip6") => text(e.ip6.map(|p| p.addr.to_string())),
+            Some("ip6net") => text(e.ip6.map(|p| p.network().to_string())),
             Some(_) => Vec::new(),
         }
     }
@@ -170,20 +184,25 @@ impl AddressNames {
             return c.into_iter().next();
         }
         let e = self.map.get(word)?;
-        let ip = e.ip.map(|p| p.addr.to_string());
+        let ip =
+            e.ip.map(|p| p.addr.to_string())
+                .or_else(|| e.ip6.map(|p| p.addr.to_string()));
+        let net =
+            e.ip.map(|p| p.to_string())
+                .or_else(|| e.ip6.map(|p| p.to_string()));
         let eth = e.eth.map(|x| x.to_string());
         let last = |n: usize| prev.len().checked_sub(n).map(|i| prev[i]);
         match cx {
             Context::IpAndEther => Some(
-                [e.ip.map(|p| p.to_string()), eth]
+                [net, eth]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-            Context::Route if prev.is_empty() => e.ip.map(|p| p.to_string()),
+            Context::Route if prev.is_empty() => net,
             Context::Route => ip,
-            Context::Rules if last(1) == Some("net") => e.ip.map(|p| p.to_string()),
+            Context::Rules if last(1) == Some("net") => net,
             Context::Rules if last(2) == Some("ether") => eth,
             Context::Rules => ip.or(eth),
         }
@@ -241,6 +260,29 @@ mod tests {
             n.substitute("boojum", Context::IpAndEther),
             "10.0.0.1/24 00:01:02:03:04:05"
         );
+    }
+
+    #[test]
+    fn ipv6_entries() {
+        let mut n = AddressNames::new();
+        n.declare("in6 fd00::1/64 00:01:02:03:04:05").unwrap();
+        n.declare("both 10.0.0.1 fd00::9").unwrap();
+        assert_eq!(
+            n.candidates("in6"),
+            ["fd00::1/64", "fd00::1", "00:01:02:03:04:05"]
+        );
+        assert_eq!(n.candidates("in6:ip6"), ["fd00::1"]);
+        assert_eq!(n.candidates("in6:ip6net"), ["fd00::/64"]);
+        assert_eq!(n.candidates("both"), ["10.0.0.1", "fd00::9"]);
+        assert_eq!(
+            n.substitute("in6 ::0 1", Context::Route),
+            "fd00::1/64 ::0 1"
+        );
+        assert_eq!(
+            n.substitute("in6", Context::IpAndEther),
+            "fd00::1/64 00:01:02:03:04:05"
+        );
+        assert!(n.declare("x fd00::1 fd00::2").is_err());
     }
 
     #[test]

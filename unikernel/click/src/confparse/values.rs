@@ -248,6 +248,113 @@ impl FromArg for Ipv4Prefix {
     }
 }
 
+/// An IPv6 address (Click's `IP6AddressArg`): any RFC 4291 text form,
+/// `::` abbreviations and a trailing dotted quad (`::ffff:1.2.3.4`)
+/// included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ipv6(pub [u8; 16]);
+
+impl Ipv6 {
+    /// Parses IPv6 text.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.trim()
+            .parse::<core::net::Ipv6Addr>()
+            .ok()
+            .map(|a| Ipv6(a.octets()))
+    }
+    /// True for `::`.
+    pub fn is_unspecified(self) -> bool {
+        self.0 == [0; 16]
+    }
+}
+
+impl fmt::Display for Ipv6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&core::net::Ipv6Addr::from(self.0), f)
+    }
+}
+
+impl FromArg for Ipv6 {
+    const EXPECTED: &'static str = "an IPv6 address";
+    fn from_arg(s: &str) -> Option<Self> {
+        Ipv6::parse(s)
+    }
+}
+
+/// An IPv6 address with a prefix length (`addr/len`, or `addr/mask` with
+/// a contiguous IPv6 mask); a bare address is a /128.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Ipv6Prefix {
+    /// The address as written (host bits kept).
+    pub addr: Ipv6,
+    /// Prefix length 0..=128.
+    pub len: u8,
+}
+
+impl Ipv6Prefix {
+    /// The netmask as a 128-bit integer.
+    pub fn mask(self) -> u128 {
+        if self.len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - self.len as u32)
+        }
+    }
+    /// True if `a` lies inside the prefix.
+    pub fn contains(self, a: &[u8; 16]) -> bool {
+        (u128::from_be_bytes(*a) ^ u128::from_be_bytes(self.addr.0)) & self.mask() == 0
+    }
+    /// The prefix with its host bits cleared.
+    pub fn network(self) -> Ipv6Prefix {
+        let n = u128::from_be_bytes(self.addr.0) & self.mask();
+        Ipv6Prefix {
+            addr: Ipv6(n.to_be_bytes()),
+            len: self.len,
+        }
+    }
+    /// Parses `addr/len`, `addr/mask` or a bare address.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr = Ipv6::parse(a)?;
+        let len = match l {
+            None => 128,
+            Some(l) if l.contains(':') => {
+                let m = u128::from_be_bytes(Ipv6::parse(l)?.0);
+                let len = m.leading_ones();
+                if m.checked_shl(len).unwrap_or(0) != 0 {
+                    return None;
+                }
+                len as u8
+            }
+            Some(l) => {
+                let v = parse_u64(l)?;
+                if v > 128 {
+                    return None;
+                }
+                v as u8
+            }
+        };
+        Some(Ipv6Prefix { addr, len })
+    }
+}
+
+impl fmt::Display for Ipv6Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl FromArg for Ipv6Prefix {
+    const EXPECTED: &'static str = "an IPv6 prefix (ADDR/LEN)";
+    fn from_arg(s: &str) -> Option<Self> {
+        Ipv6Prefix::parse(s)
+    }
+}
+
 /// An Ethernet address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct EtherAddr(pub [u8; 6]);
@@ -413,6 +520,35 @@ mod tests {
             Some(EtherAddr([1, 2, 3, 4, 5, 6]))
         );
         assert_eq!(EtherAddr::from_arg("1:2:3:4:5"), None);
+    }
+
+    #[test]
+    fn ipv6_addresses_and_prefixes() {
+        use alloc::string::ToString;
+        let a = Ipv6::from_arg("3ffe:1ce1:2:0:200::1").unwrap();
+        assert_eq!(a.0[..6], [0x3f, 0xfe, 0x1c, 0xe1, 0, 2]);
+        assert_eq!(a.0[8..], [2, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(a.to_string(), "3ffe:1ce1:2:0:200::1");
+        assert!(Ipv6::from_arg("::").unwrap().is_unspecified());
+        assert!(Ipv6::from_arg("::0").unwrap().is_unspecified());
+        let m = Ipv6::from_arg("::ffff:18.26.4.125").unwrap();
+        assert_eq!(m.0[10..], [0xff, 0xff, 18, 26, 4, 125]);
+        assert_eq!(Ipv6::from_arg("1::2::3"), None);
+        assert_eq!(Ipv6::from_arg("10.0.0.1"), None);
+        let p = Ipv6Prefix::from_arg("64:ff9b::1/96").unwrap();
+        assert_eq!(p.len, 96);
+        assert_eq!(p.network().to_string(), "64:ff9b::/96");
+        let mut inside = [0u8; 16];
+        inside[..4].copy_from_slice(&[0, 0x64, 0xff, 0x9b]);
+        inside[15] = 9;
+        assert!(p.contains(&inside));
+        inside[5] = 1;
+        assert!(!p.contains(&inside));
+        assert_eq!(Ipv6Prefix::parse("::/0").unwrap().mask(), 0);
+        assert_eq!(Ipv6Prefix::parse("fe80::1").unwrap().len, 128);
+        assert_eq!(Ipv6Prefix::parse("fe80::/ffff:ffff::").unwrap().len, 32);
+        assert_eq!(Ipv6Prefix::parse("fe80::/ffff:0:ffff::"), None);
+        assert_eq!(Ipv6Prefix::parse("fe80::/129"), None);
     }
 
     #[test]

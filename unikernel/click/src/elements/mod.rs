@@ -6,7 +6,9 @@
 //!   compiler);
 //! * `ethernet`: Ethernet headers and ARP;
 //! * `ip`: IP header checks and updates, ICMP responders and errors;
-//! * `nat`: the IPRewriter family and its mappers;
+//! * `ip6`: IPv6 header checks and updates, routing, neighbour
+//!   discovery, ICMPv6 errors and echo replies;
+//! * `nat`: the IPRewriter family and its mappers, NAT64;
 //! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
 //! * `monitor`: flow monitoring;
 //! * `driver`: DriverManager and Script;
@@ -24,6 +26,7 @@ pub mod device;
 pub mod driver;
 pub mod ethernet;
 pub mod ip;
+pub mod ip6;
 pub mod monitor;
 pub mod nat;
 pub mod ratelimit;
@@ -36,6 +39,7 @@ pub static GROUPS: &[&[&ElementClass]] = &[
     ratelimit::CLASSES,
     ethernet::CLASSES,
     ip::CLASSES,
+    ip6::CLASSES,
     nat::CLASSES,
     monitor::CLASSES,
     driver::CLASSES,

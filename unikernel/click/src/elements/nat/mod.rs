@@ -7,6 +7,7 @@
 //! * [`pattern`], [`spec`]: rewrite patterns and input specs;
 //! * [`tcpstate`]: connection tracking for timeouts;
 //! * [`export`]: state export and import;
+//! * [`nat64`]: stateful NAT64 on the same flow table;
 //! * [`checksum`], [`flowid`], [`rng`]: small helpers.
 
 use crate::element::ElementClass;
@@ -19,6 +20,7 @@ pub mod icmprewriter;
 pub mod ipaddrrewriter;
 pub mod iprewriter;
 pub mod iprewriterpatterns;
+pub mod nat64;
 pub mod pattern;
 pub mod rewriter;
 pub mod rng;
@@ -42,6 +44,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmppingrewriter::CLASS,
     &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
+    &nat64::CLASS,
     &roundrobinipmapper::CLASS,
     &sourceiphashmapper::CLASS,
 ];

@@ -6,6 +6,7 @@ use crate::element::ElementClass;
 pub mod addressinfo;
 pub mod align;
 pub mod averagecounter;
+pub mod checklength;
 pub mod checkpaint;
 pub mod clickyinfo;
 pub mod counter;
@@ -48,6 +49,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &addressinfo::CLASS,
     &align::CLASS,
     &averagecounter::CLASS,
+    &checklength::CLASS,
     &checkpaint::CLASS,
     &clickyinfo::CLASS,
     &counter::CLASS,
