@@ -7,6 +7,7 @@
 pub mod gateway;
 
 pub mod frames;
+pub mod ipfilter;
 pub mod parse_config;
 pub mod xs_codec;
 pub mod xs_server;
