@@ -7,7 +7,8 @@ usage: make-pcaps.py   (from anywhere; writes <case>/input.pcap)
 import os
 import random
 
-from scapy.all import (GRE, ICMP, IP, IPv6, TCP, UDP, Ether, ICMPv6EchoRequest,
+from scapy.all import (GRE, ICMP, IP, IPv6, TCP, UDP, Ether, ICMPv6EchoReply,
+                       ICMPv6EchoRequest, ICMPv6ND_NS, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, Raw, wrpcap)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,7 +64,9 @@ def ip4_packets(rng):
         elif proto == 17:
             l4 = UDP(sport=rng.choice(PORTS), dport=rng.choice(PORTS))
         elif proto == 1:
-            l4 = ICMP(type=rng.choice([0, 3, 5, 8, 11, 12, 13, 14, 42]), code=rng.randrange(4))
+            # Fixed timestamps: scapy would put the time of day in them.
+            l4 = ICMP(type=rng.choice([0, 3, 5, 8, 11, 12, 13, 14, 42]), code=rng.randrange(4),
+                      ts_ori=1, ts_rx=2, ts_tx=3)
         else:
             ip.proto = proto
             l4 = Raw(bytes(rng.randrange(256) for _ in range(8)))
@@ -80,6 +83,56 @@ def ip6_packets():
             e / IPv6(src="fe80::1", dst="ff02::1", hlim=255) / ICMPv6EchoRequest()]
 
 
+def mixed_packets(rng):
+    """IPv6 and IPv4 frames for an element mixing both (IPv4 headers
+    without options, so fixed offsets find their transport header)."""
+    e = Ether(src=MACS[0], dst=MACS[1])
+    e4 = Ether(src=MACS[0], dst=MACS[1], type=0x0800)
+    a, b = "2001:db8::1", "2001:db8::2"
+    out = [
+        e / IPv6(src=a, dst=b) / TCP(sport=40000, dport=80, flags="S"),
+        e / IPv6(src=a, dst=b) / TCP(sport=40000, dport=22, flags="S"),
+        e / IPv6(src=a, dst=b) / TCP(sport=40000, dport=443, flags="S"),
+        e / IPv6(src=a, dst=b) / UDP(sport=5353, dport=53),
+        e / IPv6(src=a, dst="2001:db8::9") / UDP(sport=5353, dport=53),
+        e / IPv6(src=a, dst=b) / ICMPv6EchoRequest(),
+        e / IPv6(src=b, dst=a) / ICMPv6EchoReply(),
+        e / IPv6(src="fe80::1", dst="ff02::1:ff00:2", hlim=255) / ICMPv6ND_NS(tgt=b),
+        e / IPv6(src=a, dst=b, hlim=1) / TCP(dport=8080),
+        e / IPv6(src=a, dst=b, hlim=0) / UDP(dport=9),
+        e / IPv6(src=a, dst="2001:db8::7", fl=0x12345) / UDP(dport=9),
+        e / IPv6(src=a, dst="2001:db8::7", fl=0x12346, tc=0xb8) / UDP(dport=9),
+        e / IPv6(src=a, dst=b) / IPv6ExtHdrHopByHop() / TCP(dport=80),
+        e / IPv6(src=a, dst=b) / IPv6ExtHdrFragment(offset=0, m=1, id=5) / UDP(dport=53),
+        e / IPv6(src=a, dst="2001:db8::7", nh=6) / Raw(b"\x9c\x40"),
+        # Bytes at the IPv4 offsets of an IPv6 header that would match
+        # IPv4 tests: source 10.0.0.1, protocol 6, port 22.
+        e / IPv6(src="2001:db8:a00:1::5", dst="2001:db8::7") / UDP(sport=22, dport=22),
+        e4 / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1234, dport=22, flags="S"),
+        e4 / IP(src="10.0.0.5", dst="10.0.0.2") / TCP(sport=1234, dport=22, flags="S"),
+        e4 / IP(src="10.0.0.5", dst="10.0.0.2") / TCP(sport=1234, dport=80, flags="S"),
+        e4 / IP(src="10.0.0.5", dst="10.0.0.2", flags="MF", frag=2, proto=6) / Raw(b"\x00\x00\x00\x16" * 3),
+        e4 / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=53, dport=53),
+        e4 / IP(src="10.0.0.5", dst="10.0.0.2", proto=6) / Raw(b"\x00"),
+    ]
+    v6addrs = [a, b, "fe80::1", "fe80::2", "2001:db8::7", "2001:db8:1::1", "ff02::1"]
+    for _ in range(150):
+        if rng.random() < 0.7:
+            ip = IPv6(src=rng.choice(v6addrs), dst=rng.choice(v6addrs), hlim=rng.choice([0, 1, 2, 64, 255]),
+                      fl=rng.choice([0, 0x12345, 0x54321]), tc=rng.randrange(256))
+            l4 = rng.choice([TCP(sport=rng.choice(PORTS), dport=rng.choice(PORTS)),
+                             UDP(sport=rng.choice(PORTS), dport=rng.choice(PORTS)),
+                             ICMPv6EchoRequest(), ICMPv6EchoReply(),
+                             IPv6ExtHdrHopByHop() / UDP(dport=rng.choice(PORTS))])
+            out.append(e / ip / l4)
+        else:
+            ip = IP(src=rng.choice(ADDRS), dst=rng.choice(ADDRS), frag=rng.choice([0, 0, 0, 3]))
+            l4 = rng.choice([TCP(sport=rng.choice(PORTS), dport=rng.choice(PORTS)),
+                             UDP(sport=rng.choice(PORTS), dport=rng.choice(PORTS)), ICMP()])
+            out.append(e4 / ip / l4)
+    return out
+
+
 def write(case, pkts):
     for i, p in enumerate(pkts):
         p.time = 1000000000 + i * 0.001
@@ -90,3 +143,4 @@ if __name__ == "__main__":
     rng = random.Random(20)
     pkts = ip4_packets(rng) + ip6_packets()
     write("grammar_ip4", pkts)
+    write("grammar_ip6", mixed_packets(random.Random(15)))
