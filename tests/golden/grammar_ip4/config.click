@@ -9,7 +9,7 @@ define($IN input.pcap, $OUT out);
 elementclass Out { $n | input -> ToDump($OUT/g_$n.pcap, ENCAP IP) }
 
 src :: FromDump($IN, STOP true);
-src -> eth :: Classifier(12/0800, -) -> Strip(14) -> CheckIPHeader -> t :: Tee(57);
+src -> eth :: Classifier(12/0800, -) -> Strip(14) -> CheckIPHeader -> t :: Tee(77);
 eth[1] -> ToDump($OUT/g_other.pcap);
 t[0] -> IPFilter(allow ether src host 00:11:22:33:44:55) -> Out(00);
 t[1] -> IPFilter(allow ether dst host 00:aa:bb:cc:dd:ee) -> Out(01);
@@ -66,10 +66,30 @@ t[51] -> IPFilter(allow src port < 1024 || src port > 59999) -> Out(51);
 t[52] -> IPFilter(allow ip frag) -> Out(52);
 t[53] -> IPFilter(allow true) -> Out(53);
 t[54] -> IPFilter(allow false) -> Out(54);
+t[55] -> IPFilter(allow 10.0.0.0/24 and fin ack) -> Out(55);
+t[56] -> IPFilter(allow dst tcp port 8000 or 8080) -> Out(56);
+t[57] -> IPFilter(allow src tcp port & 10 == 8) -> Out(57);
+t[58] -> IPFilter(allow src host == 10.0.0.1) -> Out(58);
+t[59] -> IPFilter(allow unfrag) -> Out(59);
+t[60] -> IPFilter(allow www) -> Out(60);
+t[61] -> IPFilter(allow icmp type != 4) -> Out(61);
+t[62] -> IPFilter(allow src tcp port != 5) -> Out(62);
+t[63] -> IPFilter(allow tcp win & 0xff00 > 0x100) -> Out(63);
+t[64] -> IPFilter(allow ip id & 1 = 1) -> Out(64);
+t[65] -> IPFilter(allow dst udp port & 0xfff0 = 0x30) -> Out(65);
+t[66] -> IPFilter(allow ip tos & 3 = 2) -> Out(66);
+t[67] -> IPFilter(allow src and dst host 10.0.0.2) -> Out(67);
+t[68] -> IPFilter(allow ether dst host ff:ff:ff:ff:ff:ff or ether src host 02:00:00:00:00:01) -> Out(68);
+t[69] -> IPFilter(allow ip ttl >= 64 && ip ttl <= 65 || ip ttl = 1) -> Out(69);
+t[70] -> IPFilter(allow (tcp or udp) and not (port 22 or port 53) and src net 10.0.0.0 mask 255.0.0.0) -> Out(70);
+t[71] -> IPFilter(allow tcp opt syn ? ip ttl < 64 : ip ttl > 64) -> Out(71);
+t[72] -> IPFilter(allow dst net 224.0.0.0/4 || dst host 255.255.255.255) -> Out(72);
+t[73] -> IPFilter(allow ip proto > 16) -> Out(73);
+t[74] -> IPFilter(allow ip len & 0xfff0 == 0x40) -> Out(74);
 
 c :: IPClassifier(src host 10.0.0.1 && tcp, udp dst port 53 or 67, icmp type echo,
                   ether src host 00:aa:bb:cc:dd:ee, ip ttl < 4, -);
-t[55] -> c;
+t[75] -> c;
 c[0] -> Out(c0);
 c[1] -> Out(c1);
 c[2] -> Out(c2);
@@ -78,7 +98,7 @@ c[4] -> Out(c4);
 c[5] -> Out(c5);
 f :: IPFilter(drop ip frag, allow dst port www, 1 src net 192.168.0.0/16,
               2 tcp opt syn and not tcp opt ack, deny icmp, 3 all);
-t[56] -> f;
+t[76] -> f;
 f[0] -> Out(f0);
 f[1] -> Out(f1);
 f[2] -> Out(f2);
