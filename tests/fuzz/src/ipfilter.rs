@@ -48,8 +48,9 @@ fn parse_like_the_element(rules: &[String]) -> Option<Vec<(Expr, Option<usize>)>
         let mut any6 = false;
         let mut out = Vec::new();
         for r in rules {
-            let text = r.trim();
-            if text.is_empty() {
+            let text = click::confparse::unquote(r.trim());
+            let text = text.as_str();
+            if text.trim().is_empty() {
                 return None;
             }
             match parse_rule_in(text, OUTPUTS, mixed) {

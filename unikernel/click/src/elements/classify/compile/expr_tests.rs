@@ -1189,3 +1189,35 @@ fn errors_carry_the_offset_of_the_word_at_fault() {
     .unwrap();
     assert_eq!(e.arg, Some(crate::error::ArgPos::At(1, 14)));
 }
+
+/// Found by the ipfilter fuzz target: the dispatch byte (here the TTL,
+/// which two tuples key on) must not filter out a tuple keyed on another
+/// byte of the same word (the protocol).
+#[test]
+fn dispatch_keeps_tuples_keyed_on_other_bytes_of_its_word() {
+    let rules: Vec<Rule> = [
+        "deny icmp type echo",
+        "1 ip ttl 2",
+        "1 ip ttl 3 and ip tos 4",
+        "2 -",
+    ]
+    .iter()
+    .map(|r| {
+        let (a, expr) = parse_rule(r, 3).unwrap();
+        let output = match a {
+            Action::Output(o) => Some(o),
+            Action::Drop => None,
+        };
+        Rule { expr, output }
+    })
+    .collect();
+    let exprs: Vec<Expr> = rules.iter().map(|r| r.expr.clone()).collect();
+    let prog = Program::indexed(rules);
+    for ttl in [2u8, 3, 255] {
+        let pk = icmp(8).with(|i| i.ttl = ttl).packet();
+        assert_eq!(prog.classify(&ip_view(&pk)), None, "ttl {ttl}");
+        assert!(exprs[0].eval(&ip_view(&pk)));
+    }
+    let pk = udp(1, 1).with(|i| i.ttl = 2).packet();
+    assert_eq!(prog.classify(&ip_view(&pk)), Some(1));
+}
