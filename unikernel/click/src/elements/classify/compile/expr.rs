@@ -238,7 +238,7 @@ fn type_name(ty: Ty) -> String {
         Ty::Ether => "ether host",
         Ty::Ect => "ip ect",
         Ty::Ce => "ip ce",
-        Ty::Version => "ip6",
+        Ty::Version => "ip version",
         Ty::Field(f) => match f {
             F_VERS => "ip vers",
             F_HL => "ip hl",
@@ -411,6 +411,9 @@ impl Prim {
             Ty::Ect => self.check_ect(&g)?,
             Ty::Ce | Ty::Frag | Ty::Unfrag => self.check_flag(&g)?,
             Ty::Field(f) => self.check_field(f, &g)?,
+            Ty::Version if g.mask_kind != MaskKind::None => {
+                return Err(self.err("mask not supported"))
+            }
             Ty::Version => self.u = if header == b'6' { 6 } else { 4 },
             Ty::None => return Err(String::from("partial directive")),
         }

@@ -1153,6 +1153,7 @@ fn ip6_errors() {
     );
     assert_eq!(err("host > 2001:db8::1"), "'host': operator not supported");
     assert_eq!(err("ip6 5"), "specify header field or 'port'");
+    assert_eq!(err("ip6 & 3"), "'ip version': mask not supported");
     assert_eq!(
         err("ip6[3:2] = 1"),
         "field [3:2] does not fit in a single word"
