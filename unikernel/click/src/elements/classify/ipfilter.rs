@@ -83,8 +83,8 @@ fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError>
 
 /// Runs `build` on the element's rules with `AddressInfo` names resolved.
 /// An error's offset in a rule stays only where the rule still reads as
-/// written (before the first name replaced); past it, the error names the
-/// argument alone.
+/// written (before the first name replaced); past it, the error points at
+/// the rule's start.
 pub(super) fn with_rules<T>(
     args: &mut Args,
     build: impl FnOnce(&[String]) -> Result<T, ConfigError>,
@@ -101,7 +101,7 @@ pub(super) fn with_rules<T>(
                 r.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count()
             });
             if r != s && off >= same {
-                e.arg = Some(ArgPos::Index(i));
+                e.arg = Some(ArgPos::At(i, 0));
             }
         }
         e
