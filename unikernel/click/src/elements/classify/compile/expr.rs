@@ -421,11 +421,11 @@ impl Prim {
             Ty::Ether | Ty::Field(F_VERS) => Fam::Neutral,
             _ if header == b'6' => Fam::V6,
             _ if explicit_ip => Fam::V4,
-            Ty::Proto if self.u == ICMP6 => Fam::V6,
+            // `icmp6 type 1 or 2`: the second test inherits the field.
+            Ty::Field(F_ICMP6_TYPE | F_ICMP6_CODE) => Fam::V6,
             Ty::Proto if self.u == ICMP => Fam::V4,
             Ty::Proto | Ty::Port | Ty::TcpOpt | Ty::Field(Field { proto: 1.., .. }) => {
                 match self.proto {
-                    Some(ICMP6) => Fam::V6,
                     Some(ICMP) => Fam::V4,
                     _ => Fam::Any,
                 }
@@ -907,6 +907,17 @@ impl Prim {
     }
 }
 
+/// The header a test reads after `word`: the `icmp6` protocol name makes
+/// it an IPv6 test, as `ip6` does (the number 58 does not: `proto 58` is
+/// Click's IPv4 test).
+fn icmp6_header(word: &str, header: u8) -> u8 {
+    if word == "icmp6" && header == 0 {
+        b'6'
+    } else {
+        header
+    }
+}
+
 /// The test that the IP header is of version `v`.
 fn version(v: u32) -> Expr {
     Expr::Leaf(Leaf::new(Base::Net, 0, v << 28, 0xf000_0000))
@@ -1210,7 +1221,10 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                Look::Found(Data::Proto, p) => prim.set_proto(p)?,
+                Look::Found(Data::Proto, p) => {
+                    prim.set_proto(p)?;
+                    header = icmp6_header(wd, header);
+                }
                 Look::Type(None) | Look::Unknown => match wd {
                     "src" => {
                         let w1 = self.w.get(self.pos + 1).copied();
@@ -1327,6 +1341,7 @@ impl<'a> Parser<'a> {
                 Look::Found(d, v) => {
                     prim.data = d;
                     prim.u = v;
+                    header = icmp6_header(wd, header);
                 }
                 Look::Type(_) | Look::Unknown => {
                     if let Some(v) = parse_int(wd) {

@@ -1047,6 +1047,11 @@ fn ip6_transport_tests() {
     assert!(m6("icmp6 type unreachable and icmp6 code 4", &icmp6(1, 4)));
     assert!(m6("icmp6", &echo));
     assert!(!m6("icmp6", &web));
+    assert!(m6("ip6 proto icmp6", &echo));
+    // The number is Click's IPv4 protocol test: no IPv6 element.
+    assert!(m("proto 58", &ip(58)));
+    let f = rules(&["proto 58", "-"]);
+    assert_eq!(f.classify(&echo.packet()), Some(1));
     // A short transport header: equality false, `not` true, as for IPv4.
     let short = web.clone().with(|i| i.payload.truncate(2));
     assert!(!m6("ip6 and tcp dst port 80", &short));
