@@ -1281,6 +1281,7 @@ impl<'a> Parser<'a> {
                 mask_kind = MaskKind::Ether;
                 mask_e = e.0;
             } else {
+                self.fail = Some(self.pos + 1);
                 return Err(format!("expected a mask after '&', got '{m}'"));
             }
             self.pos += 2;
@@ -1337,7 +1338,10 @@ impl<'a> Parser<'a> {
                 _ => (prim.ty, prim.proto),
             };
             match lookup(wd, ty, proto) {
-                Look::Bad(msg) => return Err(msg),
+                Look::Bad(msg) => {
+                    self.fail = Some(self.pos - 1);
+                    return Err(msg);
+                }
                 Look::Found(d, v) => {
                     prim.data = d;
                     prim.u = v;
@@ -1370,6 +1374,7 @@ impl<'a> Parser<'a> {
                         prim.data = if host { Data::Host6 } else { Data::Net6 };
                     } else {
                         if prim.op != Op::Eq || prim.negated {
+                            self.fail = Some(self.pos - 1);
                             return Err(format!("dangling operator near '{wd}'"));
                         }
                         if !structural(wd) {
@@ -1412,6 +1417,8 @@ impl<'a> Parser<'a> {
             return Err(String::from("missing ']'"));
         };
         let inner: String = self.w[start..start + close].concat();
+        // Errors in the brackets point at the '['.
+        self.fail = Some(start - 1);
         self.pos = start + close + 1;
         let syntax = || String::from("syntax error after '[', expected '[POS]' or '[POS:LEN]'");
         let int = |s: &str| parse_i64(s).filter(|v| (0..=0xffff).contains(v));
@@ -1433,6 +1440,7 @@ impl<'a> Parser<'a> {
         if bit & !31 != (bit + bits - 1) & !31 {
             return Err(format!("field [{pos}:{len}] does not fit in a single word"));
         }
+        self.fail = None;
         let proto = prim.proto.unwrap_or(0);
         prim.set_type(Ty::Field(Field {
             proto,

@@ -1175,6 +1175,11 @@ fn errors_carry_the_offset_of_the_word_at_fault() {
     assert_eq!(at("tcp )"), 4);
     assert_eq!(at("ip6 hlim 256"), 9);
     assert_eq!(at("ip[1 = 1"), 2);
+    assert_eq!(at("ip[x] = 1"), 2);
+    assert_eq!(at("tcp and ip[1] = 1 and )"), 22);
+    assert_eq!(at("ip ttl & foo = 1"), 9);
+    assert_eq!(at("icmp type www or tcp"), 10);
+    assert_eq!(at("ip ttl > foo or tcp"), 9);
     let rule = |text: &str| parse_rule_in(text, 2, false).unwrap_err();
     let e = rule("  1 udp and dst port 70000");
     assert_eq!(
