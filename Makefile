@@ -100,7 +100,8 @@ rust-deps:
 # the kernel's own unit tests and lints, and the nested-Xen test
 # (`make test-xen`, root: 3-5 min with its dom0 image cached, plus ~5.5 min
 # the first time it builds that image). `make conformance` runs all 13
-# cases and fails unless every one passes.
+# cases, then the golden cases kept in tests/golden, and fails unless every
+# one passes.
 # ---------------------------------------------------------------------------
 CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/conformance $(CURDIR)/../../shared/conformance)))
 MBCTL := target/debug/mbctl
@@ -119,6 +120,7 @@ test: deps
 
 conformance: build
 	$(CONFORMANCE_DIR)/run.sh $(MBCTL)
+	tests/golden/run.sh $(MBCTL)
 
 # ---------------------------------------------------------------------------
 # Installing mbctl as a tool. `make man` writes target/man/*.1 from clap's

@@ -9,6 +9,7 @@ type Target = (&'static str, fn(&[u8]));
 const TARGETS: &[Target] = &[
     ("frames", mb_fuzz::frames::run),
     ("frames6", mb_fuzz::frames6::run),
+    ("ipfilter", mb_fuzz::ipfilter::run),
     ("parse_config", mb_fuzz::parse_config::run),
     ("xs_codec", mb_fuzz::xs_codec::run),
     ("xs_server", mb_fuzz::xs_server::run),

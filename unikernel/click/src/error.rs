@@ -163,6 +163,9 @@ pub enum ArgPos {
     Index(usize),
     /// The parameter of this name (a missing one has no index).
     Name(&'static str),
+    /// A byte offset in the argument at this index (as split and
+    /// uncommented): the router points the error there.
+    At(usize, usize),
 }
 
 /// An element's configuration, initialization or handler-write error: a

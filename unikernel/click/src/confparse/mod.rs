@@ -9,7 +9,8 @@ pub mod values;
 pub use args::Args;
 pub use names::{AddressNames, Context};
 pub use split::{
-    is_word, quote, shift_word, split_args, split_words, uncomment, unquote, unquote_bytes,
+    arg_source_offset, is_word, quote, shift_word, split_args, split_words, uncomment, unquote,
+    unquote_bytes,
 };
 pub use values::{
     parse_written, Bandwidth, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Ipv6, Ipv6Prefix,

@@ -121,7 +121,15 @@ pub(crate) fn bytes_to_string(v: Vec<u8>) -> String {
 /// comments, keep text, turn each run of space around a comment into one
 /// space, drop trailing space. With `stop_at_comma`, stops at the first
 /// comma outside quotes and returns its index (else the end).
-fn partial_uncomment(s: &[u8], start: usize, stop_at_comma: bool) -> (Vec<u8>, usize) {
+///
+/// `segs`, when given, receives each copied run as (offset in the output,
+/// offset in `s`), to map output offsets back to the source.
+fn partial_uncomment(
+    s: &[u8],
+    start: usize,
+    stop_at_comma: bool,
+    mut segs: Option<&mut Vec<(usize, usize)>>,
+) -> (Vec<u8>, usize) {
     let end = s.len();
     let mut i = skip_comment_space(s, start);
     let mut out = Vec::new();
@@ -138,6 +146,9 @@ fn partial_uncomment(s: &[u8], start: usize, stop_at_comma: bool) -> (Vec<u8>, u
             break;
         } else {
             if closed {
+                if let Some(v) = segs.as_deref_mut() {
+                    v.push((out.len(), left));
+                }
                 out.extend_from_slice(s.get(left..right).unwrap_or_default());
                 out.push(b' ');
                 left = i;
@@ -152,6 +163,9 @@ fn partial_uncomment(s: &[u8], start: usize, stop_at_comma: bool) -> (Vec<u8>, u
             right = i;
         }
     }
+    if let Some(v) = segs {
+        v.push((out.len(), left));
+    }
     out.extend_from_slice(s.get(left..right).unwrap_or_default());
     (out, i)
 }
@@ -159,7 +173,7 @@ fn partial_uncomment(s: &[u8], start: usize, stop_at_comma: bool) -> (Vec<u8>, u
 /// Removes comments and surrounding space (Click's `cp_uncomment`): a comment
 /// and the space around it become one space; quoted text is kept as is.
 pub fn uncomment(s: &str) -> String {
-    bytes_to_string(partial_uncomment(s.as_bytes(), 0, false).0)
+    bytes_to_string(partial_uncomment(s.as_bytes(), 0, false, None).0)
 }
 
 /// Splits a configuration string at top-level commas (Click's `cp_argvec`).
@@ -172,7 +186,7 @@ pub fn split_args(s: &str) -> Vec<String> {
     let mut args = Vec::new();
     let mut pos = 0;
     while pos < b.len() {
-        let (arg, p) = partial_uncomment(b, pos, true);
+        let (arg, p) = partial_uncomment(b, pos, true, None);
         pos = p;
         if !arg.is_empty() || pos < b.len() {
             args.push(bytes_to_string(arg));
@@ -180,6 +194,27 @@ pub fn split_args(s: &str) -> Vec<String> {
         pos += 1;
     }
     args
+}
+
+/// Where byte `offset` of argument `index` of `s` (as [`split_args`] gives
+/// it) is in `s`; `None` when there is no such argument.
+pub fn arg_source_offset(s: &str, index: usize, offset: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let (mut pos, mut n) = (0, 0);
+    while pos < b.len() {
+        let mut segs = Vec::new();
+        let (arg, p) = partial_uncomment(b, pos, true, Some(&mut segs));
+        pos = p;
+        if !arg.is_empty() || pos < b.len() {
+            if n == index {
+                let &(out, src) = segs.iter().rev().find(|&&(out, _)| out <= offset)?;
+                return Some((src + offset - out).min(s.len()));
+            }
+            n += 1;
+        }
+        pos += 1;
+    }
+    None
 }
 
 /// Index past one space-separated item starting at `i` (Click's
@@ -318,7 +353,7 @@ fn process_backslash(s: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
 /// other char = that char), `'...'` loses its quotes and nothing else, and
 /// `\<...>` is also expanded outside quotes. Adjacent parts concatenate.
 pub fn unquote_bytes(s: &str) -> Vec<u8> {
-    let x = partial_uncomment(s.as_bytes(), 0, false).0;
+    let x = partial_uncomment(s.as_bytes(), 0, false, None).0;
     let mut out = Vec::with_capacity(x.len());
     let mut start = 0;
     let mut quote = 0u8;
@@ -398,6 +433,22 @@ mod tests {
 
     fn v(x: &[&str]) -> Vec<String> {
         x.iter().map(|s| String::from(*s)).collect()
+    }
+
+    #[test]
+    fn arg_offsets_map_back_to_the_source() {
+        let src = "a, /* c */ bb  cc, // x\n  dd ee";
+        let args = split_args(src);
+        assert_eq!(args, v(&["a", "bb  cc", "dd ee"]));
+        let at = |i, off| arg_source_offset(src, i, off).map(|o| &src[o..]);
+        assert_eq!(at(0, 0), Some("a, /* c */ bb  cc, // x\n  dd ee"));
+        assert_eq!(at(1, 4), Some("cc, // x\n  dd ee"));
+        assert_eq!(at(2, 3), Some("ee"));
+        assert_eq!(at(3, 0), None);
+        // A comment inside an argument becomes one space.
+        let src = "x /* y */ z";
+        assert_eq!(split_args(src), v(&["x z"]));
+        assert_eq!(arg_source_offset(src, 0, 2).map(|o| &src[o..]), Some("z"));
     }
 
     #[test]

@@ -11,11 +11,11 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use super::{ConfigCx, Ctx, ElementInfo, Env, PortKind, PortRef, Router};
-use crate::confparse::{split_args, AddressNames, Args};
+use crate::confparse::{arg_source_offset, split_args, AddressNames, Args};
 use crate::element::{Element, ElementClass};
 use crate::elements::driver::interp::Interp;
 use crate::elements::driver::script::Script;
-use crate::error::{Error, Errors};
+use crate::error::{ArgPos, Error, Errors, Span};
 use crate::lang::FlatConfig;
 use crate::packet::PacketPool;
 use crate::registry::Registry;
@@ -480,12 +480,31 @@ fn configure(
         match made {
             Ok(e) => built[i] = Some(e),
             Err(e) => errs.push(Error::new(
-                d.config_span.clone(),
+                error_span(&d.config_span, &d.config, e.arg.as_ref()),
                 format!("{}: {}", what(flat, i), e),
             )),
         }
     }
     Ok(built)
+}
+
+/// Where an element's configuration error points: the configuration's
+/// start, or the place in it an [`ArgPos::At`] names.
+fn error_span(start: &Span, config: &str, arg: Option<&ArgPos>) -> Span {
+    let mut span = start.clone();
+    if let Some(&ArgPos::At(i, off)) = arg {
+        if let Some(src) = arg_source_offset(config, i, off) {
+            for c in config.get(..src).unwrap_or_default().chars() {
+                if c == '\n' {
+                    span.line += 1;
+                    span.col = 1;
+                } else {
+                    span.col += 1;
+                }
+            }
+        }
+    }
+    span
 }
 
 /// Click's pre-pass: the names every `AddressInfo` declares, before any

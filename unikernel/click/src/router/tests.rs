@@ -504,3 +504,34 @@ fn check_source_checks_driver_manager_and_expanded_handler_calls() {
         Ok((4, 2))
     );
 }
+
+#[test]
+fn an_element_error_points_into_its_arguments() {
+    use crate::testing::registry;
+    let reg = registry();
+    let text =
+        "Idle -> f :: IPFilter(allow tcp,\n   /* why */ allow udp and port foo)\n -> Discard;\n";
+    let flat = crate::lang::parse(text, "t.click", &[], &|c| reg.get(c).is_some()).unwrap();
+    let e = crate::Router::check(flat, &reg).unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("expected port number or name, got 'foo'"),
+        "{}",
+        e.0[0].message
+    );
+    assert_eq!((e.0[0].span.line, e.0[0].span.col), (2, 33));
+}
+
+#[test]
+fn after_an_address_name_the_error_points_at_its_rule() {
+    use crate::testing::registry;
+    let reg = registry();
+    // The name is replaced by its address before parsing, so offsets past
+    // it would be wrong: the error points at the rule's start instead.
+    let text = "AddressInfo(me 10.0.0.1);\nIdle -> IPFilter(allow tcp, allow src host me and port foo) -> Discard;\n";
+    let flat = crate::lang::parse(text, "t.click", &[], &|c| reg.get(c).is_some()).unwrap();
+    let e = crate::Router::check(flat, &reg).unwrap_err();
+    assert!(e.0[0].message.contains("got 'foo'"), "{}", e.0[0].message);
+    assert_eq!((e.0[0].span.line, e.0[0].span.col), (2, 29));
+}

@@ -28,9 +28,9 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::classifier::one_per_output;
-use super::compile::expr::{parse_expr, tokenize};
+use super::compile::expr::parse_expr_text;
 use super::compile::Rule;
-use super::ipfilter::{parse_each, IPFilter};
+use super::ipfilter::{parse_each, with_rules, IPFilter};
 use crate::confparse::Args;
 use crate::element::{Element, ElementClass};
 use crate::router::ConfigCx;
@@ -45,20 +45,22 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
-    Ok(Box::new(ip_classifier(
-        &args.rest_raw_resolved(crate::confparse::Context::Rules),
-        cx.noutputs(),
-    )?))
+    let f = with_rules(args, |rules| ip_classifier(rules, cx.noutputs()))?;
+    Ok(Box::new(f))
 }
 
 /// Compiles IPClassifier expressions into an [`IPFilter`].
 pub fn ip_classifier(exprs: &[String], noutputs: usize) -> Result<IPFilter, ConfigError> {
     one_per_output(exprs, noutputs)?;
-    let rules = parse_each(exprs, |i, text| {
-        Ok(Rule {
-            expr: parse_expr(&tokenize(text))?,
-            output: Some(i),
-        })
+    let rules = parse_each(exprs, |i, text, mixed| {
+        let (expr, ip6) = parse_expr_text(text, mixed)?;
+        Ok((
+            Rule {
+                expr,
+                output: Some(i),
+            },
+            ip6,
+        ))
     })?;
     Ok(IPFilter::from_rules(rules))
 }

@@ -17,7 +17,26 @@
 //! without qualifiers inherits them from the previous one (`src port 80 or
 //! 81`). Transport tests only match first fragments. A rule without an
 //! expression, or with `-`, `any` or `all`, matches everything. Packets
-//! matching no rule are dropped.
+//! matching no rule are dropped. `ether host` reads the MAC header
+//! annotation (kept by Strip), which the packet must have.
+//!
+//! Beyond Click: `icmp code N`; bare `ip` (IPv4) and `ip6`; and IPv6 tests
+//! (the packet's IP header annotation on an IPv6 header): `[src|dst] host
+//! A6`, `[src|dst] net A6/LEN` (also bare), `ip6 nxt|hlim|flow|tc|plen N`,
+//! `ip6 proto P`, `ip6[POS:LEN]`, `icmp6` with `icmp6 type|code T` (names:
+//! `echo`, `echo-reply`, `unreachable`, `packettoobig`, `timeexceeded`,
+//! `parameterproblem`, `routersolicit`, `routeradvert`, `neighborsolicit`,
+//! `neighboradvert`, `redirect`), and `ip6` before a transport test (`ip6
+//! tcp dst port 80`). An IPv6 packet's transport header is the one right
+//! after its 40-byte header, tested only when the next header is that
+//! protocol: packets with extension headers (fragments included) match no
+//! transport test. When any rule of an element has an IPv6 test, IPv4
+//! tests also check the IP version, and tests that name no version (`tcp`,
+//! `port 80`, `tcp opt syn`, `tcp win`, `transp[...]`) apply to either;
+//! otherwise the element is Click's, IPv4 only.
+//!
+//! Errors point at the word at fault: `file:line:col` of that word in the
+//! configuration.
 //!
 //! # Keywords
 //! None.
@@ -40,10 +59,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::compile::dispatch::dispatch;
-use super::compile::expr::{parse_rule, Action};
+use super::compile::expr::{parse_rule_in, Action, ExprError};
 use super::compile::{ip_view, Program, Rule};
 use crate::batch::Batch;
-use crate::confparse::{unquote, Args};
+use crate::confparse::{unquote, Args, Context};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::{ConfigCx, Ctx};
@@ -58,31 +77,75 @@ pub static CLASS: ElementClass = ElementClass {
 };
 
 fn make(args: &mut Args, cx: &ConfigCx) -> Result<Box<dyn Element>, ConfigError> {
-    Ok(Box::new(IPFilter::new(
-        &args.rest_raw_resolved(crate::confparse::Context::Rules),
-        cx.noutputs(),
-    )?))
+    let f = with_rules(args, |rules| IPFilter::new(rules, cx.noutputs()))?;
+    Ok(Box::new(f))
 }
 
-/// Parses each argument, unquoted, into a rule with `parse(index, text)`, as
-/// IPFilter and IPClassifier take them; errors name the argument.
+/// Runs `build` on the element's rules with `AddressInfo` names resolved.
+/// An error's offset in a rule stays only where the rule still reads as
+/// written (before the first name replaced); past it, the error points at
+/// the rule's start.
+pub(super) fn with_rules<T>(
+    args: &mut Args,
+    build: impl FnOnce(&[String]) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let raw = args.rest_raw();
+    let rules: Vec<String> = raw
+        .iter()
+        .map(|a| args.resolve_names(a, Context::Rules))
+        .collect();
+    build(&rules).map_err(|mut e| {
+        if let Some(ArgPos::At(i, off)) = e.arg {
+            let (r, s) = (raw.get(i), rules.get(i));
+            let same = r.zip(s).map_or(0, |(r, s)| {
+                r.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count()
+            });
+            if r != s && off >= same {
+                e.arg = Some(ArgPos::At(i, 0));
+            }
+        }
+        e
+    })
+}
+
+/// Parses each argument, unquoted, into a rule with
+/// `parse(index, text, mixed)`, as IPFilter and IPClassifier take them;
+/// `parse` also says whether the rule has IPv6 tests, and if any has, every
+/// rule is parsed again with `mixed` set. Errors name the argument and the
+/// offset in it of the word at fault.
 pub(super) fn parse_each(
     args: &[String],
-    parse: impl Fn(usize, &str) -> Result<Rule, ConfigError>,
+    parse: impl Fn(usize, &str, bool) -> Result<(Rule, bool), ExprError>,
 ) -> Result<Vec<Rule>, ConfigError> {
-    args.iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let text = unquote(a.trim());
+    let pass = |mixed: bool| -> Result<(Vec<Rule>, bool), ConfigError> {
+        let mut any6 = false;
+        let mut rules = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let lead = a.len() - a.trim_start().len();
+            let trimmed = a.trim();
+            let text = unquote(trimmed);
             if text.trim().is_empty() {
                 return Err(
                     ConfigError::new(ErrorKind::Missing, format!("empty pattern {i}"))
                         .at(ArgPos::Index(i)),
                 );
             }
-            parse(i, &text).map_err(|e| ConfigError::bad_arg(i, format!("pattern {i}: {e}")))
-        })
-        .collect()
+            // Quotes move the text one byte right (escapes aside).
+            let quoted = usize::from(text.len() != trimmed.len() && trimmed.starts_with('"'));
+            let (rule, ip6) = parse(i, &text, mixed).map_err(|e| {
+                ConfigError::bad_arg(i, format!("pattern {i}: {}", e.message))
+                    .at(ArgPos::At(i, lead + quoted + e.offset))
+            })?;
+            any6 |= ip6;
+            rules.push(rule);
+        }
+        Ok((rules, any6))
+    };
+    let (rules, any6) = pass(false)?;
+    if any6 {
+        return Ok(pass(true)?.0);
+    }
+    Ok(rules)
 }
 
 /// An IP filter (also the engine of IPClassifier).
@@ -93,13 +156,13 @@ pub struct IPFilter {
 impl IPFilter {
     /// Compiles `ACTION EXPR` rules for an element with `noutputs` outputs.
     pub fn new(rules: &[String], noutputs: usize) -> Result<IPFilter, ConfigError> {
-        let compiled = parse_each(rules, |_, text| {
-            let (action, expr) = parse_rule(text, noutputs)?;
+        let compiled = parse_each(rules, |_, text, mixed| {
+            let (action, expr, ip6) = parse_rule_in(text, noutputs, mixed)?;
             let output = match action {
                 Action::Output(o) => Some(o),
                 Action::Drop => None,
             };
-            Ok(Rule { expr, output })
+            Ok((Rule { expr, output }, ip6))
         })?;
         Ok(IPFilter::from_rules(compiled))
     }

@@ -13,7 +13,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::names::{self, DCCP, ICMP, PROTO_TCP_OR_UDP, TCP, UDP};
+use super::names::{self, DCCP, ICMP, ICMP6, PROTO_TCP_OR_UDP, TCP, UDP};
 use super::tree::{Base, Expr, Leaf};
 use crate::confparse::values::parse_i64;
 use crate::confparse::{EtherAddr, Ipv4, Ipv4Prefix};
@@ -51,60 +51,57 @@ pub fn tokenize(s: &str) -> Vec<&str> {
     out
 }
 
-/// A header field: bit offset and length, in the IP header (`proto` 0) or
-/// in the transport header of protocol `proto`.
+/// A header field: bit offset and length, in the IP header (`proto` 0,
+/// the IPv6 header when `ip6`) or in the transport header of protocol
+/// `proto`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
     proto: u32,
     bit: u32,
     len: u32,
+    ip6: bool,
 }
 
-const F_VERS: Field = Field {
-    proto: 0,
-    bit: 0,
-    len: 4,
-};
-const F_HL: Field = Field {
-    proto: 0,
-    bit: 4,
-    len: 4,
-};
-const F_TOS: Field = Field {
-    proto: 0,
-    bit: 8,
-    len: 8,
-};
-const F_DSCP: Field = Field {
-    proto: 0,
-    bit: 8,
-    len: 6,
-};
-const F_LEN: Field = Field {
-    proto: 0,
-    bit: 16,
-    len: 16,
-};
-const F_ID: Field = Field {
-    proto: 0,
-    bit: 32,
-    len: 16,
-};
-const F_TTL: Field = Field {
-    proto: 0,
-    bit: 64,
-    len: 8,
-};
-const F_WIN: Field = Field {
-    proto: TCP,
-    bit: 112,
-    len: 16,
-};
-const F_ICMP_TYPE: Field = Field {
-    proto: ICMP,
-    bit: 0,
-    len: 8,
-};
+const fn field(proto: u32, bit: u32, len: u32) -> Field {
+    Field {
+        proto,
+        bit,
+        len,
+        ip6: false,
+    }
+}
+
+const fn field6(bit: u32, len: u32) -> Field {
+    Field {
+        proto: 0,
+        bit,
+        len,
+        ip6: true,
+    }
+}
+
+const F_VERS: Field = field(0, 0, 4);
+const F_HL: Field = field(0, 4, 4);
+const F_TOS: Field = field(0, 8, 8);
+const F_DSCP: Field = field(0, 8, 6);
+const F_LEN: Field = field(0, 16, 16);
+const F_ID: Field = field(0, 32, 16);
+const F_TTL: Field = field(0, 64, 8);
+const F_WIN: Field = field(TCP, 112, 16);
+const F_ICMP_TYPE: Field = field(ICMP, 0, 8);
+const F_ICMP_CODE: Field = field(ICMP, 8, 8);
+const F_ICMP6_TYPE: Field = field(ICMP6, 0, 8);
+const F_ICMP6_CODE: Field = field(ICMP6, 8, 8);
+const F6_TC: Field = field6(4, 8);
+const F6_FLOW: Field = field6(12, 20);
+const F6_PLEN: Field = field6(32, 16);
+const F6_NXT: Field = field6(48, 8);
+const F6_HLIM: Field = field6(56, 8);
+
+/// The IPv6 header's length: where the classifier looks for the transport
+/// header of an IPv6 packet (only when the next header is the transport
+/// protocol itself; extension headers are not walked).
+const IP6_HLEN: i32 = 40;
 
 /// What a primitive tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +117,22 @@ enum Ty {
     Ether,
     Ect,
     Ce,
+    /// Bare `ip6` (or bare `ip`): the IP version.
+    Version,
     Field(Field),
+}
+
+/// Which IP versions a test is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fam {
+    /// Neither (`ether host`, `ip vers`): tested as written.
+    Neutral,
+    /// Either: transport tests (`tcp`, `port 80`, `tcp opt syn` ...).
+    Any,
+    /// IPv4 only (Click's tests: `ip ...`, IPv4 addresses, `icmp`).
+    V4,
+    /// IPv6 only (`ip6 ...`, IPv6 addresses, `icmp6`).
+    V6,
 }
 
 /// What kind of value the data word turned out to be.
@@ -130,6 +142,10 @@ enum Data {
     Int,
     Host,
     Net,
+    /// An IPv6 address.
+    Host6,
+    /// An IPv6 prefix.
+    Net6,
     Proto,
     Port,
     TcpOpt,
@@ -183,6 +199,10 @@ struct Prim {
     mask: u32,
     ether: [u8; 6],
     ether_mask: [u8; 6],
+    /// IPv6 address and mask.
+    a6: u128,
+    m6: u128,
+    fam: Fam,
 }
 
 impl Default for Prim {
@@ -198,6 +218,9 @@ impl Default for Prim {
             mask: 0,
             ether: [0; 6],
             ether_mask: [0; 6],
+            a6: 0,
+            m6: 0,
+            fam: Fam::Neutral,
         }
     }
 }
@@ -215,6 +238,7 @@ fn type_name(ty: Ty) -> String {
         Ty::Ether => "ether host",
         Ty::Ect => "ip ect",
         Ty::Ce => "ip ce",
+        Ty::Version => "ip version",
         Ty::Field(f) => match f {
             F_VERS => "ip vers",
             F_HL => "ip hl",
@@ -225,6 +249,15 @@ fn type_name(ty: Ty) -> String {
             F_TTL => "ip ttl",
             F_WIN => "tcp win",
             F_ICMP_TYPE => "icmp type",
+            F_ICMP_CODE => "icmp code",
+            F_ICMP6_TYPE => "icmp6 type",
+            F_ICMP6_CODE => "icmp6 code",
+            F6_TC => "ip6 tc",
+            F6_FLOW => "ip6 flow",
+            F6_PLEN => "ip6 plen",
+            F6_NXT => "ip6 nxt",
+            F6_HLIM => "ip6 hlim",
+            Field { ip6: true, .. } => "ip6[...]",
             Field { proto: 0, .. } => "ip[...]",
             _ => "transp[...]",
         },
@@ -332,11 +365,19 @@ impl Prim {
         mask_e: [u8; 6],
         bad_word: Option<&str>,
     ) -> Result<(), String> {
+        let bare = self.data == Data::None && self.proto.is_none() && bad_word.is_none();
+        if self.ty == Ty::None && bare && matches!(header, b'i' | b'6') {
+            // Bare `ip6` or `ip`: a version test (ours; Click has none).
+            self.ty = Ty::Version;
+        }
         if self.ty == Ty::None {
             self.infer_type(prev, bad_word)?;
         }
+        let explicit_ip = header == b'i';
+        let v6_field = matches!(self.ty, Ty::Field(f) if f.ip6);
         let header = match header {
             0 if self.data == Data::Ether => b'e',
+            0 if matches!(self.data, Data::Host6 | Data::Net6) || v6_field => b'6',
             0 => b'i',
             h => h,
         };
@@ -349,7 +390,16 @@ impl Prim {
             mask_e,
             bad_word,
         };
-        if !matches!(self.ty, Ty::Ether | Ty::Host | Ty::Net | Ty::None) && header != b'i' {
+        let either = matches!(self.ty, Ty::Proto | Ty::Port | Ty::TcpOpt | Ty::Version)
+            || matches!(self.ty, Ty::Field(f) if f.proto != 0);
+        let v6_ok = either || v6_field || self.ty == Ty::Field(F_VERS);
+        if v6_field && header != b'6' {
+            return Err(self.err("ip6 only"));
+        }
+        if !matches!(self.ty, Ty::Ether | Ty::Host | Ty::Net | Ty::None)
+            && header != b'i'
+            && !(header == b'6' && v6_ok)
+        {
             return Err(self.err("ip only"));
         }
         match self.ty {
@@ -361,8 +411,27 @@ impl Prim {
             Ty::Ect => self.check_ect(&g)?,
             Ty::Ce | Ty::Frag | Ty::Unfrag => self.check_flag(&g)?,
             Ty::Field(f) => self.check_field(f, &g)?,
+            Ty::Version if g.mask_kind != MaskKind::None => {
+                return Err(self.err("mask not supported"))
+            }
+            Ty::Version => self.u = if header == b'6' { 6 } else { 4 },
             Ty::None => return Err(String::from("partial directive")),
         }
+        self.fam = match self.ty {
+            Ty::Ether | Ty::Field(F_VERS) => Fam::Neutral,
+            _ if header == b'6' => Fam::V6,
+            _ if explicit_ip => Fam::V4,
+            // `icmp6 type 1 or 2`: the second test inherits the field.
+            Ty::Field(F_ICMP6_TYPE | F_ICMP6_CODE) => Fam::V6,
+            Ty::Proto if self.u == ICMP => Fam::V4,
+            Ty::Proto | Ty::Port | Ty::TcpOpt | Ty::Field(Field { proto: 1.., .. }) => {
+                match self.proto {
+                    Some(ICMP) => Fam::V4,
+                    _ => Fam::Any,
+                }
+            }
+            _ => Fam::V4,
+        };
         // Click only warns about a meaningless src/dst; we keep quiet.
         if matches!(self.ty, Ty::Host | Ty::Port | Ty::Ether) && self.sd == Sd::None {
             self.sd = Sd::Or;
@@ -387,10 +456,10 @@ impl Prim {
             }
         };
         match self.data {
-            Data::Host | Data::Net | Data::TcpOpt | Data::Ether => {
+            Data::Host | Data::Net | Data::Host6 | Data::Net6 | Data::TcpOpt | Data::Ether => {
                 self.ty = match self.data {
-                    Data::Host => Ty::Host,
-                    Data::Net => Ty::Net,
+                    Data::Host | Data::Host6 => Ty::Host,
+                    Data::Net | Data::Net6 => Ty::Net,
                     Data::TcpOpt => Ty::TcpOpt,
                     _ => Ty::Ether,
                 };
@@ -443,20 +512,38 @@ impl Prim {
 
     /// `host ADDR` and `net PREFIX` (both end up as a masked host test).
     fn check_address(&mut self, header: u8, g: &Given) -> Result<(), String> {
-        let want = if self.ty == Ty::Host {
-            Data::Host
-        } else {
-            Data::Net
+        let host = self.ty == Ty::Host;
+        let want = match (header, host) {
+            (b'6', true) => Data::Host6,
+            (b'6', false) => Data::Net6,
+            (_, true) => Data::Host,
+            (_, false) => Data::Net,
         };
-        if header != b'i' || self.data != want {
+        match (header, self.data) {
+            (b'6', Data::Host | Data::Net) => return Err(self.err("IPv4 address after 'ip6'")),
+            (b'i', Data::Host6 | Data::Net6) => return Err(self.err("IPv6 address after 'ip'")),
+            _ => {}
+        }
+        if !matches!(header, b'i' | b'6') || self.data != want {
+            let v = if header == b'6' { "IPv6" } else { "IP" };
             return Err(match g.bad_word {
-                Some(w) if self.ty == Ty::Host => format!("expected IP address, got '{w}'"),
-                Some(w) => format!("expected IP prefix, got '{w}'"),
+                Some(w) if host => format!("expected {v} address, got '{w}'"),
+                Some(w) => format!("expected {v} prefix, got '{w}'"),
                 None => self.err("address missing"),
             });
         }
         if self.op != Op::Eq {
             return Err(self.err("operator not supported"));
+        }
+        if header == b'6' {
+            if g.mask_kind != MaskKind::None {
+                return Err(self.err("bad mask"));
+            }
+            if host {
+                self.m6 = u128::MAX;
+            }
+            self.ty = Ty::Host;
+            return Ok(());
         }
         if self.ty == Ty::Host {
             self.mask = u32::MAX;
@@ -605,10 +692,10 @@ impl Prim {
     /// A header field (`ip ttl`, `tcp win`, `ip[...]`...) against an integer.
     fn check_field(&mut self, f: Field, g: &Given) -> Result<(), String> {
         if self.data != Data::Int && self.data != Data::Field(f) {
-            let what = if f == F_ICMP_TYPE {
-                "ICMP type number or name"
-            } else {
-                "an integer"
+            let what = match f {
+                F_ICMP_TYPE => "ICMP type number or name",
+                F_ICMP6_TYPE => "ICMPv6 type number or name",
+                _ => "an integer",
             };
             return Err(self.missing(g, what));
         }
@@ -677,8 +764,73 @@ impl Prim {
         }
     }
 
-    /// The primitive as word tests.
-    fn compile(&self) -> Expr {
+    /// The primitive as word tests. In an element with IPv6 tests
+    /// (`mixed`), IPv4 tests also check the version, and tests of either
+    /// version (`tcp`, `port 80`) become one for each.
+    fn compile(&self, mixed: bool) -> Expr {
+        let v4 = || Expr::and(vec![version(4), self.compile4()]);
+        match self.fam {
+            Fam::V6 => Expr::and(vec![version(6), self.compile6()]),
+            Fam::Any if mixed => Expr::or(vec![v4(), Expr::and(vec![version(6), self.compile6()])]),
+            Fam::V4 if mixed && self.ty != Ty::Version => v4(),
+            Fam::V4 | Fam::Any | Fam::Neutral => self.compile4(),
+        }
+    }
+
+    /// The IPv6 tests, the version aside. The transport header is the one
+    /// right after the fixed header, when the next header is the protocol
+    /// tested: a packet with extension headers (fragments included) matches
+    /// no transport test.
+    fn compile6(&self) -> Expr {
+        let mut parts = Vec::new();
+        if let Some(p) = self.proto {
+            let nxt = |v: u32| Expr::Leaf(Leaf::new(Base::Net, 4, v << 8, 0x0000_ff00));
+            if p == PROTO_TCP_OR_UDP {
+                parts.push(Expr::or(vec![nxt(TCP), nxt(UDP)]));
+            } else if p < 256 {
+                parts.push(nxt(p));
+            }
+        }
+        let t = IP6_HLEN;
+        match self.ty {
+            Ty::Host => {
+                let addr = |off: i32| {
+                    let words = (0..4).filter_map(|k| {
+                        let shift = 96 - 32 * k;
+                        let m = (self.m6 >> shift) as u32;
+                        let v = (self.a6 >> shift) as u32 & m;
+                        (m != 0).then(|| Expr::Leaf(Leaf::new(Base::Net, off + 4 * k, v, m)))
+                    });
+                    Expr::and(words.collect())
+                };
+                parts.push(self.sd_combine(addr(8), addr(24)));
+            }
+            Ty::Proto if self.proto.is_none_or(|p| p < 256) => {
+                parts.push(self.comparison(Base::Net, 4, 8, true));
+            }
+            Ty::Port => {
+                let src = self.comparison(Base::Net, t, 16, false);
+                let dst = self.comparison(Base::Net, t, 0, false);
+                parts.push(self.sd_combine(src, dst));
+            }
+            Ty::TcpOpt => parts.push(Expr::Leaf(Leaf::new(
+                Base::Net,
+                t + 12,
+                self.u << 16,
+                self.mask << 16,
+            ))),
+            Ty::Field(f) => {
+                let word = ((f.bit >> 3) & !3) as i32 + if f.proto != 0 { t } else { 0 };
+                let bit = f.bit & 31;
+                parts.push(self.comparison(Base::Net, word, 32 - (bit + f.len), true));
+            }
+            _ => {}
+        }
+        Expr::and(parts)
+    }
+
+    /// The IPv4 tests (Click's).
+    fn compile4(&self) -> Expr {
         let mut parts = Vec::new();
         if let Some(p) = self.proto {
             let proto = |v: u32| Expr::Leaf(Leaf::new(Base::Net, 8, v << 16, 0x00ff_0000));
@@ -748,10 +900,27 @@ impl Prim {
                 };
                 parts.push(self.comparison(base, word, 32 - (bit + f.len), true));
             }
+            Ty::Version => parts.push(version(self.u)),
             Ty::None | Ty::Net | Ty::Unfrag | Ty::Ect | Ty::Ce => {}
         }
         Expr::and(parts)
     }
+}
+
+/// The header a test reads after `word`: the `icmp6` protocol name makes
+/// it an IPv6 test, as `ip6` does (the number 58 does not: `proto 58` is
+/// Click's IPv4 test).
+fn icmp6_header(word: &str, header: u8) -> u8 {
+    if word == "icmp6" && header == 0 {
+        b'6'
+    } else {
+        header
+    }
+}
+
+/// The test that the IP header is of version `v`.
+fn version(v: u32) -> Expr {
+    Expr::Leaf(Leaf::new(Base::Net, 0, v << 28, 0xf000_0000))
 }
 
 /// A word looked up in the name tables.
@@ -770,24 +939,30 @@ enum Look {
 fn type_word(w: &str) -> Option<Option<Ty>> {
     Some(Some(match w {
         "ce" => Ty::Ce,
+        "code" => Ty::Field(F_ICMP_CODE),
         "dscp" => Ty::Field(F_DSCP),
         "ect" => Ty::Ect,
+        "flow" => Ty::Field(F6_FLOW),
         "frag" => Ty::Frag,
         "hl" => Ty::Field(F_HL),
+        "hlim" => Ty::Field(F6_HLIM),
         "host" => Ty::Host,
         "id" => Ty::Field(F_ID),
         "len" => Ty::Field(F_LEN),
         "net" => Ty::Net,
+        "nxt" => Ty::Field(F6_NXT),
         "opt" => Ty::TcpOpt,
+        "plen" => Ty::Field(F6_PLEN),
         "port" => Ty::Port,
         "proto" => Ty::Proto,
+        "tc" => Ty::Field(F6_TC),
         "tos" => Ty::Field(F_TOS),
         "ttl" => Ty::Field(F_TTL),
         "type" => Ty::Field(F_ICMP_TYPE),
         "unfrag" => Ty::Unfrag,
         "vers" => Ty::Field(F_VERS),
         "win" => Ty::Field(F_WIN),
-        "dest" | "dst" | "ether" | "ip" | "not" | "src" => return Some(None),
+        "dest" | "dst" | "ether" | "ip" | "ip6" | "not" | "src" => return Some(None),
         _ => return None,
     }))
 }
@@ -805,7 +980,8 @@ fn lookup(word: &str, ty: Ty, proto: Option<u32>) -> Look {
         .iter()
         .find(|(n, _)| *n == word)
         .map(|&(_, v)| u32::from(v));
-    if p.is_none() && port.is_none() && opt.is_none() && icmp.is_none() {
+    let icmp6 = names::find(names::ICMP6_TYPES, word);
+    if p.is_none() && port.is_none() && opt.is_none() && icmp.is_none() && icmp6.is_none() {
         return Look::Unknown;
     }
     let any = |t: Ty| ty == Ty::None || ty == t;
@@ -825,6 +1001,11 @@ fn lookup(word: &str, ty: Ty, proto: Option<u32>) -> Look {
     if let (Some(v), true) = (icmp, icmp_ok) {
         hits.push((Data::Field(F_ICMP_TYPE), v));
     }
+    // ICMPv6 names only after `icmp6` (bare names stay Click's).
+    let icmp6_ok = any(Ty::Field(F_ICMP6_TYPE)) && proto == Some(ICMP6);
+    if let (Some(v), true) = (icmp6, icmp6_ok) {
+        hits.push((Data::Field(F_ICMP6_TYPE), v));
+    }
     if hits.len() == 1 {
         return Look::Found(hits[0].0, hits[0].1);
     }
@@ -843,6 +1024,9 @@ fn lookup(word: &str, ty: Ty, proto: Option<u32>) -> Look {
     }
     if hits.len() > 1 {
         return Look::Bad(format!("'{word}' is ambiguous; try {}", tries.join(", ")));
+    }
+    if icmp6.is_some() {
+        tries.push(format!("'icmp6 type {word}'"));
     }
     let mut ctx: Vec<String> = Vec::new();
     if let Some(p) = proto {
@@ -877,6 +1061,12 @@ struct Parser<'a> {
     pos: usize,
     prev: Prim,
     depth: u32,
+    /// The element has IPv6 tests (see [`Prim::compile`]).
+    mixed: bool,
+    /// An IPv6 test was seen.
+    saw6: bool,
+    /// The word a test's error is about, when not the current one.
+    fail: Option<usize>,
 }
 
 impl<'a> Parser<'a> {
@@ -1015,6 +1205,15 @@ impl<'a> Parser<'a> {
         while let Some(wd) = self.peek() {
             match lookup(wd, Ty::None, None) {
                 Look::Type(Some(t)) => {
+                    let t = match t {
+                        Ty::Field(F_ICMP_TYPE) if prim.proto == Some(ICMP6) => {
+                            Ty::Field(F_ICMP6_TYPE)
+                        }
+                        Ty::Field(F_ICMP_CODE) if prim.proto == Some(ICMP6) => {
+                            Ty::Field(F_ICMP6_CODE)
+                        }
+                        t => t,
+                    };
                     prim.set_type(t)?;
                     if let Ty::Field(f) = t {
                         if f.proto != 0 {
@@ -1022,7 +1221,10 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                Look::Found(Data::Proto, p) => prim.set_proto(p)?,
+                Look::Found(Data::Proto, p) => {
+                    prim.set_proto(p)?;
+                    header = icmp6_header(wd, header);
+                }
                 Look::Type(None) | Look::Unknown => match wd {
                     "src" => {
                         let w1 = self.w.get(self.pos + 1).copied();
@@ -1040,11 +1242,11 @@ impl<'a> Parser<'a> {
                         }
                     }
                     "dst" | "dest" => prim.set_sd(Sd::Dst)?,
-                    "ip" | "ether" => {
+                    "ip" | "ether" | "ip6" => {
                         if header != 0 {
                             break;
                         }
-                        header = wd.as_bytes()[0];
+                        header = if wd == "ip6" { b'6' } else { wd.as_bytes()[0] };
                     }
                     "not" | "!" => negated = !negated,
                     _ => break,
@@ -1062,7 +1264,7 @@ impl<'a> Parser<'a> {
 
         let more = |p: &Parser, at: usize| at + 1 < p.w.len();
         if self.at("[") && more(self, self.pos) && self.pos > first_pos && prim.ty == Ty::None {
-            self.brackets(&mut prim)?;
+            self.brackets(&mut prim, header)?;
         }
 
         let mut mask_kind = MaskKind::None;
@@ -1079,6 +1281,7 @@ impl<'a> Parser<'a> {
                 mask_kind = MaskKind::Ether;
                 mask_e = e.0;
             } else {
+                self.fail = Some(self.pos + 1);
                 return Err(format!("expected a mask after '&', got '{m}'"));
             }
             self.pos += 2;
@@ -1126,11 +1329,23 @@ impl<'a> Parser<'a> {
         let mut bad_word = None;
         if let Some(wd) = self.peek() {
             self.pos += 1;
-            match lookup(wd, prim.ty, prim.proto) {
-                Look::Bad(msg) => return Err(msg),
+            // `icmp6 type echo or echo-reply`: the name continues the
+            // previous test (Click's ICMP names need no such help).
+            let (ty, proto) = match self.prev.ty {
+                Ty::Field(F_ICMP6_TYPE) if self.pos - 1 == first_pos => {
+                    (self.prev.ty, self.prev.proto)
+                }
+                _ => (prim.ty, prim.proto),
+            };
+            match lookup(wd, ty, proto) {
+                Look::Bad(msg) => {
+                    self.fail = Some(self.pos - 1);
+                    return Err(msg);
+                }
                 Look::Found(d, v) => {
                     prim.data = d;
                     prim.u = v;
+                    header = icmp6_header(wd, header);
                 }
                 Look::Type(_) | Look::Unknown => {
                     if let Some(v) = parse_int(wd) {
@@ -1153,8 +1368,13 @@ impl<'a> Parser<'a> {
                     } else if let (Some(e), true) = (EtherAddr::parse(wd), header != b'i') {
                         prim.ether = e.0;
                         prim.data = Data::Ether;
+                    } else if let (Some((a, m, host)), true) = (ip6_prefix(wd), header != b'e') {
+                        prim.a6 = a & m;
+                        prim.m6 = m;
+                        prim.data = if host { Data::Host6 } else { Data::Net6 };
                     } else {
                         if prim.op != Op::Eq || prim.negated {
+                            self.fail = Some(self.pos - 1);
                             return Err(format!("dangling operator near '{wd}'"));
                         }
                         if !structural(wd) {
@@ -1174,19 +1394,31 @@ impl<'a> Parser<'a> {
         }
 
         let prev = self.prev;
-        prim.check(&prev, header, mask_kind, mask_u, mask_e, bad_word)?;
-        let e = prim.compile();
+        if let Err(e) = prim.check(&prev, header, mask_kind, mask_u, mask_e, bad_word) {
+            // About the word that was no value, else the test just read:
+            // point at its last word.
+            self.fail = Some(if bad_word.is_some() {
+                self.pos
+            } else {
+                self.pos.saturating_sub(1).max(first_pos)
+            });
+            return Err(e);
+        }
+        let e = prim.compile(self.mixed);
+        self.saw6 |= prim.fam == Fam::V6;
         self.prev = prim;
         Ok(Some(if negated { e.negate(false) } else { e }))
     }
 
     /// `[POS]`, `[POS:LEN]` or `[POS,END]` after `ip`, `tcp`, `udp`, `transp`...
-    fn brackets(&mut self, prim: &mut Prim) -> Result<(), String> {
+    fn brackets(&mut self, prim: &mut Prim, header: u8) -> Result<(), String> {
         let start = self.pos + 1;
         let Some(close) = self.w[start..].iter().position(|&w| w == "]") else {
             return Err(String::from("missing ']'"));
         };
         let inner: String = self.w[start..start + close].concat();
+        // Errors in the brackets point at the '['.
+        self.fail = Some(start - 1);
         self.pos = start + close + 1;
         let syntax = || String::from("syntax error after '[', expected '[POS]' or '[POS:LEN]'");
         let int = |s: &str| parse_i64(s).filter(|v| (0..=0xffff).contains(v));
@@ -1208,12 +1440,30 @@ impl<'a> Parser<'a> {
         if bit & !31 != (bit + bits - 1) & !31 {
             return Err(format!("field [{pos}:{len}] does not fit in a single word"));
         }
+        self.fail = None;
+        let proto = prim.proto.unwrap_or(0);
         prim.set_type(Ty::Field(Field {
-            proto: prim.proto.unwrap_or(0),
+            proto,
             bit,
             len: bits,
+            ip6: header == b'6' && proto == 0,
         }))
     }
+}
+
+/// An IPv6 address (`true`) or prefix `A/LEN`, as value and mask.
+fn ip6_prefix(w: &str) -> Option<(u128, u128, bool)> {
+    let (a, len) = match w.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u32>().ok().filter(|&l| l <= 128)?)),
+        None => (w, None),
+    };
+    let a = u128::from(a.parse::<core::net::Ipv6Addr>().ok()?);
+    let m = match len {
+        Some(0) => 0,
+        Some(l) => u128::MAX << (128 - l),
+        None => u128::MAX,
+    };
+    Some((a, m, len.is_none()))
 }
 
 /// An address prefix `A/LEN`, `A/MASK` or `A.B/LEN` (the slash is required).
@@ -1225,22 +1475,65 @@ fn prefix(w: &str) -> Option<Ipv4Prefix> {
     }
 }
 
-/// Parses one IPFilter expression (everything after the action word).
-pub fn parse_expr(words: &[&str]) -> Result<Expr, String> {
+/// A parse error: the message and the byte offset in the rule's text of
+/// the word where parsing stopped (the text's length: at its end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExprError {
+    /// What is wrong.
+    pub message: String,
+    /// Byte offset in the text parsed.
+    pub offset: usize,
+}
+
+/// Parses tokens; an error carries the index of the token where it was
+/// found (the token count: at the end).
+fn parse_tokens(words: &[&str], mixed: bool) -> Result<(Expr, bool), (String, usize)> {
     if words.is_empty() || (words.len() == 1 && matches!(words[0], "-" | "any" | "all")) {
-        return Ok(Expr::Const(true));
+        return Ok((Expr::Const(true), false));
     }
     let mut p = Parser {
         w: words.to_vec(),
         pos: 0,
         prev: Prim::default(),
         depth: 0,
+        mixed,
+        saw6: false,
+        fail: None,
     };
-    let e = p.expr()?;
+    let at = |p: &Parser| p.fail.unwrap_or(p.pos).min(words.len());
+    let e = p.expr().map_err(|m| (m, at(&p)))?;
     if let Some(w) = p.peek() {
-        return Err(format!("garbage after expression at '{w}'"));
+        return Err((format!("garbage after expression at '{w}'"), p.pos));
     }
-    e.ok_or_else(|| String::from("missing expression"))
+    match e {
+        Some(e) => Ok((e, p.saw6)),
+        None => Err((String::from("missing expression"), at(&p))),
+    }
+}
+
+/// Parses one IPFilter expression (everything after the action word),
+/// for an element without IPv6 tests.
+pub fn parse_expr(words: &[&str]) -> Result<Expr, String> {
+    parse_tokens(words, false)
+        .map(|(e, _)| e)
+        .map_err(|(m, _)| m)
+}
+
+/// Byte offset of token `i` of `words` (slices of `text`), or the end.
+fn offset_of(text: &str, words: &[&str], i: usize) -> usize {
+    words.get(i).map_or(text.trim_end().len(), |w| {
+        w.as_ptr() as usize - text.as_ptr() as usize
+    })
+}
+
+/// Parses an IPClassifier expression; `mixed`: the element has IPv6
+/// tests (see [`parse_rule`]). Also says whether this one has.
+pub fn parse_expr_text(text: &str, mixed: bool) -> Result<(Expr, bool), ExprError> {
+    let words = tokenize(text);
+    parse_tokens(&words, mixed).map_err(|(message, i)| ExprError {
+        message,
+        offset: offset_of(text, &words, i),
+    })
 }
 
 /// What an IPFilter rule does with matching packets.
@@ -1253,33 +1546,56 @@ pub enum Action {
 }
 
 /// Parses an IPFilter rule `ACTION EXPR` for an element with `noutputs`
-/// outputs.
+/// outputs and no IPv6 tests.
 pub fn parse_rule(rule: &str, noutputs: usize) -> Result<(Action, Expr), String> {
+    parse_rule_in(rule, noutputs, false)
+        .map(|(a, e, _)| (a, e))
+        .map_err(|e| e.message)
+}
+
+/// Parses an IPFilter rule `ACTION EXPR` for an element with `noutputs`
+/// outputs. `mixed`: some rule of the element has IPv6 tests, so IPv4
+/// tests check the IP version and tests of either version apply to both
+/// (parse every rule once without, and again with it if any rule said it
+/// had IPv6 tests). Also says whether this rule has.
+pub fn parse_rule_in(
+    rule: &str,
+    noutputs: usize,
+    mixed: bool,
+) -> Result<(Action, Expr, bool), ExprError> {
     let words = tokenize(rule);
+    let fail = |message: String| ExprError {
+        message,
+        offset: offset_of(rule, &words, 0),
+    };
     let Some(&slot) = words.first() else {
-        return Err(String::from("empty pattern"));
+        return Err(fail(String::from("empty pattern")));
     };
     let action = match slot {
         "allow" => {
             if noutputs == 0 {
-                return Err(String::from(
+                return Err(fail(String::from(
                     "'allow' is meaningless, element has zero outputs",
-                ));
+                )));
             }
             Action::Output(0)
         }
         "deny" | "drop" => Action::Drop,
         w => match parse_i64(w) {
             Some(n) if n >= 0 && (n as u64) < noutputs as u64 => Action::Output(n as usize),
-            Some(n) => return Err(format!("slot '{n}' out of range")),
+            Some(n) => return Err(fail(format!("slot '{n}' out of range"))),
             None => {
-                return Err(format!(
+                return Err(fail(format!(
                     "unknown slot ID '{w}' (expected allow, deny, drop or an output number)"
-                ))
+                )))
             }
         },
     };
-    Ok((action, parse_expr(&words[1..])?))
+    let (expr, ip6) = parse_tokens(&words[1..], mixed).map_err(|(message, i)| ExprError {
+        message,
+        offset: offset_of(rule, &words, i + 1),
+    })?;
+    Ok((action, expr, ip6))
 }
 
 #[cfg(test)]

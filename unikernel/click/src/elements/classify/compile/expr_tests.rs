@@ -797,6 +797,18 @@ fn random_text_never_panics() {
         ",",
         "@",
         "x",
+        "ip6",
+        "icmp6",
+        "nxt",
+        "hlim",
+        "flow",
+        "plen",
+        "tc",
+        "code",
+        "2001:db8::1",
+        "fe80::/10",
+        "::/0",
+        "neighborsolicit",
     ];
     let mut seed = 99u64;
     let mut rnd = move |n: usize| {
@@ -815,7 +827,9 @@ fn random_text_never_panics() {
             }
         }
         let _ = parse_expr(&tokenize(&s));
-        let _ = parse_rule(&s, 3);
+        if let Err(e) = parse_rule_in(&s, 3, rnd(2) == 0) {
+            assert!(s.is_char_boundary(e.offset), "{s:?}: {e:?}");
+        }
     }
     // Raw bytes too, and deep nesting.
     for _ in 0..5_000 {
@@ -827,4 +841,394 @@ fn random_text_never_panics() {
     assert_eq!(err(&deep), "expression nested too deeply");
     let nots = "not ".repeat(10_000) + "tcp";
     assert_eq!(err(&nots), "expression nested too deeply");
+}
+
+/// An IPv6 packet under construction (the fixed header, then `ext`
+/// extension headers as given, then `payload`).
+#[derive(Clone)]
+struct Ip6 {
+    tc: u8,
+    flow: u32,
+    nxt: u8,
+    hlim: u8,
+    src: [u8; 16],
+    dst: [u8; 16],
+    ext: Vec<u8>,
+    payload: Vec<u8>,
+    /// The transport header annotation's offset (the classifier must not
+    /// depend on it).
+    transp: usize,
+}
+
+fn a6(s: &str) -> [u8; 16] {
+    s.parse::<core::net::Ipv6Addr>().unwrap().octets()
+}
+
+fn ip6(nxt: u8, payload: Vec<u8>) -> Ip6 {
+    Ip6 {
+        tc: 0,
+        flow: 0,
+        nxt,
+        hlim: 64,
+        src: a6("2001:db8::1"),
+        dst: a6("2001:db8::2"),
+        ext: Vec::new(),
+        payload,
+        transp: 40,
+    }
+}
+
+fn tcp6(sport: u16, dport: u16, flags: u8) -> Ip6 {
+    ip6(6, tcp(sport, dport, flags, 0).payload)
+}
+
+fn udp6(sport: u16, dport: u16) -> Ip6 {
+    ip6(17, udp(sport, dport).payload)
+}
+
+fn icmp6(ty: u8, code: u8) -> Ip6 {
+    ip6(58, vec![ty, code, 0, 0, 0, 0, 0, 0])
+}
+
+impl Ip6 {
+    fn with(mut self, f: impl FnOnce(&mut Ip6)) -> Self {
+        f(&mut self);
+        self
+    }
+    /// Puts a hop-by-hop options header before the payload.
+    fn hop_by_hop(self) -> Self {
+        self.with(|i| {
+            i.ext = vec![i.nxt, 0, 1, 4, 0, 0, 0, 0];
+            i.nxt = 0;
+        })
+    }
+    fn packet(&self) -> Packet {
+        let plen = self.ext.len() + self.payload.len();
+        let mut b = vec![0u8; 40];
+        let w0 = 6u32 << 28 | u32::from(self.tc) << 20 | (self.flow & 0xfffff);
+        b[0..4].copy_from_slice(&w0.to_be_bytes());
+        b[4..6].copy_from_slice(&(plen as u16).to_be_bytes());
+        b[6] = self.nxt;
+        b[7] = self.hlim;
+        b[8..24].copy_from_slice(&self.src);
+        b[24..40].copy_from_slice(&self.dst);
+        b.extend_from_slice(&self.ext);
+        b.extend_from_slice(&self.payload);
+        let mut p = Packet::from_slice(&b);
+        p.set_ip_header(0, self.transp);
+        p
+    }
+}
+
+/// Like [`m`] for an IPv6 packet, compiled as in an element with IPv6
+/// tests.
+fn m6(e: &str, p: &Ip6) -> bool {
+    let (expr, _) = parse_tokens(&tokenize(e), true).unwrap_or_else(|err| panic!("{e}: {err:?}"));
+    let pk = p.packet();
+    let reference = expr.eval(&ip_view(&pk));
+    let prog = Program::new(vec![Rule {
+        expr,
+        output: Some(0),
+    }]);
+    assert_eq!(prog.classify(&ip_view(&pk)) == Some(0), reference, "{e}");
+    reference
+}
+
+#[test]
+fn ip6_hosts_and_nets() {
+    let p = tcp6(1000, 80, 0x02);
+    assert!(m6("ip6 src host 2001:db8::1", &p));
+    assert!(m6("src host 2001:db8::1", &p));
+    assert!(!m6("dst host 2001:db8::1", &p));
+    assert!(m6("host 2001:db8::2", &p));
+    assert!(m6("2001:db8::2", &p));
+    assert!(m6("src 2001:db8::1 and dst 2001:db8::2", &p));
+    assert!(m6("dst net 2001:db8::/32", &p));
+    assert!(!m6("dst net 2001:db9::/32", &p));
+    assert!(m6("net 2001:db8::/126", &p));
+    assert!(m6("src and dst net 2001:db8::/64", &p));
+    assert!(!m6("src and dst net 2001:db8::2/127", &p));
+    assert!(m6("src or dst net 2001:db8::2/127", &p));
+    assert!(m6("dst host != 2001:db8::3", &p));
+    assert!(!m6("dst host != 2001:db8::2", &p));
+    assert!(m6("not src host ::1", &p));
+    assert!(m6("ip6 net ::/0", &p));
+    // Inherited qualifiers, as for IPv4.
+    assert!(m6("src host ::1 or 2001:db8::1", &p));
+    let ll = p.clone().with(|i| {
+        i.src = a6("fe80::1");
+        i.dst = a6("ff02::1");
+    });
+    assert!(m6("src net fe80::/10 and dst net ff00::/8", &ll));
+    assert!(!m6("src net fe80::/10 and dst net ff00::/8", &p));
+    // IPv4 packets never match an IPv6 address, even when the bytes at
+    // the IPv6 address offsets agree.
+    let v4 = tcp(1, 2, 0, 0)
+        .src([0x20, 0x01, 0x0d, 0xb8])
+        .dst([0, 0, 0, 0]);
+    assert!(!m("src net 2001:db8::/32", &v4));
+    assert!(!m("ip6", &v4));
+    assert!(m("not ip6", &v4));
+    assert!(m("ip", &v4));
+    assert!(!m6("ip", &p));
+    assert!(m6("ip6", &p));
+}
+
+#[test]
+fn ip6_header_fields() {
+    let p = udp6(5353, 53).with(|i| {
+        i.tc = 0xb8;
+        i.flow = 0x12345;
+        i.hlim = 1;
+    });
+    assert!(m6("ip6 nxt 17", &p));
+    assert!(!m6("ip6 nxt 6", &p));
+    assert!(m6("ip6 proto 17", &p));
+    assert!(m6("ip6 nxt > 16 and ip6 nxt < 18", &p));
+    assert!(m6("ip6 hlim < 2", &p));
+    assert!(m6("hlim 1", &p));
+    assert!(!m6("ip6 hlim >= 2", &p));
+    assert!(m6("ip6 flow 0x12345", &p));
+    assert!(m6("ip6 flow > 0x12344", &p));
+    assert!(!m6("ip6 flow 0x12346", &p));
+    assert!(m6("ip6 tc 0xb8", &p));
+    assert!(m6("ip6 tc & 0xfc = 0xb8", &p));
+    assert!(m6("ip6 plen 8", &p));
+    assert!(m6("ip6 plen >= 8 && plen <= 8", &p));
+    assert!(m6("ip6 vers 6", &p));
+    assert!(m6("ip vers 6", &p));
+    assert!(m6("ip6[6] = 17", &p));
+    assert!(m6("ip6[7:1] < 2", &p));
+    assert!(m6("ip6[8:4] = 0x20010db8", &p));
+    // Relations agree with arithmetic on every value of a byte field.
+    for hlim in [0u8, 1, 63, 64, 65, 254, 255] {
+        let q = p.clone().with(|i| i.hlim = hlim);
+        for n in [0u32, 1, 64, 255] {
+            assert_eq!(m6(&format!("ip6 hlim > {n}"), &q), u32::from(hlim) > n);
+            assert_eq!(m6(&format!("ip6 hlim <= {n}"), &q), u32::from(hlim) <= n);
+            assert_eq!(m6(&format!("ip6 hlim != {n}"), &q), u32::from(hlim) != n);
+        }
+    }
+}
+
+#[test]
+fn ip6_transport_tests() {
+    let web = tcp6(40000, 80, 0x02);
+    assert!(m6("ip6 tcp dst port 80", &web));
+    assert!(m6("ip6 and tcp port www", &web));
+    assert!(m6("ip6 and dst port >= 80 and src port > 1023", &web));
+    assert!(!m6("ip6 and udp port 80", &web));
+    assert!(m6("ip6 tcp opt syn and not tcp opt ack", &web));
+    assert!(m6("ip6 and tcp[13] & 2 != 0", &web));
+    assert!(m6("ip6 and tcp win 0", &web));
+    assert!(m6("ip6 and transp[2:2] = 80", &web));
+    assert!(m6("ip6 and tcpudp port 80", &web));
+    let dns = udp6(5353, 53);
+    assert!(m6("ip6 udp port domain", &dns));
+    assert!(m6("ip6 and udp src port 5353", &dns));
+    assert!(!m6("ip6 and tcp", &dns));
+    // The transport header annotation plays no part.
+    let odd = web.clone().with(|i| i.transp = 8);
+    assert!(m6("ip6 tcp dst port 80", &odd));
+    // Extension headers: the next header is not the transport, so no
+    // transport test matches (the IPv6 header tests still do).
+    let ext = web.clone().hop_by_hop();
+    assert!(!m6("ip6 tcp dst port 80", &ext));
+    assert!(!m6("ip6 and tcp", &ext));
+    assert!(m6("ip6 nxt 0 and dst host 2001:db8::2", &ext));
+    // ICMPv6 types and codes, by number and name.
+    let echo = icmp6(128, 0);
+    assert!(m6("icmp6 type echo", &echo));
+    assert!(m6("icmp6 type 128", &echo));
+    assert!(m6("icmp6 type echo or echo-reply", &icmp6(129, 0)));
+    assert!(m6("icmp6 type > 127", &echo));
+    assert!(m6("icmp6 code 0", &echo));
+    assert!(m6("icmp6 type neighborsolicit", &icmp6(135, 0)));
+    assert!(m6("icmp6 type unreachable and icmp6 code 4", &icmp6(1, 4)));
+    assert!(m6("icmp6", &echo));
+    assert!(!m6("icmp6", &web));
+    assert!(m6("ip6 proto icmp6", &echo));
+    // The number is Click's IPv4 protocol test: no IPv6 element.
+    assert!(m("proto 58", &ip(58)));
+    let f = rules(&["proto 58", "-"]);
+    assert_eq!(f.classify(&echo.packet()), Some(1));
+    // A short transport header: equality false, `not` true, as for IPv4.
+    let short = web.clone().with(|i| i.payload.truncate(2));
+    assert!(!m6("ip6 and tcp dst port 80", &short));
+    assert!(!m6("ip6 and tcp dst port != 80", &short));
+    assert!(m6("ip6 and tcp and not dst port 80", &short));
+    // IPv4's `icmp code` (ours: Click has `icmp type` only).
+    assert!(m("icmp code 0", &icmp(8)));
+    assert!(!m("icmp code 1", &icmp(8)));
+}
+
+#[test]
+fn ip6_and_ip4_rules_in_one_element() {
+    let f = rules(&[
+        "ip6 and tcp dst port 80",
+        "tcp dst port 22",
+        "src host 10.0.0.1",
+        "ip frag",
+        "udp port 53 and ip ttl 64",
+        "-",
+    ]);
+    assert_eq!(f.classify(&tcp6(1, 80, 0).packet()), Some(0));
+    assert_eq!(
+        f.classify(&tcp(1, 80, 0, 0).src([9, 9, 9, 9]).packet()),
+        Some(5)
+    );
+    // A test of either version applies to both.
+    assert_eq!(f.classify(&tcp6(1, 22, 0).packet()), Some(1));
+    assert_eq!(f.classify(&tcp(1, 22, 0, 0).packet()), Some(1));
+    // IPv4 tests check the version: an IPv6 packet whose bytes at the IPv4
+    // offsets would match them does not.
+    let tricky = udp6(1, 53).with(|i| {
+        i.src = a6("2001:db8:a00:1::1");
+        i.hlim = 0xff;
+        i.nxt = 17;
+    });
+    let pk = tricky.packet();
+    assert_eq!(pk.data()[12..16], [10, 0, 0, 1]);
+    assert_eq!(f.classify(&pk), Some(5));
+    let far = |i: Ip| i.src([9, 9, 9, 9]);
+    assert_eq!(
+        f.classify(&far(udp(1, 1)).with(|i| i.frag = 5).packet()),
+        Some(3)
+    );
+    assert_eq!(f.classify(&far(udp(1, 53)).packet()), Some(4));
+    assert_eq!(f.classify(&udp6(1, 53).packet()), Some(5));
+    // Without IPv6 tests the element is Click's: no version checks, so an
+    // IPv6 packet is read at the IPv4 offsets.
+    let v4only = rules(&["src host 10.0.0.1", "-"]);
+    assert_eq!(v4only.classify(&pk), Some(0));
+    // IPFilter rules too; the index agrees with the reference evaluation.
+    let g = IPFilter::new(
+        &[
+            String::from("allow ip6 and icmp6 type echo"),
+            String::from("1 dst port 443"),
+            String::from("deny ip6 hlim < 2"),
+            String::from("2 all"),
+        ],
+        3,
+    )
+    .unwrap();
+    assert_eq!(g.classify(&icmp6(128, 0).packet()), Some(0));
+    assert_eq!(g.classify(&icmp(8).packet()), Some(2));
+    assert_eq!(g.classify(&tcp6(1, 443, 0).packet()), Some(1));
+    assert_eq!(g.classify(&udp(1, 443).packet()), Some(1));
+    assert_eq!(g.classify(&udp6(1, 1).with(|i| i.hlim = 1).packet()), None);
+    assert_eq!(g.classify(&udp6(1, 1).packet()), Some(2));
+}
+
+#[test]
+fn ip6_errors() {
+    assert_eq!(
+        err("ip host 2001:db8::1"),
+        "'host': IPv6 address after 'ip'"
+    );
+    assert_eq!(err("ip6 host 10.0.0.1"), "'host': IPv4 address after 'ip6'");
+    assert_eq!(
+        err("ip6 net 2001:db8::/129"),
+        "expected IPv6 prefix, got '2001:db8::/129'"
+    );
+    assert_eq!(
+        err("ip6 host & 255.255.0.0 2001:db8::1"),
+        "'host': bad mask"
+    );
+    assert_eq!(err("ip6 ttl 3"), "'ip ttl': ip only");
+    assert_eq!(err("ip6 frag"), "'ip frag': ip only");
+    assert_eq!(err("ip nxt 6"), "'ip6 nxt': ip6 only");
+    assert_eq!(err("ether hlim 6"), "'ip6 hlim': ip6 only");
+    assert_eq!(err("ip6 hlim 256"), "'ip6 hlim': out of range, bound 255");
+    assert_eq!(
+        err("ip6 flow 0x100000"),
+        "'ip6 flow': out of range, bound 1048575"
+    );
+    assert_eq!(
+        err("icmp6 type foo"),
+        "expected ICMPv6 type number or name, got 'foo'"
+    );
+    assert_eq!(
+        err("icmp6 type timestamp"),
+        "'timestamp' is meaningless with 'icmp6 icmp6 type'; try 'icmp type timestamp'"
+    );
+    assert_eq!(
+        err("neighborsolicit"),
+        "'neighborsolicit' is meaningless with ''; try 'icmp6 type neighborsolicit'"
+    );
+    assert_eq!(err("host > 2001:db8::1"), "'host': operator not supported");
+    assert_eq!(err("ip6 5"), "specify header field or 'port'");
+    assert_eq!(err("ip6 & 3"), "'ip version': mask not supported");
+    assert_eq!(
+        err("ip6[3:2] = 1"),
+        "field [3:2] does not fit in a single word"
+    );
+}
+
+#[test]
+fn errors_carry_the_offset_of_the_word_at_fault() {
+    let at = |text: &str| parse_expr_text(text, false).unwrap_err().offset;
+    assert_eq!(at("tcp and port foo"), 13);
+    assert_eq!(at("ip ttl 300 or tcp"), 7);
+    assert_eq!(at("tcp or blah"), 7);
+    assert_eq!(at("(tcp"), 4);
+    assert_eq!(at("tcp )"), 4);
+    assert_eq!(at("ip6 hlim 256"), 9);
+    assert_eq!(at("ip[1 = 1"), 2);
+    assert_eq!(at("ip[x] = 1"), 2);
+    assert_eq!(at("tcp and ip[1] = 1 and )"), 22);
+    assert_eq!(at("ip ttl & foo = 1"), 9);
+    assert_eq!(at("icmp type www or tcp"), 10);
+    assert_eq!(at("ip ttl > foo or tcp"), 9);
+    let rule = |text: &str| parse_rule_in(text, 2, false).unwrap_err();
+    let e = rule("  1 udp and dst port 70000");
+    assert_eq!(
+        (e.message.as_str(), e.offset),
+        ("'dst port': out of range, bound 65535", 21)
+    );
+    assert_eq!(rule("9 tcp").offset, 0);
+    assert_eq!(rule("allow tcp and").offset, 13);
+    // Through the element: the argument and the offset in it.
+    let e = IPFilter::new(
+        &[
+            String::from("allow tcp"),
+            String::from(" \"deny ip ttl 999\""),
+        ],
+        1,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.arg, Some(crate::error::ArgPos::At(1, 14)));
+}
+
+/// Found by the ipfilter fuzz target: the dispatch byte (here the TTL,
+/// which two tuples key on) must not filter out a tuple keyed on another
+/// byte of the same word (the protocol).
+#[test]
+fn dispatch_keeps_tuples_keyed_on_other_bytes_of_its_word() {
+    let rules: Vec<Rule> = [
+        "deny icmp type echo",
+        "1 ip ttl 2",
+        "1 ip ttl 3 and ip tos 4",
+        "2 -",
+    ]
+    .iter()
+    .map(|r| {
+        let (a, expr) = parse_rule(r, 3).unwrap();
+        let output = match a {
+            Action::Output(o) => Some(o),
+            Action::Drop => None,
+        };
+        Rule { expr, output }
+    })
+    .collect();
+    let exprs: Vec<Expr> = rules.iter().map(|r| r.expr.clone()).collect();
+    let prog = Program::indexed(rules);
+    for ttl in [2u8, 3, 255] {
+        let pk = icmp(8).with(|i| i.ttl = ttl).packet();
+        assert_eq!(prog.classify(&ip_view(&pk)), None, "ttl {ttl}");
+        assert!(exprs[0].eval(&ip_view(&pk)));
+    }
+    let pk = udp(1, 1).with(|i| i.ttl = 2).packet();
+    assert_eq!(prog.classify(&ip_view(&pk)), Some(1));
 }

@@ -1,11 +1,13 @@
 //! Names the IPFilter language knows: protocols, TCP/UDP services, TCP
-//! flags and ICMP types (Click's static name databases).
+//! flags and ICMP types (Click's static name databases), and ICMPv6 types
+//! (ours: Click's IPFilter has no IPv6).
 
 /// IP protocol numbers; values of 256 and up are Click's pseudo-protocols.
 pub const PROTOCOLS: &[(&str, u32)] = &[
     ("dccp", 33),
     ("gre", 47),
     ("icmp", 1),
+    ("icmp6", ICMP6),
     ("igmp", 2),
     ("ipip", 4),
     ("payload", PROTO_PAYLOAD),
@@ -30,6 +32,23 @@ pub const UDP: u32 = 17;
 pub const ICMP: u32 = 1;
 /// DCCP.
 pub const DCCP: u32 = 33;
+/// ICMPv6.
+pub const ICMP6: u32 = 58;
+
+/// ICMPv6 types (RFC 4443, 4861), named like Click's ICMP types.
+pub const ICMP6_TYPES: &[(&str, u32)] = &[
+    ("echo", 128),
+    ("echo-reply", 129),
+    ("neighboradvert", 136),
+    ("neighborsolicit", 135),
+    ("packettoobig", 2),
+    ("parameterproblem", 4),
+    ("redirect", 137),
+    ("routeradvert", 134),
+    ("routersolicit", 133),
+    ("timeexceeded", 3),
+    ("unreachable", 1),
+];
 
 /// Well-known TCP and UDP ports (the same table serves both).
 pub const PORTS: &[(&str, u32)] = &[

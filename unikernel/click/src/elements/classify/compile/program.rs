@@ -457,14 +457,16 @@ impl Program {
             return;
         };
         let mut lists: Vec<Vec<u16>> = vec![Vec::new(); 257];
+        let shift = 8 * (3 - d.byte as u32);
         for (ti, t) in self.tuples.iter().enumerate() {
-            let pos = t
-                .words
-                .iter()
-                .position(|(k, _, _)| k.base == d.base && k.off == d.off);
+            // Only a key whose mask covers the byte says its value: a
+            // tuple keyed on other bytes of the same word is probed for
+            // every value.
+            let pos = t.words.iter().position(|(k, _, _)| {
+                k.base == d.base && k.off == d.off && (k.mask >> shift) & 0xff == 0xff
+            });
             match pos {
                 Some(w) => {
-                    let shift = 8 * (3 - d.byte as u32);
                     let mut seen = [false; 256];
                     for s in t.slots.iter().filter(|s| s.len != 0) {
                         seen[((s.key[w] >> shift) & 0xff) as usize] = true;
