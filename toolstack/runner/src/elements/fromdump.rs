@@ -42,10 +42,11 @@
 //!   instead of the default (`NAME.active false` when an end time is set).
 //! * `FILEPOS` (integer): start at this byte offset of the file (of the
 //!   decompressed stream for a gzip'd file).
-//! * `MMAP` (bool, default true): map a regular, uncompressed file into
-//!   memory instead of reading it (no read calls; the kernel pages it in
-//!   and out). With false, or for a gzip'd file or a pipe, the file is
-//!   read through a 1 MiB window.
+//! * `MMAP` (bool, default true): map a regular, uncompressed file 4 MiB
+//!   at a time instead of reading it (no read calls or copies into a
+//!   buffer; resident memory stays bounded). With false, for a gzip'd
+//!   file or a pipe, or when mapping fails (an address-space limit), the
+//!   file is read through a 1 MiB window.
 //!
 //! # Handlers
 //! * `count` (read): packets emitted. `reset_counts` (write) zeroes it.
