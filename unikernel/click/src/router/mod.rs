@@ -141,7 +141,8 @@ pub struct Router {
     simulated: bool,
 }
 
-/// Steps a recent time is reused for before the clock is read again.
+/// Steps (task rounds) a recent time is reused for before the clock is
+/// read again.
 const RECENT_STEPS: u32 = 8;
 
 impl Router {
@@ -459,10 +460,19 @@ impl Router {
     /// Fires every timer due by now; true if any fired.
     #[inline]
     pub fn run_timers(&self) -> bool {
-        // No clock read when no timer is set: the driver steps once per
-        // task round, and reading a real clock costs more than the rest of
-        // an idle step.
-        !self.timers.borrow().is_empty() && self.fire_timers()
+        self.timer_maybe_due() && self.fire_timers()
+    }
+
+    /// True if the earliest timer (live or cancelled) is due by the recent
+    /// time: the clock is read only then, as reading a real clock costs
+    /// more than a task round of a short path. A real-clock timer fires at most
+    /// [`RECENT_STEPS`] rounds late; simulated time is read exactly.
+    #[inline]
+    fn timer_maybe_due(&self) -> bool {
+        match self.timers.borrow().peek() {
+            Some(Reverse(e)) => e.when <= self.recent(),
+            None => false,
+        }
     }
 
     fn fire_timers(&self) -> bool {
@@ -513,12 +523,32 @@ impl Router {
 
     /// One round of the driver loop: due timers, then every task.
     pub fn step(&self) -> Step {
+        self.step_rounds(1)
+    }
+
+    /// Like [`Router::step`], but keeps running rounds of every task, up to
+    /// `rounds`, while they do work and no timer is due. Like Click's
+    /// driver, which runs many tasks between checks of its timers and file
+    /// descriptors: a source emitting one packet per task run then costs a
+    /// round per packet, not a trip through the caller's loop.
+    pub fn step_rounds(&self, rounds: u32) -> Step {
         if self.stopped.get() {
             return Step::Stopped;
         }
         self.task_woken.set(false);
         self.age_recent();
-        let worked = self.run_timers() | self.run_tasks() | self.task_woken.get();
+        let mut worked = self.run_timers();
+        for i in 0..rounds {
+            if i > 0 {
+                self.age_recent();
+            }
+            let round = self.run_tasks();
+            worked |= round;
+            if !round || self.stopped.get() || self.timer_maybe_due() {
+                break;
+            }
+        }
+        worked |= self.task_woken.get();
         if self.stopped.get() {
             Step::Stopped
         } else if worked {

@@ -504,3 +504,16 @@ fn check_source_checks_driver_manager_and_expanded_handler_calls() {
         Ok((4, 2))
     );
 }
+
+#[test]
+fn step_rounds_runs_that_many_rounds_or_until_stopped() {
+    // One packet per task round: a step of 5 rounds emits 5.
+    let (r, _) = crate::testing::router_from_source(
+        "src :: InfiniteSource(LENGTH 8, BURST 1, LIMIT 12, STOP true) -> c :: Counter -> Discard;",
+    );
+    assert_eq!(r.step_rounds(5), super::Step::Worked);
+    assert_eq!(r.read("c.count").unwrap(), "5");
+    // The source's stop ends the step early.
+    assert_eq!(r.step_rounds(100), super::Step::Stopped);
+    assert_eq!(r.read("c.count").unwrap(), "12");
+}
