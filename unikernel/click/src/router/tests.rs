@@ -517,3 +517,23 @@ fn step_rounds_runs_that_many_rounds_or_until_stopped() {
     assert_eq!(r.step_rounds(100), super::Step::Stopped);
     assert_eq!(r.read("c.count").unwrap(), "12");
 }
+
+#[test]
+fn batch_preserves_order_only_for_trees_of_per_packet_elements() {
+    let ok = |cfg: &str| {
+        let (r, _) = crate::testing::router_from_source(cfg);
+        r.batch_preserves_order(r.find("s").unwrap(), 0)
+    };
+    assert!(ok(
+        "s :: Idle -> c :: Classifier(12/0800, -) -> Strip(14) -> Discard;\nc[1] -> Discard;"
+    ));
+    assert!(
+        !ok("s :: Idle -> c :: Classifier(12/0800, -) -> d :: Discard;\nc[1] -> d;"),
+        "merge"
+    );
+    assert!(
+        !ok("s :: Idle -> Strip(14) -> Counter -> Discard;"),
+        "Counter can call handlers"
+    );
+    assert!(!ok("s :: Idle -> Queue -> Unqueue -> Discard;"), "pull");
+}
