@@ -290,12 +290,12 @@ const WINDOW: usize = 1 << 20;
 /// old one unmapped) when a record crosses its end, so the resident part
 /// of the trace and the address space it takes stay this small whatever
 /// the file's size; a window holds any record (WINDOW) from wherever in
-/// its first page the record starts.
+/// its first MAP_ALIGN bytes the record starts.
 const MAP_WINDOW: usize = 4 << 20;
 
-/// Mappings start at multiples of this (the page size on every Linux
-/// target; larger pages divide by it too).
-const MAP_ALIGN: u64 = 4096;
+/// Mappings start at multiples of this: a multiple of every page size
+/// Linux uses (4, 16 and 64 KiB).
+const MAP_ALIGN: u64 = 1 << 16;
 
 /// The bytes a [`Reader`] parses: a window of a regular file mapped (no
 /// read calls; prefaulted, and unmapped when the reader moves past it), or
@@ -310,8 +310,8 @@ struct Window {
 }
 
 impl Window {
-    /// Maps `len` (> 0) bytes of `f` from `offset` (a multiple of
-    /// MAP_ALIGN) read-only, with its pages already in: one call instead of
+    /// Maps `len` (> 0) bytes of `f` from `offset` (a multiple of the
+    /// page size) read-only, with its pages already in: one call instead of
     /// a page fault per 64 KiB as the reader walks through it.
     fn file(f: &std::fs::File, offset: u64, len: usize) -> io::Result<Window> {
         use std::os::fd::AsRawFd;
