@@ -124,6 +124,9 @@ pub struct Program {
     dispatch: Option<DispatchByte>,
     dispatch_lists: Vec<Vec<u16>>,
     unkeyed: Vec<u32>,
+    /// The always-true rule ending the set (an `allow all` default), or
+    /// `u32::MAX`: matched without evaluating it.
+    always: u32,
     /// Set when the first rule matches everything.
     everything: Option<Option<usize>>,
     /// The branching program used instead of the index for small sets.
@@ -338,6 +341,7 @@ impl Program {
             dispatch: None,
             dispatch_lists: Vec::new(),
             unkeyed: Vec::new(),
+            always: u32::MAX,
             everything: None,
             linear: None,
         };
@@ -376,6 +380,7 @@ impl Program {
             }
             if rule.expr == Expr::Const(true) {
                 // Nothing after an always-true rule can be reached.
+                p.always = i;
                 break;
             }
         }
@@ -676,7 +681,7 @@ impl Program {
             if r >= best {
                 break;
             }
-            if self.eval(self.roots[r as usize], &c, v) {
+            if r == self.always || self.eval(self.roots[r as usize], &c, v) {
                 best = r;
                 break;
             }
