@@ -79,7 +79,7 @@ endef
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
 	tcpdump wireshark-common iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
-	debootstrap e2fsprogs binutils python3-matplotlib
+	debootstrap e2fsprogs binutils python3-matplotlib time valgrind
 
 .PHONY: deps deb-deps rust-deps
 deps: deb-deps rust-deps
@@ -163,12 +163,23 @@ uninstall:
 
 # ---------------------------------------------------------------------------
 # Benchmarks: every bench target of the workspace, each printing its table
-# (the host runner's packet paths against Click's figures, the store's
-# round trips ...).
+# (the host runner's packet paths, the store's round trips ...).
+# `make bench-click CLICK=/path/to/click` runs the same configurations with
+# Click's user-level driver and the release `mbctl run` in turn on a
+# generated trace and prints medians and ratios (tests/bench/bench-click.py;
+# BENCH_CLICK_ARGS passes more, e.g. --runs 9 or --no-callgrind). Click is
+# not built here: the script's help says how.
 # ---------------------------------------------------------------------------
-.PHONY: bench
+.PHONY: bench bench-click
 bench:
 	cargo bench --workspace
+
+CLICK ?=
+BENCH_CLICK_ARGS ?=
+bench-click:
+	@test -n "$(CLICK)" || { echo "usage: make bench-click CLICK=/path/to/click (see tests/bench/bench-click.py --help)" >&2; exit 2; }
+	cargo build --release -p mbctl
+	python3 tests/bench/bench-click.py --click $(CLICK) --mbctl target/release/mbctl $(BENCH_CLICK_ARGS)
 
 # Soak (not in CI): SOAK_BOOTS boot/destroy cycles of one middlebox and
 # SOAK_CHAINS chain up/down cycles, then a leak check and the agent's RSS

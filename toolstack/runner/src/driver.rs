@@ -21,6 +21,10 @@ pub enum Ended {
     Interrupted,
 }
 
+/// Task rounds per step: Click's driver likewise runs many tasks between
+/// looks at its timers, file descriptors and signals.
+const TASK_ROUNDS: u32 = 32;
+
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
@@ -56,7 +60,7 @@ pub fn run(router: &Router) -> Ended {
             router.stop();
             return Ended::Interrupted;
         }
-        match router.step() {
+        match router.step_rounds(TASK_ROUNDS) {
             Step::Stopped => return Ended::Stopped,
             Step::Worked => {}
             Step::Idle(next) => {

@@ -254,14 +254,16 @@ enum Kind {
 }
 
 /// Reads a pcap or pcapng trace, gzip'd or not, record by record from any
-/// `Read`: memory stays bounded by one window of the stream, whatever the
-/// trace's size.
+/// `Read` or from a mapped file: memory stays bounded by one window of the
+/// stream, whatever the trace's size.
 pub struct Reader {
     src: Box<dyn Read>,
-    /// A window of the stream, or the whole file mapped: `win[start..end]`
-    /// is read and not consumed. Records are parsed in place, so a packet
-    /// is copied once, into its packet buffer.
+    /// A window of the stream, refilled from `src` or mapped from `file`:
+    /// `win[start..end]` is read and not consumed. Records are parsed in
+    /// place, so a packet is copied once, into its packet buffer.
     win: Window,
+    /// The mapped file and its length, when the window maps it.
+    file: Option<(std::fs::File, u64)>,
     start: usize,
     end: usize,
     eof: bool,
@@ -284,11 +286,22 @@ pub struct Reader {
 /// (MAX_CAPLEN and its headers fit).
 const WINDOW: usize = 1 << 20;
 
-/// The bytes a [`Reader`] parses: a whole regular file mapped (no read
-/// calls; the kernel pages it in and, the mapping being sequential, out as
-/// records are parsed), or a window refilled from the source. The window is
-/// an anonymous mapping, so both are a pointer and a length and reading a
-/// record takes no dispatch on which it is.
+/// Bytes of a file mapped at a time. The window moves on (one `mmap`, the
+/// old one unmapped) when a record crosses its end, so the resident part
+/// of the trace and the address space it takes stay this small whatever
+/// the file's size; a window holds any record (WINDOW) from wherever in
+/// its first MAP_ALIGN bytes the record starts.
+const MAP_WINDOW: usize = 4 << 20;
+
+/// Mappings start at multiples of this: a multiple of every page size
+/// Linux uses (4, 16 and 64 KiB).
+const MAP_ALIGN: u64 = 1 << 16;
+
+/// The bytes a [`Reader`] parses: a window of a regular file mapped (no
+/// read calls; prefaulted, and unmapped when the reader moves past it), or
+/// a window refilled from the source. The refilled window is an anonymous
+/// mapping, so both are a pointer and a length and reading a record takes
+/// no dispatch on which it is.
 struct Window {
     ptr: *mut u8,
     len: usize,
@@ -297,33 +310,47 @@ struct Window {
 }
 
 impl Window {
-    /// Maps `len` (> 0) bytes of `f` read-only.
-    fn file(f: &std::fs::File, len: usize) -> io::Result<Window> {
+    /// Maps `len` (> 0) bytes of `f` from `offset` (a multiple of the
+    /// page size) read-only, with its pages already in: one call instead of
+    /// a page fault per 64 KiB as the reader walks through it.
+    fn file(f: &std::fs::File, offset: u64, len: usize) -> io::Result<Window> {
         use std::os::fd::AsRawFd;
-        let w = Window::map(
+        Window::map(
             len,
             libc::PROT_READ,
-            libc::MAP_PRIVATE,
+            libc::MAP_PRIVATE | libc::MAP_POPULATE,
             f.as_raw_fd(),
+            offset as libc::off_t,
             false,
-        )?;
-        // SAFETY: advice on the mapping just made; failure is harmless.
-        unsafe { libc::madvise(w.ptr.cast(), len, libc::MADV_SEQUENTIAL) };
-        Ok(w)
+        )
     }
 
     /// A zeroed writable window of `len` (> 0) bytes.
     fn refilled(len: usize) -> io::Result<Window> {
         let rw = libc::PROT_READ | libc::PROT_WRITE;
-        Window::map(len, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, true)
+        Window::map(
+            len,
+            rw,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+            true,
+        )
     }
 
-    fn map(len: usize, prot: i32, flags: i32, fd: i32, refilled: bool) -> io::Result<Window> {
+    fn map(
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        offset: libc::off_t,
+        refilled: bool,
+    ) -> io::Result<Window> {
         // SAFETY: a new private mapping of `len` bytes (of an open file, or
         // anonymous with fd -1); the result is checked before use. If a
         // mapped file shrinks under the mapping, reading past its end
         // faults (SIGBUS), as in Click's FromDump with MMAP.
-        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, offset) };
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
@@ -375,15 +402,19 @@ fn io_err(e: io::Error) -> RecordError {
 
 impl Reader {
     /// Opens the trace at `path`; with `mmap`, a regular file that is not
-    /// compressed is mapped rather than read (Click's FromDump `MMAP`).
+    /// compressed is mapped rather than read (Click's FromDump `MMAP`), a
+    /// window at a time. If it cannot be mapped (an address-space limit),
+    /// it is read.
     pub fn open(path: &str, mmap: bool) -> Result<Reader, PcapError> {
         let f = std::fs::File::open(path)?;
         let meta = f.metadata()?;
-        let len = meta.len() as usize;
+        let len = meta.len();
         if mmap && len > 0 && meta.is_file() {
-            let b = Window::file(&f, len)?;
-            if compression(&b.bytes()[..len.min(4)]) != Some("gzip") {
-                return Reader::start(Box::new(io::empty()), b, len);
+            let n = len.min(MAP_WINDOW as u64) as usize;
+            if let Ok(b) = Window::file(&f, 0, n) {
+                if compression(&b.bytes()[..n.min(4)]) != Some("gzip") {
+                    return Reader::start(Box::new(io::empty()), b, n, Some((f, len)));
+                }
             }
         }
         Reader::new(Box::new(f))
@@ -394,16 +425,22 @@ impl Reader {
     /// `a1 b2 c3 d4` (microseconds) or `a1 b2 3c 4d` (nanoseconds) in
     /// either byte order.
     pub fn new(src: Box<dyn Read>) -> Result<Reader, PcapError> {
-        Reader::start(src, Window::refilled(WINDOW)?, 0)
+        Reader::start(src, Window::refilled(WINDOW)?, 0, None)
     }
 
     /// A reader of `win`, whose first `end` bytes hold the stream's start,
-    /// the rest coming from `src`.
-    fn start(src: Box<dyn Read>, win: Window, end: usize) -> Result<Reader, PcapError> {
+    /// the rest coming from `src` or, when `win` maps it, from `file`.
+    fn start(
+        src: Box<dyn Read>,
+        win: Window,
+        end: usize,
+        file: Option<(std::fs::File, u64)>,
+    ) -> Result<Reader, PcapError> {
         let eof = !win.refilled;
         let mut r = Reader {
             src,
             win,
+            file,
             start: 0,
             end,
             eof,
@@ -429,6 +466,7 @@ impl Reader {
             r.src = Box::new(flate2::read::MultiGzDecoder::new(head.chain(src)));
             (r.start, r.end, r.eof) = (0, 0, false);
             r.win = Window::refilled(WINDOW)?;
+            r.file = None;
             if r.have(4)? < 4 {
                 return Err(PcapError::TooShort);
             }
@@ -566,8 +604,22 @@ impl Reader {
 
     #[cold]
     fn refill(&mut self, n: usize) -> io::Result<usize> {
+        if let Some((f, len)) = &self.file {
+            let pos = self.base + self.start as u64;
+            if self.base + self.end as u64 >= *len {
+                // The window reaches the file's end: all there is, is there.
+                return Ok((self.end - self.start).min(n));
+            }
+            let off = pos & !(MAP_ALIGN - 1);
+            let maplen = (*len - off).min(MAP_WINDOW as u64) as usize;
+            // The old window goes (unmapped) as the new one comes.
+            self.win = Window::file(f, off, maplen)?;
+            self.base = off;
+            (self.start, self.end) = ((pos - off) as usize, maplen);
+            self.data = 0..0;
+            return Ok((self.end - self.start).min(n));
+        }
         let Some(win) = self.win.bytes_mut() else {
-            // Mapped: everything there is, is there.
             return Ok((self.end - self.start).min(n));
         };
         win.copy_within(self.start..self.end, 0);
@@ -1287,7 +1339,7 @@ mod tests {
 
     #[test]
     fn records_across_window_refills_read_as_from_a_mapped_file() {
-        // Many windows' worth of records of many sizes, some near
+        // Many windows' worth (read and mapped) of records of many sizes, some near
         // MAX_CAPLEN, so refills fall inside headers and inside data.
         let sizes = (0..400u32).map(|i| match i % 7 {
             0 => MAX_CAPLEN as usize - i as usize,
@@ -1299,7 +1351,7 @@ mod tests {
             .collect();
         let recs: Vec<(&[u8], u32)> = bodies.iter().map(|b| (&b[..], b.len() as u32)).collect();
         let b = file(false, true, &recs);
-        assert!(b.len() > 3 * WINDOW);
+        assert!(b.len() > 3 * MAP_WINDOW);
         let dir = crate::testutil::Scratch::new("pcap-window");
         let path = dir.path("big.pcap");
         std::fs::write(&path, &b).unwrap();

@@ -29,7 +29,10 @@
 //! * `BURST` (integer, default 1): packets per task run. With 1, packets
 //!   travel one by one exactly as in Click; larger bursts move packets in
 //!   batches (FastClick style, faster) and may interleave differently with
-//!   other sources where paths merge.
+//!   other sources where paths merge. With 1, FromDump still moves batches
+//!   when that cannot change what any element sees: everything downstream
+//!   is a tree of per-packet elements (Classifier, Strip, CheckIPHeader,
+//!   IPFilter, IPRewriter, Discard ...) with no merging paths.
 //! * `SAMPLE` (real 0..1, default 1): emit each packet with this probability.
 //! * `FORCE_IP` (bool, default false): emit only IP packets, with their IP
 //!   header annotation set; others go to output 1 or are dropped. Implied
@@ -42,10 +45,11 @@
 //!   instead of the default (`NAME.active false` when an end time is set).
 //! * `FILEPOS` (integer): start at this byte offset of the file (of the
 //!   decompressed stream for a gzip'd file).
-//! * `MMAP` (bool, default true): map a regular, uncompressed file into
-//!   memory instead of reading it (no read calls; the kernel pages it in
-//!   and out). With false, or for a gzip'd file or a pipe, the file is
-//!   read through a 1 MiB window.
+//! * `MMAP` (bool, default true): map a regular, uncompressed file 4 MiB
+//!   at a time instead of reading it (no read calls or copies into a
+//!   buffer; resident memory stays bounded). With false, for a gzip'd
+//!   file or a pipe, or when mapping fails (an address-space limit), the
+//!   file is read through a 1 MiB window.
 //!
 //! # Handlers
 //! * `count` (read): packets emitted. `reset_counts` (write) zeroes it.
@@ -112,6 +116,10 @@ pub struct FromDump {
     timing: bool,
     force_ip: bool,
     burst: usize,
+    /// Packets per task run on the plain path: BURST, or a whole batch
+    /// when BURST is 1 and batches reach everything downstream in Click's
+    /// order ([`click::Router::batch_preserves_order`]).
+    plain_burst: usize,
     sampling: u32,
     rng: u32,
     first_time: Timestamp,
@@ -190,6 +198,7 @@ impl FromDump {
             timing,
             force_ip,
             burst,
+            plain_burst: burst,
             sampling: (sample * (1u64 << SAMPLING_SHIFT) as f64) as u32,
             rng: 0x2545_f491,
             first_time: start.or(start_after).unwrap_or(Timestamp::ZERO),
@@ -328,7 +337,7 @@ impl FromDump {
     /// The fast path of [`FromDump::run_task`] for plain traces: up to BURST
     /// packets straight from the file. Returns whether the trace ended.
     fn run_plain(&mut self, cx: &Ctx, batch: &mut Option<Batch>) -> bool {
-        for _ in 0..self.burst {
+        for _ in 0..self.plain_burst {
             let Some(rec) = self.next_record(cx) else {
                 return true;
             };
@@ -497,6 +506,9 @@ impl Element for FromDump {
         t.skip_to(self.start_filepos).map_err(|e| err(&e))?;
         self.trace = Some(t);
         self.push_mode = cx.output_kind(0) == Some(PortKind::Push);
+        if self.push_mode && self.burst == 1 && cx.router().batch_preserves_order(cx.eid(), 0) {
+            self.plain_burst = click::batch::BATCH_MAX;
+        }
         if self.push_mode && self.active {
             cx.schedule();
         }
@@ -508,11 +520,11 @@ impl Element for FromDump {
             cx.unschedule();
             return false;
         }
-        if self.burst == 1 && self.plain() {
+        if self.plain_burst == 1 && self.plain() {
             return self.run_plain_one(cx);
         }
-        let mut batch = (self.burst > 1).then(Batch::new);
         if self.plain() {
+            let mut batch = (self.plain_burst > 1).then(Batch::new);
             let before = self.count;
             let ended = self.run_plain(cx, &mut batch);
             if let Some(b) = batch.filter(|b| !b.is_empty()) {
@@ -524,6 +536,7 @@ impl Element for FromDump {
             }
             return self.count != before;
         }
+        let mut batch = (self.burst > 1).then(Batch::new);
         let mut worked = false;
         let mut ended = false;
         for _ in 0..self.burst {
@@ -741,6 +754,31 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, rec)| rec.0 == 1000 + i as u32));
+    }
+
+    #[test]
+    fn burst_1_moves_batches_only_where_nothing_can_tell() {
+        let d = Scratch::new("fd4b");
+        let input = trace(&d, 40);
+        let plain_burst = |tail: &str| {
+            let (r, _h) = sim_router(&format!("src :: FromDump({input}, STOP true) {tail}"));
+            let n = r.with_element(r.find("src").unwrap(), |e, _| {
+                e.downcast_mut::<super::FromDump>().unwrap().plain_burst
+            });
+            assert_eq!(driver::run(&r), Ended::Stopped);
+            assert_eq!(r.read("src.count").unwrap(), "40");
+            n.unwrap()
+        };
+        let tree = "-> cl :: Classifier(12/0800, -) -> Strip(14) -> CheckIPHeader -> Discard;\n\
+                    cl[1] -> Discard;";
+        assert_eq!(plain_burst(tree), click::batch::BATCH_MAX);
+        // Two paths merge in one element: its arrival order would change.
+        let merge = "-> cl :: Classifier(12/0800, -) -> d :: Discard;\ncl[1] -> d;";
+        assert_eq!(plain_burst(merge), 1);
+        // A Counter may call handlers part-way; ToDump is a file.
+        assert_eq!(plain_burst("-> Counter -> Discard;"), 1);
+        let out = d.path("o.pcap");
+        assert_eq!(plain_burst(&format!("-> Strip(0) -> ToDump({out});")), 1);
     }
 
     #[test]

@@ -535,3 +535,36 @@ fn after_an_address_name_the_error_points_at_its_rule() {
     assert!(e.0[0].message.contains("got 'foo'"), "{}", e.0[0].message);
     assert_eq!((e.0[0].span.line, e.0[0].span.col), (2, 29));
 }
+
+#[test]
+fn step_rounds_runs_that_many_rounds_or_until_stopped() {
+    // One packet per task round: a step of 5 rounds emits 5.
+    let (r, _) = crate::testing::router_from_source(
+        "src :: InfiniteSource(LENGTH 8, BURST 1, LIMIT 12, STOP true) -> c :: Counter -> Discard;",
+    );
+    assert_eq!(r.step_rounds(5), super::Step::Worked);
+    assert_eq!(r.read("c.count").unwrap(), "5");
+    // The source's stop ends the step early.
+    assert_eq!(r.step_rounds(100), super::Step::Stopped);
+    assert_eq!(r.read("c.count").unwrap(), "12");
+}
+
+#[test]
+fn batch_preserves_order_only_for_trees_of_per_packet_elements() {
+    let ok = |cfg: &str| {
+        let (r, _) = crate::testing::router_from_source(cfg);
+        r.batch_preserves_order(r.find("s").unwrap(), 0)
+    };
+    assert!(ok(
+        "s :: Idle -> c :: Classifier(12/0800, -) -> Strip(14) -> Discard;\nc[1] -> Discard;"
+    ));
+    assert!(
+        !ok("s :: Idle -> c :: Classifier(12/0800, -) -> d :: Discard;\nc[1] -> d;"),
+        "merge"
+    );
+    assert!(
+        !ok("s :: Idle -> Strip(14) -> Counter -> Discard;"),
+        "Counter can call handlers"
+    );
+    assert!(!ok("s :: Idle -> Queue -> Unqueue -> Discard;"), "pull");
+}

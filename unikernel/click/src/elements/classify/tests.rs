@@ -105,6 +105,24 @@ fn batches_keep_order_per_output() {
 }
 
 #[test]
+fn a_filtered_batch_keeps_its_order_on_its_one_output() {
+    let (r, _) = router_from_source(
+        "f :: IPFilter(allow dst port 1, deny all); s :: TestSink; Idle -> f -> s;",
+    );
+    let f = r.find("f").unwrap();
+    let mut b = crate::batch::Batch::new();
+    for (i, d) in [3u16, 1, 1, 3, 1, 3, 3, 1].into_iter().enumerate() {
+        let _ = b.push(frame(17, &ports(i as u16, d), true));
+    }
+    r.with_element(f, |e, cx| e.push_batch(cx, 0, b));
+    let got: Vec<u8> = sink_contents(&r, "s")
+        .iter()
+        .map(|(_, d)| d[34 + 1])
+        .collect();
+    assert_eq!(got, vec![1, 2, 4, 7]);
+}
+
+#[test]
 fn configuration_errors_are_located() {
     let errs = |src: &str| -> Vec<alloc::string::String> {
         match build_from_source(src) {

@@ -1,5 +1,6 @@
 //! Sending classified packets on: a batch whose packets all take one
-//! output leaves whole; otherwise runs of consecutive packets bound for
+//! output leaves whole, and so do the kept packets of one whose packets
+//! take one output or are dropped; otherwise runs of consecutive packets bound for
 //! the same output leave as batches, so the packets keep their order even
 //! where outputs merge again downstream (as one-by-one pushes would).
 
@@ -29,9 +30,31 @@ pub fn dispatch(cx: &Ctx, b: Batch, mut port_of: impl FnMut(&Packet) -> Option<u
         send(cx, first, b);
         return;
     }
+    let n = b.len();
+    // Only one output besides drops (a filter's usual batch): the kept
+    // packets leave as one batch, in order, as the drops go nowhere.
+    let mut out = DROP;
+    let one_output = ports[..n].iter().all(|&o| {
+        if out == DROP {
+            out = o;
+        }
+        o == DROP || o == out
+    });
+    if one_output {
+        let mut kept = Batch::new();
+        for (p, &port) in b.into_iter().zip(&ports) {
+            if port == DROP {
+                cx.kill(p);
+            } else if let Err(p) = kept.push(p) {
+                // Cannot happen: `kept` is never longer than `b`.
+                cx.kill(p);
+            }
+        }
+        send(cx, out, kept);
+        return;
+    }
     // Runs of one packet (mixed traffic) go as plain pushes: cheaper
     // than moving a batch.
-    let n = b.len();
     let mut run = Batch::new();
     let mut run_port = first;
     for (i, p) in b.into_iter().enumerate() {

@@ -107,6 +107,9 @@ struct Tuple {
 pub struct Program {
     /// Words read into the per-packet cache.
     hot: Vec<(Base, i32)>,
+    /// Per base (as `Base as usize`), the bytes every hot word of it
+    /// needs: a packet with that many is read without a test per word.
+    hot_need: [usize; 4],
     /// Every rule's test and the residual trees, as branching code.
     branches: Branches,
     /// Each rule's entry in `branches`.
@@ -121,6 +124,9 @@ pub struct Program {
     dispatch: Option<DispatchByte>,
     dispatch_lists: Vec<Vec<u16>>,
     unkeyed: Vec<u32>,
+    /// The always-true rule ending the set (an `allow all` default), or
+    /// `u32::MAX`: matched without evaluating it.
+    always: u32,
     /// Set when the first rule matches everything.
     everything: Option<Option<usize>>,
     /// The branching program used instead of the index for small sets.
@@ -324,6 +330,7 @@ impl Program {
     pub fn indexed(rules: Vec<Rule>) -> Program {
         let mut p = Program {
             hot: Vec::new(),
+            hot_need: [0; 4],
             branches: Branches::default(),
             roots: Vec::new(),
             outputs: Vec::new(),
@@ -334,6 +341,7 @@ impl Program {
             dispatch: None,
             dispatch_lists: Vec::new(),
             unkeyed: Vec::new(),
+            always: u32::MAX,
             everything: None,
             linear: None,
         };
@@ -372,6 +380,7 @@ impl Program {
             }
             if rule.expr == Expr::Const(true) {
                 // Nothing after an always-true rule can be reached.
+                p.always = i;
                 break;
             }
         }
@@ -507,6 +516,10 @@ impl Program {
         by_use.sort_by_key(|&(w, n)| (core::cmp::Reverse(n), w));
         by_use.truncate(HOT_WORDS);
         self.hot = by_use.into_iter().map(|(w, _)| w).collect();
+        for &(base, off) in &self.hot {
+            let n = &mut self.hot_need[base as usize];
+            *n = (*n).max(off as usize + 4);
+        }
         let slot = |hot: &[(Base, i32)], b: Base, off: i32| {
             hot.iter()
                 .position(|&h| h == (b, off))
@@ -532,6 +545,18 @@ impl Program {
             ok: 0,
         };
         let slices = [v.data, v.mac, v.net, v.transp];
+        if slices.iter().zip(self.hot_need).all(|(s, n)| s.len() >= n) {
+            // The usual packet: long enough for every hot word.
+            for (i, &(base, off)) in self.hot.iter().enumerate() {
+                let o = off as usize;
+                // SAFETY: off >= 0 and off + 4 <= hot_need[base] <= the
+                // slice's length, tested just above.
+                let b = unsafe { slices[base as usize].get_unchecked(o..o + 4) };
+                c.w[i] = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            c.ok = (1u32 << self.hot.len()) - 1;
+            return c;
+        }
         for (i, &(base, off)) in self.hot.iter().enumerate() {
             let o = off as usize;
             if let Some(b) = slices[base as usize].get(o..o + 4) {
@@ -658,7 +683,7 @@ impl Program {
             if r >= best {
                 break;
             }
-            if self.eval(self.roots[r as usize], &c, v) {
+            if r == self.always || self.eval(self.roots[r as usize], &c, v) {
                 best = r;
                 break;
             }
