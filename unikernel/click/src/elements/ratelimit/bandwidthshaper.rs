@@ -50,6 +50,7 @@ pub static CLASS: ElementClass = ElementClass {
         Ok(Box::new(BandwidthShaper {
             tb,
             spec,
+            closed: false,
             pullers: Vec::new(),
         }))
     },
@@ -59,7 +60,17 @@ pub static CLASS: ElementClass = ElementClass {
 pub struct BandwidthShaper {
     tb: TokenBucket,
     spec: BurstSpec,
+    /// Out of tokens, waiting for the timer.
+    closed: bool,
     pullers: Vec<usize>,
+}
+
+impl BandwidthShaper {
+    /// True while out of tokens: pullers may sleep until the shaper's
+    /// timer wakes them.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
 }
 
 impl Element for BandwidthShaper {
@@ -74,6 +85,7 @@ impl Element for BandwidthShaper {
             let ticks = self.tb.time_until_contains(BANDWIDTH_THRESH);
             if ticks != u32::MAX {
                 cx.set_timer(0, cx.now() + Timestamp::from_msec(i64::from(ticks)));
+                self.closed = true;
             }
             return None;
         }
@@ -83,6 +95,7 @@ impl Element for BandwidthShaper {
     }
 
     fn run_timer(&mut self, cx: &Ctx, _id: u32) {
+        self.closed = false;
         for &e in &self.pullers {
             cx.wake(e);
         }
@@ -125,6 +138,8 @@ mod tests {
         let took = r.now() - start;
         assert!(took >= Timestamp::from_msec(3500), "{took}");
         assert!(took <= Timestamp::from_msec(5200), "{took}");
-        assert_eq!(r.read("s.rate").unwrap(), "800Kbps");
+        assert!(r.read("s.rate").unwrap().starts_with("800"));
+        r.write("s.rate", "1MBps").unwrap();
+        assert!(r.write("s.rate", "fast").is_err());
     }
 }

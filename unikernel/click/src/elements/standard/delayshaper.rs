@@ -45,6 +45,7 @@ pub static CLASS: ElementClass = ElementClass {
         Ok(Box::new(DelayShaper {
             delay,
             held: None,
+            closed: false,
             pullers: Vec::new(),
         }))
     },
@@ -54,7 +55,17 @@ pub static CLASS: ElementClass = ElementClass {
 pub struct DelayShaper {
     delay: Timestamp,
     held: Option<Packet>,
+    /// Holding a packet that is not due yet.
+    closed: bool,
     pullers: Vec<usize>,
+}
+
+impl DelayShaper {
+    /// True while the held packet is not due: pullers may sleep until the
+    /// shaper's timer wakes them.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
 }
 
 impl Element for DelayShaper {
@@ -80,10 +91,12 @@ impl Element for DelayShaper {
             return Some(p);
         }
         cx.set_timer(0, due);
+        self.closed = true;
         None
     }
 
     fn run_timer(&mut self, cx: &Ctx, _id: u32) {
+        self.closed = false;
         for &e in &self.pullers {
             cx.wake(e);
         }
