@@ -229,7 +229,8 @@ mod tests {
         n.declare("boojum 10.0.0.1/24 00:01:02:03:04:05").unwrap();
         n.declare("gw 10.0.0.254").unwrap();
         n.declare("mac 0-1-2-3-4-6").unwrap();
-        n.declare("intern 10.0.0.1 10.0.0.0/8 0:50:ba:85:84:a9").unwrap();
+        n.declare("intern 10.0.0.1 10.0.0.0/8 0:50:ba:85:84:a9")
+            .unwrap();
         n
     }
 

@@ -154,7 +154,12 @@ impl Element for FastUdpSource {
         p.data_mut().copy_from_slice(&self.frame);
         p.set_mac_header(0);
         p.set_ip_header(14, 20);
-        p.set_dst_ip_anno([self.frame[30], self.frame[31], self.frame[32], self.frame[33]]);
+        p.set_dst_ip_anno([
+            self.frame[30],
+            self.frame[31],
+            self.frame[32],
+            self.frame[33],
+        ]);
         self.count += 1;
         if self.interval > 0 && self.count % self.interval == 0 {
             self.incr = self.incr.wrapping_add(1);

@@ -35,7 +35,11 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "1/1",
     processing: "a/a",
     phase: 0,
-    make: |args, _cx| Ok(Box::new(IpMirror(args.optional("DST_ANNO")?.unwrap_or(true)))),
+    make: |args, _cx| {
+        Ok(Box::new(IpMirror(
+            args.optional("DST_ANNO")?.unwrap_or(true),
+        )))
+    },
 };
 
 /// Swaps addresses and ports; `.0`: set the annotation.
@@ -93,7 +97,10 @@ mod tests {
         // A truncated packet passes unchanged.
         r.inject(r.find("m").unwrap(), 0, Packet::from_slice(&[0x45, 0]));
         r.with_element(r.find("s").unwrap(), |e, _| {
-            assert_eq!(e.downcast_ref::<TestSink>().unwrap().got[1].1.data(), &[0x45, 0]);
+            assert_eq!(
+                e.downcast_ref::<TestSink>().unwrap().got[1].1.data(),
+                &[0x45, 0]
+            );
         });
     }
 }

@@ -45,7 +45,11 @@ pub static CLASS: ElementClass = ElementClass {
         let Duration(latency) = args.required("LATENCY")?;
         let Bandwidth(bw) = args.required("BANDWIDTH")?;
         if bw == 0 {
-            return Err(ConfigError::bad_value("BANDWIDTH", "a positive bandwidth", "0"));
+            return Err(ConfigError::bad_value(
+                "BANDWIDTH",
+                "a positive bandwidth",
+                "0",
+            ));
         }
         Ok(Box::new(LinkUnqueue {
             latency,

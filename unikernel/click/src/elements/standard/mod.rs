@@ -33,10 +33,10 @@ pub mod rrsched;
 pub mod rrswitch;
 #[cfg(test)]
 mod scenario_tests;
-pub mod scheduleinfo;
 pub mod schedordertest;
-pub mod settimestamp;
+pub mod scheduleinfo;
 pub mod setpackettype;
+pub mod settimestamp;
 pub mod staticswitch;
 pub mod stridesched;
 pub mod strip;
