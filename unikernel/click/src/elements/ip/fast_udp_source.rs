@@ -161,7 +161,7 @@ impl Element for FastUdpSource {
             self.frame[33],
         ]);
         self.count += 1;
-        if self.interval > 0 && self.count % self.interval == 0 {
+        if self.interval > 0 && self.count.is_multiple_of(self.interval) {
             self.incr = self.incr.wrapping_add(1);
             self.set_ports();
         }
