@@ -42,6 +42,25 @@ def main():
     write("print", ip_mix())
     write("routes", ip_mix())
     write("fragment", ip_mix())
+    # Inside hosts' flows, then ICMP errors from outside quoting the
+    # packets IPRewriter sent. (Left out, as Click 2.1 differs from its
+    # own documentation there: errors about unmapped flows, which it drops
+    # where ICMPRewriter's second output should take them, and errors
+    # quoting IPAddrRewriter's packets, whose quoted destination it zeroes.)
+    inside = [
+        Ether(src=A, dst=B) / IP(src="10.0.0.5", dst="8.8.8.8", id=11) / UDP(sport=1000, dport=53) / Raw(b"dns?"),
+        Ether(src=A, dst=B) / IP(src="10.0.0.6", dst="9.9.9.9", id=12) / TCP(sport=2000, dport=80, flags="S", seq=5),
+        Ether(src=A, dst=B) / IP(src="10.0.0.7", dst="8.8.4.4", id=13, proto=47) / Raw(b"gre-ish payload"),
+    ]
+    errors = [
+        # Port unreachable quoting the mapped UDP packet.
+        Ether(src=B, dst=A) / IP(src="8.8.8.8", dst="1.1.1.1", id=21) / ICMP(type=3, code=3)
+        / IP(src="1.1.1.1", dst="8.8.8.8", id=11) / UDP(sport=20000, dport=53, len=12, chksum=0),
+        # Time exceeded quoting the mapped TCP SYN, from a router on the way.
+        Ether(src=B, dst=A) / IP(src="7.7.7.7", dst="1.1.1.1", id=22) / ICMP(type=11, code=0)
+        / IP(src="1.1.1.1", dst="9.9.9.9", id=12, ttl=1) / TCP(sport=20001, dport=80, flags="S", seq=5),
+    ]
+    write("rewrite", inside + errors)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ const CASES: &[(&str, bool)] = &[
     ("print", true),
     ("routes", false),
     ("fragment", false),
+    ("rewrite", false),
 ];
 
 #[test]
