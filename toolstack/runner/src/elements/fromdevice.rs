@@ -33,10 +33,7 @@
 //! * `reset_counts` (write): zeroes the counts.
 //! * `encap` (read): `ETHER`.
 //!
-//! `PollDevice(DEVNAME [, PROMISC, BURST])` is the same element (Click's
-//! polling driver for Linux kernel modules, whose user-level equivalent
-//! is FromDevice); its third positional argument is BURST, where
-//! FromDevice's is SNAPLEN.
+//! `PollDevice(DEVNAME [, PROMISC, BURST])`: the same element, under the name of Click's polling driver for Linux kernel modules (third positional argument BURST, where FromDevice's is SNAPLEN).
 //!
 //! # Example
 //! ```text

@@ -3,9 +3,10 @@
 //! Creates a Linux tun device (`/dev/net/tun`; needs root), gives it
 //! ADDR/MASK and brings it up: IP packets the host routes to it leave
 //! output 0, and IP packets arriving on the input go to the host as if
-//! received on that device. `KernelTap`, the same with a tap device,
-//! carries Ethernet frames instead. Host runner only: a middlebox VM has
+//! received on that device. Host runner only: a middlebox VM has
 //! no host stack to talk to, and `mbctl check --vm` says so.
+//!
+//! `KernelTap(ADDR/MASK [, GATEWAY, KEYWORDS])`: the same through a tap device, carrying Ethernet frames.
 //!
 //! # Ports
 //! Zero or one input (push or pull); one or two push outputs.

@@ -5,9 +5,10 @@
 //! `KernelTap` of the same configuration when one has that name, else a
 //! tap device of that name it creates and brings up (without an
 //! address; `tcpdump -i DEVNAME` shows the frames). DEVNAME defaults to
-//! `tohost0`; it must not name an existing non-tap interface.
-//! `ToHostSniffers` is the same element (Click's variant that feeds only
-//! packet sniffers). Host runner only; `mbctl check --vm` says so.
+//! `tohost0`; it must not name an existing non-tap interface. Host
+//! runner only; `mbctl check --vm` says so.
+//!
+//! `ToHostSniffers([DEVNAME])`: the same element (Click's variant that feeds only packet sniffers).
 //!
 //! # Ports
 //! One push input; no outputs.

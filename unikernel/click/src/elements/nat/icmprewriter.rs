@@ -6,7 +6,7 @@
 //!
 //! # Processing
 //! MAPS is a space-separated list of IPRewriter, TCPRewriter,
-//! UDPRewriter or IPAddrRewriter elements. An ICMP error (unreachable, source quench,
+//! UDPRewriter, IPAddrRewriter or ICMPPingRewriter elements. An ICMP error (unreachable, source quench,
 //! redirect, time exceeded, parameter problem; IP header annotation or IP
 //! at the start of the data) whose quoted packet belongs to a flow one of
 //! them mapped is translated back: the quoted addresses and ports become
@@ -35,6 +35,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 
+use super::icmppingrewriter::IcmpPingRewriter;
 use super::ipaddrrewriter::IpAddrRewriter;
 use super::iprewriter::IpRewriter;
 use super::rewriter::Rewriter;
@@ -65,12 +66,13 @@ pub static CLASS: ElementClass = ElementClass {
             if !(e.downcast_ref::<IpRewriter>().is_some()
                 || e.downcast_ref::<TcpRewriter>().is_some()
                 || e.downcast_ref::<UdpRewriter>().is_some()
-                || e.downcast_ref::<IpAddrRewriter>().is_some())
+                || e.downcast_ref::<IpAddrRewriter>().is_some()
+                || e.downcast_ref::<IcmpPingRewriter>().is_some())
             {
                 return Err(ConfigError::new(
                     ErrorKind::BadValue,
                     format!(
-                        "MAPS: '{n}' is not an IPRewriter, TCPRewriter, UDPRewriter or IPAddrRewriter"
+                        "MAPS: '{n}' is not an IP rewriter (IPRewriter, TCPRewriter, UDPRewriter, IPAddrRewriter, ICMPPingRewriter)"
                     ),
                 ));
             }
@@ -95,6 +97,11 @@ fn rewriter_of(e: &mut dyn Element) -> Option<&mut Rewriter> {
     }
     if e.downcast_ref::<TcpRewriter>().is_some() {
         return e.downcast_mut::<TcpRewriter>().map(TcpRewriter::rewriter);
+    }
+    if e.downcast_ref::<IcmpPingRewriter>().is_some() {
+        return e
+            .downcast_mut::<IcmpPingRewriter>()
+            .map(IcmpPingRewriter::rewriter);
     }
     if e.downcast_ref::<IpAddrRewriter>().is_some() {
         return e
