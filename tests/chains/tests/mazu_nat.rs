@@ -80,7 +80,17 @@ defines = {{ IN_NET = "10.33.1.0/24", OUT_NET = "10.33.2.0/24", PUBLIC = "10.33.
     // the server's port unreachable, translated back through the NAT.
     let t = in_ns(
         &client,
-        &["traceroute", "-n", "-q", "1", "-w", "3", "-m", "4", "10.33.2.2"],
+        &[
+            "traceroute",
+            "-n",
+            "-q",
+            "1",
+            "-w",
+            "3",
+            "-m",
+            "4",
+            "10.33.2.2",
+        ],
     );
     let out = text(&t);
     assert!(t.status.success(), "traceroute: {out}");

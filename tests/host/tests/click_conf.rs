@@ -148,3 +148,52 @@ fn kerneltun_answers_the_hosts_pings() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!std::path::Path::new("/sys/class/net/mbkt0").exists());
 }
+
+#[test]
+fn control_socket_speaks_clicks_protocol() {
+    use std::io::{Read, Write};
+    let port = 42000 + (std::process::id() % 1000) as u16;
+    let cfg = format!(
+        "ControlSocket(TCP, {port}, LOCALHOST true);\n\
+         InfiniteSource(LIMIT 5) -> c :: Counter -> Discard;\n"
+    );
+    let mut child = std::process::Command::new(mbctl())
+        .args(["run", "-e", &cfg])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let conn = (0..100).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let Some(mut s) = conn else {
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        panic!("no ControlSocket: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    s.write_all(
+        b"READ c.count\nWRITE c.reset\nREAD nope.count\nREAD c.nope\n\
+          WRITEDATA c.reset 0\nCHECKWRITE c.count\nFROB\nQUIT\n",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = String::new();
+    let r = s.read_to_string(&mut got);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    r.unwrap();
+    // What Click 2.1's ControlSocket answers to the same commands.
+    assert_eq!(
+        got,
+        "Click::ControlSocket/1.3\r\n\
+         200 Read handler 'c.count' OK\r\nDATA 1\r\n5\
+         200 Write handler 'c.reset' OK\r\n\
+         510 No element named 'nope'\r\n\
+         511 No handler named 'c.nope'\r\n\
+         200 Write handler 'c.reset' OK\r\n\
+         511 Handler 'c.count' not writable\r\n\
+         501 Command 'FROB' unimplemented\r\n\
+         200 Goodbye!\r\n"
+    );
+}

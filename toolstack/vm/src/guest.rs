@@ -74,6 +74,7 @@ pub const HOST_ONLY: &[&str] = &[
     "FromHost",
     "ToHost",
     "ToHostSniffers",
+    "ControlSocket",
 ];
 
 /// Why a host-only class cannot run in a VM.
@@ -81,6 +82,9 @@ fn host_only_reason(class: &str) -> &'static str {
     match class {
         "FromDump" | "ToDump" => {
             "reads or writes files, which a VM has none of; use FromDevice/ToDevice(N) for its NICs"
+        }
+        "ControlSocket" => {
+            "listens on a host socket, which a VM has none of; read and write a VM's handlers with `mbctl read`/`mbctl write`"
         }
         _ => "talks to the host's network stack through a tun/tap device, which a VM has none of; run it with `mbctl run`, or use FromDevice/ToDevice(N) for the VM's NICs",
     }

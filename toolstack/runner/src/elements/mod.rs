@@ -1,12 +1,14 @@
 //! Host-only elements: pcap files (FromDump, ToDump), Linux interfaces
 //! (FromDevice/PollDevice, ToDevice) and the host's own stack through
 //! tun/tap devices (KernelTun, KernelTap, FromHost, ToHost,
-//! ToHostSniffers). Same file format as the engine's elements.
+//! ToHostSniffers), and ControlSocket for Click's tools. Same file format
+//! as the engine's elements.
 
 use std::os::fd::{AsRawFd, RawFd};
 
 use click::element::{Element, ElementClass};
 
+pub mod controlsocket;
 pub mod fromdevice;
 pub mod fromdump;
 pub mod fromhost;
@@ -27,6 +29,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &fromhost::CLASS,
     &tohost::CLASS,
     &tohost::SNIFFERS,
+    &controlsocket::CLASS,
 ];
 
 /// What the driver must wait for on behalf of `e`, if it is a device
