@@ -228,7 +228,7 @@ mod tests {
     fn argument_errors() {
         for (cfg, want) in [
             ("nosuch", "no element"),
-            ("c", "not an IPRewriter"),
+            ("c", "not an IP rewriter"),
             ("", "MAPS"),
         ] {
             let src = format!(
