@@ -134,6 +134,11 @@ impl Tun {
         Ok(())
     }
 
+    /// Brings the device up without an address.
+    pub fn up(&self) -> io::Result<()> {
+        ip(&["link", "set", &self.name, "up"])
+    }
+
     /// Reads one packet into `buf`; `None` when nothing is waiting.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         // SAFETY: reads at most buf.len() bytes into a live buffer.

@@ -95,17 +95,8 @@ impl Element for ToHost {
         })?;
         if !exists {
             // A device of its own: up, so the host takes the frames.
-            let out = std::process::Command::new("ip")
-                .args(["link", "set", t.name(), "up"])
-                .output()
-                .map_err(|e| ConfigError::initialize(format!("ip: {e}")))?;
-            if !out.status.success() {
-                return Err(ConfigError::initialize(format!(
-                    "{}: ip link set up: {}",
-                    t.name(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
+            t.up()
+                .map_err(|e| ConfigError::initialize(format!("{}: {e}", t.name())))?;
         }
         self.port.tun = Some(t);
         Ok(())
