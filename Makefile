@@ -223,6 +223,18 @@ fuzz-replay:
 		--target-dir target/fuzz-replay
 
 # ---------------------------------------------------------------------------
+# Click's own example configurations: `mbctl check` over CLICK_SRC/conf
+# (a Click source tree you fetched; never part of this repository),
+# printing each failing file's first errors and how many pass.
+# click-configs/CLICK-CONF.md lists the files that fail, and why.
+# ---------------------------------------------------------------------------
+.PHONY: check-click-conf
+check-click-conf:
+	@test -n "$(CLICK_SRC)" || { echo "usage: make check-click-conf CLICK_SRC=/path/to/click-source" >&2; exit 2; }
+	cargo build -q -p mbctl
+	click-configs/check-click-conf.sh "$(CLICK_SRC)" target/debug/mbctl
+
+# ---------------------------------------------------------------------------
 # Lints: formatting and clippy, warnings are errors; the crate graph of
 # ARCHITECTURE.md against the code, and its forbidden dependencies
 # (tests/architecture).

@@ -8,7 +8,8 @@
 # For every case listed in cases.txt (or only the CASEs named) it runs, from
 # this directory,
 #     mbctl run [--simtime] CASE/config.click ARGS... OUT=<empty dir>
-# with standard output saved as <dir>/stdout.txt, then compare.py checks
+# with standard output saved as <dir>/stdout.txt (and standard error as
+# <dir>/stderr.txt where the case expects one), then compare.py checks
 # <dir> against CASE/expected.  One line per case (PASS, or FAIL with the
 # first difference), then a last line "conformance: N/M cases pass".
 # Exit status 0 only if every case passes.
@@ -56,6 +57,11 @@ run_cases() {   # run_cases ROOT MBCTL [CASE...]
         (cd "$root" && ${to_cmd[@]+"${to_cmd[@]}"} "$mbctl" run $flags "$name/config.click" $rest "OUT=$out" \
             >"$out/stdout.txt" 2>"$work/$name.stderr" </dev/null)
         rc=$?
+        # Where Click's standard error is the output under test (Print,
+        # IPPrint), the case keeps it as expected/stderr.txt.
+        if [ -f "$root/$name/expected/stderr.txt" ]; then
+            cp "$work/$name.stderr" "$out/stderr.txt"
+        fi
         if [ $rc -ne 0 ]; then
             msg="mbctl exited with status $rc"
             [ $rc -eq 124 ] && msg="timed out after ${CASE_TIMEOUT:-300}s"

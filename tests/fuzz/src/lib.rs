@@ -7,11 +7,8 @@
 pub mod gateway;
 
 pub mod frames;
-<<<<<<< HEAD
 pub mod frames6;
-=======
 pub mod ipfilter;
->>>>>>> grammar
 pub mod parse_config;
 pub mod xs_codec;
 pub mod xs_server;

@@ -19,6 +19,7 @@ pub mod host;
 pub mod pcap;
 #[cfg(test)]
 mod testutil;
+pub mod tun;
 
 use click::router::Env;
 use click::time::SimClock;

@@ -64,8 +64,31 @@ pub fn config_elements(
     }
 }
 
-/// Classes that exist only in the host runner.
-pub const HOST_ONLY: &[&str] = &["FromDump", "ToDump"];
+/// Classes that exist only in the host runner: pcap files, then the
+/// host's own network stack (tun/tap devices).
+pub const HOST_ONLY: &[&str] = &[
+    "FromDump",
+    "ToDump",
+    "KernelTun",
+    "KernelTap",
+    "FromHost",
+    "ToHost",
+    "ToHostSniffers",
+    "ControlSocket",
+];
+
+/// Why a host-only class cannot run in a VM.
+fn host_only_reason(class: &str) -> &'static str {
+    match class {
+        "FromDump" | "ToDump" => {
+            "reads or writes files, which a VM has none of; use FromDevice/ToDevice(N) for its NICs"
+        }
+        "ControlSocket" => {
+            "listens on a host socket, which a VM has none of; read and write a VM's handlers with `mbctl read`/`mbctl write`"
+        }
+        _ => "talks to the host's network stack through a tun/tap device, which a VM has none of; run it with `mbctl run`, or use FromDevice/ToDevice(N) for the VM's NICs",
+    }
+}
 
 /// The NIC a device element names, as the guest reads it: a number, or
 /// letters then a number (`eth1`).
@@ -112,7 +135,7 @@ pub fn check(
     let (flat, _) =
         click::lang::parse_all(source, file, overrides, &|c| reg.contains(c), &|_| None);
     for e in &flat.elements {
-        if e.class == "FromDevice" || e.class == "ToDevice" {
+        if matches!(e.class.as_str(), "FromDevice" | "PollDevice" | "ToDevice") {
             let dev = e.config.split(',').next().unwrap_or("").trim();
             if let Some(n) = nic_of(dev).filter(|&n| n >= nics) {
                 errs.push(click::Error::new(
@@ -127,10 +150,7 @@ pub fn check(
         if HOST_ONLY.contains(&e.class.as_str()) {
             errs.push(click::Error::new(
                 e.span.clone(),
-                format!(
-                    "'{} :: {}' reads or writes files, which a VM has none of; use FromDevice/ToDevice(N) for its NICs",
-                    e.name, e.class
-                ),
+                format!("'{} :: {}' {}", e.name, e.class, host_only_reason(&e.class)),
             ));
         }
     }
@@ -196,6 +216,21 @@ mod tests {
         let e = check("FromDump(x.pcap) -> Discard;", "fw.click", 0).unwrap_err();
         assert!(e[0].starts_with("fw.click:1:1"), "{e:?}");
         assert!(e[0].contains("FromDevice"), "{e:?}");
+        // The host's stack is out of a VM's reach, by name.
+        let e = check(
+            "t :: KernelTun(10.0.0.1/24) -> Queue -> t;\nFromHost(fake0, 10.1.0.1/24) -> ToHost(fake0);",
+            "tun.click",
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with("tun.click:1:1: 't :: KernelTun' talks to the host's network stack")
+        );
+        assert!(e[1].contains("FromHost") && e[2].contains("ToHost") && e[2].contains("mbctl run"));
+        // PollDevice names a NIC as FromDevice does.
+        let e = check("PollDevice(eth2) -> Discard;", "poll.click", 1).unwrap_err();
+        assert!(e[0].contains("no NIC 2"), "{e:?}");
         let e = check("Idle -> NoSuchThing -> Discard;", "bad.click", 0).unwrap_err();
         assert!(e[0].starts_with("bad.click:1:"), "{e:?}");
         // Every error, in file order, whichever check found it.

@@ -1,4 +1,4 @@
-//! `FromDevice(DEVNAME [, KEYWORDS])`: receives frames from a Linux network interface.
+//! `FromDevice(DEVNAME [, PROMISC, SNAPLEN, KEYWORDS])`: receives frames from a Linux network interface.
 //!
 //! Opens a packet socket (AF_PACKET) on DEVNAME and emits every Ethernet
 //! frame it receives, stamped with the arrival time. Needs root (or
@@ -33,6 +33,8 @@
 //! * `reset_counts` (write): zeroes the counts.
 //! * `encap` (read): `ETHER`.
 //!
+//! `PollDevice(DEVNAME [, PROMISC, BURST])`: the same element, under the name of Click's polling driver for Linux kernel modules (third positional argument BURST, where FromDevice's is SNAPLEN).
+//!
 //! # Example
 //! ```text
 //! FromDevice(veth0, PROMISC true) -> Queue -> ToDevice(veth1);
@@ -54,7 +56,17 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "0/1",
     processing: "h/h",
     phase: 0,
-    make: |args, _cx| Ok(Box::new(FromDevice::configure(args)?)),
+    make: |args, _cx| Ok(Box::new(FromDevice::configure(args, false)?)),
+};
+
+/// The `PollDevice` class: FromDevice, as Click's user-level driver
+/// stands in for it.
+pub static POLL: ElementClass = ElementClass {
+    name: "PollDevice",
+    ports: "0/1",
+    processing: "h/h",
+    phase: 0,
+    make: |args, _cx| Ok(Box::new(FromDevice::configure(args, true)?)),
 };
 
 /// Receives frames from an interface.
@@ -74,13 +86,19 @@ pub struct FromDevice {
 }
 
 impl FromDevice {
-    fn configure(args: &mut Args) -> Result<FromDevice, ConfigError> {
+    /// Reads FromDevice's arguments, or with `poll` PollDevice's.
+    fn configure(args: &mut Args, poll: bool) -> Result<FromDevice, ConfigError> {
         let dev: Word = args.required("DEVNAME")?;
-        let promisc = args.keyword_or("PROMISC", false)?;
+        let promisc = args.optional("PROMISC")?.unwrap_or(false);
+        let (snaplen, burst): (usize, usize) = if poll {
+            let burst = args.optional("BURST")?.unwrap_or(1);
+            (args.keyword_or("SNAPLEN", 2046)?, burst)
+        } else {
+            let snaplen = args.optional("SNAPLEN")?.unwrap_or(2046);
+            (snaplen, args.keyword_or("BURST", 1)?)
+        };
         let _sniffer: bool = args.keyword_or("SNIFFER", true)?;
         let outbound = args.keyword_or("OUTBOUND", false)?;
-        let snaplen: usize = args.keyword_or("SNAPLEN", 2046)?;
-        let burst: usize = args.keyword_or("BURST", 1)?;
         let timestamp = args.keyword_or("TIMESTAMP", true)?;
         let force_ip = args.keyword_or("FORCE_IP", false)?;
         if let Some(m) = args.keyword::<Word>("METHOD")? {

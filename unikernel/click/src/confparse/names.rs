@@ -25,7 +25,23 @@ struct Entry {
     ip: Option<Ipv4Prefix>,
     /// The IPv6 address as written, with its prefix length (128 if none).
     ip6: Option<Ipv6Prefix>,
+    /// A separately written prefix (`10.0.0.1 10.0.0.0/8`, as Click's
+    /// `mazu-nat.click` declares its interfaces): the name's prefix.
+    net: Option<Ipv4Prefix>,
     eth: Option<EtherAddr>,
+}
+
+impl Entry {
+    /// The prefix the name stands for: the one written separately, else
+    /// the address with its length.
+    fn prefix(&self) -> Option<Ipv4Prefix> {
+        self.net.or(self.ip)
+    }
+
+    /// The address: as written, else the prefix's.
+    fn addr(&self) -> Option<Ipv4> {
+        self.ip.or(self.net).map(|p| p.addr)
+    }
 }
 
 /// The names of a router's `AddressInfo` elements.
@@ -79,7 +95,20 @@ impl AddressNames {
         let mut e = Entry::default();
         for a in addrs {
             if let Some(p) = Ipv4Prefix::parse(a) {
-                if e.ip.replace(p).is_some() {
+                // A prefix beside a plain address names its network
+                // (`10.0.0.1 10.0.0.0/8`, as Click's `mazu-nat.click`
+                // declares interfaces).
+                let beside_addr = p.len < 32
+                    && addrs
+                        .iter()
+                        .any(|w| Ipv4Prefix::parse(w).is_some_and(|q| q.len == 32));
+                if beside_addr {
+                    if e.net.replace(p).is_some() {
+                        return Err(ConfigError::conflict(format!(
+                            "'{name}': more than one IP prefix"
+                        )));
+                    }
+                } else if e.ip.replace(p).is_some() {
                     return Err(ConfigError::conflict(format!(
                         "'{name}': more than one IP address"
                     )));
@@ -119,12 +148,12 @@ impl AddressNames {
         let Some(e) = self.map.get(name) else {
             return Vec::new();
         };
-        let ip = e.ip;
+        let net = e.prefix();
         let text = |x: Option<String>| x.into_iter().collect();
         match suffix {
             None => [
-                ip.filter(|p| p.len < 32).map(|p| p.to_string()),
-                ip.map(|p| p.addr.to_string()),
+                net.filter(|p| p.len < 32).map(|p| p.to_string()),
+                e.addr().map(|a| a.to_string()),
                 e.ip6.filter(|p| p.len < 128).map(|p| p.to_string()),
                 e.ip6.map(|p| p.addr.to_string()),
                 e.eth.map(|x| x.to_string()),
@@ -132,15 +161,15 @@ impl AddressNames {
             .into_iter()
             .flatten()
             .collect(),
-            Some("ip") => text(ip.map(|p| p.addr.to_string())),
-            Some("ipnet") => text(ip.map(|p| {
+            Some("ip") => text(e.addr().map(|a| a.to_string())),
+            Some("ipnet") => text(net.map(|p| {
                 Ipv4Prefix {
                     addr: Ipv4::from_u32(p.addr.to_u32() & p.mask()),
                     len: p.len,
                 }
                 .to_string()
             })),
-            Some("bcast") => text(ip.map(|p| p.broadcast().to_string())),
+            Some("bcast") => text(net.map(|p| p.broadcast().to_string())),
             Some("eth") => text(e.eth.map(|x| x.to_string())),
             Some("ip6") => text(e.ip6.map(|p| p.addr.to_string())),
             Some("ip6net") => text(e.ip6.map(|p| p.network().to_string())),
@@ -184,12 +213,14 @@ impl AddressNames {
             return c.into_iter().next();
         }
         let e = self.map.get(word)?;
-        let ip =
-            e.ip.map(|p| p.addr.to_string())
-                .or_else(|| e.ip6.map(|p| p.addr.to_string()));
-        let net =
-            e.ip.map(|p| p.to_string())
-                .or_else(|| e.ip6.map(|p| p.to_string()));
+        let ip = e
+            .addr()
+            .map(|a| a.to_string())
+            .or_else(|| e.ip6.map(|p| p.addr.to_string()));
+        let net = e
+            .prefix()
+            .map(|p| p.to_string())
+            .or_else(|| e.ip6.map(|p| p.to_string()));
         let eth = e.eth.map(|x| x.to_string());
         let last = |n: usize| prev.len().checked_sub(n).map(|i| prev[i]);
         match cx {
@@ -218,7 +249,28 @@ mod tests {
         n.declare("boojum 10.0.0.1/24 00:01:02:03:04:05").unwrap();
         n.declare("gw 10.0.0.254").unwrap();
         n.declare("mac 0-1-2-3-4-6").unwrap();
+        n.declare("intern 10.0.0.1 10.0.0.0/8 0:50:ba:85:84:a9")
+            .unwrap();
         n
+    }
+
+    #[test]
+    fn an_address_beside_its_network() {
+        let n = names();
+        assert_eq!(
+            n.candidates("intern"),
+            ["10.0.0.0/8", "10.0.0.1", "00:50:ba:85:84:a9"]
+        );
+        assert_eq!(n.candidates("intern:ipnet"), ["10.0.0.0/8"]);
+        assert_eq!(n.candidates("intern:bcast"), ["10.255.255.255"]);
+        assert_eq!(
+            n.substitute("dst host intern or src net intern", Context::Rules),
+            "dst host 10.0.0.1 or src net 10.0.0.0/8"
+        );
+        assert_eq!(
+            n.substitute("intern", Context::IpAndEther),
+            "10.0.0.0/8 00:50:ba:85:84:a9"
+        );
     }
 
     #[test]
@@ -290,6 +342,7 @@ mod tests {
         let mut n = AddressNames::new();
         assert!(n.declare("lonely").is_err());
         assert!(n.declare("x 1.2.3.4 5.6.7.8").is_err());
+        assert!(n.declare("x 1.2.3.4 10.0.0.0/8 11.0.0.0/8").is_err());
         assert!(n.declare("x 0:1:2:3:4:5 0:1:2:3:4:6").is_err());
         assert!(n.declare("x banana").is_err());
         assert!(n.declare("a.b 1.2.3.4").is_err());

@@ -98,6 +98,12 @@ impl Router {
         v
     }
 
+    /// What handler `spec` (`element.handler`, or a router handler) is:
+    /// its name and whether it reads or writes.
+    pub fn handler_decl(&self, spec: &str) -> Result<HandlerDecl, HandlerError> {
+        self.lookup(spec).map(|(_, d)| d)
+    }
+
     fn lookup(&self, spec: &str) -> Result<(Option<usize>, HandlerDecl), HandlerError> {
         let (elem, h) = split(spec);
         let (eid, decls) = match elem {

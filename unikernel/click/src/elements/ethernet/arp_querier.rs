@@ -111,8 +111,32 @@ pub static CLASS: ElementClass = ElementClass {
         let poll_timeout = args.keyword_or("POLL_TIMEOUT", Duration(Timestamp::new(60, 0)))?;
         let bcast: Option<Ipv4> = args.keyword("BROADCAST")?;
         let broadcast_poll = args.keyword_or("BROADCAST_POLL", false)?;
-        let me: Ipv4Prefix = args.required("IP")?;
-        let eth: EtherAddr = args.required("ETH")?;
+        let crate::confparse::Word(ip_text) = args.required("IP")?;
+        let mut forms = alloc::vec![ip_text.clone()];
+        forms.extend(args.names().candidates(&ip_text));
+        // A name with an address beside its network (`10.0.0.1
+        // 10.0.0.0/8`) stands for the address, with the network's length.
+        let net = forms.iter().find_map(|c| Ipv4Prefix::from_arg(c));
+        let addr = forms
+            .iter()
+            .filter(|c| !c.contains('/'))
+            .find_map(|c| Ipv4::from_arg(c));
+        let me = match (net, addr) {
+            (Some(n), Some(a)) if n.len < 32 => Ipv4Prefix {
+                addr: a,
+                len: n.len,
+            },
+            (Some(n), _) => n,
+            _ => return Err(ConfigError::bad_value("IP", Ipv4Prefix::EXPECTED, &ip_text)),
+        };
+        // Click's one-argument form: a name that has an Ethernet address too.
+        let eth: EtherAddr = match args.optional("ETH")? {
+            Some(e) => e,
+            None => forms
+                .iter()
+                .find_map(|c| EtherAddr::from_arg(c))
+                .ok_or_else(|| ConfigError::missing("ETH"))?,
+        };
         let bcast = bcast.map(|b| b.0).unwrap_or_else(|| {
             let b = me.broadcast();
             if b == me.addr {
@@ -762,6 +786,20 @@ mod tests {
             r.run_timers();
         }
         r.clock().advance_to(t);
+    }
+
+    #[test]
+    fn one_name_gives_both_addresses() {
+        let (r, _) = crate::testing::router_from_source(
+            "AddressInfo(intern 10.0.0.1 10.0.0.0/8 02:00:00:00:00:fe);\n\
+             Idle -> a :: ARPQuerier(intern) -> q :: TestSink; Idle -> [1] a;",
+        );
+        r.inject(r.find("a").unwrap(), 0, ip_packet([10, 0, 0, 9], 1));
+        let a = Arp::parse_frame(&sink_contents(&r, "q")[0].1).unwrap();
+        assert_eq!((a.sha, a.spa), ([2, 0, 0, 0, 0, 0xfe], [10, 0, 0, 1]));
+        let bad =
+            "AddressInfo(x 10.0.0.1); Idle -> ARPQuerier(x) -> Discard; Idle -> [1] ARPQuerier(x);";
+        assert!(crate::testing::build_from_source(bad).is_err());
     }
 
     #[test]

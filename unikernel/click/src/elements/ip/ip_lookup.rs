@@ -87,6 +87,7 @@ const fn class(name: &'static str, make: Make) -> ElementClass {
 fn make(args: &mut Args, cx: &ConfigCx, dynamic: bool) -> Result<Box<dyn Element>, ConfigError> {
     let mut el = IpLookup {
         routes: Vec::new(),
+        next_seq: 0,
         noutputs: cx.noutputs(),
         dynamic,
         names: args.names(),
@@ -105,6 +106,9 @@ struct Route {
     len: u8,
     gw: u32,
     out: usize,
+    /// When it was added: the `table` handler lists routes in that
+    /// order, as Click's tables do.
+    seq: u64,
 }
 
 impl Route {
@@ -124,6 +128,8 @@ type Given = (Option<u32>, Option<usize>);
 pub struct IpLookup {
     /// Sorted longest prefix first, so the first match is the best.
     routes: Vec<Route>,
+    /// The next route's `seq`.
+    next_seq: u64,
     noutputs: usize,
     /// Whether the write handlers may change the routes.
     dynamic: bool,
@@ -169,6 +175,7 @@ impl IpLookup {
             len: pfx.len,
             gw: gw.unwrap_or(0),
             out: out.unwrap_or(0),
+            seq: 0,
         };
         Ok((route, (gw, out)))
     }
@@ -186,7 +193,7 @@ impl IpLookup {
 
     /// Adds `r`; with `replace`, an existing route for its prefix is
     /// replaced, else it is an error.
-    fn insert(&mut self, r: Route, replace: bool) -> Result<(), ConfigError> {
+    fn insert(&mut self, mut r: Route, replace: bool) -> Result<(), ConfigError> {
         if let Some(i) = self.position(&r) {
             if !replace {
                 return Err(ConfigError::conflict(format!(
@@ -194,9 +201,12 @@ impl IpLookup {
                     prefix_text(&r)
                 )));
             }
+            r.seq = self.routes[i].seq;
             self.routes[i] = r;
             return Ok(());
         }
+        r.seq = self.next_seq;
+        self.next_seq += 1;
         let at = self.routes.partition_point(|x| x.len >= r.len);
         self.routes.insert(at, r);
         Ok(())
@@ -309,15 +319,20 @@ impl Element for IpLookup {
     }
 
     fn read_handler(&self, _cx: &Ctx, _name: &str) -> String {
+        let mut routes: Vec<&Route> = self.routes.iter().collect();
+        routes.sort_by_key(|r| r.seq);
+        // Click's columns: a second tab after a prefix shorter than 16
+        // characters and after a gateway shorter than 8.
         let mut s = String::new();
-        for r in &self.routes {
-            let _ = write!(s, "{}\t", prefix_text(r));
-            if r.gw != 0 {
-                let _ = write!(s, "{}", Ipv4(r.gw.to_be_bytes()));
+        for r in routes {
+            let p = prefix_text(r);
+            let gw = if r.gw != 0 {
+                format!("{}", Ipv4(r.gw.to_be_bytes()))
             } else {
-                s.push('-');
-            }
-            let _ = writeln!(s, "\t{}", r.out);
+                "-".into()
+            };
+            let pad = |t: &str, w: usize| if t.len() < w { "\t\t" } else { "\t" };
+            let _ = writeln!(s, "{p}{}{gw}{}{}", pad(&p, 16), pad(&gw, 8), r.out);
         }
         s
     }
@@ -392,7 +407,7 @@ mod tests {
             );
             assert_eq!(
                 r.read("rt.table").unwrap(),
-                "10.1.0.0/16\t10.1.0.1\t0\n10.0.0.0/8\t-\t1\n0.0.0.0/0\t10.0.0.254\t2\n"
+                "0.0.0.0/0\t\t10.0.0.254\t2\n10.0.0.0/8\t\t-\t\t1\n10.1.0.0/16\t\t10.1.0.1\t0\n"
             );
         }
     }
@@ -403,7 +418,7 @@ mod tests {
         send(&r, [11, 0, 0, 1]);
         send(&r, [10, 0, 0, 9]);
         assert_eq!(arrivals(&r), [("a", [10, 0, 0, 9], [10, 0, 0, 9])]);
-        assert_eq!(r.read("rt.table").unwrap(), "10.0.0.0/24\t-\t0\n");
+        assert_eq!(r.read("rt.table").unwrap(), "10.0.0.0/24\t\t-\t\t0\n");
     }
 
     #[test]
@@ -447,7 +462,7 @@ mod tests {
         r.write("rt.ctrl", "remove lan\nadd lan gw 0").unwrap();
         assert_eq!(
             r.read("rt.table").unwrap(),
-            "10.1.0.0/16\t10.0.0.254\t0\n0.0.0.0/0\t10.0.0.254\t1\n"
+            "0.0.0.0/0\t\t10.0.0.254\t1\n10.1.0.0/16\t\t10.0.0.254\t0\n"
         );
     }
 
@@ -455,7 +470,7 @@ mod tests {
     fn static_lookup_has_no_write_handlers() {
         let r = setup("StaticIPLookup", "10.0.0.0/8 0");
         assert!(r.write("rt.add", "11.0.0.0/8 1").is_err());
-        assert_eq!(r.read("rt.table").unwrap(), "10.0.0.0/8\t-\t0\n");
+        assert_eq!(r.read("rt.table").unwrap(), "10.0.0.0/8\t\t-\t\t0\n");
     }
 
     #[test]

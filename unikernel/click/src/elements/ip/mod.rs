@@ -8,6 +8,7 @@ use crate::packet::Packet;
 pub mod check_ip_header;
 pub mod check_ip_header2;
 pub mod dec_ip_ttl;
+pub mod fast_udp_source;
 pub mod fix_ip_src;
 pub mod get_ip_address;
 pub mod icmp_error;
@@ -16,6 +17,7 @@ pub mod icmp_ping_source;
 pub mod ip_fragmenter;
 pub mod ip_gw_options;
 pub mod ip_lookup;
+pub mod ip_mirror;
 pub mod ip_print;
 pub mod ip_reassembler;
 pub mod mark_ip_header;
@@ -23,6 +25,7 @@ pub mod set_ip_address;
 pub mod set_ip_checksum;
 pub mod set_tcp_checksum;
 pub mod set_udp_checksum;
+pub mod store_ip_address;
 pub mod udp_ip_encap;
 
 /// This group's classes.
@@ -30,6 +33,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &check_ip_header::CLASS,
     &check_ip_header2::CLASS,
     &dec_ip_ttl::CLASS,
+    &fast_udp_source::CLASS,
     &fix_ip_src::CLASS,
     &get_ip_address::CLASS,
     &icmp_error::CLASS,
@@ -42,12 +46,14 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip_lookup::LINEAR,
     &ip_lookup::RADIX,
     &ip_lookup::DIRECT,
+    &ip_mirror::CLASS,
     &ip_print::CLASS,
     &mark_ip_header::CLASS,
     &set_ip_address::CLASS,
     &set_ip_checksum::CLASS,
     &set_tcp_checksum::CLASS,
     &set_udp_checksum::CLASS,
+    &store_ip_address::CLASS,
     &udp_ip_encap::CLASS,
 ];
 

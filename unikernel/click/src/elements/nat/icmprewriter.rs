@@ -5,8 +5,8 @@
 //! One input, one or two outputs; push.
 //!
 //! # Processing
-//! MAPS is a space-separated list of IPRewriter, TCPRewriter or
-//! UDPRewriter elements. An ICMP error (unreachable, source quench,
+//! MAPS is a space-separated list of IPRewriter, TCPRewriter,
+//! UDPRewriter, IPAddrRewriter or ICMPPingRewriter elements. An ICMP error (unreachable, source quench,
 //! redirect, time exceeded, parameter problem; IP header annotation or IP
 //! at the start of the data) whose quoted packet belongs to a flow one of
 //! them mapped is translated back: the quoted addresses and ports become
@@ -35,6 +35,8 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 
+use super::icmppingrewriter::IcmpPingRewriter;
+use super::ipaddrrewriter::IpAddrRewriter;
 use super::iprewriter::IpRewriter;
 use super::rewriter::Rewriter;
 use super::tcprewriter::TcpRewriter;
@@ -63,11 +65,15 @@ pub static CLASS: ElementClass = ElementClass {
             };
             if !(e.downcast_ref::<IpRewriter>().is_some()
                 || e.downcast_ref::<TcpRewriter>().is_some()
-                || e.downcast_ref::<UdpRewriter>().is_some())
+                || e.downcast_ref::<UdpRewriter>().is_some()
+                || e.downcast_ref::<IpAddrRewriter>().is_some()
+                || e.downcast_ref::<IcmpPingRewriter>().is_some())
             {
                 return Err(ConfigError::new(
                     ErrorKind::BadValue,
-                    format!("MAPS: '{n}' is not an IPRewriter, TCPRewriter or UDPRewriter"),
+                    format!(
+                        "MAPS: '{n}' is not an IP rewriter (IPRewriter, TCPRewriter, UDPRewriter, IPAddrRewriter, ICMPPingRewriter)"
+                    ),
                 ));
             }
             maps.push(i);
@@ -91,6 +97,16 @@ fn rewriter_of(e: &mut dyn Element) -> Option<&mut Rewriter> {
     }
     if e.downcast_ref::<TcpRewriter>().is_some() {
         return e.downcast_mut::<TcpRewriter>().map(TcpRewriter::rewriter);
+    }
+    if e.downcast_ref::<IcmpPingRewriter>().is_some() {
+        return e
+            .downcast_mut::<IcmpPingRewriter>()
+            .map(IcmpPingRewriter::rewriter);
+    }
+    if e.downcast_ref::<IpAddrRewriter>().is_some() {
+        return e
+            .downcast_mut::<IpAddrRewriter>()
+            .map(IpAddrRewriter::rewriter);
     }
     e.downcast_mut::<UdpRewriter>().map(UdpRewriter::rewriter)
 }
@@ -212,7 +228,7 @@ mod tests {
     fn argument_errors() {
         for (cfg, want) in [
             ("nosuch", "no element"),
-            ("c", "not an IPRewriter"),
+            ("c", "not an IP rewriter"),
             ("", "MAPS"),
         ] {
             let src = format!(

@@ -4,6 +4,7 @@
 use crate::element::ElementClass;
 
 pub mod bandwidthmeter;
+pub mod bandwidthshaper;
 pub mod bwratedsplitter;
 pub mod bwratedunqueue;
 pub mod ewma;
@@ -16,6 +17,7 @@ pub mod tokenbucket;
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
     &bandwidthmeter::CLASS,
+    &bandwidthshaper::CLASS,
     &bwratedsplitter::CLASS,
     &bwratedunqueue::CLASS,
     &meter::CLASS,

@@ -113,7 +113,7 @@ mod tests {
         assert!(sink_contents(&r, "t").is_empty());
         assert_eq!(
             r.read("rt.table").unwrap(),
-            "10.0.0.0/24\t-\t0\n0.0.0.0/0\t10.0.0.2\t1\n"
+            "10.0.0.0/24\t\t-\t\t0\n0.0.0.0/0\t\t10.0.0.2\t1\n"
         );
     }
 

@@ -10,12 +10,14 @@ pub mod checklength;
 pub mod checkpaint;
 pub mod clickyinfo;
 pub mod counter;
+pub mod delayshaper;
 pub mod discard;
 pub mod dropbroadcasts;
 pub mod frontdropqueue;
 pub mod hashswitch;
 pub mod idle;
 pub mod infinitesource;
+pub mod linkunqueue;
 pub mod notify;
 pub mod null;
 pub mod paint;
@@ -32,8 +34,12 @@ pub mod rrsched;
 pub mod rrswitch;
 #[cfg(test)]
 mod scenario_tests;
+pub mod schedordertest;
+pub mod scheduleinfo;
 pub mod setpackettype;
+pub mod settimestamp;
 pub mod staticswitch;
+pub mod stridesched;
 pub mod strip;
 pub mod switch;
 pub mod tee;
@@ -53,12 +59,14 @@ pub static CLASSES: &[&ElementClass] = &[
     &checkpaint::CLASS,
     &clickyinfo::CLASS,
     &counter::CLASS,
+    &delayshaper::CLASS,
     &discard::CLASS,
     &dropbroadcasts::CLASS,
     &frontdropqueue::CLASS,
     &hashswitch::CLASS,
     &idle::CLASS,
     &infinitesource::CLASS,
+    &linkunqueue::CLASS,
     &null::CLASS,
     &paint::CLASS,
     &red::CLASS,
@@ -72,8 +80,12 @@ pub static CLASSES: &[&ElementClass] = &[
     &ratedsource::CLASS,
     &rrsched::CLASS,
     &rrswitch::CLASS,
+    &scheduleinfo::CLASS,
+    &schedordertest::CLASS,
     &setpackettype::CLASS,
+    &settimestamp::CLASS,
     &staticswitch::CLASS,
+    &stridesched::CLASS,
     &strip::CLASS,
     &switch::CLASS,
     &tee::CLASS,

@@ -88,11 +88,59 @@ pub fn upstream_queues(r: &Router, eid: usize, port: usize) -> Option<Vec<usize>
     Some(out)
 }
 
+/// Pull-through elements that hold packets back until a timer (the
+/// shapers): while one is closed, its pullers may sleep even with packets
+/// queued, and its timer wakes them.
+fn gates(class: &str) -> bool {
+    matches!(class, "DelayShaper" | "BandwidthShaper")
+}
+
+/// The shapers on the pull paths into input `port` of `eid`.
+fn upstream_gates(r: &Router, eid: usize, port: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    let mut stack = alloc::vec![(eid, port)];
+    while let Some((e, p)) = stack.pop() {
+        for c in &r.flat_config().connections {
+            if c.to != e || c.to_port != p || seen.contains(&c.from) {
+                continue;
+            }
+            seen.push(c.from);
+            let info = r.info(c.from);
+            if gates(info.class.name) {
+                out.push(c.from);
+            }
+            for (q, k) in info.inputs.iter().enumerate() {
+                if *k == PortKind::Pull {
+                    stack.push((c.from, q));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// True if the element `eid` is a shaper holding packets back.
+fn gate_closed(cx: &Ctx, eid: usize) -> bool {
+    cx.with_element(eid, |e, _| {
+        e.downcast_ref::<super::delayshaper::DelayShaper>()
+            .map(|d| d.closed())
+            .or_else(|| {
+                e.downcast_ref::<crate::elements::ratelimit::bandwidthshaper::BandwidthShaper>()
+                    .map(|b| b.closed())
+            })
+            .unwrap_or(false)
+    })
+    .unwrap_or(false)
+}
+
 /// What a pulling task knows about its upstream.
 #[derive(Debug, Default, Clone)]
 pub struct UpstreamSignal {
     /// The queues it pulls from; `None`: it cannot know, so never sleeps.
     queues: Option<Vec<usize>>,
+    /// Shapers in between.
+    gates: Vec<usize>,
 }
 
 impl UpstreamSignal {
@@ -101,12 +149,16 @@ impl UpstreamSignal {
     pub fn new(cx: &Ctx, port: usize) -> Self {
         UpstreamSignal {
             queues: upstream_queues(cx.router(), cx.eid(), port),
+            gates: upstream_gates(cx.router(), cx.eid(), port),
         }
     }
 
     /// True if a packet may be waiting upstream (Click's signal is active):
     /// false only when every upstream queue is empty.
     pub fn active(&self, cx: &Ctx) -> bool {
+        if self.gates.iter().any(|&g| gate_closed(cx, g)) {
+            return false;
+        }
         match &self.queues {
             None => true,
             Some(_) => self.known_nonempty(cx),
@@ -117,6 +169,9 @@ impl UpstreamSignal {
     /// returned nothing (an element in between diverted a packet) is worth
     /// retrying at once, and counts as progress for the driver.
     pub fn known_nonempty(&self, cx: &Ctx) -> bool {
+        if self.gates.iter().any(|&g| gate_closed(cx, g)) {
+            return false;
+        }
         self.queues.as_ref().is_some_and(|qs| {
             qs.iter().any(|&q| {
                 cx.with_element(q, |e, _| {

@@ -7,6 +7,8 @@
 //! the device filled become the packets, without a copy. Frames that arrive
 //! on a NIC no `FromDevice` names are dropped and counted in `data/mb/`.
 //!
+//! `PollDevice(DEVNAME [, PROMISC, BURST])`: the same element, under the name of Click's Linux kernel polling driver.
+//!
 //! # Ports
 //! No inputs; one push output.
 //!
@@ -51,30 +53,51 @@ pub static CLASS: ElementClass = ElementClass {
     ports: "0/1",
     processing: "h/h",
     phase: 0,
-    make: |args, _cx| {
-        let dev: Word = args.required("DEVNAME")?;
-        let nic = parse_devname(&dev.0).ok_or_else(|| bad_devname(&dev.0))?;
-        let burst: usize = args.keyword_or("BURST", 32)?;
-        let timestamp = args.keyword_or("TIMESTAMP", true)?;
-        let snaplen: usize = args.keyword_or("SNAPLEN", 65535)?;
-        let force_ip = args.keyword_or("FORCE_IP", false)?;
-        for k in ["PROMISC", "SNIFFER", "OUTBOUND"] {
-            let _: Option<bool> = args.keyword(k)?;
-        }
-        let _: Option<Word> = args.keyword("METHOD")?;
-        if burst == 0 {
-            return Err("BURST must be positive".into());
-        }
-        Ok(Box::new(FromDevice {
-            nic,
-            burst,
-            timestamp,
-            snaplen: snaplen.max(14),
-            force_ip,
-            counts: DeviceCounts::default(),
-        }))
-    },
+    make: |args, _cx| configure(args, false),
 };
+
+/// The `PollDevice` class: FromDevice under the name Click's Linux
+/// kernel driver uses (third positional argument BURST, not SNAPLEN).
+pub static POLL: ElementClass = ElementClass {
+    name: "PollDevice",
+    ports: "0/1",
+    processing: "h/h",
+    phase: 0,
+    make: |args, _cx| configure(args, true),
+};
+
+fn configure(
+    args: &mut click::confparse::Args,
+    poll: bool,
+) -> Result<Box<dyn Element>, ConfigError> {
+    let dev: Word = args.required("DEVNAME")?;
+    let nic = parse_devname(&dev.0).ok_or_else(|| bad_devname(&dev.0))?;
+    let _: Option<bool> = args.optional("PROMISC")?;
+    let (snaplen, burst): (usize, usize) = if poll {
+        let burst = args.optional("BURST")?.unwrap_or(32);
+        (args.keyword_or("SNAPLEN", 65535)?, burst)
+    } else {
+        let snaplen = args.optional("SNAPLEN")?.unwrap_or(65535);
+        (snaplen, args.keyword_or("BURST", 32)?)
+    };
+    let timestamp = args.keyword_or("TIMESTAMP", true)?;
+    let force_ip = args.keyword_or("FORCE_IP", false)?;
+    for k in ["SNIFFER", "OUTBOUND"] {
+        let _: Option<bool> = args.keyword(k)?;
+    }
+    let _: Option<Word> = args.keyword("METHOD")?;
+    if burst == 0 {
+        return Err("BURST must be positive".into());
+    }
+    Ok(Box::new(FromDevice {
+        nic,
+        burst,
+        timestamp,
+        snaplen: snaplen.max(14),
+        force_ip,
+        counts: DeviceCounts::default(),
+    }))
+}
 
 /// Receives frames from one NIC.
 pub struct FromDevice {

@@ -8,7 +8,7 @@ use click::element::ElementClass;
 use click::Registry;
 
 /// The guest-side classes.
-pub static CLASSES: &[&ElementClass] = &[&fromdevice::CLASS, &todevice::CLASS];
+pub static CLASSES: &[&ElementClass] = &[&fromdevice::CLASS, &fromdevice::POLL, &todevice::CLASS];
 
 /// The engine's standard library plus the guest's device elements.
 pub fn registry() -> Registry {

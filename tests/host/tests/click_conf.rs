@@ -1,0 +1,199 @@
+//! The elements and argument forms Click's own example configurations
+//! (`conf/` in Click's source) use, in our own configurations written the
+//! way those files are, since CI cannot fetch Click: `mbctl check` passes
+//! them, `mbctl run` runs them, and a KernelTun answers the host's pings
+//! through a real tun device.
+
+use mb_tests_host::{in_ci, is_root, mbctl, run_in, stderr, stdout, Scratch};
+
+/// mazu-nat.click's declarations and device setup, udpgen.click's
+/// source, delay.click's shapers, the tun and host elements.
+const CLICK_STYLE: &str = r#"
+AddressInfo(
+  intern 	10.0.0.1	10.0.0.0/8	00:50:ba:85:84:a9,
+  extern	209.6.198.213	209.6.198.0/24	00:e0:98:09:ab:af,
+  extern_next_hop				02:00:0a:11:22:1f,
+);
+elementclass GatewayDevice {
+  $device |
+  from :: PollDevice($device, true) -> output;
+  input -> q :: Queue(1024) -> to :: ToDevice($device);
+  ScheduleInfo(from .1, to 1);
+}
+extern_dev :: GatewayDevice(eth0);
+intern_dev :: GatewayDevice(eth1) -> Discard;
+extern_dev -> c :: Classifier(12/0806 20/0002, -);
+c[0] -> [1] arpq :: ARPQuerier(extern);
+c[1] -> Strip(14) -> CheckIPHeader -> IPMirror
+  -> StoreIPAddress(intern, src) -> SetIPAddress(extern:ip)
+  -> arpq -> extern_dev;
+FastUDPSource(1000, 100, 60, extern:eth, extern, 1234, extern_next_hop, 1.0.0.2, 1234, 1, 0, 1)
+  -> SetTimestamp -> DelayShaper(10ms) -> BandwidthShaper(131072B/s)
+  -> LinkUnqueue(40ms, 10Mbps) -> intern_dev;
+FromHost(fake0, 198.18.2.50/28) -> ToHostSniffers(fake0);
+kt :: KernelTun(1.0.0.1/8) -> Queue -> kt;
+Idle -> ToHost;
+i1 :: InfiniteSource(\<11>, -1, 5) -> q1 :: Queue;
+i2 :: InfiniteSource(\<22>, -1, 5) -> q2 :: Queue;
+q1 -> [0] ss :: StrideSched(10, 30); q2 -> [1] ss;
+ss -> Unqueue -> Discard;
+"#;
+
+#[test]
+fn click_style_configurations_pass_check_and_vms_refuse_host_elements() {
+    let d = Scratch::new("clickconf");
+    std::fs::write(d.join("c.click"), CLICK_STYLE).unwrap();
+    let o = run_in(&d.0, &["check", "c.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A VM has no host stack: each tun/tap element by name, nothing else.
+    let o = run_in(&d.0, &["check", "--vm", "c.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for class in ["FromHost", "ToHostSniffers", "KernelTun", "ToHost"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!(":: {class}' talks to the host's network stack"))),
+            "{class}: {err}"
+        );
+    }
+    assert!(err.ends_with("c.click: 4 errors\n"), "{err}");
+}
+
+#[test]
+fn schedorder_and_stride_configurations_run() {
+    let d = Scratch::new("clickconf-run");
+    // schedorder1.click, as Click ships it.
+    let sched = "s1 :: SchedOrderTest(1, SIZE 100, STOP true);\n\
+                 s2 :: SchedOrderTest(2, SIZE 100, LIMIT 10);\n\
+                 s3 :: SchedOrderTest(3, SIZE 100);\n\
+                 ScheduleInfo(s1 1, s2 2, s3 3);\n\
+                 DriverManager(wait_stop, print s1.order, stop);\n";
+    std::fs::write(d.join("sched.click"), sched).unwrap();
+    let o = run_in(&d.0, &["run", "--simtime", "sched.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o).split_whitespace().map(String::from).collect();
+    assert_eq!(ids.len(), 100, "{}", stdout(&o));
+    assert_eq!(ids.iter().filter(|i| *i == "2").count(), 10, "LIMIT 10");
+    // stridetest.click's shape: 1:3 tickets over two sources.
+    let stride = "i1 :: InfiniteSource(\\<11>, 400) -> q1 :: Queue(400);\n\
+                  i2 :: InfiniteSource(\\<22>, 400) -> q2 :: Queue(400);\n\
+                  q1 -> [0] ss :: StrideSched(10, 30); q2 -> [1] ss;\n\
+                  ss -> Unqueue(LIMIT 400) -> c :: Classifier(0/11, -);\n\
+                  c[0] -> a :: Counter -> Discard; c[1] -> b :: Counter -> Discard;\n";
+    std::fs::write(d.join("stride.click"), stride).unwrap();
+    let o = run_in(
+        &d.0,
+        &[
+            "run",
+            "--simtime",
+            "stride.click",
+            "-h",
+            "a.count",
+            "-h",
+            "b.count",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("a.count:\n100\n"), "{out}");
+    assert!(out.contains("b.count:\n300\n"), "{out}");
+}
+
+#[test]
+fn kerneltun_answers_the_hosts_pings() {
+    let have_tun = std::path::Path::new("/dev/net/tun").exists();
+    let have_ping = std::process::Command::new("ping")
+        .arg("-V")
+        .output()
+        .is_ok();
+    if !(is_root() && have_tun && have_ping) {
+        assert!(!in_ci(), "needs root, /dev/net/tun and ping");
+        eprintln!("skipped: needs root, /dev/net/tun and ping");
+        return;
+    }
+    // dnsproxy.click's shape: a tun device whose packets the router
+    // answers; the host pings an address on the tun's network.
+    let cfg = "kt :: KernelTun(10.213.0.1/24, DEVNAME mbkt0)\n\
+               -> CheckIPHeader -> ICMPPingResponder -> c :: Counter -> Queue -> kt;\n";
+    let d = Scratch::new("kerneltun");
+    std::fs::write(d.join("tun.click"), cfg).unwrap();
+    let mut child = std::process::Command::new(mbctl())
+        .current_dir(&d.0)
+        .args(["run", "tun.click"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::path::Path::new("/sys/class/net/mbkt0").exists()
+    });
+    let ping = std::process::Command::new("ping")
+        .args(["-c", "2", "-W", "3", "10.213.0.2"])
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        up,
+        "no tun device: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        ping.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The device goes with the process.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!std::path::Path::new("/sys/class/net/mbkt0").exists());
+}
+
+#[test]
+fn control_socket_speaks_clicks_protocol() {
+    use std::io::{Read, Write};
+    let port = 42000 + (std::process::id() % 1000) as u16;
+    let cfg = format!(
+        "ControlSocket(TCP, {port}, LOCALHOST true);\n\
+         InfiniteSource(LIMIT 5) -> c :: Counter -> Discard;\n"
+    );
+    let mut child = std::process::Command::new(mbctl())
+        .args(["run", "-e", &cfg])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let conn = (0..100).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let Some(mut s) = conn else {
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        panic!("no ControlSocket: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    s.write_all(
+        b"READ c.count\nWRITE c.reset\nREAD nope.count\nREAD c.nope\n\
+          WRITEDATA c.reset 0\nCHECKWRITE c.count\nFROB\nQUIT\n",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = String::new();
+    let r = s.read_to_string(&mut got);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    r.unwrap();
+    // What Click 2.1's ControlSocket answers to the same commands.
+    assert_eq!(
+        got,
+        "Click::ControlSocket/1.3\r\n\
+         200 Read handler 'c.count' OK\r\nDATA 1\r\n5\
+         200 Write handler 'c.reset' OK\r\n\
+         510 No element named 'nope'\r\n\
+         511 No handler named 'c.nope'\r\n\
+         200 Write handler 'c.reset' OK\r\n\
+         511 Handler 'c.count' not writable\r\n\
+         501 Command 'FROB' unimplemented\r\n\
+         200 Goodbye!\r\n"
+    );
+}
