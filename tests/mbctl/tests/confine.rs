@@ -86,8 +86,19 @@ fn qemu_is_confined_and_still_forwards() {
         .collect();
     assert!(uids.iter().all(|u| *u != "0"), "a root uid left: {uids:?}");
     assert_eq!(status_field(pid, "Seccomp"), "2");
-    // No new process: QEMU runs in its own session, not daemonized by a
-    // fork its sandbox (spawn=deny) would kill.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let sandbox = cmdline
+        .split(|&b| b == 0)
+        .skip_while(|a| *a != b"-sandbox")
+        .nth(1)
+        .map(|a| String::from_utf8_lossy(a).into_owned());
+    assert_eq!(
+        sandbox.as_deref(),
+        Some("on,obsolete=deny,spawn=deny,resourcecontrol=deny"),
+        "QEMU's sandbox"
+    );
+    // QEMU leads its own session: the agent made it, not -daemonize,
+    // whose forks (a session's leader forks again) spawn=deny would kill.
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let sid: i32 = stat
         .rsplit(')')
@@ -126,6 +137,16 @@ fn qemu_is_confined_and_still_forwards() {
     // directory above it stays root's alone.
     assert_eq!(mode(&root), (0o710, 0), "{}", root.display());
     assert_eq!(mode(&h.run), (0o700, 0), "{}", h.run.display());
+    // What QEMU opened as root before dropping privileges stays root's.
+    for f in ["console.sock", "console.log", "qemu.pid", "qemu.log"] {
+        let p = h.run.join("vms/fw").join(f);
+        let (m, uid) = mode(&p);
+        assert!(
+            m & 0o077 == 0 && uid == 0,
+            "{}: {m:o}, uid {uid}",
+            p.display()
+        );
+    }
     // Its own cgroup, limited to the guest's memory plus QEMU's overhead.
     let limit = memory_limit_file(pid);
     assert!(
