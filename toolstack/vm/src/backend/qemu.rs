@@ -63,7 +63,7 @@ pub struct Jail {
     pub runas: Option<String>,
     /// The directory `-chroot` confines QEMU to (root only): the guest's
     /// directory, which holds its store socket.
-    pub chroot: Option<std::path::PathBuf>,
+    pub chroot: Option<PathBuf>,
     /// Per NIC, the fd of its socket already connected to its peer
     /// (socket NICs whose peer was there at launch).
     pub nic_fds: Vec<Option<i32>>,
@@ -294,18 +294,15 @@ impl Qemu {
         let fds: Vec<i32> = jail.nic_fds.iter().flatten().copied().collect();
         let argv = args(plan, accel, nics, &jail);
         let log = plan.files.qemu_log();
-        let out = std::fs::write(&log, format!("{} {}\n", bin.display(), argv.join(" ")))
+        let log_file = std::fs::write(&log, format!("{} {}\n", bin.display(), argv.join(" ")))
             .and_then(|()| std::fs::OpenOptions::new().append(true).open(&log))
-            .with_context(|| format!("writing {}", log.display()))?;
-        let err = out
-            .try_clone()
             .with_context(|| format!("writing {}", log.display()))?;
         let mut cmd = Command::new(&bin);
         cmd.args(&argv)
             .current_dir(dir)
             .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         // Its own session, so it outlives the agent and no signal to the
         // agent's group reaches it. The agent blocks SIGTERM/SIGINT/SIGHUP
         // to take them with sigwait; exec keeps the mask, and QEMU would
@@ -333,7 +330,15 @@ impl Qemu {
         let started = cmd
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))
-            .and_then(|child| self.wait_set_up(plan, child, jail.runas.is_some()));
+            .and_then(|mut child| {
+                let log = child.stderr.take().and_then(|err| {
+                    std::thread::Builder::new()
+                        .name(format!("qemu-log-{}", child.id()))
+                        .spawn(move || keep_messages(err, log_file))
+                        .ok()
+                });
+                wait_set_up(plan, child, log, jail.runas.is_some())
+            });
         if started.is_err() {
             if let Some(cg) = &cgroup {
                 cg.remove();
@@ -354,41 +359,62 @@ impl Qemu {
         drop(socks);
         started.map(|pid| (pid, unreachable))
     }
+}
 
-    /// Waits until `child` has set its VM up, then leaves it to a thread
-    /// that reaps it when it exits (QEMU is the agent's child until the
-    /// agent goes; then init's).
-    fn wait_set_up(&self, plan: &Plan, mut child: std::process::Child, runas: bool) -> Result<i32> {
-        let pid = child.id() as i32;
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().context("waiting for QEMU")? {
-                bail!(
-                    "QEMU failed to start ({status}): {}",
-                    messages(&plan.files).trim()
-                );
-            }
-            if set_up(pid, runas, &plan.files.pid_file()) {
-                break;
-            }
-            if start.elapsed() > SETUP_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("QEMU did not set its VM up within {SETUP_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
+/// Most of QEMU's stderr its log keeps: a guest can make QEMU complain
+/// without end, and the log is in the run directory (often tmpfs: memory).
+const MESSAGES_MAX: u64 = 64 << 10;
+
+/// Copies QEMU's stderr into its log, up to [`MESSAGES_MAX`] bytes, and
+/// drops the rest, until QEMU exits (and with it the pipe's far end).
+fn keep_messages(mut from: std::process::ChildStderr, mut to: std::fs::File) {
+    use std::io::Read;
+    let _ = std::io::copy(&mut (&mut from).take(MESSAGES_MAX), &mut to);
+    let _ = std::io::copy(&mut from, &mut std::io::sink());
+}
+
+/// Waits until `child` has set its VM up, then leaves it to a thread that
+/// reaps it when it exits (QEMU is the agent's child until the agent
+/// goes; then init's). `log` is the thread keeping its stderr.
+fn wait_set_up(
+    plan: &Plan,
+    mut child: std::process::Child,
+    log: Option<std::thread::JoinHandle<()>>,
+    runas: bool,
+) -> Result<i32> {
+    let pid = child.id() as i32;
+    let start = Instant::now();
+    let failed = loop {
+        if let Some(status) = child.try_wait().context("waiting for QEMU")? {
+            break format!("QEMU failed to start ({status})");
         }
-        let reaper = std::thread::Builder::new()
-            .name(format!("qemu-{pid}"))
-            .spawn(move || {
-                let _ = child.wait();
-            });
-        if let Err(e) = reaper {
-            // Not fatal: QEMU runs; it stays a zombie once it exits.
-            eprintln!("note: no thread to reap QEMU {pid}: {e}");
+        if set_up(pid, runas, &plan.files.pid_file()) {
+            let reaper = std::thread::Builder::new()
+                .name(format!("qemu-{pid}"))
+                .spawn(move || {
+                    let _ = child.wait();
+                    if let Some(l) = log {
+                        let _ = l.join();
+                    }
+                });
+            if let Err(e) = reaper {
+                // Not fatal: QEMU runs; it stays a zombie once it exits.
+                eprintln!("note: no thread to reap QEMU {pid}: {e}");
+            }
+            return Ok(pid);
         }
-        Ok(pid)
+        if start.elapsed() > SETUP_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break format!("QEMU did not set its VM up within {SETUP_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // It has exited: its stderr is complete once the copy ends.
+    if let Some(l) = log {
+        let _ = l.join();
     }
+    bail!("{failed}: {}", messages(&plan.files).trim())
 }
 
 impl Backend for Qemu {
