@@ -50,9 +50,13 @@ fn with_fault(h: &Host, fault: &str, args: &[String]) -> Output {
 /// [`Host::agent_pids`] stops naming it early, and a command in that
 /// moment reaches the old store's socket and is reset.
 fn exited(pid: i32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return true;
     };
+    if comm.trim() != "mbctl-agent" {
+        return true; // the pid went to another process
+    }
     tasks.flatten().all(|t| {
         std::fs::read_to_string(t.path().join("stat")).map_or(true, |s| {
             s.rsplit(')')
