@@ -189,13 +189,16 @@ impl Host {
                 "guest nodes left"
             );
         }
-        let vms = self.run.join("vms");
-        let left: Vec<_> = std::fs::read_dir(&vms)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
-        assert!(left.is_empty(), "files left in {}: {left:?}", vms.display());
+        // The VMs' files, and their QEMUs' guest directories.
+        for dir in ["vms", "guests"] {
+            let d = self.run.join(dir);
+            let left: Vec<_> = std::fs::read_dir(&d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect();
+            assert!(left.is_empty(), "files left in {}: {left:?}", d.display());
+        }
     }
 }
 

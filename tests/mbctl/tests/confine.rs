@@ -1,6 +1,7 @@
 //! A middlebox's QEMU runs confined: an unprivileged user, QEMU's seccomp
-//! sandbox, its own cgroup with a memory limit; and NIC names that would
-//! inject QEMU options are refused before anything is made.
+//! sandbox, chrooted to its guest directory, its own cgroup with a memory
+//! limit; and NIC names that would inject QEMU options are refused before
+//! anything is made.
 
 use mb_tests_mbctl::{can_run, ip, ping_ok, Host, Netns};
 use std::path::PathBuf;
@@ -85,6 +86,67 @@ fn qemu_is_confined_and_still_forwards() {
         .collect();
     assert!(uids.iter().all(|u| *u != "0"), "a root uid left: {uids:?}");
     assert_eq!(status_field(pid, "Seccomp"), "2");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let sandbox = cmdline
+        .split(|&b| b == 0)
+        .skip_while(|a| *a != b"-sandbox")
+        .nth(1)
+        .map(|a| String::from_utf8_lossy(a).into_owned());
+    assert_eq!(
+        sandbox.as_deref(),
+        Some("on,obsolete=deny,spawn=deny,resourcecontrol=deny"),
+        "QEMU's sandbox"
+    );
+    // QEMU leads its own session: the agent made it, not -daemonize,
+    // whose forks (a session's leader forks again) spawn=deny would kill.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let sid: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(sid, pid, "QEMU is not its own session's leader");
+
+    // Its root is its guest directory, which holds its store socket and
+    // nothing else; the host's files are out of its reach.
+    let root = std::fs::read_link(format!("/proc/{pid}/root")).expect("QEMU's root");
+    assert!(
+        root.starts_with(h.run.join("guests")),
+        "QEMU's root is {}, not its guest directory",
+        root.display()
+    );
+    let inside: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(inside, ["store.sock"], "in {}", root.display());
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/root/etc/passwd")).exists(),
+        "QEMU can open /etc/passwd"
+    );
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        (m.mode() & 0o7777, m.uid())
+    };
+    // QEMU's user can only search it (reach the socket); the run
+    // directory above it stays root's alone.
+    assert_eq!(mode(&root), (0o710, 0), "{}", root.display());
+    assert_eq!(mode(&h.run), (0o700, 0), "{}", h.run.display());
+    // What QEMU opened as root before dropping privileges stays root's.
+    for f in ["console.sock", "console.log", "qemu.pid", "qemu.log"] {
+        let p = h.run.join("vms/fw").join(f);
+        let (m, uid) = mode(&p);
+        assert!(
+            m & 0o077 == 0 && uid == 0,
+            "{}: {m:o}, uid {uid}",
+            p.display()
+        );
+    }
     // Its own cgroup, limited to the guest's memory plus QEMU's overhead.
     let limit = memory_limit_file(pid);
     assert!(
@@ -110,6 +172,12 @@ fn qemu_is_confined_and_still_forwards() {
     h.ok(&["agent", "stop"]);
     let n2: u64 = h.ok(&["read", "fw", "c.count"]).trim().parse().unwrap();
     assert!(n2 >= n, "c.count = {n2} after the agent restarted");
+
+    // A restarted agent's store is reached through the same directory.
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        root
+    );
 
     let cgroup_dir = limit.parent().unwrap().to_path_buf();
     h.ok(&["destroy", "fw"]);

@@ -44,9 +44,36 @@ fn with_fault(h: &Host, fault: &str, args: &[String]) -> Output {
         .expect("running mbctl")
 }
 
+/// Whether process `pid` has exited: each of its threads gone or a
+/// zombie, so its sockets are closed (the last thread closes them). A
+/// dying process's environment is unreadable before that, so
+/// [`Host::agent_pids`] stops naming it early, and a command in that
+/// moment reaches the old store's socket and is reset.
+fn exited(pid: i32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    if comm.trim() != "mbctl-agent" {
+        return true; // the pid went to another process
+    }
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    })
+}
+
 fn wait_agent_gone(h: &Host) {
     let start = Instant::now();
-    while !h.agent_pids().is_empty() {
+    let pid: Option<i32> = std::fs::read_to_string(h.run.join("agent.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    while !h.agent_pids().is_empty() || pid.is_some_and(|p| !exited(p)) {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "agent still runs"

@@ -357,6 +357,26 @@ fn errors_leave_nothing_behind() {
         "socket:/tmp/b",
     ]);
     assert!(e.contains("tiny"), "{e}");
+    // QEMU itself fails (more memory than an address space holds): its
+    // own words, from its stderr, and nothing left.
+    let e = h.fails(&[
+        "boot",
+        cfg,
+        "--name",
+        "huge",
+        "--accel",
+        "tcg",
+        "--memory",
+        "900000G",
+        "--nic",
+        "socket:/tmp/a",
+        "--nic",
+        "socket:/tmp/b",
+    ]);
+    assert!(
+        e.contains("QEMU failed to start") && e.contains("guest memory"),
+        "{e}"
+    );
     assert_eq!(json_names(&h.ok(&["ls", "--json"])), ["one"]);
     h.ok(&["destroy", "one"]);
     h.assert_clean();

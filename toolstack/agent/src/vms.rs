@@ -30,16 +30,29 @@ pub trait GuestPorts: Send + Sync {
 
 impl GuestPorts for mb_xenstored::Server {
     fn add(&self, domid: u32, socket: &Path) -> Result<()> {
-        // The socket belongs to the user QEMU drops to: it reconnects as that.
+        // The socket belongs to the user QEMU drops to: it reconnects as
+        // that, from inside the directory it is confined to.
         let user = mb_vm::backend::confine::vmm_user()?;
-        if let Some(u) = &user {
-            mb_vm::backend::confine::open_path_to(socket, u)?;
+        if let Some(dir) = socket.parent() {
+            mb_vm::backend::confine::guest_dir(dir, user.as_ref())?;
         }
         self.add_guest_socket_owned(domid, socket, user.map(|u| (u.uid, u.gid)))
             .with_context(|| format!("serving domain {domid} on {}", socket.display()))
     }
     fn remove(&self, domid: u32) -> Result<()> {
         Ok(self.remove_guest(domid)?)
+    }
+}
+
+/// Stops serving `domid` and removes its guest directory.
+fn unserve(ctx: &Ctx, domid: u32) -> Result<()> {
+    let r = ctx.ports.remove(domid);
+    let dir = ctx.run.guest_dir(domid);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            r.and(Err(e).with_context(|| format!("removing {}", dir.display())))
+        }
+        _ => r,
     }
 }
 
@@ -72,11 +85,16 @@ pub fn tail(path: &Path, n: usize) -> String {
 
 fn serial_tail(files: &VmFiles) -> String {
     let t = tail(&files.console_log(), CRASH_LINES);
-    if t.is_empty() {
+    let mut s = if t.is_empty() {
         "(the guest printed nothing)".into()
     } else {
         format!("the guest's serial output ends with:\n{t}")
+    };
+    let q = mb_vm::backend::qemu::messages(files);
+    if !q.trim().is_empty() {
+        s.push_str(&format!("\nQEMU said:\n{}", q.trim()));
     }
+    s
 }
 
 /// Boots a middlebox; returns notes and a one-line result. On error,
@@ -180,7 +198,7 @@ pub fn boot(
     rec.pid = launched.pid;
     rec.accel = launched.accel.clone();
     rec.nics = launched.nics.clone();
-    let mut notes: Vec<String> = launched.note.clone().into_iter().collect();
+    let mut notes = launched.notes.clone();
     let r = (|| -> Result<()> {
         clickos::apply(st, &rec.store_ops())?;
         fault::step()?;
@@ -217,7 +235,7 @@ pub fn boot(
         State::Running.as_str(),
     )?;
     fault::step()?;
-    if launched.accel == "tcg" && notes.is_empty() && req.accel == "auto" {
+    if launched.accel == "tcg" && req.accel == "auto" && !notes.iter().any(|n| n.contains("TCG")) {
         notes.push("running under TCG".into());
     }
     Ok((
@@ -302,7 +320,7 @@ pub fn cleanup(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Record)
     if be.chooses_domid() {
         // A crashed one's port and home went when it was marked so.
         if rec.state != State::Crashed {
-            note(&mut first, ctx.ports.remove(rec.domid));
+            note(&mut first, unserve(ctx, rec.domid));
         }
         note(&mut first, st.rm(&clickos::home(rec.domid)));
     }
@@ -449,7 +467,7 @@ pub fn mark_crashed(ctx: &Ctx, st: &mut dyn StoreOps, be: &dyn Backend, rec: &Re
     let files = VmFiles::new(ctx.run, &rec.name);
     let _ = be.remove_nics(rec);
     if be.chooses_domid() {
-        let _ = ctx.ports.remove(rec.domid);
+        let _ = unserve(ctx, rec.domid);
         let _ = st.rm(&clickos::home(rec.domid));
     }
     let last = tail(&files.console_log(), CRASH_LINES);

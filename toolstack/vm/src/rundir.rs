@@ -61,9 +61,15 @@ impl RunDir {
         self.root.join("xenstored.sock")
     }
 
+    /// The directory of domain `domid`'s QEMU: its root once confined
+    /// (`-chroot`), holding only its store socket.
+    pub fn guest_dir(&self, domid: u32) -> PathBuf {
+        self.root.join("guests").join(domid.to_string())
+    }
+
     /// The socket a guest's console connects to, acting as domain `domid`.
     pub fn guest_socket(&self, domid: u32) -> PathBuf {
-        self.root.join("guests").join(format!("{domid}.sock"))
+        self.guest_dir(domid).join("store.sock")
     }
 
     /// The store's snapshot and log.
@@ -113,7 +119,7 @@ mod tests {
     fn layout() {
         let r = RunDir::new("/tmp/x");
         assert_eq!(r.store_socket(), Path::new("/tmp/x/xenstored.sock"));
-        assert_eq!(r.guest_socket(3), Path::new("/tmp/x/guests/3.sock"));
+        assert_eq!(r.guest_socket(3), Path::new("/tmp/x/guests/3/store.sock"));
         assert_eq!(r.pid_file(), Path::new("/tmp/x/agent.pid"));
         assert_eq!(r.client_store(), r.store_socket());
     }

@@ -2,11 +2,14 @@
 //! and its own cgroup with memory and CPU limits.
 //!
 //! QEMU opens what it needs as root (the kernel image, taps through
-//! `/dev/net/tun`, its console socket and log, the pid file), then
-//! `-runas` drops it to [`VMM_USER`] before the guest runs. After that it
-//! only reconnects to its store socket, which the agent gives to that user.
-//! Socket NICs are handed to it already connected, so it never needs to
-//! reach the peer's socket file.
+//! `/dev/net/tun`, its console socket and log, the pid file), then, before
+//! the guest runs, `-chroot` confines it to its guest directory
+//! ([`guest_dir`]: the store socket and nothing else) and `-runas` drops
+//! it to [`VMM_USER`]. After that it only reconnects to its store socket,
+//! which the agent gives to that user, by a name relative to that
+//! directory (QEMU starts in it, and it is `/` once chrooted). Socket NICs
+//! are handed to it already connected, so it never needs to reach the
+//! peer's socket file.
 
 use crate::bail;
 use crate::error::{Context, Result};
@@ -18,11 +21,26 @@ use std::sync::OnceLock;
 /// (`$MB_QEMU_USER` names another).
 pub const VMM_USER: &str = "mb-qemu";
 
-/// QEMU's seccomp sandbox. `elevateprivileges=deny` and `spawn=deny` are
-/// left out: QEMU 7.2 installs the filter before `-runas`'s setuid and
-/// `-daemonize`'s fork/setsid, and both kill it with SIGSYS then; once it
-/// has dropped to an unprivileged user, set*id cannot raise it anyway.
-pub const SANDBOX: &str = "on,obsolete=deny,resourcecontrol=deny";
+/// QEMU's seccomp sandbox when it changes user itself (`-runas`): all of
+/// it but `elevateprivileges=deny`. QEMU 7.2 installs the filter while it
+/// reads its options (`qemu_process_early_options`), long before
+/// `os_setup_post` chroots and drops to the `-runas` user with setgid,
+/// initgroups and setuid: with the set*id calls denied, the first setgid
+/// kills it with SIGSYS (`elevateprivileges=children` too: it denies the
+/// same calls and only adds no_new_privs). The drop itself needs them, so
+/// the only way to deny them is to start QEMU unprivileged, which rules
+/// out its `-chroot` (root only): the agent would have to build QEMU's
+/// root itself (a mount namespace with `/usr` bound read-only, as
+/// Firecracker's jailer does). Once QEMU runs as an unprivileged user,
+/// set*id cannot raise it anyway. `spawn=deny` holds because QEMU is not
+/// `-daemonize`d (that forks and calls setsid after the filter is in): the
+/// agent starts it in its own session instead.
+pub const SANDBOX: &str = "on,obsolete=deny,spawn=deny,resourcecontrol=deny";
+
+/// QEMU's seccomp sandbox when it keeps the caller's user (no `-runas`):
+/// the whole of it, set*id calls denied too.
+pub const SANDBOX_UNPRIVILEGED: &str =
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
 /// Memory a QEMU needs besides the guest's RAM (TCG's translation cache,
 /// its own heap and libraries), in MiB: the cgroup's limit is the sum.
@@ -111,45 +129,29 @@ fn ensure_user(name: &str) -> Result<VmmUser, String> {
     }
 }
 
-/// Lets `user` reach the guest store socket `socket` (QEMU reconnects to
-/// it after dropping to that user) without opening the run directory to
-/// everyone: the socket's directory is made (if missing) as root's with
-/// group `user`, mode 0710; its parent, the run directory, gets search
-/// permission for that group too when it has none for others. Directory
-/// listing stays root's; the socket itself is given to `user` by the store.
-pub fn open_path_to(socket: &Path, user: &VmmUser) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let Some(dir) = socket.parent() else {
-        return Ok(());
+/// Makes `dir`, the directory a guest's QEMU is confined to (its root
+/// after `-chroot`), holding its store socket and nothing else. With a
+/// VMM user it is root's with group `user`, mode 0710: QEMU, once
+/// unprivileged, can reach the socket inside and nothing more (it lists
+/// nothing, creates nothing). Without one, 0700. Parents made here are
+/// root's alone (0700): QEMU resolves no host path once confined.
+pub fn guest_dir(dir: &Path, user: Option<&VmmUser>) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let mode = match user {
+        Some(u) => {
+            std::os::unix::fs::chown(dir, Some(0), Some(u.gid))
+                .with_context(|| format!("giving {} to group {}", dir.display(), u.name))?;
+            0o710
+        }
+        None => 0o700,
     };
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o710)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut dirs = vec![dir];
-    dirs.extend(dir.parent());
-    for (i, d) in dirs.into_iter().enumerate() {
-        let meta = std::fs::metadata(d).with_context(|| format!("reading {}", d.display()))?;
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o001 != 0 || (mode & 0o010 != 0 && meta.gid() == user.gid) {
-            continue;
-        }
-        if i > 0 && meta.gid() != 0 && meta.gid() != user.gid {
-            bail!(
-                "{} is not searchable by QEMU's user '{}' (mode {mode:o}); allow it with chmod o+x",
-                d.display(),
-                user.name
-            );
-        }
-        std::os::unix::fs::chown(d, None, Some(user.gid))
-            .with_context(|| format!("giving {} to group {}", d.display(), user.name))?;
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | 0o010))
-            .with_context(|| format!("chmod g+x {}", d.display()))?;
-    }
-    Ok(())
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {mode:o} {}", dir.display()))
 }
 
 /// `value` for a QEMU option list (`key=value,...`): commas doubled, the

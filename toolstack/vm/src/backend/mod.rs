@@ -89,8 +89,8 @@ pub struct Launched {
     pub pid: Option<i32>,
     /// Accelerator used.
     pub accel: String,
-    /// A note for the user (e.g. why TCG was chosen).
-    pub note: Option<String>,
+    /// Notes for the user (e.g. why TCG was chosen).
+    pub notes: Vec<String>,
     /// NICs as set up.
     pub nics: Vec<NicRecord>,
     /// Started paused: the caller writes the config, then [`Backend::unpause`].

@@ -4,21 +4,23 @@
 //! store socket, and the serial port on a socket (`mbctl console`) that
 //! QEMU also logs to a file.
 //!
-//! QEMU runs detached (`-daemonize`: its own session, reparented to init)
-//! with a `-pidfile`, so it outlives the agent; the agent finds it again
-//! from the record's pid, checked against the pid file's path in QEMU's
-//! command line so a recycled pid is never mistaken for it. The chardev
-//! reconnects every second, so a restarted agent's store gets it back.
+//! QEMU runs in its own session (started so by the agent, not
+//! `-daemonize`, which its seccomp sandbox would kill: see
+//! [`confine::SANDBOX`]) with a `-pidfile`, so it outlives the agent; the
+//! agent finds it again from the record's pid, checked against the pid
+//! file's path in QEMU's command line so a recycled pid is never mistaken
+//! for it. The chardev reconnects every second, so a restarted agent's
+//! store gets it back.
 
 use crate::bail;
 use crate::error::{Context, Result};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::accel::{self, Host};
-use super::confine::{self, opt_value, Cgroup, SANDBOX};
+use super::confine::{self, opt_value, Cgroup, SANDBOX, SANDBOX_UNPRIVILEGED};
 use super::{Backend, Kind, Launched, Plan};
 use crate::net::host::{self as nethost, Attach, HostNic};
 use crate::pidfile;
@@ -59,6 +61,9 @@ pub fn machine(accel: &str) -> String {
 pub struct Jail {
     /// The user `-runas` drops to (none: QEMU stays the caller's user).
     pub runas: Option<String>,
+    /// The directory `-chroot` confines QEMU to (root only): the guest's
+    /// directory, which holds its store socket.
+    pub chroot: Option<PathBuf>,
     /// Per NIC, the fd of its socket already connected to its peer
     /// (socket NICs whose peer was there at launch).
     pub nic_fds: Vec<Option<i32>>,
@@ -66,9 +71,16 @@ pub struct Jail {
 
 /// QEMU's arguments for `plan` with accelerator `accel`, NICs `nics` and
 /// confinement `jail`. Paths inside option lists are comma-escaped; NIC
-/// and VM names were refused earlier if they hold option syntax.
+/// and VM names were refused earlier if they hold option syntax. QEMU
+/// starts in the store socket's directory (see [`store_dir`]).
 pub fn args(plan: &Plan, accel: &str, nics: &[HostNic], jail: &Jail) -> Vec<String> {
     let f = &plan.files;
+    // Named relative to the directory QEMU starts in, which is also its
+    // root once chrooted: the one name reaches the socket before and after.
+    let store = plan
+        .store_socket
+        .file_name()
+        .map_or_else(|| plan.store_socket.clone(), Into::into);
     let mut a: Vec<String> = [
         "-name",
         &format!("mb-{},process=mb-{}", plan.name, plan.name),
@@ -128,24 +140,31 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic], jail: &Jail) -> Vec<Stri
         "-device".to_string(),
         "virtio-serial-device".into(),
         "-chardev".into(),
-        format!(
-            "socket,id=store,path={},reconnect=1",
-            opt_value(&plan.store_socket)
-        ),
+        format!("socket,id=store,path={},reconnect=1", opt_value(&store)),
         "-device".into(),
         "virtconsole,chardev=store".into(),
         "-sandbox".into(),
-        SANDBOX.into(),
+        if jail.runas.is_some() {
+            SANDBOX
+        } else {
+            SANDBOX_UNPRIVILEGED
+        }
+        .into(),
     ]);
+    if let Some(dir) = &jail.chroot {
+        a.extend(["-chroot".to_string(), dir.display().to_string()]);
+    }
     if let Some(user) = &jail.runas {
         a.extend(["-runas".to_string(), user.clone()]);
     }
-    a.extend([
-        "-daemonize".to_string(),
-        "-pidfile".into(),
-        f.pid_file().display().to_string(),
-    ]);
+    a.extend(["-pidfile".to_string(), f.pid_file().display().to_string()]);
     a
+}
+
+/// The directory QEMU starts in: its store socket's (the guest directory,
+/// [`crate::rundir::RunDir::guest_dir`]).
+pub fn store_dir(plan: &Plan) -> &Path {
+    plan.store_socket.parent().unwrap_or(Path::new("/"))
 }
 
 /// The name of the cgroup of middlebox `name` of `run`'s agent.
@@ -212,8 +231,35 @@ fn nic_records(nics: &[HostNic]) -> Vec<NicRecord> {
         .collect()
 }
 
+/// How long QEMU may take to set its VM up before the launch gives up on it.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether QEMU `pid` has set its VM up: with `-runas`, once it has
+/// dropped to that user (the last thing QEMU does before the guest runs,
+/// after `-chroot`); otherwise once it has written its pid file (its own
+/// errors after that come out when the boot sees it gone).
+fn set_up(pid: i32, runas: bool, pid_file: &Path) -> bool {
+    if !runas {
+        return pidfile::read(pid_file) == Some(pid);
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|v| v.split_whitespace().next())
+            .is_some_and(|uid| uid != "0")
+    })
+}
+
+/// What QEMU said on stderr (the lines of its log after the command line).
+pub fn messages(files: &crate::files::VmFiles) -> String {
+    let log = std::fs::read_to_string(files.qemu_log()).unwrap_or_default();
+    log.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
 impl Qemu {
-    fn spawn(&self, plan: &Plan, accel: &str, nics: &[HostNic]) -> Result<i32> {
+    /// Starts QEMU; returns its pid and, when it is chrooted, the socket
+    /// NICs' peers it cannot reach (absent at launch).
+    fn spawn(&self, plan: &Plan, accel: &str, nics: &[HostNic]) -> Result<(i32, Vec<PathBuf>)> {
         let bin = crate::sys::require(&self.binary)?;
         std::fs::create_dir_all(&plan.files.dir)
             .with_context(|| format!("creating {}", plan.files.dir.display()))?;
@@ -226,8 +272,11 @@ impl Qemu {
         let _ = std::fs::remove_file(plan.files.pid_file());
         let user = confine::vmm_user()?;
         let socks = connect_socket_nics(nics)?;
+        let dir = store_dir(plan);
         let jail = Jail {
             runas: user.as_ref().map(|u| u.name.clone()),
+            // chroot(2) is root's: without a VMM user QEMU is not root.
+            chroot: user.as_ref().map(|_| dir.to_path_buf()),
             nic_fds: socks
                 .iter()
                 .map(|s| s.as_ref().map(|s| s.as_raw_fd()))
@@ -244,22 +293,27 @@ impl Qemu {
         let procs = cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default();
         let fds: Vec<i32> = jail.nic_fds.iter().flatten().copied().collect();
         let argv = args(plan, accel, nics, &jail);
-        let _ = std::fs::write(
-            plan.files.qemu_log(),
-            format!("{} {}\n", bin.display(), argv.join(" ")),
-        );
-        // -daemonize: this returns once the VM is set up (or QEMU failed),
-        // with the daemon in its own session.
+        let log = plan.files.qemu_log();
+        let log_file = std::fs::write(&log, format!("{} {}\n", bin.display(), argv.join(" ")))
+            .and_then(|()| std::fs::OpenOptions::new().append(true).open(&log))
+            .with_context(|| format!("writing {}", log.display()))?;
         let mut cmd = Command::new(&bin);
-        cmd.args(&argv).stdin(Stdio::null());
-        // The agent blocks SIGTERM/SIGINT/SIGHUP to take them with sigwait;
-        // exec keeps the mask, and QEMU would never see `destroy`'s SIGTERM.
-        // QEMU joins its cgroup before it exists as QEMU, so everything it
-        // allocates counts; the NIC sockets it is handed lose close-on-exec.
-        // SAFETY: sigemptyset/sigprocmask, open/write/close and fcntl are
-        // async-signal-safe, and nothing here allocates.
+        cmd.args(&argv)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // Its own session, so it outlives the agent and no signal to the
+        // agent's group reaches it. The agent blocks SIGTERM/SIGINT/SIGHUP
+        // to take them with sigwait; exec keeps the mask, and QEMU would
+        // never see `destroy`'s SIGTERM. QEMU joins its cgroup before it
+        // exists as QEMU, so everything it allocates counts; the NIC
+        // sockets it is handed lose close-on-exec.
+        // SAFETY: setsid, sigemptyset/sigprocmask, umask, open/write/close
+        // and fcntl are async-signal-safe, and nothing here allocates.
         unsafe {
             cmd.pre_exec(move || {
+                libc::setsid();
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
@@ -274,29 +328,93 @@ impl Qemu {
             });
         }
         let started = cmd
-            .output()
+            .spawn()
             .with_context(|| format!("starting {}", bin.display()))
-            .and_then(|out| {
-                if !out.status.success() {
-                    bail!(
-                        "QEMU failed to start ({}): {}",
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    );
-                }
-                pidfile::read(&plan.files.pid_file()).with_context(|| {
-                    format!("QEMU wrote no pid file {}", plan.files.pid_file().display())
-                })
+            .and_then(|mut child| {
+                let log = child.stderr.take().and_then(|err| {
+                    std::thread::Builder::new()
+                        .name(format!("qemu-log-{}", child.id()))
+                        .spawn(move || keep_messages(err, log_file))
+                        .ok()
+                });
+                wait_set_up(plan, child, log, jail.runas.is_some())
             });
-        // QEMU holds its own copies of the sockets now.
-        drop(socks);
         if started.is_err() {
             if let Some(cg) = &cgroup {
                 cg.remove();
             }
         }
-        started
+        let unreachable = match jail.chroot {
+            Some(_) => nics
+                .iter()
+                .zip(&socks)
+                .filter_map(|(n, s)| match (&n.attach, s) {
+                    (Attach::Socket(_, peer), None) => Some(peer.clone()),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        // QEMU holds its own copies of the sockets now.
+        drop(socks);
+        started.map(|pid| (pid, unreachable))
     }
+}
+
+/// Most of QEMU's stderr its log keeps: a guest can make QEMU complain
+/// without end, and the log is in the run directory (often tmpfs: memory).
+const MESSAGES_MAX: u64 = 64 << 10;
+
+/// Copies QEMU's stderr into its log, up to [`MESSAGES_MAX`] bytes, and
+/// drops the rest, until QEMU exits (and with it the pipe's far end).
+fn keep_messages(mut from: std::process::ChildStderr, mut to: std::fs::File) {
+    use std::io::Read;
+    let _ = std::io::copy(&mut (&mut from).take(MESSAGES_MAX), &mut to);
+    let _ = std::io::copy(&mut from, &mut std::io::sink());
+}
+
+/// Waits until `child` has set its VM up, then leaves it to a thread that
+/// reaps it when it exits (QEMU is the agent's child until the agent
+/// goes; then init's). `log` is the thread keeping its stderr.
+fn wait_set_up(
+    plan: &Plan,
+    mut child: std::process::Child,
+    log: Option<std::thread::JoinHandle<()>>,
+    runas: bool,
+) -> Result<i32> {
+    let pid = child.id() as i32;
+    let start = Instant::now();
+    let failed = loop {
+        if let Some(status) = child.try_wait().context("waiting for QEMU")? {
+            break format!("QEMU failed to start ({status})");
+        }
+        if set_up(pid, runas, &plan.files.pid_file()) {
+            let reaper = std::thread::Builder::new()
+                .name(format!("qemu-{pid}"))
+                .spawn(move || {
+                    let _ = child.wait();
+                    if let Some(l) = log {
+                        let _ = l.join();
+                    }
+                });
+            if let Err(e) = reaper {
+                // Not fatal: QEMU runs; it stays a zombie once it exits.
+                eprintln!("note: no thread to reap QEMU {pid}: {e}");
+            }
+            return Ok(pid);
+        }
+        if start.elapsed() > SETUP_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break format!("QEMU did not set its VM up within {SETUP_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // It has exited: its stderr is complete once the copy ends.
+    if let Some(l) = log {
+        let _ = l.join();
+    }
+    bail!("{failed}: {}", messages(&plan.files).trim())
 }
 
 impl Backend for Qemu {
@@ -333,11 +451,20 @@ impl Backend for Qemu {
             }
         }
         match self.spawn(plan, accel, &nics) {
-            Ok(pid) => Ok(Launched {
+            Ok((pid, unreachable)) => Ok(Launched {
                 domid: plan.domid,
                 pid: Some(pid),
                 accel: accel.into(),
-                note,
+                notes: note
+                    .into_iter()
+                    .chain(unreachable.iter().map(|p| {
+                        format!(
+                            "socket NIC peer {} does not exist: the confined QEMU cannot reach \
+                             a socket made after boot, so the guest's frames to it are dropped",
+                            p.display()
+                        )
+                    }))
+                    .collect(),
                 nics: nic_records(&nics),
                 paused: false,
             }),
@@ -377,8 +504,9 @@ impl Backend for Qemu {
             confine::remove_cgroup(&cgroup_leaf(&self.run, &rec.name));
             return Ok(());
         }
-        // SIGTERM lets QEMU exit cleanly (its sockets and pid file go);
-        // SIGKILL if it does not within a few seconds.
+        // SIGTERM lets QEMU exit cleanly; SIGKILL if it does not within a
+        // few seconds. (Chrooted, it cannot remove its console socket and
+        // pid file itself: they go with the VM's directory.)
         let _ = pidfile::terminate(pid);
         if self.wait_gone(rec, Duration::from_secs(5)) {
             return Ok(());
@@ -439,6 +567,7 @@ mod tests {
         ];
         let jail = Jail {
             runas: Some("mb-qemu".into()),
+            chroot: Some("/run/mbctl/guests/7".into()),
             nic_fds: vec![None, Some(9)],
         };
         let a = args(&p, "tcg", &nics, &jail).join(" ");
@@ -447,22 +576,28 @@ mod tests {
             "-m 16M -kernel /img/mb.elf -chardev socket,id=serial,path=/run/mbctl/vms/fw/console.sock,server=on,wait=off,logfile=/run/mbctl/vms/fw/console.log,logappend=on -serial chardev:serial",
             "-netdev tap,id=n0,ifname=t0,script=no,downscript=no -device virtio-net-device,netdev=n0,mac=52:54:00:00:07:00",
             "-netdev dgram,id=n1,local.type=fd,local.str=9 -device virtio-net-device,netdev=n1",
-            "-device virtio-serial-device -chardev socket,id=store,path=/run/mbctl/guests/7.sock,reconnect=1 -device virtconsole,chardev=store",
-            "-sandbox on,obsolete=deny,resourcecontrol=deny -runas mb-qemu -daemonize -pidfile /run/mbctl/vms/fw/qemu.pid",
+            "-device virtio-serial-device -chardev socket,id=store,path=store.sock,reconnect=1 -device virtconsole,chardev=store",
+            "-sandbox on,obsolete=deny,spawn=deny,resourcecontrol=deny -chroot /run/mbctl/guests/7 -runas mb-qemu -pidfile /run/mbctl/vms/fw/qemu.pid",
         ] {
             assert!(a.contains(want), "missing {want:?} in {a}");
         }
+        assert_eq!(store_dir(&p), Path::new("/run/mbctl/guests/7"));
+        assert!(!a.contains("-daemonize"), "{a}");
         // Without a connected socket the NIC names both paths; a comma in
         // a path is QEMU's escaped one, not an option separator.
         let mut p2 = plan();
-        p2.store_socket = "/run/a,b/guests/7.sock".into();
+        p2.files.dir = "/run/a,b/vms/fw".into();
         let a2 = args(&p2, "tcg", &nics, &Jail::default()).join(" ");
         assert!(a2.contains("local.type=unix,local.path=/run/mbctl/vms/fw/nic1.sock,remote.type=unix,remote.path=/tmp/peer"), "{a2}");
+        assert!(a2.contains("path=/run/a,,b/vms/fw/console.sock,"), "{a2}");
+        // Unconfined (not root): QEMU keeps its user, so set*id is denied too.
+        assert!(!a2.contains("-runas") && !a2.contains("-chroot"), "{a2}");
         assert!(
-            a2.contains("path=/run/a,,b/guests/7.sock,reconnect=1"),
+            a2.contains(
+                "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+            ),
             "{a2}"
         );
-        assert!(!a2.contains("-runas"), "{a2}");
         // NICs come before the console so the guest numbers them 0, 1.
         assert!(a.find("netdev=n1").unwrap() < a.find("virtconsole").unwrap());
         assert!(args(&p, "kvm", &[], &jail).join(" ").contains("pit=off"));

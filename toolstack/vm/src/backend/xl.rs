@@ -49,12 +49,11 @@ pub fn memory_mib(m: &str) -> Result<u64> {
         Some(b'G' | b'g') => (&m[..m.len() - 1], 1024),
         _ => (m, 1),
     };
-    let n: u64 = num
-        .parse()
+    num.parse::<u64>()
         .ok()
         .filter(|&n| n > 0)
-        .with_context(|| format!("--memory '{m}': expected MiB such as 32M or 1G"))?;
-    Ok(n * mul)
+        .and_then(|n| n.checked_mul(mul))
+        .with_context(|| format!("--memory '{m}': expected MiB such as 32M or 1G"))
 }
 
 /// The vif entries for `nics` (bridges only: Xen's hotplug makes the vifs).
@@ -147,7 +146,7 @@ impl Backend for Xl {
             domid,
             pid: None,
             accel: "xen".into(),
-            note: None,
+            notes: Vec::new(),
             nics,
             paused: true,
         })

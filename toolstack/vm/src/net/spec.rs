@@ -26,7 +26,8 @@ pub enum NicSpec {
     /// `netns:NS[:IFNAME]`: a veth pair whose far end (IFNAME, default
     /// `eth<i>`) is in namespace NS, joined to the VM's tap by tc redirects.
     Netns(String, Option<String>),
-    /// `socket:PATH`: a QEMU unix datagram socket; frames go to PATH, and
+    /// `socket:PATH`: a QEMU unix datagram socket; frames go to PATH (if
+    /// it exists at boot: a confined QEMU cannot reach it later), and
     /// arrive from `<run dir>/vms/<name>/nic<i>.sock` (root not needed).
     Socket(PathBuf),
 }
