@@ -62,13 +62,34 @@ pub fn check(file: &Path, backend: Option<Backend>) -> Result<Report> {
                     Span::new(&Arc::from(name.as_str()), 1, 1),
                     format!("reading: {e}"),
                 )],
-                Ok(src) => match backend {
-                    Backend::Vm => mb_vm::guest::check(&src, &name, &hp.defines, HOP_NICS).err(),
-                    Backend::Runner => mb_runner::check(&src, &name, &hp.defines)
-                        .err()
-                        .map(|e| e.0),
+                Ok(src) => {
+                    // A replicated hop's config must load for each replica.
+                    let sets = match &h.policy {
+                        None => vec![hp.defines.clone()],
+                        Some(p) => p
+                            .indices()
+                            .map(|n| crate::policy::replica_defines(&hp.defines, n))
+                            .collect(),
+                    };
+                    let mut errs: Vec<Located> = Vec::new();
+                    for defines in &sets {
+                        let e = match backend {
+                            Backend::Vm => {
+                                mb_vm::guest::check(&src, &name, defines, HOP_NICS).err()
+                            }
+                            Backend::Runner => {
+                                mb_runner::check(&src, &name, defines).err().map(|e| e.0)
+                            }
+                        }
+                        .unwrap_or_default();
+                        for x in e {
+                            if !errs.contains(&x) {
+                                errs.push(x);
+                            }
+                        }
+                    }
+                    errs
                 }
-                .unwrap_or_default(),
             };
             problems.extend(errs.into_iter().map(|error| Problem {
                 hop: Some(h.name.clone()),

@@ -124,7 +124,7 @@ pub struct End {
 }
 
 /// One middlebox of the chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Hop {
     /// Its name in the chain (`fw`).
     pub name: String,
@@ -134,10 +134,13 @@ pub struct Hop {
     pub defines: BTreeMap<String, String>,
     /// Guest memory for the VM backend (`-m` syntax), if set.
     pub memory: Option<String>,
+    /// Its replication policy, when it has `replicas`, `[hop.health]`,
+    /// `[hop.scale]` or `split` ([`crate::policy`]).
+    pub policy: Option<crate::policy::Policy>,
 }
 
 /// A whole chain as the file describes it, checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Chain {
     /// The chain's name.
     pub name: String,
@@ -189,6 +192,10 @@ struct RawHop {
     #[serde(default)]
     defines: BTreeMap<Spanned<String>, String>,
     memory: Option<String>,
+    replicas: Option<Spanned<crate::policy::RawReplicas>>,
+    health: Option<Spanned<crate::policy::RawHealth>>,
+    scale: Option<Spanned<crate::policy::RawScale>>,
+    split: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -289,7 +296,9 @@ const CHAIN_KEYS: &[&str] = &["name", "backend", "left", "right", "hop"];
 const END_KEYS: &[&str] = &[
     "netns", "iface", "bridge", "address", "ifname", "gateway", "route",
 ];
-const HOP_KEYS: &[&str] = &["name", "config", "defines", "memory"];
+const HOP_KEYS: &[&str] = &[
+    "name", "config", "defines", "memory", "replicas", "health", "scale", "split",
+];
 
 /// Reports each key of `t` that `allowed` does not list, and removes it
 /// so the rest of the file is still checked.
@@ -409,12 +418,17 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
             }
             defines.insert(key.clone(), v);
         }
+        let policy = hop_policy(&src, h.replicas, h.health, h.scale, h.split)
+            .map_err(|e| errs.push(e))
+            .ok()
+            .flatten();
         if errs.len() == n {
             hops.push(Hop {
                 name: hname,
                 config,
                 defines,
                 memory: h.memory,
+                policy,
             });
         }
     }
@@ -440,6 +454,40 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
         backend,
     };
     (Some(chain), errs)
+}
+
+/// A hop's policy if it has one, its error at the part that is wrong.
+fn hop_policy(
+    src: &Src,
+    replicas: Option<Spanned<crate::policy::RawReplicas>>,
+    health: Option<Spanned<crate::policy::RawHealth>>,
+    scale: Option<Spanned<crate::policy::RawScale>>,
+    split: Option<Spanned<String>>,
+) -> Result<Option<crate::policy::Policy>> {
+    if replicas.is_none() && health.is_none() && scale.is_none() && split.is_none() {
+        return Ok(None);
+    }
+    let spans = [
+        ("replicas", replicas.as_ref().map(|s| s.span())),
+        ("health", health.as_ref().map(|s| s.span())),
+        ("scale", scale.as_ref().map(|s| s.span())),
+        ("split", split.as_ref().map(|s| s.span())),
+    ];
+    crate::policy::build(
+        replicas.map(Spanned::into_inner),
+        health.map(Spanned::into_inner),
+        scale.map(Spanned::into_inner),
+        split.as_ref().map(|s| s.get_ref().as_str()),
+    )
+    .map(Some)
+    .map_err(|(part, msg)| {
+        let span = spans
+            .iter()
+            .find(|(p, _)| *p == part)
+            .and_then(|(_, s)| s.clone())
+            .unwrap_or(0..0);
+        src.at(span, msg)
+    })
 }
 
 fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {

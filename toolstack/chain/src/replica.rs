@@ -1,0 +1,430 @@
+//! Replicated hops: their replicas (`CHAIN-HOP-N` VMs) and everything the
+//! controller must know to manage them, kept in the store under
+//! `/mbctl/chain/<chain>/<hop>` as one JSON document ([`HopState`]), so a
+//! restarted agent carries on from it.
+
+use crate::error::{Context, Error, Result};
+use mb_agent::client::Done;
+use mb_agent::proto::Request;
+use mb_ovs::Ovs;
+use mb_store_client::clickos::StoreOps;
+use mb_vm::rundir::RunDir;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+use super::policy::{self, Policy};
+
+/// Where the controller's records live in the store.
+pub const ROOT: &str = "/mbctl/chain";
+
+/// `/mbctl/chain/<chain>/<hop>`.
+pub fn path(chain: &str, hop: &str) -> String {
+    format!("{ROOT}/{chain}/{hop}")
+}
+
+/// The VM name of replica `n` of hop `hop` of chain `chain`.
+pub fn vm_name(chain: &str, hop: &str, n: u32) -> String {
+    format!("{chain}-{hop}-{n}")
+}
+
+/// A replica's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RState {
+    /// Its VM is being booted.
+    Booting,
+    /// Booted and wired, receiving no traffic: a spare.
+    Warm,
+    /// Serving: new flows may reach it.
+    Running,
+    /// No new flows; removed when its flows have ended.
+    Draining,
+    /// Found dead; being removed.
+    Failed,
+}
+
+impl RState {
+    /// Its name in `chain show`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RState::Booting => "booting",
+            RState::Warm => "warm",
+            RState::Running => "running",
+            RState::Draining => "draining",
+            RState::Failed => "failed",
+        }
+    }
+}
+
+/// A switch port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    /// The device.
+    pub dev: String,
+    /// Its OpenFlow port number.
+    pub ofport: u32,
+    /// The MAC address behind it, when the chain knows it (end hosts).
+    pub mac: Option<String>,
+}
+
+/// One replica.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Replica {
+    /// Its index (`N` of `CHAIN-HOP-N`, `$REPLICA` in its defines).
+    pub n: u32,
+    /// Its VM.
+    pub vm: String,
+    /// Its state.
+    pub state: RState,
+    /// What it becomes once booted (`warm` or `running`).
+    pub goal: RState,
+    /// Its face towards the left, once wired.
+    pub inp: Option<Port>,
+    /// Its face towards the right, once wired.
+    pub out: Option<Port>,
+    /// Its domain id, once booted.
+    pub domid: Option<u32>,
+    /// Its VM process, once booted.
+    pub pid: Option<i32>,
+    /// When it entered its state (ms since the epoch).
+    pub since_ms: u64,
+    /// Its last metric sample.
+    pub metric: Option<f64>,
+}
+
+impl Replica {
+    /// Whether it is wired to the switch (its ports known).
+    pub fn wired(&self) -> bool {
+        self.inp.is_some() && self.out.is_some()
+    }
+}
+
+/// One side of a replicated hop: the bridge its replicas' faces share
+/// with the chain's neighbour there (an end's hosts, or another hop).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Side {
+    /// The bridge.
+    pub bridge: String,
+    /// The neighbour's ports on it.
+    pub others: Vec<Port>,
+}
+
+/// Counters that outlive agents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Replicas added by scaling out.
+    pub scale_outs: u64,
+    /// Replicas drained by scaling in.
+    pub scale_ins: u64,
+    /// Replicas found failed.
+    pub failures: u64,
+    /// Replicas booted in all.
+    pub boots: u64,
+}
+
+/// A replicated hop as the controller keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HopState {
+    /// The chain.
+    pub chain: String,
+    /// The hop.
+    pub hop: String,
+    /// Its position in the chain.
+    pub index: usize,
+    /// Its policy.
+    pub policy: Policy,
+    /// Its Click configuration (absolute).
+    pub config: PathBuf,
+    /// Its definitions (the chain's and its own; `$REPLICA` unexpanded).
+    pub defines: Vec<(String, String)>,
+    /// Guest memory, if set.
+    pub memory: Option<String>,
+    /// The Open vSwitch its bridges are on.
+    pub ovs_rundir: PathBuf,
+    /// Whether that Open vSwitch is the private one.
+    pub ovs_private: bool,
+    /// Towards the left end.
+    pub left: Side,
+    /// Towards the right end.
+    pub right: Side,
+    /// Its replicas, by index.
+    pub replicas: Vec<Replica>,
+    /// How many replicas should serve.
+    pub target: u32,
+    /// When it last scaled (ms since the epoch).
+    pub last_scale_ms: u64,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl HopState {
+    /// Its Open vSwitch.
+    pub fn ovs(&self) -> Result<Ovs> {
+        if self.ovs_private {
+            Ovs::private_if_running(&self.ovs_rundir).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "the private Open vSwitch in {} is not running",
+                    self.ovs_rundir.display()
+                ))
+            })
+        } else {
+            Ovs::system().ok_or_else(|| Error::Invalid("Open vSwitch is not running".into()))
+        }
+    }
+
+    /// Replica `n`'s definitions.
+    pub fn defines_for(&self, n: u32) -> Vec<(String, String)> {
+        policy::replica_defines(&self.defines, n)
+    }
+
+    /// A new replica, booting towards `goal`, with the lowest free index
+    /// (so `$REPLICA` stays within the policy's bounds: a replacement
+    /// takes a gone replica's index, and its per-replica settings).
+    pub fn add_replica(&mut self, goal: RState, now_ms: u64) -> Replica {
+        let n = (0..)
+            .find(|n| self.replicas.iter().all(|r| r.n != *n))
+            .expect("a free index");
+        let r = Replica {
+            n,
+            vm: vm_name(&self.chain, &self.hop, n),
+            state: RState::Booting,
+            goal,
+            inp: None,
+            out: None,
+            domid: None,
+            pid: None,
+            since_ms: now_ms,
+            metric: None,
+        };
+        self.replicas.push(r.clone());
+        r
+    }
+
+    /// The replica named `vm`.
+    pub fn replica_mut(&mut self, vm: &str) -> Option<&mut Replica> {
+        self.replicas.iter_mut().find(|r| r.vm == vm)
+    }
+
+    /// How many replicas are in `state`.
+    pub fn count(&self, state: RState) -> u32 {
+        self.replicas.iter().filter(|r| r.state == state).count() as u32
+    }
+
+    /// How many replicas serve or will: running, or booting to run.
+    pub fn serving(&self) -> u32 {
+        self.replicas
+            .iter()
+            .filter(|r| {
+                r.state == RState::Running
+                    || (r.state == RState::Booting && r.goal == RState::Running)
+            })
+            .count() as u32
+    }
+
+    /// How many spares there are or will be.
+    pub fn spares(&self) -> u32 {
+        self.replicas
+            .iter()
+            .filter(|r| {
+                r.state == RState::Warm || (r.state == RState::Booting && r.goal == RState::Warm)
+            })
+            .count() as u32
+    }
+}
+
+/// Reads hop `hop`'s state.
+pub fn load(st: &mut dyn StoreOps, chain: &str, hop: &str) -> Result<Option<HopState>> {
+    match st.read(&path(chain, hop))? {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Invalid(format!("the record {}: {e}", path(chain, hop)))),
+    }
+}
+
+/// Writes hop state `h`.
+pub fn save(st: &mut dyn StoreOps, h: &HopState) -> Result<()> {
+    let text = serde_json::to_string(h).expect("hop states serialize");
+    st.write(&path(&h.chain, &h.hop), &text)?;
+    Ok(())
+}
+
+/// Every replicated hop of chain `chain`, in chain order.
+pub fn load_chain(st: &mut dyn StoreOps, chain: &str) -> Result<Vec<HopState>> {
+    let mut v = Vec::new();
+    for hop in st.list(&format!("{ROOT}/{chain}"))? {
+        if let Some(h) = load(st, chain, &hop)? {
+            v.push(h);
+        }
+    }
+    v.sort_by_key(|h| h.index);
+    Ok(v)
+}
+
+/// The chains with replicated hops.
+pub fn chains(st: &mut dyn StoreOps) -> Result<Vec<String>> {
+    Ok(st.list(ROOT)?)
+}
+
+/// Boots replica `r` of hop `h` through `call` (the agent's request
+/// handler), and returns it wired: its ports and process known. The
+/// caller adds it to the switch's rules.
+pub fn boot(
+    run: &RunDir,
+    h: &HopState,
+    r: &Replica,
+    call: &dyn Fn(&Request) -> mb_agent::Result<Done>,
+) -> Result<Replica> {
+    let ovs = h.ovs()?;
+    let d = crate::dir(run, &h.chain);
+    let cfg = crate::vm::flatten_as(
+        &h.config,
+        &h.hop,
+        &h.defines_for(r.n),
+        &d.join(format!("{}.click", r.vm)),
+    )?;
+    let req = crate::vm::boot_request(
+        &ovs,
+        &h.hop,
+        &r.vm,
+        [&h.left.bridge, &h.right.bridge],
+        &cfg,
+        h.memory.as_deref(),
+    )?;
+    call(&req).with_context(|| format!("booting {}", r.vm))?;
+    wired(run, &ovs, r)
+}
+
+/// Replica `r` with its ports and process read from its VM's record.
+pub fn wired(run: &RunDir, ovs: &Ovs, r: &Replica) -> Result<Replica> {
+    let mut st = mb_agent::client::store(run)?;
+    let rec = mb_vm::Record::load_existing(&mut st, &r.vm)?;
+    let port = |i: usize| -> Result<Port> {
+        let dev = rec
+            .nics
+            .get(i)
+            .and_then(|n| n.ifname.clone())
+            .ok_or_else(|| Error::Invalid(format!("{}: NIC {i} has no host device", r.vm)))?;
+        mb_ovs::netdev::offloads_off(&dev, None);
+        Ok(Port {
+            ofport: ovs.ofport(&dev)?,
+            dev,
+            mac: None,
+        })
+    };
+    let mut r = r.clone();
+    r.inp = Some(port(0)?);
+    r.out = Some(port(1)?);
+    r.domid = Some(rec.domid);
+    r.pid = rec.pid;
+    Ok(r)
+}
+
+/// Destroys replica VM `vm` through `call`; one already gone is fine.
+pub fn destroy(vm: &str, call: &dyn Fn(&Request) -> mb_agent::Result<Done>) -> Result<()> {
+    match call(&Request::Destroy { name: vm.into() }) {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("no middlebox") || e.to_string().contains("not found") => {
+            Ok(())
+        }
+        Err(e) => Err(Error::wrap(format!("destroying {vm}"), e.into())),
+    }
+}
+
+use mb_vm::error::WithContext;
+
+/// Takes chain `chain`'s replicated hops out of the controller's hands
+/// (their records go first, so it stops acting on them) and destroys
+/// every replica they list. Used by `chain down` and a failed `chain up`.
+pub fn forget_all(run: &RunDir, chain: &str) -> Result<()> {
+    let Ok(mut st) = run.connect_store() else {
+        return Ok(());
+    };
+    let hops = load_chain(&mut st, chain)?;
+    st.rm(&format!("{ROOT}/{chain}"))?;
+    let call = |r: &Request| mb_agent::client::call(run, r);
+    let mut errors = Vec::new();
+    for h in &hops {
+        for r in &h.replicas {
+            if let Err(e) = destroy(&r.vm, &call) {
+                errors.push(mb_vm::error::report(&e));
+            }
+        }
+    }
+    // Replicas the controller was booting when its record went.
+    let prefixes: Vec<String> = hops
+        .iter()
+        .map(|h| format!("{}-{}-", h.chain, h.hop))
+        .collect();
+    for rec in mb_vm::Record::load_all(&mut st)? {
+        let ours = prefixes.iter().any(|p| {
+            rec.name
+                .strip_prefix(p.as_str())
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if ours {
+            if let Err(e) = destroy(&rec.name, &call) {
+                errors.push(mb_vm::error::report(&e));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Undo(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Policy, Split};
+
+    #[test]
+    fn states_round_trip_and_count() {
+        let mut h = HopState {
+            chain: "c".into(),
+            hop: "nat".into(),
+            index: 0,
+            policy: Policy {
+                min: 1,
+                max: 3,
+                interval_ms: 100,
+                misses: 3,
+                scale: None,
+                split: Split::SrcIp,
+            },
+            config: "/x/nat.click".into(),
+            defines: vec![("PUBLIC".into(), "10.0.0.1$REPLICA".into())],
+            memory: None,
+            ovs_rundir: "/run/ovs".into(),
+            ovs_private: true,
+            left: Side {
+                bridge: "c-l0".into(),
+                others: vec![],
+            },
+            right: Side {
+                bridge: "c-l1".into(),
+                others: vec![],
+            },
+            replicas: vec![],
+            target: 1,
+            last_scale_ms: 0,
+            counters: Counters::default(),
+        };
+        let a = h.add_replica(RState::Running, 5);
+        let b = h.add_replica(RState::Warm, 6);
+        assert_eq!((a.vm.as_str(), b.vm.as_str()), ("c-nat-0", "c-nat-1"));
+        assert_eq!((h.serving(), h.spares()), (1, 1));
+        assert_eq!(
+            h.defines_for(1),
+            vec![
+                ("PUBLIC".to_string(), "10.0.0.11".to_string()),
+                ("REPLICA".to_string(), "1".to_string())
+            ]
+        );
+        let text = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<HopState>(&text).unwrap(), h);
+        assert!(text.contains("\"state\":\"booting\""), "{text}");
+    }
+}
