@@ -14,9 +14,10 @@
 //!   a miss goes on to table 1.
 //! - table 1: learned forward entries; a miss goes to the select group
 //!   (hashing on the split's fields), whose buckets are the *serving*
-//!   replicas. Each bucket `learn`s the flow's entry into table 1 before
-//!   output, so a flow stays with its replica when buckets change: only
-//!   new flows go to new replicas, and a draining replica keeps its flows.
+//!   replicas. A bucket puts its replica's port in reg1 and goes to table
+//!   4, which `learn`s the flow's entry into table 1 and outputs, so a flow
+//!   stays with its replica when buckets change: only new flows go to new
+//!   replicas, and a draining replica keeps its flows.
 //!
 //! Every change is one atomic bundle per bridge (group and rules).
 
@@ -128,12 +129,12 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
         .collect();
     let classes = classes(h.policy.split);
     let mut m = Vec::new();
-    for (_, group, fwd, _, fields) in &classes {
+    for (_, group, _, _, fields) in &classes {
         let buckets: Vec<String> = serving
             .iter()
             .map(|p| {
                 format!(
-                    "bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:{o}",
+                    "bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],resubmit(,4)",
                     o = p.ofport
                 )
             })
@@ -198,6 +199,14 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
         )));
     }
     m.push(flow("table=2,priority=0,actions=resubmit(,1)".into()));
+    // The switch does not run `learn` inside a group's bucket, so a bucket
+    // names its replica in reg1 and table 4 learns and outputs.
+    for (class, _, fwd, ..) in &classes {
+        let prio = if *class == "ip" { 0 } else { 1 };
+        m.push(flow(format!(
+            "table=4,priority={prio},{class},actions=learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:NXM_NX_REG1[0..15]"
+        )));
+    }
     for (class, group, ..) in &classes {
         let prio = if *class == "ip" { 0 } else { 1 };
         m.push(flow(format!(
@@ -346,7 +355,12 @@ mod tests {
                 && !group.contains("bucket_id:12"),
             "{group}"
         );
-        assert!(group.contains("learn(table=1,idle_timeout=15"), "{group}");
+        assert!(group.contains("resubmit(,4)"), "{group}");
+        assert!(
+            m.iter()
+                .any(|l| l.contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=15")),
+            "{m:?}"
+        );
         let arp = m
             .iter()
             .find(|l| l.contains("priority=10,in_port=1,"))
@@ -365,7 +379,7 @@ mod tests {
             .any(|l| l.contains("table=3,priority=10,dl_dst=02:00:00:00:00:02,actions=output:2")));
         let r = mods(&hop(Split::SrcIp), Which::Right, false, &[22]);
         assert!(
-            r[0].starts_with("group modify") && r[0].contains("output:20"),
+            r[0].starts_with("group modify") && r[0].contains("bucket_id:20,"),
             "{}",
             r[0]
         );
@@ -381,7 +395,7 @@ mod tests {
     fn five_tuple_splits_by_protocol() {
         let m = mods(&hop(Split::FiveTuple), Which::Left, true, &[]);
         assert!(
-            m[0].contains("group_id=2") && m[0].contains("NXM_OF_TCP_SRC[]"),
+            m[0].contains("group_id=2") && m[0].contains("tcp_src"),
             "{}",
             m[0]
         );
