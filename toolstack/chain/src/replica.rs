@@ -147,7 +147,9 @@ pub struct HopState {
     pub left: Side,
     /// Towards the right end.
     pub right: Side,
-    /// Its replicas, by index.
+    /// Its replicas, by index (each its own node under the hop's, as a
+    /// store value holds at most a few KiB).
+    #[serde(skip)]
     pub replicas: Vec<Replica>,
     /// How many replicas should serve.
     pub target: u32,
@@ -232,20 +234,60 @@ impl HopState {
     }
 }
 
-/// Reads hop `hop`'s state.
-pub fn load(st: &mut dyn StoreOps, chain: &str, hop: &str) -> Result<Option<HopState>> {
-    match st.read(&path(chain, hop))? {
-        None => Ok(None),
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::Invalid(format!("the record {}: {e}", path(chain, hop)))),
-    }
+/// `/mbctl/chain/<chain>/<hop>/replica/<n>`.
+fn replica_path(chain: &str, hop: &str, n: u32) -> String {
+    format!("{}/replica/{n}", path(chain, hop))
 }
 
-/// Writes hop state `h`.
-pub fn save(st: &mut dyn StoreOps, h: &HopState) -> Result<()> {
-    let text = serde_json::to_string(h).expect("hop states serialize");
-    st.write(&path(&h.chain, &h.hop), &text)?;
+fn parse<T: for<'de> Deserialize<'de>>(p: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Invalid(format!("the record {p}: {e}")))
+}
+
+/// Reads hop `hop`'s state.
+pub fn load(st: &mut dyn StoreOps, chain: &str, hop: &str) -> Result<Option<HopState>> {
+    let p = path(chain, hop);
+    let Some(text) = st.read(&p)? else {
+        return Ok(None);
+    };
+    let mut h: HopState = parse(&p, &text)?;
+    let dir = format!("{p}/replica");
+    for n in st.list(&dir)? {
+        let rp = format!("{dir}/{n}");
+        if let Some(t) = st.read(&rp)? {
+            h.replicas.push(parse(&rp, &t)?);
+        }
+    }
+    h.replicas.sort_by_key(|r| r.n);
+    Ok(Some(h))
+}
+
+/// Writes hop state `h`; with `prev` (what the store holds), only what
+/// differs from it.
+pub fn save(st: &mut dyn StoreOps, h: &HopState, prev: Option<&HopState>) -> Result<()> {
+    let hop_text = serde_json::to_string(h).expect("hop states serialize");
+    let prev_text = prev.map(|p| serde_json::to_string(p).expect("hop states serialize"));
+    if prev_text.as_deref() != Some(hop_text.as_str()) {
+        st.write(&path(&h.chain, &h.hop), &hop_text)?;
+    }
+    for r in &h.replicas {
+        if prev.and_then(|p| p.replicas.iter().find(|x| x.n == r.n)) != Some(r) {
+            let text = serde_json::to_string(r).expect("replicas serialize");
+            st.write(&replica_path(&h.chain, &h.hop, r.n), &text)?;
+        }
+    }
+    let gone: Vec<u32> = match prev {
+        Some(p) => p.replicas.iter().map(|r| r.n).collect(),
+        None => st
+            .list(&format!("{}/replica", path(&h.chain, &h.hop)))?
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+    };
+    for n in gone {
+        if !h.replicas.iter().any(|r| r.n == n) {
+            st.rm(&replica_path(&h.chain, &h.hop, n))?;
+        }
+    }
     Ok(())
 }
 
@@ -341,6 +383,9 @@ pub fn forget_all(run: &RunDir, chain: &str) -> Result<()> {
         return Ok(());
     };
     let hops = load_chain(&mut st, chain)?;
+    if hops.is_empty() {
+        return Ok(());
+    }
     st.rm(&format!("{ROOT}/{chain}"))?;
     let call = |r: &Request| mb_agent::client::call(run, r);
     let mut errors = Vec::new();
@@ -423,8 +468,16 @@ mod tests {
                 ("REPLICA".to_string(), "1".to_string())
             ]
         );
-        let text = serde_json::to_string(&h).unwrap();
-        assert_eq!(serde_json::from_str::<HopState>(&text).unwrap(), h);
-        assert!(text.contains("\"state\":\"booting\""), "{text}");
+        let mut st = mb_store_client::mem::Mem::default();
+        save(&mut st, &h, None).unwrap();
+        assert_eq!(load(&mut st, "c", "nat").unwrap().as_ref(), Some(&h));
+        let mut h2 = h.clone();
+        h2.replicas.remove(0);
+        h2.replicas[0].state = RState::Running;
+        save(&mut st, &h2, Some(&h)).unwrap();
+        assert_eq!(load(&mut st, "c", "nat").unwrap(), Some(h2));
+        let text = st.read("/mbctl/chain/c/nat/replica/1").unwrap().unwrap();
+        assert!(text.contains("\"state\":\"running\""), "{text}");
+        assert_eq!(load(&mut st, "c", "web").unwrap(), None);
     }
 }

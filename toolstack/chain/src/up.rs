@@ -346,7 +346,7 @@ fn make(
             j.record(Made::Flows(h.left.bridge.clone()))?;
             j.record(Made::Flows(h.right.bridge.clone()))?;
             // The record first: from here on the controller manages the hop.
-            replica::save(&mut st, &h)?;
+            replica::save(&mut st, &h, None)?;
             split::apply(&ovs, &h, true, &[])?;
             for r in &h.replicas {
                 events::log(

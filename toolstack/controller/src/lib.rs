@@ -63,6 +63,8 @@ type Key = (String, String);
 /// One replicated hop as the loop holds it.
 struct Hop {
     st: HopState,
+    /// What the store holds of it.
+    saved: HopState,
     ovs: Option<Ovs>,
     next_poll: Instant,
     probes: HashMap<String, Probe>,
@@ -188,6 +190,7 @@ impl Controller {
     /// Takes over a hop from its record: a boot that a previous agent
     /// left unfinished is adopted if its VM runs, else dropped.
     fn resume(&mut self, mut st: HopState) -> Hop {
+        let saved = st.clone();
         let mut changed = false;
         let booting: Vec<Replica> = st
             .replicas
@@ -256,6 +259,7 @@ impl Controller {
         }
         Hop {
             st,
+            saved,
             ovs,
             next_poll: Instant::now(),
             probes: HashMap::new(),
@@ -305,7 +309,8 @@ impl Controller {
             // Write only if the record is still there: `chain down`
             // removes it first to take the hop out of our hands.
             if replica::load(st, &k.0, &k.1)?.is_some() {
-                replica::save(st, &hop.st)?;
+                replica::save(st, &hop.st, Some(&hop.saved))?;
+                hop.saved = hop.st.clone();
             }
             hop.dirty = false;
             hop.last_save = Instant::now();
@@ -402,22 +407,34 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<usiz
     let metric = hop.st.policy.scale.as_ref().map(|s| s.metric.clone());
     let misses = hop.st.policy.misses;
     let (chain, name) = (hop.st.chain.clone(), hop.st.hop.clone());
-    let mut polled = 0;
     let mut failed = Vec::new();
-    for r in hop.st.replicas.iter_mut() {
-        // A replica being destroyed is gone on purpose.
-        if !matches!(r.state, RState::Warm | RState::Running | RState::Draining)
-            || hop.busy.contains(&r.vm)
-        {
-            continue;
-        }
-        let Some(domid) = r.domid else { continue };
-        let p = hop
-            .probes
-            .entry(r.vm.clone())
+    // A replica being destroyed is gone on purpose.
+    let due: Vec<(String, u32, Option<i32>)> = hop
+        .st
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, RState::Warm | RState::Running | RState::Draining))
+        .filter(|r| !hop.busy.contains(&r.vm))
+        .filter_map(|r| Some((r.vm.clone(), r.domid?, r.pid)))
+        .collect();
+    for (vm, ..) in &due {
+        hop.probes
+            .entry(vm.clone())
             .or_insert_with(|| Probe::new(metric.as_ref()));
-        let sample = p.poll(st, domid, r.pid)?;
-        polled += 1;
+    }
+    // One store round trip for the whole hop.
+    let mut probes: HashMap<&String, &mut Probe> = hop.probes.iter_mut().collect();
+    let mut polls: Vec<(&mut Probe, u32, Option<i32>)> = Vec::new();
+    for (vm, d, pid) in &due {
+        polls.push((probes.remove(vm).expect("made above"), *d, *pid));
+    }
+    let samples = probe::poll_all(st, &mut polls)?;
+    let misses_now: Vec<u32> = polls.iter().map(|(p, ..)| p.misses).collect();
+    drop(polls);
+    drop(probes);
+    let polled = due.len();
+    for (((vm, ..), sample), n_missed) in due.iter().zip(samples).zip(misses_now) {
+        let r = hop.st.replica_mut(vm).expect("listed");
         if let Some(m) = sample.metric {
             r.metric = Some(m);
         }
@@ -426,15 +443,15 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<usiz
                 run,
                 &chain,
                 &name,
-                Some(&r.vm),
+                Some(vm),
                 "poll-missed",
-                &format!("{} in a row", p.misses),
+                &format!("{n_missed} in a row"),
             );
         }
         if !sample.alive {
-            failed.push((r.vm.clone(), "its VM process is gone".to_string()));
-        } else if p.misses >= misses {
-            failed.push((r.vm.clone(), format!("{} polls unanswered", p.misses)));
+            failed.push((vm.clone(), "its VM process is gone".to_string()));
+        } else if n_missed >= misses {
+            failed.push((vm.clone(), format!("{n_missed} polls unanswered")));
         }
     }
     for (vm, why) in failed {

@@ -6,8 +6,7 @@ use clickos_proto::{parse_counter, Home};
 use mb_chain::policy::Metric;
 use mb_store_client::Store;
 use std::time::Instant;
-use xenstore::client::{ClientError, Request};
-use xenstore::Errno;
+use xenstore::client::{ClientError, Reply, Request};
 
 /// NICs a hop's replica has.
 const NICS: usize = mb_chain::vm::HOP_NICS;
@@ -15,6 +14,43 @@ const NICS: usize = mb_chain::vm::HOP_NICS;
 /// Counters older than this without change mean no traffic (the guest
 /// publishes them about once a second while they move).
 const STALE_MS: u128 = 2500;
+
+/// The store nodes of one replica's poll.
+pub struct Nodes {
+    reads: Vec<String>,
+    rms: [String; 2],
+    write: String,
+}
+
+impl Nodes {
+    /// The poll's requests: reads, then clearing the last answer, then
+    /// the next probe.
+    pub fn requests(&self) -> Vec<Request<'_>> {
+        let mut v: Vec<Request> = self.reads.iter().map(|p| Request::Read(p)).collect();
+        v.extend(self.rms.iter().map(|p| Request::Rm(p)));
+        v.push(Request::Write(&self.write, b""));
+        v
+    }
+}
+
+/// Polls many replicas in one pipelined store round trip: `polls` are
+/// (probe, domain, VM process); returns each one's sample, in order.
+pub fn poll_all(
+    st: &mut Store,
+    polls: &mut [(&mut Probe, u32, Option<i32>)],
+) -> mb_chain::Result<Vec<Sample>> {
+    let nodes: Vec<Nodes> = polls.iter().map(|(p, d, _)| p.nodes(*d)).collect();
+    let per: Vec<Vec<Request>> = nodes.iter().map(Nodes::requests).collect();
+    let all: Vec<Request> = per.iter().flatten().cloned().collect();
+    let replies = st.pipeline(&all)?;
+    let mut out = Vec::new();
+    let mut at = 0;
+    for ((p, _, pid), reqs) in polls.iter_mut().zip(&per) {
+        out.push(p.absorb(&replies[at..at + reqs.len()], *pid));
+        at += reqs.len();
+    }
+    Ok(out)
+}
 
 /// One replica's poll state.
 pub struct Probe {
@@ -59,43 +95,32 @@ impl Probe {
         }
     }
 
-    /// Polls the replica of domain `domid`, VM process `pid`.
-    pub fn poll(
-        &mut self,
-        st: &mut Store,
-        domid: u32,
-        pid: Option<i32>,
-    ) -> mb_chain::Result<Sample> {
+    /// The store nodes a poll of domain `domid` reads, then removes, then
+    /// writes (the next probe).
+    pub fn nodes(&self, domid: u32) -> Nodes {
         let home = Home::Domain(domid);
         let (e, h) = (&self.handler.0, &self.handler.1);
-        let (lock, err, value) = (
-            home.lock(e, h),
-            home.handler_error(e, h),
-            home.element(e, h),
-        );
-        let mut counters = Vec::new();
+        let (lock, err) = (home.lock(e, h), home.handler_error(e, h));
+        let mut reads = vec![lock.clone(), err.clone(), home.element(e, h)];
         for i in 0..NICS {
             let d = home.nic(i);
-            counters.push(format!("{d}/rx_packets"));
-            counters.push(format!("{d}/rx_bytes"));
+            reads.push(format!("{d}/rx_packets"));
+            reads.push(format!("{d}/rx_bytes"));
         }
-        let request = home.control_read(e, h);
-        let mut reqs: Vec<Request> = vec![
-            Request::Read(&lock),
-            Request::Read(&err),
-            Request::Read(&value),
-        ];
-        reqs.extend(counters.iter().map(|c| Request::Read(c)));
-        reqs.extend([
-            Request::Rm(&lock),
-            Request::Rm(&err),
-            Request::Write(&request, b""),
-        ]);
-        let replies = st.pipeline(&reqs)?;
+        Nodes {
+            reads,
+            rms: [lock, err],
+            write: home.control_read(e, h),
+        }
+    }
+
+    /// Takes a poll's replies (to [`Nodes::requests`], in order) for the
+    /// replica whose VM process is `pid`.
+    pub fn absorb(&mut self, replies: &[Result<Reply, ClientError>], pid: Option<i32>) -> Sample {
         let text = |i: usize| -> Option<String> {
-            match &replies[i] {
-                Ok(r) => Some(String::from_utf8_lossy(r.bytes()).into_owned()),
-                Err(ClientError::Xs(Errno::ENOENT)) | Err(_) => None,
+            match replies.get(i) {
+                Some(Ok(r)) => Some(String::from_utf8_lossy(r.bytes()).into_owned()),
+                _ => None,
             }
         };
         let answered = text(0).is_some() || text(1).is_some();
@@ -130,11 +155,11 @@ impl Probe {
                 .filter(|_| text(0).is_some())
                 .and_then(|v| v.trim().parse::<f64>().ok()),
         };
-        Ok(Sample {
+        Sample {
             alive,
             missed,
             metric,
-        })
+        }
     }
 
     /// Receive rates from the counters' changes (they move about once a
