@@ -35,7 +35,7 @@ step "mbctl chain up nat-scaled.toml: a NAT hop, 1..3 replicas, one warm spare"
 "$mbctl" chain show natscale
 
 for i in 1 2 3 4; do
-    ip netns exec nss iperf3 -s -p "520$i" -B 10.77.2.2 >"$MBCTL_RUN_DIR/iperf$i.log" 2>&1 &
+    ip netns exec nss iperf3 -s -p "520$i" -B 10.77.2.2 --forceflush >"$MBCTL_RUN_DIR/iperf$i.log" 2>&1 &
     pids+=("$!")
 done
 sleep 1
