@@ -10,8 +10,7 @@
 //! the hop; the difference is the controller's. Targets are reported,
 //! never asserted.
 
-use mb_chain::policy::{Policy, Split};
-use mb_chain::replica::{self, Counters, HopState, Port, RState, Replica, Side};
+use mb_chain::replica::{self, Counters, HopState, Policy, Port, RState, Replica, Side, Split};
 use mb_tests_controller::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::error::{Context, Error, Result};
 use super::plan::{self, Backend};
+use super::policy;
 use super::spec::{self, Chain};
 use super::vm::HOP_NICS;
 
@@ -57,40 +58,48 @@ pub fn check(file: &Path, backend: Option<Backend>) -> Result<Report> {
         let plan = plan::derive(c, backend);
         for (h, hp) in c.hops.iter().zip(&plan.hops) {
             let name = h.config.display().to_string();
-            let errs = match std::fs::read_to_string(&h.config) {
-                Err(e) => vec![Located::new(
-                    Span::new(&Arc::from(name.as_str()), 1, 1),
-                    format!("reading: {e}"),
-                )],
-                Ok(src) => {
-                    // A replicated hop's config must load for each replica.
-                    let sets = match &h.policy {
-                        None => vec![hp.defines.clone()],
-                        Some(p) => p
-                            .indices()
-                            .map(|n| crate::policy::replica_defines(&hp.defines, n))
-                            .collect(),
-                    };
-                    let mut errs: Vec<Located> = Vec::new();
-                    for defines in &sets {
-                        let e = match backend {
-                            Backend::Vm => {
-                                mb_vm::guest::check(&src, &name, defines, HOP_NICS).err()
-                            }
-                            Backend::Runner => {
-                                mb_runner::check(&src, &name, defines).err().map(|e| e.0)
-                            }
-                        }
-                        .unwrap_or_default();
-                        for x in e {
-                            if !errs.contains(&x) {
-                                errs.push(x);
-                            }
-                        }
-                    }
-                    errs
+            let src = match std::fs::read_to_string(&h.config) {
+                Ok(src) => src,
+                Err(e) => {
+                    problems.push(Problem {
+                        hop: Some(h.name.clone()),
+                        error: Located::new(
+                            Span::new(&Arc::from(name.as_str()), 1, 1),
+                            format!("reading: {e}"),
+                        ),
+                    });
+                    continue;
                 }
             };
+            let check = |defines: &[(String, String)]| {
+                match backend {
+                    Backend::Vm => mb_vm::guest::check(&src, &name, defines, HOP_NICS).err(),
+                    Backend::Runner => mb_runner::check(&src, &name, defines).err().map(|e| e.0),
+                }
+                .unwrap_or_default()
+            };
+            let mut errs = check(&hp.defines);
+            if errs.is_empty() {
+                // The scale handler can only be looked up in a sound config.
+                if let Some(s) = &h.policy.scale {
+                    if let Err(e) = policy::check_handler(&s.trigger, &src, &name, &hp.defines) {
+                        problems.push(Problem {
+                            hop: None,
+                            error: located(e, file),
+                        });
+                    }
+                }
+                // Replicas whose own defines differ: the first that fails.
+                for i in h.distinct_replicas() {
+                    errs = check(&hp.defines_for(h, i));
+                    for e in &mut errs {
+                        e.message = format!("{}: {}", h.replica_label(i), e.message);
+                    }
+                    if !errs.is_empty() {
+                        break;
+                    }
+                }
+            }
             problems.extend(errs.into_iter().map(|error| Problem {
                 hop: Some(h.name.clone()),
                 error,

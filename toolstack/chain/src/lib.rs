@@ -1,7 +1,8 @@
 //! Chains of middleboxes wired through Open vSwitch (`mbctl chain`).
 //!
-//! A chain file ([`spec`]) names two ends and the hops between them. The
-//! [`plan`] derives every bridge, device, address and definition from it;
+//! A chain file ([`spec`]) names two ends and the hops between them, each
+//! with its replica [`policy`]. The [`plan`] derives every bridge, device,
+//! address and definition from it;
 //! [`up`] makes them, recording each in a [`journal`] before making it, and
 //! [`down`] removes what the journal lists, newest first. Hops run as host
 //! runner processes ([`runner`]) or as middlebox VMs. [`show`] reads the

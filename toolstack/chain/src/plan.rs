@@ -8,7 +8,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::spec::{Chain, EndKind, Prefix};
+use super::spec::{Chain, EndKind, Hop, Prefix, RESERVED};
 
 /// How the hops run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +68,24 @@ pub struct HopPlan {
     pub inp: Face,
     /// Towards the right end.
     pub out: Face,
-    /// Every `NAME=VALUE` its configuration gets, contract first.
+    /// Every `NAME=VALUE` its configuration gets, contract first (the
+    /// hop's own as replica 0's: see [`HopPlan::defines_for`]).
     pub defines: Vec<(String, String)>,
+}
+
+impl HopPlan {
+    /// What replica `i` of `hop` (this plan's hop) gets: the contract's
+    /// definitions, then its own.
+    pub fn defines_for(&self, hop: &Hop, i: u32) -> Vec<(String, String)> {
+        let mut d: Vec<(String, String)> = self
+            .defines
+            .iter()
+            .filter(|(k, _)| RESERVED.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        d.extend(hop.defines_for(i));
+        d
+    }
 }
 
 /// One namespace host at an end.
@@ -294,7 +310,7 @@ pub fn derive(chain: &Chain, backend: Backend) -> Plan {
             ("HOP".into(), h.name.clone()),
             ("CHAIN".into(), name.clone()),
         ];
-        defines.extend(h.defines.iter().map(|(k, v)| (k.clone(), v.clone())));
+        defines.extend(h.defines_for(0));
         hops.push(HopPlan {
             name: h.name.clone(),
             vm: format!("{name}-{}", h.name),

@@ -12,7 +12,7 @@ use mb_vm::rundir::RunDir;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use super::policy::{self, Policy};
+use super::policy;
 
 /// Where the controller's records live in the store.
 pub const ROOT: &str = "/mbctl/chain";
@@ -25,6 +25,159 @@ pub fn path(chain: &str, hop: &str) -> String {
 /// The VM name of replica `n` of hop `hop` of chain `chain`.
 pub fn vm_name(chain: &str, hop: &str, n: u32) -> String {
     format!("{chain}-{hop}-{n}")
+}
+
+/// How new flows are spread over a hop's replicas (as recorded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Split {
+    /// By source address.
+    SrcIp,
+    /// By addresses, protocol and ports.
+    FiveTuple,
+    /// By destination address.
+    DstIp,
+}
+
+impl Split {
+    /// The chain file's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::SrcIp => "src-ip",
+            Split::FiveTuple => "5-tuple",
+            Split::DstIp => "dst-ip",
+        }
+    }
+}
+
+/// What a hop scales on, per replica (as recorded).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Metric {
+    /// Packets per second received, over the replica's NICs.
+    Pps,
+    /// Bits per second received.
+    Bps,
+    /// Percent of one host core used by the replica's VM process.
+    Cpu,
+    /// Percent of the guest's heap in use.
+    Ram,
+    /// A numeric read handler, `ELEMENT.HANDLER`.
+    Handler(String),
+}
+
+impl Metric {
+    /// Its name as `chain show` prints it.
+    pub fn label(&self) -> String {
+        match self {
+            Metric::Pps => "pps".into(),
+            Metric::Bps => "bps".into(),
+            Metric::Cpu => "cpu".into(),
+            Metric::Ram => "ram".into(),
+            Metric::Handler(h) => h.clone(),
+        }
+    }
+}
+
+/// When a hop grows or shrinks (as recorded).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scale {
+    /// The metric, averaged over the hop's serving replicas.
+    pub metric: Metric,
+    /// Add a replica when the metric stays above this.
+    pub above: f64,
+    /// Drain one when it stays below this.
+    pub below: f64,
+    /// How long the condition must hold, in milliseconds.
+    pub hold_ms: u64,
+    /// Least time between two scalings, in milliseconds.
+    pub cooldown_ms: u64,
+    /// Spare replicas kept booted, receiving no traffic.
+    pub warm: u32,
+}
+
+/// A replicated hop's policy as the controller records it: the chain
+/// file's ([`policy::Policy`]) in a form the store keeps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Fewest serving replicas.
+    pub min: u32,
+    /// Most serving replicas.
+    pub max: u32,
+    /// Health poll period, in milliseconds.
+    pub interval_ms: u64,
+    /// Unanswered polls in a row that mean a replica failed.
+    pub misses: u32,
+    /// Scaling, if any.
+    pub scale: Option<Scale>,
+    /// How flows are spread.
+    pub split: Split,
+}
+
+impl From<&policy::Policy> for Policy {
+    fn from(p: &policy::Policy) -> Policy {
+        Policy {
+            min: p.replicas.min,
+            max: p.replicas.max,
+            interval_ms: p.health.interval.as_millis() as u64,
+            misses: p.health.misses,
+            scale: p.scale.as_ref().map(|s| Scale {
+                metric: match &s.trigger {
+                    policy::Trigger::Metric(policy::Metric::Pps) => Metric::Pps,
+                    policy::Trigger::Metric(policy::Metric::Bps) => Metric::Bps,
+                    policy::Trigger::Metric(policy::Metric::Cpu) => Metric::Cpu,
+                    policy::Trigger::Metric(policy::Metric::Ram) => Metric::Ram,
+                    policy::Trigger::Handler {
+                        element, handler, ..
+                    } => Metric::Handler(format!("{element}.{handler}")),
+                },
+                above: s.above,
+                below: s.below,
+                hold_ms: s.hold.as_millis() as u64,
+                cooldown_ms: s.cooldown.as_millis() as u64,
+                warm: s.warm,
+            }),
+            split: match p.split {
+                policy::Split::SrcIp => Split::SrcIp,
+                policy::Split::FiveTuple => Split::FiveTuple,
+                policy::Split::DstIp => Split::DstIp,
+            },
+        }
+    }
+}
+
+impl Policy {
+    /// The health poll period.
+    pub fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.interval_ms)
+    }
+
+    /// Spare replicas to keep.
+    pub fn warm(&self) -> u32 {
+        self.scale.as_ref().map_or(0, |s| s.warm)
+    }
+
+    /// One line for `chain show`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "replicas {}..{}, split {}, health every {} ms (misses {})",
+            self.min,
+            self.max,
+            self.split.as_str(),
+            self.interval_ms,
+            self.misses
+        );
+        if let Some(sc) = &self.scale {
+            s.push_str(&format!(
+                ", scale on {} above {} below {} for {} ms, cooldown {} ms, warm {}",
+                sc.metric.label(),
+                sc.above,
+                sc.below,
+                sc.hold_ms,
+                sc.cooldown_ms,
+                sc.warm
+            ));
+        }
+        s
+    }
 }
 
 /// A replica's life.
@@ -135,8 +288,8 @@ pub struct HopState {
     pub policy: Policy,
     /// Its Click configuration (absolute).
     pub config: PathBuf,
-    /// Its definitions (the chain's and its own; `$REPLICA` unexpanded).
-    pub defines: Vec<(String, String)>,
+    /// Each replica index's definitions (the chain's and its own).
+    pub defines: Vec<Vec<(String, String)>>,
     /// Guest memory, if set.
     pub memory: Option<String>,
     /// The Open vSwitch its bridges are on.
@@ -176,7 +329,7 @@ impl HopState {
 
     /// Replica `n`'s definitions.
     pub fn defines_for(&self, n: u32) -> Vec<(String, String)> {
-        policy::replica_defines(&self.defines, n)
+        self.defines.get(n as usize).cloned().unwrap_or_default()
     }
 
     /// A new replica, booting towards `goal`, with the lowest free index
@@ -423,7 +576,6 @@ pub fn forget_all(run: &RunDir, chain: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Policy, Split};
 
     #[test]
     fn states_round_trip_and_count() {
@@ -440,7 +592,9 @@ mod tests {
                 split: Split::SrcIp,
             },
             config: "/x/nat.click".into(),
-            defines: vec![("PUBLIC".into(), "10.0.0.1$REPLICA".into())],
+            defines: (0..3)
+                .map(|i| vec![("PUBLIC".to_string(), format!("10.0.0.1{i}"))])
+                .collect(),
             memory: None,
             ovs_rundir: "/run/ovs".into(),
             ovs_private: true,
@@ -463,10 +617,7 @@ mod tests {
         assert_eq!((h.serving(), h.spares()), (1, 1));
         assert_eq!(
             h.defines_for(1),
-            vec![
-                ("PUBLIC".to_string(), "10.0.0.11".to_string()),
-                ("REPLICA".to_string(), "1".to_string())
-            ]
+            vec![("PUBLIC".to_string(), "10.0.0.11".to_string())]
         );
         let mut st = mb_store_client::mem::Mem::default();
         save(&mut st, &h, None).unwrap();

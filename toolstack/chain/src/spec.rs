@@ -23,8 +23,12 @@
 //! config = "nat.click"
 //! defines = { PUBLIC = "10.10.2.1" }
 //! ```
+//!
+//! A hop may also run several replicas, with health checks, scaling and a
+//! traffic split: see [`crate::policy`].
 
 use crate::error::{Context, Error, Result};
+use crate::policy::{self, Define, Policy, RawDefine, RawHealth, RawPolicy, RawReplicas, RawScale};
 use mb_vm::bail;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -130,13 +134,55 @@ pub struct Hop {
     pub name: String,
     /// Its Click configuration file (absolute, or relative to the cwd).
     pub config: PathBuf,
-    /// Extra `NAME=VALUE` definitions for its configuration.
-    pub defines: BTreeMap<String, String>,
+    /// Its own definitions for its configuration, per replica: see
+    /// [`Hop::defines_for`].
+    pub defines: BTreeMap<String, Define>,
     /// Guest memory for the VM backend (`-m` syntax), if set.
     pub memory: Option<String>,
-    /// Its replication policy, when it has `replicas`, `[hop.health]`,
-    /// `[hop.scale]` or `split` ([`crate::policy`]).
-    pub policy: Option<crate::policy::Policy>,
+    /// Its replicas, health checks, scaling and traffic split.
+    pub policy: Policy,
+}
+
+impl Hop {
+    /// Replica `i`'s own `NAME=VALUE` definitions: list defines give
+    /// their item `i`, and `$REPLICA` becomes `i` (0 for a hop without
+    /// replicas).
+    pub fn defines_for(&self, i: u32) -> Vec<(String, String)> {
+        policy::resolve(&self.defines, i)
+    }
+
+    /// `replica I (NAME = VALUE, ...)`: replica `i` and its own
+    /// definitions that differ from replica 0's, for messages.
+    pub fn replica_label(&self, i: u32) -> String {
+        let zero = self.defines_for(0);
+        let own: Vec<String> = self
+            .defines_for(i)
+            .into_iter()
+            .filter(|d| !zero.contains(d))
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        if own.is_empty() {
+            format!("replica {i}")
+        } else {
+            format!("replica {i} ({})", own.join(", "))
+        }
+    }
+
+    /// The replicas past 0 whose own definitions differ from every lower
+    /// one's (none when no define depends on the replica): each needs its
+    /// configuration checked with them.
+    pub fn distinct_replicas(&self) -> Vec<u32> {
+        let mut seen = vec![self.defines_for(0)];
+        let mut out = Vec::new();
+        for i in 1..self.policy.slots() {
+            let d = self.defines_for(i);
+            if !seen.contains(&d) {
+                seen.push(d);
+                out.push(i);
+            }
+        }
+        out
+    }
 }
 
 /// A whole chain as the file describes it, checked.
@@ -190,11 +236,11 @@ struct RawHop {
     name: Spanned<String>,
     config: Spanned<String>,
     #[serde(default)]
-    defines: BTreeMap<Spanned<String>, String>,
+    defines: BTreeMap<Spanned<String>, Spanned<RawDefine>>,
     memory: Option<String>,
-    replicas: Option<Spanned<crate::policy::RawReplicas>>,
-    health: Option<Spanned<crate::policy::RawHealth>>,
-    scale: Option<Spanned<crate::policy::RawScale>>,
+    replicas: Option<Spanned<RawReplicas>>,
+    health: Option<Spanned<RawHealth>>,
+    scale: Option<Spanned<RawScale>>,
     split: Option<Spanned<String>>,
 }
 
@@ -210,13 +256,14 @@ struct RawChain {
 }
 
 /// Turns byte offsets into `file:line:col` messages.
-struct Src<'a> {
+pub(crate) struct Src<'a> {
     file: &'a str,
     text: &'a str,
 }
 
 impl Src<'_> {
-    fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> Error {
+    /// An error at `span`.
+    pub(crate) fn at(&self, span: Range<usize>, msg: impl fmt::Display) -> Error {
         let off = span.start.min(self.text.len());
         let before = &self.text[..off];
         let line = before.matches('\n').count() + 1;
@@ -345,6 +392,17 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
                 for h in hops.iter_mut() {
                     if let DeValue::Table(t) = h.get_mut() {
                         unknown_keys(&src, t, HOP_KEYS, &mut errs);
+                        for (k, v) in t.iter_mut() {
+                            let allowed = match k.get_ref().as_ref() {
+                                "health" => policy::HEALTH_KEYS,
+                                "scale" => policy::SCALE_KEYS,
+                                "replicas" => policy::REPLICAS_KEYS,
+                                _ => continue,
+                            };
+                            if let DeValue::Table(t) = v.get_mut() {
+                                unknown_keys(&src, t, allowed, &mut errs);
+                            }
+                        }
                     }
                 }
             }
@@ -415,18 +473,34 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
                     k.span(),
                     format!("'{key}' is set by the chain (see click-configs/chains/README.md)"),
                 ));
+            } else if key == policy::REPLICA {
+                errs.push(src.at(
+                    k.span(),
+                    "'REPLICA' is the replica's index: write $REPLICA in a value instead",
+                ));
             }
-            defines.insert(key.clone(), v);
+            let span = v.span();
+            let v = v.into_inner().0;
+            if v == Define::List(Vec::new()) {
+                errs.push(src.at(span.clone(), format!("{key} lists no value")));
+            }
+            defines.insert(key.clone(), Spanned::new(span, v));
         }
-        let policy = hop_policy(&src, h.replicas, h.health, h.scale, h.split)
-            .map_err(|e| errs.push(e))
-            .ok()
-            .flatten();
+        let raw_policy = RawPolicy {
+            replicas: h.replicas,
+            health: h.health,
+            scale: h.scale,
+            split: h.split,
+        };
+        let policy = policy::policy(&src, raw_policy, &defines, &mut errs);
         if errs.len() == n {
             hops.push(Hop {
                 name: hname,
                 config,
-                defines,
+                defines: defines
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_inner()))
+                    .collect(),
                 memory: h.memory,
                 policy,
             });
@@ -454,40 +528,6 @@ pub fn parse_all(text: &str, path: &Path) -> (Option<Chain>, Vec<Error>) {
         backend,
     };
     (Some(chain), errs)
-}
-
-/// A hop's policy if it has one, its error at the part that is wrong.
-fn hop_policy(
-    src: &Src,
-    replicas: Option<Spanned<crate::policy::RawReplicas>>,
-    health: Option<Spanned<crate::policy::RawHealth>>,
-    scale: Option<Spanned<crate::policy::RawScale>>,
-    split: Option<Spanned<String>>,
-) -> Result<Option<crate::policy::Policy>> {
-    if replicas.is_none() && health.is_none() && scale.is_none() && split.is_none() {
-        return Ok(None);
-    }
-    let spans = [
-        ("replicas", replicas.as_ref().map(|s| s.span())),
-        ("health", health.as_ref().map(|s| s.span())),
-        ("scale", scale.as_ref().map(|s| s.span())),
-        ("split", split.as_ref().map(|s| s.span())),
-    ];
-    crate::policy::build(
-        replicas.map(Spanned::into_inner),
-        health.map(Spanned::into_inner),
-        scale.map(Spanned::into_inner),
-        split.as_ref().map(|s| s.get_ref().as_str()),
-    )
-    .map(Some)
-    .map_err(|(part, msg)| {
-        let span = spans
-            .iter()
-            .find(|(p, _)| *p == part)
-            .and_then(|(_, s)| s.clone())
-            .unwrap_or(0..0);
-        src.at(span, msg)
-    })
 }
 
 fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {
@@ -633,7 +673,11 @@ defines = { PUBLIC = "10.10.2.1" }
         let c = parse(GOOD, &dir().join("c.toml")).unwrap();
         assert_eq!(c.name, "fwnat");
         assert_eq!(c.hops.len(), 2);
-        assert_eq!(c.hops[1].defines["PUBLIC"], "10.10.2.1");
+        assert_eq!(
+            c.hops[1].defines_for(0),
+            [("PUBLIC".into(), "10.10.2.1".into())]
+        );
+        assert_eq!(c.hops[1].policy, Policy::default());
         assert_eq!(c.left.gateway.to_string(), "10.10.1.1/24");
         assert_eq!(
             c.right.kind,

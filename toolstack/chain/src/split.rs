@@ -24,7 +24,7 @@
 use crate::error::Result;
 use mb_ovs::Ovs;
 
-use super::policy::Split;
+use super::replica::Split;
 use super::replica::{HopState, Port, RState, Side};
 
 /// How long an idle flow keeps its replica.
@@ -276,7 +276,7 @@ pub fn forwarded(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Policy;
+    use crate::replica::Policy;
     use crate::replica::{Counters, Replica};
 
     fn port(dev: &str, o: u32, mac: Option<&str>) -> Port {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::journal::{Journal, Made};
 use super::plan::{self, Backend, EndPlan, Face, HopPlan, Plan};
+use super::policy;
 use super::replica::{self, HopState, Port, RState, Side};
 use super::spec::{self, Chain};
 use super::{dir, down, events, ovs_dir, runner, split, vm};
@@ -159,29 +160,30 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
         let src = std::fs::read_to_string(&h.config)
             .with_context(|| format!("reading {}", h.config.display()))?;
         let file = h.config.display().to_string();
-        // A replicated hop's config must load for every replica it may have.
-        let sets: Vec<Vec<(String, String)>> = match &h.policy {
-            None => vec![hp.defines.clone()],
-            Some(p) => p
-                .indices()
-                .map(|n| crate::policy::replica_defines(&hp.defines, n))
-                .collect(),
-        };
-        for defines in &sets {
-            if let Err(e) = mb_runner::check(&src, &file, defines) {
-                return Err(Error::Hop {
-                    hop: h.name.clone(),
-                    message: e.to_string(),
-                });
-            }
+        if let Err(e) = mb_runner::check(&src, &file, &hp.defines) {
+            return Err(Error::Hop {
+                hop: h.name.clone(),
+                message: e.to_string(),
+            });
         }
         let flat =
-            click::lang::parse(&src, &file, &sets[0], &|c| reg.contains(c)).map_err(|e| {
+            click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c)).map_err(|e| {
                 Error::Hop {
                     hop: h.name.clone(),
                     message: e.to_string(),
                 }
             })?;
+        if let Some(s) = &h.policy.scale {
+            policy::check_handler(&s.trigger, &src, &file, &hp.defines)?;
+        }
+        for i in h.distinct_replicas() {
+            if let Err(e) = mb_runner::check(&src, &file, &hp.defines_for(h, i)) {
+                return Err(Error::Hop {
+                    hop: format!("{}, {}", h.name, h.replica_label(i)),
+                    message: e.to_string(),
+                });
+            }
+        }
         devices.push(
             flat.elements
                 .iter()
@@ -197,13 +199,13 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
 fn check_replicated(chain: &Chain, backend: Backend) -> Result<()> {
     let n = chain.hops.len();
     for (i, h) in chain.hops.iter().enumerate() {
-        if h.policy.is_none() {
+        if !replicated(h) {
             continue;
         }
         if backend != Backend::Vm {
             bail!("hop {}: replicas need the vm backend", h.name);
         }
-        if i > 0 && chain.hops[i - 1].policy.is_some() {
+        if i > 0 && replicated(&chain.hops[i - 1]) {
             bail!(
                 "hops {} and {} are next to each other and both replicated: put a hop between them",
                 chain.hops[i - 1].name,
@@ -221,6 +223,12 @@ fn check_replicated(chain: &Chain, backend: Backend) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the controller manages hop `h`: its file gives it a policy
+/// (replicas, health checks, scaling or a split) other than the default.
+pub fn replicated(h: &spec::Hop) -> bool {
+    h.policy != policy::Policy::default()
 }
 
 fn make(
@@ -305,10 +313,11 @@ fn make(
             known.extend(e.iface.iter().cloned());
         }
         let mut plan = plan.clone();
-        let mut replicated = Vec::new();
+        let mut managed = Vec::new();
         for (i, (h, hp)) in chain.hops.iter().zip(plan.hops.iter_mut()).enumerate() {
-            if let Some(p) = &h.policy {
-                replicated.push(boot_replicas(run, &ovs, chain, i, hp, p, j, progress)?);
+            if replicated(h) {
+                let p = replica::Policy::from(&h.policy);
+                managed.push(boot_replicas(run, &ovs, chain, i, hp, &p, j, progress)?);
                 continue;
             }
             let cfg = vm::flatten(&h.config, hp, &d)?;
@@ -340,7 +349,7 @@ fn make(
         }
         rules(&ovs, &plan, j)?;
         let mut st = mb_agent::client::store(run)?;
-        for mut h in replicated {
+        for mut h in managed {
             h.left.others = neighbours(&ovs, &plan, &h.left.bridge, &h.hop)?;
             h.right.others = neighbours(&ovs, &plan, &h.right.bridge, &h.hop)?;
             j.record(Made::Flows(h.left.bridge.clone()))?;
@@ -373,7 +382,7 @@ fn boot_replicas(
     chain: &Chain,
     index: usize,
     hp: &mut HopPlan,
-    p: &crate::policy::Policy,
+    p: &replica::Policy,
     j: &mut Journal,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<HopState> {
@@ -384,7 +393,9 @@ fn boot_replicas(
         index,
         policy: p.clone(),
         config: h.config.canonicalize().unwrap_or_else(|_| h.config.clone()),
-        defines: hp.defines.clone(),
+        defines: (0..p.max + p.warm())
+            .map(|i| hp.defines_for(h, i))
+            .collect(),
         memory: h.memory.clone(),
         ovs_rundir: ovs.rundir().to_path_buf(),
         ovs_private: ovs.is_private(),

@@ -13,7 +13,7 @@ mod probe;
 
 use mb_agent::{Caller, ServiceCtx};
 use mb_chain::events;
-use mb_chain::policy::Metric;
+use mb_chain::replica::Metric;
 use mb_chain::replica::{self, HopState, RState, Replica};
 use mb_chain::split;
 use mb_ovs::Ovs;

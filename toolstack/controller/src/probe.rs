@@ -3,7 +3,7 @@
 //! posts the next probe; plus the VM process's state from `/proc`.
 
 use clickos_proto::{parse_counter, Home};
-use mb_chain::policy::Metric;
+use mb_chain::replica::Metric;
 use mb_store_client::Store;
 use std::time::Instant;
 use xenstore::client::{ClientError, Reply, Request};
@@ -107,6 +107,10 @@ impl Probe {
             reads.push(format!("{d}/rx_packets"));
             reads.push(format!("{d}/rx_bytes"));
         }
+        if self.metric == Some(Metric::Ram) {
+            reads.push(home.heap_used());
+            reads.push(home.heap_size());
+        }
         Nodes {
             reads,
             rms: [lock, err],
@@ -149,8 +153,13 @@ impl Probe {
             Some(Metric::Pps) => Some(self.rates.0),
             Some(Metric::Bps) => Some(self.rates.1),
             Some(Metric::Cpu) => pid.and_then(|p| self.cpu(p)),
-            // The guest does not report its heap yet.
-            Some(Metric::Ram) => None,
+            Some(Metric::Ram) => {
+                let n = |i: usize| text(3 + 2 * NICS + i).as_deref().and_then(parse_counter);
+                match (n(0), n(1)) {
+                    (Some(used), Some(size)) if size > 0 => Some(used as f64 * 100.0 / size as f64),
+                    _ => None,
+                }
+            }
             Some(Metric::Handler(_)) => text(2)
                 .filter(|_| text(0).is_some())
                 .and_then(|v| v.trim().parse::<f64>().ok()),

@@ -10,11 +10,11 @@
 
 use crate::{Error, Result};
 use clickos_proto::status::{ERROR, RUNNING};
-use clickos_proto::{chunks, is_path_safe, parse_counter, Home, PENDING};
+use clickos_proto::{chunks, is_path_safe, parse_counter, PENDING};
 use std::time::{Duration, Instant};
 
 pub use clickos_proto::status::HALTED;
-pub use clickos_proto::NicCounters;
+pub use clickos_proto::{stats, Home, NicCounters};
 
 /// The store operations the protocol needs.
 pub trait StoreOps {

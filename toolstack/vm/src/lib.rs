@@ -1,8 +1,9 @@
 //! Middlebox VMs as the host manages them: their records in the store
 //! ([`record`]), the run directory ([`rundir`]) and each VM's files in it
 //! ([`files`]), their NICs on the host ([`net`]), and the backends that
-//! start and end them ([`backend`]: QEMU/KVM, Xen's xl). Everything here
-//! is a library call; the agent sequences them.
+//! start and end them ([`backend`]: QEMU/KVM, Xen's xl), and what a
+//! controller measures of each ([`sample`]). Everything here is a library
+//! call; the agent sequences them.
 #![warn(missing_docs)]
 
 pub mod backend;
@@ -14,6 +15,7 @@ pub mod net;
 pub mod pidfile;
 pub mod record;
 pub mod rundir;
+pub mod sample;
 pub mod sys;
 
 pub use error::{Error, Result};

@@ -35,6 +35,8 @@ const DOMAINS: &str = "/local/domain/";
 pub const CHUNK_MAX: usize = 992;
 /// Token of the guest's watch on [`Home::clickos`].
 pub const WATCH_TOKEN: &str = "router-watch";
+/// Token of the guest's watch on [`Home::beat_ms`].
+pub const BEAT_TOKEN: &str = "mb-beat";
 /// What the host puts in `error` before asking for a load: the guest
 /// removes the node when the config loads (also when it is the one already
 /// running) and replaces it with its message when it does not, so the host
@@ -167,6 +169,33 @@ impl Home {
     pub fn loads(self) -> String {
         self.join(&format!("{MB}/loads"))
     }
+
+    /// `data/mb/format`: the record's format ([`crate::stats::FORMAT`]).
+    pub fn format(self) -> String {
+        self.join(&format!("{MB}/format"))
+    }
+
+    /// `data/mb/heap_used`: heap bytes in use.
+    pub fn heap_used(self) -> String {
+        self.join(&format!("{MB}/heap_used"))
+    }
+
+    /// `data/mb/heap_size`: heap bytes the guest can use.
+    pub fn heap_size(self) -> String {
+        self.join(&format!("{MB}/heap_size"))
+    }
+
+    /// `data/mb/beat`: the guest's clock (ms since boot) at its last
+    /// publication, while a heartbeat is asked for.
+    pub fn beat(self) -> String {
+        self.join(&format!("{MB}/beat"))
+    }
+
+    /// `data/mb/beat_ms`: the heartbeat period the host asks for (the
+    /// guest watches it).
+    pub fn beat_ms(self) -> String {
+        self.join(&format!("{MB}/beat_ms"))
+    }
 }
 
 /// `e/h`, or `h` alone for a router handler (empty element), as Click
@@ -224,6 +253,9 @@ pub enum Event<'a> {
         /// Handler name.
         handler: &'a str,
     },
+    /// `data/mb/beat_ms` (the guest's second watch): the host changed
+    /// the heartbeat period.
+    BeatPeriod,
     /// Anything else (config chunks, `config_name`, other routers, the
     /// guest's `lock` and `error` nodes).
     Other,
@@ -232,6 +264,9 @@ pub enum Event<'a> {
 /// Classifies an event path (relative, or absolute under a domain home).
 pub fn classify(path: &str) -> Event<'_> {
     let rel = strip_home(path);
+    if rel.strip_prefix(MB) == Some("/beat_ms") {
+        return Event::BeatPeriod;
+    }
     let Some(rest) = rel.strip_prefix(CLICKOS) else {
         return Event::Other;
     };
@@ -302,6 +337,10 @@ mod tests {
     fn classifies_clickos_paths() {
         assert_eq!(classify("data/clickos"), Event::Root);
         assert_eq!(classify("data/clickos/0"), Event::Root);
+        assert_eq!(classify("data/mb/beat_ms"), Event::BeatPeriod);
+        assert_eq!(classify(&Home::Domain(4).beat_ms()), Event::BeatPeriod);
+        assert_eq!(classify("data/mb/beat"), Event::Other);
+        assert_eq!(classify("data/mb/beat_ms/x"), Event::Other);
         assert_eq!(classify("data/clickos/0/status"), Event::Status);
         assert_eq!(
             classify("/local/domain/7/data/clickos/0/status"),

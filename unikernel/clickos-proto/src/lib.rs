@@ -15,6 +15,7 @@ pub mod layout;
 pub mod stats;
 
 pub use layout::{
-    chunks, classify, is_path_safe, status, Event, Home, CHUNK_MAX, PENDING, WATCH_TOKEN,
+    chunks, classify, is_path_safe, status, Event, Home, BEAT_TOKEN, CHUNK_MAX, PENDING,
+    WATCH_TOKEN,
 };
-pub use stats::{parse_counter, NicCounters, Stats};
+pub use stats::{parse_beat_ms, parse_counter, NicCounters, Stats};

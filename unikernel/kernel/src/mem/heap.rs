@@ -76,6 +76,9 @@ pub struct Heap {
     reserve: AtomicPtr<u8>,
     reserve_len: AtomicUsize,
     bytes: AtomicU64,
+    /// Bytes of live allocations (the reserve not counted), for the
+    /// monitoring record.
+    in_use: AtomicUsize,
     /// Tells the engine's build that memory ran out (or is back).
     notify: fn(bool),
     /// Whether the allocation under way is a fallible one.
@@ -97,6 +100,7 @@ impl Heap {
             reserve: AtomicPtr::new(null_mut()),
             reserve_len: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
+            in_use: AtomicUsize::new(0),
             notify,
             trying,
         }
@@ -231,16 +235,20 @@ unsafe impl GlobalAlloc for Heap {
             return null_mut();
         }
         // SAFETY: the caller's contract is talc's.
-        let p = unsafe { self.talc.alloc(layout) };
+        let mut p = unsafe { self.talc.alloc(layout) };
         if p.is_null() && self.on_failure(layout.size()) {
             // SAFETY: as above.
-            return unsafe { self.talc.alloc(layout) };
+            p = unsafe { self.talc.alloc(layout) };
+        }
+        if !p.is_null() {
+            self.in_use.fetch_add(layout.size(), Ordering::Relaxed);
         }
         p
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.in_use.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: the caller's contract is talc's.
         unsafe { self.talc.dealloc(ptr, layout) }
     }
@@ -252,10 +260,14 @@ unsafe impl GlobalAlloc for Heap {
         }
         // SAFETY: the caller's contract is talc's; a failed realloc leaves
         // the old block as it was, so it may be retried.
-        let p = unsafe { self.talc.realloc(ptr, layout, new_size) };
+        let mut p = unsafe { self.talc.realloc(ptr, layout, new_size) };
         if p.is_null() && self.on_failure(new_size) {
             // SAFETY: as above.
-            return unsafe { self.talc.realloc(ptr, layout, new_size) };
+            p = unsafe { self.talc.realloc(ptr, layout, new_size) };
+        }
+        if !p.is_null() {
+            self.in_use.fetch_add(new_size, Ordering::Relaxed);
+            self.in_use.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         p
     }
@@ -285,6 +297,16 @@ pub unsafe fn init(regions: &[Region]) -> u64 {
 /// Bytes handed to the allocator at boot.
 pub fn heap_bytes() -> u64 {
     ALLOCATOR.bytes.load(Ordering::Relaxed)
+}
+
+/// Bytes of live allocations.
+pub fn used_bytes() -> u64 {
+    ALLOCATOR.in_use.load(Ordering::Relaxed) as u64
+}
+
+/// Bytes allocations can have: the heap less the emergency reserve.
+pub fn usable_bytes() -> u64 {
+    heap_bytes().saturating_sub(reserve_bytes() as u64)
 }
 
 /// Bytes held back for configuration builds that run out of memory.
@@ -349,6 +371,35 @@ mod tests {
             // SAFETY: allocated by `fill` with this layout.
             unsafe { h.dealloc(p, l) };
         }
+    }
+
+    #[test]
+    fn live_bytes_are_counted_through_alloc_realloc_and_dealloc() {
+        let h = heap(1 << 20);
+        let at = |n| Layout::from_size_align(n, 8).unwrap();
+        assert_eq!(
+            h.in_use.load(Ordering::Relaxed),
+            0,
+            "the reserve is not counted"
+        );
+        // SAFETY: non-zero sizes; each block is freed with its layout.
+        unsafe {
+            let a = h.alloc(at(100));
+            let b = h.alloc(at(4000));
+            assert_eq!(h.in_use.load(Ordering::Relaxed), 4100);
+            let a = h.realloc(a, at(100), 300);
+            assert_eq!(h.in_use.load(Ordering::Relaxed), 4300);
+            h.dealloc(b, at(4000));
+            h.dealloc(a, at(300));
+        }
+        assert_eq!(h.in_use.load(Ordering::Relaxed), 0);
+        // A failed request counts nothing.
+        TRYING.with(|t| t.set(true));
+        let blocks = fill(h, 4096);
+        TRYING.with(|t| t.set(false));
+        assert_eq!(h.in_use.load(Ordering::Relaxed), blocks.len() * 4096);
+        free(h, blocks, 4096);
+        assert_eq!(h.in_use.load(Ordering::Relaxed), 0);
     }
 
     #[test]

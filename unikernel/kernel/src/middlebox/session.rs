@@ -35,6 +35,8 @@ pub enum Tag {
     Control(String, String),
     /// A value under `elements/`, for `element.handler`.
     Value(String, String),
+    /// `data/mb/beat_ms`, the heartbeat period.
+    BeatPeriod,
 }
 
 /// The store connection as the session's pieces use it: requests go out
@@ -87,6 +89,12 @@ impl Session {
         // Ask now rather than after the watch's first event: one round
         // trip less to the first config.
         s.config.status_changed(&mut s.conn);
+        // The host may ask for a heartbeat at any time; the watch's first
+        // event reads what it asked before this session.
+        s.conn.send(
+            &Request::Watch(&HOME.beat_ms(), clickos_proto::BEAT_TOKEN.as_bytes()),
+            Tag::Ignore,
+        );
         s
     }
 
@@ -143,6 +151,7 @@ impl Session {
             Event::ElementValue { element, handler } => {
                 self.handlers.value_changed(element, handler, conn)
             }
+            Event::BeatPeriod => conn.send(&Request::Read(&HOME.beat_ms()), Tag::BeatPeriod),
             Event::Other => {}
         }
     }
@@ -159,6 +168,15 @@ impl Session {
             Tag::Chunk(i) => self.config.on_chunk(i, r, app, conn),
             Tag::Control(e, h) => self.handlers.on_request_node(&e, &h, r, app, conn),
             Tag::Value(e, h) => self.handlers.on_value(&e, &h, r, app, conn),
+            Tag::BeatPeriod => {
+                // Missing (or unreadable) means no heartbeat.
+                let ms = r.ok().and_then(|v| {
+                    core::str::from_utf8(v.bytes())
+                        .ok()
+                        .and_then(clickos_proto::parse_beat_ms)
+                });
+                self.publisher.set_beat_ms(ms);
+            }
         }
     }
 
@@ -176,6 +194,9 @@ impl Session {
             nics: app.stats.clone(),
             busy: busy.take_permille(now),
             loads: app.loads,
+            heap_used: crate::mem::heap::used_bytes(),
+            heap_size: crate::mem::heap::usable_bytes(),
+            beat: self.publisher.beat(now),
         };
         for (path, value) in self.publisher.publish(&stats, now) {
             self.conn

@@ -1,7 +1,9 @@
 //! Publishing the monitoring record under `data/mb/` (its layout is
 //! [`clickos_proto::stats`]'s). Values are written about once a second,
 //! and only those that changed, so an idle guest writes nothing and is
-//! never woken to publish.
+//! never woken to publish, unless the host asks for a heartbeat
+//! (`data/mb/beat_ms`): then a publication goes out every beat period,
+//! changed or not, with the guest's clock as `beat`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -16,6 +18,8 @@ pub const PERIOD_NS: u64 = 1_000_000_000;
 pub struct Publisher {
     last: Option<Stats>,
     last_ns: u64,
+    /// The heartbeat period the host asked for.
+    beat_ns: Option<u64>,
 }
 
 impl Publisher {
@@ -24,12 +28,24 @@ impl Publisher {
         Publisher::default()
     }
 
-    /// True if these values differ from what was published.
+    /// True if these values differ from what was published (the heap's
+    /// do not count: they ride along), or a heartbeat is asked for.
     pub fn dirty(&self, nics: &[NicCounters], busy: u32, loads: u32) -> bool {
         match &self.last {
             None => true,
+            Some(_) if self.beat_ns.is_some() => true,
             Some(l) => l.nics != nics || l.busy != busy || l.loads != loads,
         }
+    }
+
+    /// Sets the heartbeat period (`None`: none).
+    pub fn set_beat_ms(&mut self, ms: Option<u64>) {
+        self.beat_ns = ms.map(|ms| ms * 1_000_000);
+    }
+
+    /// The guest's clock for this publication's `beat`, while beating.
+    pub fn beat(&self, now_ns: u64) -> Option<u64> {
+        self.beat_ns.map(|_| now_ns / 1_000_000)
     }
 
     /// When the next publication is due if the counters are dirty.
@@ -37,7 +53,7 @@ impl Publisher {
         if self.last.is_none() {
             0
         } else {
-            self.last_ns + PERIOD_NS
+            self.last_ns + self.beat_ns.unwrap_or(PERIOD_NS).min(PERIOD_NS)
         }
     }
 
@@ -97,6 +113,7 @@ mod tests {
             ],
             busy,
             loads: 1,
+            ..Stats::default()
         }
     }
 
@@ -105,7 +122,7 @@ mod tests {
         let mut p = Publisher::new();
         assert_eq!(p.due_ns(), 0);
         let all = p.publish(&snap(1, 5), 10);
-        assert_eq!(all.len(), 1 + 2 * 5 + 2);
+        assert_eq!(all.len(), 1 + 1 + 2 * 5 + 2 + 2);
         assert!(all.contains(&("data/mb/nic/0/rx_bytes".into(), "60".into())));
         let s = snap(1, 5);
         assert!(!p.dirty(&s.nics, 5, 1));
@@ -121,6 +138,32 @@ mod tests {
                 ("data/mb/busy".into(), "0".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_heartbeat_publishes_every_beat_period_changed_or_not() {
+        let mut p = Publisher::new();
+        p.publish(&snap(1, 5), 0);
+        let s = snap(1, 5);
+        assert!(!p.dirty(&s.nics, 5, 1));
+        assert_eq!(p.beat(7_000_000), None);
+        p.set_beat_ms(Some(50));
+        assert!(p.dirty(&s.nics, 5, 1), "beating");
+        assert_eq!(p.due_ns(), 50_000_000);
+        let now = 50_000_000;
+        let beat = Stats {
+            beat: p.beat(now),
+            ..snap(1, 5)
+        };
+        assert_eq!(
+            p.publish(&beat, now),
+            vec![("data/mb/beat".into(), "50".into())]
+        );
+        assert_eq!(p.due_ns(), 100_000_000);
+        // Heap values ride along; alone they cause nothing.
+        p.set_beat_ms(None);
+        assert!(!p.dirty(&s.nics, 5, 1));
+        assert_eq!(p.due_ns(), now + PERIOD_NS);
     }
 
     #[test]
