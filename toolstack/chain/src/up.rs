@@ -75,8 +75,8 @@ pub fn up(
         .or_else(|| chain.backend.as_deref().and_then(Backend::parse))
         .unwrap_or(Backend::Vm);
     let plan = plan::derive(&chain, backend);
-    check_replicated(&chain, backend)?;
     let devices = check_configs(&chain, &plan)?;
+    check_replicated(&chain, backend)?;
     if dir(run, &chain.name).join("made").exists() {
         bail!(
             "chain {} is already up (or half up): `mbctl chain down {}` first",
