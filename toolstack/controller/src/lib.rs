@@ -55,7 +55,7 @@ pub fn register() {
 /// What a worker thread reports.
 enum Done {
     Booted(Key, String, Result<Replica, String>),
-    Destroyed(Key, String),
+    Destroyed(Key, String, Result<(), String>),
 }
 
 type Key = (String, String);
@@ -322,8 +322,16 @@ impl Controller {
     fn done(&mut self, d: Done) {
         match d {
             Done::Booted(k, vm, result) => {
+                // `chain down` removes the hop's record first: a boot that
+                // ends after that is not ours to keep.
+                let gone = self
+                    .st
+                    .as_mut()
+                    .is_some_and(|st| matches!(replica::load(st, &k.0, &k.1), Ok(None)));
+                if gone {
+                    self.hops.remove(&k);
+                }
                 let Some(hop) = self.hops.get_mut(&k) else {
-                    // The chain went down meanwhile.
                     let _ = replica::destroy(&vm, self.call.as_ref());
                     return;
                 };
@@ -365,7 +373,25 @@ impl Controller {
                     }
                 }
             }
-            Done::Destroyed(k, vm) => {
+            Done::Destroyed(k, vm, Err(e)) => {
+                // Tried again next round (a failed replica is destroyed
+                // until it is gone).
+                if let Some(hop) = self.hops.get_mut(&k) {
+                    hop.busy.remove(&vm);
+                    if let Some(r) = hop.st.replica_mut(&vm) {
+                        r.state = RState::Failed;
+                    }
+                }
+                events::log(
+                    &self.run,
+                    &k.0,
+                    &k.1,
+                    Some(&vm),
+                    "failed",
+                    &format!("removing it failed: {e}"),
+                );
+            }
+            Done::Destroyed(k, vm, Ok(())) => {
                 if let Some(hop) = self.hops.get_mut(&k) {
                     hop.busy.remove(&vm);
                     hop.st.replicas.retain(|r| r.vm != vm);
@@ -659,10 +685,8 @@ fn destroy(hop: &mut Hop, vm: &str, call: &Caller, tx: &Sender<Done>, k: &Key) {
     hop.busy.insert(vm.to_string());
     let (vm, call, tx, k) = (vm.to_string(), call.clone(), tx.clone(), k.clone());
     std::thread::spawn(move || {
-        if let Err(e) = replica::destroy(&vm, call.as_ref()) {
-            eprintln!("mbctl controller: {}", mb_vm::error::report(&e));
-        }
-        let _ = tx.send(Done::Destroyed(k, vm));
+        let r = replica::destroy(&vm, call.as_ref()).map_err(|e| mb_vm::error::report(&e));
+        let _ = tx.send(Done::Destroyed(k, vm, r));
     });
 }
 
