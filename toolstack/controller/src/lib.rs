@@ -92,8 +92,6 @@ pub struct Controller {
     last_scan: Option<Instant>,
     tx: Sender<Done>,
     rx: Receiver<Done>,
-    /// Cost accounting for the bench: replicas polled so far.
-    pub polls: u64,
 }
 
 impl Controller {
@@ -108,7 +106,6 @@ impl Controller {
             last_scan: None,
             tx,
             rx,
-            polls: 0,
         }
     }
 
@@ -291,7 +288,7 @@ impl Controller {
         if hop.ovs.is_none() {
             hop.ovs = hop.st.ovs().ok();
         }
-        self.polls += observe(&run, st, hop)? as u64;
+        observe(&run, st, hop)?;
         decide(&run, hop);
         reconcile(&run, hop, &call, &tx, k);
         if let Some(ovs) = hop.ovs.clone() {
@@ -428,8 +425,8 @@ fn fingerprint(h: &HopState) -> String {
 
 /// Polls every booted replica of `hop`: health, counters, metric. A
 /// replica whose VM process is gone, or whose polls went unanswered
-/// `misses` times in a row, is failed. Returns how many were polled.
-fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<usize> {
+/// `misses` times in a row, is failed.
+fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> {
     let metric = hop.st.policy.scale.as_ref().map(|s| s.metric.clone());
     let misses = hop.st.policy.misses;
     let (chain, name) = (hop.st.chain.clone(), hop.st.hop.clone());
@@ -458,7 +455,6 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<usiz
     let misses_now: Vec<u32> = polls.iter().map(|(p, ..)| p.misses).collect();
     drop(polls);
     drop(probes);
-    let polled = due.len();
     for (((vm, ..), sample), n_missed) in due.iter().zip(samples).zip(misses_now) {
         let r = hop.st.replica_mut(vm).expect("listed");
         if let Some(m) = sample.metric {
@@ -501,7 +497,7 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<usiz
             &format!("failure detected: {why}"),
         );
     }
-    Ok(polled)
+    Ok(())
 }
 
 /// Scaling: the metric averaged over serving replicas, held above or
