@@ -300,6 +300,19 @@ demo-chain:
 	@echo "demo-chain: needs root (network namespaces, Open vSwitch): sudo make demo-chain"
 endif
 
+# `make demo-scale`: nat-scaled.toml, a NAT hop the controller scales out
+# and in with its load, then replaces after a kill -9 (demo-scale.sh).
+.PHONY: demo-scale
+ifneq ($(IS_ROOT),)
+demo-scale: demo-deps
+	$(MAKE) image
+	cargo build --release -p mbctl
+	click-configs/chains/demo-scale.sh target/release/mbctl
+else
+demo-scale:
+	@echo "demo-scale: needs root (network namespaces, Open vSwitch): sudo make demo-scale"
+endif
+
 # ---------------------------------------------------------------------------
 # Xen (tests/xen): the guest on a real Xen 4.17 host nested under QEMU TCG.
 # `make test-xen` builds (and caches, under ~/.cache/mb/xen) a Debian dom0

@@ -21,7 +21,8 @@ FromDevice($IN_DEV) -> cin;
 FromDevice($OUT_DEV) -> cout;
 
 cin[0]  -> ARPResponder($IN_ARP $IN_MAC) -> to_in;
-cout[0] -> ARPResponder($OUT_ARP $OUT_MAC) -> to_out;
+// Replicas of a scaled NAT each have their own $PUBLIC on the right.
+cout[0] -> ARPResponder($OUT_ARP $OUT_MAC, $PUBLIC $OUT_MAC) -> to_out;
 arp_in  :: ARPQuerier($IN_IP, $IN_MAC) -> to_in;
 arp_out :: ARPQuerier($OUT_IP, $OUT_MAC) -> to_out;
 cin[1]  -> [1]arp_in;

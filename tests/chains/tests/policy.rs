@@ -125,7 +125,8 @@ fn each_replicas_own_defines_are_checked_in_its_config() {
     let first = err.lines().next().unwrap_or_default();
     assert!(
         first.starts_with(&format!("{}:", config("nat.click")))
-            && first.contains(": replica 1 (PUBLIC = 10.41.2.300): 'rw :: IPRewriter'"),
+            && first.contains(": replica 1 (PUBLIC = 10.41.2.300): ")
+            && err.contains(": replica 1 (PUBLIC = 10.41.2.300): 'rw :: IPRewriter'"),
         "{err}"
     );
     // `chain up` refuses it too, before making anything.

@@ -97,6 +97,15 @@ fn execute(req: &Request, run: &RunDir, ports: &dyn GuestPorts) -> Result<(Vec<S
     }
 }
 
+/// Runs requests as `agent.sock` does, from inside the agent: what a
+/// service ([`crate::ServiceCtx`]) uses to boot and destroy middleboxes.
+pub fn executor(run: RunDir, ports: Arc<dyn GuestPorts>) -> crate::Caller {
+    Arc::new(move |req: &Request| {
+        execute(req, &run, ports.as_ref())
+            .map(|(notes, message)| crate::client::Done { notes, message })
+    })
+}
+
 fn record_backend(run: &RunDir, st: &mut Store, name: &str) -> Result<Box<dyn backend::Backend>> {
     vms::backend_of(run, &mb_vm::record::Record::load_existing(st, name)?)
 }

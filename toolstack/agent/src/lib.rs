@@ -29,13 +29,45 @@ use mb_vm::rundir::RunDir;
 use mb_xenstored::{Config, Server};
 use signals::Termination;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a new agent waits for adopted guests' consoles to reconnect
 /// (QEMU retries every second).
 const RECONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs an agent request in the agent (boot, destroy ...), as a client's
+/// would be over `agent.sock`.
+pub type Caller = Arc<dyn Fn(&proto::Request) -> Result<client::Done> + Send + Sync>;
+
+/// What a registered service gets ([`register_service`]).
+pub struct ServiceCtx {
+    /// The run directory.
+    pub run: RunDir,
+    /// Set when the agent shuts down; the service must return soon after.
+    pub stop: Arc<AtomicBool>,
+    /// Requests to the agent itself.
+    pub call: Caller,
+}
+
+/// A registered service: its thread's name and body.
+type Service = (&'static str, fn(ServiceCtx));
+
+/// Services registered by the program that runs agents.
+static SERVICES: Mutex<Vec<Service>> = Mutex::new(Vec::new());
+
+/// Registers `service` to run on a thread named `name` in every agent
+/// this process starts (also one it forks off with
+/// [`client::ensure_agent`]): the seam through which crates above the
+/// agent (the chain controller) run inside it without the agent knowing
+/// them.
+pub fn register_service(name: &'static str, service: fn(ServiceCtx)) {
+    let mut v = SERVICES.lock().unwrap_or_else(|p| p.into_inner());
+    if !v.iter().any(|(n, _)| *n == name) {
+        v.push((name, service));
+    }
+}
 
 /// A running agent.
 pub struct Agent {
@@ -136,9 +168,20 @@ impl Agent {
         let t = control::serve(self.run.clone(), ports.clone(), self.stop.clone())?;
         self.threads.push(t);
         let run = self.run.clone();
+        let reaper_ports = ports.clone();
         self.spawn_service("mbctl-reaper", move |stop| {
-            control::watch_crashes(&run, ports.as_ref(), &stop)
-        })
+            control::watch_crashes(&run, reaper_ports.as_ref(), &stop)
+        })?;
+        let services = SERVICES.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (name, service) in services {
+            let ctx = ServiceCtx {
+                run: self.run.clone(),
+                stop: self.stop.clone(),
+                call: control::executor(self.run.clone(), ports.clone()),
+            };
+            self.spawn_service(name, move |_| service(ctx))?;
+        }
+        Ok(())
     }
 
     /// Runs `service` on a thread named `name` until the agent shuts down:

@@ -43,6 +43,11 @@ pub fn undo(run: &RunDir, owner: &str, made: &[Made]) -> Result<()> {
             errors.push(report(&e));
         }
     };
+    // Replicated hops first: the controller stops acting on them, and
+    // their replicas (some of which the journal never saw) go.
+    if made.iter().any(|m| matches!(m, Made::Vm(_))) {
+        note(super::replica::forget_all(run, owner));
+    }
     mb_vm::fault::begin("chain-undo");
     for m in made.iter().rev() {
         if let Err(e) = mb_vm::fault::step() {

@@ -36,6 +36,9 @@ pub enum Error {
     /// The run directory, a guest config check, a host tool.
     #[error(transparent)]
     Vm(#[from] mb_vm::Error),
+    /// The store (the controller's records).
+    #[error(transparent)]
+    Store(#[from] mb_store_client::Error),
     /// Open vSwitch, devices and namespaces.
     #[error(transparent)]
     Ovs(#[from] mb_ovs::Error),

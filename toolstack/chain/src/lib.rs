@@ -16,12 +16,15 @@
 pub mod check;
 pub mod down;
 pub mod error;
+pub mod events;
 pub mod journal;
 pub mod plan;
 pub mod policy;
+pub mod replica;
 pub mod runner;
 pub mod show;
 pub mod spec;
+pub mod split;
 pub mod up;
 pub mod vm;
 

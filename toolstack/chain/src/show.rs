@@ -9,7 +9,7 @@ use super::{dir, ovs_dir, runner};
 use mb_vm::rundir::RunDir;
 
 /// One hop as `show` reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HopStatus {
     /// Its name.
     pub name: String,
@@ -23,6 +23,31 @@ pub struct HopStatus {
     pub inp: PortStats,
     /// Counters of the switch's port towards its `out` face.
     pub out: PortStats,
+    /// Its replicas (one for a hop without a policy).
+    pub replicas: Vec<ReplicaStatus>,
+    /// Its policy, for a replicated hop.
+    pub policy: Option<String>,
+}
+
+/// One replica as `show` reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaStatus {
+    /// Its VM (or process) name.
+    pub name: String,
+    /// `booting`, `warm`, `running`, `draining` or `failed`.
+    pub state: String,
+    /// Packets it received, over its NICs.
+    pub pkts_in: u64,
+    /// Packets it sent, over its NICs.
+    pub pkts_out: u64,
+    /// Its last sample of the hop's scaling metric.
+    pub metric: Option<f64>,
+}
+
+fn add(a: &mut PortStats, b: &PortStats) {
+    a.rx_packets += b.rx_packets;
+    a.tx_packets += b.tx_packets;
+    a.tx_dropped += b.tx_dropped;
 }
 
 impl HopStatus {
@@ -105,7 +130,83 @@ pub fn status(run: &RunDir, name: &str) -> Result<Vec<HopStatus>> {
             }
         }
     }
+    for h in hops.iter_mut() {
+        // The switch's view of the hop's one middlebox.
+        h.replicas = vec![ReplicaStatus {
+            name: h
+                .state
+                .strip_prefix("vm ")
+                .unwrap_or(h.name.as_str())
+                .to_string(),
+            state: if h.state == "exited" {
+                "failed"
+            } else {
+                "running"
+            }
+            .into(),
+            pkts_in: h.inp.tx_packets + h.out.tx_packets,
+            pkts_out: h.inp.rx_packets + h.out.rx_packets,
+            metric: None,
+        }];
+    }
+    if let Ok(mut st) = run.connect_store() {
+        for r in super::replica::load_chain(&mut st, name)? {
+            let at = r.index.min(hops.len());
+            hops.insert(at, replicated(&ovs, &mut st, &r));
+        }
+    }
     Ok(hops)
+}
+
+/// A replicated hop: its replicas with the guests' own counters, and the
+/// switch's counters summed over them.
+fn replicated(
+    ovs: &Ovs,
+    st: &mut mb_store_client::Store,
+    h: &super::replica::HopState,
+) -> HopStatus {
+    let mut s = HopStatus {
+        name: h.hop.clone(),
+        state: format!(
+            "{} of {}..{} serving",
+            h.count(super::replica::RState::Running),
+            h.policy.min,
+            h.policy.max
+        ),
+        policy: Some(h.policy.describe()),
+        ..Default::default()
+    };
+    for r in &h.replicas {
+        let (mut pin, mut pout) = (0, 0);
+        if let Some(d) = r.domid {
+            for i in 0..crate::vm::HOP_NICS {
+                if let Ok(c) = mb_store_client::clickos::nic_counters(st, d, i) {
+                    pin += c.rx_packets;
+                    pout += c.tx_packets;
+                }
+            }
+        }
+        if let (Some(i), Some(o)) = (&r.inp, &r.out) {
+            add(
+                &mut s.inp,
+                &ovs.port_stats(&h.left.bridge, &i.dev).unwrap_or_default(),
+            );
+            add(
+                &mut s.out,
+                &ovs.port_stats(&h.right.bridge, &o.dev).unwrap_or_default(),
+            );
+        }
+        s.replicas.push(ReplicaStatus {
+            name: r.vm.clone(),
+            state: r.state.as_str().into(),
+            pkts_in: pin,
+            pkts_out: pout,
+            metric: r.metric,
+        });
+    }
+    s.in_port = h.left.bridge.clone();
+    s.out_port = h.right.bridge.clone();
+    s
 }
 
 /// `show`'s table.
@@ -135,6 +236,20 @@ pub fn render(name: &str, hops: &[HopStatus]) -> String {
             h.in_port,
             h.out_port
         );
+        if let Some(p) = &h.policy {
+            let _ = writeln!(s, "  policy: {p}");
+            for r in &h.replicas {
+                let _ = writeln!(
+                    s,
+                    "  {:<20} {:<9} in {:>10}  out {:>10}  metric {}",
+                    r.name,
+                    r.state,
+                    r.pkts_in,
+                    r.pkts_out,
+                    r.metric.map_or("-".into(), |m| format!("{m:.1}"))
+                );
+            }
+        }
     }
     s
 }
@@ -166,11 +281,19 @@ pub fn summaries(run: &RunDir) -> Result<Vec<ChainSummary>> {
                 _ => None,
             })
             .collect();
-        let vms = made.iter().filter(|m| matches!(m, Made::Vm(_))).count();
+        let faces = made
+            .iter()
+            .filter(|m| matches!(m, Made::Face(_, side, ..) if side == "in"))
+            .count();
+        let replicated = run
+            .connect_store()
+            .ok()
+            .and_then(|mut st| super::replica::load_chain(&mut st, &name).ok())
+            .map_or(0, |v| v.len());
         v.push(ChainSummary {
             name,
             backend: backend.trim().to_string(),
-            hops: procs.len() + vms,
+            hops: faces + replicated,
             up: procs.iter().all(|a| *a),
         });
     }

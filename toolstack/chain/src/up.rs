@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use super::journal::{Journal, Made};
 use super::plan::{self, Backend, EndPlan, Face, HopPlan, Plan};
 use super::policy;
+use super::replica::{self, HopState, Port, RState, Side};
 use super::spec::{self, Chain};
-use super::{dir, down, ovs_dir, runner, vm};
+use super::{dir, down, events, ovs_dir, runner, split, vm};
 use mb_vm::rundir::RunDir;
 
 /// A step of `up` that takes time, reported as it happens.
@@ -75,6 +76,7 @@ pub fn up(
         .unwrap_or(Backend::Vm);
     let plan = plan::derive(&chain, backend);
     let devices = check_configs(&chain, &plan)?;
+    check_replicated(&chain, backend)?;
     if dir(run, &chain.name).join("made").exists() {
         bail!(
             "chain {} is already up (or half up): `mbctl chain down {}` first",
@@ -192,6 +194,43 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
     Ok(devices)
 }
 
+/// Replicated hops run as VMs, each between bridges it does not share
+/// with another replicated hop or with a bridge the chain does not own.
+fn check_replicated(chain: &Chain, backend: Backend) -> Result<()> {
+    let n = chain.hops.len();
+    for (i, h) in chain.hops.iter().enumerate() {
+        if !replicated(h) {
+            continue;
+        }
+        if backend != Backend::Vm {
+            bail!("hop {}: replicas need the vm backend", h.name);
+        }
+        if i > 0 && replicated(&chain.hops[i - 1]) {
+            bail!(
+                "hops {} and {} are next to each other and both replicated: put a hop between them",
+                chain.hops[i - 1].name,
+                h.name
+            );
+        }
+        let ends = [(i == 0, &chain.left), (i + 1 == n, &chain.right)];
+        for (at, e) in ends {
+            if at && matches!(e.kind, spec::EndKind::Bridge(_)) {
+                bail!(
+                    "hop {}: a replicated hop cannot face a `bridge =` end (its rules take the whole bridge)",
+                    h.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the controller manages hop `h`: its file gives it a policy
+/// (replicas, health checks, scaling or a split) other than the default.
+pub fn replicated(h: &spec::Hop) -> bool {
+    h.policy != policy::Policy::default()
+}
+
 fn make(
     run: &RunDir,
     chain: &Chain,
@@ -274,7 +313,13 @@ fn make(
             known.extend(e.iface.iter().cloned());
         }
         let mut plan = plan.clone();
-        for (h, hp) in chain.hops.iter().zip(plan.hops.iter_mut()) {
+        let mut managed = Vec::new();
+        for (i, (h, hp)) in chain.hops.iter().zip(plan.hops.iter_mut()).enumerate() {
+            if replicated(h) {
+                let p = replica::Policy::from(&h.policy);
+                managed.push(boot_replicas(run, &ovs, chain, i, hp, &p, j, progress)?);
+                continue;
+            }
             let cfg = vm::flatten(&h.config, hp, &d)?;
             j.record(Made::Vm(hp.vm.clone()))?;
             progress(Progress::Booting {
@@ -303,8 +348,136 @@ fn make(
             progress(wired(hp));
         }
         rules(&ovs, &plan, j)?;
+        let mut st = mb_agent::client::store(run)?;
+        for mut h in managed {
+            h.left.others = neighbours(&ovs, &plan, &h.left.bridge, &h.hop)?;
+            h.right.others = neighbours(&ovs, &plan, &h.right.bridge, &h.hop)?;
+            j.record(Made::Flows(h.left.bridge.clone()))?;
+            j.record(Made::Flows(h.right.bridge.clone()))?;
+            // The record first: from here on the controller manages the hop.
+            replica::save(&mut st, &h, None)?;
+            split::apply(&ovs, &h, true, &[])?;
+            for r in &h.replicas {
+                events::log(
+                    run,
+                    &h.chain,
+                    &h.hop,
+                    Some(&r.vm),
+                    r.state.as_str(),
+                    "at chain up",
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// Boots a replicated hop's `min` serving replicas and its spares
+/// (`CHAIN-HOP-N`); returns its state for the controller (its bridges'
+/// other ports are filled in once every hop is wired).
+#[allow(clippy::too_many_arguments)]
+fn boot_replicas(
+    run: &RunDir,
+    ovs: &Ovs,
+    chain: &Chain,
+    index: usize,
+    hp: &mut HopPlan,
+    p: &replica::Policy,
+    j: &mut Journal,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<HopState> {
+    let h = &chain.hops[index];
+    let mut state = HopState {
+        chain: chain.name.clone(),
+        hop: h.name.clone(),
+        index,
+        policy: p.clone(),
+        config: h.config.canonicalize().unwrap_or_else(|_| h.config.clone()),
+        defines: (0..p.max + p.warm())
+            .map(|i| hp.defines_for(h, i))
+            .collect(),
+        memory: h.memory.clone(),
+        ovs_rundir: ovs.rundir().to_path_buf(),
+        ovs_private: ovs.is_private(),
+        left: Side {
+            bridge: hp.inp.bridge.clone(),
+            others: Vec::new(),
+        },
+        right: Side {
+            bridge: hp.out.bridge.clone(),
+            others: Vec::new(),
+        },
+        replicas: Vec::new(),
+        target: p.min,
+        last_scale_ms: 0,
+        counters: Default::default(),
+    };
+    let call = |r: &mb_agent::proto::Request| mb_agent::client::call(run, r);
+    let goals = std::iter::repeat_n(RState::Running, p.min as usize)
+        .chain(std::iter::repeat_n(RState::Warm, p.warm() as usize));
+    for goal in goals {
+        let r = state.add_replica(goal, events::now_ms());
+        j.record(Made::Vm(r.vm.clone()))?;
+        progress(Progress::Booting {
+            hop: &hp.name,
+            vm: &r.vm,
+        });
+        let t0 = Instant::now();
+        let mut booted = replica::boot(run, &state, &r, &call)?;
+        progress(Progress::Running {
+            hop: &hp.name,
+            took: t0.elapsed(),
+            notes: &[],
+        });
+        booted.state = goal;
+        booted.since_ms = events::now_ms();
+        state.counters.boots += 1;
+        let (i, o) = (booted.inp.clone(), booted.out.clone());
+        *state.replica_mut(&r.vm).expect("just added") = booted;
+        hp.inp.port = i.map(|p| p.dev);
+        hp.out.port = o.map(|p| p.dev);
+        progress(wired(hp));
+    }
+    // Its faces are the split's, not a port each.
+    hp.inp.port = None;
+    hp.out.port = None;
+    Ok(state)
+}
+
+/// The ports on `bridge` that are not hop `hop`'s: an end's hosts (with
+/// their MACs) or interface, or the neighbouring hop's face.
+fn neighbours(ovs: &Ovs, plan: &Plan, bridge: &str, hop: &str) -> Result<Vec<Port>> {
+    let mut v = Vec::new();
+    for e in [&plan.left, &plan.right] {
+        if e.bridge == bridge {
+            for h in &e.hosts {
+                v.push(Port {
+                    dev: h.port.clone(),
+                    ofport: ovs.ofport(&h.port)?,
+                    mac: Some(h.mac.clone()),
+                });
+            }
+            if let Some(i) = &e.iface {
+                v.push(Port {
+                    dev: i.clone(),
+                    ofport: ovs.ofport(i)?,
+                    mac: None,
+                });
+            }
+        }
+    }
+    for h in plan.hops.iter().filter(|h| h.name != hop) {
+        for f in [&h.inp, &h.out] {
+            if let (true, Some(p)) = (f.bridge == bridge, &f.port) {
+                v.push(Port {
+                    dev: p.clone(),
+                    ofport: ovs.ofport(p)?,
+                    mac: None,
+                });
+            }
+        }
+    }
+    Ok(v)
 }
 
 /// The `Wired` step of a hop whose faces have their ports.
@@ -384,6 +557,14 @@ fn end(ovs: &Ovs, owner: &str, e: &EndPlan, j: &mut Journal) -> Result<()> {
 /// switches normally.
 pub fn rules(ovs: &Ovs, plan: &Plan, j: &mut Journal) -> Result<()> {
     for b in &plan.bridges {
+        // A replicated hop's bridges get the split's rules instead.
+        let split = plan
+            .hops
+            .iter()
+            .any(|h| h.inp.port.is_none() && (h.inp.bridge == *b || h.out.bridge == *b));
+        if split && plan.backend == Backend::Vm {
+            continue;
+        }
         let ports = plan.ports_on(b);
         j.record(Made::Flows(b.clone()))?;
         if let [a, z] = ports.as_slice() {

@@ -25,25 +25,36 @@ pub const HOP_NICS: usize = 2;
 /// Writes hop `hp`'s configuration, flattened with its definitions, into
 /// `dir`; returns the file.
 pub fn flatten(config: &Path, hp: &HopPlan, dir: &Path) -> Result<PathBuf> {
+    flatten_as(
+        config,
+        &hp.name,
+        &hp.defines,
+        &dir.join(format!("{}.click", hp.name)),
+    )
+}
+
+/// Writes `config` of hop `hop`, flattened with `defines`, to `out`.
+pub fn flatten_as(
+    config: &Path,
+    hop: &str,
+    defines: &[(String, String)],
+    out: &Path,
+) -> Result<PathBuf> {
     let src =
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let file = config.display().to_string();
     let reg = mb_runner::registry();
-    let flat = click::lang::parse(&src, &file, &hp.defines, &|c| reg.contains(c)).map_err(|e| {
-        Error::Hop {
-            hop: hp.name.clone(),
+    let flat =
+        click::lang::parse(&src, &file, defines, &|c| reg.contains(c)).map_err(|e| Error::Hop {
+            hop: hop.into(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let text = format!(
-        "// hop {} of a chain: {} flattened with the chain's definitions\n{}",
-        hp.name,
-        file,
+        "// hop {hop} of a chain: {file} flattened with the chain's definitions\n{}",
         click::lang::unparse::unparse(&flat)
     );
-    let out = dir.join(format!("{}.click", hp.name));
-    super::up::private_file(&out, &text)?;
-    Ok(out)
+    super::up::private_file(out, &text)?;
+    Ok(out.to_path_buf())
 }
 
 /// Boots hop `hp` from `config` with its faces on their bridges, as
@@ -58,17 +69,30 @@ pub fn boot(
     config: &Path,
     memory: Option<&str>,
 ) -> Result<Vec<String>> {
+    let bridges = [hp.inp.bridge.as_str(), hp.out.bridge.as_str()];
+    let req = boot_request(ovs, &hp.name, &hp.vm, bridges, config, memory)?;
+    let done = client::call(run, &req).with_context(|| format!("booting hop {}", hp.name))?;
+    Ok(done.notes)
+}
+
+/// The agent request that boots VM `vm` of hop `hop` from `config`, its
+/// NICs on `bridges` (towards the left, towards the right).
+pub fn boot_request(
+    ovs: &Ovs,
+    hop: &str,
+    vm: &str,
+    bridges: [&str; 2],
+    config: &Path,
+    memory: Option<&str>,
+) -> Result<Request> {
     let source =
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let file = config.display().to_string();
-    let nics = vec![
-        format!("bridge:{}", hp.inp.bridge),
-        format!("bridge:{}", hp.out.bridge),
-    ];
+    let nics = bridges.map(|b| format!("bridge:{b}")).to_vec();
     if let Err(errs) = guest::check(&source, &file, &[], HOP_NICS) {
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         return Err(Error::Hop {
-            hop: hp.name.clone(),
+            hop: hop.into(),
             message: lines.join("\n"),
         });
     }
@@ -80,8 +104,8 @@ pub fn boot(
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.clone());
-    let req = Request::Boot(Box::new(BootRequest {
-        name: hp.vm.clone(),
+    Ok(Request::Boot(Box::new(BootRequest {
+        name: vm.into(),
         config: source,
         config_file: file,
         config_name,
@@ -92,9 +116,7 @@ pub fn boot(
         backend: Kind::for_host().as_str().into(),
         timeout_ms: BOOT_TIMEOUT.as_millis() as u64,
         ovs_rundir: Some(ovs.rundir().display().to_string()),
-    }));
-    let done = client::call(run, &req).with_context(|| format!("booting hop {}", hp.name))?;
-    Ok(done.notes)
+    })))
 }
 
 /// The port on `bridge` that is none of `known`: the tap a boot added.

@@ -19,6 +19,8 @@ fn main() {
         // SAFETY: restoring the default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
+    // Every agent this process runs or forks off runs the chain controller.
+    mb_controller::register();
     let run = &RunDir::from_env();
     let result = match cli.command {
         Command::Boot(a) => cmd::boot::run(run, a),

@@ -57,6 +57,43 @@ impl Ovs {
 }
 
 impl Ovs {
+    /// Applies `mods` to `br` atomically, in order, as one OpenFlow 1.5
+    /// bundle: each line `flow add ...`, `flow delete ...`, `group add
+    /// ...`, `group modify ...` (ovs-ofctl's `bundle` syntax). Either all
+    /// apply or none does, so no packet sees a half-changed table.
+    pub fn bundle(&self, br: &str, mods: &[String]) -> Result<()> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let file = self.rundir().join(format!(
+            "bundle-{}-{}.txt",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut text = mods.join("\n");
+        text.push('\n');
+        std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+        let f = file.display().to_string();
+        let r = self.ofctl("bundle", br, &["-O", "OpenFlow15", &f]);
+        let _ = std::fs::remove_file(&file);
+        r.with_context(|| format!("changing the rules of {br}"))?;
+        Ok(())
+    }
+
+    /// The rules of `br` in table `table` with cookie `cookie` whose
+    /// actions output to port `out_port`, without counters' refresh.
+    pub fn flows_to(
+        &self,
+        br: &str,
+        cookie: u64,
+        table: u8,
+        out_port: u32,
+    ) -> Result<Vec<FlowStats>> {
+        let f = format!("cookie={cookie:#x}/-1,table={table},out_port={out_port}");
+        Ok(parse_flows(&self.ofctl("dump-flows", br, &[&f])?))
+    }
+}
+
+impl Ovs {
     /// Waits for a revalidation round so rule counters include every
     /// packet the datapath has forwarded so far. Best effort.
     pub fn sync_stats(&self) {

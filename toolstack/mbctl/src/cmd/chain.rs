@@ -67,11 +67,25 @@ pub enum ChainAction {
         #[arg(long)]
         json: bool,
     },
-    /// A chain's hops with live packet counters.
+    /// A chain's hops with live packet counters, and each replicated
+    /// hop's policy and replicas.
     Show {
         /// The chain's name.
         name: String,
-        /// Print a JSON object (the chain's name and its hops).
+        /// Print a JSON object (the chain's name and its hops, each with
+        /// its replicas: name, state, pkts_in, pkts_out, metric).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A chain's events: replicas booting, running, forwarding, failing,
+    /// replaced, draining, removed; thresholds crossed; polls missed.
+    Events {
+        /// The chain's name.
+        name: String,
+        /// Keep printing new events until the chain goes down (or ^C).
+        #[arg(short, long)]
+        follow: bool,
+        /// One JSON object per line (t_ms, hop, replica, kind, detail).
         #[arg(long)]
         json: bool,
     },
@@ -83,6 +97,7 @@ Examples:
   sudo mbctl chain up click-configs/chains/fw-nat.toml
   mbctl chain show fwnat
   mbctl chain show fwnat --json | jq '.hops[].l2r_in'
+  mbctl chain events natscale -f
   sudo mbctl chain down fwnat";
 
 /// Runs the subcommand.
@@ -143,6 +158,31 @@ pub fn run(run: &RunDir, a: ChainArgs) -> Result<()> {
             print!("{}", chain::show::render(&name, &hops));
             Ok(())
         }
+        ChainAction::Events { name, follow, json } => events(run, &name, follow, json),
+    }
+}
+
+/// Prints chain `name`'s events; with `follow`, new ones as they come,
+/// until the chain is taken down.
+fn events(run: &RunDir, name: &str, follow: bool, json: bool) -> Result<()> {
+    if !chain::dir(run, name).join("made").exists() {
+        return Err(anyhow!("no chain {name} is up"));
+    }
+    let mut at = 0;
+    loop {
+        let (evs, next) = chain::events::read_from(run, name, at)?;
+        at = next;
+        for e in &evs {
+            if json {
+                println!("{}", serde_json::to_string(e)?);
+            } else {
+                println!("{}", chain::events::render(e));
+            }
+        }
+        if !follow || !chain::dir(run, name).exists() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
@@ -256,11 +296,14 @@ struct ShowJson<'a> {
 }
 
 /// A hop in `chain show --json`: packets counted at the switch, per
-/// direction, as the table shows them.
+/// direction, as the table shows them; its replicas (one for a hop
+/// without a policy) with the guests' own counters.
 #[derive(Serialize)]
 struct HopJson<'a> {
     name: &'a str,
     state: &'a str,
+    policy: Option<&'a str>,
+    replicas: Vec<ReplicaJson<'a>>,
     in_port: &'a str,
     out_port: &'a str,
     l2r_in: u64,
@@ -275,6 +318,18 @@ impl<'a> From<&'a HopStatus> for HopJson<'a> {
         HopJson {
             name: &h.name,
             state: &h.state,
+            policy: h.policy.as_deref(),
+            replicas: h
+                .replicas
+                .iter()
+                .map(|r| ReplicaJson {
+                    name: &r.name,
+                    state: &r.state,
+                    pkts_in: r.pkts_in,
+                    pkts_out: r.pkts_out,
+                    metric: r.metric,
+                })
+                .collect(),
             in_port: &h.in_port,
             out_port: &h.out_port,
             l2r_in: h.l2r_in(),
@@ -284,4 +339,14 @@ impl<'a> From<&'a HopStatus> for HopJson<'a> {
             dropped: h.dropped(),
         }
     }
+}
+
+/// A replica in `chain show --json` (the issue's contract).
+#[derive(Serialize)]
+struct ReplicaJson<'a> {
+    name: &'a str,
+    state: &'a str,
+    pkts_in: u64,
+    pkts_out: u64,
+    metric: Option<f64>,
 }

@@ -1,0 +1,414 @@
+//! The Open vSwitch rules that spread a replicated hop's traffic over its
+//! replicas, on each of the two bridges its faces are on.
+//!
+//! On a bridge, the *others* are the chain's neighbour ports (an end's
+//! hosts, or another hop), the *replicas* the hop's faces there:
+//!
+//! - table 0: from an other, ARP and anything not IP goes to every wired
+//!   replica (they answer ARP alike: replicas share the hop's MACs) and
+//!   the other others; IP goes to table 2. From a replica, IP first
+//!   `learn`s the reverse of its flow into table 2 (so the flow's other
+//!   direction comes back to this replica), then goes to table 3, which
+//!   delivers to the others by MAC.
+//! - table 2: learned reverse entries (idle timeout [`AFFINITY_IDLE`]);
+//!   a miss goes on to table 1.
+//! - table 1: learned forward entries; a miss goes to the select group
+//!   (hashing on the split's fields), whose buckets are the *serving*
+//!   replicas. A bucket puts its replica's port in reg1 and goes to table
+//!   4, which `learn`s the flow's entry into table 1 and outputs, so a flow
+//!   stays with its replica when buckets change: only new flows go to new
+//!   replicas, and a draining replica keeps its flows.
+//!
+//! Every change is one atomic bundle per bridge (group and rules).
+
+use crate::error::Result;
+use mb_ovs::Ovs;
+
+use super::replica::Split;
+use super::replica::{HopState, Port, RState, Side};
+
+/// How long an idle flow keeps its replica.
+pub const AFFINITY_IDLE: u32 = 15;
+
+/// The cookie of learned entries (static rules carry the chain's own).
+pub fn learned_cookie(chain: &str) -> u64 {
+    mb_ovs::cookie_of(&format!("{chain}/learned"))
+}
+
+/// Select groups on a bridge: all IP (src-ip, dst-ip splits), or per
+/// protocol (5-tuple).
+const GROUP_IP: u32 = 1;
+const GROUP_TCP: u32 = 2;
+const GROUP_UDP: u32 = 3;
+
+/// The protocol classes a split treats apart: (match, group, forward
+/// learn key, reverse learn key, hash fields).
+fn classes(split: Split) -> Vec<(&'static str, u32, String, String, &'static str)> {
+    let pair_rev = "NXM_OF_IP_SRC[]=NXM_OF_IP_DST[],NXM_OF_IP_DST[]=NXM_OF_IP_SRC[]";
+    match split {
+        Split::SrcIp => vec![(
+            "ip",
+            GROUP_IP,
+            "eth_type=0x800,NXM_OF_IP_SRC[]".into(),
+            format!("eth_type=0x800,{pair_rev}"),
+            "ip_src",
+        )],
+        Split::DstIp => vec![(
+            "ip",
+            GROUP_IP,
+            "eth_type=0x800,NXM_OF_IP_DST[]".into(),
+            format!("eth_type=0x800,{pair_rev}"),
+            "ip_dst",
+        )],
+        Split::FiveTuple => {
+            let l4 = |p: &str, proto: u8| {
+                let up = p.to_uppercase();
+                (
+                    format!(
+                        "eth_type=0x800,nw_proto={proto},NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_{up}_SRC[],NXM_OF_{up}_DST[]"
+                    ),
+                    format!(
+                        "eth_type=0x800,nw_proto={proto},{pair_rev},NXM_OF_{up}_SRC[]=NXM_OF_{up}_DST[],NXM_OF_{up}_DST[]=NXM_OF_{up}_SRC[]"
+                    ),
+                )
+            };
+            let (tf, tr) = l4("tcp", 6);
+            let (uf, ur) = l4("udp", 17);
+            vec![
+                ("tcp", GROUP_TCP, tf, tr, "ip_src,ip_dst,tcp_src,tcp_dst"),
+                ("udp", GROUP_UDP, uf, ur, "ip_src,ip_dst,udp_src,udp_dst"),
+                (
+                    "ip",
+                    GROUP_IP,
+                    "eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_IP_PROTO[]".into(),
+                    format!("eth_type=0x800,{pair_rev},NXM_OF_IP_PROTO[]"),
+                    "ip_src,ip_dst",
+                ),
+            ]
+        }
+    }
+}
+
+/// Which face of its replicas a side holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The replicas' `in` faces (the hop's left bridge).
+    Left,
+    /// The replicas' `out` faces (the hop's right bridge).
+    Right,
+}
+
+/// The bundle that sets a side's group and rules to what `h` says.
+/// `create`: the groups are new (the first time, at `chain up`).
+/// `forget`: ports whose learned entries go (failed replicas': their
+/// flows move to others).
+pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<String> {
+    let side: &Side = match which {
+        Which::Left => &h.left,
+        Which::Right => &h.right,
+    };
+    let face = |r: &super::replica::Replica| -> Option<Port> {
+        match which {
+            Which::Left => r.inp.clone(),
+            Which::Right => r.out.clone(),
+        }
+    };
+    let owner = mb_ovs::cookie_of(&h.chain);
+    let learned = learned_cookie(&h.chain);
+    let wired: Vec<Port> = h
+        .replicas
+        .iter()
+        .filter(|r| r.state != RState::Failed && r.state != RState::Booting)
+        .filter_map(face)
+        .collect();
+    let serving: Vec<Port> = h
+        .replicas
+        .iter()
+        .filter(|r| r.state == RState::Running)
+        .filter_map(face)
+        .collect();
+    let classes = classes(h.policy.split);
+    let mut m = Vec::new();
+    for (_, group, _, _, fields) in &classes {
+        let buckets: Vec<String> = serving
+            .iter()
+            .map(|p| {
+                format!(
+                    "bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],resubmit(,4)",
+                    o = p.ofport
+                )
+            })
+            .collect();
+        let verb = if create { "add" } else { "modify" };
+        let mut g = format!(
+            "group {verb} group_id={group},type=select,selection_method=hash,fields({fields})"
+        );
+        for b in buckets {
+            g.push(',');
+            g.push_str(&b);
+        }
+        m.push(g);
+    }
+    for p in forget {
+        m.push(format!("flow delete cookie={learned:#x}/-1,out_port={p}"));
+    }
+    m.push(format!("flow delete cookie={owner:#x}/-1"));
+    let flow = |s: String| format!("flow add cookie={owner:#x},{s}");
+    let outputs = |ports: &[&Port]| -> String {
+        if ports.is_empty() {
+            "drop".into()
+        } else {
+            ports
+                .iter()
+                .map(|p| format!("output:{}", p.ofport))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    for o in &side.others {
+        for o2 in side.others.iter().filter(|o2| o2.ofport != o.ofport) {
+            if let Some(mac) = &o2.mac {
+                m.push(flow(format!(
+                    "table=0,priority=40,in_port={},dl_dst={mac},actions=output:{}",
+                    o.ofport, o2.ofport
+                )));
+            }
+        }
+        let mut flood: Vec<&Port> = wired.iter().collect();
+        flood.extend(side.others.iter().filter(|o2| o2.ofport != o.ofport));
+        m.push(flow(format!(
+            "table=0,priority=10,in_port={},actions={}",
+            o.ofport,
+            outputs(&flood)
+        )));
+        m.push(flow(format!(
+            "table=0,priority=20,in_port={},ip,actions=resubmit(,2)",
+            o.ofport
+        )));
+    }
+    for r in &wired {
+        for (class, _, _, rev, _) in &classes {
+            m.push(flow(format!(
+                "table=0,priority=20,in_port={},{class},actions=learn(table=2,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{rev},output:NXM_OF_IN_PORT[]),resubmit(,3)",
+                r.ofport
+            )));
+        }
+        m.push(flow(format!(
+            "table=0,priority=10,in_port={},actions=resubmit(,3)",
+            r.ofport
+        )));
+    }
+    m.push(flow("table=2,priority=0,actions=resubmit(,1)".into()));
+    // The switch does not run `learn` inside a group's bucket, so a bucket
+    // names its replica in reg1 and table 4 learns and outputs.
+    for (class, _, fwd, ..) in &classes {
+        let prio = if *class == "ip" { 0 } else { 1 };
+        m.push(flow(format!(
+            "table=4,priority={prio},{class},actions=learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:NXM_NX_REG1[0..15]"
+        )));
+    }
+    for (class, group, ..) in &classes {
+        let prio = if *class == "ip" { 0 } else { 1 };
+        m.push(flow(format!(
+            "table=1,priority={prio},{class},actions=group:{group}"
+        )));
+    }
+    for o in &side.others {
+        if let Some(mac) = &o.mac {
+            m.push(flow(format!(
+                "table=3,priority=10,dl_dst={mac},actions=output:{}",
+                o.ofport
+            )));
+        }
+    }
+    let all: Vec<&Port> = side.others.iter().collect();
+    m.push(flow(format!(
+        "table=3,priority=0,actions={}",
+        outputs(&all)
+    )));
+    m
+}
+
+/// Sets both of `h`'s bridges to what it says (see [`mods`]).
+pub fn apply(
+    ovs: &Ovs,
+    h: &HopState,
+    create: bool,
+    forget: &[&super::replica::Replica],
+) -> Result<()> {
+    let left: Vec<u32> = forget
+        .iter()
+        .filter_map(|r| r.inp.as_ref().map(|p| p.ofport))
+        .collect();
+    let right: Vec<u32> = forget
+        .iter()
+        .filter_map(|r| r.out.as_ref().map(|p| p.ofport))
+        .collect();
+    ovs.bundle(&h.left.bridge, &mods(h, Which::Left, create, &left))?;
+    ovs.bundle(&h.right.bridge, &mods(h, Which::Right, create, &right))?;
+    Ok(())
+}
+
+/// How many learned entries on `h`'s bridges still send flows to
+/// replica `r` (a draining replica is removed when none do).
+pub fn flows_of(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result<usize> {
+    let c = learned_cookie(&h.chain);
+    let mut n = 0;
+    for (side, port) in [(&h.left, &r.inp), (&h.right, &r.out)] {
+        if let Some(p) = port {
+            for t in [1, 2] {
+                n += ovs.flows_to(&side.bridge, c, t, p.ofport)?.len();
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Whether replica `r` has forwarded an IP packet to the right: its
+/// reverse entry is learned there.
+pub fn forwarded(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result<bool> {
+    let Some(p) = &r.out else { return Ok(false) };
+    Ok(!ovs
+        .flows_to(&h.right.bridge, learned_cookie(&h.chain), 2, p.ofport)?
+        .is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replica::Policy;
+    use crate::replica::{Counters, Replica};
+
+    fn port(dev: &str, o: u32, mac: Option<&str>) -> Port {
+        Port {
+            dev: dev.into(),
+            ofport: o,
+            mac: mac.map(str::to_string),
+        }
+    }
+
+    fn hop(split: Split) -> HopState {
+        let rep = |n: u32, state: RState| Replica {
+            n,
+            vm: format!("c-nat-{n}"),
+            state,
+            goal: state,
+            inp: Some(port("ti", 10 + n, None)),
+            out: Some(port("to", 20 + n, None)),
+            domid: Some(n),
+            pid: None,
+            since_ms: 0,
+            metric: None,
+        };
+        HopState {
+            chain: "c".into(),
+            hop: "nat".into(),
+            index: 0,
+            policy: Policy {
+                min: 1,
+                max: 4,
+                interval_ms: 100,
+                misses: 3,
+                scale: None,
+                split,
+            },
+            config: "/x".into(),
+            defines: vec![],
+            memory: None,
+            ovs_rundir: "/r".into(),
+            ovs_private: true,
+            left: Side {
+                bridge: "c-l0".into(),
+                others: vec![
+                    port("c-a0", 1, Some("02:00:00:00:00:01")),
+                    port("c-a1", 2, Some("02:00:00:00:00:02")),
+                ],
+            },
+            right: Side {
+                bridge: "c-l1".into(),
+                others: vec![port("c-z0", 3, None)],
+            },
+            replicas: vec![
+                rep(0, RState::Running),
+                rep(1, RState::Warm),
+                rep(2, RState::Draining),
+            ],
+            target: 1,
+            last_scale_ms: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    #[test]
+    fn only_serving_replicas_are_buckets_and_all_wired_get_arp() {
+        let m = mods(&hop(Split::SrcIp), Which::Left, true, &[]);
+        let group = &m[0];
+        assert!(
+            group.starts_with(
+                "group add group_id=1,type=select,selection_method=hash,fields(ip_src)"
+            ),
+            "{group}"
+        );
+        assert!(
+            group.contains("bucket_id:10")
+                && !group.contains("bucket_id:11")
+                && !group.contains("bucket_id:12"),
+            "{group}"
+        );
+        assert!(group.contains("resubmit(,4)"), "{group}");
+        assert!(
+            m.iter()
+                .any(|l| l.contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=15")),
+            "{m:?}"
+        );
+        let arp = m
+            .iter()
+            .find(|l| l.contains("priority=10,in_port=1,"))
+            .unwrap();
+        assert!(
+            arp.ends_with("actions=output:10,output:11,output:12,output:2"),
+            "{arp}"
+        );
+        assert!(
+            m.iter()
+                .any(|l| l.contains("in_port=12,ip,actions=learn(table=2")),
+            "{m:?}"
+        );
+        assert!(m
+            .iter()
+            .any(|l| l.contains("table=3,priority=10,dl_dst=02:00:00:00:00:02,actions=output:2")));
+        let r = mods(&hop(Split::SrcIp), Which::Right, false, &[22]);
+        assert!(
+            r[0].starts_with("group modify") && r[0].contains("bucket_id:20,"),
+            "{}",
+            r[0]
+        );
+        assert!(r
+            .iter()
+            .any(|l| l.starts_with("flow delete") && l.ends_with("out_port=22")));
+        assert!(r
+            .iter()
+            .any(|l| l.ends_with("table=3,priority=0,actions=output:3")));
+    }
+
+    #[test]
+    fn five_tuple_splits_by_protocol() {
+        let m = mods(&hop(Split::FiveTuple), Which::Left, true, &[]);
+        assert!(
+            m[0].contains("group_id=2") && m[0].contains("tcp_src"),
+            "{}",
+            m[0]
+        );
+        assert!(
+            m[1].contains("group_id=3") && m[1].contains("udp_src"),
+            "{}",
+            m[1]
+        );
+        assert!(m
+            .iter()
+            .any(|l| l.contains("table=1,priority=1,tcp,actions=group:2")));
+        assert!(m
+            .iter()
+            .any(|l| l.contains("NXM_OF_UDP_SRC[]=NXM_OF_UDP_DST[]")));
+    }
+}
