@@ -79,7 +79,8 @@ endef
 DEB_PACKAGES := build-essential pkg-config git ca-certificates curl python3 \
 	tcpdump wireshark-common iproute2 iputils-ping iperf3 ethtool \
 	qemu-system-x86 openvswitch-switch xenstore-utils libxen-dev \
-	debootstrap e2fsprogs binutils python3-matplotlib time valgrind
+	debootstrap e2fsprogs binutils python3-matplotlib time valgrind \
+	traceroute
 
 .PHONY: deps deb-deps rust-deps
 deps: deb-deps rust-deps
