@@ -528,14 +528,33 @@ pub fn destroy(vm: &str, call: &dyn Fn(&Request) -> mb_agent::Result<Done>) -> R
 
 use mb_vm::error::WithContext;
 
+/// A store connection to a live agent and chain `chain`'s hop records.
+/// After a failed `up` the agent may be dying (a fault killed it): its
+/// socket still accepts, then resets. The records must go all the same,
+/// or the next agent's controller would act on them, so a reset is
+/// followed by a wait for the next agent (`client::store` starts one).
+fn live_chain(run: &RunDir, chain: &str) -> Result<(mb_store_client::Store, Vec<HopState>)> {
+    let mut tries = 0;
+    loop {
+        let got = mb_agent::client::store(run)
+            .map_err(Error::from)
+            .and_then(|mut st| Ok((load_chain(&mut st, chain)?, st)));
+        match got {
+            Ok((hops, st)) => return Ok((st, hops)),
+            Err(_) if tries < 3 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Takes chain `chain`'s replicated hops out of the controller's hands
 /// (their records go first, so it stops acting on them) and destroys
 /// every replica they list. Used by `chain down` and a failed `chain up`.
 pub fn forget_all(run: &RunDir, chain: &str) -> Result<()> {
-    let Ok(mut st) = run.connect_store() else {
-        return Ok(());
-    };
-    let hops = load_chain(&mut st, chain)?;
+    let (mut st, hops) = live_chain(run, chain)?;
     if hops.is_empty() {
         return Ok(());
     }
