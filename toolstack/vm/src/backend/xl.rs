@@ -2,14 +2,18 @@
 //! store ring served by the system's xenstored (xl and libxl set it up;
 //! the agent writes the config through the store client like any dom0
 //! tool), vifs on
-//! bridges (Xen's `vif-bridge` hotplug script adds `vif<D>.<i>`).
+//! bridges (Xen's `vif-bridge` hotplug script adds `vif<D>.<i>`), the
+//! guest's console logged by the system's xenconsoled (see
+//! [`guest_log_dir`]) and linked as the middlebox's `console.log`.
 //!
-//! Not yet run on a Xen host: the generated config and the store writes
-//! are unit-tested (here and in `agent::boot`), the `xl` calls through a
-//! recording double.
+//! Run on a real (nested) Xen by `tests/xen`; the generated config and
+//! the store writes are also unit-tested (here and in `agent::boot`), the
+//! `xl` calls through a recording double.
 
 use crate::bail;
 use crate::error::{Context, Result};
+use crate::files::VmFiles;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::{Backend, Kind, Launched, Plan};
@@ -35,6 +39,81 @@ impl XlRunner for SystemXl {
 }
 
 pub use mb_store_client::host_is_dom0;
+
+/// Where xenconsoled logs a guest's console when started without
+/// `--log-dir` (upstream's and Debian's default).
+pub const DEFAULT_CONSOLE_LOG_DIR: &str = "/var/log/xen/console";
+
+/// The directory where a xenconsoled started with `args` (its command
+/// line, program name first) logs guest consoles as `guest-<name>.log`;
+/// `None` when it does not log them (`--log` must be `guest` or `all`).
+pub fn guest_log_dir(args: &[String]) -> Option<PathBuf> {
+    let (mut mode, mut dir) = (None, None);
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        // getopt_long: `--opt=value` or `--opt value`.
+        let mut take = |name: &str| -> Option<String> {
+            match a.strip_prefix(name)? {
+                "" => it.next().cloned(),
+                v => v.strip_prefix('=').map(str::to_string),
+            }
+        };
+        if let Some(v) = take("--log-dir") {
+            dir = Some(v);
+        } else if let Some(v) = take("--log") {
+            mode = Some(v);
+        }
+    }
+    matches!(mode.as_deref(), Some("guest" | "all"))
+        .then(|| PathBuf::from(dir.unwrap_or_else(|| DEFAULT_CONSOLE_LOG_DIR.into())))
+}
+
+/// The running xenconsoled's guest log directory, found through `/proc`:
+/// `Err` says why there is none.
+pub fn running_guest_log_dir() -> std::result::Result<PathBuf, String> {
+    let procs = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+    for p in procs.flatten() {
+        let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != "xenconsoled" {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        return guest_log_dir(&args).ok_or_else(|| {
+            "xenconsoled does not log guest consoles (start it with --log=guest, \
+             e.g. XENCONSOLED_TRACE=guest in /etc/default/xencommons)"
+                .to_string()
+        });
+    }
+    Err("no xenconsoled is running".into())
+}
+
+/// Points `console.log` at xenconsoled's log of the guest `name` about to
+/// be created, emptied first: a log of an earlier domain of that name would
+/// otherwise pass for this one's. A note when the console is not logged.
+fn link_console_log(files: &VmFiles, name: &str) -> Option<String> {
+    let dir = match running_guest_log_dir() {
+        Ok(d) => d,
+        Err(why) => {
+            return Some(format!(
+                "{why}: `mbctl logs` and crash reports will have no console lines"
+            ))
+        }
+    };
+    let log = dir.join(format!("guest-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let link = files.console_log();
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&log, &link)
+        .err()
+        .map(|e| format!("linking {}: {e}: no console lines", link.display()))
+}
 
 /// The xl backend.
 pub struct Xl {
@@ -125,6 +204,13 @@ impl Backend for Xl {
         let path = plan.files.xl_cfg();
         std::fs::write(&path, cfg).with_context(|| format!("writing {}", path.display()))?;
         let path = path.display().to_string();
+        // A live domain of that name keeps its log; `xl create` then fails.
+        let notes = match self.domid(&plan.name) {
+            Some(_) => Vec::new(),
+            None => link_console_log(&plan.files, &plan.name)
+                .into_iter()
+                .collect(),
+        };
         // Paused, so the config is in the store before the guest runs.
         self.xl.run(&["create", "-p", &path])?;
         let Some(domid) = self.domid(&plan.name) else {
@@ -146,7 +232,7 @@ impl Backend for Xl {
             domid,
             pid: None,
             accel: "xen".into(),
-            notes: Vec::new(),
+            notes,
             nics,
             paused: true,
         })
@@ -185,7 +271,6 @@ impl Backend for Xl {
 pub(crate) mod tests {
     use super::*;
     use crate::backend::accel::Request;
-    use crate::files::VmFiles;
     use crate::rundir::RunDir;
     use std::sync::{Arc, Mutex};
 
@@ -280,6 +365,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn xenconsoled_log_dir_from_its_command_line() {
+        let dir = |a: &str| guest_log_dir(&a.split(' ').map(String::from).collect::<Vec<_>>());
+        assert_eq!(
+            dir("xenconsoled --pid-file=/run/x.pid --log=guest --log-dir=/tmp/c"),
+            Some("/tmp/c".into())
+        );
+        assert_eq!(
+            dir("/usr/sbin/xenconsoled --log all --log-dir /l"),
+            Some("/l".into())
+        );
+        assert_eq!(
+            dir("xenconsoled --log=guest"),
+            Some(DEFAULT_CONSOLE_LOG_DIR.into())
+        );
+        assert_eq!(dir("xenconsoled --log=hv --log-dir=/tmp/c"), None);
+        assert_eq!(dir("xenconsoled --pid-file=/run/x.pid"), None);
+    }
+
+    #[test]
     fn memory_sizes() {
         assert_eq!(memory_mib("32M").unwrap(), 32);
         assert_eq!(memory_mib("1G").unwrap(), 1024);
@@ -303,7 +407,11 @@ pub(crate) mod tests {
         let cfg = p.files.xl_cfg().display().to_string();
         assert_eq!(
             *fake.calls.lock().unwrap(),
-            [format!("create -p {cfg}"), "domid fw".into()]
+            [
+                "domid fw".into(),
+                format!("create -p {cfg}"),
+                "domid fw".into()
+            ]
         );
         let rec = Record {
             name: "fw".into(),
