@@ -213,26 +213,24 @@ impl Ipv4Prefix {
         } else {
             return None;
         };
-        let len = match l {
-            None => 32,
-            Some(l) if l.contains('.') => {
-                let m = Ipv4::parse(l)?.to_u32();
-                let len = m.leading_ones();
-                if m.checked_shl(len).unwrap_or(0) != 0 {
-                    return None;
-                }
-                len as u8
-            }
-            Some(l) => {
-                let v = parse_u64(l)?;
-                if v > 32 {
-                    return None;
-                }
-                v as u8
-            }
-        };
+        let len = prefix_len(l, 32, |m| Some(u128::from(Ipv4::parse(m)?.to_u32()) << 96))?;
         Some(Ipv4Prefix { addr, len })
     }
+}
+
+/// A prefix's length as written after the `/`: a number up to `bits`, or
+/// a contiguous mask (`mask` reads it into the high bits of a `u128`).
+/// None written means a host prefix.
+fn prefix_len(l: Option<&str>, bits: u8, mask: impl Fn(&str) -> Option<u128>) -> Option<u8> {
+    let Some(l) = l else {
+        return Some(bits);
+    };
+    if let Some(v) = parse_u64(l) {
+        return (v <= u64::from(bits)).then_some(v as u8);
+    }
+    let m = mask(l)?;
+    let len = m.leading_ones();
+    (m.checked_shl(len).unwrap_or(0) == 0).then_some(len as u8)
 }
 
 impl fmt::Display for Ipv4Prefix {
@@ -320,24 +318,7 @@ impl Ipv6Prefix {
             None => (s, None),
         };
         let addr = Ipv6::parse(a)?;
-        let len = match l {
-            None => 128,
-            Some(l) if l.contains(':') => {
-                let m = u128::from_be_bytes(Ipv6::parse(l)?.0);
-                let len = m.leading_ones();
-                if m.checked_shl(len).unwrap_or(0) != 0 {
-                    return None;
-                }
-                len as u8
-            }
-            Some(l) => {
-                let v = parse_u64(l)?;
-                if v > 128 {
-                    return None;
-                }
-                v as u8
-            }
-        };
+        let len = prefix_len(l, 128, |m| Some(u128::from_be_bytes(Ipv6::parse(m)?.0)))?;
         Some(Ipv6Prefix { addr, len })
     }
 }
