@@ -2,7 +2,8 @@
 //!
 //! It runs in the agent ([`service`], registered by `mbctl` through
 //! [`mb_agent::register_service`]) and is level-triggered: each round it
-//! observes (one pipelined store round trip per replica, and the VM
+//! observes (one pipelined store round trip for all the replicas of a
+//! hop, reading each one's heartbeat and what its metric needs, and the VM
 //! process), compares with the policy and the hop's record in the store
 //! ([`mb_chain::replica::HopState`]), and acts idempotently. Boots and
 //! destroys run on worker threads and report back over a channel, so one
@@ -13,12 +14,12 @@ mod probe;
 
 use mb_agent::{Caller, ServiceCtx};
 use mb_chain::events;
-use mb_chain::replica::Metric;
 use mb_chain::replica::{self, HopState, RState, Replica};
 use mb_chain::split;
 use mb_ovs::Ovs;
 use mb_store_client::Store;
 use mb_vm::rundir::RunDir;
+use mb_vm::sample;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -440,40 +441,47 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
         .filter(|r| !hop.busy.contains(&r.vm))
         .filter_map(|r| Some((r.vm.clone(), r.domid?, r.pid)))
         .collect();
-    for (vm, ..) in &due {
-        hop.probes
-            .entry(vm.clone())
-            .or_insert_with(|| Probe::new(metric.as_ref()));
+    // A new probe asks its guest for a heartbeat and is first polled
+    // next round, when the guest has had an interval to start beating.
+    let beat = sample::beat_period_for(hop.st.policy.interval());
+    let mut polled = HashSet::with_capacity(due.len());
+    for (vm, domid, pid) in &due {
+        if !hop.probes.contains_key(vm) {
+            sample::ask_beat(st, *domid, Some(beat))?;
+            hop.probes
+                .insert(vm.clone(), Probe::new(metric.as_ref(), *domid, *pid));
+        } else {
+            polled.insert(vm);
+        }
     }
     // One store round trip for the whole hop.
-    let mut probes: HashMap<&String, &mut Probe> = hop.probes.iter_mut().collect();
-    let mut polls: Vec<(&mut Probe, u32, Option<i32>)> = Vec::new();
-    for (vm, d, pid) in &due {
-        polls.push((probes.remove(vm).expect("made above"), *d, *pid));
-    }
-    let samples = probe::poll_all(st, &mut polls)?;
-    let misses_now: Vec<u32> = polls.iter().map(|(p, ..)| p.misses).collect();
-    drop(polls);
-    drop(probes);
-    for (((vm, ..), sample), n_missed) in due.iter().zip(samples).zip(misses_now) {
+    let (vms, mut probes): (Vec<&String>, Vec<&mut Probe>) = hop
+        .probes
+        .iter_mut()
+        .filter(|(vm, _)| polled.contains(vm))
+        .unzip();
+    let seen = probe::poll_all(st, &mut probes)?;
+    for (vm, seen) in vms.into_iter().zip(seen) {
         let r = hop.st.replica_mut(vm).expect("listed");
-        if let Some(m) = sample.metric {
+        if let Some(m) = seen.metric {
             r.metric = Some(m);
         }
-        if sample.missed {
+        // The first miss of a run is news; the rest are counted in the
+        // failure event, not logged one by one at every interval.
+        if seen.misses == 1 {
             events::log(
                 run,
                 &chain,
                 &name,
                 Some(vm),
                 "poll-missed",
-                &format!("{n_missed} in a row"),
+                "its heartbeat did not move since the last poll",
             );
         }
-        if !sample.alive {
+        if !seen.alive {
             failed.push((vm.clone(), "its VM process is gone".to_string()));
-        } else if n_missed >= misses {
-            failed.push((vm.clone(), format!("{n_missed} polls unanswered")));
+        } else if seen.misses >= misses {
+            failed.push((vm.clone(), format!("{} polls unanswered", seen.misses)));
         }
     }
     for (vm, why) in failed {
@@ -749,17 +757,5 @@ fn first_packets(run: &RunDir, ovs: &Ovs, hop: &mut Hop) {
                 &format!("first packet forwarded {age} ms after it began serving"),
             );
         }
-    }
-}
-
-/// What a metric is read from, for a probe.
-pub(crate) fn probe_handler(metric: Option<&Metric>) -> (String, String) {
-    match metric {
-        Some(Metric::Handler(h)) => {
-            let (e, h) = mb_store_client::clickos::split_handler(h).unwrap_or(("", "version"));
-            (e.to_string(), h.to_string())
-        }
-        // Every router has it: the cheapest question the guest must answer.
-        _ => (String::new(), "version".into()),
     }
 }
