@@ -64,6 +64,15 @@ fn read(p: &std::path::Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
+/// Takes the chain down and returns what it left behind.
+fn down(c: &mut Chain, clients: &[String], server: &str) -> Vec<String> {
+    let o = c.down();
+    assert!(o.status.success(), "chain down: {}", text(&o));
+    let mut ns: Vec<&str> = clients.iter().map(String::as_str).collect();
+    ns.push(server);
+    leftovers(c, &ns)
+}
+
 #[test]
 fn nat_scales_out_and_in_keeping_connections() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
@@ -249,11 +258,7 @@ warm = 1
         .collect();
     assert_eq!(serving, [nat(0).as_str()], "{r:?}");
     drop(servers);
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -421,11 +426,7 @@ warm = 1
     let r = replicas(&c, "nat");
     assert_eq!(r.iter().filter(|x| x.1 == "running").count(), 2, "{r:?}");
     assert_eq!(r.iter().filter(|x| x.1 == "warm").count(), 1, "{r:?}");
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -534,10 +535,6 @@ cooldown = "3s"
     // Idle again: back to one replica.
     let (_, _) = wait_event(&c, at, "removed", Some(&fw(1)), 120);
     let evs = events(&c);
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}; events: {evs:#?}");
 }

@@ -71,7 +71,7 @@ struct Hop {
     probes: HashMap<String, Probe>,
     above_since: Option<Instant>,
     below_since: Option<Instant>,
-    applied: Option<String>,
+    applied: Option<u64>,
     /// Failed replicas whose learned flows must go with the next rules.
     forget: Vec<Replica>,
     /// Replicas with a boot or destroy under way.
@@ -295,7 +295,7 @@ impl Controller {
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
             let print = fingerprint(&hop.st);
-            if hop.applied.as_deref() != Some(print.as_str()) {
+            if hop.applied != Some(print) {
                 let forget: Vec<&Replica> = hop.forget.iter().collect();
                 split::apply(&ovs, &hop.st, false, &forget)?;
                 hop.forget.clear();
@@ -414,14 +414,15 @@ fn pop_replaced(hop: &mut Hop) -> Option<String> {
     (!hop.replacing.is_empty()).then(|| hop.replacing.remove(0))
 }
 
-/// What the split's rules depend on: the wired replicas and their states.
-fn fingerprint(h: &HopState) -> String {
-    h.replicas
-        .iter()
-        .filter(|r| r.wired())
-        .map(|r| format!("{}:{}", r.vm, r.state.as_str()))
-        .collect::<Vec<_>>()
-        .join(",")
+/// What the split's rules depend on: the wired replicas and their states
+/// (hashed: it is compared every poll).
+fn fingerprint(h: &HopState) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for r in h.replicas.iter().filter(|r| r.wired()) {
+        (&r.vm, r.state.as_str()).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Polls every booted replica of `hop`: health, counters, metric. A
@@ -485,27 +486,35 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
         }
     }
     for (vm, why) in failed {
-        let r = hop.st.replica_mut(&vm).expect("listed");
-        let was = r.state;
-        r.state = RState::Failed;
-        r.since_ms = events::now_ms();
-        let r = r.clone();
+        let was = hop.st.replica_mut(&vm).expect("listed").state;
+        let detail = format!("failure detected: {why}");
+        let r = set_state(run, hop, &vm, RState::Failed, "failed", &detail);
         hop.forget.push(r);
         hop.st.counters.failures += 1;
         if was == RState::Running {
             hop.replacing.push(vm.clone());
         }
-        hop.dirty = true;
-        events::log(
-            run,
-            &chain,
-            &name,
-            Some(&vm),
-            "failed",
-            &format!("failure detected: {why}"),
-        );
     }
     Ok(())
+}
+
+/// Moves replica `vm` of `hop` to `state`, logs `event` about it, and
+/// returns it as it is now.
+fn set_state(
+    run: &RunDir,
+    hop: &mut Hop,
+    vm: &str,
+    state: RState,
+    event: &str,
+    detail: &str,
+) -> Replica {
+    let r = hop.st.replica_mut(vm).expect("listed");
+    r.state = state;
+    r.since_ms = events::now_ms();
+    let r = r.clone();
+    hop.dirty = true;
+    events::log(run, &hop.st.chain, &hop.st.hop, Some(vm), event, detail);
+    r
 }
 
 /// Scaling: the metric averaged over serving replicas, held above or
@@ -588,7 +597,6 @@ fn scaled(run: &RunDir, hop: &mut Hop, detail: &str) {
 fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
     let p = hop.st.policy.clone();
     hop.st.target = hop.st.target.clamp(p.min, p.max);
-    let (chain, name) = (hop.st.chain.clone(), hop.st.hop.clone());
     while hop.st.serving() < hop.st.target {
         let spare = hop
             .st
@@ -597,10 +605,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .filter(|r| r.state == RState::Warm)
             .min_by_key(|r| r.n);
         if let Some(r) = spare {
-            r.state = RState::Running;
-            r.since_ms = events::now_ms();
             let vm = r.vm.clone();
-            hop.dirty = true;
             let mut detail = "from the warm pool".to_string();
             if let Some(old) = pop_replaced(hop) {
                 detail.push_str(&format!(
@@ -610,7 +615,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             if let Some(pr) = hop.probes.get_mut(&vm) {
                 pr.forwarded = false;
             }
-            events::log(run, &chain, &name, Some(&vm), "running", &detail);
+            set_state(run, hop, &vm, RState::Running, "running", &detail);
             continue;
         }
         if Instant::now() < hop.boot_after {
@@ -624,25 +629,17 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
         .iter()
         .any(|r| r.state == RState::Booting && r.goal == RState::Running);
     if !booting_to_run && hop.st.count(RState::Running) > hop.st.target {
-        let r = hop
+        let vm = hop
             .st
             .replicas
-            .iter_mut()
+            .iter()
             .filter(|r| r.state == RState::Running)
             .max_by_key(|r| r.n)
-            .expect("more than the target run");
-        r.state = RState::Draining;
-        r.since_ms = events::now_ms();
-        let vm = r.vm.clone();
-        hop.dirty = true;
-        events::log(
-            run,
-            &chain,
-            &name,
-            Some(&vm),
-            "draining",
-            "no new flows; removed when its flows have ended",
-        );
+            .expect("more than the target run")
+            .vm
+            .clone();
+        let why = "no new flows; removed when its flows have ended";
+        set_state(run, hop, &vm, RState::Draining, "draining", why);
     }
     while hop.st.spares() < p.warm() && Instant::now() >= hop.boot_after {
         boot(run, hop, RState::Warm, call, tx, k);
