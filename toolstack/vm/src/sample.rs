@@ -518,6 +518,38 @@ mod tests {
     }
 
     #[test]
+    fn a_narrow_sampler_reads_only_what_it_was_asked_for() {
+        let mut m = Mem::default();
+        let s0 = stats::Stats {
+            nics: vec![nic(1000), nic(10)],
+            heap_used: 3 << 20,
+            heap_size: 12 << 20,
+            beat: Some(5_000),
+            ..stats::Stats::default()
+        };
+        publish(&mut m, 7, &s0, None);
+        let beat_only = Sampler::reading(false, false, None);
+        assert_eq!(beat_only.plan(&target()).reads(), [Home::Domain(7).beat()]);
+        let (s, r) = beat_only.sample(&mut m, &target(), None).unwrap();
+        assert_eq!((s.beat, s.heap, s.nics.len()), (Some(5_000), None, 0));
+        let (_, r2) = beat_only.sample(&mut m, &target(), Some(&s)).unwrap();
+        assert_eq!(
+            (r.ram, r2.pps, r2.bps),
+            (None, None, None),
+            "not read, not guessed"
+        );
+        let heap = Sampler::reading(false, true, None);
+        assert_eq!(heap.plan(&target()).reads().len(), 3);
+        assert_eq!(
+            heap.sample(&mut m, &target(), None).unwrap().1.ram,
+            Some(25.0)
+        );
+        let handler = Sampler::reading(false, false, Some(("c", "rate")));
+        let plan = handler.plan(&target());
+        assert_eq!((plan.reads().len(), plan.ops().len()), (4, 3));
+    }
+
+    #[test]
     fn proc_stat_lines() {
         let line = "4242 (qemu-system-x86 (x)) S 1 4242 4242 0 -1 4194560 5000 0 0 0 \
                     250 50 0 0 20 0 3 0 987654 1000000 500 18446744073709551615";
