@@ -237,7 +237,7 @@ fn first_from(log: &std::path::Path, addr: &str, after: f64) -> Option<f64> {
 fn scale_out(warm: u32, net: u8) -> (Option<f64>, Option<f64>) {
     let id = std::process::id() % 100_000;
     let (client, server) = (format!("mbq{id}c{warm}"), format!("mbq{id}s{warm}"));
-    let mut c = Chain::new(&format!("cb{id}w{warm}"));
+    let mut c = Chain::new(&format!("b{id}{warm}"));
     let toml = format!(
         r#"name = "{name}"
 [left]
