@@ -238,22 +238,8 @@ fn scale_out(warm: u32, net: u8) -> (Option<f64>, Option<f64>) {
     let id = std::process::id() % 100_000;
     let (client, server) = (format!("mbq{id}c{warm}"), format!("mbq{id}s{warm}"));
     let mut c = Chain::new(&format!("b{id}{warm}"));
-    let toml = format!(
-        r#"name = "{name}"
-[left]
-netns = "{client}"
-address = "10.{net}.1.11/24"
-gateway = "10.{net}.1.1"
-[right]
-netns = "{server}"
-address = "10.{net}.2.2/24"
-gateway = "10.{net}.2.1"
-route = false
-[[hop]]
-name = "nat"
-config = "{nat}"
-defines = {{ PUBLIC = "10.{net}.2.1$REPLICA" }}
-replicas = {{ min = 1, max = 2 }}
+    let policy = format!(
+        r#"replicas = {{ min = 1, max = 2 }}
 split = "5-tuple"
 [hop.health]
 interval = "100ms"
@@ -265,9 +251,14 @@ below = 1
 for = "300ms"
 cooldown = "1s"
 warm = {warm}
-"#,
-        name = c.name,
-        nat = config("nat.click")
+"#
+    );
+    let toml = chain_file(
+        &c.name,
+        net,
+        std::slice::from_ref(&client),
+        &server,
+        &policy,
     );
     let o = c.up(&toml);
     assert!(o.status.success(), "chain up: {}", text(&o));

@@ -14,37 +14,6 @@ fn id() -> u32 {
     std::process::id() % 100_000
 }
 
-/// A chain file: clients `clients` (10.NET.1.11, .12, ...) on the left,
-/// server `server` (10.NET.2.2) on the right, and a NAT hop whose replica
-/// N has public address 10.NET.2.1N, with `policy` (TOML lines after the
-/// hop's own).
-fn chain_file(name: &str, net: u8, clients: &[String], server: &str, policy: &str) -> String {
-    let ns: Vec<String> = clients.iter().map(|c| format!("\"{c}\"")).collect();
-    let addrs: Vec<String> = (0..clients.len())
-        .map(|i| format!("\"10.{net}.1.{}/24\"", 11 + i))
-        .collect();
-    format!(
-        r#"name = "{name}"
-[left]
-netns = [{}]
-address = [{}]
-gateway = "10.{net}.1.1"
-[right]
-netns = "{server}"
-address = "10.{net}.2.2/24"
-gateway = "10.{net}.2.1"
-route = false
-[[hop]]
-name = "nat"
-config = "{nat}"
-defines = {{ PUBLIC = "10.{net}.2.1$REPLICA" }}
-{policy}"#,
-        ns.join(", "),
-        addrs.join(", "),
-        nat = config("nat.click")
-    )
-}
-
 fn clients(tag: char, n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("mbk{}{tag}{i}", id())).collect()
 }

@@ -429,6 +429,21 @@ mod tests {
         }
     }
 
+    /// A store holding one guest's record: two NICs, a quarter of its
+    /// heap in use, beat 5000.
+    fn published() -> (Mem, stats::Stats) {
+        let mut m = Mem::default();
+        let s0 = stats::Stats {
+            nics: vec![nic(1000), nic(10)],
+            heap_used: 3 << 20,
+            heap_size: 12 << 20,
+            beat: Some(5_000),
+            ..stats::Stats::default()
+        };
+        publish(&mut m, 7, &s0, None);
+        (m, s0)
+    }
+
     fn target() -> Target {
         Target {
             domid: 7,
@@ -439,15 +454,7 @@ mod tests {
 
     #[test]
     fn rates_come_from_counters_over_the_guests_clock() {
-        let mut m = Mem::default();
-        let s0 = stats::Stats {
-            nics: vec![nic(1000), nic(10)],
-            heap_used: 3 << 20,
-            heap_size: 12 << 20,
-            beat: Some(5_000),
-            ..stats::Stats::default()
-        };
-        publish(&mut m, 7, &s0, None);
+        let (mut m, s0) = published();
         let sampler = Sampler::new();
         let (a, first) = sampler.sample(&mut m, &target(), None).unwrap();
         assert_eq!(a.beat, Some(5_000));
@@ -519,15 +526,7 @@ mod tests {
 
     #[test]
     fn a_narrow_sampler_reads_only_what_it_was_asked_for() {
-        let mut m = Mem::default();
-        let s0 = stats::Stats {
-            nics: vec![nic(1000), nic(10)],
-            heap_used: 3 << 20,
-            heap_size: 12 << 20,
-            beat: Some(5_000),
-            ..stats::Stats::default()
-        };
-        publish(&mut m, 7, &s0, None);
+        let (mut m, _) = published();
         let beat_only = Sampler::reading(false, false, None);
         assert_eq!(beat_only.plan(&target()).reads(), [Home::Domain(7).beat()]);
         let (s, r) = beat_only.sample(&mut m, &target(), None).unwrap();
