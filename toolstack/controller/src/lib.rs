@@ -169,12 +169,16 @@ impl Controller {
         let mut seen = HashSet::new();
         let mut new = Vec::new();
         for chain in replica::chains(st)? {
-            for h in replica::load_chain(st, &chain)? {
-                let k = (h.chain.clone(), h.hop.clone());
-                seen.insert(k.clone());
+            for hop in replica::hops(st, &chain)? {
+                let k = (chain.clone(), hop);
+                // Only a new hop's record is read and parsed.
                 if !self.hops.contains_key(&k) {
-                    new.push((k, h));
+                    match replica::load(st, &k.0, &k.1)? {
+                        Some(h) => new.push((k.clone(), h)),
+                        None => continue,
+                    }
                 }
+                seen.insert(k);
             }
         }
         for (k, h) in new {
@@ -306,7 +310,7 @@ impl Controller {
         if hop.dirty || hop.last_save.elapsed() >= SAVE_PERIOD {
             // Write only if the record is still there: `chain down`
             // removes it first to take the hop out of our hands.
-            if replica::load(st, &k.0, &k.1)?.is_some() {
+            if st.read(&replica::path(&k.0, &k.1))?.is_some() {
                 replica::save(st, &hop.st, Some(&hop.saved))?;
                 hop.saved = hop.st.clone();
             }
@@ -325,7 +329,7 @@ impl Controller {
                 let gone = self
                     .st
                     .as_mut()
-                    .is_some_and(|st| matches!(replica::load(st, &k.0, &k.1), Ok(None)));
+                    .is_some_and(|st| matches!(st.read(&replica::path(&k.0, &k.1)), Ok(None)));
                 if gone {
                     self.hops.remove(&k);
                 }
