@@ -104,7 +104,7 @@ pub struct Policy {
     pub max: u32,
     /// Health poll period, in milliseconds.
     pub interval_ms: u64,
-    /// Unanswered polls in a row that mean a replica failed.
+    /// Polls in a row without a new heartbeat that mean a replica failed.
     pub misses: u32,
     /// Scaling, if any.
     pub scale: Option<Scale>,
