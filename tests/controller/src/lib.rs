@@ -95,3 +95,34 @@ pub fn iperf_bytes(out: &str) -> (u64, u64) {
         _ => panic!("iperf3 did not finish: {out}"),
     }
 }
+
+/// A chain file: clients `clients` (10.NET.1.11, .12, ...) on the left,
+/// server `server` (10.NET.2.2) on the right, and a NAT hop whose replica
+/// N has public address 10.NET.2.1N, with `policy` (TOML lines after the
+/// hop's own).
+pub fn chain_file(name: &str, net: u8, clients: &[String], server: &str, policy: &str) -> String {
+    let ns: Vec<String> = clients.iter().map(|c| format!("\"{c}\"")).collect();
+    let addrs: Vec<String> = (0..clients.len())
+        .map(|i| format!("\"10.{net}.1.{}/24\"", 11 + i))
+        .collect();
+    format!(
+        r#"name = "{name}"
+[left]
+netns = [{}]
+address = [{}]
+gateway = "10.{net}.1.1"
+[right]
+netns = "{server}"
+address = "10.{net}.2.2/24"
+gateway = "10.{net}.2.1"
+route = false
+[[hop]]
+name = "nat"
+config = "{nat}"
+defines = {{ PUBLIC = "10.{net}.2.1$REPLICA" }}
+{policy}"#,
+        ns.join(", "),
+        addrs.join(", "),
+        nat = config("nat.click")
+    )
+}

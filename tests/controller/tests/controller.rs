@@ -14,37 +14,6 @@ fn id() -> u32 {
     std::process::id() % 100_000
 }
 
-/// A chain file: clients `clients` (10.NET.1.11, .12, ...) on the left,
-/// server `server` (10.NET.2.2) on the right, and a NAT hop whose replica
-/// N has public address 10.NET.2.1N, with `policy` (TOML lines after the
-/// hop's own).
-fn chain_file(name: &str, net: u8, clients: &[String], server: &str, policy: &str) -> String {
-    let ns: Vec<String> = clients.iter().map(|c| format!("\"{c}\"")).collect();
-    let addrs: Vec<String> = (0..clients.len())
-        .map(|i| format!("\"10.{net}.1.{}/24\"", 11 + i))
-        .collect();
-    format!(
-        r#"name = "{name}"
-[left]
-netns = [{}]
-address = [{}]
-gateway = "10.{net}.1.1"
-[right]
-netns = "{server}"
-address = "10.{net}.2.2/24"
-gateway = "10.{net}.2.1"
-route = false
-[[hop]]
-name = "nat"
-config = "{nat}"
-defines = {{ PUBLIC = "10.{net}.2.1$REPLICA" }}
-{policy}"#,
-        ns.join(", "),
-        addrs.join(", "),
-        nat = config("nat.click")
-    )
-}
-
 fn clients(tag: char, n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("mbk{}{tag}{i}", id())).collect()
 }
@@ -62,6 +31,15 @@ fn replicas_seen(log: &str, net: u8) -> Vec<u32> {
 
 fn read(p: &std::path::Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Takes the chain down and returns what it left behind.
+fn down(c: &mut Chain, clients: &[String], server: &str) -> Vec<String> {
+    let o = c.down();
+    assert!(o.status.success(), "chain down: {}", text(&o));
+    let mut ns: Vec<&str> = clients.iter().map(String::as_str).collect();
+    ns.push(server);
+    leftovers(c, &ns)
 }
 
 #[test]
@@ -249,11 +227,7 @@ warm = 1
         .collect();
     assert_eq!(serving, [nat(0).as_str()], "{r:?}");
     drop(servers);
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -421,11 +395,7 @@ warm = 1
     let r = replicas(&c, "nat");
     assert_eq!(r.iter().filter(|x| x.1 == "running").count(), 2, "{r:?}");
     assert_eq!(r.iter().filter(|x| x.1 == "warm").count(), 1, "{r:?}");
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -534,10 +504,6 @@ cooldown = "3s"
     // Idle again: back to one replica.
     let (_, _) = wait_event(&c, at, "removed", Some(&fw(1)), 120);
     let evs = events(&c);
-    let o = c.down();
-    assert!(o.status.success(), "chain down: {}", text(&o));
-    let mut ns: Vec<&str> = cl.iter().map(String::as_str).collect();
-    ns.push(&server);
-    let left = leftovers(&c, &ns);
+    let left = down(&mut c, &cl, &server);
     assert!(left.is_empty(), "left behind: {left:?}; events: {evs:#?}");
 }

@@ -104,7 +104,7 @@ pub struct Policy {
     pub max: u32,
     /// Health poll period, in milliseconds.
     pub interval_ms: u64,
-    /// Unanswered polls in a row that mean a replica failed.
+    /// Polls in a row without a new heartbeat that mean a replica failed.
     pub misses: u32,
     /// Scaling, if any.
     pub scale: Option<Scale>,
@@ -444,10 +444,16 @@ pub fn save(st: &mut dyn StoreOps, h: &HopState, prev: Option<&HopState>) -> Res
     Ok(())
 }
 
+/// The names of chain `chain`'s replicated hops (one list, nothing
+/// parsed: the controller looks for new hops this way every second).
+pub fn hops(st: &mut dyn StoreOps, chain: &str) -> Result<Vec<String>> {
+    Ok(st.list(&format!("{ROOT}/{chain}"))?)
+}
+
 /// Every replicated hop of chain `chain`, in chain order.
 pub fn load_chain(st: &mut dyn StoreOps, chain: &str) -> Result<Vec<HopState>> {
     let mut v = Vec::new();
-    for hop in st.list(&format!("{ROOT}/{chain}"))? {
+    for hop in hops(st, chain)? {
         if let Some(h) = load(st, chain, &hop)? {
             v.push(h);
         }

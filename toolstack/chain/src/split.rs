@@ -25,7 +25,7 @@ use crate::error::Result;
 use mb_ovs::Ovs;
 
 use super::replica::Split;
-use super::replica::{HopState, Port, RState, Side};
+use super::replica::{HopState, Port, RState, Replica, Side};
 
 /// How long an idle flow keeps its replica.
 pub const AFFINITY_IDLE: u32 = 15;
@@ -98,6 +98,16 @@ pub enum Which {
     Right,
 }
 
+impl Which {
+    /// Replica `r`'s face on this side, once wired.
+    fn face(self, r: &Replica) -> Option<&Port> {
+        match self {
+            Which::Left => r.inp.as_ref(),
+            Which::Right => r.out.as_ref(),
+        }
+    }
+}
+
 /// The bundle that sets a side's group and rules to what `h` says.
 /// `create`: the groups are new (the first time, at `chain up`).
 /// `forget`: ports whose learned entries go (failed replicas': their
@@ -107,12 +117,7 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
         Which::Left => &h.left,
         Which::Right => &h.right,
     };
-    let face = |r: &super::replica::Replica| -> Option<Port> {
-        match which {
-            Which::Left => r.inp.clone(),
-            Which::Right => r.out.clone(),
-        }
-    };
+    let face = |r: &Replica| which.face(r).cloned();
     let owner = mb_ovs::cookie_of(&h.chain);
     let learned = learned_cookie(&h.chain);
     let wired: Vec<Port> = h
@@ -201,14 +206,12 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
     m.push(flow("table=2,priority=0,actions=resubmit(,1)".into()));
     // The switch does not run `learn` inside a group's bucket, so a bucket
     // names its replica in reg1 and table 4 learns and outputs.
-    for (class, _, fwd, ..) in &classes {
+    for (class, group, fwd, ..) in &classes {
+        // Plain `ip` is what the protocol classes (if any) leave over.
         let prio = if *class == "ip" { 0 } else { 1 };
         m.push(flow(format!(
             "table=4,priority={prio},{class},actions=learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:NXM_NX_REG1[0..15]"
         )));
-    }
-    for (class, group, ..) in &classes {
-        let prio = if *class == "ip" { 0 } else { 1 };
         m.push(flow(format!(
             "table=1,priority={prio},{class},actions=group:{group}"
         )));
@@ -230,28 +233,20 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
 }
 
 /// Sets both of `h`'s bridges to what it says (see [`mods`]).
-pub fn apply(
-    ovs: &Ovs,
-    h: &HopState,
-    create: bool,
-    forget: &[&super::replica::Replica],
-) -> Result<()> {
-    let left: Vec<u32> = forget
-        .iter()
-        .filter_map(|r| r.inp.as_ref().map(|p| p.ofport))
-        .collect();
-    let right: Vec<u32> = forget
-        .iter()
-        .filter_map(|r| r.out.as_ref().map(|p| p.ofport))
-        .collect();
-    ovs.bundle(&h.left.bridge, &mods(h, Which::Left, create, &left))?;
-    ovs.bundle(&h.right.bridge, &mods(h, Which::Right, create, &right))?;
+pub fn apply(ovs: &Ovs, h: &HopState, create: bool, forget: &[&Replica]) -> Result<()> {
+    for (side, which) in [(&h.left, Which::Left), (&h.right, Which::Right)] {
+        let ports: Vec<u32> = forget
+            .iter()
+            .filter_map(|r| which.face(r).map(|p| p.ofport))
+            .collect();
+        ovs.bundle(&side.bridge, &mods(h, which, create, &ports))?;
+    }
     Ok(())
 }
 
 /// How many learned entries on `h`'s bridges still send flows to
 /// replica `r` (a draining replica is removed when none do).
-pub fn flows_of(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result<usize> {
+pub fn flows_of(ovs: &Ovs, h: &HopState, r: &Replica) -> Result<usize> {
     let c = learned_cookie(&h.chain);
     let mut n = 0;
     for (side, port) in [(&h.left, &r.inp), (&h.right, &r.out)] {
@@ -266,7 +261,7 @@ pub fn flows_of(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result<
 
 /// Whether replica `r` has forwarded an IP packet to the right: its
 /// reverse entry is learned there.
-pub fn forwarded(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result<bool> {
+pub fn forwarded(ovs: &Ovs, h: &HopState, r: &Replica) -> Result<bool> {
     let Some(p) = &r.out else { return Ok(false) };
     Ok(!ovs
         .flows_to(&h.right.bridge, learned_cookie(&h.chain), 2, p.ofport)?
@@ -276,8 +271,8 @@ pub fn forwarded(ovs: &Ovs, h: &HopState, r: &super::replica::Replica) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replica::Counters;
     use crate::replica::Policy;
-    use crate::replica::{Counters, Replica};
 
     fn port(dev: &str, o: u32, mac: Option<&str>) -> Port {
         Port {

@@ -2,7 +2,8 @@
 //!
 //! It runs in the agent ([`service`], registered by `mbctl` through
 //! [`mb_agent::register_service`]) and is level-triggered: each round it
-//! observes (one pipelined store round trip per replica, and the VM
+//! observes (one pipelined store round trip for all the replicas of a
+//! hop, reading each one's heartbeat and what its metric needs, and the VM
 //! process), compares with the policy and the hop's record in the store
 //! ([`mb_chain::replica::HopState`]), and acts idempotently. Boots and
 //! destroys run on worker threads and report back over a channel, so one
@@ -13,12 +14,12 @@ mod probe;
 
 use mb_agent::{Caller, ServiceCtx};
 use mb_chain::events;
-use mb_chain::replica::Metric;
 use mb_chain::replica::{self, HopState, RState, Replica};
 use mb_chain::split;
 use mb_ovs::Ovs;
 use mb_store_client::Store;
 use mb_vm::rundir::RunDir;
+use mb_vm::sample;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -70,7 +71,7 @@ struct Hop {
     probes: HashMap<String, Probe>,
     above_since: Option<Instant>,
     below_since: Option<Instant>,
-    applied: Option<String>,
+    applied: Option<u64>,
     /// Failed replicas whose learned flows must go with the next rules.
     forget: Vec<Replica>,
     /// Replicas with a boot or destroy under way.
@@ -168,12 +169,16 @@ impl Controller {
         let mut seen = HashSet::new();
         let mut new = Vec::new();
         for chain in replica::chains(st)? {
-            for h in replica::load_chain(st, &chain)? {
-                let k = (h.chain.clone(), h.hop.clone());
-                seen.insert(k.clone());
+            for hop in replica::hops(st, &chain)? {
+                let k = (chain.clone(), hop);
+                // Only a new hop's record is read and parsed.
                 if !self.hops.contains_key(&k) {
-                    new.push((k, h));
+                    match replica::load(st, &k.0, &k.1)? {
+                        Some(h) => new.push((k.clone(), h)),
+                        None => continue,
+                    }
                 }
+                seen.insert(k);
             }
         }
         for (k, h) in new {
@@ -294,7 +299,7 @@ impl Controller {
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
             let print = fingerprint(&hop.st);
-            if hop.applied.as_deref() != Some(print.as_str()) {
+            if hop.applied != Some(print) {
                 let forget: Vec<&Replica> = hop.forget.iter().collect();
                 split::apply(&ovs, &hop.st, false, &forget)?;
                 hop.forget.clear();
@@ -305,7 +310,7 @@ impl Controller {
         if hop.dirty || hop.last_save.elapsed() >= SAVE_PERIOD {
             // Write only if the record is still there: `chain down`
             // removes it first to take the hop out of our hands.
-            if replica::load(st, &k.0, &k.1)?.is_some() {
+            if st.read(&replica::path(&k.0, &k.1))?.is_some() {
                 replica::save(st, &hop.st, Some(&hop.saved))?;
                 hop.saved = hop.st.clone();
             }
@@ -324,7 +329,7 @@ impl Controller {
                 let gone = self
                     .st
                     .as_mut()
-                    .is_some_and(|st| matches!(replica::load(st, &k.0, &k.1), Ok(None)));
+                    .is_some_and(|st| matches!(st.read(&replica::path(&k.0, &k.1)), Ok(None)));
                 if gone {
                     self.hops.remove(&k);
                 }
@@ -413,14 +418,15 @@ fn pop_replaced(hop: &mut Hop) -> Option<String> {
     (!hop.replacing.is_empty()).then(|| hop.replacing.remove(0))
 }
 
-/// What the split's rules depend on: the wired replicas and their states.
-fn fingerprint(h: &HopState) -> String {
-    h.replicas
-        .iter()
-        .filter(|r| r.wired())
-        .map(|r| format!("{}:{}", r.vm, r.state.as_str()))
-        .collect::<Vec<_>>()
-        .join(",")
+/// What the split's rules depend on: the wired replicas and their states
+/// (hashed: it is compared every poll).
+fn fingerprint(h: &HopState) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for r in h.replicas.iter().filter(|r| r.wired()) {
+        (&r.vm, r.state.as_str()).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Polls every booted replica of `hop`: health, counters, metric. A
@@ -440,64 +446,79 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
         .filter(|r| !hop.busy.contains(&r.vm))
         .filter_map(|r| Some((r.vm.clone(), r.domid?, r.pid)))
         .collect();
-    for (vm, ..) in &due {
-        hop.probes
-            .entry(vm.clone())
-            .or_insert_with(|| Probe::new(metric.as_ref()));
+    // A new probe asks its guest for a heartbeat and is first polled
+    // next round, when the guest has had an interval to start beating.
+    let beat = sample::beat_period_for(hop.st.policy.interval());
+    let mut polled = HashSet::with_capacity(due.len());
+    for (vm, domid, pid) in &due {
+        if !hop.probes.contains_key(vm) {
+            sample::ask_beat(st, *domid, Some(beat))?;
+            hop.probes
+                .insert(vm.clone(), Probe::new(metric.as_ref(), *domid, *pid));
+        } else {
+            polled.insert(vm);
+        }
     }
     // One store round trip for the whole hop.
-    let mut probes: HashMap<&String, &mut Probe> = hop.probes.iter_mut().collect();
-    let mut polls: Vec<(&mut Probe, u32, Option<i32>)> = Vec::new();
-    for (vm, d, pid) in &due {
-        polls.push((probes.remove(vm).expect("made above"), *d, *pid));
-    }
-    let samples = probe::poll_all(st, &mut polls)?;
-    let misses_now: Vec<u32> = polls.iter().map(|(p, ..)| p.misses).collect();
-    drop(polls);
-    drop(probes);
-    for (((vm, ..), sample), n_missed) in due.iter().zip(samples).zip(misses_now) {
+    let (vms, mut probes): (Vec<&String>, Vec<&mut Probe>) = hop
+        .probes
+        .iter_mut()
+        .filter(|(vm, _)| polled.contains(vm))
+        .unzip();
+    let seen = probe::poll_all(st, &mut probes)?;
+    for (vm, seen) in vms.into_iter().zip(seen) {
         let r = hop.st.replica_mut(vm).expect("listed");
-        if let Some(m) = sample.metric {
+        if let Some(m) = seen.metric {
             r.metric = Some(m);
         }
-        if sample.missed {
+        // The first miss of a run is news; the rest are counted in the
+        // failure event, not logged one by one at every interval.
+        if seen.misses == 1 {
             events::log(
                 run,
                 &chain,
                 &name,
                 Some(vm),
                 "poll-missed",
-                &format!("{n_missed} in a row"),
+                "its heartbeat did not move since the last poll",
             );
         }
-        if !sample.alive {
+        if !seen.alive {
             failed.push((vm.clone(), "its VM process is gone".to_string()));
-        } else if n_missed >= misses {
-            failed.push((vm.clone(), format!("{n_missed} polls unanswered")));
+        } else if seen.misses >= misses {
+            failed.push((vm.clone(), format!("{} polls unanswered", seen.misses)));
         }
     }
     for (vm, why) in failed {
-        let r = hop.st.replica_mut(&vm).expect("listed");
-        let was = r.state;
-        r.state = RState::Failed;
-        r.since_ms = events::now_ms();
-        let r = r.clone();
+        let was = hop.st.replica_mut(&vm).expect("listed").state;
+        let detail = format!("failure detected: {why}");
+        let r = set_state(run, hop, &vm, RState::Failed, "failed", &detail);
         hop.forget.push(r);
         hop.st.counters.failures += 1;
         if was == RState::Running {
             hop.replacing.push(vm.clone());
         }
-        hop.dirty = true;
-        events::log(
-            run,
-            &chain,
-            &name,
-            Some(&vm),
-            "failed",
-            &format!("failure detected: {why}"),
-        );
     }
     Ok(())
+}
+
+/// Moves replica `vm` of `hop` to `state`, logs `event` about it, and
+/// returns it as it is now.
+fn set_state(
+    run: &RunDir,
+    hop: &mut Hop,
+    vm: &str,
+    state: RState,
+    event: &str,
+    detail: &str,
+) -> Replica {
+    let r = hop.st.replica_mut(vm).expect("listed");
+    r.state = state;
+    r.since_ms = events::now_ms();
+    let r = r.clone();
+    hop.dirty = true;
+    events::log(run, &hop.st.chain, &hop.st.hop, Some(vm), event, detail);
+    r
 }
 
 /// Scaling: the metric averaged over serving replicas, held above or
@@ -580,7 +601,6 @@ fn scaled(run: &RunDir, hop: &mut Hop, detail: &str) {
 fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
     let p = hop.st.policy.clone();
     hop.st.target = hop.st.target.clamp(p.min, p.max);
-    let (chain, name) = (hop.st.chain.clone(), hop.st.hop.clone());
     while hop.st.serving() < hop.st.target {
         let spare = hop
             .st
@@ -589,10 +609,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .filter(|r| r.state == RState::Warm)
             .min_by_key(|r| r.n);
         if let Some(r) = spare {
-            r.state = RState::Running;
-            r.since_ms = events::now_ms();
             let vm = r.vm.clone();
-            hop.dirty = true;
             let mut detail = "from the warm pool".to_string();
             if let Some(old) = pop_replaced(hop) {
                 detail.push_str(&format!(
@@ -602,7 +619,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             if let Some(pr) = hop.probes.get_mut(&vm) {
                 pr.forwarded = false;
             }
-            events::log(run, &chain, &name, Some(&vm), "running", &detail);
+            set_state(run, hop, &vm, RState::Running, "running", &detail);
             continue;
         }
         if Instant::now() < hop.boot_after {
@@ -616,25 +633,17 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
         .iter()
         .any(|r| r.state == RState::Booting && r.goal == RState::Running);
     if !booting_to_run && hop.st.count(RState::Running) > hop.st.target {
-        let r = hop
+        let vm = hop
             .st
             .replicas
-            .iter_mut()
+            .iter()
             .filter(|r| r.state == RState::Running)
             .max_by_key(|r| r.n)
-            .expect("more than the target run");
-        r.state = RState::Draining;
-        r.since_ms = events::now_ms();
-        let vm = r.vm.clone();
-        hop.dirty = true;
-        events::log(
-            run,
-            &chain,
-            &name,
-            Some(&vm),
-            "draining",
-            "no new flows; removed when its flows have ended",
-        );
+            .expect("more than the target run")
+            .vm
+            .clone();
+        let why = "no new flows; removed when its flows have ended";
+        set_state(run, hop, &vm, RState::Draining, "draining", why);
     }
     while hop.st.spares() < p.warm() && Instant::now() >= hop.boot_after {
         boot(run, hop, RState::Warm, call, tx, k);
@@ -749,17 +758,5 @@ fn first_packets(run: &RunDir, ovs: &Ovs, hop: &mut Hop) {
                 &format!("first packet forwarded {age} ms after it began serving"),
             );
         }
-    }
-}
-
-/// What a metric is read from, for a probe.
-pub(crate) fn probe_handler(metric: Option<&Metric>) -> (String, String) {
-    match metric {
-        Some(Metric::Handler(h)) => {
-            let (e, h) = mb_store_client::clickos::split_handler(h).unwrap_or(("", "version"));
-            (e.to_string(), h.to_string())
-        }
-        // Every router has it: the cheapest question the guest must answer.
-        _ => (String::new(), "version".into()),
     }
 }

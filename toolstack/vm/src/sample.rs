@@ -22,7 +22,7 @@
 
 use std::time::{Duration, Instant};
 
-use mb_store_client::clickos::{self, stats, Home, NicCounters, StoreOps};
+use mb_store_client::clickos::{self, stats, Home, NicCounters, Op, StoreOps};
 
 use crate::record::Record;
 use crate::Result;
@@ -103,10 +103,11 @@ pub struct Sample {
     /// The guest's `beat` (its clock in ms at its last publication), if
     /// it publishes one.
     pub beat: Option<u64>,
-    /// Its NICs' counters, in guest order (zeros where not published).
+    /// Its NICs' counters, in guest order (zeros where not published;
+    /// empty when the sampler does not read them).
     pub nics: Vec<NicCounters>,
     /// Heap bytes in use and usable, if the guest reports them (record
-    /// format 2).
+    /// format 2) and the sampler reads them.
     pub heap: Option<(u64, u64)>,
     /// Its process's CPU time; `None` without a process (xl) or when the
     /// process is gone.
@@ -165,7 +166,7 @@ impl Metrics {
             (Some(a), Some(b)) if b >= a => (b - a) as f64 / 1000.0,
             _ => host_secs,
         };
-        if secs > 0.0 {
+        if secs > 0.0 && !now.nics.is_empty() {
             let delta = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
             m.pps = Some(delta(prev.rx_packets(), now.rx_packets()));
             m.bps = Some(8.0 * delta(prev.rx_bytes(), now.rx_bytes()));
@@ -180,26 +181,110 @@ impl Metrics {
     }
 }
 
-/// Samples replicas: the record nodes in one pipelined read, the
+/// Samples replicas: the record nodes it needs in one pipelined read, the
 /// process's times, and (if asked) one handler, read through the store
 /// without waiting: each sample collects the answer to the previous
 /// sample's request and posts the next.
-#[derive(Clone, Debug, Default)]
+///
+/// A sample is planned once per replica ([`Sampler::plan`]) and taken
+/// either alone ([`Sampler::sample`]) or, by a caller that batches many
+/// replicas into one store round trip, by sending the plan's reads and
+/// ops itself and handing the values to [`Sampler::absorb`].
+#[derive(Clone, Debug)]
 pub struct Sampler {
     handler: Option<(String, String)>,
+    counters: bool,
+    heap: bool,
+}
+
+impl Default for Sampler {
+    fn default() -> Sampler {
+        Sampler {
+            handler: None,
+            counters: true,
+            heap: true,
+        }
+    }
+}
+
+/// The store requests of one replica's sample: what [`Sampler::plan`]
+/// made for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    reads: Vec<String>,
+    ops: Vec<Op>,
+    nics: usize,
+    pid: Option<i32>,
+}
+
+impl Plan {
+    /// The nodes to read, in the order [`Sampler::absorb`] takes them.
+    pub fn reads(&self) -> &[String] {
+        &self.reads
+    }
+
+    /// What to send after the reads: the next handler request (empty
+    /// without a handler).
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
 }
 
 impl Sampler {
-    /// A sampler of the record and the process only.
+    /// A sampler of the whole record and the process.
     pub fn new() -> Sampler {
         Sampler::default()
     }
 
-    /// A sampler that also reads handler `elem.handler` (a numeric read
-    /// handler; compound element names keep their `/`).
+    /// A sampler of the whole record, the process and handler
+    /// `elem.handler` (a numeric read handler; compound element names
+    /// keep their `/`).
     pub fn with_handler(element: &str, handler: &str) -> Sampler {
         Sampler {
             handler: Some((element.to_string(), handler.to_string())),
+            ..Sampler::default()
+        }
+    }
+
+    /// A sampler of only what is asked: the beat and the process always,
+    /// NIC counters (`pps`, `bps`) and heap figures (`ram`) if asked, a
+    /// handler if named. Each part left out is one store read fewer per
+    /// NIC field or node per poll.
+    pub fn reading(counters: bool, heap: bool, handler: Option<(&str, &str)>) -> Sampler {
+        Sampler {
+            handler: handler.map(|(e, h)| (e.to_string(), h.to_string())),
+            counters,
+            heap,
+        }
+    }
+
+    /// The store requests that sample `t`.
+    pub fn plan(&self, t: &Target) -> Plan {
+        let home = Home::Domain(t.domid);
+        let mut reads = vec![home.beat()];
+        if self.heap {
+            reads.extend([home.heap_used(), home.heap_size()]);
+        }
+        let nics = if self.counters { t.nics } else { 0 };
+        for i in 0..nics {
+            let dir = home.nic(i);
+            reads.extend(NicCounters::FIELDS.iter().map(|f| format!("{dir}/{f}")));
+        }
+        let mut ops = Vec::new();
+        if let Some((e, h)) = &self.handler {
+            // The answer to the last request: error, lock, value.
+            reads.extend([
+                home.handler_error(e, h),
+                home.lock(e, h),
+                home.element(e, h),
+            ]);
+            ops = clickos::read_request_ops(t.domid, e, h);
+        }
+        Plan {
+            reads,
+            ops,
+            nics,
+            pid: t.pid,
         }
     }
 
@@ -211,47 +296,61 @@ impl Sampler {
         t: &Target,
         prev: Option<&Sample>,
     ) -> Result<(Sample, Metrics)> {
-        let home = Home::Domain(t.domid);
-        let mut paths = vec![home.beat(), home.heap_used(), home.heap_size()];
-        for i in 0..t.nics {
-            let dir = home.nic(i);
-            paths.extend(NicCounters::FIELDS.iter().map(|f| format!("{dir}/{f}")));
-        }
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let plan = self.plan(t);
+        let refs: Vec<&str> = plan.reads.iter().map(String::as_str).collect();
         let values = st.read_many(&refs)?;
+        st.apply_ops(&plan.ops)?;
+        let values: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        let sample = self.absorb(&plan, &values);
+        let m = Metrics::between(prev, &sample);
+        Ok((sample, m))
+    }
+
+    /// The sample from the values read for `plan` (`None` where a node
+    /// is missing or its read failed), and the process's times read now.
+    pub fn absorb(&self, plan: &Plan, values: &[Option<&str>]) -> Sample {
         let num = |i: usize| {
             values
                 .get(i)
-                .and_then(|v| v.as_deref())
+                .copied()
+                .flatten()
                 .and_then(stats::parse_counter)
         };
-        let nics = (0..t.nics)
+        let mut at = 1;
+        let heap = if self.heap {
+            at += 2;
+            num(1).zip(num(2))
+        } else {
+            None
+        };
+        let nics = (0..plan.nics)
             .map(|i| {
-                let at = 3 + i * NicCounters::FIELDS.len();
-                NicCounters::from_values(std::array::from_fn(|k| num(at + k).unwrap_or(0)))
+                let base = at + i * NicCounters::FIELDS.len();
+                NicCounters::from_values(std::array::from_fn(|k| num(base + k).unwrap_or(0)))
             })
             .collect();
-        let handler = match &self.handler {
-            None => None,
-            Some((e, h)) => {
-                let answer = clickos::handler_answer(st, t.domid, e, h)?;
-                st.apply_ops(&clickos::read_request_ops(t.domid, e, h))?;
-                answer
-                    .and_then(|a| a.ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .filter(|v| v.is_finite())
+        at += plan.nics * NicCounters::FIELDS.len();
+        let handler = self.handler.as_ref().and_then(|_| {
+            let text = |i: usize| values.get(at + i).copied().flatten();
+            // An error, or no lock yet, is no value.
+            if text(0).is_some() || text(1).is_none() {
+                return None;
             }
-        };
-        let sample = Sample {
+            text(2)
+                .unwrap_or_default()
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+        });
+        Sample {
             at: Instant::now(),
             beat: num(0),
             nics,
-            heap: num(1).zip(num(2)),
-            proc: t.pid.and_then(ProcTimes::read),
+            heap,
+            proc: plan.pid.and_then(ProcTimes::read),
             handler,
-        };
-        let m = Metrics::between(prev, &sample);
-        Ok((sample, m))
+        }
     }
 }
 
@@ -330,6 +429,21 @@ mod tests {
         }
     }
 
+    /// A store holding one guest's record: two NICs, a quarter of its
+    /// heap in use, beat 5000.
+    fn published() -> (Mem, stats::Stats) {
+        let mut m = Mem::default();
+        let s0 = stats::Stats {
+            nics: vec![nic(1000), nic(10)],
+            heap_used: 3 << 20,
+            heap_size: 12 << 20,
+            beat: Some(5_000),
+            ..stats::Stats::default()
+        };
+        publish(&mut m, 7, &s0, None);
+        (m, s0)
+    }
+
     fn target() -> Target {
         Target {
             domid: 7,
@@ -340,15 +454,7 @@ mod tests {
 
     #[test]
     fn rates_come_from_counters_over_the_guests_clock() {
-        let mut m = Mem::default();
-        let s0 = stats::Stats {
-            nics: vec![nic(1000), nic(10)],
-            heap_used: 3 << 20,
-            heap_size: 12 << 20,
-            beat: Some(5_000),
-            ..stats::Stats::default()
-        };
-        publish(&mut m, 7, &s0, None);
+        let (mut m, s0) = published();
         let sampler = Sampler::new();
         let (a, first) = sampler.sample(&mut m, &target(), None).unwrap();
         assert_eq!(a.beat, Some(5_000));
@@ -416,6 +522,30 @@ mod tests {
             .insert(Home::Domain(7).lock("c", "rate"), "0".into());
         let (s3, _) = sampler.sample(&mut m, &target(), Some(&s2)).unwrap();
         assert_eq!(s3.handler, None);
+    }
+
+    #[test]
+    fn a_narrow_sampler_reads_only_what_it_was_asked_for() {
+        let (mut m, _) = published();
+        let beat_only = Sampler::reading(false, false, None);
+        assert_eq!(beat_only.plan(&target()).reads(), [Home::Domain(7).beat()]);
+        let (s, r) = beat_only.sample(&mut m, &target(), None).unwrap();
+        assert_eq!((s.beat, s.heap, s.nics.len()), (Some(5_000), None, 0));
+        let (_, r2) = beat_only.sample(&mut m, &target(), Some(&s)).unwrap();
+        assert_eq!(
+            (r.ram, r2.pps, r2.bps),
+            (None, None, None),
+            "not read, not guessed"
+        );
+        let heap = Sampler::reading(false, true, None);
+        assert_eq!(heap.plan(&target()).reads().len(), 3);
+        assert_eq!(
+            heap.sample(&mut m, &target(), None).unwrap().1.ram,
+            Some(25.0)
+        );
+        let handler = Sampler::reading(false, false, Some(("c", "rate")));
+        let plan = handler.plan(&target());
+        assert_eq!((plan.reads().len(), plan.ops().len()), (4, 3));
     }
 
     #[test]
