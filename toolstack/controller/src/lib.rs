@@ -295,6 +295,12 @@ impl Controller {
         }
         observe(&run, st, hop)?;
         decide(&run, hop);
+        // `chain down` removes the hop's record, then destroys its
+        // replicas: one that vanished then must not be replaced. Before a
+        // boot (rare), make sure the hop is still ours; the scan drops it.
+        if wants_boot(hop) && st.read(&replica::path(&k.0, &k.1))?.is_none() {
+            return Ok(());
+        }
         reconcile(&run, hop, &call, &tx, k);
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
@@ -598,6 +604,13 @@ fn scaled(run: &RunDir, hop: &mut Hop, detail: &str) {
 
 /// Brings the replica set to the target: promote spares or boot, drain
 /// the surplus, keep `warm` spares.
+/// Whether [`reconcile`] would boot a replica: fewer serve than the
+/// target, or fewer spares than the policy keeps warm.
+fn wants_boot(hop: &Hop) -> bool {
+    let p = &hop.st.policy;
+    hop.st.serving() < hop.st.target.clamp(p.min, p.max) || hop.st.spares() < p.warm()
+}
+
 fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
     let p = hop.st.policy.clone();
     hop.st.target = hop.st.target.clamp(p.min, p.max);
