@@ -138,11 +138,15 @@ fn a_flow_table_that_fills_the_heap_drops_and_counts_and_the_guest_carries_on() 
             let n: u64 = store.read_handler(DOMID, "rw", h).parse().unwrap();
             assert_eq!(n, mapped, "{}: rw.{h}", accel.name());
         }
-        // The monitoring record shows the heap (nearly) full.
+        // The monitoring record shows the flows filling the heap. "Full"
+        // is the first allocation that failed, and a table's growth
+        // asks for one large block, so how much is in use then varies
+        // with the table's layout: at least half, and within the heap.
         let mb = |rel: &str| format!("/local/domain/{DOMID}/data/mb/{rel}");
         let size: u64 = store.wait_for(&mb("heap_size"), |_| true).parse().unwrap();
         store.wait_for(&mb("heap_used"), |v| {
-            v.parse::<u64>().is_ok_and(|used| used * 100 > size * 80)
+            v.parse::<u64>()
+                .is_ok_and(|used| used * 100 > size * 50 && used <= size)
         });
         // With the heap full of flows the guest still reconfigures: the
         // old table goes and the new router runs.
