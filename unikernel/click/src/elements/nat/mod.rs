@@ -8,6 +8,7 @@
 //! * [`tcpstate`]: connection tracking for timeouts;
 //! * [`export`]: state export and import;
 //! * [`nat64`]: stateful NAT64 on the same flow table;
+//! * [`xlat`]: RFC 7915 header translation pieces (NAT64, ProtocolTranslator);
 //! * [`checksum`], [`flowid`], [`rng`]: small helpers.
 
 use crate::element::ElementClass;
@@ -31,6 +32,7 @@ pub mod table;
 pub mod tcprewriter;
 pub mod tcpstate;
 pub mod udprewriter;
+pub mod xlat;
 
 #[cfg(test)]
 mod tests;
