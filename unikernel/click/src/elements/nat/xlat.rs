@@ -158,16 +158,8 @@ mod tests {
     #[test]
     fn ipv4_header_checksums_and_ipv6_carries_tos() {
         let mut d = [0u8; 20];
-        write_ipv4(
-            &mut d,
-            0x10,
-            40,
-            true,
-            64,
-            6,
-            &[10, 0, 0, 1],
-            &[10, 0, 0, 2],
-        );
+        let (src, dst) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        write_ipv4(&mut d, 0x10, 20, true, 64, 6, &src, &dst);
         assert_eq!(ip::check(&d, true), Ok((20, 20)));
         assert_eq!(checksum::finish(checksum::add(0, &d)), 0);
         assert_eq!(ip::get16(&d, 6), 0x4000);
