@@ -1,5 +1,6 @@
 //! IPv6 elements: header checks and updates, routing, neighbour
-//! discovery, ICMPv6 errors and echo replies.
+//! discovery, ICMPv6 errors and echo replies, stateless IPv4/IPv6
+//! translation.
 
 use crate::element::ElementClass;
 use crate::net::ip6;
@@ -17,6 +18,7 @@ pub mod ip6_print;
 pub mod lookup_ip6_route;
 pub mod mark_ip6_header;
 pub mod nd;
+pub mod protocol_translator;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
@@ -32,6 +34,8 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip6_print::CLASS,
     &lookup_ip6_route::CLASS,
     &mark_ip6_header::CLASS,
+    &protocol_translator::CLASS46,
+    &protocol_translator::CLASS64,
 ];
 
 /// The offset of the IPv6 header in `p`: the network header annotation if
