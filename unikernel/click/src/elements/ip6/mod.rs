@@ -6,6 +6,7 @@ use crate::element::ElementClass;
 use crate::net::ip6;
 use crate::packet::Packet;
 
+pub mod address_translator;
 pub mod check_ip6_header;
 pub mod dec_ip6_hlim;
 pub mod get_ip6_address;
@@ -22,6 +23,7 @@ pub mod protocol_translator;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
+    &address_translator::CLASS,
     &check_ip6_header::CLASS,
     &dec_ip6_hlim::CLASS,
     &get_ip6_address::CLASS,

@@ -528,7 +528,12 @@ mod tests {
             r.inject(pt46, 0, Packet::from_slice(&p4));
         }
         let (out4, out6) = (sink_contents(&r, "v4"), sink_contents(&r, "v6"));
-        assert!(out4.len() > 100 && out6.len() > 100, "{} {}", out4.len(), out6.len());
+        assert!(
+            out4.len() > 100 && out6.len() > 100,
+            "{} {}",
+            out4.len(),
+            out6.len()
+        );
         for (_, v4) in out4 {
             assert!(ip::check(&v4, true).is_ok());
         }
