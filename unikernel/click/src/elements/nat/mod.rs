@@ -16,6 +16,7 @@ use crate::element::ElementClass;
 pub mod checksum;
 pub mod export;
 pub mod flowid;
+pub mod ftpportmapper;
 pub mod icmppingrewriter;
 pub mod icmprewriter;
 pub mod ipaddrrewriter;
@@ -47,6 +48,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
     &nat64::CLASS,
+    &ftpportmapper::CLASS,
     &roundrobinipmapper::CLASS,
     &sourceiphashmapper::CLASS,
 ];
