@@ -1,7 +1,8 @@
-//! `AddressTranslator(NSTATIC, [STATICPORTS, MAPPING...,] DYNAMIC
-//! [, DYNAMICPORTS, DIRECTION, POOL...])`: maps IPv6 hosts' addresses
-//! (and ports) to other IPv6 addresses, usually IPv4-mapped ones for
-//! `ProtocolTranslator64`/`46`.
+//! `AddressTranslator(NSTATIC, ...)`: maps IPv6 hosts' addresses (and
+//! ports) to other IPv6 addresses, usually IPv4-mapped ones for
+//! `ProtocolTranslator64`/`46`. The full argument list is `NSTATIC
+//! [, STATICPORTS, MAPPING...], DYNAMIC [, DYNAMICPORTS, DIRECTION,
+//! POOL...]`.
 //!
 //! # Ports
 //! Two inputs, two outputs; push. Input 0 takes outward packets (from the
