@@ -1,5 +1,5 @@
-//! `FTPPortMapper(CONTROL_REWRITER, DATA_REWRITER, DATA_REWRITER_INPUT)`:
-//! maps the data connections FTP `PORT` commands announce through an
+//! `FTPPortMapper(CONTROL_REWRITER, DATA_REWRITER, DATA_REWRITER_INPUT)`: maps
+//! the data connections FTP `PORT` commands announce through an
 //! IPRewriter-like element.
 //!
 //! # Ports
