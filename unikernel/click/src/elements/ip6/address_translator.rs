@@ -587,4 +587,32 @@ mod tests {
         }
         assert_eq!(r.read("at.drops").unwrap(), "8");
     }
+
+    /// ip64-nat2.click's shape: IPv6 host -> [0]at -> pt64 -> IPv4 world,
+    /// and back through pt46 -> [1]at -> IPv6 host.
+    #[test]
+    fn ip64_chain_round_trip() {
+        let (r, _) = router_from_source(
+            "at :: AddressTranslator(0, 1, 1, 0, ::ffff:192.0.2.1 6000 6010);
+             pt64 :: ProtocolTranslator64; pt46 :: ProtocolTranslator46;
+             Idle -> [0]at; at[0] -> pt64 -> CheckIPHeader -> v4 :: TestSink;
+             Idle -> chk :: CheckIPHeader -> pt46 -> [1]at; at[1] -> v6 :: TestSink;",
+        );
+        let at = r.find("at").unwrap();
+        let (host, srv) = (a6("3ffe:1ce1:2::2"), a6("::ffff:198.51.100.7"));
+        r.inject(at, 0, Packet::from_slice(&udp(&host, &srv, 4000, 53)));
+        let v4 = sink_contents(&r, "v4")[0].1.clone();
+        let h = ip::Ipv4Header::new(&v4).unwrap();
+        assert_eq!((h.src(), h.dst()), ([192, 0, 2, 1], [198, 51, 100, 7]));
+        assert_eq!((ip::get16(&v4, 20), ip::get16(&v4, 22)), (6000, 53));
+        // The server's answer, as the IPv4 world sends it.
+        let mut u = alloc::vec![0u8; 12];
+        ip::put16(&mut u, 0, 53);
+        ip::put16(&mut u, 2, 6000);
+        ip::put16(&mut u, 4, 12);
+        let reply = ip::build([198, 51, 100, 7], [192, 0, 2, 1], 17, 60, &u);
+        r.inject(r.find("chk").unwrap(), 0, Packet::from_slice(&reply));
+        let back = &sink_contents(&r, "v6")[0].1;
+        assert_eq!(fields(back), (srv, 53, host, 4000));
+    }
 }
