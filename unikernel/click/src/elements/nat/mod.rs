@@ -9,6 +9,7 @@
 //! * [`export`]: state export and import;
 //! * [`nat64`]: stateful NAT64 on the same flow table;
 //! * [`xlat`]: RFC 7915 header translation pieces (NAT64, ProtocolTranslator);
+//! * [`ftpportmapper`]: FTP PORT commands mapped through a rewriter;
 //! * [`checksum`], [`flowid`], [`rng`]: small helpers.
 
 use crate::element::ElementClass;
