@@ -1,10 +1,12 @@
 //! IPv6 elements: header checks and updates, routing, neighbour
-//! discovery, ICMPv6 errors and echo replies.
+//! discovery, ICMPv6 errors and echo replies, stateless IPv4/IPv6
+//! translation.
 
 use crate::element::ElementClass;
 use crate::net::ip6;
 use crate::packet::Packet;
 
+pub mod address_translator;
 pub mod check_ip6_header;
 pub mod dec_ip6_hlim;
 pub mod get_ip6_address;
@@ -17,9 +19,11 @@ pub mod ip6_print;
 pub mod lookup_ip6_route;
 pub mod mark_ip6_header;
 pub mod nd;
+pub mod protocol_translator;
 
 /// This group's classes.
 pub static CLASSES: &[&ElementClass] = &[
+    &address_translator::CLASS,
     &check_ip6_header::CLASS,
     &dec_ip6_hlim::CLASS,
     &get_ip6_address::CLASS,
@@ -32,6 +36,8 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip6_print::CLASS,
     &lookup_ip6_route::CLASS,
     &mark_ip6_header::CLASS,
+    &protocol_translator::CLASS46,
+    &protocol_translator::CLASS64,
 ];
 
 /// The offset of the IPv6 header in `p`: the network header annotation if

@@ -95,6 +95,20 @@ fn random_ip6_packets_never_panic() {
         ("IP6NDSolicitor", "fd00::1, 02:00:00:00:00:01", 2, 2),
         ("LookupIP6Route", "fd00::/8 ::0 0, ::/0 fd00::1 1", 1, 2),
         ("NAT64", "192.0.2.1, PREFIX fd00::/96", 2, 2),
+        ("ProtocolTranslator64", "", 1, 1),
+        (
+            "AddressTranslator",
+            "0, 1, 1, 0, ::ffff:192.0.2.1 6000 6010",
+            2,
+            2,
+        ),
+        (
+            "AddressTranslator",
+            "1, 0, fd00::1 ::1.0.0.1, 1, 0, 0, ::1.0.0.2",
+            2,
+            2,
+        ),
+        ("ProtocolTranslator46", "", 1, 1),
     ];
     let mut rng = Rng(0x0DDB_1A5E_5BAD_5EED);
     for &(class, cfg, nin, nout) in cases {

@@ -63,12 +63,7 @@ pub static CLASS: ElementClass = ElementClass {
                     format!("MAPS: {}", cx.no_element(n)),
                 ));
             };
-            if !(e.downcast_ref::<IpRewriter>().is_some()
-                || e.downcast_ref::<TcpRewriter>().is_some()
-                || e.downcast_ref::<UdpRewriter>().is_some()
-                || e.downcast_ref::<IpAddrRewriter>().is_some()
-                || e.downcast_ref::<IcmpPingRewriter>().is_some())
-            {
+            if rewriter_ref(e).is_none() {
                 return Err(ConfigError::new(
                     ErrorKind::BadValue,
                     format!(
@@ -91,7 +86,25 @@ pub static CLASS: ElementClass = ElementClass {
     },
 };
 
-fn rewriter_of(e: &mut dyn Element) -> Option<&mut Rewriter> {
+/// The rewriter inside an IPRewriter-like element (read-only).
+pub(crate) fn rewriter_ref(e: &dyn Element) -> Option<&Rewriter> {
+    if let Some(r) = e.downcast_ref::<IpRewriter>() {
+        return Some(&r.0);
+    }
+    if let Some(r) = e.downcast_ref::<TcpRewriter>() {
+        return Some(&r.0);
+    }
+    if let Some(r) = e.downcast_ref::<IcmpPingRewriter>() {
+        return Some(&r.0);
+    }
+    if let Some(r) = e.downcast_ref::<IpAddrRewriter>() {
+        return Some(&r.0);
+    }
+    e.downcast_ref::<UdpRewriter>().map(|r| &r.0)
+}
+
+/// The rewriter inside an IPRewriter-like element.
+pub(crate) fn rewriter_of(e: &mut dyn Element) -> Option<&mut Rewriter> {
     if e.downcast_ref::<IpRewriter>().is_some() {
         return e.downcast_mut::<IpRewriter>().map(IpRewriter::rewriter);
     }

@@ -8,6 +8,8 @@
 //! * [`tcpstate`]: connection tracking for timeouts;
 //! * [`export`]: state export and import;
 //! * [`nat64`]: stateful NAT64 on the same flow table;
+//! * [`xlat`]: RFC 7915 header translation pieces (NAT64, ProtocolTranslator);
+//! * [`ftpportmapper`]: FTP PORT commands mapped through a rewriter;
 //! * [`checksum`], [`flowid`], [`rng`]: small helpers.
 
 use crate::element::ElementClass;
@@ -15,6 +17,7 @@ use crate::element::ElementClass;
 pub mod checksum;
 pub mod export;
 pub mod flowid;
+pub mod ftpportmapper;
 pub mod icmppingrewriter;
 pub mod icmprewriter;
 pub mod ipaddrrewriter;
@@ -31,6 +34,7 @@ pub mod table;
 pub mod tcprewriter;
 pub mod tcpstate;
 pub mod udprewriter;
+pub mod xlat;
 
 #[cfg(test)]
 mod tests;
@@ -45,6 +49,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmprewriter::CLASS,
     &iprewriterpatterns::CLASS,
     &nat64::CLASS,
+    &ftpportmapper::CLASS,
     &roundrobinipmapper::CLASS,
     &sourceiphashmapper::CLASS,
 ];

@@ -78,10 +78,11 @@ use core::fmt::Write;
 use super::flowid::FlowId;
 use super::table::{FlowTable, Timeouts};
 use super::tcpstate::{self, Class};
+use super::xlat::{self, pseudo4, set_sum, sum_off, ECHO4, ECHO6, ECHO_REPLY4, ECHO_REPLY6};
 use crate::confparse::{Duration, Ipv4, Ipv6, Ipv6Prefix};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::error::ConfigError;
-use crate::net::{checksum, ip, ip6};
+use crate::net::{ip, ip6};
 use crate::packet::Packet;
 use crate::router::Ctx;
 use crate::state::{decode, encode, FlowFilter, FlowKey, StateError, StatefulElement};
@@ -143,12 +144,6 @@ pub static CLASS: ElementClass = ElementClass {
 const FIRST_PORT: u16 = 1024;
 /// Marks an ICMP flow's client id, so echo and UDP keys never collide.
 const ICMP_FLAG: u32 = 0x8000_0000;
-/// ICMP echo request and reply (IPv4), and ICMPv6's.
-const ECHO4: u8 = 8;
-const ECHO_REPLY4: u8 = 0;
-const ECHO6: u8 = 128;
-const ECHO_REPLY6: u8 = 129;
-
 /// How many tags a client address may take in flow keys (another
 /// client's flow with the same ports and server on its first tag moves it
 /// to the next).
@@ -183,36 +178,6 @@ pub struct Nat64 {
 /// The flow-table index of a protocol: TCP apart, UDP and ICMP together.
 fn map_of(proto: u8) -> usize {
     usize::from(proto != ip::PROTO_TCP)
-}
-
-/// The one's-complement sum of the IPv4 pseudo-header.
-fn pseudo4(src: &[u8; 4], dst: &[u8; 4], proto: u8, len: usize) -> u32 {
-    let s = checksum::add(0, src);
-    let s = checksum::add(s, dst);
-    checksum::add(s, &[0, proto, (len >> 8) as u8, len as u8])
-}
-
-/// Stores the checksum of transport message `m` (field at `off`) with
-/// pseudo-header sum `pseudo` (0 for ICMPv4, which has none).
-fn set_sum(m: &mut [u8], off: usize, pseudo: u32, udp: bool) {
-    if m.len() < off + 2 {
-        return;
-    }
-    m[off..off + 2].copy_from_slice(&[0, 0]);
-    let mut c = checksum::finish(checksum::add(pseudo, m));
-    if c == 0 && udp {
-        c = 0xFFFF;
-    }
-    m[off..off + 2].copy_from_slice(&c.to_be_bytes());
-}
-
-/// Where a transport protocol keeps its checksum.
-fn sum_off(proto: u8) -> Option<usize> {
-    match proto {
-        ip::PROTO_TCP => Some(16),
-        ip::PROTO_UDP => Some(6),
-        _ => None,
-    }
 }
 
 impl Nat64 {
@@ -399,16 +364,8 @@ impl Nat64 {
         let total = 20 + l4.len();
         let mut q = cx.alloc(total)?;
         let d = q.data_mut();
-        d[..20].fill(0);
-        d[0] = 0x45;
-        d[1] = h.traffic_class();
-        ip::put16(d, 2, total as u16);
-        ip::put16(d, 6, 0x4000);
-        d[ip::TTL_OFF] = h.hop_limit();
-        d[9] = proto;
-        d[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&self.pool);
-        d[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&dst4);
-        ip::set_checksum(d, 20);
+        let (tc, hlim) = (h.traffic_class(), h.hop_limit());
+        xlat::write_ipv4(d, tc, total as u16, true, hlim, proto, &self.pool, &dst4);
         let m = &mut d[20..];
         m.copy_from_slice(l4);
         if proto == ip::PROTO_ICMP {
@@ -444,15 +401,7 @@ impl Nat64 {
     ) -> Option<Packet> {
         let (ty, code) = (l4[0], l4[1]);
         let word = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
-        let (ty4, code4, rest) = match (ty, code) {
-            (1, 0 | 2 | 3) => (3, 1, 0),
-            (1, 1) => (3, 10, 0),
-            (1, 4) => (3, 3, 0),
-            (2, _) => (3, 4, word.saturating_sub(20).min(0xFFFF)),
-            (3, c) => (11, c, 0),
-            (4, 1) => (3, 2, 0),
-            _ => return None,
-        };
+        let (ty4, code4, rest) = xlat::icmp6_error_to_4(ty, code, word)?;
         // The quoted packet went from the server (by its synthesized
         // address) to the client.
         let inner = &l4[8..];
@@ -485,27 +434,17 @@ impl Nat64 {
         let total = 20 + 8 + 20 + quoted;
         let mut q = cx.alloc(total)?;
         let d = q.data_mut();
-        d[..28].fill(0);
-        d[0] = 0x45;
-        ip::put16(d, 2, total as u16);
-        d[ip::TTL_OFF] = h.hop_limit();
-        d[9] = ip::PROTO_ICMP;
-        d[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&self.pool);
-        d[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&server);
-        ip::set_checksum(d, 20);
+        let (total, hlim, icmp) = (total as u16, h.hop_limit(), ip::PROTO_ICMP);
+        xlat::write_ipv4(d, 0, total, false, hlim, icmp, &self.pool, &server);
         let m = &mut d[20..];
+        m[..8].fill(0);
         m[0] = ty4;
         m[1] = code4;
         m[4..8].copy_from_slice(&rest.to_be_bytes());
         let in4 = &mut m[8..];
-        in4[..20].fill(0);
-        in4[0] = 0x45;
-        ip::put16(in4, 2, (20 + usize::from(ih.payload_len())) as u16);
-        in4[ip::TTL_OFF] = ih.hop_limit();
-        in4[9] = iproto;
-        in4[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&server);
-        in4[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&self.pool);
-        ip::set_checksum(in4, 20);
+        let itotal = (20 + usize::from(ih.payload_len())) as u16;
+        let ihlim = ih.hop_limit();
+        xlat::write_ipv4(in4, 0, itotal, false, ihlim, iproto, &server, &self.pool);
         let t = &mut in4[20..];
         t.copy_from_slice(&il4[..quoted]);
         match iproto {
@@ -589,16 +528,10 @@ impl Nat64 {
         let (i, client, cport) = self.lookup4(proto, h.src(), h.dst(), l4, false)?;
         self.touch(i, true, proto, l4, now);
         let src6 = self.synthesized(h.src());
-        let nxt = if proto == ip::PROTO_ICMP {
-            ip6::NXT_ICMP6
-        } else {
-            proto
-        };
+        let nxt = xlat::nxt_of(proto);
         let mut q = cx.alloc(ip6::HEADER_LEN + l4.len())?;
         let d = q.data_mut();
-        ip6::write_header(d, l4.len() as u16, nxt, h.ttl(), &src6, &client);
-        d[0] = 0x60 | (h.tos() >> 4);
-        d[1] = h.tos() << 4;
+        xlat::write_ipv6(d, l4.len() as u16, nxt, h.tos(), h.ttl(), &src6, &client);
         let m = &mut d[ip6::HEADER_LEN..];
         m.copy_from_slice(l4);
         if proto == ip::PROTO_ICMP {
@@ -619,16 +552,7 @@ impl Nat64 {
     fn error4(&mut self, cx: &Ctx, p: &Packet, h: &ip::Ipv4Header, l4: &[u8]) -> Option<Packet> {
         let (ty, code) = (l4[0], l4[1]);
         let rest = ip::get16(l4, 6);
-        let (ty6, code6, word) = match (ty, code) {
-            (3, 0 | 1 | 5..=8 | 11 | 12) => (1, 0, 0),
-            (3, 9 | 10 | 13 | 15) => (1, 1, 0),
-            (3, 3) => (1, 4, 0),
-            (3, 2) => (4, 1, 6),
-            (3, 4) => (2, 0, u32::from(rest).saturating_add(20).max(1280)),
-            (11, c) => (3, c, 0),
-            (12, 0 | 2) => (4, 0, 0),
-            _ => return None,
-        };
+        let (ty6, code6, word) = xlat::icmp4_error_to_6(ty, code, rest)?;
         // The quoted packet went from the pool to the server.
         let inner = &l4[8..];
         let ihlen = usize::from(inner.first()? & 0x0F) * 4;
@@ -640,11 +564,7 @@ impl Nat64 {
         let il4 = &inner[ihlen..];
         let (_, client, cport) = self.lookup4(iproto, ih.src(), ih.dst(), il4, true)?;
         let server6 = self.synthesized(ih.dst());
-        let inxt = if iproto == ip::PROTO_ICMP {
-            ip6::NXT_ICMP6
-        } else {
-            iproto
-        };
+        let inxt = xlat::nxt_of(iproto);
         let ipl = usize::from(ih.total_len()).saturating_sub(ihlen);
         let quoted = il4.len().min(1280 - 48 - ip6::HEADER_LEN);
         let msg_len = 8 + ip6::HEADER_LEN + quoted;

@@ -224,6 +224,11 @@ impl Rewriter {
         self.specs.iter().map(|s| s.failures).sum()
     }
 
+    /// Number of input specs (input ports).
+    pub fn ninputs(&self) -> usize {
+        self.specs.len()
+    }
+
     /// The element class this rewriter implements.
     pub fn kind(&self) -> Kind {
         self.kind

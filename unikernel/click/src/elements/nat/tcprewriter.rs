@@ -5,7 +5,8 @@
 //!
 //! # Processing
 //! Like IPRewriter for TCP only (sequence-number translation, used by
-//! Click's FTPPortMapper, is not implemented): other packets are dropped
+//! Click's FTPPortMapper, is not implemented, so FTPPortMapper rewrites
+//! PORT commands in their own length): other packets are dropped
 //! unless the spec is `pass`.
 //!
 //! Input specs (one per input port): `drop` / `discard`; `pass OUT` /
