@@ -148,6 +148,57 @@ pub fn sink_contents(r: &Router, name: &str) -> Vec<(usize, Vec<u8>)> {
     .unwrap_or_default()
 }
 
+/// xorshift64*: a deterministic, dependency-free generator for tests that
+/// feed elements random input.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// Pushes `n` packets from `next` (which also picks the input) through a
+/// lone `class(cfg)` with `nin` inputs and `nout` outputs, every output
+/// into one `TestSink`; then reads each readable handler, which must keep
+/// working. Returns how many packets reached the sink.
+pub fn through_element(
+    (class, cfg, nin, nout): (&str, &str, usize, usize),
+    n: usize,
+    next: &mut dyn FnMut() -> (usize, Packet),
+) -> u32 {
+    let mut conns = Vec::new();
+    for k in 0..nout {
+        conns.push((0, k, 1, k));
+    }
+    for k in 0..nin {
+        conns.push((2, k, 0, k));
+    }
+    let (r, _) = router(flat(
+        &[("e", class, cfg), ("s", "TestSink", ""), ("i", "Idle", "")],
+        &conns,
+    ));
+    for _ in 0..n {
+        let (port, p) = next();
+        r.inject(0, port, p);
+    }
+    for h in r.element_handlers(0) {
+        if h.readable() {
+            r.read(&format!("e.{}", h.name)).unwrap();
+        }
+    }
+    r.read("s.count").unwrap().parse().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
