@@ -279,6 +279,38 @@ impl Drop for Netns {
     }
 }
 
+/// Two fresh namespaces, `mb{tag}l<pid>` and `mb{tag}r<pid>`, and a
+/// middlebox `name` (TCG) running `config` between them: NIC 0 in the
+/// left one as `eth0`, NIC 1 in the right one as `in0`; `extra` are more
+/// `boot` options. Returns the namespaces and their names.
+pub fn boot_between(
+    h: &Host,
+    tag: &str,
+    config: &Path,
+    name: &str,
+    extra: &[&str],
+) -> (Netns, String, String) {
+    let id = std::process::id() % 100000;
+    let (l, r) = (format!("mb{tag}l{id}"), format!("mb{tag}r{id}"));
+    let ns = Netns::new(&[&l, &r]);
+    let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
+    let mut args = vec![
+        "boot",
+        config.to_str().expect("a UTF-8 path"),
+        "--name",
+        name,
+        "--accel",
+        "tcg",
+        "--nic",
+        &nl,
+        "--nic",
+        &nr,
+    ];
+    args.extend_from_slice(extra);
+    h.ok(&args);
+    (ns, l, r)
+}
+
 /// The `"name"` values of `mbctl ls --json` output.
 pub fn json_names(json: &str) -> Vec<String> {
     json.match_indices("\"name\":\"")

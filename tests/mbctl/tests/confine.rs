@@ -3,7 +3,7 @@
 //! limit; and NIC names that would inject QEMU options are refused before
 //! anything is made.
 
-use mb_tests_mbctl::{can_run, ip, ping_ok, Host, Netns};
+use mb_tests_mbctl::{boot_between, can_run, ip, ping_ok, Host};
 use std::path::PathBuf;
 
 const WIRE: &str = "\
@@ -52,25 +52,8 @@ fn qemu_is_confined_and_still_forwards() {
         return;
     }
     let h = Host::new();
-    let tag = std::process::id() % 100000;
-    let (l, r) = (format!("mbcl{tag}"), format!("mbcr{tag}"));
-    let _ns = Netns::new(&[&l, &r]);
     let cfg = h.file("wire.click", WIRE);
-    let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
-    h.ok(&[
-        "boot",
-        cfg.to_str().unwrap(),
-        "--name",
-        "fw",
-        "--accel",
-        "tcg",
-        "--memory",
-        "32M",
-        "--nic",
-        &nl,
-        "--nic",
-        &nr,
-    ]);
+    let (_ns, l, r) = boot_between(&h, "c", &cfg, "fw", &["--memory", "32M"]);
     let pids = h.qemu_pids();
     assert_eq!(pids.len(), 1, "{pids:?}");
     let pid = pids[0];

@@ -6,7 +6,7 @@
 //! IPv6-only client reaching an IPv4-only server through the NAT64 of
 //! `click-configs/nat64.click`.
 
-use mb_tests_mbctl::{can_run, ip, ping_ok, repo, Host, Netns};
+use mb_tests_mbctl::{boot_between, can_run, ip, ping_ok, repo, Host};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -98,22 +98,8 @@ fn dual_stack_firewall_passes_ping_and_web_and_refuses_other_ports() {
         return;
     }
     let h = Host::new();
-    let id = std::process::id() % 100000;
-    let (l, r) = (format!("mb6l{id}"), format!("mb6r{id}"));
-    let _ns = Netns::new(&[&l, &r]);
     let cfg = repo().join("click-configs/firewall6.click");
-    h.ok(&[
-        "boot",
-        cfg.to_str().unwrap(),
-        "--name",
-        "fw6",
-        "--accel",
-        "tcg",
-        "--nic",
-        &format!("netns:{l}"),
-        "--nic",
-        &format!("netns:{r}:in0"),
-    ]);
+    let (_ns, l, r) = boot_between(&h, "6", &cfg, "fw6", &[]);
     for (ns, dev, v4, v6) in [
         (&l, "eth0", "10.78.0.1/24", "fd78::1/64"),
         (&r, "in0", "10.78.0.2/24", "fd78::2/64"),
@@ -205,22 +191,8 @@ fn nat64_lets_an_ipv6_only_client_reach_an_ipv4_only_server() {
         return;
     }
     let h = Host::new();
-    let id = std::process::id() % 100000;
-    let (l, r) = (format!("mb64l{id}"), format!("mb64r{id}"));
-    let _ns = Netns::new(&[&l, &r]);
     let cfg = repo().join("click-configs/nat64.click");
-    h.ok(&[
-        "boot",
-        cfg.to_str().unwrap(),
-        "--name",
-        "nat64",
-        "--accel",
-        "tcg",
-        "--nic",
-        &format!("netns:{l}"),
-        "--nic",
-        &format!("netns:{r}:in0"),
-    ]);
+    let (_ns, l, r) = boot_between(&h, "64", &cfg, "nat64", &[]);
     // The client has IPv6 only; the whole NAT64 prefix is on its link.
     ip(&[
         "-n",

@@ -3,7 +3,7 @@
 //! Every test ends by checking that no QEMU process, device, record or
 //! store node is left.
 
-use mb_tests_mbctl::{can_run, ip, json_int, json_names, ping_ok, Host, Netns};
+use mb_tests_mbctl::{boot_between, can_run, ip, json_int, json_names, ping_ok, Host};
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
 use std::time::Duration;
@@ -420,23 +420,8 @@ fn namespaces_ping_through_the_vm_and_taps_go_with_it() {
         return;
     }
     let h = Host::new();
-    let tag = std::process::id() % 100000;
-    let (l, r) = (format!("mbtl{tag}"), format!("mbtr{tag}"));
-    let _ns = Netns::new(&[&l, &r]);
     let cfg = h.file("wire.click", WIRE);
-    let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
-    h.ok(&[
-        "boot",
-        cfg.to_str().unwrap(),
-        "--name",
-        "fw",
-        "--accel",
-        "tcg",
-        "--nic",
-        &nl,
-        "--nic",
-        &nr,
-    ]);
+    let (_ns, l, r) = boot_between(&h, "t", &cfg, "fw", &[]);
     assert_eq!(
         h.devices().len(),
         4,

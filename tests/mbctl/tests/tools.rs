@@ -3,7 +3,7 @@
 //! namespaces: `mbctl capture` read back by tcpdump, the agent's
 //! Prometheus metrics scraped with curl.
 
-use mb_tests_mbctl::{can_run, ip, ping_ok, repo, Host, Netns};
+use mb_tests_mbctl::{boot_between, can_run, ip, ping_ok, repo, Host, Netns};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -22,23 +22,8 @@ impl Firewall {
     }
 
     fn boot_on(h: Host, tag: &str) -> Firewall {
-        let id = std::process::id() % 100000;
-        let (l, r) = (format!("mb{tag}l{id}"), format!("mb{tag}r{id}"));
-        let ns = Netns::new(&[&l, &r]);
         let cfg = repo().join("click-configs/firewall-vm.click");
-        let (nl, nr) = (format!("netns:{l}"), format!("netns:{r}:in0"));
-        h.ok(&[
-            "boot",
-            cfg.to_str().unwrap(),
-            "--name",
-            "fw",
-            "--accel",
-            "tcg",
-            "--nic",
-            &nl,
-            "--nic",
-            &nr,
-        ]);
+        let (ns, l, r) = boot_between(&h, tag, &cfg, "fw", &[]);
         ip(&["-n", &l, "addr", "add", "10.77.0.1/24", "dev", "eth0"]);
         ip(&["-n", &r, "addr", "add", "10.77.0.2/24", "dev", "in0"]);
         Firewall {
