@@ -2,12 +2,11 @@
 
 use crate::error::{Error, Result};
 use mb_ovs::{netdev, Ovs};
-use mb_vm::error::{report, WithContext};
+use mb_vm::error::report;
 
 use super::journal::{self, Made};
 use super::{dir, ovs_dir, runner};
 use mb_agent::client;
-use mb_agent::proto::Request;
 use mb_vm::rundir::RunDir;
 
 /// Takes chain `name` down: every process/VM, rule, port, device,
@@ -122,15 +121,5 @@ fn kill_in(ns: &str) {
 /// Destroys middlebox VM `vm` through the agent (which removes its taps
 /// from whichever switch they were added to); one already gone is fine.
 pub fn destroy_vm(run: &RunDir, vm: &str) -> Result<()> {
-    match client::call(run, &Request::Destroy { name: vm.into() }) {
-        Ok(_) => Ok(()),
-        Err(e)
-            if ["no middlebox", "not found"]
-                .iter()
-                .any(|m| e.to_string().contains(m)) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(Error::wrap(format!("destroying {vm}"), e.into())),
-    }
+    super::replica::destroy(vm, &|r| client::call(run, r))
 }
