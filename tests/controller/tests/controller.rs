@@ -163,16 +163,26 @@ warm = 1
             &c.run.join(&format!("tcp{i}.json")),
         ));
     }
-    std::thread::sleep(Duration::from_secs(6));
-    let mut seen = Vec::new();
-    for i in 0..cl.len() {
-        seen.extend(replicas_seen(
-            &read(&c.run.join(&format!("server{i}.log"))),
-            net,
-        ));
+    // Connections through the new replica may need a SYN retransmitted
+    // (its first ARP for the server), so look for both for a while.
+    let seen_now = || {
+        let mut seen = Vec::new();
+        for i in 0..cl.len() {
+            seen.extend(replicas_seen(
+                &read(&c.run.join(&format!("server{i}.log"))),
+                net,
+            ));
+        }
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    let t_seen = Instant::now();
+    let mut seen = seen_now();
+    while seen != [0, 1] && t_seen.elapsed() < Duration::from_secs(25) {
+        std::thread::sleep(Duration::from_millis(500));
+        seen = seen_now();
     }
-    seen.sort();
-    seen.dedup();
     let logs: String = (0..cl.len())
         .map(|i| read(&c.run.join(&format!("server{i}.log"))))
         .collect();
