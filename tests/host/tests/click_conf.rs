@@ -59,6 +59,29 @@ fn click_style_configurations_pass_check_and_vms_refuse_host_elements() {
     assert!(err.ends_with("c.click: 4 errors\n"), "{err}");
 }
 
+/// test-ping.click's shape: a host device's name as its address and
+/// network (every Linux host has `lo`), as Click's user-level driver reads
+/// them; a guest cannot look host devices up.
+#[test]
+fn host_device_names_are_addresses_on_the_host_only() {
+    let d = Scratch::new("clickconf-dev");
+    let conf = "ICMPPingSource(lo, 127.0.0.9, LIMIT 1, STOP true)\n\
+                -> c :: IPClassifier(src host lo and dst net lo:ipnet, -)\n\
+                -> IPPrint(ok) -> Discard;\n\
+                c[1] -> IPPrint(bad) -> Discard;\n";
+    std::fs::write(d.join("ping.click"), conf).unwrap();
+    let o = run_in(&d.0, &["check", "ping.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_in(&d.0, &["run", "--simtime", "ping.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(out.contains(": 127.0.0.1 > 127.0.0.9: icmp echo"), "{out}");
+    assert!(out.starts_with("ok: ") && !out.contains("bad:"), "{out}");
+    let o = run_in(&d.0, &["check", "--vm", "ping.click"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("got 'lo'"), "{}", stderr(&o));
+}
+
 #[test]
 fn schedorder_and_stride_configurations_run() {
     let d = Scratch::new("clickconf-run");

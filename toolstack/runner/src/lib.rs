@@ -16,6 +16,7 @@ pub mod driver;
 pub mod elements;
 pub mod handlers;
 pub mod host;
+pub mod netdevs;
 pub mod pcap;
 #[cfg(test)]
 mod testutil;
@@ -31,6 +32,14 @@ pub use driver::Ended;
 pub fn registry() -> Registry {
     let mut r = Registry::standard();
     r.add_all(elements::CLASSES);
+    r
+}
+
+/// [`registry`] with the host's network devices as address names, as
+/// configurations run here see them ([`netdevs`]).
+pub fn host_registry() -> Registry {
+    let mut r = registry();
+    netdevs::declare_host_devices(r.devices_mut());
     r
 }
 
@@ -61,13 +70,23 @@ pub fn build_in(
     overrides: &[(String, String)],
     env: Env,
 ) -> Result<Router, Errors> {
-    Router::from_source(source, file, overrides, &registry(), env)
+    Router::from_source(source, file, overrides, &host_registry(), env)
 }
 
 /// Checks `source` as [`build`] would, without initializing anything:
 /// returns its element and connection counts, or every error found, in
 /// file order, with suggestions (see [`Router::check_source`]).
 pub fn check(
+    source: &str,
+    file: &str,
+    overrides: &[(String, String)],
+) -> Result<(usize, usize), Errors> {
+    Router::check_source(source, file, overrides, &host_registry())
+}
+
+/// [`check`] for a guest, which cannot look up the host's devices: their
+/// names are not addresses there.
+pub fn check_for_guest(
     source: &str,
     file: &str,
     overrides: &[(String, String)],

@@ -125,7 +125,7 @@ pub fn check(
     overrides: &[(String, String)],
     nics: usize,
 ) -> Result<(usize, usize), Vec<click::Error>> {
-    let (counts, mut errs) = match mb_runner::check(source, file, overrides) {
+    let (counts, mut errs) = match mb_runner::check_for_guest(source, file, overrides) {
         Ok(counts) => (counts, Vec::new()),
         Err(Errors(errs)) => ((0, 0), errs),
     };

@@ -2,6 +2,7 @@
 
 use alloc::collections::BTreeMap;
 
+use crate::confparse::names::AddressNames;
 use crate::element::ElementClass;
 
 /// Element classes by name. The engine's library is [`Registry::standard`];
@@ -9,6 +10,9 @@ use crate::element::ElementClass;
 #[derive(Clone, Default, Debug)]
 pub struct Registry {
     classes: BTreeMap<&'static str, &'static ElementClass>,
+    /// The host's network devices, whose names configurations may use as
+    /// addresses (Click's user-level driver looks them up on its host).
+    devices: AddressNames,
 }
 
 impl Registry {
@@ -46,6 +50,18 @@ impl Registry {
     /// True if `name` is a known class.
     pub fn contains(&self, name: &str) -> bool {
         self.classes.contains_key(name)
+    }
+
+    /// The host's devices as address names (see
+    /// [`AddressNames::declare_device`]), for the host to fill.
+    pub fn devices_mut(&mut self) -> &mut AddressNames {
+        &mut self.devices
+    }
+
+    /// The host's devices as address names: what `AddressInfo` names
+    /// are added to.
+    pub fn devices(&self) -> &AddressNames {
+        &self.devices
     }
 
     /// Class names in order.

@@ -8,6 +8,11 @@
 //! cleared), `NAME:bcast` (the directed broadcast address), `NAME:eth`.
 //! A name may also carry an IPv6 address or prefix: `NAME:ip6` is the
 //! address, `NAME:ip6net` the prefix with host bits cleared.
+//!
+//! Like Click's user-level driver, the host may also declare its network
+//! devices ([`AddressNames::declare_device`]): where no `AddressInfo`
+//! declares a name, a device's name stands for its address, prefix and
+//! Ethernet address, and `NAME:gw` for its default gateway.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -29,6 +34,8 @@ struct Entry {
     /// `mazu-nat.click` declares its interfaces): the name's prefix.
     net: Option<Ipv4Prefix>,
     eth: Option<EtherAddr>,
+    /// A device's default gateway (`NAME:gw`); `AddressInfo` never sets it.
+    gw: Option<Ipv4>,
 }
 
 impl Entry {
@@ -48,6 +55,8 @@ impl Entry {
 #[derive(Clone, Debug, Default)]
 pub struct AddressNames {
     map: BTreeMap<String, Entry>,
+    /// The host's devices, tried after `map` as Click does.
+    devices: BTreeMap<String, Entry>,
 }
 
 /// The kind of address a bare name stands for in free-form text.
@@ -70,7 +79,31 @@ impl AddressNames {
 
     /// True when no name is declared.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.devices.is_empty()
+    }
+
+    /// Declares a host network device: its IPv4 address with the prefix
+    /// length of its netmask, its Ethernet address and its default
+    /// gateway, each if it has one.
+    pub fn declare_device(
+        &mut self,
+        name: &str,
+        ip: Option<Ipv4Prefix>,
+        eth: Option<EtherAddr>,
+        gw: Option<Ipv4>,
+    ) {
+        let e = Entry {
+            ip,
+            eth,
+            gw,
+            ..Entry::default()
+        };
+        self.devices.insert(name.to_string(), e);
+    }
+
+    /// A name's entry: declared by `AddressInfo`, else a device's.
+    fn entry(&self, name: &str) -> Option<&Entry> {
+        self.map.get(name).or_else(|| self.devices.get(name))
     }
 
     /// Declares the names of one `NAME ADDR [ADDR...]` argument.
@@ -142,10 +175,10 @@ impl AddressNames {
     /// `word` is not a declared name (with a known suffix).
     pub fn candidates(&self, word: &str) -> Vec<String> {
         let (name, suffix) = match word.rsplit_once(':') {
-            Some((n, s)) if self.map.contains_key(n) => (n, Some(s)),
+            Some((n, s)) if self.entry(n).is_some() => (n, Some(s)),
             _ => (word, None),
         };
-        let Some(e) = self.map.get(name) else {
+        let Some(e) = self.entry(name) else {
             return Vec::new();
         };
         let net = e.prefix();
@@ -171,6 +204,7 @@ impl AddressNames {
             })),
             Some("bcast") => text(net.map(|p| p.broadcast().to_string())),
             Some("eth") => text(e.eth.map(|x| x.to_string())),
+            Some("gw") => text(e.gw.map(|a| a.to_string())),
             Some("ip6") => text(e.ip6.map(|p| p.addr.to_string())),
             Some("ip6net") => text(e.ip6.map(|p| p.network().to_string())),
             Some(_) => Vec::new(),
@@ -212,7 +246,7 @@ impl AddressNames {
         if word.contains(':') {
             return c.into_iter().next();
         }
-        let e = self.map.get(word)?;
+        let e = self.entry(word)?;
         let ip = e
             .addr()
             .map(|a| a.to_string())
@@ -335,6 +369,32 @@ mod tests {
             "fd00::1/64 00:01:02:03:04:05"
         );
         assert!(n.declare("x fd00::1 fd00::2").is_err());
+    }
+
+    #[test]
+    fn host_devices_after_declared_names() {
+        let mut n = names();
+        let p = |s| Ipv4Prefix::parse(s);
+        n.declare_device(
+            "eth0",
+            p("192.0.2.2/24"),
+            EtherAddr::parse("02:fc:00:00:00:01"),
+            Ipv4::parse("192.0.2.1"),
+        );
+        // A declared name wins over a device of the same name.
+        n.declare_device("gw", p("10.9.9.9/8"), None, None);
+        assert_eq!(
+            n.candidates("eth0"),
+            ["192.0.2.2/24", "192.0.2.2", "02:fc:00:00:00:01"]
+        );
+        assert_eq!(n.candidates("eth0:gw"), ["192.0.2.1"]);
+        assert_eq!(n.candidates("eth0:ipnet"), ["192.0.2.0/24"]);
+        assert_eq!(n.candidates("gw"), ["10.0.0.254"]);
+        assert!(n.candidates("boojum:gw").is_empty());
+        assert_eq!(
+            n.substitute("src host eth0", Context::Rules),
+            "src host 192.0.2.2"
+        );
     }
 
     #[test]

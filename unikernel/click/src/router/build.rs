@@ -195,7 +195,7 @@ impl Router {
         let mut errs = Errors::default();
         let classes = lookup_classes(&flat, registry, mode, &mut errs);
         let ports = PortCounts::new(&flat, &classes, &mut errs);
-        let built = configure(&flat, &classes, &ports, &mut errs)?;
+        let built = configure(&flat, registry, &classes, &ports, &mut errs)?;
         if mode == Mode::CheckAll {
             check_handler_calls(&flat, &built, &mut errs);
         }
@@ -442,6 +442,7 @@ impl PortCounts {
 /// lower phases first. Running out of memory abandons the build at once.
 fn configure(
     flat: &FlatConfig,
+    registry: &Registry,
     classes: &[Option<&'static ElementClass>],
     ports: &PortCounts,
     errs: &mut Errors,
@@ -451,7 +452,7 @@ fn configure(
     let mut built: Vec<Option<Box<dyn Element>>> = (0..n).map(|_| None).collect();
     let mut order: Vec<usize> = (0..n).filter(|&i| classes[i].is_some()).collect();
     order.sort_by_key(|&i| classes[i].map(|c| c.phase).unwrap_or(0));
-    let addr_names = Rc::new(address_names(flat, classes));
+    let addr_names = Rc::new(address_names(flat, registry, classes));
     for &i in &order {
         let (Some(class), Some(_)) = (classes[i], ports.ranges[i]) else {
             continue;
@@ -509,9 +510,13 @@ fn error_span(start: &Span, config: &str, arg: Option<&ArgPos>) -> Span {
 
 /// Click's pre-pass: the names every `AddressInfo` declares, before any
 /// element reads its arguments. A bad declaration is left for that
-/// `AddressInfo` to report.
-fn address_names(flat: &FlatConfig, classes: &[Option<&'static ElementClass>]) -> AddressNames {
-    let mut names = AddressNames::new();
+/// `AddressInfo` to report. The host's devices come with the registry.
+fn address_names(
+    flat: &FlatConfig,
+    registry: &Registry,
+    classes: &[Option<&'static ElementClass>],
+) -> AddressNames {
+    let mut names = registry.devices().clone();
     let info = crate::elements::standard::addressinfo::CLASS.name;
     for (d, c) in flat.elements.iter().zip(classes) {
         if c.is_some_and(|c| c.name == info) {
