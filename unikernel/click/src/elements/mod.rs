@@ -12,6 +12,7 @@
 //! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
 //! * `monitor`: flow monitoring;
 //! * `driver`: DriverManager and Script;
+//! * `tcp`: TCP endpoints (ToyTCP, WebGen, Click's TCP building blocks);
 //! * [`device`]: the counters the hosts' device elements share.
 //!
 //! Each file opens with its documentation in one fixed format (the class
@@ -31,6 +32,7 @@ pub mod monitor;
 pub mod nat;
 pub mod ratelimit;
 pub mod standard;
+pub mod tcp;
 
 /// Every class of the engine's library, by group.
 pub static GROUPS: &[&[&ElementClass]] = &[
@@ -43,6 +45,7 @@ pub static GROUPS: &[&[&ElementClass]] = &[
     nat::CLASSES,
     monitor::CLASSES,
     driver::CLASSES,
+    tcp::CLASSES,
 ];
 
 /// Every class of the engine's library.

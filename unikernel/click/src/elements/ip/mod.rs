@@ -14,6 +14,7 @@ pub mod get_ip_address;
 pub mod icmp_error;
 pub mod icmp_ping_responder;
 pub mod icmp_ping_source;
+pub mod ip_encap;
 pub mod ip_fragmenter;
 pub mod ip_gw_options;
 pub mod ip_lookup;
@@ -39,6 +40,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &icmp_error::CLASS,
     &icmp_ping_responder::CLASS,
     &icmp_ping_source::CLASS,
+    &ip_encap::CLASS,
     &ip_fragmenter::CLASS,
     &ip_gw_options::CLASS,
     &ip_reassembler::CLASS,
