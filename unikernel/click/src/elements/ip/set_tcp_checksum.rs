@@ -59,7 +59,7 @@ pub struct SetL4Checksum {
 
 /// The one's-complement sum of the IPv4 pseudo-header of `h` for an L4
 /// length of `len`, to be continued over the L4 bytes.
-pub(super) fn pseudo_header_sum(h: &[u8], proto: u8, len: u16) -> u32 {
+pub(crate) fn pseudo_header_sum(h: &[u8], proto: u8, len: u16) -> u32 {
     let mut ph = [0u8; 12];
     ph[..8].copy_from_slice(&h[ip::SRC_OFF..ip::SRC_OFF + 8]);
     ph[9] = proto;

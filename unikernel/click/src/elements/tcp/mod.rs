@@ -2,11 +2,18 @@
 
 use crate::element::ElementClass;
 use crate::elements::classify::compile::names::PORTS;
+use crate::elements::ip::set_tcp_checksum::pseudo_header_sum;
+use crate::net::{checksum, ip};
+use crate::packet::Packet;
 
 pub mod toytcp;
+pub mod webgen;
 
 /// This group's classes.
-pub static CLASSES: &[&ElementClass] = &[&toytcp::CLASS];
+pub static CLASSES: &[&ElementClass] = &[&toytcp::CLASS, &webgen::CLASS];
+
+/// Room left before packets these elements make, for link headers.
+pub const HEADROOM: usize = 34;
 
 /// TCP header flags.
 pub const FIN: u8 = 0x01;
@@ -79,6 +86,55 @@ impl Header {
             win: g16(14),
         })
     }
+}
+
+/// A TCP/IP packet from `src` to `dst`: a 20-byte IP header (TTL 250, ID
+/// `id`), TCP header `h`, then `payload`, both checksums set, the IP
+/// header and destination annotations set. `None` when out of memory.
+pub fn ip_tcp_packet(
+    src: [u8; 4],
+    dst: [u8; 4],
+    id: u16,
+    h: &Header,
+    payload: &[u8],
+) -> Option<Packet> {
+    let tcp_len = HEADER_LEN + payload.len();
+    let total = ip::MIN_HEADER_LEN + tcp_len;
+    let mut p = Packet::try_with_room(HEADROOM, total, 0)?;
+    let b = p.data_mut();
+    b.fill(0);
+    b[0] = 0x45;
+    ip::put16(b, 2, total as u16);
+    ip::put16(b, 4, id);
+    b[ip::TTL_OFF] = 250;
+    b[9] = ip::PROTO_TCP;
+    b[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&src);
+    b[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&dst);
+    ip::set_checksum(b, ip::MIN_HEADER_LEN);
+    let (iph, t) = b.split_at_mut(ip::MIN_HEADER_LEN);
+    h.write(t);
+    t[HEADER_LEN..].copy_from_slice(payload);
+    let acc = pseudo_header_sum(iph, ip::PROTO_TCP, tcp_len as u16);
+    let sum = checksum::finish(checksum::add(acc, t));
+    t[16..18].copy_from_slice(&sum.to_be_bytes());
+    p.set_ip_header(0, ip::MIN_HEADER_LEN);
+    p.set_dst_ip_anno(dst);
+    Some(p)
+}
+
+/// A checked IPv4 TCP packet at the start of `b`: its IP header, TCP
+/// header and payload (within the IP length). `None` for anything else.
+pub fn parse_ip_tcp(b: &[u8]) -> Option<(&[u8], Header, &[u8])> {
+    let (hl, total) = ip::check(b, false).ok()?;
+    if b[9] != ip::PROTO_TCP || ip::get16(b, 6) & ip::OFFMASK != 0 {
+        return None;
+    }
+    let t = &b[hl..total];
+    let off = usize::from(t.get(12)? >> 4) * 4;
+    if off < HEADER_LEN || off > t.len() {
+        return None;
+    }
+    Some((&b[..hl], Header::read(t)?, &t[off..]))
 }
 
 #[cfg(test)]
