@@ -89,10 +89,11 @@ pub fn upstream_queues(r: &Router, eid: usize, port: usize) -> Option<Vec<usize>
 }
 
 /// Pull-through elements that hold packets back until a timer (the
-/// shapers): while one is closed, its pullers may sleep even with packets
-/// queued, and its timer wakes them.
+/// shapers) or an event (TCPConn, until its connection is up): while one
+/// is closed, its pullers may sleep even with packets queued, and it
+/// wakes them when it opens.
 fn gates(class: &str) -> bool {
-    matches!(class, "DelayShaper" | "BandwidthShaper")
+    matches!(class, "DelayShaper" | "BandwidthShaper" | "TCPConn")
 }
 
 /// The shapers on the pull paths into input `port` of `eid`.
@@ -128,6 +129,10 @@ fn gate_closed(cx: &Ctx, eid: usize) -> bool {
             .or_else(|| {
                 e.downcast_ref::<crate::elements::ratelimit::bandwidthshaper::BandwidthShaper>()
                     .map(|b| b.closed())
+            })
+            .or_else(|| {
+                e.downcast_ref::<crate::elements::tcp::tcpconn::TcpConn>()
+                    .map(|c| c.closed())
             })
             .unwrap_or(false)
     })

@@ -1,16 +1,196 @@
-//! TCP endpoint elements: Click's toy TCP client and web load generator.
+//! TCP endpoint elements: Click's toy TCP client, its web load
+//! generator, and its experimental TCP building blocks (`test-tcp.click`):
+//! CheckTCPHeader, TCPDemux, TCPConn, TCPAck, TCPBuffer, BufferConverter,
+//! CopyFlowID, CopyTCPSeq.
 
 use crate::element::ElementClass;
+use alloc::vec::Vec;
+
 use crate::elements::classify::compile::names::PORTS;
 use crate::elements::ip::set_tcp_checksum::pseudo_header_sum;
 use crate::net::{checksum, ip};
 use crate::packet::Packet;
+use crate::router::Router;
 
+pub mod bufferconverter;
+pub mod checktcpheader;
+pub mod copyflowid;
+pub mod copytcpseq;
+pub mod tcpack;
+pub mod tcpbuffer;
+pub mod tcpconn;
+pub mod tcpdemux;
 pub mod toytcp;
 pub mod webgen;
 
 /// This group's classes.
-pub static CLASSES: &[&ElementClass] = &[&toytcp::CLASS, &webgen::CLASS];
+pub static CLASSES: &[&ElementClass] = &[
+    &bufferconverter::CLASS,
+    &checktcpheader::CLASS,
+    &copyflowid::CLASS,
+    &copytcpseq::CLASS,
+    &tcpack::CLASS,
+    &tcpbuffer::CLASS,
+    &tcpconn::CLASS,
+    &tcpdemux::CLASS,
+    &toytcp::CLASS,
+    &webgen::CLASS,
+];
+
+/// `a` before `b` in sequence space.
+pub fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// The TCP header of a packet with its IP header annotation set.
+pub fn tcp_header(p: &Packet) -> Option<Header> {
+    Header::read(p.transport_header()?)
+}
+
+/// The sequence space a TCP/IP packet takes: its payload within the IP
+/// length, plus one for SYN and one for FIN (Click's TCPBuffer counts
+/// one for either). 0 for anything else.
+pub fn seq_len(p: &Packet) -> u32 {
+    let (Some(iph), Some(t)) = (p.network_header(), p.transport_header()) else {
+        return 0;
+    };
+    if iph.len() < ip::MIN_HEADER_LEN || t.len() < HEADER_LEN {
+        return 0;
+    }
+    let hl = usize::from(iph[0] & 0x0f) * 4;
+    let off = usize::from(t[12] >> 4) * 4;
+    let data = usize::from(ip::get16(iph, 2)).saturating_sub(hl + off) as u32;
+    data + u32::from(t[13] & (SYN | FIN) != 0)
+}
+
+/// The elements of class `class` nearest to port `port` of `eid`,
+/// following connections downstream (from an output) or upstream (to an
+/// input) through every port of the elements between, as Click's
+/// flow-based router context does.
+pub fn nearest(r: &Router, eid: usize, port: usize, down: bool, class: &str) -> Vec<usize> {
+    let conns = &r.flat_config().connections;
+    let mut found = Vec::new();
+    let mut seen = alloc::vec![eid];
+    let mut stack = alloc::vec![(eid, Some(port))];
+    while let Some((e, port)) = stack.pop() {
+        for c in conns {
+            let (here, here_port, next) = if down {
+                (c.from, c.from_port, c.to)
+            } else {
+                (c.to, c.to_port, c.from)
+            };
+            if here != e || port.is_some_and(|p| p != here_port) || seen.contains(&next) {
+                continue;
+            }
+            seen.push(next);
+            if r.info(next).class.name == class {
+                found.push(next);
+            } else {
+                stack.push((next, None));
+            }
+        }
+    }
+    found
+}
+
+/// A bare TCP/IP segment as Click's TCP building blocks make them (no
+/// addresses or ports yet; TCPConn and CopyFlowID add them): TOS 0x10,
+/// DF, TTL 255, window 32120, checksums left to SetIPChecksum and
+/// SetTCPChecksum, the IP header annotation set.
+pub fn bare_segment(flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Option<Packet> {
+    let total = ip::MIN_HEADER_LEN + HEADER_LEN + payload.len();
+    let mut p = Packet::try_with_room(HEADROOM, total, 0)?;
+    let b = p.data_mut();
+    b.fill(0);
+    b[0] = 0x45;
+    b[1] = 0x10;
+    ip::put16(b, 2, total as u16);
+    ip::put16(b, 6, 0x4000);
+    b[ip::TTL_OFF] = 255;
+    b[9] = ip::PROTO_TCP;
+    let h = Header {
+        flags,
+        seq,
+        ack,
+        win: 32120,
+        ..Header::default()
+    };
+    h.write(&mut b[ip::MIN_HEADER_LEN..]);
+    b[ip::MIN_HEADER_LEN + HEADER_LEN..].copy_from_slice(payload);
+    p.set_ip_header(0, ip::MIN_HEADER_LEN);
+    Some(p)
+}
+
+/// A TCP/IP flow: source and destination addresses and ports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Flow {
+    /// Source address.
+    pub saddr: [u8; 4],
+    /// Source port.
+    pub sport: u16,
+    /// Destination address.
+    pub daddr: [u8; 4],
+    /// Destination port.
+    pub dport: u16,
+}
+
+impl Flow {
+    /// The flow of a packet with its IP header annotation set.
+    pub fn of(p: &Packet) -> Option<Flow> {
+        let iph = p.network_header()?;
+        let t = p.transport_header()?;
+        if iph.len() < ip::MIN_HEADER_LEN || t.len() < 4 {
+            return None;
+        }
+        Some(Flow {
+            saddr: iph[12..16].try_into().ok()?,
+            sport: ip::get16(t, 0),
+            daddr: iph[16..20].try_into().ok()?,
+            dport: ip::get16(t, 2),
+        })
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Flow {
+        Flow {
+            saddr: self.daddr,
+            sport: self.dport,
+            daddr: self.saddr,
+            dport: self.sport,
+        }
+    }
+
+    /// Writes the flow's addresses and ports into a TCP/IP packet (IP
+    /// header annotation set); false if it has no room for them.
+    pub fn write_to(&self, p: &mut Packet) -> bool {
+        let Some(iph) = p.network_header_mut() else {
+            return false;
+        };
+        if iph.len() < ip::MIN_HEADER_LEN {
+            return false;
+        }
+        iph[12..16].copy_from_slice(&self.saddr);
+        iph[16..20].copy_from_slice(&self.daddr);
+        let Some(t) = p.transport_header_mut().filter(|t| t.len() >= 4) else {
+            return false;
+        };
+        ip::put16(t, 0, self.sport);
+        ip::put16(t, 2, self.dport);
+        true
+    }
+}
+
+/// Writes a TCP/IP packet's sequence (`at` 4) or acknowledgement (`at`
+/// 8) number; false if the header is not there.
+pub fn set_seq_field(p: &mut Packet, at: usize, v: u32) -> bool {
+    match p.transport_header_mut().filter(|t| t.len() >= HEADER_LEN) {
+        Some(t) => {
+            t[at..at + 4].copy_from_slice(&v.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
 
 /// Room left before packets these elements make, for link headers.
 pub const HEADROOM: usize = 34;
@@ -136,6 +316,9 @@ pub fn parse_ip_tcp(b: &[u8]) -> Option<(&[u8], Header, &[u8])> {
     }
     Some((&b[..hl], Header::read(t)?, &t[off..]))
 }
+
+#[cfg(test)]
+mod scenario_tests;
 
 #[cfg(test)]
 pub(crate) mod test_util {
