@@ -12,6 +12,7 @@
 //! * `ratelimit`: token-bucket splitters, meters, per-source limiting;
 //! * `monitor`: flow monitoring;
 //! * `driver`: DriverManager and Script;
+//! * `ipsec`: ESP tunnels (RadixIPsecLookup and the IPsec elements);
 //! * `tcp`: TCP endpoints (ToyTCP, WebGen, Click's TCP building blocks);
 //! * [`device`]: the counters the hosts' device elements share.
 //!
@@ -28,6 +29,7 @@ pub mod driver;
 pub mod ethernet;
 pub mod ip;
 pub mod ip6;
+pub mod ipsec;
 pub mod monitor;
 pub mod nat;
 pub mod ratelimit;
@@ -46,6 +48,7 @@ pub static GROUPS: &[&[&ElementClass]] = &[
     monitor::CLASSES,
     driver::CLASSES,
     tcp::CLASSES,
+    ipsec::CLASSES,
 ];
 
 /// Every class of the engine's library.

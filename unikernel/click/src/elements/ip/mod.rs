@@ -27,6 +27,7 @@ pub mod set_ip_checksum;
 pub mod set_tcp_checksum;
 pub mod set_udp_checksum;
 pub mod store_ip_address;
+pub mod strip_ip_header;
 pub mod udp_ip_encap;
 
 /// This group's classes.
@@ -56,6 +57,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &set_tcp_checksum::CLASS,
     &set_udp_checksum::CLASS,
     &store_ip_address::CLASS,
+    &strip_ip_header::CLASS,
     &udp_ip_encap::CLASS,
 ];
 
