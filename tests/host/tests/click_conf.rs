@@ -82,6 +82,68 @@ fn host_device_names_are_addresses_on_the_host_only() {
     assert!(stderr(&o).contains("got 'lo'"), "{}", stderr(&o));
 }
 
+/// fromhost-tunnel.click's `ARPQuerier(MY_ADDR, eth1)`: a device's
+/// Ethernet address by its name, in a namespace whose `eth1` is a veth.
+#[test]
+fn a_host_devices_ethernet_address_by_name() {
+    if !is_root() {
+        assert!(!in_ci(), "needs root (a network namespace)");
+        eprintln!("skipped: needs root (a network namespace)");
+        return;
+    }
+    let ns = format!("mbconf{}", std::process::id());
+    // Failures are asserted only after the namespace is gone.
+    let ip = |args: &[&str]| {
+        let o = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .expect("ip");
+        o.status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("ip {args:?}: {}", String::from_utf8_lossy(&o.stderr)))
+    };
+    ip(&["netns", "add", &ns]).unwrap();
+    let d = Scratch::new("clickconf-eth");
+    let conf = "Idle -> a :: ARPQuerier(10.1.1.1, eth1) -> Discard; Idle -> [1] a;\n\
+                Idle -> ARPResponder(eth1) -> Discard;\n";
+    std::fs::write(d.join("arp.click"), conf).unwrap();
+    std::fs::write(d.join("none.click"), conf.replace("eth1", "eth9")).unwrap();
+    let mbctl_path = mbctl();
+    let check = |file: &str| {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .arg(&mbctl_path)
+            .args(["check", file])
+            .current_dir(&d.0)
+            .output()
+            .unwrap()
+    };
+    let setup = [
+        vec![
+            "-n", &ns, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ],
+        vec![
+            "-n",
+            &ns,
+            "link",
+            "set",
+            "eth1",
+            "address",
+            "02:00:00:00:00:11",
+        ],
+        vec!["-n", &ns, "addr", "add", "10.1.1.1/24", "dev", "eth1"],
+    ];
+    let made: Result<Vec<()>, String> = setup.iter().map(|a| ip(a)).collect();
+    let good = check("arp.click");
+    let bad = check("none.click");
+    ip(&["netns", "del", &ns]).unwrap();
+    made.unwrap();
+    assert!(good.status.success(), "{}", stderr(&good));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("got 'eth9'"), "{}", stderr(&bad));
+}
+
 #[test]
 fn schedorder_and_stride_configurations_run() {
     let d = Scratch::new("clickconf-run");

@@ -26,10 +26,20 @@ fn last_error() -> io::Error {
 impl PacketSocket {
     /// Opens a socket on interface `dev`, optionally in promiscuous mode.
     /// With `ignore_outgoing`, frames sent from this host are not received.
+    /// `dev` may also be an interface's Ethernet address, as in Click's
+    /// Linux driver (`webgen.click` names its device so).
     pub fn open(dev: &str, promisc: bool, ignore_outgoing: bool) -> io::Result<PacketSocket> {
         let cname = CString::new(dev).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: if_nametoindex reads a NUL-terminated string we own.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) } as i32;
+        let mut ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) } as i32;
+        if ifindex == 0 {
+            if let Some(name) =
+                crate::netdevs::device_by_ether(dev).and_then(|n| CString::new(n).ok())
+            {
+                // SAFETY: as above.
+                ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
+            }
+        }
         if ifindex == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,

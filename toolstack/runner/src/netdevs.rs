@@ -31,6 +31,16 @@ pub fn declare_host_devices(names: &mut AddressNames) {
     }
 }
 
+/// The interface whose Ethernet address `text` is, if `text` is one (as
+/// Click's Linux driver finds a device named by its address).
+pub fn device_by_ether(text: &str) -> Option<String> {
+    let mac = EtherAddr::parse(text)?;
+    interfaces()
+        .into_iter()
+        .find(|(_, d)| d.eth == Some(mac))
+        .map(|(name, _)| name)
+}
+
 /// Each interface's first IPv4 address with its netmask's length, and its
 /// Ethernet address.
 fn interfaces() -> BTreeMap<String, Device> {
@@ -112,6 +122,19 @@ mod tests {
             default_gateways(text),
             [("eth0".to_string(), Ipv4([192, 0, 2, 1]))]
         );
+    }
+
+    #[test]
+    fn devices_by_ethernet_address() {
+        assert_eq!(device_by_ether("lo"), None, "not an Ethernet address");
+        assert_eq!(device_by_ether("02:00:de:ad:be:ef"), None);
+        // Any Ethernet interface this host has is found by its address.
+        for (name, d) in interfaces() {
+            if let Some(mac) = d.eth.filter(|m| m.0 != [0; 6]) {
+                let found = device_by_ether(&mac.to_string()).unwrap();
+                assert_eq!(interfaces()[&found].eth, Some(mac), "{name}");
+            }
+        }
     }
 
     #[test]
