@@ -144,6 +144,137 @@ fn a_host_devices_ethernet_address_by_name() {
     assert!(stderr(&bad).contains("got 'eth9'"), "{}", stderr(&bad));
 }
 
+/// webgen.click's graph (its device named by its Ethernet address)
+/// under `mbctl run`, against a real web server (python3's http.server)
+/// behind a veth in a namespace: the SPECweb requests arrive and the
+/// connections complete.
+#[test]
+fn webgen_completes_connections_to_a_real_web_server() {
+    let have_python = std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_ok();
+    if !(is_root() && have_python) {
+        assert!(!in_ci(), "needs root (a network namespace) and python3");
+        eprintln!("skipped: needs root (a network namespace) and python3");
+        return;
+    }
+    let ns = format!("mbwg{}", std::process::id());
+    let d = Scratch::new("clickconf-webgen");
+    std::fs::create_dir_all(d.join("www")).unwrap();
+    let conf = "fd :: FromDevice(00:00:5A:98:F9:28);\n\
+                td :: ToDevice(00:00:5A:98:F9:28);\n\
+                out :: Queue(1024) -> td;\n\
+                fd -> cl :: Classifier(12/0800, 12/0806);\n\
+                cl[0] -> Strip(14) -> CheckIPHeader -> w :: WebGen(7.1.0.0/16, 1.0.0.1, 20)\n\
+                  -> EtherEncap(0x0800, 00:00:5A:98:F9:28, 00:03:47:0D:39:57) -> out;\n\
+                cl[1] -> ARPResponder(1.0.0.2 00:00:5A:98:F9:28) -> out;\n\
+                DriverManager(wait 5500ms, stop);\n";
+    std::fs::write(d.join("webgen.click"), conf).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .map_err(|e| e.to_string())
+            .and_then(|o| {
+                o.status
+                    .success()
+                    .then_some(())
+                    .ok_or_else(|| format!("{args:?}: {}", String::from_utf8_lossy(&o.stderr)))
+            })
+    };
+    run(&["ip", "netns", "add", &ns]).unwrap();
+    // The router's side is eth0; the server's, peer0, holds 1.0.0.1 and
+    // reaches the clients' prefix through the router's 1.0.0.2.
+    let setup: Vec<Vec<&str>> = vec![
+        vec!["ip", "-n", &ns, "link", "set", "lo", "up"],
+        vec![
+            "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
+        ],
+        vec![
+            "ip",
+            "-n",
+            &ns,
+            "link",
+            "set",
+            "eth0",
+            "address",
+            "00:00:5A:98:F9:28",
+        ],
+        vec![
+            "ip",
+            "-n",
+            &ns,
+            "link",
+            "set",
+            "peer0",
+            "address",
+            "00:03:47:0D:39:57",
+        ],
+        vec!["ip", "-n", &ns, "addr", "add", "1.0.0.1/24", "dev", "peer0"],
+        vec!["ip", "-n", &ns, "link", "set", "eth0", "up"],
+        vec!["ip", "-n", &ns, "link", "set", "peer0", "up"],
+        vec![
+            "ip",
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "7.1.0.0/16",
+            "via",
+            "1.0.0.2",
+            "dev",
+            "peer0",
+        ],
+    ];
+    let made: Result<Vec<()>, String> = setup.iter().map(|a| run(a)).collect();
+    let www = d.join("www");
+    let server = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "python3",
+            "-m",
+            "http.server",
+            "80",
+            "--bind",
+            "1.0.0.1",
+        ])
+        .arg("--directory")
+        .arg(&www)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let o = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(mbctl())
+        .args(["run", "webgen.click"])
+        .current_dir(&d.0)
+        .output()
+        .unwrap();
+    let server_log = server.map(|mut s| {
+        let _ = s.kill();
+        s.wait_with_output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+    });
+    run(&["ip", "netns", "del", &ns]).unwrap();
+    made.unwrap();
+    let server_log = server_log.unwrap().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 20 connections a second: the five-second report.
+    let err = stderr(&o);
+    let completed: u32 = err
+        .split("comp: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no report: {err}"));
+    assert!(completed >= 50, "{err}");
+    assert!(server_log.contains("\"GET /spec/"), "{server_log}");
+}
+
 #[test]
 fn schedorder_and_stride_configurations_run() {
     let d = Scratch::new("clickconf-run");
