@@ -42,7 +42,7 @@ use crate::element::{simple_action, Element, ElementClass, HandlerDecl};
 use crate::elements::classify::compile::names::PROTOCOLS;
 use crate::error::ConfigError;
 use crate::net::ip;
-use crate::packet::Packet;
+use crate::packet::{anno, Packet};
 use crate::router::Ctx;
 
 /// The `IPEncap` class.
@@ -91,6 +91,7 @@ pub static CLASS: ElementClass = ElementClass {
             tos: tos.unwrap_or_else(|| (dscp.unwrap_or(0) << 2) | ecn),
             ttl,
             df,
+            fix_src: false,
             id: 0,
         }))
     },
@@ -126,10 +127,27 @@ pub struct IpEncap {
     tos: u8,
     ttl: u8,
     df: bool,
+    /// Mark the packet for `FixIPSrc` (IPsecEncap's source is 0.0.0.0).
+    fix_src: bool,
     id: u16,
 }
 
 impl IpEncap {
+    /// IPsecEncap's header: protocol `proto`, source 0.0.0.0 to be fixed
+    /// on the way out, destination the annotation, TTL 250.
+    pub fn tunnel(proto: u8) -> IpEncap {
+        IpEncap {
+            proto,
+            src: Ipv4([0; 4]),
+            dst: None,
+            tos: 0,
+            ttl: 250,
+            df: false,
+            fix_src: true,
+            id: 0,
+        }
+    }
+
     fn action(&mut self, cx: &Ctx, mut p: Packet) -> Option<Packet> {
         let total = p.len() + ip::MIN_HEADER_LEN;
         if total > usize::from(u16::MAX) {
@@ -152,6 +170,9 @@ impl IpEncap {
         ip::set_checksum(h, ip::MIN_HEADER_LEN);
         p.set_ip_header(0, ip::MIN_HEADER_LEN);
         p.set_dst_ip_anno(dst);
+        if self.fix_src {
+            p.set_anno_u8(anno::FIX_IP_SRC, 1);
+        }
         Some(p)
     }
 }

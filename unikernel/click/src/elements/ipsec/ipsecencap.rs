@@ -17,7 +17,8 @@
 //! * `PROTO` (IP protocol): the outer header's protocol.
 //!
 //! # Handlers
-//! None beyond the generic ones.
+//! * `src`, `dst` (read/write): the source (0.0.0.0) and destination
+//!   (`DST_ANNO`, the annotation) as `IPEncap`'s.
 //!
 //! # Example
 //! ```text
@@ -27,14 +28,12 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 
-use crate::element::{simple_action, Element, ElementClass};
-use crate::elements::ip::ip_encap::ip_protocol;
+use crate::element::ElementClass;
+use crate::elements::ip::ip_encap::{ip_protocol, IpEncap};
 use crate::error::ConfigError;
-use crate::net::ip;
-use crate::packet::{anno, Packet};
-use crate::router::Ctx;
 
-/// The `IPsecEncap` class.
+/// The `IPsecEncap` class: an `IPEncap` to the annotation, marked for
+/// `FixIPSrc`.
 pub static CLASS: ElementClass = ElementClass {
     name: "IPsecEncap",
     ports: "1/1",
@@ -44,41 +43,6 @@ pub static CLASS: ElementClass = ElementClass {
         let text = args.required::<String>("PROTO")?;
         let proto = ip_protocol(&text)
             .ok_or_else(|| ConfigError::bad_value("PROTO", "an IP protocol", &text))?;
-        Ok(Box::new(IpsecEncap { proto, id: 0 }))
+        Ok(Box::new(IpEncap::tunnel(proto)))
     },
 };
-
-/// The outer header writer.
-pub struct IpsecEncap {
-    proto: u8,
-    id: u16,
-}
-
-impl IpsecEncap {
-    fn action(&mut self, cx: &Ctx, mut p: Packet) -> Option<Packet> {
-        let total = p.len() + ip::MIN_HEADER_LEN;
-        if total > usize::from(u16::MAX) {
-            cx.kill(p);
-            return None;
-        }
-        let dst = p.dst_ip_anno();
-        p.push(ip::MIN_HEADER_LEN);
-        let h = &mut p.data_mut()[..ip::MIN_HEADER_LEN];
-        h.fill(0);
-        h[0] = 0x45;
-        ip::put16(h, 2, total as u16);
-        ip::put16(h, 4, self.id);
-        self.id = self.id.wrapping_add(1);
-        h[ip::TTL_OFF] = 250;
-        h[9] = self.proto;
-        h[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&dst);
-        ip::set_checksum(h, ip::MIN_HEADER_LEN);
-        p.set_ip_header(0, ip::MIN_HEADER_LEN);
-        p.set_anno_u8(anno::FIX_IP_SRC, 1);
-        Some(p)
-    }
-}
-
-impl Element for IpsecEncap {
-    simple_action!();
-}

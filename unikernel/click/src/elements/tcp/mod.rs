@@ -98,16 +98,6 @@ pub fn nearest(r: &Router, eid: usize, port: usize, down: bool, class: &str) -> 
 /// DF, TTL 255, window 32120, checksums left to SetIPChecksum and
 /// SetTCPChecksum, the IP header annotation set.
 pub fn bare_segment(flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Option<Packet> {
-    let total = ip::MIN_HEADER_LEN + HEADER_LEN + payload.len();
-    let mut p = Packet::try_with_room(HEADROOM, total, 0)?;
-    let b = p.data_mut();
-    b.fill(0);
-    b[0] = 0x45;
-    b[1] = 0x10;
-    ip::put16(b, 2, total as u16);
-    ip::put16(b, 6, 0x4000);
-    b[ip::TTL_OFF] = 255;
-    b[9] = ip::PROTO_TCP;
     let h = Header {
         flags,
         seq,
@@ -115,6 +105,24 @@ pub fn bare_segment(flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Option<Pac
         win: 32120,
         ..Header::default()
     };
+    let mut p = unaddressed(&h, payload)?;
+    let b = p.data_mut();
+    b[1] = 0x10;
+    ip::put16(b, 6, 0x4000);
+    b[ip::TTL_OFF] = 255;
+    Some(p)
+}
+
+/// An IPv4 TCP segment with zero addresses and checksums, TTL and TOS
+/// zero, the IP header annotation set: what the makers above fill in.
+fn unaddressed(h: &Header, payload: &[u8]) -> Option<Packet> {
+    let total = ip::MIN_HEADER_LEN + HEADER_LEN + payload.len();
+    let mut p = Packet::try_with_room(HEADROOM, total, 0)?;
+    let b = p.data_mut();
+    b.fill(0);
+    b[0] = 0x45;
+    ip::put16(b, 2, total as u16);
+    b[9] = ip::PROTO_TCP;
     h.write(&mut b[ip::MIN_HEADER_LEN..]);
     b[ip::MIN_HEADER_LEN + HEADER_LEN..].copy_from_slice(payload);
     p.set_ip_header(0, ip::MIN_HEADER_LEN);
@@ -278,26 +286,17 @@ pub fn ip_tcp_packet(
     h: &Header,
     payload: &[u8],
 ) -> Option<Packet> {
-    let tcp_len = HEADER_LEN + payload.len();
-    let total = ip::MIN_HEADER_LEN + tcp_len;
-    let mut p = Packet::try_with_room(HEADROOM, total, 0)?;
+    let mut p = unaddressed(h, payload)?;
     let b = p.data_mut();
-    b.fill(0);
-    b[0] = 0x45;
-    ip::put16(b, 2, total as u16);
     ip::put16(b, 4, id);
     b[ip::TTL_OFF] = 250;
-    b[9] = ip::PROTO_TCP;
     b[ip::SRC_OFF..ip::SRC_OFF + 4].copy_from_slice(&src);
     b[ip::DST_OFF..ip::DST_OFF + 4].copy_from_slice(&dst);
     ip::set_checksum(b, ip::MIN_HEADER_LEN);
     let (iph, t) = b.split_at_mut(ip::MIN_HEADER_LEN);
-    h.write(t);
-    t[HEADER_LEN..].copy_from_slice(payload);
-    let acc = pseudo_header_sum(iph, ip::PROTO_TCP, tcp_len as u16);
+    let acc = pseudo_header_sum(iph, ip::PROTO_TCP, t.len() as u16);
     let sum = checksum::finish(checksum::add(acc, t));
     t[16..18].copy_from_slice(&sum.to_be_bytes());
-    p.set_ip_header(0, ip::MIN_HEADER_LEN);
     p.set_dst_ip_anno(dst);
     Some(p)
 }
