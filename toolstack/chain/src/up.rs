@@ -160,10 +160,17 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
         let src = std::fs::read_to_string(&h.config)
             .with_context(|| format!("reading {}", h.config.display()))?;
         let file = h.config.display().to_string();
-        if let Err(e) = mb_runner::check(&src, &file, &hp.defines) {
+        // A VM hop cannot see the host's devices, so it gets the guest's
+        // check; a runner hop resolves host device names as `mbctl run`.
+        let check = |defines: &[(String, String)]| match plan.backend {
+            Backend::Vm => mb_vm::guest::check(&src, &file, defines, vm::HOP_NICS)
+                .map_err(|errs| click::Errors(errs).to_string()),
+            Backend::Runner => mb_runner::check(&src, &file, defines).map_err(|e| e.to_string()),
+        };
+        if let Err(message) = check(&hp.defines) {
             return Err(Error::Hop {
                 hop: h.name.clone(),
-                message: e.to_string(),
+                message,
             });
         }
         let flat =
@@ -177,10 +184,10 @@ fn check_configs(chain: &Chain, plan: &Plan) -> Result<Vec<usize>> {
             policy::check_handler(&s.trigger, &src, &file, &hp.defines)?;
         }
         for i in h.distinct_replicas() {
-            if let Err(e) = mb_runner::check(&src, &file, &hp.defines_for(h, i)) {
+            if let Err(message) = check(&hp.defines_for(h, i)) {
                 return Err(Error::Hop {
                     hop: format!("{}, {}", h.name, h.replica_label(i)),
-                    message: e.to_string(),
+                    message,
                 });
             }
         }
@@ -584,4 +591,39 @@ pub fn rules(ovs: &Ovs, plan: &Plan, j: &mut Journal) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hop naming a host device (`lo`) as an address passes the runner's
+    /// check, which resolves it on the host, and fails the VM's, which
+    /// cannot see the host's devices; a host-only class fails for a VM.
+    #[test]
+    fn vm_hops_get_the_guest_check_and_runner_hops_the_host_check() {
+        let d = std::env::temp_dir().join(format!("mbctl-up-check-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let load = |config: &str| {
+            std::fs::write(d.join("h.click"), config).unwrap();
+            let t = "name = \"demo\"\n[left]\nnetns = \"cl\"\naddress = \"10.1.0.2/24\"\n\
+                     gateway = \"10.1.0.1\"\n[right]\nnetns = \"sv\"\naddress = \"10.2.0.2/24\"\n\
+                     gateway = \"10.2.0.1\"\n[[hop]]\nname = \"h0\"\nconfig = \"h.click\"\n";
+            spec::parse(t, &d.join("c.toml")).unwrap()
+        };
+        let both = |c: &Chain| {
+            [Backend::Runner, Backend::Vm].map(|b| check_configs(c, &plan::derive(c, b)))
+        };
+        let c = load("Idle -> SetIPAddress(lo) -> Discard;");
+        let [runner, vm] = both(&c);
+        assert_eq!(runner.unwrap(), [0]);
+        let e = vm.unwrap_err().to_string();
+        assert!(e.contains("h0") && e.contains("lo"), "{e}");
+        let c = load("Idle -> ToHost;");
+        let [runner, vm] = both(&c);
+        assert!(runner.is_ok());
+        let e = vm.unwrap_err().to_string();
+        assert!(e.contains("ToHost"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }
