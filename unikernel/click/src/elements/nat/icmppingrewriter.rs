@@ -37,14 +37,30 @@
 //! * `capacity` (read/write): MAPPING_CAPACITY.
 //! * `clear` (write): removes every mapping.
 //!
+//! # Compatibility
+//! Click 1.x's form `ICMPPingRewriter(SRC, DST [, DST_ANNO])` (Click up
+//! to 1.7; replaced by input specs in Click commit 96c93b6fc, 2010) is
+//! accepted with its meaning: each argument a new address (or an
+//! AddressInfo name) or `-` for unchanged, one or two inputs and outputs.
+//! It is the spec `pattern SRC 0-65535# DST - 0 R` on input 0 (a request
+//! of a new flow gets the next identifier counting from 0, as Click 1.x
+//! numbered them; R is the last output, where replies go) and `drop` on
+//! input 1, except that an echo reply of no mapping on input 0 leaves
+//! unchanged on the last output, as it did in Click 1.x.
+//!
 //! # Example
 //! ```text
 //! pr :: ICMPPingRewriter(pattern 1.2.3.4 1024-65535 - - 0 1, drop);
 //! ```
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
+use alloc::{format, string::String};
 
+use super::pattern::Pattern;
 use super::rewriter::{rewriter_element, Kind, Rewriter};
+use super::spec::{InputSpec, SpecKind};
+use crate::confparse::Ipv4;
 use crate::element::ElementClass;
 
 /// The `ICMPPingRewriter` class.
@@ -73,3 +89,41 @@ impl IcmpPingRewriter {
 }
 
 rewriter_element!(IcmpPingRewriter);
+
+/// The input specs meaning Click 1.x's `ICMPPingRewriter(SRC, DST)` for
+/// an element with `nin` inputs and `nout` outputs, if `args` (with
+/// AddressInfo names resolved) is that form: two words each an address
+/// or `-`, which no input spec can be.
+pub(super) fn click1_specs(
+    args: &[String],
+    nin: usize,
+    nout: usize,
+) -> Option<Result<Vec<InputSpec>, String>> {
+    let [src, dst] = args else {
+        return None;
+    };
+    let (src, dst) = (src.trim(), dst.trim());
+    let address = |w: &str| w == "-" || Ipv4::parse(w).is_some();
+    if !address(src) || !address(dst) {
+        return None;
+    }
+    if nin > 2 || nout > 2 {
+        return Some(Err(format!(
+            "the Click 1.x form ICMPPingRewriter(SRC, DST) has one or two inputs and outputs, not {nin} and {nout}"
+        )));
+    }
+    let pattern = match Pattern::parse(&[src, "0-65535#", dst, "-"]) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let last = (nout - 1) as u16;
+    let mut specs = alloc::vec![InputSpec::new(
+        SpecKind::Pattern(alloc::rc::Rc::new(core::cell::RefCell::new(pattern))),
+        0,
+        last,
+    )];
+    if nin == 2 {
+        specs.push(InputSpec::new(SpecKind::Drop, 0, 0));
+    }
+    Some(Ok(specs))
+}

@@ -80,6 +80,9 @@ pub struct Rewriter {
     /// True while the reaper timer is set.
     reap_armed: bool,
     lookup_answer: String,
+    /// Configured in Click 1.x's `ICMPPingRewriter(SRC, DST)` form, whose
+    /// input 0 passes replies of no mapping on unchanged.
+    click1_ping: bool,
 }
 
 /// Where a packet goes.
@@ -164,17 +167,28 @@ impl Rewriter {
             .unwrap_or(secs(900));
         let lines = args.rest_positional_resolved(crate::confparse::Context::Rules);
         let nin = cx.ninputs();
-        if lines.len() != nin {
-            let e = format!("need {nin} arguments, one per input port");
-            return Err(ConfigError::conflict(e));
-        }
         let nout = cx.noutputs();
-        let mut specs = Vec::with_capacity(nin);
-        for (i, l) in lines.iter().enumerate() {
-            let spec =
-                parse_spec(l, i, nout, cx).map_err(|e| ConfigError::new(ErrorKind::BadValue, e))?;
-            specs.push(spec);
-        }
+        let click1 = match kind {
+            Kind::Ping => super::icmppingrewriter::click1_specs(&lines, nin, nout),
+            _ => None,
+        };
+        let click1_ping = click1.is_some();
+        let specs = match click1 {
+            Some(specs) => specs.map_err(|e| ConfigError::new(ErrorKind::BadValue, e))?,
+            None => {
+                if lines.len() != nin {
+                    let e = format!("need {nin} arguments, one per input port");
+                    return Err(ConfigError::conflict(e));
+                }
+                let mut specs = Vec::with_capacity(nin);
+                for (i, l) in lines.iter().enumerate() {
+                    let spec = parse_spec(l, i, nout, cx)
+                        .map_err(|e| ConfigError::new(ErrorKind::BadValue, e))?;
+                    specs.push(spec);
+                }
+                specs
+            }
+        };
         let mut rng = Rng::from_name(cx.name());
         let mut table = FlowTable::try_new(1024, rng.next_u64())
             .ok_or_else(|| ConfigError::resource("out of memory for the mapping table"))?;
@@ -192,6 +206,7 @@ impl Rewriter {
             now_ms: 0,
             reap_armed: false,
             lookup_answer: String::new(),
+            click1_ping,
         })
     }
 
@@ -400,6 +415,9 @@ impl Rewriter {
                     dport: id.wrapping_add(echo as u16),
                 };
                 if !echo && self.table.lookup(0, &f).is_none() {
+                    if self.click1_ping && port == 0 {
+                        return Some(self.nout - 1);
+                    }
                     return self.unmapped(port);
                 }
                 (0, f, None)

@@ -81,7 +81,8 @@ pub struct InputSpec {
 }
 
 impl InputSpec {
-    fn new(kind: SpecKind, fout: u16, rout: u16) -> Self {
+    /// A spec of `kind` with no flows yet.
+    pub fn new(kind: SpecKind, fout: u16, rout: u16) -> Self {
         InputSpec {
             kind,
             fout,

@@ -873,6 +873,74 @@ fn icmp_ping_rewriter_maps_identifiers() {
     );
 }
 
+/// Click 1.x's `ICMPPingRewriter(SRC, DST)`, as thomer-nat.click writes
+/// it (an AddressInfo name, one input, two outputs): new requests get SRC
+/// and identifiers counted from 0, replies go back on output 1, and a
+/// reply of no mapping passes unchanged on output 1.
+#[test]
+fn icmp_ping_rewriter_click1_form() {
+    let (r, _) = crate::testing::router_from_source(
+        "AddressInfo(ex 1.2.3.4 00:01:02:03:04:05);
+         Idle -> rw :: ICMPPingRewriter(ex, -);
+         rw[0] -> s :: TestSink; rw[1] -> [1]s;",
+    );
+    let rw = r.find("rw").unwrap();
+    let send = |p: Vec<u8>| r.inject(rw, 0, Packet::from_slice(&p));
+    send(icmp(IN1, SRV, 8, 0, [0x12, 0x34, 0, 1], &[9; 16]));
+    send(icmp(IN2, SRV, 8, 0, [0x12, 0x34, 0, 1], &[9; 16]));
+    let o = out(&r);
+    for (k, (port, p)) in o.iter().enumerate() {
+        assert_eq!(*port, 0);
+        verify(p);
+        assert_eq!((&p[12..16], &p[16..20]), (&EXT[..], &SRV[..]));
+        assert_eq!(u16::from_be_bytes([p[24], p[25]]), k as u16);
+    }
+    send(icmp(SRV, EXT, 0, 0, [0, 1, 0, 1], &[9; 16]));
+    let (port, p) = last(&r);
+    assert_eq!(port, 1);
+    verify(&p);
+    assert_eq!(&p[16..20], &IN2);
+    assert_eq!(u16::from_be_bytes([p[24], p[25]]), 0x1234);
+    let stray = icmp(SRV, EXT, 0, 0, [0, 77, 0, 1], &[9; 16]);
+    send(stray.clone());
+    assert_eq!(last(&r), (1, stray));
+    // Other ICMP is not the rewriter's: dropped, as in Click 1.x.
+    let n = out(&r).len();
+    send(icmp(IN1, SRV, 13, 0, [0, 1, 0, 1], &[0; 12]));
+    assert_eq!(out(&r).len(), n);
+}
+
+/// The Click 1.x form with two inputs and one output: DST rewritten,
+/// everything on output 0, and input 1 drops what has no mapping.
+#[test]
+fn icmp_ping_rewriter_click1_form_second_input_drops() {
+    let r = rig("ICMPPingRewriter", "-, 192.168.1.99, DST_ANNO false", 2, 1);
+    send(&r, 0, icmp(IN1, SRV, 8, 0, [0, 9, 0, 1], &[1; 8]));
+    let (port, p) = last(&r);
+    assert_eq!(port, 0);
+    verify(&p);
+    assert_eq!((&p[12..16], &p[16..20]), (&IN1[..], &[192, 168, 1, 99][..]));
+    assert_eq!(u16::from_be_bytes([p[24], p[25]]), 0);
+    send(
+        &r,
+        1,
+        icmp([192, 168, 1, 99], IN1, 0, 0, [0, 0, 0, 1], &[1; 8]),
+    );
+    let (port, p) = last(&r);
+    assert_eq!(port, 0);
+    assert_eq!((&p[12..16], &p[16..20]), (&SRV[..], &IN1[..]));
+    assert_eq!(u16::from_be_bytes([p[24], p[25]]), 9);
+    let n = out(&r).len();
+    send(&r, 1, icmp(SRV, IN1, 0, 0, [0, 5, 0, 1], &[1; 8]));
+    send(&r, 1, icmp(IN2, SRV, 8, 0, [0, 5, 0, 1], &[1; 8]));
+    assert_eq!(out(&r).len(), n);
+    let e = rig_errors("ICMPPingRewriter", "1.2.3.4, -", 1, 3);
+    assert!(e.contains("Click 1.x form"), "{e}");
+    // One address is not the old form (it had two arguments), nor a spec.
+    let e = rig_errors("ICMPPingRewriter", "1.2.3.4", 1, 2);
+    assert!(e.contains("unknown specification"), "{e}");
+}
+
 #[test]
 fn udprewriter_and_tcprewriter_basics() {
     let r = rig("UDPRewriter", "pattern 1.2.3.4 4000-4999# - - 0 1", 1, 2);
