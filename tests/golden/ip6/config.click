@@ -3,7 +3,8 @@
 // length past the packet, a bad source, a tiny packet), IP6Print,
 // DecIP6HLIM with ICMP6Error's time exceeded, ICMP6Error's unreachable
 // (none about an ICMPv6 error or a multicast destination), IP6Mirror,
-// GetIP6Address with LookupIP6Route, MarkIP6Header, ProtocolTranslator64.
+// GetIP6Address with LookupIP6Route, MarkIP6Header, ProtocolTranslator64,
+// AddressTranslator.
 // Each output has its own dump. (ProtocolTranslator46 is left out: Click
 // 2.1's sets the hop limit to the TTL plus 65.)
 define($IN input.pcap, $OUT out);
@@ -16,7 +17,7 @@ elementclass Made6 { $f | input -> SetTimestamp(1000000000) -> Eth6($f) }
 FromDump($IN, STOP true) -> Strip(14)
   -> c :: CheckIP6Header(fd00::bad)
   -> IP6Print(in)
-  -> t :: Tee(6);
+  -> t :: Tee(8);
 c[1] -> Eth6(bad.pcap);
 
 t[0] -> h :: DecIP6HLIM -> Eth6(hlim.pcap);
@@ -37,4 +38,21 @@ t[4] -> pt64 :: ProtocolTranslator64
   -> SetTimestamp(1000000000)
   -> EtherEncap(0x0800, 2:0:0:0:0:1, 2:0:0:0:0:2) -> ToDump($OUT/v4.pcap);
 t[5] -> Unstrip(14) -> MarkIP6Header(14) -> Strip(14) -> Eth6(marked.pcap);
+// AddressTranslator: a static mapping and a pool of two addresses; then
+// address and port mapping, for TCP and UDP (under port mapping Click 2.1
+// takes a port for an ICMPv6 echo but leaves its identifier, so replies
+// cannot map back, and rewrites ICMPv6 errors' sources; this engine maps
+// echoes by identifier and drops other ICMPv6: left out).
+t[6] -> [0]at :: AddressTranslator(1, 0, fd00::1 ::ffff:10.9.0.1,
+                                   1, 0, 0, ::ffff:10.9.0.100, ::ffff:10.9.0.101);
+Idle -> [1]at;
+at[0] -> Made6(at_addr.pcap);
+at[1] -> Discard;
+t[7] -> tu :: Classifier(6/06, 6/11, -);
+tu[0] -> [0]atp :: AddressTranslator(0, 1, 1, 0, ::ffff:192.0.2.1 6000 6010);
+tu[1] -> [0]atp;
+tu[2] -> Discard;
+Idle -> [1]atp;
+atp[0] -> Made6(at_port.pcap);
+atp[1] -> Discard;
 DriverManager(wait_stop, print >$OUT/counts.txt c.drops, stop);
