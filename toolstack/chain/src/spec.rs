@@ -597,21 +597,26 @@ fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {
         }
     }
     let gw_text = r.gateway.get_ref();
-    let gateway = Prefix::parse(gw_text, addresses.first().map(|a| a.len)).ok_or_else(|| {
-        src.at(
-            r.gateway.span(),
-            format!(
-                "bad gateway '{gw_text}': expected A.B.C.D/LEN or IPV6/LEN (or the bare address with an address)"
-            ),
-        )
-    })?;
+    let families = |a: &dyn fmt::Display, g: &dyn fmt::Display| {
+        format!("address {a} and gateway {g} are of different families: an end is IPv4 or IPv6")
+    };
+    let gateway = match Prefix::parse(gw_text, addresses.first().map(|a| a.len)) {
+        Some(g) => g,
+        None => {
+            let msg = match (gw_text.parse::<IpAddr>(), addresses.first()) {
+                (Ok(g), Some(a)) if g.is_ipv6() != a.is_ipv6() => families(a, &g),
+                _ => format!(
+                    "bad gateway '{gw_text}': expected A.B.C.D/LEN or IPV6/LEN (or the bare address with an address)"
+                ),
+            };
+            return Err(src.at(r.gateway.span(), msg));
+        }
+    };
     for a in &addresses {
         if a.is_ipv6() != gateway.is_ipv6() {
             return Err(src.at(
                 r.address.as_ref().map(|a| a.span()).unwrap_or(span.clone()),
-                format!(
-                    "address {a} and gateway {gateway} are of different families: an end is IPv4 or IPv6"
-                ),
+                families(a, &gateway),
             ));
         }
         if !gateway.contains(a.addr) || a.len != gateway.len {
@@ -871,6 +876,11 @@ defines = { PUBLIC = "10.10.2.1" }
         let e = err(&GOOD.replace("\"10.10.1.1\"", "\"fd64:1::1/64\""));
         assert!(
             e.contains("c.toml:5:11") && e.contains("different families"),
+            "{e}"
+        );
+        let e = err(&t.replace("\"fd64:1::1\"", "\"10.10.1.1\""));
+        assert!(
+            e.contains("c.toml:6:11") && e.contains("different families"),
             "{e}"
         );
         let e = err(&t.replace("fd64:1::2/64", "fd64:2::2/64"));
