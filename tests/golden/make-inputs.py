@@ -4,6 +4,7 @@ folder), deterministically: fixed timestamps, addresses and payloads.
 The expected/ outputs were made by running real Click 2.1 on them."""
 import os
 from scapy.all import Ether, IP, UDP, TCP, ICMP, Dot1Q, Raw, wrpcap
+from scapy.layers.inet6 import IPv6, ICMPv6EchoRequest, ICMPv6DestUnreach, ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 A = "02:00:00:00:00:01"
@@ -61,6 +62,61 @@ def main():
         / IP(src="1.1.1.1", dst="9.9.9.9", id=12, ttl=1) / TCP(sport=20001, dport=80, flags="S", seq=5),
     ]
     write("rewrite", inside + errors)
+    write("ip6", ip6_mix())
+    write("nd6", nd6_mix())
+
+
+def ip6_mix():
+    """IPv6 packets for the header, error, route and translation elements."""
+    def e():
+        return Ether(src=A, dst=B)
+    bad_version = bytes(e() / IPv6(src="fd00::7", dst="fd00::8") / UDP(sport=1, dport=2))
+    bad_version = bad_version[:14] + bytes([0x40 | (bad_version[14] & 0x0F)]) + bad_version[15:]
+    long_plen = bytes(e() / IPv6(src="fd00::7", dst="fd00::8", plen=200) / UDP(sport=1, dport=2))
+    return [
+        e() / IPv6(src="fd00::1", dst="fd00:1::5", hlim=64) / UDP(sport=1000, dport=53) / Raw(b"v6 dns?"),
+        e() / IPv6(src="fd00::2", dst="2001:db8::7", hlim=1, tc=0x28) / TCP(sport=2000, dport=80, flags="S", seq=5),
+        e() / IPv6(src="fd00::3", dst="fd00:2::9", fl=0x12345) / ICMPv6EchoRequest(id=7, seq=1, data=b"ping6"),
+        # An ICMPv6 error: never answered with another.
+        e() / IPv6(src="fd00::4", dst="fd00::1") / ICMPv6DestUnreach(code=4)
+        / IPv6(src="fd00::1", dst="fd00::4") / UDP(sport=53, dport=1000),
+        e() / IPv6(src="::ffff:10.0.0.1", dst="::ffff:10.0.0.2", hlim=33) / UDP(sport=7, dport=9) / Raw(b"mapped udp"),
+        e() / IPv6(src="::ffff:10.0.0.3", dst="::ffff:192.168.1.1") / TCP(sport=3000, dport=443, flags="PA", seq=9, ack=1) / Raw(b"mapped tcp"),
+        e() / IPv6(src="::ffff:10.0.0.5", dst="::ffff:10.0.0.6") / ICMPv6EchoRequest(id=3, seq=4, data=b"mapped ping"),
+        # To a multicast group: no error about it.
+        e() / IPv6(src="fd00::5", dst="ff02::1") / UDP(sport=5, dport=6),
+        # Bad: version 4, payload length past the frame, a bad source, tiny.
+        Ether(bad_version),
+        Ether(long_plen),
+        e() / IPv6(src="fd00::bad", dst="fd00::1") / UDP(sport=1, dport=2),
+        Ether(bytes(e() / IPv6(src="fd00::7", dst="fd00::8"))[:40]),
+    ]
+
+
+def nd6_mix():
+    """Neighbour solicitations for IP6NDAdvertiser, and IPv6 packets and
+    advertisements for IP6NDSolicitor."""
+    me, peer = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
+    return [
+        # Solicitations: for a proxied address, for the exact one, for an
+        # address nobody answers. (Not duplicate address detection, which
+        # Click 2.1 ignores and this engine answers to all nodes.)
+        Ether(src=peer, dst="33:33:ff:00:00:01") / IPv6(src="fd00::b", dst="ff02::1:ff00:1", hlim=255)
+        / ICMPv6ND_NS(tgt="fd00::1") / ICMPv6NDOptSrcLLAddr(lladdr=peer),
+        Ether(src=peer, dst="33:33:ff:00:00:77") / IPv6(src="fd00::b", dst="ff02::1:ff00:77", hlim=255)
+        / ICMPv6ND_NS(tgt="fd01::77") / ICMPv6NDOptSrcLLAddr(lladdr=peer),
+        Ether(src=peer, dst="33:33:ff:00:00:99") / IPv6(src="fd00::b", dst="ff02::1:ff00:99", hlim=255)
+        / ICMPv6ND_NS(tgt="fd09::99") / ICMPv6NDOptSrcLLAddr(lladdr=peer),
+        # A solicitation with a bad hop limit: dropped.
+        Ether(src=peer, dst="33:33:ff:00:00:01") / IPv6(src="fd00::b", dst="ff02::1:ff00:1", hlim=64)
+        / ICMPv6ND_NS(tgt="fd00::1") / ICMPv6NDOptSrcLLAddr(lladdr=peer),
+        # For the solicitor: a packet to fd00::b, its advertisement, a
+        # second packet (now resolved).
+        Ether(src=peer, dst=me) / IPv6(src="fd00::c", dst="fd00::b") / UDP(sport=11, dport=12) / Raw(b"first"),
+        Ether(src=peer, dst=me) / IPv6(src="fd00::b", dst="fd00::1", hlim=255)
+        / ICMPv6ND_NA(tgt="fd00::b", R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=peer),
+        Ether(src=peer, dst=me) / IPv6(src="fd00::c", dst="fd00::b") / UDP(sport=13, dport=14) / Raw(b"second"),
+    ]
 
 
 if __name__ == "__main__":

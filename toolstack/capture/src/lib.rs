@@ -31,7 +31,8 @@ pub struct Filter {
 
 impl Filter {
     /// Compiles an IPClassifier expression (`icmp`, `tcp dst port 80`,
-    /// `src host 10.0.0.1 and not udp`, ...).
+    /// `src host 10.0.0.1 and not udp`, `ip6 and icmp6 type echo`,
+    /// `src net fd00::/8`, ...).
     pub fn compile(expr: &str) -> Result<Filter, String> {
         let prog =
             ip_classifier(&[expr.to_string()], 1).map_err(|e| format!("filter '{expr}': {e}"))?;
@@ -39,8 +40,9 @@ impl Filter {
     }
 
     /// Whether an Ethernet frame matches. The frame is annotated as Click's
-    /// `Strip(14) -> CheckIPHeader` would leave it (one 802.1Q tag is
-    /// skipped), so IP tests see its IP header; non-IP frames fail them.
+    /// `Strip(14) -> CheckIPHeader` (or, IPv6, `MarkIP6Header`) would
+    /// leave it (one 802.1Q tag is skipped), so IP tests see its IP
+    /// header; non-IP frames fail them.
     pub fn matches(&self, frame: &[u8]) -> bool {
         let mut p = Packet::from_slice(frame);
         p.set_mac_header(0);
@@ -51,8 +53,10 @@ impl Filter {
     }
 }
 
-/// Where an Ethernet frame's IPv4 header is and how long it is, if it
-/// carries a plausible one.
+/// Where an Ethernet frame's IP header is and how long it is, if it
+/// carries a plausible IPv4 or IPv6 one (IPv6: the fixed 40 bytes, as
+/// `MarkIP6Header` annotates it; the classifier's IPv6 transport tests
+/// read right after them).
 fn ip_header(frame: &[u8]) -> Option<(usize, usize)> {
     let mut off = 12;
     let mut ty = u16::from_be_bytes([*frame.get(off)?, *frame.get(off + 1)?]);
@@ -62,9 +66,12 @@ fn ip_header(frame: &[u8]) -> Option<(usize, usize)> {
     }
     let ip = off + 2;
     let first = *frame.get(ip)?;
-    let hlen = usize::from(first & 0x0f) * 4;
-    (ty == 0x0800 && first >> 4 == 4 && hlen >= 20 && frame.len() >= ip + hlen)
-        .then_some((ip, hlen))
+    let hlen = match (ty, first >> 4) {
+        (0x0800, 4) => usize::from(first & 0x0f) * 4,
+        (0x86dd, 6) => 40,
+        _ => return None,
+    };
+    (hlen >= 20 && frame.len() >= ip + hlen).then_some((ip, hlen))
 }
 
 /// What to capture.
@@ -187,6 +194,26 @@ mod tests {
         f
     }
 
+    /// An Ethernet frame carrying an IPv6 packet from fd00::1 to fd00::2
+    /// whose next header is `nxt`, with 8 bytes of payload (`first` is
+    /// its first byte: an ICMPv6 type, or the source port's high byte;
+    /// a destination port, 80).
+    fn ipv6(nxt: u8, first: u8) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        let mut ip = [0u8; 40];
+        ip[0] = 0x60;
+        ip[4..6].copy_from_slice(&8u16.to_be_bytes());
+        ip[6] = nxt;
+        ip[7] = 64;
+        ip[8] = 0xfd;
+        ip[23] = 1;
+        ip[24] = 0xfd;
+        ip[39] = 2;
+        f.extend(ip);
+        f.extend([first, 0, 0, 80, 0, 8, 0, 0]);
+        f
+    }
+
     fn arp() -> Vec<u8> {
         let mut f = vec![0xff; 6];
         f.extend([2, 0, 0, 0, 0, 1, 0x08, 0x06]);
@@ -213,6 +240,35 @@ mod tests {
     }
 
     #[test]
+    fn filters_speak_ipv6_too() {
+        let echo6 = Filter::compile("icmp6 type echo").unwrap();
+        assert!(echo6.matches(&ipv6(58, 128)));
+        assert!(!echo6.matches(&ipv6(58, 129)));
+        assert!(!echo6.matches(&ipv4(1, false)));
+        let ip6 = Filter::compile("ip6").unwrap();
+        assert!(ip6.matches(&ipv6(17, 0)));
+        assert!(!ip6.matches(&ipv4(17, false)));
+        assert!(!ip6.matches(&arp()));
+        let net = Filter::compile("src net fd00::/8 and dst host fd00::2").unwrap();
+        assert!(net.matches(&ipv6(6, 0)));
+        assert!(!Filter::compile("src host fd00::2")
+            .unwrap()
+            .matches(&ipv6(6, 0)));
+        // Version-neutral tests apply to both families once one rule is IPv6.
+        let web = Filter::compile("ip6 or tcp").unwrap();
+        assert!(web.matches(&ipv4(6, false)));
+        let port = Filter::compile("ip6 and udp dst port 80").unwrap();
+        assert!(port.matches(&ipv6(17, 0)));
+        assert!(!port.matches(&ipv6(6, 0)));
+        // A truncated IPv6 header is no IPv6 packet.
+        let v = ipv6(58, 128);
+        for n in 0..v.len() {
+            let _ = echo6.matches(&v[..n]);
+        }
+        assert!(!ip6.matches(&v[..14 + 39]));
+    }
+
+    #[test]
     fn bad_filters_are_clear_errors() {
         let e = Filter::compile("icmp and").err().unwrap();
         assert!(e.starts_with("filter 'icmp and': "), "{e}");
@@ -232,44 +288,59 @@ mod tests {
     }
 
     #[test]
-    fn a_capture_on_loopback_reads_back_as_pcap() {
+    fn captures_of_each_family_on_loopback_read_back_as_pcap() {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            println!("SKIP a_capture_on_loopback_reads_back_as_pcap: needs root (AF_PACKET)");
+            println!(
+                "SKIP captures_of_each_family_on_loopback_read_back_as_pcap: needs root (AF_PACKET)"
+            );
             return;
         }
-        let sock = open("lo").expect("capture socket on lo");
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let to = udp.local_addr().unwrap();
-        let opts = Options {
-            count: Some(2),
-            filter: Some(Filter::compile(&format!("udp dst port {}", to.port())).unwrap()),
-            ..Options::default()
-        };
-        let sender = std::thread::spawn(move || {
-            for _ in 0..50 {
-                let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-                s.send_to(b"mb-capture", to).unwrap();
-                std::thread::sleep(Duration::from_millis(20));
+        // Each family with a filter only its own datagrams match.
+        for (host, filter) in [
+            ("127.0.0.1", "udp dst port"),
+            ("[::1]", "ip6 and src host ::1 and udp dst port"),
+        ] {
+            let sock = open("lo").expect("capture socket on lo");
+            let udp = std::net::UdpSocket::bind(format!("{host}:0"))
+                .unwrap_or_else(|e| panic!("binding {host} (IPv6 on lo?): {e}"));
+            let to = udp.local_addr().unwrap();
+            let opts = Options {
+                count: Some(2),
+                filter: Some(Filter::compile(&format!("{filter} {}", to.port())).unwrap()),
+                ..Options::default()
+            };
+            let sender = std::thread::spawn(move || {
+                for _ in 0..50 {
+                    let s = std::net::UdpSocket::bind(format!("{host}:0")).unwrap();
+                    s.send_to(b"mb-capture", to).unwrap();
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            });
+            let mut out = Vec::new();
+            let t0 = std::time::Instant::now();
+            let s = capture(&sock, &opts, &mut out, &|| {
+                t0.elapsed() > Duration::from_secs(10)
+            })
+            .unwrap();
+            sender.join().unwrap();
+            assert_eq!(s.captured, 2, "{host}: {s:?}");
+            let h = pcap::parse_header(&out).unwrap();
+            assert_eq!((h.linktype, h.nanos), (1, true));
+            let mut r = pcap::Reader::new(Box::new(std::io::Cursor::new(out))).unwrap();
+            let mut n = 0;
+            while let Some(rec) = r.next_record().unwrap() {
+                assert!(r.data().ends_with(b"mb-capture"));
+                let ty = if host.starts_with('[') {
+                    0x86dd
+                } else {
+                    0x0800
+                };
+                assert_eq!(u16::from_be_bytes([r.data()[12], r.data()[13]]), ty);
+                assert_eq!(rec.caplen, rec.len);
+                n += 1;
             }
-        });
-        let mut out = Vec::new();
-        let t0 = std::time::Instant::now();
-        let s = capture(&sock, &opts, &mut out, &|| {
-            t0.elapsed() > Duration::from_secs(10)
-        })
-        .unwrap();
-        sender.join().unwrap();
-        assert_eq!(s.captured, 2, "{s:?}");
-        let h = pcap::parse_header(&out).unwrap();
-        assert_eq!((h.linktype, h.nanos), (1, true));
-        let mut r = pcap::Reader::new(Box::new(std::io::Cursor::new(out))).unwrap();
-        let mut n = 0;
-        while let Some(rec) = r.next_record().unwrap() {
-            assert!(r.data().ends_with(b"mb-capture"));
-            assert_eq!(rec.caplen, rec.len);
-            n += 1;
+            assert_eq!(n, 2, "{host}");
         }
-        assert_eq!(n, 2);
     }
 }

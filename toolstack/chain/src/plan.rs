@@ -6,7 +6,7 @@
 //! hop 0's `in` face, link k joins hop k-1's `out` to hop k's `in`, link n
 //! joins hop n-1's `out` to the right end.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::spec::{Chain, EndKind, Hop, Prefix, RESERVED};
 
@@ -51,9 +51,10 @@ pub struct Face {
     pub dev: String,
     /// Its MAC address.
     pub mac: String,
-    /// Its IPv4 address (ARP queries' sender, ICMP errors' source).
-    pub ip: Ipv4Addr,
-    /// What it answers ARP for.
+    /// Its address (ARP queries' or neighbour solicitations' sender, ICMP
+    /// errors' source): an IPv6 end's face has an IPv6 one.
+    pub ip: IpAddr,
+    /// What it answers ARP (or, IPv6, neighbour discovery) for.
     pub arp: Prefix,
 }
 
@@ -228,7 +229,7 @@ pub fn derive(chain: &Chain, backend: Backend) -> Plan {
         }
     };
     let all = Prefix::parse("0.0.0.0/0", None).expect("constant");
-    let inner_ip = |k: usize, last: u8| Ipv4Addr::new(169, 254, k as u8, last);
+    let inner_ip = |k: usize, last: u8| IpAddr::V4(Ipv4Addr::new(169, 254, k as u8, last));
     let single_mac = |e: &EndPlan| match e.hosts.as_slice() {
         [h] => h.mac.clone(),
         _ => BROADCAST.to_string(),
@@ -255,10 +256,7 @@ pub fn derive(chain: &Chain, backend: Backend) -> Plan {
                 inner_ip(i, 2)
             },
             arp: if i == 0 {
-                Prefix {
-                    addr: left.gateway.addr,
-                    len: 32,
-                }
+                Prefix::host(left.gateway.addr)
             } else {
                 all
             },
@@ -274,10 +272,7 @@ pub fn derive(chain: &Chain, backend: Backend) -> Plan {
                 inner_ip(i + 1, 1)
             },
             arp: if i + 1 == n {
-                Prefix {
-                    addr: right.gateway.addr,
-                    len: 32,
-                }
+                Prefix::host(right.gateway.addr)
             } else {
                 all
             },
@@ -439,6 +434,23 @@ mod tests {
         assert_eq!(h.vm, "demo-h0");
         assert!(h.inp.port.is_none());
         let _ = Path::new(".");
+    }
+
+    #[test]
+    fn an_ipv6_end_gets_ipv6_faces() {
+        let d = std::env::temp_dir().join(format!("mbctl-plan6-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("h.click"), "Idle -> Discard;").unwrap();
+        let t = "name = \"six\"\n[left]\nnetns = \"cl\"\naddress = \"fd64::2/64\"\ngateway = \"fd64::1\"\n[right]\nnetns = \"sv\"\naddress = \"10.2.0.2/24\"\ngateway = \"10.2.0.1\"\n[[hop]]\nname = \"x\"\nconfig = \"h.click\"\n";
+        let c = spec::parse(t, &d.join("c.toml")).unwrap();
+        let p = derive(&c, Backend::Vm);
+        let h = &p.hops[0];
+        assert_eq!(def(h, "IN_IP"), "fd64::1");
+        assert_eq!(def(h, "IN_ARP"), "fd64::1/128");
+        assert_eq!(def(h, "LEFT_NET"), "fd64::/64");
+        assert_eq!(def(h, "LEFT_GW"), "fd64::1");
+        assert_eq!(def(h, "OUT_ARP"), "10.2.0.1/32");
+        assert_eq!(p.left.hosts[0].address.to_string(), "fd64::2/64");
     }
 
     #[test]

@@ -24,6 +24,9 @@
 //! defines = { PUBLIC = "10.10.2.1" }
 //! ```
 //!
+//! An end's addresses and gateway may be IPv6 (`fd64:1::2/64`), all of
+//! one family; the two ends' families may differ.
+//!
 //! A hop may also run several replicas, with health checks, scaling and a
 //! traffic split: see [`crate::policy`].
 
@@ -33,7 +36,7 @@ use mb_vm::bail;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -45,49 +48,78 @@ pub const NAME_MAX: usize = 8;
 /// Most hops in a chain.
 pub const HOPS_MAX: usize = 32;
 
-/// An IPv4 address with a prefix length.
+/// An IPv4 or IPv6 address with a prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prefix {
     /// The address.
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     /// The prefix length.
     pub len: u8,
 }
 
 impl Prefix {
-    /// Parses `A.B.C.D/LEN` (or a bare address, with `default_len`).
+    /// Parses `ADDR/LEN` (or a bare address, with `default_len`), IPv4
+    /// or IPv6.
     pub fn parse(s: &str, default_len: Option<u8>) -> Option<Prefix> {
         let (a, l) = match s.split_once('/') {
-            Some((a, l)) => (a, Some(l.parse::<u8>().ok().filter(|&l| l <= 32)?)),
+            Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
             None => (s, default_len),
         };
-        Some(Prefix {
-            addr: a.parse().ok()?,
-            len: l?,
-        })
+        let addr: IpAddr = a.parse().ok()?;
+        let len = l?;
+        (len <= Prefix::bits(addr)).then_some(Prefix { addr, len })
     }
 
-    /// The network this prefix lies in (`10.10.1.0/24`).
-    pub fn network(&self) -> Prefix {
-        let mask = if self.len == 0 {
-            0
+    /// The address's length in bits: 32 or 128.
+    fn bits(a: IpAddr) -> u8 {
+        if a.is_ipv4() {
+            32
         } else {
-            u32::MAX << (32 - self.len)
-        };
-        Prefix {
-            addr: Ipv4Addr::from(u32::from(self.addr) & mask),
-            len: self.len,
+            128
         }
     }
 
-    /// Whether `a` lies in this prefix's network.
-    pub fn contains(&self, a: Ipv4Addr) -> bool {
+    /// Whether this is an IPv6 prefix.
+    pub fn is_ipv6(&self) -> bool {
+        self.addr.is_ipv6()
+    }
+
+    /// The single address as a host prefix (`/32` or `/128`).
+    pub fn host(a: IpAddr) -> Prefix {
         Prefix {
             addr: a,
+            len: Prefix::bits(a),
+        }
+    }
+
+    /// The network this prefix lies in (`10.10.1.0/24`, `fd64::/64`).
+    pub fn network(&self) -> Prefix {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - self.len as u32).unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - self.len as u32).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+            }
+        };
+        Prefix {
+            addr,
             len: self.len,
         }
-        .network()
-            == self.network()
+    }
+
+    /// Whether `a` lies in this prefix's network (never, for an address
+    /// of the other family).
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv6() == self.is_ipv6()
+            && Prefix {
+                addr: a,
+                len: self.len,
+            }
+            .network()
+                == self.network()
     }
 }
 
@@ -558,20 +590,35 @@ fn end(src: &Src, side: &'static str, raw: Spanned<RawEnd>) -> Result<End> {
             let p = Prefix::parse(&s, None).ok_or_else(|| {
                 src.at(
                     sp.clone(),
-                    format!("bad address '{s}': expected A.B.C.D/LEN"),
+                    format!("bad address '{s}': expected A.B.C.D/LEN or IPV6/LEN"),
                 )
             })?;
             addresses.push(p);
         }
     }
     let gw_text = r.gateway.get_ref();
-    let gateway = Prefix::parse(gw_text, addresses.first().map(|a| a.len)).ok_or_else(|| {
-        src.at(
-            r.gateway.span(),
-            format!("bad gateway '{gw_text}': expected A.B.C.D/LEN (or A.B.C.D with an address)"),
-        )
-    })?;
+    let families = |a: &dyn fmt::Display, g: &dyn fmt::Display| {
+        format!("address {a} and gateway {g} are of different families: an end is IPv4 or IPv6")
+    };
+    let gateway = match Prefix::parse(gw_text, addresses.first().map(|a| a.len)) {
+        Some(g) => g,
+        None => {
+            let msg = match (gw_text.parse::<IpAddr>(), addresses.first()) {
+                (Ok(g), Some(a)) if g.is_ipv6() != a.is_ipv6() => families(a, &g),
+                _ => format!(
+                    "bad gateway '{gw_text}': expected A.B.C.D/LEN or IPV6/LEN (or the bare address with an address)"
+                ),
+            };
+            return Err(src.at(r.gateway.span(), msg));
+        }
+    };
     for a in &addresses {
+        if a.is_ipv6() != gateway.is_ipv6() {
+            return Err(src.at(
+                r.address.as_ref().map(|a| a.span()).unwrap_or(span.clone()),
+                families(a, &gateway),
+            ));
+        }
         if !gateway.contains(a.addr) || a.len != gateway.len {
             return Err(src.at(
                 r.address.as_ref().map(|a| a.span()).unwrap_or(span.clone()),
@@ -803,5 +850,45 @@ defines = { PUBLIC = "10.10.2.1" }
         assert_eq!(Prefix::parse("0.0.0.0/0", None).unwrap().network().len, 0);
         assert!(Prefix::parse("10.1.2.3/33", None).is_none());
         assert!(Prefix::parse("10.1.2.3", None).is_none());
+        let p = Prefix::parse("fd64:1::2/64", None).unwrap();
+        assert!(p.is_ipv6());
+        assert_eq!(p.network().to_string(), "fd64:1::/64");
+        assert!(p.contains("fd64:1::ffff".parse().unwrap()));
+        assert!(!p.contains("fd64:2::1".parse().unwrap()));
+        assert!(!p.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(Prefix::parse("::/0", None).unwrap().network().len, 0);
+        assert!(Prefix::parse("fd64::1/129", None).is_none());
+        assert_eq!(
+            Prefix::host("fd64::1".parse().unwrap()).to_string(),
+            "fd64::1/128"
+        );
+    }
+
+    #[test]
+    fn ends_may_be_ipv6_but_not_mixed() {
+        let t = GOOD
+            .replace("10.10.1.2/24", "fd64:1::2/64")
+            .replace("\"10.10.1.1\"", "\"fd64:1::1\"");
+        let c = parse(&t, &dir().join("c.toml")).unwrap();
+        assert_eq!(c.left.gateway.to_string(), "fd64:1::1/64");
+        assert_eq!(c.left.addresses[0].to_string(), "fd64:1::2/64");
+        assert!(!c.right.gateway.is_ipv6());
+        let e = err(&GOOD.replace("\"10.10.1.1\"", "\"fd64:1::1/64\""));
+        assert!(
+            e.contains("c.toml:5:11") && e.contains("different families"),
+            "{e}"
+        );
+        let e = err(&t.replace("\"fd64:1::1\"", "\"10.10.1.1\""));
+        assert!(
+            e.contains("c.toml:6:11") && e.contains("different families"),
+            "{e}"
+        );
+        let e = err(&t.replace("fd64:1::2/64", "fd64:2::2/64"));
+        assert!(
+            e.contains("not in the gateway's network fd64:1::/64"),
+            "{e}"
+        );
+        let e = err(&t.replace("fd64:1::1", "fd64:1::1/130"));
+        assert!(e.contains("c.toml:6:11") && e.contains("IPV6/LEN"), "{e}");
     }
 }

@@ -502,20 +502,32 @@ fn wired(hp: &HopPlan) -> Progress<'_> {
 /// Puts an end on its bridge: namespace hosts through veth pairs (the
 /// namespace made if missing), or an existing interface.
 fn end(ovs: &Ovs, owner: &str, e: &EndPlan, j: &mut Journal) -> Result<()> {
+    let v6 = e.gateway.is_ipv6();
+    // `ip -6` for an IPv6 end's addresses and routes.
+    let family = if v6 { "-6" } else { "-4" };
     for h in &e.hosts {
         if !netdev::netns_exists(&h.netns) {
             j.record(Made::Netns(h.netns.clone()))?;
             netdev::ip(None, &["netns", "add", &h.netns])
                 .with_context(|| format!("creating namespace {}", h.netns))?;
-            // Our own namespace: IPv4 only, so IPv6 autoconfiguration
-            // chatter does not cross the chain.
+            // Our own namespace speaks only its end's family: an IPv4
+            // end's has no IPv6, an IPv6 end's takes no router
+            // advertisements, so no autoconfiguration crosses the chain
+            // beyond neighbour discovery.
+            let keys: &[&str] = if v6 {
+                &["accept_ra=0", "autoconf=0"]
+            } else {
+                &["disable_ipv6=1"]
+            };
             for k in ["all", "default"] {
-                let key = format!("net.ipv6.conf.{k}.disable_ipv6=1");
-                let _ = mb_ovs::tool::run(
-                    "ip",
-                    &["netns", "exec", &h.netns, "sysctl", "-qw", &key],
-                    &[],
-                );
+                for key in keys {
+                    let key = format!("net.ipv6.conf.{k}.{key}");
+                    let _ = mb_ovs::tool::run(
+                        "ip",
+                        &["netns", "exec", &h.netns, "sysctl", "-qw", &key],
+                        &[],
+                    );
+                }
             }
         }
         j.record(Made::Link(h.port.clone()))?;
@@ -523,26 +535,21 @@ fn end(ovs: &Ovs, owner: &str, e: &EndPlan, j: &mut Journal) -> Result<()> {
             .with_context(|| format!("is {} already used in namespace {}?", h.ifname, h.netns))?;
         let ns = Some(h.netns.as_str());
         netdev::ip(ns, &["link", "set", &h.ifname, "address", &h.mac])?;
-        netdev::ip(
-            ns,
-            &["addr", "add", &h.address.to_string(), "dev", &h.ifname],
-        )?;
+        let addr = h.address.to_string();
+        let mut add = vec![family, "addr", "add", &addr, "dev", &h.ifname];
+        if v6 {
+            // Usable at once, not after duplicate address detection's second.
+            add.push("nodad");
+        }
+        netdev::ip(ns, &add)?;
         netdev::ip(ns, &["link", "set", "lo", "up"])?;
         if e.route {
-            let has_default = netdev::ip(ns, &["route", "show", "default"])
+            let has_default = netdev::ip(ns, &[family, "route", "show", "default"])
                 .map(|s| !s.trim().is_empty())
                 .unwrap_or(false);
             if !has_default {
-                netdev::ip(
-                    ns,
-                    &[
-                        "route",
-                        "add",
-                        "default",
-                        "via",
-                        &e.gateway.addr.to_string(),
-                    ],
-                )?;
+                let gw = e.gateway.addr.to_string();
+                netdev::ip(ns, &[family, "route", "add", "default", "via", &gw])?;
             }
         }
         j.record(Made::Port(e.bridge.clone(), h.port.clone()))?;

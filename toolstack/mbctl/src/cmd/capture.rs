@@ -32,8 +32,9 @@ pub struct CaptureArgs {
     /// Stop after COUNT frames.
     #[arg(short = 'c', long, value_name = "COUNT")]
     count: Option<u64>,
-    /// Keep only frames matching EXPR, in IPClassifier's language
-    /// (`icmp`, `tcp dst port 80`, `src net 10.0.0.0/8 and not udp`...).
+    /// Keep only frames matching EXPR, in IPClassifier's language, IPv4
+    /// or IPv6 (`icmp`, `tcp dst port 80`, `src net 10.0.0.0/8 and not
+    /// udp`, `icmp6 type echo`, `ip6 and src net fd00::/8`...).
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
     /// Bytes kept of each frame (0: all, up to 262144).

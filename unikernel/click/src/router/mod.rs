@@ -148,14 +148,17 @@ pub struct Router {
 /// [`Router::batch_preserves_order`]). No class here calls handlers or
 /// stops the router part-way through its input.
 const ORDER_LOCAL: &[&str] = &[
+    "CheckIP6Header",
     "CheckIPHeader",
     "Classifier",
+    "DecIP6HLIM",
     "DecIPTTL",
     "Discard",
     "EtherEncap",
     "IPClassifier",
     "IPFilter",
     "IPRewriter",
+    "MarkIP6Header",
     "MarkIPHeader",
     "Null",
     "Paint",

@@ -125,7 +125,7 @@ pub(super) fn ip_offset(p: &Packet) -> Option<usize> {
 
 /// A new packet `len` bytes long, with `from`'s annotations but no header
 /// marks (they pointed into `from`'s buffer).
-pub(super) fn packet_like(from: &Packet, len: usize) -> Packet {
+pub(crate) fn packet_like(from: &Packet, len: usize) -> Packet {
     let mut q = Packet::with_room(DEFAULT_HEADROOM, len, 0);
     let (a, qa) = (from.anno(), q.anno_mut());
     qa.timestamp = a.timestamp;

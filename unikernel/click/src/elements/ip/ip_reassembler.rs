@@ -37,7 +37,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::confparse::Duration;
+use crate::confparse::{Args, Duration};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::error::ConfigError;
 use crate::net::ip;
@@ -49,6 +49,9 @@ use crate::time::Timestamp;
 const DF: u16 = 0x4000;
 /// The largest IP datagram.
 const MAX_DATAGRAM: usize = 65535;
+/// What a datagram discarded for an overlap is charged while its key is
+/// remembered, so a flood of them is bounded like buffered data.
+const POISONED_COST: usize = 64;
 
 /// The `IPReassembler` class.
 pub static CLASS: ElementClass = ElementClass {
@@ -57,42 +60,40 @@ pub static CLASS: ElementClass = ElementClass {
     processing: "h/h",
     phase: 0,
     make: |args, _cx| {
-        let kb = args.keyword_or::<usize>("MAX_MEMORY", 256)?;
-        let timeout = args.keyword_or("TIMEOUT", Duration(Timestamp::new(30, 0)))?;
-        if kb == 0 || timeout.0 .0 <= 0 {
-            return Err(ConfigError::out_of_range(
-                "MAX_MEMORY and TIMEOUT must be positive".to_string(),
-            ));
-        }
         Ok(Box::new(IpReassembler {
-            max_memory: kb.saturating_mul(1024),
-            timeout: timeout.0,
-            pending: Vec::new(),
-            memory: 0,
-            timer_at: None,
-            drops: 0,
-            expired: 0,
+            r: Reassembly::from_args(args, false)?,
         }))
     },
 };
 
+/// A datagram's identity: IPv4 source, destination, ID and protocol, or
+/// IPv6 source, destination and identification; zero-padded.
+pub(crate) type Key = [u8; 36];
+
 /// One datagram being put together.
-struct Datagram {
-    key: [u8; 13],
+pub(crate) struct Datagram {
+    key: Key,
     first_seen: Timestamp,
-    /// The first fragment's IP header, once it came.
-    header: Option<Vec<u8>>,
+    /// The first fragment's header (the part every fragment repeats), once
+    /// it came.
+    pub(crate) header: Option<Vec<u8>>,
     /// Data bytes, by offset; only `have` ranges are meaningful.
-    data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
     /// Sorted, merged byte ranges present.
     have: Vec<(usize, usize)>,
     /// The data length, once the last fragment came.
     end: Option<usize>,
+    /// An overlap discarded it (RFC 5722): its fragments are dropped
+    /// until it expires.
+    poisoned: bool,
 }
 
 impl Datagram {
     /// Bytes charged against `MAX_MEMORY`.
     fn cost(&self) -> usize {
+        if self.poisoned {
+            return POISONED_COST;
+        }
         self.data.len() + self.header.as_ref().map_or(0, Vec::len)
     }
 
@@ -101,8 +102,41 @@ impl Datagram {
     }
 }
 
-/// Reassembles fragments.
-pub struct IpReassembler {
+/// A fragment's fields, checked.
+pub(crate) struct Frag<'a> {
+    /// Its datagram.
+    pub(crate) key: Key,
+    /// The header every fragment repeats, kept from the first fragment.
+    pub(crate) header: &'a [u8],
+    /// A byte of the kept header to change: (offset, value).
+    pub(crate) fixup: Option<(usize, u8)>,
+    /// Its data.
+    pub(crate) data: &'a [u8],
+    /// Where its data starts in the datagram's.
+    pub(crate) start: usize,
+    /// More fragments follow.
+    pub(crate) more: bool,
+}
+
+impl Frag<'_> {
+    fn end(&self) -> usize {
+        self.start + self.data.len()
+    }
+}
+
+/// What became of a fragment.
+pub(crate) enum Taken {
+    /// Bad or overlapping: dropped and counted.
+    Dropped,
+    /// Kept, its datagram incomplete.
+    Held,
+    /// It completed this datagram.
+    Complete(Datagram),
+}
+
+/// Fragments of datagrams being reassembled, in bounded memory, for
+/// IPReassembler and IP6Reassembler.
+pub(crate) struct Reassembly {
     max_memory: usize,
     timeout: Timestamp,
     pending: Vec<Datagram>,
@@ -110,57 +144,48 @@ pub struct IpReassembler {
     timer_at: Option<Timestamp>,
     drops: u64,
     expired: u64,
+    /// An overlap discards its whole datagram (RFC 5722), not only the
+    /// fragment.
+    discard_on_overlap: bool,
 }
 
-/// A fragment's fields, checked.
-struct Frag<'a> {
-    key: [u8; 13],
-    header: &'a [u8],
-    start: usize,
-    end: usize,
-    more: bool,
-}
+impl Reassembly {
+    /// The `MAX_MEMORY` and `TIMEOUT` keywords.
+    pub(crate) fn from_args(
+        args: &mut Args,
+        discard_on_overlap: bool,
+    ) -> Result<Reassembly, ConfigError> {
+        let kb = args.keyword_or::<usize>("MAX_MEMORY", 256)?;
+        let timeout = args.keyword_or("TIMEOUT", Duration(Timestamp::new(30, 0)))?;
+        if kb == 0 || timeout.0 .0 <= 0 {
+            return Err(ConfigError::out_of_range(
+                "MAX_MEMORY and TIMEOUT must be positive".to_string(),
+            ));
+        }
+        Ok(Reassembly {
+            max_memory: kb.saturating_mul(1024),
+            timeout: timeout.0,
+            pending: Vec::new(),
+            memory: 0,
+            timer_at: None,
+            drops: 0,
+            expired: 0,
+            discard_on_overlap,
+        })
+    }
 
-/// Parses the fragment at `h`: `Ok(None)` for an unfragmented packet,
-/// `Err(())` for a malformed one.
-fn parse(h: &[u8]) -> Result<Option<Frag<'_>>, ()> {
-    if h.len() < ip::MIN_HEADER_LEN || h[0] >> 4 != 4 {
-        return Err(());
+    /// Counts a malformed fragment.
+    pub(crate) fn malformed(&mut self) {
+        self.drops += 1;
     }
-    let hlen = ((h[0] & 0x0F) as usize) << 2;
-    let total = ip::get16(h, 2) as usize;
-    if hlen < ip::MIN_HEADER_LEN || total < hlen || total > h.len() {
-        return Err(());
-    }
-    let ff = ip::get16(h, 6);
-    let more = ff & ip::MF != 0;
-    let start = ((ff & ip::OFFMASK) as usize) * 8;
-    if !more && start == 0 {
-        return Ok(None);
-    }
-    let end = start + (total - hlen);
-    if end == start || (more && !(end - start).is_multiple_of(8)) || hlen + end > MAX_DATAGRAM {
-        return Err(());
-    }
-    let mut key = [0u8; 13];
-    key[..8].copy_from_slice(&h[ip::SRC_OFF..ip::SRC_OFF + 8]);
-    key[8..10].copy_from_slice(&h[4..6]);
-    key[10] = h[9];
-    Ok(Some(Frag {
-        key,
-        header: &h[..hlen],
-        start,
-        end,
-        more,
-    }))
-}
 
-impl IpReassembler {
     /// Drops datagram `i`, counting it.
     fn evict(&mut self, i: usize) {
         let d = self.pending.remove(i);
         self.memory -= d.cost();
-        self.expired += 1;
+        if !d.poisoned {
+            self.expired += 1;
+        }
     }
 
     /// Drops datagrams older than the timeout.
@@ -199,19 +224,38 @@ impl IpReassembler {
                     data: Vec::new(),
                     have: Vec::new(),
                     end: None,
+                    poisoned: false,
                 });
                 self.pending.len() - 1
             }
         };
         let d = &mut self.pending[i];
+        if d.poisoned {
+            return Err(());
+        }
+        let f_end = f.end();
         let last_end = d.have.last().map_or(0, |r| r.1);
         let consistent = match (d.end, f.more) {
-            (Some(e), true) => f.end <= e,
-            (Some(e), false) => f.end == e,
+            (Some(e), true) => f_end <= e,
+            (Some(e), false) => f_end == e,
             (None, true) => true,
-            (None, false) => last_end <= f.end,
+            (None, false) => last_end <= f_end,
         };
-        let overlaps = d.have.iter().any(|&(s, e)| f.start < e && s < f.end);
+        let overlaps = d.have.iter().any(|&(s, e)| f.start < e && s < f_end);
+        if overlaps && self.discard_on_overlap {
+            let old = d.cost();
+            *d = Datagram {
+                key: d.key,
+                first_seen: d.first_seen,
+                header: None,
+                data: Vec::new(),
+                have: Vec::new(),
+                end: None,
+                poisoned: true,
+            };
+            self.memory = self.memory - old + d.cost();
+            return Err(());
+        }
         if !consistent || overlaps {
             if d.have.is_empty() {
                 self.pending.remove(i);
@@ -220,16 +264,21 @@ impl IpReassembler {
         }
         let old = d.cost();
         if f.start == 0 {
-            d.header = Some(f.header.to_vec());
+            let mut h = f.header.to_vec();
+            if let Some((at, v)) = f.fixup {
+                h[at] = v;
+            }
+            d.header = Some(h);
         }
         if !f.more {
-            d.end = Some(f.end);
+            d.end = Some(f_end);
         }
-        if d.data.len() < f.end {
-            d.data.resize(f.end, 0);
+        if d.data.len() < f_end {
+            d.data.resize(f_end, 0);
         }
+        d.data[f.start..f_end].copy_from_slice(f.data);
         let pos = d.have.partition_point(|r| r.0 < f.start);
-        d.have.insert(pos, (f.start, f.end));
+        d.have.insert(pos, (f.start, f_end));
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(d.have.len());
         for &(s, e) in &d.have {
             match merged.last_mut() {
@@ -242,99 +291,150 @@ impl IpReassembler {
         Ok(i)
     }
 
-    fn fragment(&mut self, cx: &Ctx, p: Packet) {
+    /// Takes fragment `f`: holds it, completes its datagram with it, or
+    /// drops it.
+    pub(crate) fn take(&mut self, cx: &Ctx, f: &Frag) -> Taken {
         let now = cx.now();
         // The timer reaps too; this catches up when the driver is behind.
         if self.timer_at.is_some_and(|t| now >= t) {
             self.reap(now);
         }
-        let off = super::ip_fragmenter::ip_offset(&p).unwrap_or(usize::MAX);
-        let h = p.data().get(off..).unwrap_or(&[]);
-        let f = match parse(h) {
-            Ok(None) => return cx.push(0, p),
-            Ok(Some(f)) => f,
-            Err(()) => {
-                self.drops += 1;
-                return cx.kill(p);
-            }
+        let Ok(i) = self.add(f, now) else {
+            self.drops += 1;
+            self.arm(cx);
+            return Taken::Dropped;
         };
-        let i = match self.add(&f, now) {
-            Ok(i) => i,
-            Err(()) => {
-                self.drops += 1;
-                return cx.kill(p);
-            }
-        };
-        let data_at = f.start;
-        let data = &h[f.header.len()..f.header.len() + (f.end - f.start)];
-        self.pending[i].data[data_at..data_at + data.len()].copy_from_slice(data);
-        let key = f.key;
         if self.pending[i].complete() {
             let d = self.pending.remove(i);
             self.memory -= d.cost();
-            let q = self.build(&d, &p);
-            cx.kill(p);
-            cx.push(0, q);
-        } else {
-            cx.kill(p);
-            // Make room, oldest first; this datagram last.
-            while self.memory > self.max_memory {
-                let j = (0..self.pending.len())
-                    .filter(|&j| self.pending[j].key != key)
-                    .min_by_key(|&j| self.pending[j].first_seen)
-                    .or_else(|| self.pending.iter().position(|d| d.key == key));
-                match j {
-                    Some(j) => self.evict(j),
-                    None => break,
-                }
-            }
-            self.arm(cx);
+            return Taken::Complete(d);
         }
+        // Make room, oldest first; this datagram last.
+        while self.memory > self.max_memory {
+            let j = (0..self.pending.len())
+                .filter(|&j| self.pending[j].key != f.key)
+                .min_by_key(|&j| self.pending[j].first_seen)
+                .or_else(|| self.pending.iter().position(|d| d.key == f.key));
+            match j {
+                Some(j) => self.evict(j),
+                None => break,
+            }
+        }
+        self.arm(cx);
+        Taken::Held
     }
 
-    /// The whole datagram `d`, with `last`'s annotations.
-    fn build(&self, d: &Datagram, last: &Packet) -> Packet {
-        let hdr = d.header.as_deref().unwrap_or(&[]);
-        let len = hdr.len() + d.data.len();
-        let mut q = super::ip_fragmenter::packet_like(last, len);
-        let b = q.data_mut();
-        b[..hdr.len()].copy_from_slice(hdr);
-        b[hdr.len()..].copy_from_slice(&d.data);
-        ip::put16(b, 2, len as u16);
-        let ff = ip::get16(b, 6) & DF;
-        ip::put16(b, 6, ff);
-        ip::set_checksum(b, hdr.len());
-        q.set_ip_header(0, hdr.len());
-        q
-    }
-}
-
-impl Element for IpReassembler {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        self.fragment(cx, p);
-    }
-
-    fn run_timer(&mut self, cx: &Ctx, _id: u32) {
+    /// The timer: drops expired datagrams.
+    pub(crate) fn run_timer(&mut self, cx: &Ctx) {
         self.timer_at = None;
         self.reap(cx.now());
         self.arm(cx);
     }
 
-    fn handlers(&self) -> &'static [HandlerDecl] {
-        const H: &[HandlerDecl] = &[
-            HandlerDecl::read("drops"),
-            HandlerDecl::read("expired"),
-            HandlerDecl::read("memory"),
-        ];
-        H
-    }
+    /// The handlers both elements have.
+    pub(crate) const HANDLERS: &'static [HandlerDecl] = &[
+        HandlerDecl::read("drops"),
+        HandlerDecl::read("expired"),
+        HandlerDecl::read("memory"),
+    ];
 
-    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+    /// Reads one of [`Reassembly::HANDLERS`].
+    pub(crate) fn read(&self, name: &str) -> String {
         match name {
             "drops" => self.drops.to_string(),
             "expired" => self.expired.to_string(),
             _ => self.memory.to_string(),
         }
+    }
+}
+
+/// Reassembles IPv4 fragments.
+pub struct IpReassembler {
+    r: Reassembly,
+}
+
+/// Parses the fragment at `h`: `Ok(None)` for an unfragmented packet,
+/// `Err(())` for a malformed one.
+fn parse(h: &[u8]) -> Result<Option<Frag<'_>>, ()> {
+    if h.len() < ip::MIN_HEADER_LEN || h[0] >> 4 != 4 {
+        return Err(());
+    }
+    let hlen = ((h[0] & 0x0F) as usize) << 2;
+    let total = ip::get16(h, 2) as usize;
+    if hlen < ip::MIN_HEADER_LEN || total < hlen || total > h.len() {
+        return Err(());
+    }
+    let ff = ip::get16(h, 6);
+    let more = ff & ip::MF != 0;
+    let start = ((ff & ip::OFFMASK) as usize) * 8;
+    if !more && start == 0 {
+        return Ok(None);
+    }
+    let end = start + (total - hlen);
+    if end == start || (more && !(end - start).is_multiple_of(8)) || hlen + end > MAX_DATAGRAM {
+        return Err(());
+    }
+    let mut key = [0u8; 36];
+    key[..8].copy_from_slice(&h[ip::SRC_OFF..ip::SRC_OFF + 8]);
+    key[8..10].copy_from_slice(&h[4..6]);
+    key[10] = h[9];
+    Ok(Some(Frag {
+        key,
+        header: &h[..hlen],
+        fixup: None,
+        data: &h[hlen..total],
+        start,
+        more,
+    }))
+}
+
+/// The whole datagram `d`, with `last`'s annotations.
+fn build(d: &Datagram, last: &Packet) -> Packet {
+    let hdr = d.header.as_deref().unwrap_or(&[]);
+    let len = hdr.len() + d.data.len();
+    let mut q = super::ip_fragmenter::packet_like(last, len);
+    let b = q.data_mut();
+    b[..hdr.len()].copy_from_slice(hdr);
+    b[hdr.len()..].copy_from_slice(&d.data);
+    ip::put16(b, 2, len as u16);
+    let ff = ip::get16(b, 6) & DF;
+    ip::put16(b, 6, ff);
+    ip::set_checksum(b, hdr.len());
+    q.set_ip_header(0, hdr.len());
+    q
+}
+
+impl Element for IpReassembler {
+    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
+        let off = super::ip_fragmenter::ip_offset(&p).unwrap_or(usize::MAX);
+        let h = p.data().get(off..).unwrap_or(&[]);
+        match parse(h) {
+            Ok(None) => cx.push(0, p),
+            Err(()) => {
+                self.r.malformed();
+                cx.kill(p);
+            }
+            Ok(Some(f)) => match self.r.take(cx, &f) {
+                Taken::Complete(d) => {
+                    let q = build(&d, &p);
+                    cx.kill(p);
+                    cx.push(0, q);
+                }
+                Taken::Held | Taken::Dropped => cx.kill(p),
+            },
+        }
+    }
+
+    fn run_timer(&mut self, cx: &Ctx, _id: u32) {
+        self.r.run_timer(cx);
+    }
+
+    fn handlers(&self) -> &'static [HandlerDecl] {
+        Reassembly::HANDLERS
+    }
+
+    fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
+        self.r.read(name)
     }
 }
 

@@ -15,7 +15,8 @@
 //! extension-header chain runs past the packet ("truncated extension
 //! header") or is longer than 8 headers or has a hop-by-hop header after
 //! the first ("bad extension header chain"). Bad packets leave on output
-//! 1, or are dropped if output 1 is not connected.
+//! 1, or are dropped if output 1 is not connected; the first is logged
+//! (`IP6 header check failed`, as Click does).
 //!
 //! A good packet gets its IPv6 header annotation and a transport header
 //! annotation at the transport header after the extension headers (for a
@@ -131,6 +132,10 @@ impl CheckIp6Header {
         match self.check(&mut p) {
             Ok(()) => Some(p),
             Err(r) => {
+                // Click says so once, unprefixed.
+                if self.drops.iter().all(|&d| d == 0) {
+                    cx.host().log("IP6 header check failed");
+                }
                 self.drops[r] += 1;
                 cx.push(1, p);
                 None

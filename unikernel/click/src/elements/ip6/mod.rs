@@ -1,6 +1,6 @@
 //! IPv6 elements: header checks and updates, routing, neighbour
-//! discovery, ICMPv6 errors and echo replies, stateless IPv4/IPv6
-//! translation.
+//! discovery, ICMPv6 errors and echo replies, fragment reassembly,
+//! stateless IPv4/IPv6 translation.
 
 use crate::element::ElementClass;
 use crate::net::ip6;
@@ -16,6 +16,7 @@ pub mod ip6_mirror;
 pub mod ip6_nd_advertiser;
 pub mod ip6_nd_solicitor;
 pub mod ip6_print;
+pub mod ip6_reassembler;
 pub mod lookup_ip6_route;
 pub mod mark_ip6_header;
 pub mod nd;
@@ -34,6 +35,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip6_nd_advertiser::CLASS,
     &ip6_nd_solicitor::CLASS,
     &ip6_print::CLASS,
+    &ip6_reassembler::CLASS,
     &lookup_ip6_route::CLASS,
     &mark_ip6_header::CLASS,
     &protocol_translator::CLASS46,

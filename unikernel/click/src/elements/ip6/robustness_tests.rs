@@ -94,6 +94,8 @@ fn random_ip6_packets_never_panic() {
             2,
         ),
         ("ProtocolTranslator46", "", 1, 1),
+        ("IP6Reassembler", "", 1, 1),
+        ("IP6Reassembler", "MAX_MEMORY 1, TIMEOUT 1ms", 1, 1),
     ];
     let mut rng = Rng(0x0DDB_1A5E_5BAD_5EED);
     for &(class, cfg, nin, nout) in cases {
