@@ -162,6 +162,7 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
     let mut polled_only = false;
+    let mut store_irq = None;
     let (consoles, others): (Vec<_>, Vec<_>) =
         drivers::virtio::discover(cmdline, ioapic::has_secondary())
             .into_iter()
@@ -194,6 +195,9 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
         let routed = dev
             .gsi
             .is_some_and(|gsi| ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id));
+        if ok && routed && dev.device_type == DeviceType::Console {
+            store_irq = dev.gsi.map(|gsi| idt::IRQ_BASE + gsi as u8);
+        }
         if ok && !routed {
             polled_only = true;
             crate::kprintln!(
@@ -214,6 +218,7 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
         nics,
         store,
         serial_irq,
+        store_irq,
         polled_only,
     }
 }

@@ -115,6 +115,12 @@ impl Router for Middlebox {
             .and_then(|s| s.next_deadline(&self.app, &self.busy, now));
         [router, session].into_iter().flatten().min()
     }
+
+    fn frames(&self) -> (u64, u64, u64) {
+        self.app.stats.iter().fold((0, 0, 0), |(r, t, d), s| {
+            (r + s.rx_packets, t + s.tx_packets, d + s.drops)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -106,7 +106,11 @@ impl ClickRouter {
             crate::kprintln!("mb: the router stopped; frames are dropped until a new config");
             self.stopped_logged = true;
         }
-        for nic in 0..io.nic_count().min(stats.len()) {
+        // While a device's send ring is full and frames wait for it, take
+        // no more in: they stay in the receive rings, and the host's side
+        // holds the rest, instead of the graph dropping them.
+        let receiving = if self.tx_blocked { 0 } else { io.nic_count() };
+        for nic in 0..receiving.min(stats.len()) {
             let bound = if stopped {
                 None
             } else {
@@ -179,15 +183,16 @@ impl ClickRouter {
                     return;
                 };
                 st.drops += td.take_new_drops();
-                let mut room = io.tx_room(nic);
-                while room > 0 {
+                // One device notification for the lot: the last send's.
+                let mut left = io.tx_room(nic).min(td.pending());
+                while left > 0 {
                     let Some(p) = td.next_packet() else { break };
                     let len = p.len();
-                    match io.send(nic, Frame::from_packet(p)) {
+                    match io.send_deferred(nic, Frame::from_packet(p), left == 1) {
                         Ok(()) => {
                             st.tx_packets += 1;
                             st.tx_bytes += len as u64;
-                            room -= 1;
+                            left -= 1;
                             work = true;
                         }
                         Err(frame) => {

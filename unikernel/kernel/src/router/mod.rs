@@ -29,6 +29,11 @@ pub trait Router {
     fn next_deadline(&self) -> Option<u64> {
         None
     }
+
+    /// Frames received, sent and dropped on all NICs since boot.
+    fn frames(&self) -> (u64, u64, u64) {
+        (0, 0, 0)
+    }
 }
 
 /// The devices and clock lent to [`Router::poll`].
@@ -73,6 +78,15 @@ impl<'a> Io<'a> {
     pub fn send(&mut self, nic: usize, frame: Frame) -> Result<(), Frame> {
         match self.nics.nic(nic) {
             Some(n) => n.send(frame),
+            None => Err(frame),
+        }
+    }
+
+    /// Sends one frame on `nic`, notifying the device only if `last` (see
+    /// [`Nic::send_deferred`]).
+    pub fn send_deferred(&mut self, nic: usize, frame: Frame, last: bool) -> Result<(), Frame> {
+        match self.nics.nic(nic) {
+            Some(n) => n.send_deferred(frame, last),
             None => Err(frame),
         }
     }

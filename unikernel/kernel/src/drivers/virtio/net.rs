@@ -47,6 +47,9 @@ pub struct VirtioNet {
     drops: u64,
     /// Receive buffers in the ring.
     posted: usize,
+    /// Frames to post to the receive ring at the end of a `recv` (one
+    /// notification for the lot; capacity for a full ring, never grows).
+    reposts: Vec<Frame>,
 }
 
 /// Why a device could not be brought up.
@@ -74,6 +77,7 @@ impl VirtioNet {
             tx_in_flight: 0,
             drops: 0,
             posted: 0,
+            reposts: Vec::with_capacity(QUEUE),
         };
         nic.dev.disable_interrupts();
         nic.top_up(BOOT_FILL);
@@ -108,6 +112,18 @@ impl VirtioNet {
             Some(frame) => self.post(frame),
             None => false,
         }
+    }
+
+    /// Posts the frames in `self.reposts` to receive into, with one kick.
+    fn post_reposts(&mut self) {
+        let mut frames = core::mem::take(&mut self.reposts);
+        let n = frames.len();
+        for (i, frame) in frames.drain(..).enumerate() {
+            super::transport::defer_notify(i + 1 < n);
+            self.post(frame);
+        }
+        super::transport::defer_notify(false);
+        self.reposts = frames;
     }
 
     /// Posts `frame`'s buffer to receive into; false when the ring is full.
@@ -176,7 +192,7 @@ impl Nic for VirtioNet {
             let Ok((_, len)) = done else {
                 // A malformed completion: the buffer goes back to the ring.
                 self.drops += 1;
-                self.post(frame);
+                self.reposts.push(frame);
                 continue;
             };
             // The frame goes up only if a replacement can be posted; out
@@ -184,7 +200,7 @@ impl Nic for VirtioNet {
             // never runs dry.
             match POOL.take() {
                 Some(fresh) => {
-                    self.post(fresh);
+                    self.reposts.push(fresh);
                     if frame.set_window(HEADROOM, len) {
                         out.push(frame);
                         n += 1;
@@ -195,9 +211,12 @@ impl Nic for VirtioNet {
                 }
                 None => {
                     self.drops += 1;
-                    self.post(frame);
+                    self.reposts.push(frame);
                 }
             }
+        }
+        if !self.reposts.is_empty() {
+            self.post_reposts();
         }
         n
     }
@@ -207,7 +226,13 @@ impl Nic for VirtioNet {
     }
 
     fn send(&mut self, frame: Frame) -> Result<(), Frame> {
-        self.reclaim();
+        self.send_deferred(frame, true)
+    }
+
+    fn send_deferred(&mut self, frame: Frame, last: bool) -> Result<(), Frame> {
+        if self.tx_in_flight == QUEUE {
+            self.reclaim();
+        }
         // The virtio-net header goes in front of the data: a frame without
         // room for it (rare: the engine keeps headroom) is copied.
         let mut frame = if frame.headroom() >= self.hdr {
@@ -232,8 +257,11 @@ impl Nic for VirtioNet {
         let _ = self
             .dev
             .fill_buffer_header(&mut frame.buffer_mut()[start..head]);
+        super::transport::defer_notify(!last);
         // SAFETY: the frame is parked in `self.tx` until its token completes.
-        match unsafe { self.dev.transmit_begin(&frame.buffer()[start..head + len]) } {
+        let begun = unsafe { self.dev.transmit_begin(&frame.buffer()[start..head + len]) };
+        super::transport::defer_notify(false);
+        match begun {
             Ok(token) => {
                 if let Some(slot) = self.tx.get_mut(usize::from(token)) {
                     *slot = Some(InFlight {
