@@ -7,6 +7,7 @@ pub mod hal;
 pub mod mmio;
 pub mod net;
 pub mod pci;
+pub mod ring;
 pub mod transport;
 
 use alloc::format;
