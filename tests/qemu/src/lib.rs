@@ -131,6 +131,8 @@ pub struct VmConfig {
     pub tsc_khz: bool,
     /// More QEMU arguments, appended last.
     pub extra: Vec<String>,
+    /// More properties for each NIC's `-device` (e.g. `,ioeventfd=off`).
+    pub nic_props: String,
     /// Keep a pipe to the guest's serial input ([`Vm::serial_write`])
     /// instead of none.
     pub serial_input: bool,
@@ -151,6 +153,7 @@ impl VmConfig {
             icount_throttle: None,
             tsc_khz: true,
             extra: Vec::new(),
+            nic_props: String::new(),
             serial_input: false,
         }
     }
@@ -235,7 +238,11 @@ impl VmConfig {
                 t.display()
             ));
             a.push("-device".into());
-            a.push(format!("{net},netdev=n{i},mac={}", mac(i)));
+            a.push(format!(
+                "{net},netdev=n{i},mac={}{}",
+                mac(i),
+                self.nic_props
+            ));
         }
         if let Some(sock) = &self.store {
             a.push("-device".into());

@@ -169,16 +169,22 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
             .partition(|d| d.device_type == DeviceType::Console);
     for dev in consoles.into_iter().chain(others) {
         let ok = match dev.device_type {
-            DeviceType::Network => match VirtioNet::new(dev.transport) {
-                Ok(nic) => {
-                    nics.push(Box::new(nic));
-                    true
+            DeviceType::Network => {
+                match VirtioNet::new(
+                    dev.transport,
+                    dev.gsi.map(|gsi| idt::IRQ_BASE + gsi as u8),
+                    dev.doorbell,
+                ) {
+                    Ok(nic) => {
+                        nics.push(Box::new(nic));
+                        true
+                    }
+                    Err(e) => {
+                        crate::kprintln!("mb: virtio-net at {}: {}", dev.location, e.0);
+                        false
+                    }
                 }
-                Err(e) => {
-                    crate::kprintln!("mb: virtio-net at {}: {}", dev.location, e.0);
-                    false
-                }
-            },
+            }
             DeviceType::Console if store.is_none() => match VirtioConsole::new(dev.transport) {
                 Ok(mut c) => {
                     mb.hello(&mut c);

@@ -239,7 +239,7 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) -> bool {
             (a, b) => a.or(b),
         };
         if let Some(d) = deadline {
-            apic::arm_timer_tsc(time::deadline_tsc(d));
+            apic::ensure_timer_tsc(time::deadline_tsc(d));
         }
         stats.halts += 1;
         cpu::wait_for_interrupt();

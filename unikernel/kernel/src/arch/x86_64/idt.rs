@@ -132,6 +132,14 @@ pub fn pending() -> u64 {
     PENDING.load(Ordering::Relaxed)
 }
 
+/// Interrupts taken since boot on `vector` (0x30..0x70; 0 for others).
+pub fn taken(vector: u8) -> u64 {
+    vector
+        .checked_sub(0x30)
+        .and_then(|i| TAKEN.get(usize::from(i)))
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
 /// Interrupts taken since boot on vectors 0x30..0x70 outside `skip` (a
 /// set relative to 0x30, like [`take_pending`]'s).
 pub fn taken_except(skip: u64) -> u64 {

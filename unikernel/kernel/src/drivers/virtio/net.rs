@@ -10,7 +10,9 @@ use alloc::vec::Vec;
 
 use virtio_drivers::transport::{DeviceStatus, SomeTransport, Transport};
 
+use super::pci::Doorbell;
 use super::ring::{Ring, SIZE};
+use crate::arch::x86_64::idt;
 use crate::mainloop::Wakeup;
 use crate::net::frame::{BUF_SIZE, HEADROOM, POOL};
 use crate::net::{Frame, Nic};
@@ -49,6 +51,11 @@ pub struct VirtioNet {
     /// Frames dropped in the driver (no memory for a replacement buffer,
     /// malformed completions) since the router last asked.
     drops: u64,
+    /// The interrupt vector, if routed, and its count when last acknowledged.
+    irq: Option<(u8, u64)>,
+    /// The receive and send queues' doorbell addresses (PCI), written
+    /// directly instead of through the transport.
+    doorbells: Option<[usize; 2]>,
 }
 
 /// Why a device could not be brought up.
@@ -56,9 +63,14 @@ pub struct VirtioNet {
 pub struct InitError(pub &'static str);
 
 impl VirtioNet {
-    /// Initializes the device behind `transport` (MMIO or PCI) and posts
-    /// its first receive buffers.
-    pub fn new(mut t: SomeTransport<'static>) -> Result<VirtioNet, InitError> {
+    /// Initializes the device behind `transport` (MMIO or PCI), which
+    /// interrupts on `vector` if it has one and rings `doorbell` if known,
+    /// and posts its first receive buffers.
+    pub fn new(
+        mut t: SomeTransport<'static>,
+        vector: Option<u8>,
+        doorbell: Option<Doorbell>,
+    ) -> Result<VirtioNet, InitError> {
         // Feature negotiation (virtio 1.2, 3.1.1): no offloads, no event
         // indices, no indirect descriptors.
         t.set_status(DeviceStatus::empty());
@@ -73,6 +85,7 @@ impl VirtioNet {
             .map_err(|_| InitError("virtio-net MAC"))?;
         let rx = Ring::new(&mut t, QUEUE_RX).map_err(|e| InitError(e.0))?;
         let tx = Ring::new(&mut t, QUEUE_TX).map_err(|e| InitError(e.0))?;
+        let doorbells = doorbell.map(|d| [d.for_queue(QUEUE_RX), d.for_queue(QUEUE_TX)]);
         t.set_status(
             DeviceStatus::ACKNOWLEDGE
                 | DeviceStatus::DRIVER
@@ -91,6 +104,10 @@ impl VirtioNet {
             tx_slots: (0..SIZE).map(|_| None).collect(),
             tx_free: (0..SIZE as u16).rev().collect(),
             drops: 0,
+            // A count never seen: the first arm acknowledges whatever the
+            // device raised before its line was routed.
+            irq: vector.map(|v| (v, u64::MAX)),
+            doorbells,
         };
         nic.rx.interrupts(false);
         nic.tx.interrupts(false);
@@ -107,10 +124,22 @@ impl VirtioNet {
         self.rx_slots[usize::from(id)] = Some(frame);
     }
 
+    /// Tells the device about new buffers on `queue`.
+    fn notify(&mut self, queue: u16) {
+        match self.doorbells {
+            // SAFETY: the queue's doorbell in the device's notification
+            // structure; writing the queue index there is the kick.
+            Some(d) => unsafe {
+                core::ptr::write_volatile(d[usize::from(queue)] as *mut u16, queue)
+            },
+            None => self.transport.notify(queue),
+        }
+    }
+
     /// Publishes offered receive buffers, notifying the device if it asks.
     fn publish_rx(&mut self) {
         if self.rx.publish() {
-            self.transport.notify(QUEUE_RX);
+            self.notify(QUEUE_RX);
         }
     }
 
@@ -142,7 +171,7 @@ impl VirtioNet {
     /// Publishes queued sends, notifying the device if it asks.
     fn publish_tx(&mut self) {
         if self.tx.publish() {
-            self.transport.notify(QUEUE_TX);
+            self.notify(QUEUE_TX);
         }
     }
 }
@@ -264,7 +293,18 @@ impl Wakeup for VirtioNet {
         self.rx.interrupts(true);
         // Clearing the status drops the line, so the next completion is a
         // fresh edge; a completion that raced in shows in the used ring.
-        self.transport.ack_interrupt();
+        // The status is only ever set with an interrupt, so reading it
+        // (an exit) is needed only after one came on this line.
+        let fired = match &mut self.irq {
+            Some((vector, seen)) => {
+                let now = idt::taken(*vector);
+                core::mem::replace(seen, now) != now
+            }
+            None => true,
+        };
+        if fired {
+            self.transport.ack_interrupt();
+        }
         self.rx.pending()
     }
 
