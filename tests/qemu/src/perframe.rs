@@ -18,8 +18,9 @@ pub struct Perf {
     /// TSC ticks awake since boot (instructions under `-icount shift=0`
     /// with a 1 GHz TSC).
     pub busy_tsc: u64,
-    /// The part of `busy_tsc` spent spinning before halts.
-    pub spin_tsc: u64,
+    /// The part of `busy_tsc` in loop rounds that found no work (polls of
+    /// empty rings, the spin and the arming before halts).
+    pub idle_tsc: u64,
     /// Halts since boot.
     pub halts: u64,
     /// Interrupts taken other than serial input and the store channel's.
@@ -36,7 +37,7 @@ pub struct Perf {
 pub const PERF_PREFIX: &str = "mb: perf ";
 
 impl Perf {
-    /// Parses a `mb: perf busy_tsc=.. spin_tsc=.. halts=.. irqs=.. rx=.. tx=.. drops=..` line.
+    /// Parses a `mb: perf busy_tsc=.. idle_tsc=.. halts=.. irqs=.. rx=.. tx=.. drops=..` line.
     pub fn parse(line: &str) -> Option<Perf> {
         let rest = line.split(PERF_PREFIX).nth(1)?;
         let get = |name: &str| -> Option<u64> {
@@ -46,7 +47,7 @@ impl Perf {
         };
         Some(Perf {
             busy_tsc: get("busy_tsc")?,
-            spin_tsc: get("spin_tsc")?,
+            idle_tsc: get("idle_tsc")?,
             halts: get("halts")?,
             irqs: get("irqs")?,
             rx: get("rx")?,
@@ -59,7 +60,7 @@ impl Perf {
     pub fn since(&self, earlier: &Perf) -> Perf {
         Perf {
             busy_tsc: self.busy_tsc - earlier.busy_tsc,
-            spin_tsc: self.spin_tsc - earlier.spin_tsc,
+            idle_tsc: self.idle_tsc - earlier.idle_tsc,
             halts: self.halts - earlier.halts,
             irqs: self.irqs - earlier.irqs,
             rx: self.rx - earlier.rx,
@@ -195,10 +196,10 @@ mod tests {
 
     #[test]
     fn parses_the_perf_line() {
-        let p = Perf::parse("mb: perf busy_tsc=10 spin_tsc=2 halts=3 irqs=4 rx=5 tx=6 drops=7")
+        let p = Perf::parse("mb: perf busy_tsc=10 idle_tsc=2 halts=3 irqs=4 rx=5 tx=6 drops=7")
             .unwrap();
         assert_eq!(
-            (p.busy_tsc, p.spin_tsc, p.halts, p.irqs, p.rx, p.tx, p.drops),
+            (p.busy_tsc, p.idle_tsc, p.halts, p.irqs, p.rx, p.tx, p.drops),
             (10, 2, 3, 4, 5, 6, 7)
         );
         let q = Perf { tx: 16, ..p };
@@ -214,7 +215,7 @@ mod tests {
         t += &op(false, "0xc", 0xfeb02c08, 3, "virtio-mmio");
         t += &op(true, "0xa", 0xfeb02e50, 0, "virtio-mmio");
         t += &text("mb: ready boot_us=1 nics=1\n");
-        t += &text("mb: perf busy_tsc=1 spin_tsc=0 halts=0 irqs=0 rx=0 tx=0 drops=0\n");
+        t += &text("mb: perf busy_tsc=1 idle_tsc=0 halts=0 irqs=0 rx=0 tx=0 drops=0\n");
         t += &op(true, "0xa", 0xfeb02e50, 1, "virtio-mmio");
         t += &op(true, "0xc", 0xfeb02c50, 1, "virtio-mmio");
         t += &op(true, "0xd", 0xfee000b0, 0, "apic-msi");
@@ -231,7 +232,7 @@ mod tests {
         t += &op(true, "0x12", 0x60, 0, "i8042-data");
         t += &op(true, "0xd", 0xfee00000, 0x6d, "apic-msi").replace("cpu 0", "cpu -1");
         assert_eq!(WindowAccesses::between_markers(&t), None, "no end marker");
-        t += &text("mb: perf busy_tsc=9 spin_tsc=0 halts=0 irqs=0 rx=0 tx=0 drops=0\n");
+        t += &text("mb: perf busy_tsc=9 idle_tsc=0 halts=0 irqs=0 rx=0 tx=0 drops=0\n");
         t += &op(true, "0xa", 0xfeb02e50, 1, "virtio-mmio");
         let a = WindowAccesses::between_markers(&t).unwrap();
         assert_eq!(

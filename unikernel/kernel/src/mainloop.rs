@@ -66,9 +66,10 @@ pub struct Stats {
     /// TSC ticks spent awake (from each wake-up to the next halt); under
     /// `-icount shift=0` with a 1 GHz TSC, guest instructions.
     pub busy_tsc: u64,
-    /// The part of `busy_tsc` spent spinning after the last work before
-    /// a halt ([`SPIN_NS`]).
-    pub spin_tsc: u64,
+    /// The part of `busy_tsc` spent in loop rounds that found no work:
+    /// polls of empty rings, the spin before a halt ([`SPIN_NS`]) and
+    /// arming the devices for it.
+    pub idle_tsc: u64,
 }
 
 /// The serial command that prints [`perf_line`] (a diagnostic, and the
@@ -145,9 +146,9 @@ fn perf_line(router: &dyn Router, dev: &Devices, stats: &Stats) {
         .fold(0u64, |m, v| m | 1 << (v - 0x30));
     let (rx, tx, drops) = router.frames();
     crate::kprintln!(
-        "mb: perf busy_tsc={} spin_tsc={} halts={} irqs={} rx={} tx={} drops={}",
+        "mb: perf busy_tsc={} idle_tsc={} halts={} irqs={} rx={} tx={} drops={}",
         stats.busy_tsc,
-        stats.spin_tsc,
+        stats.idle_tsc,
         stats.halts,
         idt::taken_except(skip),
         rx,
@@ -175,9 +176,17 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
     let mut boot = BootWait::default();
     let mut last_work = time::now_ns();
     let mut awake_since = cpu::rdtsc();
-    let mut last_work_tsc = awake_since;
+    // When this loop round started, and whether the last one found no work.
+    let mut round_start = awake_since;
+    let mut idle_round = false;
     let serial_bit = dev.serial_irq.map_or(0, |v| 1u64 << (v - 0x30));
     loop {
+        let t = cpu::rdtsc();
+        if idle_round {
+            stats.idle_tsc += t.saturating_sub(round_start);
+        }
+        round_start = t;
+        idle_round = false;
         if idt::pending() & serial_bit != 0 {
             idt::take_pending();
             serial_input(router, &dev, &mut stats, &mut awake_since);
@@ -196,21 +205,27 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
         boot.polled(now, worked);
         if worked {
             last_work = now;
-            last_work_tsc = cpu::rdtsc();
             continue;
         }
+        idle_round = true;
         let deadline = router.next_deadline();
         if deadline.is_some_and(|d| d <= now) || now.saturating_sub(last_work) < SPIN_NS {
             core::hint::spin_loop();
             continue;
         }
-        let halt_tsc = cpu::rdtsc();
-        stats.busy_tsc += halt_tsc.saturating_sub(awake_since);
-        stats.spin_tsc += halt_tsc.saturating_sub(last_work_tsc.max(awake_since));
-        let input = sleep(&mut dev, deadline, &mut stats);
-        awake_since = cpu::rdtsc();
-        last_work_tsc = awake_since;
-        last_work = time::now_ns();
+        let (input, halted) = sleep(
+            &mut dev,
+            deadline,
+            &mut stats,
+            &mut awake_since,
+            round_start,
+        );
+        if halted {
+            // `sleep` accounted this round; the wake-up belongs to the next.
+            idle_round = false;
+            round_start = awake_since;
+            last_work = time::now_ns();
+        }
         if input {
             serial_input(router, &dev, &mut stats, &mut awake_since);
         }
@@ -218,8 +233,16 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
 }
 
 /// Arms the devices and halts until an interrupt (unless work is already
-/// pending); true if serial input arrived.
-fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) -> bool {
+/// pending), accounting the awake time of the round that started at
+/// `round_start`; returns whether serial input arrived and whether it
+/// halted.
+fn sleep(
+    dev: &mut Devices,
+    deadline: Option<u64>,
+    stats: &mut Stats,
+    awake_since: &mut u64,
+    round_start: u64,
+) -> (bool, bool) {
     if !crate::boot::stack_intact() {
         panic!("kernel stack overflowed into .bss");
     }
@@ -242,7 +265,11 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) -> bool {
             apic::ensure_timer_tsc(time::deadline_tsc(d));
         }
         stats.halts += 1;
+        let t = cpu::rdtsc();
+        stats.busy_tsc += t.saturating_sub(*awake_since);
+        stats.idle_tsc += t.saturating_sub(round_start);
         cpu::wait_for_interrupt();
+        *awake_since = cpu::rdtsc();
     }
     for nic in dev.nics.iter_mut() {
         nic.disarm();
@@ -251,6 +278,8 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) -> bool {
         store.disarm();
     }
     let fired = idt::take_pending();
-    dev.serial_irq
-        .is_some_and(|v| fired & (1 << (v - 0x30)) != 0)
+    let input = dev
+        .serial_irq
+        .is_some_and(|v| fired & (1 << (v - 0x30)) != 0);
+    (input, !pending)
 }

@@ -22,6 +22,8 @@ use super::Io;
 use crate::net::frame::{FramePool, BUF_SIZE, POOL};
 use crate::net::Frame;
 
+/// Frames the send scratch holds without growing: a full virtio ring.
+const TX_SCRATCH: usize = 256;
 /// How soon to retry when a device's send ring was full.
 const TX_RETRY_NS: u64 = 50_000;
 /// Spare frames per NIC the devices' pool is topped up to from the
@@ -38,6 +40,8 @@ pub struct ClickRouter {
     tx: Vec<(usize, usize)>,
     /// Scratch for received frames (reused, never grows past a batch).
     frames: Vec<Frame>,
+    /// Scratch for frames on their way to a device (reused).
+    outgoing: Vec<Frame>,
     tx_blocked: bool,
     stopped_logged: bool,
     /// The devices' frame pool (the drivers' [`POOL`]; tests lend their own).
@@ -64,6 +68,7 @@ impl ClickRouter {
             rx,
             tx,
             frames: Vec::with_capacity(BATCH_MAX),
+            outgoing: Vec::with_capacity(TX_SCRATCH),
             tx_blocked: false,
             stopped_logged: false,
             pool: &POOL,
@@ -174,6 +179,7 @@ impl ClickRouter {
     fn transmit(&mut self, io: &mut Io<'_>, stats: &mut [NicCounters]) -> bool {
         let mut work = false;
         let mut blocked = false;
+        let outgoing = &mut self.outgoing;
         for &(eid, nic) in &self.tx {
             let Some(st) = stats.get_mut(nic) else {
                 continue;
@@ -183,23 +189,25 @@ impl ClickRouter {
                     return;
                 };
                 st.drops += td.take_new_drops();
-                // One device notification for the lot: the last send's.
-                let mut left = io.tx_room(nic).min(td.pending());
-                while left > 0 {
+                // What the ring takes goes in one call (one device
+                // notification for the lot); the rest goes back, in order.
+                let room = io.tx_room(nic).min(td.pending());
+                outgoing.clear();
+                let mut bytes = 0;
+                while outgoing.len() < room {
                     let Some(p) = td.next_packet() else { break };
-                    let len = p.len();
-                    match io.send_deferred(nic, Frame::from_packet(p), left == 1) {
-                        Ok(()) => {
-                            st.tx_packets += 1;
-                            st.tx_bytes += len as u64;
-                            left -= 1;
-                            work = true;
-                        }
-                        Err(frame) => {
-                            td.unsend(frame.into_packet());
-                            break;
-                        }
+                    bytes += p.len() as u64;
+                    outgoing.push(Frame::from_packet(p));
+                }
+                if !outgoing.is_empty() {
+                    let sent = io.send_batch(nic, outgoing);
+                    for f in outgoing.drain(..).rev() {
+                        bytes -= f.len() as u64;
+                        td.unsend(f.into_packet());
                     }
+                    st.tx_packets += sent as u64;
+                    st.tx_bytes += bytes;
+                    work |= sent > 0;
                 }
                 blocked |= td.pending() > 0;
             });

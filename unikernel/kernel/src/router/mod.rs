@@ -82,15 +82,6 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Sends one frame on `nic`, notifying the device only if `last` (see
-    /// [`Nic::send_deferred`]).
-    pub fn send_deferred(&mut self, nic: usize, frame: Frame, last: bool) -> Result<(), Frame> {
-        match self.nics.nic(nic) {
-            Some(n) => n.send_deferred(frame, last),
-            None => Err(frame),
-        }
-    }
-
     /// Sends frames from the front of `frames` on `nic` while the ring has
     /// room; returns how many went (the rest stay, in order).
     pub fn send_batch(&mut self, nic: usize, frames: &mut Vec<Frame>) -> usize {
