@@ -331,7 +331,8 @@ enum Drive {
 
 /// The guest's `mb: perf` line, asked for on its serial console.
 fn perf_marker(vm: &mut Vm) -> Option<Perf> {
-    vm.serial_write(b"p");
+    // Ctrl-P: the guest's command for its perf line.
+    vm.serial_write(b"\x10");
     let line = vm.try_wait_for(PERF_PREFIX, Duration::from_secs(60))?;
     Perf::parse(&line)
 }

@@ -1,5 +1,5 @@
 //! Per-frame figures of a guest's packet path: the guest's own counters at
-//! two instants (its `mb: perf` line, printed when the host types `p` on
+//! two instants (its `mb: perf` line, printed when the host types Ctrl-P on
 //! its serial console) and the device accesses QEMU traced between them
 //! (`memory_region_ops_read`/`_write`, see [`crate::accesses`]).
 //!

@@ -73,8 +73,9 @@ pub struct Stats {
 }
 
 /// The serial command that prints [`perf_line`] (a diagnostic, and the
-/// markers the per-frame benchmark reads figures and QEMU's trace between).
-const PERF_COMMAND: u8 = b'p';
+/// markers the per-frame benchmark reads figures and QEMU's trace
+/// between): Ctrl-P, which no text typed on the console contains.
+const PERF_COMMAND: u8 = 0x10;
 
 impl NicSet for Vec<Box<dyn LoopNic>> {
     fn count(&self) -> usize {
