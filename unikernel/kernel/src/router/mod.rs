@@ -73,15 +73,6 @@ impl<'a> Io<'a> {
         self.nics.nic(nic).map_or(0, |n| n.recv(out, max))
     }
 
-    /// Sends one frame on `nic`; gives it back if the ring is full or the
-    /// NIC does not exist.
-    pub fn send(&mut self, nic: usize, frame: Frame) -> Result<(), Frame> {
-        match self.nics.nic(nic) {
-            Some(n) => n.send(frame),
-            None => Err(frame),
-        }
-    }
-
     /// Sends frames from the front of `frames` on `nic` while the ring has
     /// room; returns how many went (the rest stay, in order).
     pub fn send_batch(&mut self, nic: usize, frames: &mut Vec<Frame>) -> usize {
