@@ -98,16 +98,20 @@ impl Router for Middlebox {
             crate::kprintln!("mb: the heap ran out; its emergency reserve carried on and is back");
         }
         let t0 = io.now_ns();
-        // Packets first, for a few rounds while they flow, as Click's
-        // driver runs many task rounds between other duties: the store
-        // session, the counters and the loop's own checks are paid once
-        // per up to PACKET_ROUNDS bursts.
+        // Packets first, for more rounds while full bursts come in, as
+        // Click's driver runs many task rounds between other duties: the
+        // store session, the counters and the loop's own checks are paid
+        // once per up to PACKET_ROUNDS bursts under load, and a lone frame
+        // costs one round.
         let mut moved = false;
         for _ in 0..PACKET_ROUNDS {
             if !self.app.poll(io) {
                 break;
             }
             moved = true;
+            if !self.app.took_full_burst() {
+                break;
+            }
         }
         if moved {
             self.busy.add(time::now_ns().saturating_sub(t0));

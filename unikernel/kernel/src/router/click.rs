@@ -43,6 +43,9 @@ pub struct ClickRouter {
     /// Scratch for frames on their way to a device (reused).
     outgoing: Vec<Frame>,
     tx_blocked: bool,
+    /// Some NIC filled a whole receive burst in the last poll (more frames
+    /// are likely waiting).
+    full_burst: bool,
     stopped_logged: bool,
     /// The devices' frame pool (the drivers' [`POOL`]; tests lend their own).
     pool: &'static FramePool,
@@ -70,6 +73,7 @@ impl ClickRouter {
             frames: Vec::with_capacity(BATCH_MAX),
             outgoing: Vec::with_capacity(TX_SCRATCH),
             tx_blocked: false,
+            full_burst: false,
             stopped_logged: false,
             pool: &POOL,
         })
@@ -115,6 +119,7 @@ impl ClickRouter {
         // no more in: they stay in the receive rings, and the host's side
         // holds the rest, instead of the graph dropping them.
         let receiving = if self.tx_blocked { 0 } else { io.nic_count() };
+        self.full_burst = false;
         for nic in 0..receiving.min(stats.len()) {
             let bound = if stopped {
                 None
@@ -173,6 +178,7 @@ impl ClickRouter {
                 });
             }
         }
+        self.full_burst |= left == 0;
         work
     }
 
@@ -214,6 +220,12 @@ impl ClickRouter {
         }
         self.tx_blocked = blocked;
         work
+    }
+
+    /// Whether the last poll took a whole receive burst from some NIC, so
+    /// another round is likely to find frames at once.
+    pub fn took_full_burst(&self) -> bool {
+        self.full_burst
     }
 
     /// When the loop must poll again without I/O: the next timer, or soon
