@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mb_tests_qemu::accesses::{trace_args, Accesses};
+use mb_tests_qemu::perframe::{Perf, WindowAccesses, PERF_PREFIX};
 use mb_tests_qemu::{
     accels, baked_image, image, kvm_usable, Accel, Machine, Scratch, StoreHost, Vm, VmConfig,
 };
@@ -311,9 +312,250 @@ fn throughput(accel: Accel, what: &str, config: &str, len: usize, secs: f64) {
     );
 }
 
+/// `-icount shift=` of the per-frame cases, with `align=on`: the guest
+/// runs at most 7.8 M instructions per host second, slower than the
+/// host's sender and QEMU's sockets even on a loaded machine, so "batch"
+/// finds its receive ring full (under `shift=0` it outran them and spent
+/// most of its time polling an empty ring).
+const PERFRAME_SHIFT: u8 = 7;
+
+/// How a per-frame case drives the guest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// A sender flat out: the guest never runs out of frames.
+    Batch,
+    /// One frame, its forwarded copy back, then long enough for the guest
+    /// to halt before the next.
+    Single,
+}
+
+/// The guest's `mb: perf` line, asked for on its serial console.
+fn perf_marker(vm: &mut Vm) -> Option<Perf> {
+    // Ctrl-P: the guest's command for its perf line.
+    vm.serial_write(b"\x10");
+    let line = vm.try_wait_for(PERF_PREFIX, Duration::from_secs(60))?;
+    Perf::parse(&line)
+}
+
+/// One per-frame case under `-icount shift=0`: frames of `len` bytes into
+/// NIC 0 and out of NIC 1; the guest's counters and QEMU's access trace
+/// over a window of `frames` forwarded frames, after a warm-up.
+fn perframe_case(
+    machine: Machine,
+    what: &str,
+    config: &str,
+    len: usize,
+    drive: Drive,
+    frames: u64,
+) {
+    let mode = if drive == Drive::Batch {
+        "batch"
+    } else {
+        "single"
+    };
+    let mname = if machine == Machine::Q35 {
+        "q35"
+    } else {
+        "microvm"
+    };
+    let label = format!("perframe {what} {len}B {mode} {mname}");
+    let dir = Scratch::new("perframe");
+    let trace = dir.join("trace.log");
+    let mut store = StoreHost::start();
+    let mut cfg = VmConfig::new(Accel::Tcg);
+    cfg.machine = machine;
+    cfg.icount = true;
+    cfg.icount_throttle = Some(PERFRAME_SHIFT);
+    cfg.serial_input = true;
+    cfg.extra = trace_args(&trace);
+    if machine == Machine::Q35 {
+        // With an ioeventfd, QEMU takes a virtio-pci doorbell write without
+        // its memory-region trace: the kicks would not be counted.
+        cfg.nic_props = ",ioeventfd=off".into();
+    }
+    let sock = store.guest(5);
+    store.install(5, "bench", config);
+    cfg.store = Some(sock);
+    let mut vm = Vm::start(&cfg);
+    if vm
+        .try_wait_for("mb: ready", Duration::from_secs(120))
+        .is_none()
+    {
+        println!("{label}: no ready line");
+        return;
+    }
+    let (tx, to) = vm.sender(0);
+    let rx = vm.receiver(1);
+    rx.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let frame = mb_tests_qemu::frames::ipv4(
+        17,
+        [10, 0, 0, 1],
+        4000,
+        [10, 0, 0, 2],
+        53,
+        &vec![0u8; len.saturating_sub(42)],
+    );
+    // The receiver drains NIC 1 all along, so the guest never waits on it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let got = Arc::new(AtomicU64::new(0));
+    let (stop2, got2) = (stop.clone(), got.clone());
+    let receiver = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while !stop2.load(Ordering::Relaxed) {
+            if rx.recv(&mut buf).is_ok() {
+                got2.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let wait_got = |n: u64, secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while got.load(Ordering::Relaxed) < n {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    };
+    let warm = (frames / 10).clamp(50, 5000);
+    let window = match drive {
+        Drive::Batch => {
+            let stop3 = stop.clone();
+            let f = frame.clone();
+            let sender = std::thread::spawn(move || {
+                while !stop3.load(Ordering::Relaxed) {
+                    let _ = tx.send_to(&f, &to);
+                }
+            });
+            let ok = wait_got(warm, 120);
+            let a = ok.then(|| perf_marker(&mut vm)).flatten();
+            let seen = got.load(Ordering::Relaxed);
+            let ok = a.is_some() && wait_got(seen + frames, 600);
+            let b = ok.then(|| perf_marker(&mut vm)).flatten();
+            stop.store(true, Ordering::Relaxed);
+            sender.join().unwrap();
+            a.zip(b)
+        }
+        Drive::Single => {
+            let one = |n: u64| {
+                for _ in 0..n {
+                    let before = got.load(Ordering::Relaxed);
+                    if tx.send_to(&frame, &to).is_err() || !wait_got(before + 1, 30) {
+                        return false;
+                    }
+                    // Past the guest's 200 µs spin (200 k instructions).
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                true
+            };
+            let ok = one(warm);
+            let a = ok.then(|| perf_marker(&mut vm)).flatten();
+            std::thread::sleep(Duration::from_millis(5));
+            let ok = a.is_some() && one(frames);
+            let b = ok.then(|| perf_marker(&mut vm)).flatten();
+            stop.store(true, Ordering::Relaxed);
+            a.zip(b)
+        }
+    };
+    receiver.join().unwrap();
+    let Some((a, b)) = window else {
+        println!("{label}: the window did not complete");
+        return;
+    };
+    // The trace reaches the file a line at a time; wait for the second
+    // marker's first byte.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let access = loop {
+        let t = std::fs::read_to_string(&trace).unwrap_or_default();
+        if let Some(acc) = WindowAccesses::between_markers(&t) {
+            break Some(acc);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(vm);
+    if let Ok(keep) = std::env::var("MB_PERFRAME_KEEP") {
+        let to = std::path::Path::new(&keep).join(format!("{}.trace", label.replace(' ', "-")));
+        let _ = std::fs::copy(&trace, to);
+    }
+    let d = b.since(&a);
+    let Some(acc) = access else {
+        println!("{label}: no complete access trace");
+        return;
+    };
+    if d.tx == 0 {
+        println!("{label}: nothing forwarded in the window");
+        return;
+    }
+    let per = |x: u64| x as f64 / d.tx as f64;
+    // Guest time runs 2^shift ns per instruction; the TSC ticks once a ns.
+    let instr = |tsc: u64| per(tsc >> PERFRAME_SHIFT);
+    println!(
+        "{label}: {:.0} instructions/frame, {:.3} device accesses/frame, {:.3} interrupts/frame \
+         ({} frames; {:.0} instructions/frame awake, with idle polls, spins and arming, {:.3} halts/frame; \
+         accesses/frame: nic {:.3}, ioapic {:.3}, apic {:.3}, other {:.3}; \
+         interrupts raised/frame {:.3}; {} dropped)",
+        instr(d.busy_tsc.saturating_sub(d.idle_tsc)),
+        per(acc.total()),
+        per(d.irqs),
+        d.tx,
+        instr(d.busy_tsc),
+        per(d.halts),
+        per(acc.nic),
+        per(acc.ioapic),
+        per(acc.apic),
+        per(acc.other),
+        per(acc.raised),
+        d.drops
+    );
+}
+
+/// Per-frame figures for every case: wire and firewall, 64 and 1500
+/// bytes, batch and single, microvm and q35. `MB_PERFRAME_FRAMES`
+/// (default 100000) and `MB_PERFRAME_SINGLE` (default 500) set the
+/// windows; `MB_PERFRAME_ONLY` a substring of the case label to run;
+/// `MB_PERFRAME_KEEP` a directory to keep each case's QEMU trace in.
+fn perframe() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let batch = env("MB_PERFRAME_FRAMES", 100_000);
+    let single = env("MB_PERFRAME_SINGLE", 500);
+    let only = std::env::var("MB_PERFRAME_ONLY").unwrap_or_default();
+    let fw = firewall();
+    for machine in [Machine::Microvm, Machine::Q35] {
+        for (what, config) in [("wire", WIRE), ("firewall", fw.as_str())] {
+            for len in [64usize, 1500] {
+                for (drive, frames) in [(Drive::Batch, batch), (Drive::Single, single)] {
+                    let m = if machine == Machine::Q35 {
+                        "q35"
+                    } else {
+                        "microvm"
+                    };
+                    let d = if drive == Drive::Batch {
+                        "batch"
+                    } else {
+                        "single"
+                    };
+                    let label = format!("{what} {len}B {d} {m}");
+                    if label.contains(&only) {
+                        perframe_case(machine, what, config, len, drive, frames);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Whether section `name` runs: all unless `MB_BENCH_ONLY` lists some
-/// (comma-separated: size, icount, boot, first-frame, memory, idle,
-/// throughput).
+/// (comma-separated: size, icount, perframe, boot, first-frame, memory,
+/// idle, throughput).
 fn wanted(name: &str) -> bool {
     std::env::var("MB_BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == name))
 }
@@ -333,6 +575,9 @@ fn main() {
     }
     if wanted("icount") {
         instruction_counts(3);
+    }
+    if wanted("perframe") {
+        perframe();
     }
     for accel in list {
         let runs = if accel == Accel::Kvm { 1 } else { 5 };

@@ -11,6 +11,7 @@
 
 pub mod accesses;
 pub mod frames;
+pub mod perframe;
 mod store;
 
 pub use store::StoreHost;
@@ -120,11 +121,21 @@ pub struct VmConfig {
     /// Run TCG with `-icount shift=0`: virtual time advances 1 ns per
     /// guest instruction, so the guest's clock counts instructions.
     pub icount: bool,
+    /// With `icount`: `shift=N,align=on` instead of `shift=0`, so each
+    /// instruction is 2^N ns of guest time and QEMU holds the guest to at
+    /// most 10^9 / 2^N instructions per host second (a guest slower than
+    /// its host-side traffic sees its rings full).
+    pub icount_throttle: Option<u8>,
     /// Tell a TCG guest its TSC rate (`mb.tsc_khz=`, as `mbctl` does)
     /// instead of leaving it to calibrate against the PIT.
     pub tsc_khz: bool,
     /// More QEMU arguments, appended last.
     pub extra: Vec<String>,
+    /// More properties for each NIC's `-device` (e.g. `,ioeventfd=off`).
+    pub nic_props: String,
+    /// Keep a pipe to the guest's serial input ([`Vm::serial_write`])
+    /// instead of none.
+    pub serial_input: bool,
 }
 
 impl VmConfig {
@@ -139,8 +150,11 @@ impl VmConfig {
             cmdline: None,
             image: None,
             icount: false,
+            icount_throttle: None,
             tsc_khz: true,
             extra: Vec::new(),
+            nic_props: String::new(),
+            serial_input: false,
         }
     }
 
@@ -196,7 +210,10 @@ impl VmConfig {
         ];
         if self.icount && self.accel == Accel::Tcg {
             a.push("-icount".into());
-            a.push("shift=0".into());
+            a.push(match self.icount_throttle {
+                Some(n) => format!("shift={n},align=on"),
+                None => "shift=0".into(),
+            });
         }
         let append: Vec<String> = self
             .tsc_khz_arg()
@@ -221,7 +238,11 @@ impl VmConfig {
                 t.display()
             ));
             a.push("-device".into());
-            a.push(format!("{net},netdev=n{i},mac={}", mac(i)));
+            a.push(format!(
+                "{net},netdev=n{i},mac={}{}",
+                mac(i),
+                self.nic_props
+            ));
         }
         if let Some(sock) = &self.store {
             a.push("-device".into());
@@ -244,6 +265,7 @@ pub fn mac(i: usize) -> String {
 /// A running guest.
 pub struct Vm {
     child: Child,
+    serial_in: Option<std::process::ChildStdin>,
     lines: Receiver<String>,
     /// Serial log lines read so far.
     pub log: Vec<String>,
@@ -274,11 +296,16 @@ impl Vm {
         let started = Instant::now();
         let mut child = Command::new(&qemu)
             .args(&args)
-            .stdin(Stdio::null())
+            .stdin(if cfg.serial_input {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting QEMU");
+        let serial_in = child.stdin.take();
         let out = child.stdout.take().expect("QEMU stdout");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -291,6 +318,7 @@ impl Vm {
         });
         Vm {
             child,
+            serial_in,
             lines,
             log: Vec::new(),
             nic_socks,
@@ -350,6 +378,20 @@ impl Vm {
     pub fn wait_ready(&mut self) -> (u64, usize) {
         let line = self.wait_for("mb: ready");
         parse_ready(&line).unwrap_or_else(|| panic!("malformed ready line {line:?}"))
+    }
+
+    /// Types `bytes` on the guest's serial console (needs
+    /// [`VmConfig::serial_input`]).
+    pub fn serial_write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        let input = self
+            .serial_in
+            .as_mut()
+            .expect("serial input needs VmConfig::serial_input");
+        input
+            .write_all(bytes)
+            .expect("writing to the guest's serial");
+        input.flush().expect("writing to the guest's serial");
     }
 
     /// Sends a raw Ethernet frame into NIC `nic`.

@@ -162,22 +162,29 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
     let mut polled_only = false;
+    let mut store_irq = None;
     let (consoles, others): (Vec<_>, Vec<_>) =
         drivers::virtio::discover(cmdline, ioapic::has_secondary())
             .into_iter()
             .partition(|d| d.device_type == DeviceType::Console);
     for dev in consoles.into_iter().chain(others) {
         let ok = match dev.device_type {
-            DeviceType::Network => match VirtioNet::new(dev.transport) {
-                Ok(nic) => {
-                    nics.push(Box::new(nic));
-                    true
+            DeviceType::Network => {
+                match VirtioNet::new(
+                    dev.transport,
+                    dev.gsi.map(|gsi| idt::IRQ_BASE + gsi as u8),
+                    dev.doorbell,
+                ) {
+                    Ok(nic) => {
+                        nics.push(Box::new(nic));
+                        true
+                    }
+                    Err(e) => {
+                        crate::kprintln!("mb: virtio-net at {}: {}", dev.location, e.0);
+                        false
+                    }
                 }
-                Err(e) => {
-                    crate::kprintln!("mb: virtio-net at {}: {}", dev.location, e.0);
-                    false
-                }
-            },
+            }
             DeviceType::Console if store.is_none() => match VirtioConsole::new(dev.transport) {
                 Ok(mut c) => {
                     mb.hello(&mut c);
@@ -194,6 +201,9 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
         let routed = dev
             .gsi
             .is_some_and(|gsi| ioapic::route(gsi, idt::IRQ_BASE + gsi as u8, apic_id));
+        if ok && routed && dev.device_type == DeviceType::Console {
+            store_irq = dev.gsi.map(|gsi| idt::IRQ_BASE + gsi as u8);
+        }
         if ok && !routed {
             polled_only = true;
             crate::kprintln!(
@@ -214,6 +224,7 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
         nics,
         store,
         serial_irq,
+        store_irq,
         polled_only,
     }
 }

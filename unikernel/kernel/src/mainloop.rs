@@ -45,6 +45,9 @@ pub struct Devices {
     pub store: Option<Box<dyn LoopStream>>,
     /// Whether COM1's receive interrupt is routed (serial input wakes us).
     pub serial_irq: Option<u8>,
+    /// The store channel's interrupt vector, if it has one (left out of
+    /// the per-frame interrupt count).
+    pub store_irq: Option<u8>,
     /// Some device has no interrupt: halts are cut to [`POLL_ONLY_NS`] so
     /// its input still gets looked at.
     pub polled_only: bool,
@@ -53,14 +56,26 @@ pub struct Devices {
 /// Longest halt while a device can only be polled.
 pub const POLL_ONLY_NS: u64 = 1_000_000;
 
-/// Counters for the idle path.
+/// Counters for the idle path and the per-frame figures.
 #[derive(Default, Debug, Clone, Copy)]
 pub struct Stats {
     /// Times the loop halted.
     pub halts: u64,
     /// Times arming found work already pending.
     pub raced: u64,
+    /// TSC ticks spent awake (from each wake-up to the next halt); under
+    /// `-icount shift=0` with a 1 GHz TSC, guest instructions.
+    pub busy_tsc: u64,
+    /// The part of `busy_tsc` spent in loop rounds that found no work:
+    /// polls of empty rings, the spin before a halt ([`SPIN_NS`]) and
+    /// arming the devices for it.
+    pub idle_tsc: u64,
 }
+
+/// The serial command that prints [`perf_line`] (a diagnostic, and the
+/// markers the per-frame benchmark reads figures and QEMU's trace
+/// between): Ctrl-P, which no text typed on the console contains.
+const PERF_COMMAND: u8 = 0x10;
 
 impl NicSet for Vec<Box<dyn LoopNic>> {
     fn count(&self) -> usize {
@@ -122,12 +137,61 @@ impl BootWait {
     }
 }
 
+/// Prints the per-frame figures' raw counters: busy and spin TSC ticks,
+/// halts, interrupts taken (other than serial input and the store
+/// channel's), and the router's frames received, sent and dropped.
+fn perf_line(router: &dyn Router, dev: &Devices, stats: &Stats) {
+    let skip = [dev.serial_irq, dev.store_irq]
+        .into_iter()
+        .flatten()
+        .fold(0u64, |m, v| m | 1 << (v - 0x30));
+    let (rx, tx, drops) = router.frames();
+    crate::kprintln!(
+        "mb: perf busy_tsc={} idle_tsc={} halts={} irqs={} rx={} tx={} drops={}",
+        stats.busy_tsc,
+        stats.idle_tsc,
+        stats.halts,
+        idt::taken_except(skip),
+        rx,
+        tx,
+        drops
+    );
+}
+
+/// Handles serial input: each [`PERF_COMMAND`] byte prints [`perf_line`],
+/// with the busy time accounted up to now.
+fn serial_input(router: &dyn Router, dev: &Devices, stats: &mut Stats, awake_since: &mut u64) {
+    while let Some(b) = serial::COM1.read() {
+        if b == PERF_COMMAND {
+            let now = cpu::rdtsc();
+            stats.busy_tsc += now.saturating_sub(*awake_since);
+            *awake_since = now;
+            perf_line(router, dev, stats);
+        }
+    }
+}
+
 /// Runs the router forever (it prints the ready line when it is running).
 pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
     let mut stats = Stats::default();
     let mut boot = BootWait::default();
     let mut last_work = time::now_ns();
+    let mut awake_since = cpu::rdtsc();
+    // When this loop round started, and whether the last one found no work.
+    let mut round_start = awake_since;
+    let mut idle_round = false;
+    let serial_bit = dev.serial_irq.map_or(0, |v| 1u64 << (v - 0x30));
     loop {
+        let t = cpu::rdtsc();
+        if idle_round {
+            stats.idle_tsc += t.saturating_sub(round_start);
+        }
+        round_start = t;
+        idle_round = false;
+        if idt::pending() & serial_bit != 0 {
+            idt::take_pending();
+            serial_input(router, &dev, &mut stats, &mut awake_since);
+        }
         if crate::power::stop_requested() {
             crate::power::stop();
         }
@@ -144,17 +208,42 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
             last_work = now;
             continue;
         }
+        idle_round = true;
         let deadline = router.next_deadline();
         if deadline.is_some_and(|d| d <= now) || now.saturating_sub(last_work) < SPIN_NS {
             core::hint::spin_loop();
             continue;
         }
-        sleep(&mut dev, deadline, &mut stats);
-        last_work = time::now_ns();
+        let (input, halted) = sleep(
+            &mut dev,
+            deadline,
+            &mut stats,
+            &mut awake_since,
+            round_start,
+        );
+        if halted {
+            // `sleep` accounted this round; the wake-up belongs to the next.
+            idle_round = false;
+            round_start = awake_since;
+            last_work = time::now_ns();
+        }
+        if input {
+            serial_input(router, &dev, &mut stats, &mut awake_since);
+        }
     }
 }
 
-fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
+/// Arms the devices and halts until an interrupt (unless work is already
+/// pending), accounting the awake time of the round that started at
+/// `round_start`; returns whether serial input arrived and whether it
+/// halted.
+fn sleep(
+    dev: &mut Devices,
+    deadline: Option<u64>,
+    stats: &mut Stats,
+    awake_since: &mut u64,
+    round_start: u64,
+) -> (bool, bool) {
     if !crate::boot::stack_intact() {
         panic!("kernel stack overflowed into .bss");
     }
@@ -174,10 +263,14 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
             (a, b) => a.or(b),
         };
         if let Some(d) = deadline {
-            apic::arm_timer_tsc(time::deadline_tsc(d));
+            apic::ensure_timer_tsc(time::deadline_tsc(d));
         }
         stats.halts += 1;
+        let t = cpu::rdtsc();
+        stats.busy_tsc += t.saturating_sub(*awake_since);
+        stats.idle_tsc += t.saturating_sub(round_start);
         cpu::wait_for_interrupt();
+        *awake_since = cpu::rdtsc();
     }
     for nic in dev.nics.iter_mut() {
         nic.disarm();
@@ -186,11 +279,8 @@ fn sleep(dev: &mut Devices, deadline: Option<u64>, stats: &mut Stats) {
         store.disarm();
     }
     let fired = idt::take_pending();
-    if let Some(v) = dev.serial_irq {
-        if fired & (1 << (v - 0x30)) != 0 {
-            // Serial input only wakes the loop for now; drain it so the
-            // next byte raises a new edge.
-            while serial::COM1.read().is_some() {}
-        }
-    }
+    let input = dev
+        .serial_irq
+        .is_some_and(|v| fired & (1 << (v - 0x30)) != 0);
+    (input, !pending)
 }

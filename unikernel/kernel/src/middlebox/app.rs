@@ -149,6 +149,12 @@ impl App {
         }
     }
 
+    /// Whether the last poll took a whole receive burst (see
+    /// [`ClickRouter::took_full_burst`]).
+    pub fn took_full_burst(&self) -> bool {
+        self.router.as_ref().is_some_and(|r| r.took_full_burst())
+    }
+
     /// When the router has timed work due.
     pub fn next_deadline(&self, now_ns: u64) -> Option<u64> {
         self.router.as_ref().and_then(|r| r.next_deadline(now_ns))

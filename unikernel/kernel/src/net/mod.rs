@@ -20,6 +20,14 @@ pub trait Nic {
     /// Queues one frame for sending; gives it back when the ring is full.
     fn send(&mut self, frame: Frame) -> Result<(), Frame>;
 
+    /// Queues one frame like [`send`](Self::send), telling the device only
+    /// if `last`: a burst of sends ending with `last` costs the device one
+    /// notification (a VM exit) instead of one per frame.
+    fn send_deferred(&mut self, frame: Frame, last: bool) -> Result<(), Frame> {
+        let _ = last;
+        self.send(frame)
+    }
+
     /// Frames `send` will accept right now (after reclaiming finished ones).
     fn tx_room(&mut self) -> usize;
 
@@ -35,7 +43,7 @@ pub trait Nic {
         let room = self.tx_room().min(frames.len());
         let mut sent = 0;
         for frame in frames.drain(..room) {
-            match self.send(frame) {
+            match self.send_deferred(frame, sent + 1 == room) {
                 Ok(()) => sent += 1,
                 Err(_) => break, // room was reported, so this only drops on a device error
             }

@@ -22,6 +22,8 @@ use super::Io;
 use crate::net::frame::{FramePool, BUF_SIZE, POOL};
 use crate::net::Frame;
 
+/// Frames the send scratch holds without growing: a full virtio ring.
+const TX_SCRATCH: usize = 256;
 /// How soon to retry when a device's send ring was full.
 const TX_RETRY_NS: u64 = 50_000;
 /// Spare frames per NIC the devices' pool is topped up to from the
@@ -38,7 +40,12 @@ pub struct ClickRouter {
     tx: Vec<(usize, usize)>,
     /// Scratch for received frames (reused, never grows past a batch).
     frames: Vec<Frame>,
+    /// Scratch for frames on their way to a device (reused).
+    outgoing: Vec<Frame>,
     tx_blocked: bool,
+    /// Some NIC filled a whole receive burst in the last poll (more frames
+    /// are likely waiting).
+    full_burst: bool,
     stopped_logged: bool,
     /// The devices' frame pool (the drivers' [`POOL`]; tests lend their own).
     pool: &'static FramePool,
@@ -64,7 +71,9 @@ impl ClickRouter {
             rx,
             tx,
             frames: Vec::with_capacity(BATCH_MAX),
+            outgoing: Vec::with_capacity(TX_SCRATCH),
             tx_blocked: false,
+            full_burst: false,
             stopped_logged: false,
             pool: &POOL,
         })
@@ -106,7 +115,12 @@ impl ClickRouter {
             crate::kprintln!("mb: the router stopped; frames are dropped until a new config");
             self.stopped_logged = true;
         }
-        for nic in 0..io.nic_count().min(stats.len()) {
+        // While a device's send ring is full and frames wait for it, take
+        // no more in: they stay in the receive rings, and the host's side
+        // holds the rest, instead of the graph dropping them.
+        let receiving = if self.tx_blocked { 0 } else { io.nic_count() };
+        self.full_burst = false;
+        for nic in 0..receiving.min(stats.len()) {
             let bound = if stopped {
                 None
             } else {
@@ -164,12 +178,14 @@ impl ClickRouter {
                 });
             }
         }
+        self.full_burst |= left == 0;
         work
     }
 
     fn transmit(&mut self, io: &mut Io<'_>, stats: &mut [NicCounters]) -> bool {
         let mut work = false;
         let mut blocked = false;
+        let outgoing = &mut self.outgoing;
         for &(eid, nic) in &self.tx {
             let Some(st) = stats.get_mut(nic) else {
                 continue;
@@ -179,28 +195,37 @@ impl ClickRouter {
                     return;
                 };
                 st.drops += td.take_new_drops();
-                let mut room = io.tx_room(nic);
-                while room > 0 {
+                // What the ring takes goes in one call (one device
+                // notification for the lot); the rest goes back, in order.
+                let room = io.tx_room(nic).min(td.pending());
+                outgoing.clear();
+                let mut bytes = 0;
+                while outgoing.len() < room {
                     let Some(p) = td.next_packet() else { break };
-                    let len = p.len();
-                    match io.send(nic, Frame::from_packet(p)) {
-                        Ok(()) => {
-                            st.tx_packets += 1;
-                            st.tx_bytes += len as u64;
-                            room -= 1;
-                            work = true;
-                        }
-                        Err(frame) => {
-                            td.unsend(frame.into_packet());
-                            break;
-                        }
+                    bytes += p.len() as u64;
+                    outgoing.push(Frame::from_packet(p));
+                }
+                if !outgoing.is_empty() {
+                    let sent = io.send_batch(nic, outgoing);
+                    for f in outgoing.drain(..).rev() {
+                        bytes -= f.len() as u64;
+                        td.unsend(f.into_packet());
                     }
+                    st.tx_packets += sent as u64;
+                    st.tx_bytes += bytes;
+                    work |= sent > 0;
                 }
                 blocked |= td.pending() > 0;
             });
         }
         self.tx_blocked = blocked;
         work
+    }
+
+    /// Whether the last poll took a whole receive burst from some NIC, so
+    /// another round is likely to find frames at once.
+    pub fn took_full_burst(&self) -> bool {
+        self.full_burst
     }
 
     /// When the loop must poll again without I/O: the next timer, or soon

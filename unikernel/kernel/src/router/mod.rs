@@ -29,6 +29,11 @@ pub trait Router {
     fn next_deadline(&self) -> Option<u64> {
         None
     }
+
+    /// Frames received, sent and dropped on all NICs since boot.
+    fn frames(&self) -> (u64, u64, u64) {
+        (0, 0, 0)
+    }
 }
 
 /// The devices and clock lent to [`Router::poll`].
@@ -66,15 +71,6 @@ impl<'a> Io<'a> {
     /// many (0 for an unknown NIC).
     pub fn recv(&mut self, nic: usize, out: &mut Vec<Frame>, max: usize) -> usize {
         self.nics.nic(nic).map_or(0, |n| n.recv(out, max))
-    }
-
-    /// Sends one frame on `nic`; gives it back if the ring is full or the
-    /// NIC does not exist.
-    pub fn send(&mut self, nic: usize, frame: Frame) -> Result<(), Frame> {
-        match self.nics.nic(nic) {
-            Some(n) => n.send(frame),
-            None => Err(frame),
-        }
     }
 
     /// Sends frames from the front of `frames` on `nic` while the ring has

@@ -129,6 +129,7 @@ pub fn devices() -> Result<Devices, &'static str> {
         nics,
         store: Some(store),
         serial_irq: None,
+        store_irq: None,
         polled_only,
     })
 }

@@ -2,7 +2,7 @@
 //! 0xfee00000). Provides EOI and a one-shot timer (TSC-deadline when
 //! available, else the count-down timer calibrated against the TSC).
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use super::cpu::{self, Features};
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
@@ -68,7 +68,7 @@ pub fn init(features: &Features) -> u32 {
     TSC_DEADLINE.store(features.tsc_deadline as u8, Ordering::Relaxed);
     write(REG_SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
     // Timer masked until the first deadline.
-    write(REG_LVT_TIMER, 1 << 16 | u32::from(TIMER_VECTOR));
+    set_lvt_timer(1 << 16 | u32::from(TIMER_VECTOR));
     let id = read(REG_ID);
     if MODE.load(Ordering::Relaxed) == MODE_X2APIC {
         id
@@ -92,11 +92,41 @@ pub fn eoi() {
     write(REG_EOI, 0);
 }
 
+/// The timer's LVT entry as last written (0: not yet).
+static LVT_TIMER: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the timer's LVT entry, skipping the write (an exit under a
+/// hypervisor) when it already holds `value`, as it does from one halt
+/// to the next.
+fn set_lvt_timer(value: u32) {
+    if LVT_TIMER.swap(value, Ordering::Relaxed) != value {
+        write(REG_LVT_TIMER, value);
+    }
+}
+
+/// The deadline last armed (0: none) and the timer interrupts taken then.
+static ARMED: AtomicU64 = AtomicU64::new(0);
+static ARMED_AT_COUNT: AtomicU64 = AtomicU64::new(0);
+
+/// Arms the timer for `deadline` unless that very deadline is armed and
+/// has not fired yet (the loop's next deadline is often the same from
+/// one halt to the next; re-arming would cost an exit for nothing).
+pub fn ensure_timer_tsc(deadline: u64) {
+    let fired = super::idt::taken(TIMER_VECTOR);
+    if ARMED.load(Ordering::Relaxed) != deadline.max(1)
+        || ARMED_AT_COUNT.load(Ordering::Relaxed) != fired
+    {
+        arm_timer_tsc(deadline);
+    }
+}
+
 /// Arms the one-shot timer to fire at TSC value `deadline` (or at once if
 /// it has passed).
 pub fn arm_timer_tsc(deadline: u64) {
+    ARMED.store(deadline.max(1), Ordering::Relaxed);
+    ARMED_AT_COUNT.store(super::idt::taken(TIMER_VECTOR), Ordering::Relaxed);
     if TSC_DEADLINE.load(Ordering::Relaxed) != 0 {
-        write(REG_LVT_TIMER, (0b10 << 17) | u32::from(TIMER_VECTOR));
+        set_lvt_timer((0b10 << 17) | u32::from(TIMER_VECTOR));
         // SAFETY: TSC-deadline mode is advertised by CPUID.
         unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, deadline.max(1)) };
         return;
@@ -105,12 +135,13 @@ pub fn arm_timer_tsc(deadline: u64) {
     let delta = deadline.saturating_sub(cpu::rdtsc());
     let ticks =
         ((u128::from(delta) * u128::from(ratio)) >> 32).clamp(1, u128::from(u32::MAX)) as u32;
-    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR));
+    set_lvt_timer(u32::from(TIMER_VECTOR));
     write(REG_TIMER_INIT, ticks);
 }
 
 /// Stops the timer.
 pub fn disarm_timer() {
+    ARMED.store(0, Ordering::Relaxed);
     if TSC_DEADLINE.load(Ordering::Relaxed) != 0 {
         // SAFETY: as in `arm_timer_tsc`.
         unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, 0) };
@@ -128,7 +159,7 @@ fn ticks_per_tsc_q32() -> u64 {
     }
     let window = crate::time::tsc_per_us() * 200;
     write(REG_TIMER_DIVIDE, 0b1011); // divide by 1
-    write(REG_LVT_TIMER, 1 << 16 | u32::from(TIMER_VECTOR));
+    set_lvt_timer(1 << 16 | u32::from(TIMER_VECTOR));
     write(REG_TIMER_INIT, u32::MAX);
     let t0 = cpu::rdtsc();
     while cpu::rdtsc() - t0 < window {

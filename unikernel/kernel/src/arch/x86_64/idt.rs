@@ -21,6 +21,9 @@ pub const SPURIOUS_VECTOR: u8 = 0xff;
 /// Vectors 0x30..0x70 that fired since the main loop last looked.
 static PENDING: AtomicU64 = AtomicU64::new(0);
 
+/// Interrupts taken per vector 0x30..0x70 since boot (per-frame figures).
+static TAKEN: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+
 /// Registers saved by the stubs, lowest address first.
 #[repr(C)]
 #[derive(Debug)]
@@ -124,6 +127,28 @@ pub fn take_pending() -> u64 {
     PENDING.swap(0, Ordering::AcqRel)
 }
 
+/// The set of vectors (relative to 0x30) that fired, left in place.
+pub fn pending() -> u64 {
+    PENDING.load(Ordering::Relaxed)
+}
+
+/// Interrupts taken since boot on `vector` (0x30..0x70; 0 for others).
+pub fn taken(vector: u8) -> u64 {
+    vector
+        .checked_sub(0x30)
+        .and_then(|i| TAKEN.get(usize::from(i)))
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
+/// Interrupts taken since boot on vectors 0x30..0x70 outside `skip` (a
+/// set relative to 0x30, like [`take_pending`]'s).
+pub fn taken_except(skip: u64) -> u64 {
+    (0..64)
+        .filter(|i| skip & (1 << i) == 0)
+        .map(|i| TAKEN[i].load(Ordering::Relaxed))
+        .sum()
+}
+
 const EXCEPTIONS: [&str; 32] = [
     "divide error",
     "debug",
@@ -175,6 +200,7 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
     }
     if (0x30..0x70).contains(&vector) {
         PENDING.fetch_or(1 << (vector - 0x30), Ordering::AcqRel);
+        TAKEN[usize::from(vector - 0x30)].fetch_add(1, Ordering::Relaxed);
     }
     apic::eoi();
 }

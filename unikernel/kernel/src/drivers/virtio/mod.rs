@@ -7,6 +7,7 @@ pub mod hal;
 pub mod mmio;
 pub mod net;
 pub mod pci;
+pub mod ring;
 pub mod transport;
 
 use alloc::format;
@@ -25,6 +26,8 @@ pub struct Found {
     pub gsi: Option<u32>,
     /// Where it is, for messages.
     pub location: String,
+    /// Its queue doorbells on PCI (MMIO kicks are one write already).
+    pub doorbell: Option<pci::Doorbell>,
 }
 
 /// Finds the virtio devices in the order the VM lists them: on PCI when a
@@ -38,6 +41,7 @@ pub fn discover(cmdline: &str, has_ioapic2: bool) -> Vec<Found> {
                 transport: d.transport.into(),
                 gsi: d.gsi,
                 location: format!("pci {}", d.function),
+                doorbell: d.doorbell,
             });
         }
         return out;
@@ -52,6 +56,7 @@ pub fn discover(cmdline: &str, has_ioapic2: bool) -> Vec<Found> {
                 transport: t.into(),
                 gsi: Some(irqs.gsi(slot)),
                 location: format!("mmio {:#x}", slot.base),
+                doorbell: None,
             }),
             Err(e) => crate::kprintln!("mb: virtio-mmio at {:#x}: {}", slot.base, e.0),
         }

@@ -65,6 +65,92 @@ pub fn present() -> bool {
     id != u32::MAX && id != 0
 }
 
+/// Where a modern virtio-pci function takes queue notifications, read
+/// from its capabilities once, so a kick is one write instead of the
+/// transport's three accesses (queue select, notify offset, doorbell).
+#[derive(Clone, Copy, Debug)]
+pub struct Doorbell {
+    /// The common configuration structure's address.
+    common: usize,
+    /// The notification structure's address.
+    notify: usize,
+    /// Bytes per unit of a queue's notify offset.
+    mult: u32,
+}
+
+/// `queue_select` and `queue_notify_off` in the common configuration.
+const COMMON_QUEUE_SELECT: usize = 0x16;
+const COMMON_QUEUE_NOTIFY_OFF: usize = 0x1e;
+
+impl Doorbell {
+    /// Queue `queue`'s doorbell address (reads its notify offset; call it
+    /// once the queue is set up, before the device is live).
+    pub fn for_queue(&self, queue: u16) -> usize {
+        // SAFETY: both registers lie in the function's common
+        // configuration, mapped at its BAR address; selecting a queue has
+        // no effect beyond which queue's registers show.
+        let off = unsafe {
+            core::ptr::write_volatile((self.common + COMMON_QUEUE_SELECT) as *mut u16, queue);
+            core::ptr::read_volatile((self.common + COMMON_QUEUE_NOTIFY_OFF) as *const u16)
+        };
+        self.notify + usize::from(off) * self.mult as usize
+    }
+
+    /// Finds the common and notification structures of `df`.
+    fn find(df: DeviceFunction) -> Option<Doorbell> {
+        const CAP_VENDOR: u32 = 0x09;
+        const CFG_COMMON: u32 = 1;
+        const CFG_NOTIFY: u32 = 2;
+        let status = PortCam.read_word(df, 0x04) >> 16;
+        if status & 0x10 == 0 {
+            return None;
+        }
+        let (mut common, mut notify) = (None, None);
+        let mut ptr = (PortCam.read_word(df, 0x34) & 0xfc) as u8;
+        // At most 48 capabilities fit in the configuration space.
+        for _ in 0..48 {
+            if ptr == 0 {
+                break;
+            }
+            let w = PortCam.read_word(df, ptr);
+            if w & 0xff == CAP_VENDOR {
+                let bar = (PortCam.read_word(df, ptr + 4) & 0xff) as u8;
+                let offset = PortCam.read_word(df, ptr + 8) as usize;
+                let at = bar_address(df, bar).map(|b| b + offset);
+                match (w >> 24) & 0xff {
+                    CFG_COMMON => common = at,
+                    CFG_NOTIFY => notify = at.map(|a| (a, PortCam.read_word(df, ptr + 16))),
+                    _ => {}
+                }
+            }
+            ptr = ((w >> 8) & 0xfc) as u8;
+        }
+        let (notify, mult) = notify?;
+        Some(Doorbell {
+            common: common?,
+            notify,
+            mult,
+        })
+    }
+}
+
+/// The memory address BAR `bar` of `df` decodes (identity-mapped).
+fn bar_address(df: DeviceFunction, bar: u8) -> Option<usize> {
+    if bar > 5 {
+        return None;
+    }
+    let reg = 0x10 + 4 * bar;
+    let lo = PortCam.read_word(df, reg);
+    if lo & 1 != 0 {
+        return None; // an I/O BAR
+    }
+    let mut addr = u64::from(lo & !0xf);
+    if (lo >> 1) & 3 == 2 && bar < 5 {
+        addr |= u64::from(PortCam.read_word(df, reg + 4)) << 32;
+    }
+    usize::try_from(addr).ok()
+}
+
 /// A virtio function found on bus 0.
 pub struct PciDevice {
     /// What it is.
@@ -75,6 +161,8 @@ pub struct PciDevice {
     pub gsi: Option<u32>,
     /// Bus address, for messages.
     pub function: DeviceFunction,
+    /// Its queue doorbells, when its capabilities say where.
+    pub doorbell: Option<Doorbell>,
 }
 
 /// Enumerates bus 0 and opens every virtio function, in slot order (QEMU
@@ -101,6 +189,7 @@ pub fn scan() -> Vec<PciDevice> {
                 transport,
                 gsi,
                 function: df,
+                doorbell: Doorbell::find(df),
             }),
             Err(e) => crate::kprintln!("mb: virtio-pci at {df}: {e}"),
         }

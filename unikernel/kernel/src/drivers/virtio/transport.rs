@@ -7,23 +7,11 @@
 //! avail-ring `NO_INTERRUPT` flag works and the main loop turns device
 //! interrupts on only when it is about to halt.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{PhysAddr, Result};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 const VIRTIO_F_EVENT_IDX: u64 = 1 << 29;
-
-/// While set, queue notifications are skipped: a driver filling a ring
-/// posts every buffer but the last with it set, so the device is kicked
-/// once (each kick is a VM exit) instead of once per buffer.
-static DEFER_NOTIFY: AtomicBool = AtomicBool::new(false);
-
-/// Skips (true) or restores (false) queue notifications; see [`DEFER_NOTIFY`].
-pub fn defer_notify(on: bool) {
-    DEFER_NOTIFY.store(on, Ordering::Relaxed);
-}
 
 /// `T` with the event-index feature masked out.
 pub struct NoEventIdx<T>(pub T);
@@ -43,9 +31,7 @@ impl<T: Transport> Transport for NoEventIdx<T> {
         self.0.max_queue_size(queue)
     }
     fn notify(&mut self, queue: u16) {
-        if !DEFER_NOTIFY.load(Ordering::Relaxed) {
-            self.0.notify(queue)
-        }
+        self.0.notify(queue)
     }
     fn get_status(&self) -> DeviceStatus {
         self.0.get_status()

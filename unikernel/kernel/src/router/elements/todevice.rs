@@ -155,6 +155,11 @@ impl Element for ToDevice {
     }
 
     fn push_batch(&mut self, cx: &Ctx, _port: usize, batch: Batch) {
+        if self.outbox.len() + batch.len() <= self.limit {
+            // Room for all: no limit test per packet.
+            self.outbox.extend(batch);
+            return;
+        }
         for p in batch {
             self.enqueue(cx, p);
         }
