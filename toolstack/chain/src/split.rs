@@ -10,8 +10,9 @@
 //!   `learn`s the reverse of its flow into table 2 (so the flow's other
 //!   direction comes back to this replica), then goes to table 3, which
 //!   delivers to the others by MAC.
-//! - table 2: learned reverse entries (idle timeout [`AFFINITY_IDLE`]);
-//!   a miss goes on to table 1.
+//! - table 2: learned reverse entries (idle times [`TCP_IDLE`] and
+//!   [`DATAGRAM_IDLE`]; [`TCP_CLOSING_IDLE`] after FIN or RST); a miss
+//!   goes on to table 1.
 //! - table 1: learned forward entries; a miss goes to the select group
 //!   (hashing on the split's fields), whose buckets are the *serving*
 //!   replicas. A bucket puts its replica's port in reg1 and goes to table
@@ -27,8 +28,18 @@ use mb_ovs::Ovs;
 use super::replica::Split;
 use super::replica::{HopState, Port, RState, Replica, Side};
 
-/// How long an idle flow keeps its replica.
-pub const AFFINITY_IDLE: u32 = 15;
+/// How long an idle TCP connection keeps its replica: a NAT replica
+/// keeps its mapping far longer (IPRewriter: 24 h), but a switch entry
+/// per connection for a day is too much; 5 min is what NAT gateways
+/// commonly allow an idle connection.
+pub const TCP_IDLE: u32 = 300;
+/// A TCP entry's idle time once its flow sent FIN or RST; also that of
+/// a TCP forward entry, which only carries a connection until its
+/// reply's reverse entry takes over.
+pub const TCP_CLOSING_IDLE: u32 = 15;
+/// How long an idle UDP or other IP flow keeps its replica (as Linux's
+/// conntrack keeps an unanswered UDP flow).
+pub const DATAGRAM_IDLE: u32 = 30;
 
 /// The cookie of learned entries (static rules carry the chain's own).
 pub fn learned_cookie(chain: &str) -> u64 {
@@ -41,49 +52,108 @@ const GROUP_IP: u32 = 1;
 const GROUP_TCP: u32 = 2;
 const GROUP_UDP: u32 = 3;
 
-/// The protocol classes a split treats apart: (match, group, forward
-/// learn key, reverse learn key, hash fields).
-fn classes(split: Split) -> Vec<(&'static str, u32, String, String, &'static str)> {
+/// A protocol class a split treats apart.
+struct Class {
+    /// What its packets match.
+    matches: &'static str,
+    /// Its select group.
+    group: u32,
+    /// The fields the group hashes.
+    fields: &'static str,
+    /// The learned forward entry's key and idle time.
+    fwd: String,
+    fwd_idle: u32,
+    /// The learned reverse entry's key and idle time.
+    rev: String,
+    rev_idle: u32,
+    /// Idle time of its entries once FIN or RST is seen (TCP).
+    closing: Option<u32>,
+}
+
+impl Class {
+    /// A `learn` of `key` into `table`, idle `idle`, output to `out`.
+    fn learn(&self, table: u8, key: &str, idle: u32, cookie: u64, out: &str) -> String {
+        let closing = self
+            .closing
+            .map_or(String::new(), |t| format!("fin_idle_timeout={t},"));
+        format!(
+            "learn(table={table},idle_timeout={idle},{closing}priority=10,cookie={cookie:#x},{key},output:{out})"
+        )
+    }
+
+    /// How far its rules rank above plain `ip`'s: `ip` is what the
+    /// protocol classes (if any) leave over. Rules of equal priority that
+    /// overlap match in an order OpenFlow leaves open, and Open vSwitch
+    /// picks `ip`'s: TCP flows then learned their reverse by addresses
+    /// alone, so a client's every connection followed its first one's
+    /// replica.
+    fn above_ip(&self) -> u16 {
+        u16::from(self.matches != "ip")
+    }
+}
+
+/// The classes of `split`.
+fn classes(split: Split) -> Vec<Class> {
     let pair_rev = "NXM_OF_IP_SRC[]=NXM_OF_IP_DST[],NXM_OF_IP_DST[]=NXM_OF_IP_SRC[]";
+    // All IP in one class carries TCP too: TCP's idle time.
+    let all_ip = |fwd: &str, fields| Class {
+        matches: "ip",
+        group: GROUP_IP,
+        fields,
+        fwd: format!("eth_type=0x800,{fwd}"),
+        fwd_idle: TCP_IDLE,
+        rev: format!("eth_type=0x800,{pair_rev}"),
+        rev_idle: TCP_IDLE,
+        closing: None,
+    };
     match split {
-        Split::SrcIp => vec![(
-            "ip",
-            GROUP_IP,
-            "eth_type=0x800,NXM_OF_IP_SRC[]".into(),
-            format!("eth_type=0x800,{pair_rev}"),
-            "ip_src",
-        )],
-        Split::DstIp => vec![(
-            "ip",
-            GROUP_IP,
-            "eth_type=0x800,NXM_OF_IP_DST[]".into(),
-            format!("eth_type=0x800,{pair_rev}"),
-            "ip_dst",
-        )],
+        Split::SrcIp => vec![all_ip("NXM_OF_IP_SRC[]", "ip_src")],
+        Split::DstIp => vec![all_ip("NXM_OF_IP_DST[]", "ip_dst")],
         Split::FiveTuple => {
-            let l4 = |p: &str, proto: u8| {
+            let l4 = |p: &'static str, proto: u8, group, fields, idle: (u32, u32), closing| {
                 let up = p.to_uppercase();
-                (
-                    format!(
+                Class {
+                    matches: p,
+                    group,
+                    fields,
+                    fwd: format!(
                         "eth_type=0x800,nw_proto={proto},NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_{up}_SRC[],NXM_OF_{up}_DST[]"
                     ),
-                    format!(
+                    fwd_idle: idle.0,
+                    rev: format!(
                         "eth_type=0x800,nw_proto={proto},{pair_rev},NXM_OF_{up}_SRC[]=NXM_OF_{up}_DST[],NXM_OF_{up}_DST[]=NXM_OF_{up}_SRC[]"
                     ),
-                )
+                    rev_idle: idle.1,
+                    closing,
+                }
             };
-            let (tf, tr) = l4("tcp", 6);
-            let (uf, ur) = l4("udp", 17);
             vec![
-                ("tcp", GROUP_TCP, tf, tr, "ip_src,ip_dst,tcp_src,tcp_dst"),
-                ("udp", GROUP_UDP, uf, ur, "ip_src,ip_dst,udp_src,udp_dst"),
-                (
-                    "ip",
-                    GROUP_IP,
-                    "eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_IP_PROTO[]".into(),
-                    format!("eth_type=0x800,{pair_rev},NXM_OF_IP_PROTO[]"),
-                    "ip_src,ip_dst",
+                l4(
+                    "tcp",
+                    6,
+                    GROUP_TCP,
+                    "ip_src,ip_dst,tcp_src,tcp_dst",
+                    (TCP_CLOSING_IDLE, TCP_IDLE),
+                    Some(TCP_CLOSING_IDLE),
                 ),
+                l4(
+                    "udp",
+                    17,
+                    GROUP_UDP,
+                    "ip_src,ip_dst,udp_src,udp_dst",
+                    (DATAGRAM_IDLE, DATAGRAM_IDLE),
+                    None,
+                ),
+                Class {
+                    matches: "ip",
+                    group: GROUP_IP,
+                    fields: "ip_src,ip_dst",
+                    fwd: "eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_IP_PROTO[]".into(),
+                    fwd_idle: DATAGRAM_IDLE,
+                    rev: format!("eth_type=0x800,{pair_rev},NXM_OF_IP_PROTO[]"),
+                    rev_idle: DATAGRAM_IDLE,
+                    closing: None,
+                },
             ]
         }
     }
@@ -134,7 +204,7 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
         .collect();
     let classes = classes(h.policy.split);
     let mut m = Vec::new();
-    for (_, group, _, _, fields) in &classes {
+    for c in &classes {
         let buckets: Vec<String> = serving
             .iter()
             .map(|p| {
@@ -146,7 +216,8 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
             .collect();
         let verb = if create { "add" } else { "modify" };
         let mut g = format!(
-            "group {verb} group_id={group},type=select,selection_method=hash,fields({fields})"
+            "group {verb} group_id={},type=select,selection_method=hash,fields({})",
+            c.group, c.fields
         );
         for b in buckets {
             g.push(',');
@@ -192,10 +263,13 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
         )));
     }
     for r in &wired {
-        for (class, _, _, rev, _) in &classes {
+        for c in &classes {
             m.push(flow(format!(
-                "table=0,priority=20,in_port={},{class},actions=learn(table=2,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{rev},output:NXM_OF_IN_PORT[]),resubmit(,3)",
-                r.ofport
+                "table=0,priority={},in_port={},{},actions={},resubmit(,3)",
+                20 + c.above_ip(),
+                r.ofport,
+                c.matches,
+                c.learn(2, &c.rev, c.rev_idle, learned, "NXM_OF_IN_PORT[]")
             )));
         }
         m.push(flow(format!(
@@ -206,14 +280,16 @@ pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<Str
     m.push(flow("table=2,priority=0,actions=resubmit(,1)".into()));
     // The switch does not run `learn` inside a group's bucket, so a bucket
     // names its replica in reg1 and table 4 learns and outputs.
-    for (class, group, fwd, ..) in &classes {
-        // Plain `ip` is what the protocol classes (if any) leave over.
-        let prio = if *class == "ip" { 0 } else { 1 };
+    for c in &classes {
+        let (prio, class) = (c.above_ip(), c.matches);
+        let reg = "NXM_NX_REG1[0..15]";
         m.push(flow(format!(
-            "table=4,priority={prio},{class},actions=learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:NXM_NX_REG1[0..15]"
+            "table=4,priority={prio},{class},actions={},output:{reg}",
+            c.learn(1, &c.fwd, c.fwd_idle, learned, reg)
         )));
         m.push(flow(format!(
-            "table=1,priority={prio},{class},actions=group:{group}"
+            "table=1,priority={prio},{class},actions=group:{}",
+            c.group
         )));
     }
     for o in &side.others {
@@ -352,8 +428,8 @@ mod tests {
         );
         assert!(group.contains("resubmit(,4)"), "{group}");
         assert!(
-            m.iter()
-                .any(|l| l.contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=15")),
+            m.iter().any(|l| l
+                .contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=300,priority")),
             "{m:?}"
         );
         let arp = m
@@ -405,5 +481,20 @@ mod tests {
         assert!(m
             .iter()
             .any(|l| l.contains("NXM_OF_UDP_SRC[]=NXM_OF_UDP_DST[]")));
+        // A replica's TCP and UDP learn their reverse by ports, not only
+        // by addresses: their rules rank above plain `ip`'s. An idle TCP
+        // connection keeps its replica for minutes, until FIN or RST.
+        for (class, prio, idle) in [
+            ("tcp", 21, "idle_timeout=300,fin_idle_timeout=15,"),
+            ("udp", 21, "idle_timeout=30,priority"),
+            ("ip", 20, "idle_timeout=30,priority"),
+        ] {
+            let l =
+                format!("table=0,priority={prio},in_port=10,{class},actions=learn(table=2,{idle}");
+            assert!(m.iter().any(|x| x.contains(&l)), "{l}: {m:?}");
+        }
+        assert!(m.iter().any(|l| l.contains(
+            "table=4,priority=1,tcp,actions=learn(table=1,idle_timeout=15,fin_idle_timeout=15,"
+        )));
     }
 }
