@@ -74,6 +74,10 @@ struct Hop {
     applied: Option<u64>,
     /// Failed replicas whose learned flows must go with the next rules.
     forget: Vec<Replica>,
+    /// Events of state changes the switch does not show yet: (replica,
+    /// kind, detail), logged once the rules are applied, so a `running`
+    /// event means new flows can reach the replica.
+    pending: Vec<(String, &'static str, String)>,
     /// Replicas with a boot or destroy under way.
     busy: HashSet<String>,
     /// Failed replicas not yet replaced, oldest first.
@@ -269,6 +273,7 @@ impl Controller {
             below_since: None,
             applied: None,
             forget: Vec::new(),
+            pending: Vec::new(),
             busy: HashSet::new(),
             replacing: Vec::new(),
             boot_after: Instant::now(),
@@ -304,13 +309,9 @@ impl Controller {
         reconcile(&run, hop, &call, &tx, k);
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
-            let print = fingerprint(&hop.st);
-            if hop.applied != Some(print) {
-                let forget: Vec<&Replica> = hop.forget.iter().collect();
-                split::apply(&ovs, &hop.st, false, &forget)?;
-                hop.forget.clear();
-                hop.applied = Some(print);
-            }
+        }
+        rules(&run, hop)?;
+        if let Some(ovs) = hop.ovs.clone() {
             first_packets(&run, &ovs, hop);
         }
         if hop.dirty || hop.last_save.elapsed() >= SAVE_PERIOD {
@@ -365,7 +366,15 @@ impl Controller {
                             }
                         }
                         let kind = state.map_or("removed", RState::as_str);
-                        events::log(&self.run, &chain, &name, Some(&vm), kind, &detail);
+                        hop.pending.push((vm, kind, detail));
+                        // Now, not at the next poll: the reaction time
+                        // of a cold scale-out ends with these rules.
+                        if let Err(e) = rules(&self.run, hop) {
+                            eprintln!(
+                                "mbctl controller: {chain}/{name}: {}",
+                                mb_vm::error::report(&e)
+                            );
+                        }
                     }
                     Err(e) => {
                         hop.st.replicas.retain(|r| r.vm != vm);
@@ -498,7 +507,7 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
     for (vm, why) in failed {
         let was = hop.st.replica_mut(&vm).expect("listed").state;
         let detail = format!("failure detected: {why}");
-        let r = set_state(run, hop, &vm, RState::Failed, "failed", &detail);
+        let r = set_state(hop, &vm, RState::Failed, "failed", &detail);
         hop.forget.push(r);
         hop.st.counters.failures += 1;
         if was == RState::Running {
@@ -508,23 +517,35 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
     Ok(())
 }
 
-/// Moves replica `vm` of `hop` to `state`, logs `event` about it, and
-/// returns it as it is now.
-fn set_state(
-    run: &RunDir,
-    hop: &mut Hop,
-    vm: &str,
-    state: RState,
-    event: &str,
-    detail: &str,
-) -> Replica {
+/// Moves replica `vm` of `hop` to `state`, with `event` about it to be
+/// logged once the switch's rules follow, and returns it as it is now.
+fn set_state(hop: &mut Hop, vm: &str, state: RState, event: &'static str, detail: &str) -> Replica {
     let r = hop.st.replica_mut(vm).expect("listed");
     r.state = state;
     r.since_ms = events::now_ms();
     let r = r.clone();
     hop.dirty = true;
-    events::log(run, &hop.st.chain, &hop.st.hop, Some(vm), event, detail);
+    hop.pending
+        .push((vm.to_string(), event, detail.to_string()));
     r
+}
+
+/// Brings the switch's rules in line with `hop`'s replica states (when
+/// they changed), then logs the events of those changes.
+fn rules(run: &RunDir, hop: &mut Hop) -> mb_chain::Result<()> {
+    if let Some(ovs) = &hop.ovs {
+        let print = fingerprint(&hop.st);
+        if hop.applied != Some(print) {
+            let forget: Vec<&Replica> = hop.forget.iter().collect();
+            split::apply(ovs, &hop.st, false, &forget)?;
+            hop.forget.clear();
+            hop.applied = Some(print);
+        }
+    }
+    for (vm, kind, detail) in hop.pending.drain(..) {
+        events::log(run, &hop.st.chain, &hop.st.hop, Some(&vm), kind, &detail);
+    }
+    Ok(())
 }
 
 /// Scaling: the metric averaged over serving replicas, held above or
@@ -632,7 +653,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             if let Some(pr) = hop.probes.get_mut(&vm) {
                 pr.forwarded = false;
             }
-            set_state(run, hop, &vm, RState::Running, "running", &detail);
+            set_state(hop, &vm, RState::Running, "running", &detail);
             continue;
         }
         if Instant::now() < hop.boot_after {
@@ -656,7 +677,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .vm
             .clone();
         let why = "no new flows; removed when its flows have ended";
-        set_state(run, hop, &vm, RState::Draining, "draining", why);
+        set_state(hop, &vm, RState::Draining, "draining", why);
     }
     while hop.st.spares() < p.warm() && Instant::now() >= hop.boot_after {
         boot(run, hop, RState::Warm, call, tx, k);
