@@ -346,6 +346,8 @@ warm = 1
             .contains(&format!("replaces {}", nat(victim))),
         "{replaced}"
     );
+    let (gone, _) = wait_event(&c, at, "replaced", Some(&nat(victim)), 5);
+    assert_eq!(gone["detail"], format!("by {}", nat(2)), "{gone}");
     let detect_ms = failed["t_ms"].as_u64().unwrap();
     eprintln!(
         "failure detected {} ms after the kill ({}); replaced from the warm pool at +{} ms",

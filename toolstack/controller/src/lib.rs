@@ -307,11 +307,12 @@ impl Controller {
             return Ok(());
         }
         reconcile(&run, hop, &call, &tx, k);
+        rules(&run, hop)?;
+        // After the rules: a spare's boot would slow them down, and a
+        // failed replica goes once its flows are moved.
+        upkeep(&run, hop, &call, &tx, k);
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
-        }
-        rules(&run, hop)?;
-        if let Some(ovs) = hop.ovs.clone() {
             first_packets(&run, &ovs, hop);
         }
         if hop.dirty || hop.last_save.elapsed() >= SAVE_PERIOD {
@@ -361,9 +362,7 @@ impl Controller {
                         let state = hop.st.replica_mut(&vm).map(|r| r.state);
                         let mut detail = format!("booted in {took} ms");
                         if state == Some(RState::Running) {
-                            if let Some(old) = pop_replaced(hop) {
-                                detail.push_str(&format!("; replaces {old} (its flows start afresh here: no state snapshots yet)"));
-                            }
+                            detail.push_str(&replaces(hop, &vm));
                         }
                         let kind = state.map_or("removed", RState::as_str);
                         hop.pending.push((vm, kind, detail));
@@ -428,18 +427,36 @@ impl Controller {
     }
 }
 
-/// The replica a newly serving one stands in for, if any.
-fn pop_replaced(hop: &mut Hop) -> Option<String> {
-    (!hop.replacing.is_empty()).then(|| hop.replacing.remove(0))
+/// When newly serving replica `vm` stands in for a failed one: a
+/// `replaced` event about that one, and a note for `vm`'s event.
+fn replaces(hop: &mut Hop, vm: &str) -> String {
+    if hop.replacing.is_empty() {
+        return String::new();
+    }
+    let old = hop.replacing.remove(0);
+    hop.pending
+        .push((old.clone(), "replaced", format!("by {vm}")));
+    format!("; replaces {old} (its flows start afresh here: no state snapshots yet)")
 }
 
-/// What the split's rules depend on: the wired replicas and their states
-/// (hashed: it is compared every poll).
+/// What the split's rules depend on: the serving replicas (buckets) and
+/// the failed ones (fenced), with their ports (hashed: it is compared
+/// every poll).
 fn fingerprint(h: &HopState) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for r in h.replicas.iter().filter(|r| r.wired()) {
-        (&r.vm, r.state.as_str()).hash(&mut hasher);
+    let ports = |r: &Replica| {
+        (
+            r.inp.as_ref().map(|p| p.ofport),
+            r.out.as_ref().map(|p| p.ofport),
+        )
+    };
+    for r in h
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, RState::Running | RState::Failed))
+    {
+        (&r.vm, r.state.as_str(), ports(r)).hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -535,9 +552,15 @@ fn set_state(hop: &mut Hop, vm: &str, state: RState, event: &'static str, detail
 fn rules(run: &RunDir, hop: &mut Hop) -> mb_chain::Result<()> {
     if let Some(ovs) = &hop.ovs {
         let print = fingerprint(&hop.st);
-        if hop.applied != Some(print) {
+        if hop.applied != Some(print) || !hop.forget.is_empty() {
             let forget: Vec<&Replica> = hop.forget.iter().collect();
-            split::apply(ovs, &hop.st, false, &forget)?;
+            // The first time, all the rules: the hop may be an older
+            // agent's.
+            let write = match hop.applied {
+                None => split::Write::All,
+                Some(_) => split::Write::Groups,
+            };
+            split::apply(ovs, &hop.st, write, &forget)?;
             hop.forget.clear();
             hop.applied = Some(print);
         }
@@ -623,15 +646,15 @@ fn scaled(run: &RunDir, hop: &mut Hop, detail: &str) {
     events::log(run, &hop.st.chain, &hop.st.hop, None, "threshold", detail);
 }
 
-/// Brings the replica set to the target: promote spares or boot, drain
-/// the surplus, keep `warm` spares.
-/// Whether [`reconcile`] would boot a replica: fewer serve than the
-/// target, or fewer spares than the policy keeps warm.
+/// Whether a round would boot a replica: fewer serve than the target,
+/// or fewer spares than the policy keeps warm.
 fn wants_boot(hop: &Hop) -> bool {
     let p = &hop.st.policy;
     hop.st.serving() < hop.st.target.clamp(p.min, p.max) || hop.st.spares() < p.warm()
 }
 
+/// Brings the serving replicas to the target: promotes spares or boots,
+/// drains the surplus.
 fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
     let p = hop.st.policy.clone();
     hop.st.target = hop.st.target.clamp(p.min, p.max);
@@ -644,12 +667,7 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .min_by_key(|r| r.n);
         if let Some(r) = spare {
             let vm = r.vm.clone();
-            let mut detail = "from the warm pool".to_string();
-            if let Some(old) = pop_replaced(hop) {
-                detail.push_str(&format!(
-                    "; replaces {old} (its flows start afresh here: no state snapshots yet)"
-                ));
-            }
+            let detail = format!("from the warm pool{}", replaces(hop, &vm));
             if let Some(pr) = hop.probes.get_mut(&vm) {
                 pr.forwarded = false;
             }
@@ -659,7 +677,9 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
         if Instant::now() < hop.boot_after {
             break;
         }
-        boot(run, hop, RState::Running, call, tx, k);
+        if !boot(run, hop, RState::Running, call, tx, k) {
+            break;
+        }
     }
     let booting_to_run = hop
         .st
@@ -679,8 +699,14 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
         let why = "no new flows; removed when its flows have ended";
         set_state(hop, &vm, RState::Draining, "draining", why);
     }
-    while hop.st.spares() < p.warm() && Instant::now() >= hop.boot_after {
-        boot(run, hop, RState::Warm, call, tx, k);
+}
+
+/// Keeps `warm` spares and removes failed replicas.
+fn upkeep(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
+    while hop.st.spares() < hop.st.policy.warm() && Instant::now() >= hop.boot_after {
+        if !boot(run, hop, RState::Warm, call, tx, k) {
+            break;
+        }
     }
     // Failed replicas go (their flows were moved with the rules).
     let failed: Vec<String> = hop
@@ -695,8 +721,19 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
     }
 }
 
-fn boot(run: &RunDir, hop: &mut Hop, goal: RState, call: &Caller, tx: &Sender<Done>, k: &Key) {
-    let r = hop.st.add_replica(goal, events::now_ms());
+/// Starts booting a replica towards `goal`; false when every index is
+/// taken (a failed or draining replica still holds one: later).
+fn boot(
+    run: &RunDir,
+    hop: &mut Hop,
+    goal: RState,
+    call: &Caller,
+    tx: &Sender<Done>,
+    k: &Key,
+) -> bool {
+    let Some(r) = hop.st.add_replica(goal, events::now_ms()) else {
+        return false;
+    };
     hop.busy.insert(r.vm.clone());
     hop.dirty = true;
     events::log(
@@ -718,6 +755,7 @@ fn boot(run: &RunDir, hop: &mut Hop, goal: RState, call: &Caller, tx: &Sender<Do
         let res = replica::boot(&run, &st, &r, call.as_ref()).map_err(|e| mb_vm::error::report(&e));
         let _ = tx.send(Done::Booted(k, r.vm, res));
     });
+    true
 }
 
 fn destroy(hop: &mut Hop, vm: &str, call: &Caller, tx: &Sender<Done>, k: &Key) {
