@@ -672,11 +672,14 @@ impl Program {
             return Some(0);
         }
         if let Some(b) = &self.bits {
-            let none = Cache {
-                w: [0; HOT_WORDS],
-                ok: 0,
-            };
-            let found = b.first_match(v, |entry| self.eval(entry, &none, v));
+            let found = b.first_match(v, |entry| {
+                // No word cache: few packets get here.
+                let none = Cache {
+                    w: [0; HOT_WORDS],
+                    ok: 0,
+                };
+                self.eval(entry, &none, v)
+            });
             if let Some(r) = found {
                 return r.or((self.always != u32::MAX).then_some(self.always as usize));
             }
