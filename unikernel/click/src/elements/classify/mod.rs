@@ -24,6 +24,15 @@
 //! Residual trees run as branching code (one compare per test on the
 //! path taken, no recursion).
 //!
+//! Rule sets of up to [`compile::bitsets::MAX_RULES`] rules that need
+//! more than a branching program (below) are matched, on packets that
+//! hold every byte their rules test, by per-byte rule bitsets instead
+//! ([`compile::bitsets`]): each tested header byte maps its value to the
+//! set of rules still possible, a packet intersects its bytes' sets, and
+//! the lowest surviving rule whose leftover tests (if any) hold is the
+//! first match: a few instructions per tested byte. The index serves
+//! shorter packets and larger sets.
+//!
 //! Rule sets of at most [`compile::linear::MAX_INSNS`] tests in all (a
 //! Classifier's `12/0800, 12/0806, -`) skip the index: the whole list
 //! becomes one branching program of masked word compares, as Click's

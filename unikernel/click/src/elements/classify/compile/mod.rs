@@ -7,9 +7,12 @@
 //! * [`names`]: protocol, service, TCP flag and ICMP type names;
 //! * [`program`]: a rule list compiled into a tuple-space index plus exact
 //!   per-rule tests (see there for the design);
+//! * [`bitsets`]: per-byte rule bitsets, which [`program`] uses instead of
+//!   the index for sets of up to a few hundred rules;
 //! * [`linear`]: small rule lists compiled into a branching program of
 //!   word compares instead.
 
+pub mod bitsets;
 pub mod dispatch;
 pub mod expr;
 pub mod linear;

@@ -20,7 +20,9 @@
 //!
 //! Rule sets of a few tests (Classifier's usual `12/0800, 12/0806, -`)
 //! are matched by a [`Linear`] branching program instead, which costs a
-//! compare per test instead of hashing.
+//! compare per test instead of hashing; sets of up to
+//! [`super::bitsets::MAX_RULES`] rules by per-byte rule [`Bitsets`], with the
+//! index kept for packets too short for their tables.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -29,6 +31,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use super::bitsets::Bitsets;
 use super::linear::{Branches, Linear, NO_SLOT};
 use super::tree::{need_for, Base, Expr, Leaf, View};
 
@@ -131,10 +134,14 @@ pub struct Program {
     everything: Option<Option<usize>>,
     /// The branching program used instead of the index for small sets.
     linear: Option<Linear>,
+    /// Per-byte rule sets used instead of the index for mid-sized sets.
+    bits: Option<Bitsets>,
 }
 
-type Fact = (Base, i32, u32, u32);
-type Conj = Vec<Fact>;
+/// `word & mask == value`: (base, offset, mask, value).
+pub(super) type Fact = (Base, i32, u32, u32);
+/// A conjunction of facts.
+pub(super) type Conj = Vec<Fact>;
 
 /// Conjunction of two fact lists; `None` if they contradict.
 fn conj_and(a: &Conj, b: &Conj) -> Option<Conj> {
@@ -156,7 +163,7 @@ fn conj_and(a: &Conj, b: &Conj) -> Option<Conj> {
 
 /// What every alternative implies: for each word present in all, the bits
 /// they all test and agree on.
-fn common(alts: &[Conj]) -> Conj {
+pub(super) fn common(alts: &[Conj]) -> Conj {
     let Some(first) = alts.first() else {
         return Vec::new();
     };
@@ -177,7 +184,7 @@ fn common(alts: &[Conj]) -> Conj {
 
 /// Guard alternatives of `e`: whenever `e` holds, one of them holds (with
 /// its words present in the packet). An empty list: `e` never holds.
-fn guards(e: &Expr) -> Vec<Conj> {
+pub(super) fn guards(e: &Expr) -> Vec<Conj> {
     match e {
         Expr::Const(true) => vec![Vec::new()],
         Expr::Const(false) => Vec::new(),
@@ -264,7 +271,7 @@ fn key_of(conj: &Conj) -> Vec<(KeyWord, u32)> {
 }
 
 /// The tests of a rule that is a plain conjunction of tests.
-fn conj_leaves(e: &Expr) -> Option<Vec<Leaf>> {
+pub(super) fn conj_leaves(e: &Expr) -> Option<Vec<Leaf>> {
     match e {
         Expr::Const(true) => Some(Vec::new()),
         Expr::Leaf(l) => Some(vec![*l]),
@@ -295,6 +302,16 @@ fn assume(e: &Expr, key: &[(KeyWord, u32)]) -> Expr {
     }
 }
 
+/// `e` simplified for packets holding the facts of `conj` (with their
+/// bytes): `true` if every such packet matches.
+pub(super) fn assume_facts(e: &Expr, conj: &Conj) -> Expr {
+    let key: Vec<(KeyWord, u32)> = conj
+        .iter()
+        .map(|&(base, off, mask, value)| (KeyWord { base, off, mask }, value))
+        .collect();
+    assume(e, &key)
+}
+
 /// True if a packet whose key words equal `key` passes `l` for sure.
 fn implied(l: &Leaf, key: &[(KeyWord, u32)]) -> bool {
     key.iter().any(|(k, v)| {
@@ -320,8 +337,22 @@ impl Program {
     /// Compiles `rules`; the first matching rule decides.
     pub fn new(rules: Vec<Rule>) -> Program {
         let linear = Linear::new(rules.iter().map(|r| &r.expr));
+        // Rules after an always-true one are never reached; that one is
+        // the fallback when no earlier rule matches.
+        let end = rules
+            .iter()
+            .position(|r| r.expr == Expr::Const(true))
+            .unwrap_or(rules.len());
+        let exprs: Vec<Expr> = match linear {
+            Some(_) => Vec::new(),
+            None => rules[..end].iter().map(|r| r.expr.clone()).collect(),
+        };
         let mut p = Program::indexed(rules);
         p.linear = linear;
+        if !exprs.is_empty() {
+            let branches = &mut p.branches;
+            p.bits = Bitsets::new(&exprs, |e| branches.add(e));
+        }
         p
     }
 
@@ -344,6 +375,7 @@ impl Program {
             always: u32::MAX,
             everything: None,
             linear: None,
+            bits: None,
         };
         // tuple signature -> key values -> rules
         type Entry = (u32, Result<Vec<Leaf>, Expr>);
@@ -633,10 +665,26 @@ impl Program {
     /// The index of the first rule that matches, if any.
     #[inline]
     pub fn matching_rule(&self, v: &View) -> Option<usize> {
-        match &self.linear {
-            Some(l) => l.matching_rule(v),
-            None => self.indexed_rule(v),
+        if let Some(l) = &self.linear {
+            return l.matching_rule(v);
         }
+        if self.everything.is_some() {
+            return Some(0);
+        }
+        if let Some(b) = &self.bits {
+            let found = b.first_match(v, |entry| {
+                // No word cache: few packets get here.
+                let none = Cache {
+                    w: [0; HOT_WORDS],
+                    ok: 0,
+                };
+                self.eval(entry, &none, v)
+            });
+            if let Some(r) = found {
+                return r.or((self.always != u32::MAX).then_some(self.always as usize));
+            }
+        }
+        self.indexed_rule(v)
     }
 
     /// [`Program::matching_rule`] through the tuple index.
@@ -697,9 +745,6 @@ impl Program {
         if let Some(l) = &self.linear {
             return l.matching_rule(v).and_then(|r| self.outputs[r]);
         }
-        if let Some(out) = self.everything {
-            return out;
-        }
         self.matching_rule(v).and_then(|r| self.outputs[r])
     }
 
@@ -719,6 +764,11 @@ impl Program {
     /// True when a branching program, not the index, matches packets.
     pub fn is_linear(&self) -> bool {
         self.linear.is_some()
+    }
+
+    /// True when per-byte rule bitsets match packets long enough for them.
+    pub fn uses_bitsets(&self) -> bool {
+        self.bits.is_some()
     }
 
     /// Number of tuples (distinct rule shapes) in the index.
@@ -743,6 +793,10 @@ impl Program {
         if let Some(l) = &self.linear {
             s.push_str(&l.unparse());
             return s;
+        }
+        if let Some(b) = &self.bits {
+            s.push_str(&b.unparse());
+            s.push_str("for packets too short for the bitsets:\n");
         }
         for (i, t) in self.tuples.iter().enumerate() {
             let words: Vec<String> = t

@@ -26,7 +26,8 @@ pub enum Base {
 }
 
 impl Base {
-    fn name(self) -> &'static str {
+    /// The header's name in expressions (`ip`, `transp` ...).
+    pub fn name(self) -> &'static str {
         match self {
             Base::Data => "data",
             Base::Mac => "mac",
@@ -238,6 +239,21 @@ impl Expr {
                 } else {
                     b.eval(v)
                 }
+            }
+        }
+    }
+
+    /// Calls `f` on every leaf.
+    pub fn for_each_leaf(&self, f: &mut impl FnMut(&Leaf)) {
+        match self {
+            Expr::Const(_) => {}
+            Expr::Leaf(l) => f(l),
+            Expr::Not(e) => e.for_each_leaf(f),
+            Expr::And(es) | Expr::Or(es) => es.iter().for_each(|e| e.for_each_leaf(f)),
+            Expr::Ternary(c, a, b) => {
+                c.for_each_leaf(f);
+                a.for_each_leaf(f);
+                b.for_each_leaf(f);
             }
         }
     }
