@@ -80,6 +80,8 @@ pub struct Rewriter {
     /// True while the reaper timer is set.
     reap_armed: bool,
     lookup_answer: String,
+    /// Events mode (a move in progress): packets of these flows are kept.
+    pub(crate) events: Option<alloc::boxed::Box<super::export::EventSet>>,
 }
 
 /// Where a packet goes.
@@ -192,6 +194,7 @@ impl Rewriter {
             now_ms: 0,
             reap_armed: false,
             lookup_answer: String::new(),
+            events: None,
         })
     }
 
@@ -669,11 +672,26 @@ impl Rewriter {
     /// Pushes one packet through.
     #[inline]
     pub fn push(&mut self, cx: &Ctx, port: usize, mut p: Packet) {
+        if self.hold_event(port, &p) {
+            return cx.kill(p);
+        }
         let now_ms = cx.now().msec();
         match self.process(cx, port, &mut p, now_ms) {
             Some(o) => cx.push(o, p),
             None => cx.kill(p),
         }
+    }
+
+    /// In events mode, keeps a copy of a packet of a flow being moved (the
+    /// caller drops it unprocessed); false otherwise.
+    #[inline]
+    fn hold_event(&mut self, port: usize, p: &Packet) -> bool {
+        if self.events.is_none() {
+            return false;
+        }
+        let key = self.peek_key(p);
+        let ev = self.events.as_deref_mut().expect("checked");
+        ev.hold(port, key, p)
     }
 
     /// The table and key a TCP/UDP packet will be looked up by, if it is
@@ -722,6 +740,10 @@ impl Rewriter {
         // One clock reading per batch: its packets arrived together.
         let now_ms = cx.now().msec();
         for mut p in b {
+            if self.hold_event(port, &p) {
+                cx.kill(p);
+                continue;
+            }
             match self.process(cx, port, &mut p, now_ms) {
                 Some(o) => {
                     if o != run_out && !run.is_empty() {
