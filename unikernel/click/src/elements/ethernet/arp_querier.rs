@@ -233,7 +233,7 @@ pub struct ArpQuerier {
 
 /// One exported table entry.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct EntryRecord {
+pub(crate) struct EntryRecord {
     ip: [u8; 4],
     eth: [u8; 6],
     known: bool,
@@ -243,7 +243,7 @@ struct EntryRecord {
 
 /// Exported counters.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Counters {
+pub(crate) struct Counters {
     queries: u64,
     responses: u64,
     drops: u64,

@@ -113,7 +113,7 @@ pub struct FlowStats {
 
 /// A flow as exported (times in nanoseconds).
 #[derive(Serialize, Deserialize)]
-struct FlowRecord {
+pub(crate) struct FlowRecord {
     key: FlowKey,
     packets: u64,
     bytes: u64,
@@ -143,7 +143,7 @@ impl FlowRecord {
 
 /// Totals over all traffic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Aggregates {
+pub(crate) struct Aggregates {
     packets: u64,
     bytes: u64,
     /// (packets, bytes) for tcp, udp, icmp, other IP, non-IP.

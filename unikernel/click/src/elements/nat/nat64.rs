@@ -604,7 +604,7 @@ const VERSION: u16 = 1;
 
 /// One exported mapping.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct MappingRecord {
+pub(crate) struct MappingRecord {
     proto: u8,
     client: [u8; 16],
     client_port: u16,

@@ -106,7 +106,7 @@ struct Entry {
 
 /// One source's counters as exported.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
-struct Record {
+pub(crate) struct Record {
     src: [u8; 4],
     start_ns: i64,
     count: u32,

@@ -28,6 +28,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod channel;
+#[cfg(feature = "std")]
+pub mod json;
+
 use crate::elements::classify::compile::expr::parse_expr_text;
 use crate::elements::classify::compile::tree::{Base, Expr, View};
 use crate::packet::Packet;

@@ -1,0 +1,179 @@
+//! `mbctl state`: element state of running middleboxes (list, get, put,
+//! delete, and the channel's throughput), through `mb_state`.
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use click::state::{Chunks, Parts};
+use mb_agent::client::store;
+use mb_state::Channel;
+use mb_vm::record::Record;
+use mb_vm::rundir::RunDir;
+
+/// Element state of running middleboxes.
+///
+/// Stateful elements (the rewriters, NAT64, SourceLimiter, ARPQuerier,
+/// FlowMonitor, Counter) keep per-flow state, selected by a filter in
+/// IPFilter's language, and shared state; `mbctl state ls NAME` says which.
+/// State travels on the middlebox's state channel (a second
+/// virtio-console), not through the store.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  mbctl state ls nat\n  mbctl state get nat rw --filter 'src net 10.0.1.0/25 && tcp' --json\n  mbctl state get nat rw -o rw.state && mbctl state put nat2 rw rw.state\n  mbctl state delete nat rw --filter 'dst port 53'"
+)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    cmd: StateCmd,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum StateCmd {
+    /// List a middlebox's stateful elements and what they keep.
+    Ls {
+        /// The middlebox.
+        name: String,
+    },
+    /// Print (or save) an element's state.
+    Get {
+        /// The middlebox.
+        name: String,
+        /// The element.
+        element: String,
+        /// Per-flow state of the flows matching EXPR (IPFilter's language).
+        #[arg(long, value_name = "EXPR", default_value = "-")]
+        filter: String,
+        /// One JSON object per flow, then one for the shared state.
+        #[arg(long)]
+        json: bool,
+        /// Save the chunks to FILE (for `mbctl state put`).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Install saved state into an element (shared state merges).
+    Put {
+        /// The middlebox.
+        name: String,
+        /// The element.
+        element: String,
+        /// Chunks saved by `mbctl state get -o`.
+        file: PathBuf,
+    },
+    /// Delete an element's per-flow state by filter.
+    Delete {
+        /// The middlebox.
+        name: String,
+        /// The element.
+        element: String,
+        /// The flows to delete (IPFilter's language; `-` for all).
+        #[arg(long, value_name = "EXPR", required = true)]
+        filter: String,
+    },
+    /// Measure the state channel's throughput (MB/s both ways).
+    Bench {
+        /// The middlebox.
+        name: String,
+        /// Megabytes to send (and get back).
+        #[arg(long, default_value_t = 16)]
+        mb: usize,
+    },
+}
+
+/// Opens `name`'s state channel once its record says it exists.
+fn open(run: &RunDir, name: &str) -> Result<Channel> {
+    let mut st = store(run)?;
+    let rec = Record::load_existing(&mut st, name)?;
+    if rec.backend == "xl" {
+        anyhow::bail!("'{name}' runs on Xen, which has no state channel yet");
+    }
+    Channel::open(run, name)
+}
+
+/// One line about `c`.
+fn summary(name: &str, element: &str, c: &Chunks) -> String {
+    format!(
+        "{name} {element} ({} v{}): {} flow(s) in {} bytes; shared supporting {} bytes, reporting {} bytes",
+        c.class,
+        c.version,
+        c.flow_count(),
+        c.flows.len(),
+        c.supporting.len(),
+        c.reporting.len()
+    )
+}
+
+/// Runs `mbctl state`.
+pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
+    match a.cmd {
+        StateCmd::Ls { name } => {
+            for e in open(run, &name)?.list()? {
+                let ev = if e.events { "; movable loss-free" } else { "" };
+                println!("{} ({}): {}{ev}", e.name, e.class, e.keeps);
+            }
+        }
+        StateCmd::Get {
+            name,
+            element,
+            filter,
+            json,
+            output,
+        } => {
+            let c = open(run, &name)?.get(&element, &filter, Parts::ALL)?;
+            if let Some(path) = output {
+                std::fs::write(&path, c.to_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("mbctl: {}", summary(&name, &element, &c));
+            } else if json {
+                let (flows, shared) = click::state::json::to_json(&c)?;
+                for f in flows {
+                    println!("{}", serde_json::json!({ "flow": f }));
+                }
+                println!(
+                    "{}",
+                    serde_json::json!({ "class": c.class, "version": c.version, "shared": shared })
+                );
+            } else {
+                println!("{}", summary(&name, &element, &c));
+            }
+        }
+        StateCmd::Put {
+            name,
+            element,
+            file,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let c = Chunks::from_bytes(&bytes).with_context(|| format!("{}", file.display()))?;
+            let n = open(run, &name)?.put(&element, &c)?;
+            println!(
+                "{name} {element}: {} flow(s) installed, {} shared part(s) merged",
+                n.flows, n.shared
+            );
+        }
+        StateCmd::Delete {
+            name,
+            element,
+            filter,
+        } => {
+            let n = open(run, &name)?.delete(&element, &filter)?;
+            println!("{name} {element}: {n} flow(s) deleted");
+        }
+        StateCmd::Bench { name, mb } => {
+            let mut ch = open(run, &name)?;
+            let piece = 1 << 20;
+            let t = Instant::now();
+            for _ in 0..mb {
+                ch.echo(vec![0x5a; piece])?;
+            }
+            let s = t.elapsed().as_secs_f64();
+            // Each megabyte crosses twice: in and back out.
+            println!(
+                "{name}: {:.1} MB/s ({} MB each way in {:.3} s, 1 MiB requests)",
+                (2 * mb) as f64 / s,
+                mb,
+                s
+            );
+        }
+    }
+    Ok(())
+}
