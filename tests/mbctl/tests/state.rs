@@ -135,6 +135,34 @@ fn state_get_put_delete_over_the_state_channel() {
             .count(),
         flows.len()
     );
+    // A second NAT takes the flows: the first keeps none.
+    let (_ns2, _, _) = boot_between(&h, "su", &cfg, "nat2", &[]);
+    let e = h.fails(&["state", "move", "nat", "nat2", "--element", "arp_in"]);
+    assert!(e.contains("cannot move loss-free"), "{e}");
+    let before = h.ok(&["state", "get", "nat", "rw", "--json"]);
+    let moved = h.ok(&["state", "move", "nat", "nat2", "--filter", "tcp"]);
+    println!("{moved}");
+    assert!(
+        moved.contains(&format!("nat -> nat2 rw: {} flow(s)", flows.len())),
+        "{moved}"
+    );
+    let flow_lines = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("{\"flow\""))
+            .map(|l| {
+                // Idle times differ by the move's duration.
+                let i = l.find("\"idle_ms\"").unwrap_or(l.len());
+                l[..i].to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        flow_lines(&h.ok(&["state", "get", "nat2", "rw", "--json"])),
+        flow_lines(&before)
+    );
+    assert!(h.ok(&["state", "get", "nat", "rw"]).contains(": 0 flow(s)"));
+    h.ok(&["stop", "nat2"]);
+
     let bench = h.ok(&["state", "bench", "nat", "--mb", "4"]);
     println!("state channel: {bench}");
     assert!(bench.contains(" MB/s"), "{bench}");

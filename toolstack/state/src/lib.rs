@@ -8,6 +8,8 @@
 //! element that exported them checks them when they are put
 //! (`click::state::json` looks inside, to print them).
 
+pub mod moving;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ use mb_vm::rundir::RunDir;
 /// virtio-console), not through the store.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  mbctl state ls nat\n  mbctl state get nat rw --filter 'src net 10.0.1.0/25 && tcp' --json\n  mbctl state get nat rw -o rw.state && mbctl state put nat2 rw rw.state\n  mbctl state delete nat rw --filter 'dst port 53'"
+    after_help = "Examples:\n  mbctl state ls nat\n  mbctl state get nat rw --filter 'src net 10.0.1.0/25 && tcp' --json\n  mbctl state get nat rw -o rw.state && mbctl state put nat2 rw rw.state\n  mbctl state delete nat rw --filter 'dst port 53'\n  mbctl state move nat nat2 --filter 'src net 10.0.1.0/25'"
 )]
 pub struct StateArgs {
     #[command(subcommand)]
@@ -67,6 +67,24 @@ enum StateCmd {
         element: String,
         /// The flows to delete (IPFilter's language; `-` for all).
         #[arg(long, value_name = "EXPR", required = true)]
+        filter: String,
+    },
+    /// Move per-flow state from SRC to DST, loss-free and order-preserving.
+    ///
+    /// SRC holds the flows' packets while their state moves, DST processes
+    /// them, in order, once it has the state. Open vSwitch rerouting is
+    /// not done yet: the flows' packets must reach DST by other means.
+    Move {
+        /// The middlebox the flows leave.
+        src: String,
+        /// The middlebox that takes them.
+        dst: String,
+        /// Elements to move (default: every element of SRC that can hold
+        /// packets).
+        #[arg(long = "element", value_name = "E")]
+        elements: Vec<String>,
+        /// The flows to move (IPFilter's language; `-` for all).
+        #[arg(long, value_name = "EXPR", default_value = "-")]
         filter: String,
     },
     /// Measure the state channel's throughput (MB/s both ways).
@@ -157,6 +175,24 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
         } => {
             let n = open(run, &name)?.delete(&element, &filter)?;
             println!("{name} {element}: {n} flow(s) deleted");
+        }
+        StateCmd::Move {
+            src,
+            dst,
+            elements,
+            filter,
+        } => {
+            let (mut s, mut d) = (open(run, &src)?, open(run, &dst)?);
+            for e in mb_state::moving::plan(&mut s, &mut d, &elements)? {
+                let m = mb_state::moving::move_flows(&mut s, &mut d, &e, &filter, &mut || Ok(()))?;
+                println!(
+                    "{src} -> {dst} {e}: {} flow(s), {} bytes, {} packet(s) re-processed, {:.1} ms",
+                    m.flows,
+                    m.bytes,
+                    m.reprocessed,
+                    m.took.as_secs_f64() * 1000.0
+                );
+            }
         }
         StateCmd::Bench { name, mb } => {
             let mut ch = open(run, &name)?;

@@ -86,6 +86,15 @@ pub enum Request {
         /// The packets.
         events: Vec<Event>,
     },
+    /// Ends a move at the destination, atomically (one guest poll, no
+    /// packet in between): leave events mode, process `events` (held by
+    /// the source, in order), then the packets held here meanwhile.
+    Release {
+        /// Element name.
+        element: String,
+        /// The source's held packets.
+        events: Vec<Event>,
+    },
     /// Sends the bytes back (to measure the channel).
     Echo(Vec<u8>),
 }
@@ -216,7 +225,8 @@ pub fn serve(router: &Router, req: Request) -> Response {
         | Request::Delete { element, .. }
         | Request::Events { element, .. }
         | Request::TakeEvents { element }
-        | Request::Reprocess { element, .. } => element.clone(),
+        | Request::Reprocess { element, .. }
+        | Request::Release { element, .. } => element.clone(),
         Request::List | Request::Echo(_) => unreachable!("answered above"),
     };
     let eid = router
@@ -225,6 +235,20 @@ pub fn serve(router: &Router, req: Request) -> Response {
     let class = router.info(eid).class.name;
     if let Request::Reprocess { events, .. } = &req {
         return Ok(Reply::Count(reprocess(router, eid, events) as u64));
+    }
+    if let Request::Release { events, .. } = &req {
+        let held = router
+            .with_element(eid, |e, _| {
+                let s = e.state()?;
+                let mut v = Vec::new();
+                s.take_events(&mut v);
+                s.set_events(None).ok()?;
+                Some(v)
+            })
+            .flatten()
+            .ok_or_else(|| format!("element '{name}' ({class}) has no events mode"))?;
+        let n = reprocess(router, eid, events) + reprocess(router, eid, &held);
+        return Ok(Reply::Count(n as u64));
     }
     let now = router.now();
     router
