@@ -161,6 +161,30 @@ fn state_get_put_delete_over_the_state_channel() {
         flow_lines(&before)
     );
     assert!(h.ok(&["state", "get", "nat", "rw"]).contains(": 0 flow(s)"));
+    // Clone: nat2 learns nat's ARP entries (the server's, from the
+    // connections); a snapshot of nat2 restored into nat; then merge
+    // nat2 back into nat: nat2 has nothing per flow.
+    let cloned = h.ok(&["state", "clone", "nat", "nat2"]);
+    assert!(cloned.contains("arp_out"), "{cloned}");
+    let arp = h.ok(&["state", "get", "nat2", "arp_out", "--json"]);
+    assert!(arp.contains("[10,78,1,2]"), "{arp}");
+    let snap = h.scratch.join("nat2.snap");
+    let snap = snap.to_str().unwrap();
+    h.ok(&["state", "snapshot", "nat2", "-o", snap]);
+    let restored = h.ok(&["state", "restore", "nat", snap]);
+    assert!(
+        restored.contains(&format!("{} flow(s)", flows.len())),
+        "{restored}"
+    );
+    h.ok(&["state", "delete", "nat", "rw", "--filter", "-"]);
+    let merged = h.ok(&["state", "merge", "nat2", "nat"]);
+    assert!(
+        merged.contains(&format!("nat2 -> nat rw: {} flow(s)", flows.len())),
+        "{merged}"
+    );
+    assert!(h
+        .ok(&["state", "get", "nat2", "rw"])
+        .contains(": 0 flow(s)"));
     h.ok(&["stop", "nat2"]);
 
     let bench = h.ok(&["state", "bench", "nat", "--mb", "4"]);

@@ -9,6 +9,7 @@
 //! (`click::state::json` looks inside, to print them).
 
 pub mod moving;
+pub mod whole;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

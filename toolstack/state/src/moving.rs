@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use click::state::channel::{Reply, Request};
+use click::state::channel::{ElementState, Reply, Request};
 use click::state::{Chunks, Event, Parts};
 
 /// Something that answers state requests: a guest's channel, or a router
@@ -83,22 +83,43 @@ fn take(l: &mut dyn Link, element: &str) -> Result<Vec<Event>> {
     }
 }
 
-/// The classes of `l`'s stateful elements, by name, with their events
-/// mode.
-fn classes(l: &mut dyn Link) -> Result<Vec<(String, String, bool)>> {
+/// `l`'s stateful elements.
+pub fn list(l: &mut dyn Link) -> Result<Vec<ElementState>> {
     match l.call(&Request::List)? {
-        Reply::List(v) => Ok(v.into_iter().map(|e| (e.name, e.class, e.events)).collect()),
+        Reply::List(v) => Ok(v),
         r => bail!("unexpected reply {r:?}"),
+    }
+}
+
+/// Fails unless `dst` has an element `e.name` of `e.class`.
+pub fn same_in(
+    dst: &[ElementState],
+    dst_name: &str,
+    e: &ElementState,
+    src_name: &str,
+) -> Result<()> {
+    match dst.iter().find(|d| d.name == e.name) {
+        Some(d) if d.class == e.class => Ok(()),
+        Some(d) => bail!(
+            "'{dst_name}''s {} is a {}, not a {} as in '{src_name}'",
+            e.name,
+            d.class,
+            e.class
+        ),
+        None => bail!("'{dst_name}' has no element '{}'", e.name),
     }
 }
 
 /// The elements a move takes: `wanted`, or else every element of SRC
 /// with an events mode; each must exist in DST with the same class.
 pub fn plan(src: &mut dyn Link, dst: &mut dyn Link, wanted: &[String]) -> Result<Vec<String>> {
-    let s = classes(src)?;
-    let d = classes(dst)?;
+    let s = list(src)?;
+    let d = list(dst)?;
     let names: Vec<String> = if wanted.is_empty() {
-        s.iter().filter(|e| e.2).map(|e| e.0.clone()).collect()
+        s.iter()
+            .filter(|e| e.events)
+            .map(|e| e.name.clone())
+            .collect()
     } else {
         wanted.to_vec()
     };
@@ -106,21 +127,16 @@ pub fn plan(src: &mut dyn Link, dst: &mut dyn Link, wanted: &[String]) -> Result
         bail!("'{}' has no element whose flows can move", src.name());
     }
     for n in &names {
-        let Some((_, class, ev)) = s.iter().find(|e| &e.0 == n) else {
+        let Some(e) = s.iter().find(|e| &e.name == n) else {
             bail!("'{}' has no stateful element '{n}'", src.name());
         };
-        if !ev {
-            bail!("{n} ({class}) cannot hold packets, so its flows cannot move loss-free");
+        if !e.events {
+            bail!(
+                "{n} ({}) cannot hold packets, so its flows cannot move loss-free",
+                e.class
+            );
         }
-        match d.iter().find(|e| &e.0 == n) {
-            Some((_, c, _)) if c == class => {}
-            Some((_, c, _)) => bail!(
-                "'{}''s {n} is a {c}, not a {class} as in '{}'",
-                dst.name(),
-                src.name()
-            ),
-            None => bail!("'{}' has no element '{n}'", dst.name()),
-        }
+        same_in(&d, dst.name(), e, src.name())?;
     }
     Ok(names)
 }
@@ -205,14 +221,13 @@ pub fn move_flows(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
     use click::router::Router;
     use click::state::channel::serve;
-    use click::testing::{router_from_source, sink_contents};
 
     /// A router in this process, answering as a guest would.
-    struct Local<'a>(&'static str, &'a Router);
+    pub struct Local<'a>(pub &'static str, pub &'a Router);
 
     impl Link for Local<'_> {
         fn name(&self) -> &str {
@@ -222,6 +237,15 @@ mod tests {
             serve(self.1, req.clone()).map_err(anyhow::Error::msg)
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::Local;
+    use super::*;
+    use click::router::Router;
+    use click::state::channel::serve;
+    use click::testing::{router_from_source, sink_contents};
 
     const NAT: &str = "Idle -> [0]rw :: IPRewriter(pattern 1.2.3.4 10000-10999# - - 0 1, drop);
                        Idle -> [1]rw; rw[0] -> [0]s :: TestSink; rw[1] -> [1]s;";

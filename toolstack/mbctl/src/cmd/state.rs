@@ -87,6 +87,37 @@ enum StateCmd {
         #[arg(long, value_name = "EXPR", default_value = "-")]
         filter: String,
     },
+    /// Copy shared supporting state (an ARP table, port cursors) from SRC
+    /// into DST, where it merges; statistics are not copied.
+    Clone {
+        /// The middlebox copied.
+        src: String,
+        /// The middlebox that gets a copy.
+        dst: String,
+    },
+    /// Move all per-flow state from SRC to DST and merge SRC's shared
+    /// state into DST's (scale-in: stop SRC after).
+    Merge {
+        /// The middlebox emptied.
+        src: String,
+        /// The middlebox that takes everything.
+        dst: String,
+    },
+    /// Save every stateful element's state to FILE.
+    Snapshot {
+        /// The middlebox.
+        name: String,
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Put a snapshot back (into a middlebox running the same config).
+    Restore {
+        /// The middlebox.
+        name: String,
+        /// A file `mbctl state snapshot` wrote.
+        file: PathBuf,
+    },
     /// Measure the state channel's throughput (MB/s both ways).
     Bench {
         /// The middlebox.
@@ -193,6 +224,41 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
                     m.took.as_secs_f64() * 1000.0
                 );
             }
+        }
+        StateCmd::Clone { src, dst } => {
+            let (mut s, mut d) = (open(run, &src)?, open(run, &dst)?);
+            let done = mb_state::whole::clone_shared(&mut s, &mut d)?;
+            println!("{src} -> {dst}: shared state of {} cloned", done.join(", "));
+        }
+        StateCmd::Merge { src, dst } => {
+            let (mut s, mut d) = (open(run, &src)?, open(run, &dst)?);
+            for m in mb_state::whole::merge(&mut s, &mut d, &mut || Ok(()))? {
+                println!(
+                    "{src} -> {dst} {}: {} flow(s), {} bytes with shared state",
+                    m.element, m.flows, m.bytes
+                );
+            }
+        }
+        StateCmd::Snapshot { name, output } => {
+            let snap = mb_state::whole::snapshot(&mut open(run, &name)?)?;
+            std::fs::write(&output, snap.to_bytes())
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "{name}: {} element(s) saved to {}",
+                snap.elements.len(),
+                output.display()
+            );
+        }
+        StateCmd::Restore { name, file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let snap = mb_state::whole::Snapshot::from_bytes(&bytes)
+                .with_context(|| format!("{}", file.display()))?;
+            let n = mb_state::whole::restore(&mut open(run, &name)?, &snap)?;
+            println!(
+                "{name}: {} flow(s) and {} shared part(s) restored",
+                n.flows, n.shared
+            );
         }
         StateCmd::Bench { name, mb } => {
             let mut ch = open(run, &name)?;

@@ -110,6 +110,10 @@ pub struct ElementState {
     pub keeps: String,
     /// It has an events mode.
     pub events: bool,
+    /// It keeps per-flow state.
+    pub per_flow: bool,
+    /// It keeps shared supporting state (what a clone copies).
+    pub shared_supporting: bool,
 }
 
 /// A successful answer.
@@ -305,6 +309,8 @@ fn list(router: &Router) -> Vec<ElementState> {
                 class: info.class.name.to_string(),
                 keeps: si.describe(),
                 events: si.events,
+                per_flow: si.per_flow.is_some(),
+                shared_supporting: si.shared_supporting,
             })
         })
         .collect()
