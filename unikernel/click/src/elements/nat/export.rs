@@ -65,6 +65,11 @@ pub struct EventSet {
     held: Vec<Event>,
 }
 
+/// Packets held at most between two takes; more are dropped (a move
+/// takes them every few milliseconds, so only a stalled one gets here,
+/// and the guest's memory must outlive it).
+pub const HELD_MAX: usize = 16384;
+
 impl EventSet {
     /// Keeps `p` (from input `port`, looked up as `key`) if it belongs to
     /// a flow being moved. A packet the filter matches belongs to one of
@@ -72,7 +77,7 @@ impl EventSet {
     /// new one, which must start at the destination.
     pub fn hold(&mut self, port: usize, key: Option<(usize, FlowId)>, p: &Packet) -> bool {
         let moved = key.is_some_and(|k| self.keys.contains(&k)) || self.filter.matches_packet(p);
-        if moved {
+        if moved && self.held.len() < HELD_MAX {
             self.held.push(Event::of(port, p));
         }
         moved
