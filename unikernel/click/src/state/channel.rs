@@ -58,6 +58,7 @@ pub enum Request {
         /// Element name.
         element: String,
         /// [`Chunks::to_bytes`].
+        #[serde(with = "serde_bytes")]
         chunks: Vec<u8>,
     },
     /// Delete per-flow state by filter.
@@ -96,7 +97,7 @@ pub enum Request {
         events: Vec<Event>,
     },
     /// Sends the bytes back (to measure the channel).
-    Echo(Vec<u8>),
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// One stateful element, as [`Request::List`] reports it.
@@ -122,7 +123,7 @@ pub enum Reply {
     /// For [`Request::List`].
     List(Vec<ElementState>),
     /// For [`Request::Get`]: [`Chunks::to_bytes`].
-    Chunks(Vec<u8>),
+    Chunks(#[serde(with = "serde_bytes")] Vec<u8>),
     /// For [`Request::Put`].
     Put(PutCount),
     /// Flows deleted, covered by events mode, or packets re-processed.
@@ -130,7 +131,7 @@ pub enum Reply {
     /// For [`Request::TakeEvents`].
     Events(Vec<Event>),
     /// For [`Request::Echo`].
-    Echo(Vec<u8>),
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// An answer: the reply or the error message.

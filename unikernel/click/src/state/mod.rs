@@ -388,6 +388,7 @@ pub struct Event {
     /// Offset of its IP header in `data` (the header annotation).
     pub ip_off: u16,
     /// The packet's bytes.
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
@@ -458,10 +459,13 @@ pub struct Chunks {
     /// Its state format version.
     pub version: u16,
     /// Per-flow records.
+    #[serde(with = "serde_bytes")]
     pub flows: Vec<u8>,
     /// Shared supporting state.
+    #[serde(with = "serde_bytes")]
     pub supporting: Vec<u8>,
     /// Shared reporting state.
+    #[serde(with = "serde_bytes")]
     pub reporting: Vec<u8>,
 }
 
