@@ -2,7 +2,8 @@
 //! guest's state channel (a unix socket QEMU serves for the guest's second
 //! virtio-console, `click::state::channel` frames on it), and the
 //! operations `mbctl state` and the controller use: list, get, put,
-//! delete, events mode, and moving flows between instances.
+//! delete ([`Channel`]), moving flows between instances ([`moving`]),
+//! clone, merge, snapshot and restore ([`whole`]).
 //!
 //! Chunks are opaque here, as OpenMB wants them for the controller: the
 //! element that exported them checks them when they are put
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use click::state::channel::{decode_response, request_frame, ElementState, Reply, Request, WINDOW};
-use click::state::{Chunks, Event, Parts, PutCount};
+use click::state::{Chunks, Parts, PutCount};
 use mb_vm::files::VmFiles;
 use mb_vm::rundir::RunDir;
 
@@ -101,78 +102,6 @@ impl Channel {
         decode_response(&msg).map_err(|e| anyhow::anyhow!("{}: {e}", self.name))
     }
 
-    /// The elements that keep state.
-    pub fn list(&mut self) -> Result<Vec<ElementState>> {
-        match self.call(&Request::List)? {
-            Reply::List(l) => Ok(l),
-            r => unexpected(r),
-        }
-    }
-
-    /// `parts` of `element`'s state, per-flow state by `filter`.
-    pub fn get(&mut self, element: &str, filter: &str, parts: Parts) -> Result<Chunks> {
-        let req = Request::Get {
-            element: element.into(),
-            filter: filter.into(),
-            parts,
-        };
-        match self.call(&req)? {
-            Reply::Chunks(b) => Ok(Chunks::from_bytes(&b)?),
-            r => unexpected(r),
-        }
-    }
-
-    /// Installs `chunks` into `element` (shared parts merge).
-    pub fn put(&mut self, element: &str, chunks: &Chunks) -> Result<PutCount> {
-        let req = Request::Put {
-            element: element.into(),
-            chunks: chunks.to_bytes(),
-        };
-        match self.call(&req)? {
-            Reply::Put(n) => Ok(n),
-            r => unexpected(r),
-        }
-    }
-
-    /// Deletes `element`'s per-flow state that `filter` selects.
-    pub fn delete(&mut self, element: &str, filter: &str) -> Result<u64> {
-        let req = Request::Delete {
-            element: element.into(),
-            filter: filter.into(),
-        };
-        self.count(&req)
-    }
-
-    /// Enters events mode for `filter`'s flows (`None`: leaves it);
-    /// returns how many existing flows it covers.
-    pub fn events(&mut self, element: &str, filter: Option<&str>) -> Result<u64> {
-        let req = Request::Events {
-            element: element.into(),
-            filter: filter.map(String::from),
-        };
-        self.count(&req)
-    }
-
-    /// The packets `element` held in events mode since the last call.
-    pub fn take_events(&mut self, element: &str) -> Result<Vec<Event>> {
-        let req = Request::TakeEvents {
-            element: element.into(),
-        };
-        match self.call(&req)? {
-            Reply::Events(v) => Ok(v),
-            r => unexpected(r),
-        }
-    }
-
-    /// Has `element` process `events` (held by another instance), in order.
-    pub fn reprocess(&mut self, element: &str, events: Vec<Event>) -> Result<u64> {
-        let req = Request::Reprocess {
-            element: element.into(),
-            events,
-        };
-        self.count(&req)
-    }
-
     /// Sends `bytes` and gets them back (to measure the channel).
     pub fn echo(&mut self, bytes: Vec<u8>) -> Result<usize> {
         match self.call(&Request::Echo(bytes))? {
@@ -180,15 +109,77 @@ impl Channel {
             r => unexpected(r),
         }
     }
-
-    fn count(&mut self, req: &Request) -> Result<u64> {
-        match self.call(req)? {
-            Reply::Count(n) => Ok(n),
-            r => unexpected(r),
-        }
-    }
 }
 
 fn unexpected<T>(r: Reply) -> Result<T> {
     bail!("unexpected reply on the state channel: {r:?}")
+}
+
+/// Something that answers state requests: a guest's [`Channel`], or a
+/// router in this process (tests).
+pub trait Link {
+    /// The instance's name, for messages.
+    fn name(&self) -> &str;
+    /// Sends a request and waits for its reply.
+    fn call(&mut self, req: &Request) -> Result<Reply>;
+}
+
+impl Link for Channel {
+    fn name(&self) -> &str {
+        Channel::name(self)
+    }
+    fn call(&mut self, req: &Request) -> Result<Reply> {
+        Channel::call(self, req)
+    }
+}
+
+/// The elements that keep state.
+pub fn list(l: &mut dyn Link) -> Result<Vec<ElementState>> {
+    match l.call(&Request::List)? {
+        Reply::List(v) => Ok(v),
+        r => unexpected(r),
+    }
+}
+
+/// `parts` of `element`'s state, per-flow state by `filter`.
+pub fn get(l: &mut dyn Link, element: &str, filter: &str, parts: Parts) -> Result<Chunks> {
+    let req = Request::Get {
+        element: element.into(),
+        filter: filter.into(),
+        parts,
+    };
+    match l.call(&req)? {
+        Reply::Chunks(b) => Ok(Chunks::from_bytes(&b)?),
+        r => unexpected(r),
+    }
+}
+
+/// Installs `chunks` into `element` (shared parts merge).
+pub fn put(l: &mut dyn Link, element: &str, chunks: &Chunks) -> Result<PutCount> {
+    let req = Request::Put {
+        element: element.into(),
+        chunks: chunks.to_bytes(),
+    };
+    match l.call(&req)? {
+        Reply::Put(n) => Ok(n),
+        r => unexpected(r),
+    }
+}
+
+/// Deletes `element`'s per-flow state that `filter` selects; returns
+/// how many flows.
+pub fn delete(l: &mut dyn Link, element: &str, filter: &str) -> Result<u64> {
+    let req = Request::Delete {
+        element: element.into(),
+        filter: filter.into(),
+    };
+    count(l.call(&req)?)
+}
+
+/// The count a request answers with.
+pub(crate) fn count(r: Reply) -> Result<u64> {
+    match r {
+        Reply::Count(n) => Ok(n),
+        r => unexpected(r),
+    }
 }

@@ -20,23 +20,7 @@ use anyhow::{bail, Context, Result};
 use click::state::channel::{ElementState, Reply, Request};
 use click::state::{Chunks, Event, Parts};
 
-/// Something that answers state requests: a guest's channel, or a router
-/// in this process (tests, `mbctl run`).
-pub trait Link {
-    /// The instance's name, for messages.
-    fn name(&self) -> &str;
-    /// Sends a request and waits for its reply.
-    fn call(&mut self, req: &Request) -> Result<Reply>;
-}
-
-impl Link for crate::Channel {
-    fn name(&self) -> &str {
-        crate::Channel::name(self)
-    }
-    fn call(&mut self, req: &Request) -> Result<Reply> {
-        crate::Channel::call(self, req)
-    }
-}
+use crate::{count, list, Link};
 
 /// What one element's move did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,13 +44,6 @@ pub const QUIET: Duration = Duration::from_millis(50);
 /// The longest a move waits for SRC's held packets to stop.
 pub const DRAIN_MAX: Duration = Duration::from_secs(5);
 
-fn count(r: Reply) -> Result<u64> {
-    match r {
-        Reply::Count(n) => Ok(n),
-        r => bail!("unexpected reply {r:?}"),
-    }
-}
-
 fn events(l: &mut dyn Link, element: &str, filter: Option<&str>) -> Result<u64> {
     count(l.call(&Request::Events {
         element: element.into(),
@@ -79,14 +56,6 @@ fn take(l: &mut dyn Link, element: &str) -> Result<Vec<Event>> {
         element: element.into(),
     })? {
         Reply::Events(v) => Ok(v),
-        r => bail!("unexpected reply {r:?}"),
-    }
-}
-
-/// `l`'s stateful elements.
-pub fn list(l: &mut dyn Link) -> Result<Vec<ElementState>> {
-    match l.call(&Request::List)? {
-        Reply::List(v) => Ok(v),
         r => bail!("unexpected reply {r:?}"),
     }
 }
@@ -154,21 +123,8 @@ pub fn move_flows(
     events(src, element, Some(filter))
         .with_context(|| format!("{}: events mode for {element}", src.name()))?;
     let installed = (|| -> Result<(Chunks, usize)> {
-        let c = match src.call(&Request::Get {
-            element: element.into(),
-            filter: filter.into(),
-            parts: Parts::FLOWS,
-        })? {
-            Reply::Chunks(b) => Chunks::from_bytes(&b)?,
-            r => bail!("unexpected reply {r:?}"),
-        };
-        let n = match dst.call(&Request::Put {
-            element: element.into(),
-            chunks: c.to_bytes(),
-        })? {
-            Reply::Put(n) => n.flows,
-            r => bail!("unexpected reply {r:?}"),
-        };
+        let c = crate::get(src, element, filter, Parts::FLOWS)?;
+        let n = crate::put(dst, element, &c)?.flows;
         events(dst, element, Some(filter))?;
         Ok((c, n))
     })();
@@ -189,10 +145,7 @@ pub fn move_flows(
             )));
         }
     };
-    src.call(&Request::Delete {
-        element: element.into(),
-        filter: filter.into(),
-    })?;
+    crate::delete(src, element, filter)?;
     reroute()?;
     let mut held = Vec::new();
     let mut quiet_since = Instant::now();

@@ -3,34 +3,11 @@
 //! scale-in) and snapshot/restore (every element's state in one file).
 
 use anyhow::{bail, Context, Result};
-use click::state::channel::{Reply, Request};
 use click::state::{Chunks, Parts, PutCount};
 use serde::{Deserialize, Serialize};
 
-use crate::moving::{list, move_flows, same_in, Link, Moved};
-
-fn get(l: &mut dyn Link, element: &str, filter: &str, parts: Parts) -> Result<Chunks> {
-    let req = Request::Get {
-        element: element.into(),
-        filter: filter.into(),
-        parts,
-    };
-    match l.call(&req)? {
-        Reply::Chunks(b) => Ok(Chunks::from_bytes(&b)?),
-        r => bail!("unexpected reply {r:?}"),
-    }
-}
-
-fn put(l: &mut dyn Link, element: &str, c: &Chunks) -> Result<PutCount> {
-    let req = Request::Put {
-        element: element.into(),
-        chunks: c.to_bytes(),
-    };
-    match l.call(&req)? {
-        Reply::Put(n) => Ok(n),
-        r => bail!("unexpected reply {r:?}"),
-    }
-}
+use crate::moving::{move_flows, same_in, Moved};
+use crate::{delete, get, list, put, Link};
 
 /// Copies every element's shared supporting state (an ARP table, port
 /// cursors) from `src` into `dst`'s namesakes, where it merges. Reporting
@@ -82,10 +59,7 @@ pub fn merge(
         } else if e.per_flow {
             let c = get(src, &e.name, "-", Parts::FLOWS)?;
             let n = put(dst, &e.name, &c)?;
-            src.call(&Request::Delete {
-                element: e.name.clone(),
-                filter: "-".into(),
-            })?;
+            delete(src, &e.name, "-")?;
             Moved {
                 element: e.name.clone(),
                 flows: n.flows,

@@ -155,7 +155,7 @@ fn summary(name: &str, element: &str, c: &Chunks) -> String {
 pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
     match a.cmd {
         StateCmd::Ls { name } => {
-            for e in open(run, &name)?.list()? {
+            for e in mb_state::list(&mut open(run, &name)?)? {
                 let ev = if e.events { "; movable loss-free" } else { "" };
                 println!("{} ({}): {}{ev}", e.name, e.class, e.keeps);
             }
@@ -167,7 +167,7 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
             json,
             output,
         } => {
-            let c = open(run, &name)?.get(&element, &filter, Parts::ALL)?;
+            let c = mb_state::get(&mut open(run, &name)?, &element, &filter, Parts::ALL)?;
             if let Some(path) = output {
                 std::fs::write(&path, c.to_bytes())
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -193,7 +193,7 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let c = Chunks::from_bytes(&bytes).with_context(|| format!("{}", file.display()))?;
-            let n = open(run, &name)?.put(&element, &c)?;
+            let n = mb_state::put(&mut open(run, &name)?, &element, &c)?;
             println!(
                 "{name} {element}: {} flow(s) installed, {} shared part(s) merged",
                 n.flows, n.shared
@@ -204,7 +204,7 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
             element,
             filter,
         } => {
-            let n = open(run, &name)?.delete(&element, &filter)?;
+            let n = mb_state::delete(&mut open(run, &name)?, &element, &filter)?;
             println!("{name} {element}: {n} flow(s) deleted");
         }
         StateCmd::Move {
