@@ -334,11 +334,11 @@ impl HopState {
 
     /// A new replica, booting towards `goal`, with the lowest free index
     /// (so `$REPLICA` stays within the policy's bounds: a replacement
-    /// takes a gone replica's index, and its per-replica settings).
-    pub fn add_replica(&mut self, goal: RState, now_ms: u64) -> Replica {
-        let n = (0..)
-            .find(|n| self.replicas.iter().all(|r| r.n != *n))
-            .expect("a free index");
+    /// takes a gone replica's index, and its per-replica settings); none
+    /// while every index with settings is taken (a failed or draining
+    /// replica not yet removed holds its own).
+    pub fn add_replica(&mut self, goal: RState, now_ms: u64) -> Option<Replica> {
+        let n = (0..self.defines.len() as u32).find(|n| self.replicas.iter().all(|r| r.n != *n))?;
         let r = Replica {
             n,
             vm: vm_name(&self.chain, &self.hop, n),
@@ -352,7 +352,7 @@ impl HopState {
             metric: None,
         };
         self.replicas.push(r.clone());
-        r
+        Some(r)
     }
 
     /// The replica named `vm`.
@@ -500,22 +500,28 @@ pub fn boot(
 pub fn wired(run: &RunDir, ovs: &Ovs, r: &Replica) -> Result<Replica> {
     let mut st = mb_agent::client::store(run)?;
     let rec = mb_vm::Record::load_existing(&mut st, &r.vm)?;
+    // (The boot that added the taps to the switch turned their offloads
+    // off.)
     let port = |i: usize| -> Result<Port> {
         let dev = rec
             .nics
             .get(i)
             .and_then(|n| n.ifname.clone())
             .ok_or_else(|| Error::Invalid(format!("{}: NIC {i} has no host device", r.vm)))?;
-        mb_ovs::netdev::offloads_off(&dev, None);
         Ok(Port {
             ofport: ovs.ofport(&dev)?,
             dev,
             mac: None,
         })
     };
+    // Both at once: a scale-out waits for this.
+    let (inp, out) = std::thread::scope(|s| {
+        let inp = s.spawn(|| port(0));
+        (inp.join().expect("no panic"), port(1))
+    });
     let mut r = r.clone();
-    r.inp = Some(port(0)?);
-    r.out = Some(port(1)?);
+    r.inp = Some(inp?);
+    r.out = Some(out?);
     r.domid = Some(rec.domid);
     r.pid = rec.pid;
     Ok(r)
@@ -636,8 +642,8 @@ mod tests {
             last_scale_ms: 0,
             counters: Counters::default(),
         };
-        let a = h.add_replica(RState::Running, 5);
-        let b = h.add_replica(RState::Warm, 6);
+        let a = h.add_replica(RState::Running, 5).unwrap();
+        let b = h.add_replica(RState::Warm, 6).unwrap();
         assert_eq!((a.vm.as_str(), b.vm.as_str()), ("c-nat-0", "c-nat-1"));
         assert_eq!((h.serving(), h.spares()), (1, 1));
         assert_eq!(
@@ -655,5 +661,8 @@ mod tests {
         let text = st.read("/mbctl/chain/c/nat/replica/1").unwrap().unwrap();
         assert!(text.contains("\"state\":\"running\""), "{text}");
         assert_eq!(load(&mut st, "c", "web").unwrap(), None);
+        // Three indexes have settings: a fourth replica waits for one.
+        assert!(h.add_replica(RState::Warm, 7).is_some());
+        assert_eq!(h.add_replica(RState::Warm, 8), None);
     }
 }

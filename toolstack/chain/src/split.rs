@@ -4,14 +4,16 @@
 //! On a bridge, the *others* are the chain's neighbour ports (an end's
 //! hosts, or another hop), the *replicas* the hop's faces there:
 //!
-//! - table 0: from an other, ARP and anything not IP goes to every wired
-//!   replica (they answer ARP alike: replicas share the hop's MACs) and
-//!   the other others; IP goes to table 2. From a replica, IP first
-//!   `learn`s the reverse of its flow into table 2 (so the flow's other
-//!   direction comes back to this replica), then goes to table 3, which
-//!   delivers to the others by MAC.
-//! - table 2: learned reverse entries (idle timeout [`AFFINITY_IDLE`]);
-//!   a miss goes on to table 1.
+//! - table 0: from an other, ARP and anything not IP goes to every port
+//!   but its own (the replicas, which answer ARP alike as they share the
+//!   hop's MACs, and the other others); IP goes to table 2. From any
+//!   other port, a replica's, IP first `learn`s the reverse of its flow
+//!   into table 2 (so the flow's other direction comes back to this
+//!   replica), then goes to table 3, which delivers to the others by MAC.
+//!   A failed replica's port is fenced off (dropped) until it is gone.
+//! - table 2: learned reverse entries (idle times [`TCP_IDLE`] and
+//!   [`DATAGRAM_IDLE`]; [`TCP_CLOSING_IDLE`] after FIN or RST); a miss
+//!   goes on to table 1.
 //! - table 1: learned forward entries; a miss goes to the select group
 //!   (hashing on the split's fields), whose buckets are the *serving*
 //!   replicas. A bucket puts its replica's port in reg1 and goes to table
@@ -19,7 +21,9 @@
 //!   stays with its replica when buckets change: only new flows go to new
 //!   replicas, and a draining replica keeps its flows.
 //!
-//! Every change is one atomic bundle per bridge (group and rules).
+//! No rule but the groups' buckets names a replica's port, so the
+//! controller's changes are small: one atomic bundle per bridge of group
+//! buckets, fences and forgotten entries ([`Write::Groups`]).
 
 use crate::error::Result;
 use mb_ovs::Ovs;
@@ -27,12 +31,27 @@ use mb_ovs::Ovs;
 use super::replica::Split;
 use super::replica::{HopState, Port, RState, Replica, Side};
 
-/// How long an idle flow keeps its replica.
-pub const AFFINITY_IDLE: u32 = 15;
+/// How long an idle TCP connection keeps its replica: a NAT replica
+/// keeps its mapping far longer (IPRewriter: 24 h), but a switch entry
+/// per connection for a day is too much; 5 min is what NAT gateways
+/// commonly allow an idle connection.
+pub const TCP_IDLE: u32 = 300;
+/// A TCP entry's idle time once its flow sent FIN or RST; also that of
+/// a TCP forward entry, which only carries a connection until its
+/// reply's reverse entry takes over.
+pub const TCP_CLOSING_IDLE: u32 = 15;
+/// How long an idle UDP or other IP flow keeps its replica (as Linux's
+/// conntrack keeps an unanswered UDP flow).
+pub const DATAGRAM_IDLE: u32 = 30;
 
 /// The cookie of learned entries (static rules carry the chain's own).
 pub fn learned_cookie(chain: &str) -> u64 {
     mb_ovs::cookie_of(&format!("{chain}/learned"))
+}
+
+/// The cookie of the rules that fence failed replicas off.
+fn fence_cookie(chain: &str) -> u64 {
+    mb_ovs::cookie_of(&format!("{chain}/fenced"))
 }
 
 /// Select groups on a bridge: all IP (src-ip, dst-ip splits), or per
@@ -41,49 +60,108 @@ const GROUP_IP: u32 = 1;
 const GROUP_TCP: u32 = 2;
 const GROUP_UDP: u32 = 3;
 
-/// The protocol classes a split treats apart: (match, group, forward
-/// learn key, reverse learn key, hash fields).
-fn classes(split: Split) -> Vec<(&'static str, u32, String, String, &'static str)> {
+/// A protocol class a split treats apart.
+struct Class {
+    /// What its packets match.
+    matches: &'static str,
+    /// Its select group.
+    group: u32,
+    /// The fields the group hashes.
+    fields: &'static str,
+    /// The learned forward entry's key and idle time.
+    fwd: String,
+    fwd_idle: u32,
+    /// The learned reverse entry's key and idle time.
+    rev: String,
+    rev_idle: u32,
+    /// Idle time of its entries once FIN or RST is seen (TCP).
+    closing: Option<u32>,
+}
+
+impl Class {
+    /// A `learn` of `key` into `table`, idle `idle`, output to `out`.
+    fn learn(&self, table: u8, key: &str, idle: u32, cookie: u64, out: &str) -> String {
+        let closing = self
+            .closing
+            .map_or(String::new(), |t| format!("fin_idle_timeout={t},"));
+        format!(
+            "learn(table={table},idle_timeout={idle},{closing}priority=10,cookie={cookie:#x},{key},output:{out})"
+        )
+    }
+
+    /// How far its rules rank above plain `ip`'s: `ip` is what the
+    /// protocol classes (if any) leave over. Rules of equal priority that
+    /// overlap match in an order OpenFlow leaves open, and Open vSwitch
+    /// picks `ip`'s: TCP flows then learned their reverse by addresses
+    /// alone, so a client's every connection followed its first one's
+    /// replica.
+    fn above_ip(&self) -> u16 {
+        u16::from(self.matches != "ip")
+    }
+}
+
+/// The classes of `split`.
+fn classes(split: Split) -> Vec<Class> {
     let pair_rev = "NXM_OF_IP_SRC[]=NXM_OF_IP_DST[],NXM_OF_IP_DST[]=NXM_OF_IP_SRC[]";
+    // All IP in one class carries TCP too: TCP's idle time.
+    let all_ip = |fwd: &str, fields| Class {
+        matches: "ip",
+        group: GROUP_IP,
+        fields,
+        fwd: format!("eth_type=0x800,{fwd}"),
+        fwd_idle: TCP_IDLE,
+        rev: format!("eth_type=0x800,{pair_rev}"),
+        rev_idle: TCP_IDLE,
+        closing: None,
+    };
     match split {
-        Split::SrcIp => vec![(
-            "ip",
-            GROUP_IP,
-            "eth_type=0x800,NXM_OF_IP_SRC[]".into(),
-            format!("eth_type=0x800,{pair_rev}"),
-            "ip_src",
-        )],
-        Split::DstIp => vec![(
-            "ip",
-            GROUP_IP,
-            "eth_type=0x800,NXM_OF_IP_DST[]".into(),
-            format!("eth_type=0x800,{pair_rev}"),
-            "ip_dst",
-        )],
+        Split::SrcIp => vec![all_ip("NXM_OF_IP_SRC[]", "ip_src")],
+        Split::DstIp => vec![all_ip("NXM_OF_IP_DST[]", "ip_dst")],
         Split::FiveTuple => {
-            let l4 = |p: &str, proto: u8| {
+            let l4 = |p: &'static str, proto: u8, group, fields, idle: (u32, u32), closing| {
                 let up = p.to_uppercase();
-                (
-                    format!(
+                Class {
+                    matches: p,
+                    group,
+                    fields,
+                    fwd: format!(
                         "eth_type=0x800,nw_proto={proto},NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_{up}_SRC[],NXM_OF_{up}_DST[]"
                     ),
-                    format!(
+                    fwd_idle: idle.0,
+                    rev: format!(
                         "eth_type=0x800,nw_proto={proto},{pair_rev},NXM_OF_{up}_SRC[]=NXM_OF_{up}_DST[],NXM_OF_{up}_DST[]=NXM_OF_{up}_SRC[]"
                     ),
-                )
+                    rev_idle: idle.1,
+                    closing,
+                }
             };
-            let (tf, tr) = l4("tcp", 6);
-            let (uf, ur) = l4("udp", 17);
             vec![
-                ("tcp", GROUP_TCP, tf, tr, "ip_src,ip_dst,tcp_src,tcp_dst"),
-                ("udp", GROUP_UDP, uf, ur, "ip_src,ip_dst,udp_src,udp_dst"),
-                (
-                    "ip",
-                    GROUP_IP,
-                    "eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_IP_PROTO[]".into(),
-                    format!("eth_type=0x800,{pair_rev},NXM_OF_IP_PROTO[]"),
-                    "ip_src,ip_dst",
+                l4(
+                    "tcp",
+                    6,
+                    GROUP_TCP,
+                    "ip_src,ip_dst,tcp_src,tcp_dst",
+                    (TCP_CLOSING_IDLE, TCP_IDLE),
+                    Some(TCP_CLOSING_IDLE),
                 ),
+                l4(
+                    "udp",
+                    17,
+                    GROUP_UDP,
+                    "ip_src,ip_dst,udp_src,udp_dst",
+                    (DATAGRAM_IDLE, DATAGRAM_IDLE),
+                    None,
+                ),
+                Class {
+                    matches: "ip",
+                    group: GROUP_IP,
+                    fields: "ip_src,ip_dst",
+                    fwd: "eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],NXM_OF_IP_PROTO[]".into(),
+                    fwd_idle: DATAGRAM_IDLE,
+                    rev: format!("eth_type=0x800,{pair_rev},NXM_OF_IP_PROTO[]"),
+                    rev_idle: DATAGRAM_IDLE,
+                    closing: None,
+                },
             ]
         }
     }
@@ -108,139 +186,166 @@ impl Which {
     }
 }
 
-/// The bundle that sets a side's group and rules to what `h` says.
-/// `create`: the groups are new (the first time, at `chain up`).
+/// How much of a side's rules a bundle writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Everything, the groups new: at `chain up`.
+    Create,
+    /// Everything, over what is there: a controller taking a hop over
+    /// rewrites what an older one left.
+    All,
+    /// Only what replicas coming, going and failing change: the groups'
+    /// buckets, failed replicas' fences and learned entries. The rest
+    /// names no replica's port, so a new replica needs no rule before
+    /// its bucket: promoting or adding one is one small bundle.
+    Groups,
+}
+
+/// The bundle that sets a side's groups and rules to what `h` says.
 /// `forget`: ports whose learned entries go (failed replicas': their
 /// flows move to others).
-pub fn mods(h: &HopState, which: Which, create: bool, forget: &[u32]) -> Vec<String> {
+pub fn mods(h: &HopState, which: Which, write: Write, forget: &[u32]) -> Vec<String> {
     let side: &Side = match which {
         Which::Left => &h.left,
         Which::Right => &h.right,
     };
-    let face = |r: &Replica| which.face(r).cloned();
+    let ports = |state: RState| -> Vec<u32> {
+        h.replicas
+            .iter()
+            .filter(|r| r.state == state)
+            .filter_map(|r| which.face(r).map(|p| p.ofport))
+            .collect()
+    };
     let owner = mb_ovs::cookie_of(&h.chain);
     let learned = learned_cookie(&h.chain);
-    let wired: Vec<Port> = h
-        .replicas
-        .iter()
-        .filter(|r| r.state != RState::Failed && r.state != RState::Booting)
-        .filter_map(face)
-        .collect();
-    let serving: Vec<Port> = h
-        .replicas
-        .iter()
-        .filter(|r| r.state == RState::Running)
-        .filter_map(face)
-        .collect();
+    let fenced = fence_cookie(&h.chain);
     let classes = classes(h.policy.split);
     let mut m = Vec::new();
-    for (_, group, _, _, fields) in &classes {
-        let buckets: Vec<String> = serving
-            .iter()
-            .map(|p| {
-                format!(
-                    "bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],resubmit(,4)",
-                    o = p.ofport
-                )
-            })
-            .collect();
-        let verb = if create { "add" } else { "modify" };
+    for c in &classes {
+        let verb = if write == Write::Create {
+            "add"
+        } else {
+            "modify"
+        };
         let mut g = format!(
-            "group {verb} group_id={group},type=select,selection_method=hash,fields({fields})"
+            "group {verb} group_id={},type=select,selection_method=hash,fields({})",
+            c.group, c.fields
         );
-        for b in buckets {
-            g.push(',');
-            g.push_str(&b);
+        for o in ports(RState::Running) {
+            g.push_str(&format!(
+                ",bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],resubmit(,4)"
+            ));
         }
         m.push(g);
     }
     for p in forget {
         m.push(format!("flow delete cookie={learned:#x}/-1,out_port={p}"));
     }
-    m.push(format!("flow delete cookie={owner:#x}/-1"));
-    let flow = |s: String| format!("flow add cookie={owner:#x},{s}");
-    let outputs = |ports: &[&Port]| -> String {
-        if ports.is_empty() {
-            "drop".into()
-        } else {
-            ports
-                .iter()
-                .map(|p| format!("output:{}", p.ofport))
-                .collect::<Vec<_>>()
-                .join(",")
-        }
-    };
-    for o in &side.others {
-        for o2 in side.others.iter().filter(|o2| o2.ofport != o.ofport) {
-            if let Some(mac) = &o2.mac {
-                m.push(flow(format!(
-                    "table=0,priority=40,in_port={},dl_dst={mac},actions=output:{}",
-                    o.ofport, o2.ofport
-                )));
-            }
-        }
-        let mut flood: Vec<&Port> = wired.iter().collect();
-        flood.extend(side.others.iter().filter(|o2| o2.ofport != o.ofport));
-        m.push(flow(format!(
-            "table=0,priority=10,in_port={},actions={}",
-            o.ofport,
-            outputs(&flood)
-        )));
-        m.push(flow(format!(
-            "table=0,priority=20,in_port={},ip,actions=resubmit(,2)",
-            o.ofport
-        )));
+    // A failed replica that still sends would pull its flows back.
+    m.push(format!("flow delete cookie={fenced:#x}/-1"));
+    for p in ports(RState::Failed) {
+        m.push(format!(
+            "flow add cookie={fenced:#x},table=0,priority=50,in_port={p},actions=drop"
+        ));
     }
-    for r in &wired {
-        for (class, _, _, rev, _) in &classes {
-            m.push(flow(format!(
-                "table=0,priority=20,in_port={},{class},actions=learn(table=2,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{rev},output:NXM_OF_IN_PORT[]),resubmit(,3)",
-                r.ofport
-            )));
-        }
-        m.push(flow(format!(
-            "table=0,priority=10,in_port={},actions=resubmit(,3)",
-            r.ofport
-        )));
+    if write != Write::Groups {
+        m.push(format!("flow delete cookie={owner:#x}/-1"));
+        m.extend(
+            statics(side, &classes, learned)
+                .into_iter()
+                .map(|f| format!("flow add cookie={owner:#x},{f}")),
+        );
     }
-    m.push(flow("table=2,priority=0,actions=resubmit(,1)".into()));
-    // The switch does not run `learn` inside a group's bucket, so a bucket
-    // names its replica in reg1 and table 4 learns and outputs.
-    for (class, group, fwd, ..) in &classes {
-        // Plain `ip` is what the protocol classes (if any) leave over.
-        let prio = if *class == "ip" { 0 } else { 1 };
-        m.push(flow(format!(
-            "table=4,priority={prio},{class},actions=learn(table=1,idle_timeout={AFFINITY_IDLE},priority=10,cookie={learned:#x},{fwd},output:NXM_NX_REG1[0..15]),output:NXM_NX_REG1[0..15]"
-        )));
-        m.push(flow(format!(
-            "table=1,priority={prio},{class},actions=group:{group}"
-        )));
-    }
-    for o in &side.others {
-        if let Some(mac) = &o.mac {
-            m.push(flow(format!(
-                "table=3,priority=10,dl_dst={mac},actions=output:{}",
-                o.ofport
-            )));
-        }
-    }
-    let all: Vec<&Port> = side.others.iter().collect();
-    m.push(flow(format!(
-        "table=3,priority=0,actions={}",
-        outputs(&all)
-    )));
     m
 }
 
-/// Sets both of `h`'s bridges to what it says (see [`mods`]).
-pub fn apply(ovs: &Ovs, h: &HopState, create: bool, forget: &[&Replica]) -> Result<()> {
-    for (side, which) in [(&h.left, Which::Left), (&h.right, Which::Right)] {
+/// The rules of a side that no replica change touches: every port that
+/// is not an other is a replica's (the bridge is the link's alone).
+fn statics(side: &Side, classes: &[Class], learned: u64) -> Vec<String> {
+    let mut m = vec!["table=0,priority=50,in_port=LOCAL,actions=drop".to_string()];
+    for o in &side.others {
+        for o2 in side.others.iter().filter(|o2| o2.ofport != o.ofport) {
+            if let Some(mac) = &o2.mac {
+                m.push(format!(
+                    "table=0,priority=40,in_port={},dl_dst={mac},actions=output:{}",
+                    o.ofport, o2.ofport
+                ));
+            }
+        }
+        // ARP and the rest to every replica (warm ones learn their
+        // neighbours from it) and the other others.
+        m.push(format!(
+            "table=0,priority=10,in_port={},actions=ALL",
+            o.ofport
+        ));
+        m.push(format!(
+            "table=0,priority=20,in_port={},ip,actions=resubmit(,2)",
+            o.ofport
+        ));
+    }
+    for c in classes {
+        m.push(format!(
+            "table=0,priority={},{},actions={},resubmit(,3)",
+            5 + c.above_ip(),
+            c.matches,
+            c.learn(2, &c.rev, c.rev_idle, learned, "NXM_OF_IN_PORT[]")
+        ));
+    }
+    m.push("table=0,priority=1,actions=resubmit(,3)".into());
+    m.push("table=2,priority=0,actions=resubmit(,1)".into());
+    // The switch does not run `learn` inside a group's bucket, so a bucket
+    // names its replica in reg1 and table 4 learns and outputs.
+    for c in classes {
+        let (prio, class) = (c.above_ip(), c.matches);
+        let reg = "NXM_NX_REG1[0..15]";
+        m.push(format!(
+            "table=4,priority={prio},{class},actions={},output:{reg}",
+            c.learn(1, &c.fwd, c.fwd_idle, learned, reg)
+        ));
+        m.push(format!(
+            "table=1,priority={prio},{class},actions=group:{}",
+            c.group
+        ));
+    }
+    for o in &side.others {
+        if let Some(mac) = &o.mac {
+            m.push(format!(
+                "table=3,priority=10,dl_dst={mac},actions=output:{}",
+                o.ofport
+            ));
+        }
+    }
+    let all: Vec<String> = side
+        .others
+        .iter()
+        .map(|p| format!("output:{}", p.ofport))
+        .collect();
+    let all = if all.is_empty() {
+        "drop".to_string()
+    } else {
+        all.join(",")
+    };
+    m.push(format!("table=3,priority=0,actions={all}"));
+    m
+}
+
+/// Sets both of `h`'s bridges to what it says (see [`mods`]), the two
+/// at once.
+pub fn apply(ovs: &Ovs, h: &HopState, write: Write, forget: &[&Replica]) -> Result<()> {
+    let bundle = |side: &Side, which: Which| {
         let ports: Vec<u32> = forget
             .iter()
             .filter_map(|r| which.face(r).map(|p| p.ofport))
             .collect();
-        ovs.bundle(&side.bridge, &mods(h, which, create, &ports))?;
-    }
+        ovs.bundle(&side.bridge, &mods(h, which, write, &ports))
+    };
+    let (left, right) = std::thread::scope(|s| {
+        let left = s.spawn(|| bundle(&h.left, Which::Left));
+        let right = bundle(&h.right, Which::Right);
+        (left.join().expect("no panic"), right)
+    });
+    left?;
+    right?;
     Ok(())
 }
 
@@ -335,8 +440,14 @@ mod tests {
     }
 
     #[test]
-    fn only_serving_replicas_are_buckets_and_all_wired_get_arp() {
-        let m = mods(&hop(Split::SrcIp), Which::Left, true, &[]);
+    fn only_serving_replicas_are_buckets_and_no_rule_names_a_replica() {
+        let mut h = hop(Split::SrcIp);
+        h.replicas.push(Replica {
+            state: RState::Failed,
+            ..h.replicas[0].clone()
+        });
+        h.replicas[3].inp = Some(port("ti", 13, None));
+        let m = mods(&h, Which::Left, Write::Create, &[]);
         let group = &m[0];
         assert!(
             group.starts_with(
@@ -352,27 +463,39 @@ mod tests {
         );
         assert!(group.contains("resubmit(,4)"), "{group}");
         assert!(
-            m.iter()
-                .any(|l| l.contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=15")),
+            m.iter().any(|l| l
+                .contains("table=4,priority=0,ip,actions=learn(table=1,idle_timeout=300,priority")),
             "{m:?}"
         );
         let arp = m
             .iter()
             .find(|l| l.contains("priority=10,in_port=1,"))
             .unwrap();
-        assert!(
-            arp.ends_with("actions=output:10,output:11,output:12,output:2"),
-            "{arp}"
-        );
+        assert!(arp.ends_with("actions=ALL"), "{arp}");
         assert!(
             m.iter()
-                .any(|l| l.contains("in_port=12,ip,actions=learn(table=2")),
+                .any(|l| l.contains("table=0,priority=5,ip,actions=learn(table=2")),
             "{m:?}"
         );
         assert!(m
             .iter()
             .any(|l| l.contains("table=3,priority=10,dl_dst=02:00:00:00:00:02,actions=output:2")));
-        let r = mods(&hop(Split::SrcIp), Which::Right, false, &[22]);
+        // The failed replica is fenced off; no other rule names a replica.
+        assert!(
+            m.iter()
+                .any(|l| l.ends_with("table=0,priority=50,in_port=13,actions=drop")),
+            "{m:?}"
+        );
+        for p in 10..13 {
+            assert!(
+                !m.iter()
+                    .any(|l| l.contains(&format!("in_port={p},"))
+                        || l.contains(&format!("output:{p}"))),
+                "{m:?}"
+            );
+        }
+        // A replica change writes groups, fences and forgotten entries.
+        let r = mods(&hop(Split::SrcIp), Which::Right, Write::Groups, &[22]);
         assert!(
             r[0].starts_with("group modify") && r[0].contains("bucket_id:20,"),
             "{}",
@@ -381,14 +504,22 @@ mod tests {
         assert!(r
             .iter()
             .any(|l| l.starts_with("flow delete") && l.ends_with("out_port=22")));
-        assert!(r
+        assert!(
+            r.iter().all(|l| l.starts_with("group")
+                || l.starts_with("flow delete")
+                || l.contains("actions=drop")),
+            "{r:?}"
+        );
+        let all = mods(&hop(Split::SrcIp), Which::Right, Write::All, &[]);
+        assert!(all[0].starts_with("group modify"), "{}", all[0]);
+        assert!(all
             .iter()
             .any(|l| l.ends_with("table=3,priority=0,actions=output:3")));
     }
 
     #[test]
     fn five_tuple_splits_by_protocol() {
-        let m = mods(&hop(Split::FiveTuple), Which::Left, true, &[]);
+        let m = mods(&hop(Split::FiveTuple), Which::Left, Write::Create, &[]);
         assert!(
             m[0].contains("group_id=2") && m[0].contains("tcp_src"),
             "{}",
@@ -405,5 +536,19 @@ mod tests {
         assert!(m
             .iter()
             .any(|l| l.contains("NXM_OF_UDP_SRC[]=NXM_OF_UDP_DST[]")));
+        // A replica's TCP and UDP learn their reverse by ports, not only
+        // by addresses: their rules rank above plain `ip`'s. An idle TCP
+        // connection keeps its replica for minutes, until FIN or RST.
+        for (class, prio, idle) in [
+            ("tcp", 6, "idle_timeout=300,fin_idle_timeout=15,"),
+            ("udp", 6, "idle_timeout=30,priority"),
+            ("ip", 5, "idle_timeout=30,priority"),
+        ] {
+            let l = format!("table=0,priority={prio},{class},actions=learn(table=2,{idle}");
+            assert!(m.iter().any(|x| x.contains(&l)), "{l}: {m:?}");
+        }
+        assert!(m.iter().any(|l| l.contains(
+            "table=4,priority=1,tcp,actions=learn(table=1,idle_timeout=15,fin_idle_timeout=15,"
+        )));
     }
 }

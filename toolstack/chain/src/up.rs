@@ -356,7 +356,7 @@ fn make(
             j.record(Made::Flows(h.right.bridge.clone()))?;
             // The record first: from here on the controller manages the hop.
             replica::save(&mut st, &h, None)?;
-            split::apply(&ovs, &h, true, &[])?;
+            split::apply(&ovs, &h, split::Write::Create, &[])?;
             for r in &h.replicas {
                 events::log(
                     run,
@@ -416,7 +416,9 @@ fn boot_replicas(
     let goals = std::iter::repeat_n(RState::Running, p.min as usize)
         .chain(std::iter::repeat_n(RState::Warm, p.warm() as usize));
     for goal in goals {
-        let r = state.add_replica(goal, events::now_ms());
+        let r = state
+            .add_replica(goal, events::now_ms())
+            .expect("max + warm indexes have settings");
         j.record(Made::Vm(r.vm.clone()))?;
         progress(Progress::Booting {
             hop: &hp.name,

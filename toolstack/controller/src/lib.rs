@@ -74,6 +74,10 @@ struct Hop {
     applied: Option<u64>,
     /// Failed replicas whose learned flows must go with the next rules.
     forget: Vec<Replica>,
+    /// Events of state changes the switch does not show yet: (replica,
+    /// kind, detail), logged once the rules are applied, so a `running`
+    /// event means new flows can reach the replica.
+    pending: Vec<(String, &'static str, String)>,
     /// Replicas with a boot or destroy under way.
     busy: HashSet<String>,
     /// Failed replicas not yet replaced, oldest first.
@@ -269,6 +273,7 @@ impl Controller {
             below_since: None,
             applied: None,
             forget: Vec::new(),
+            pending: Vec::new(),
             busy: HashSet::new(),
             replacing: Vec::new(),
             boot_after: Instant::now(),
@@ -302,15 +307,12 @@ impl Controller {
             return Ok(());
         }
         reconcile(&run, hop, &call, &tx, k);
+        rules(&run, hop)?;
+        // After the rules: a spare's boot would slow them down, and a
+        // failed replica goes once its flows are moved.
+        upkeep(&run, hop, &call, &tx, k);
         if let Some(ovs) = hop.ovs.clone() {
             drains(&run, &ovs, hop, &call, &tx, k);
-            let print = fingerprint(&hop.st);
-            if hop.applied != Some(print) {
-                let forget: Vec<&Replica> = hop.forget.iter().collect();
-                split::apply(&ovs, &hop.st, false, &forget)?;
-                hop.forget.clear();
-                hop.applied = Some(print);
-            }
             first_packets(&run, &ovs, hop);
         }
         if hop.dirty || hop.last_save.elapsed() >= SAVE_PERIOD {
@@ -360,12 +362,18 @@ impl Controller {
                         let state = hop.st.replica_mut(&vm).map(|r| r.state);
                         let mut detail = format!("booted in {took} ms");
                         if state == Some(RState::Running) {
-                            if let Some(old) = pop_replaced(hop) {
-                                detail.push_str(&format!("; replaces {old} (its flows start afresh here: no state snapshots yet)"));
-                            }
+                            detail.push_str(&replaces(hop, &vm));
                         }
                         let kind = state.map_or("removed", RState::as_str);
-                        events::log(&self.run, &chain, &name, Some(&vm), kind, &detail);
+                        hop.pending.push((vm, kind, detail));
+                        // Now, not at the next poll: the reaction time
+                        // of a cold scale-out ends with these rules.
+                        if let Err(e) = rules(&self.run, hop) {
+                            eprintln!(
+                                "mbctl controller: {chain}/{name}: {}",
+                                mb_vm::error::report(&e)
+                            );
+                        }
                     }
                     Err(e) => {
                         hop.st.replicas.retain(|r| r.vm != vm);
@@ -419,18 +427,36 @@ impl Controller {
     }
 }
 
-/// The replica a newly serving one stands in for, if any.
-fn pop_replaced(hop: &mut Hop) -> Option<String> {
-    (!hop.replacing.is_empty()).then(|| hop.replacing.remove(0))
+/// When newly serving replica `vm` stands in for a failed one: a
+/// `replaced` event about that one, and a note for `vm`'s event.
+fn replaces(hop: &mut Hop, vm: &str) -> String {
+    if hop.replacing.is_empty() {
+        return String::new();
+    }
+    let old = hop.replacing.remove(0);
+    hop.pending
+        .push((old.clone(), "replaced", format!("by {vm}")));
+    format!("; replaces {old} (its flows start afresh here: no state snapshots yet)")
 }
 
-/// What the split's rules depend on: the wired replicas and their states
-/// (hashed: it is compared every poll).
+/// What the split's rules depend on: the serving replicas (buckets) and
+/// the failed ones (fenced), with their ports (hashed: it is compared
+/// every poll).
 fn fingerprint(h: &HopState) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for r in h.replicas.iter().filter(|r| r.wired()) {
-        (&r.vm, r.state.as_str()).hash(&mut hasher);
+    let ports = |r: &Replica| {
+        (
+            r.inp.as_ref().map(|p| p.ofport),
+            r.out.as_ref().map(|p| p.ofport),
+        )
+    };
+    for r in h
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, RState::Running | RState::Failed))
+    {
+        (&r.vm, r.state.as_str(), ports(r)).hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -498,7 +524,7 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
     for (vm, why) in failed {
         let was = hop.st.replica_mut(&vm).expect("listed").state;
         let detail = format!("failure detected: {why}");
-        let r = set_state(run, hop, &vm, RState::Failed, "failed", &detail);
+        let r = set_state(hop, &vm, RState::Failed, "failed", &detail);
         hop.forget.push(r);
         hop.st.counters.failures += 1;
         if was == RState::Running {
@@ -508,23 +534,41 @@ fn observe(run: &RunDir, st: &mut Store, hop: &mut Hop) -> mb_chain::Result<()> 
     Ok(())
 }
 
-/// Moves replica `vm` of `hop` to `state`, logs `event` about it, and
-/// returns it as it is now.
-fn set_state(
-    run: &RunDir,
-    hop: &mut Hop,
-    vm: &str,
-    state: RState,
-    event: &str,
-    detail: &str,
-) -> Replica {
+/// Moves replica `vm` of `hop` to `state`, with `event` about it to be
+/// logged once the switch's rules follow, and returns it as it is now.
+fn set_state(hop: &mut Hop, vm: &str, state: RState, event: &'static str, detail: &str) -> Replica {
     let r = hop.st.replica_mut(vm).expect("listed");
     r.state = state;
     r.since_ms = events::now_ms();
     let r = r.clone();
     hop.dirty = true;
-    events::log(run, &hop.st.chain, &hop.st.hop, Some(vm), event, detail);
+    hop.pending
+        .push((vm.to_string(), event, detail.to_string()));
     r
+}
+
+/// Brings the switch's rules in line with `hop`'s replica states (when
+/// they changed), then logs the events of those changes.
+fn rules(run: &RunDir, hop: &mut Hop) -> mb_chain::Result<()> {
+    if let Some(ovs) = &hop.ovs {
+        let print = fingerprint(&hop.st);
+        if hop.applied != Some(print) || !hop.forget.is_empty() {
+            let forget: Vec<&Replica> = hop.forget.iter().collect();
+            // The first time, all the rules: the hop may be an older
+            // agent's.
+            let write = match hop.applied {
+                None => split::Write::All,
+                Some(_) => split::Write::Groups,
+            };
+            split::apply(ovs, &hop.st, write, &forget)?;
+            hop.forget.clear();
+            hop.applied = Some(print);
+        }
+    }
+    for (vm, kind, detail) in hop.pending.drain(..) {
+        events::log(run, &hop.st.chain, &hop.st.hop, Some(&vm), kind, &detail);
+    }
+    Ok(())
 }
 
 /// Scaling: the metric averaged over serving replicas, held above or
@@ -602,15 +646,15 @@ fn scaled(run: &RunDir, hop: &mut Hop, detail: &str) {
     events::log(run, &hop.st.chain, &hop.st.hop, None, "threshold", detail);
 }
 
-/// Brings the replica set to the target: promote spares or boot, drain
-/// the surplus, keep `warm` spares.
-/// Whether [`reconcile`] would boot a replica: fewer serve than the
-/// target, or fewer spares than the policy keeps warm.
+/// Whether a round would boot a replica: fewer serve than the target,
+/// or fewer spares than the policy keeps warm.
 fn wants_boot(hop: &Hop) -> bool {
     let p = &hop.st.policy;
     hop.st.serving() < hop.st.target.clamp(p.min, p.max) || hop.st.spares() < p.warm()
 }
 
+/// Brings the serving replicas to the target: promotes spares or boots,
+/// drains the surplus.
 fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
     let p = hop.st.policy.clone();
     hop.st.target = hop.st.target.clamp(p.min, p.max);
@@ -623,22 +667,19 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .min_by_key(|r| r.n);
         if let Some(r) = spare {
             let vm = r.vm.clone();
-            let mut detail = "from the warm pool".to_string();
-            if let Some(old) = pop_replaced(hop) {
-                detail.push_str(&format!(
-                    "; replaces {old} (its flows start afresh here: no state snapshots yet)"
-                ));
-            }
+            let detail = format!("from the warm pool{}", replaces(hop, &vm));
             if let Some(pr) = hop.probes.get_mut(&vm) {
                 pr.forwarded = false;
             }
-            set_state(run, hop, &vm, RState::Running, "running", &detail);
+            set_state(hop, &vm, RState::Running, "running", &detail);
             continue;
         }
         if Instant::now() < hop.boot_after {
             break;
         }
-        boot(run, hop, RState::Running, call, tx, k);
+        if !boot(run, hop, RState::Running, call, tx, k) {
+            break;
+        }
     }
     let booting_to_run = hop
         .st
@@ -656,10 +697,16 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
             .vm
             .clone();
         let why = "no new flows; removed when its flows have ended";
-        set_state(run, hop, &vm, RState::Draining, "draining", why);
+        set_state(hop, &vm, RState::Draining, "draining", why);
     }
-    while hop.st.spares() < p.warm() && Instant::now() >= hop.boot_after {
-        boot(run, hop, RState::Warm, call, tx, k);
+}
+
+/// Keeps `warm` spares and removes failed replicas.
+fn upkeep(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &Key) {
+    while hop.st.spares() < hop.st.policy.warm() && Instant::now() >= hop.boot_after {
+        if !boot(run, hop, RState::Warm, call, tx, k) {
+            break;
+        }
     }
     // Failed replicas go (their flows were moved with the rules).
     let failed: Vec<String> = hop
@@ -674,8 +721,19 @@ fn reconcile(run: &RunDir, hop: &mut Hop, call: &Caller, tx: &Sender<Done>, k: &
     }
 }
 
-fn boot(run: &RunDir, hop: &mut Hop, goal: RState, call: &Caller, tx: &Sender<Done>, k: &Key) {
-    let r = hop.st.add_replica(goal, events::now_ms());
+/// Starts booting a replica towards `goal`; false when every index is
+/// taken (a failed or draining replica still holds one: later).
+fn boot(
+    run: &RunDir,
+    hop: &mut Hop,
+    goal: RState,
+    call: &Caller,
+    tx: &Sender<Done>,
+    k: &Key,
+) -> bool {
+    let Some(r) = hop.st.add_replica(goal, events::now_ms()) else {
+        return false;
+    };
     hop.busy.insert(r.vm.clone());
     hop.dirty = true;
     events::log(
@@ -697,6 +755,7 @@ fn boot(run: &RunDir, hop: &mut Hop, goal: RState, call: &Caller, tx: &Sender<Do
         let res = replica::boot(&run, &st, &r, call.as_ref()).map_err(|e| mb_vm::error::report(&e));
         let _ = tx.send(Done::Booted(k, r.vm, res));
     });
+    true
 }
 
 fn destroy(hop: &mut Hop, vm: &str, call: &Caller, tx: &Sender<Done>, k: &Key) {
