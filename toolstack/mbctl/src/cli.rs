@@ -68,4 +68,6 @@ pub enum Command {
     Man(cmd::tooling::ManArgs),
     /// Chains of middleboxes wired through Open vSwitch (up, down, ls, show, check).
     Chain(cmd::chain::ChainArgs),
+    /// Element state of running middleboxes (ls, get, put, delete, move, clone, merge, snapshot, restore, bench).
+    State(cmd::state::StateArgs),
 }

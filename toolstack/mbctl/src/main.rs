@@ -41,6 +41,7 @@ fn main() {
         Command::Doc(a) => cmd::doc::run(a),
         Command::Chain(a) => cmd::chain::run(run, a),
         Command::Capture(a) => cmd::capture::run(run, a),
+        Command::State(a) => cmd::state::run(run, a),
         Command::Completions(a) => cmd::tooling::completions(a),
         Command::Man(a) => cmd::tooling::man(a),
     };

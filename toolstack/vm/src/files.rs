@@ -34,6 +34,12 @@ impl VmFiles {
         self.dir.join("console.sock")
     }
 
+    /// The state channel's socket (QEMU listens on a second virtio-console;
+    /// `mb_state` connects to move element state in bulk).
+    pub fn state_socket(&self) -> PathBuf {
+        self.dir.join("state.sock")
+    }
+
     /// Held (flock) by the `mbctl console` attached to the serial line.
     pub fn console_lock(&self) -> PathBuf {
         self.dir.join("console.lock")

@@ -78,13 +78,18 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     let mut mb = middlebox::Middlebox::new(default_config());
     let devices = platform_devices(&platform, boot.cmdline, apic_id, &mut mb);
     crate::kprintln!(
-        "mb: at_us={} devices: {} NICs, store {}",
+        "mb: at_us={} devices: {} NICs, store {}{}",
         time::now_ns() / 1000,
         devices.nics.len(),
         match (devices.store.is_some(), platform.is_xen()) {
             (false, _) => "absent",
             (true, false) => "on virtio-console",
             (true, true) => "on the xenstore ring",
+        },
+        if devices.state.is_some() {
+            ", state channel on virtio-console"
+        } else {
+            ""
         }
     );
     if boot
@@ -161,6 +166,7 @@ fn platform_devices(
 fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> Devices {
     let mut nics: Vec<Box<dyn LoopNic>> = Vec::new();
     let mut store: Option<Box<dyn LoopStream>> = None;
+    let mut state: Option<Box<dyn LoopStream>> = None;
     let mut polled_only = false;
     let mut store_irq = None;
     let (consoles, others): (Vec<_>, Vec<_>) =
@@ -196,6 +202,17 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
                     false
                 }
             },
+            // A second console is the state channel.
+            DeviceType::Console if state.is_none() => match VirtioConsole::new(dev.transport) {
+                Ok(c) => {
+                    state = Some(Box::new(c));
+                    true
+                }
+                Err(e) => {
+                    crate::kprintln!("mb: state virtio-console at {}: {}", dev.location, e.0);
+                    false
+                }
+            },
             _ => false,
         };
         let routed = dev
@@ -223,6 +240,7 @@ fn init_devices(cmdline: &str, apic_id: u32, mb: &mut middlebox::Middlebox) -> D
     Devices {
         nics,
         store,
+        state,
         serial_irq,
         store_irq,
         polled_only,

@@ -43,6 +43,8 @@ pub struct Devices {
     pub nics: Vec<Box<dyn LoopNic>>,
     /// The store channel, if any.
     pub store: Option<Box<dyn LoopStream>>,
+    /// The state channel, if any (a second virtio-console).
+    pub state: Option<Box<dyn LoopStream>>,
     /// Whether COM1's receive interrupt is routed (serial input wakes us).
     pub serial_irq: Option<u8>,
     /// The store channel's interrupt vector, if it has one (left out of
@@ -202,7 +204,8 @@ pub fn run(router: &mut dyn Router, mut dev: Devices) -> ! {
         }
         let now = time::now_ns();
         let store = dev.store.as_deref_mut().map(|s| s as &mut dyn ByteStream);
-        let worked = router.poll(&mut Io::new(&mut dev.nics, store, now));
+        let state = dev.state.as_deref_mut().map(|s| s as &mut dyn ByteStream);
+        let worked = router.poll(&mut Io::new(&mut dev.nics, store, now).with_state(state));
         boot.polled(now, worked);
         if worked {
             last_work = now;
@@ -251,8 +254,8 @@ fn sleep(
     for nic in dev.nics.iter_mut() {
         pending |= nic.arm();
     }
-    if let Some(store) = dev.store.as_mut() {
-        pending |= store.arm();
+    for s in dev.store.iter_mut().chain(dev.state.iter_mut()) {
+        pending |= s.arm();
     }
     if pending {
         stats.raced += 1;
@@ -275,8 +278,8 @@ fn sleep(
     for nic in dev.nics.iter_mut() {
         nic.disarm();
     }
-    if let Some(store) = dev.store.as_mut() {
-        store.disarm();
+    for s in dev.store.iter_mut().chain(dev.state.iter_mut()) {
+        s.disarm();
     }
     let fired = idt::take_pending();
     let input = dev

@@ -14,6 +14,7 @@ mod app;
 mod config;
 mod handlers;
 mod session;
+mod statechan;
 
 use app::App;
 use session::{Session, HOME};
@@ -34,6 +35,7 @@ pub struct Middlebox {
     started: bool,
     session: Option<Session>,
     busy: BusyMeter,
+    state: statechan::StateChannel,
 }
 
 impl Middlebox {
@@ -46,6 +48,7 @@ impl Middlebox {
             started: false,
             session: None,
             busy: BusyMeter::default(),
+            state: statechan::StateChannel::default(),
         }
     }
 
@@ -120,7 +123,10 @@ impl Router for Middlebox {
             (Some(stream), Some(s)) => s.poll(stream, &mut self.app, &mut self.busy),
             _ => false,
         };
-        moved || store
+        let state = io
+            .state()
+            .is_some_and(|stream| self.state.poll(stream, &self.app));
+        moved || store || state
     }
 
     fn next_deadline(&self) -> Option<u64> {

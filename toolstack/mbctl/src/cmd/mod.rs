@@ -14,6 +14,7 @@ pub mod logs;
 pub mod ls;
 pub mod reconfigure;
 pub mod run;
+pub mod state;
 pub mod stop;
 pub mod tooling;
 pub mod vm;

@@ -143,6 +143,19 @@ pub fn args(plan: &Plan, accel: &str, nics: &[HostNic], jail: &Jail) -> Vec<Stri
         format!("socket,id=store,path={},reconnect=1", opt_value(&store)),
         "-device".into(),
         "virtconsole,chardev=store".into(),
+        // The state channel: a second console, QEMU listening, so state
+        // in bulk needs neither the store nor the agent. On its own bus:
+        // QEMU would otherwise add it to the first one as port 1, which a
+        // guest without multiport never sees.
+        "-device".into(),
+        "virtio-serial-device,id=statebus".into(),
+        "-chardev".into(),
+        format!(
+            "socket,id=state,path={},server=on,wait=off",
+            opt_value(&f.state_socket())
+        ),
+        "-device".into(),
+        "virtconsole,chardev=state,bus=statebus.0".into(),
         "-sandbox".into(),
         if jail.runas.is_some() {
             SANDBOX
@@ -577,6 +590,7 @@ mod tests {
             "-netdev tap,id=n0,ifname=t0,script=no,downscript=no -device virtio-net-device,netdev=n0,mac=52:54:00:00:07:00",
             "-netdev dgram,id=n1,local.type=fd,local.str=9 -device virtio-net-device,netdev=n1",
             "-device virtio-serial-device -chardev socket,id=store,path=store.sock,reconnect=1 -device virtconsole,chardev=store",
+            "-device virtio-serial-device,id=statebus -chardev socket,id=state,path=/run/mbctl/vms/fw/state.sock,server=on,wait=off -device virtconsole,chardev=state,bus=statebus.0",
             "-sandbox on,obsolete=deny,spawn=deny,resourcecontrol=deny -chroot /run/mbctl/guests/7 -runas mb-qemu -pidfile /run/mbctl/vms/fw/qemu.pid",
         ] {
             assert!(a.contains(want), "missing {want:?} in {a}");

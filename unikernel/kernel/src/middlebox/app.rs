@@ -49,6 +49,11 @@ impl App {
         }
     }
 
+    /// The running engine router, for the state channel.
+    pub fn engine(&self) -> Option<&click::Router> {
+        self.router.as_ref().map(|r| r.router())
+    }
+
     /// Takes the VM's NICs, and builds the element registry (the slow part
     /// of starting, done once the store's first requests are out).
     pub fn start(&mut self, nics: usize) {

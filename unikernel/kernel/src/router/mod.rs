@@ -40,6 +40,7 @@ pub trait Router {
 pub struct Io<'a> {
     nics: &'a mut dyn NicSet,
     store: Option<&'a mut dyn ByteStream>,
+    state: Option<&'a mut dyn ByteStream>,
     now_ns: u64,
 }
 
@@ -53,8 +54,15 @@ impl<'a> Io<'a> {
         Io {
             nics,
             store,
+            state: None,
             now_ns,
         }
+    }
+
+    /// Lends the state channel too (see [`Io::state`]).
+    pub fn with_state(mut self, state: Option<&'a mut dyn ByteStream>) -> Io<'a> {
+        self.state = state;
+        self
     }
 
     /// Number of NICs; they are numbered `0..nic_count()`.
@@ -92,6 +100,11 @@ impl<'a> Io<'a> {
     /// The host byte stream (the xenstore channel), if the VM has one.
     pub fn store(&mut self) -> Option<&mut (dyn ByteStream + 'a)> {
         self.store.as_deref_mut()
+    }
+
+    /// The state channel (element state in bulk), if the VM has one.
+    pub fn state(&mut self) -> Option<&mut (dyn ByteStream + 'a)> {
+        self.state.as_deref_mut()
     }
 
     /// Monotonic nanoseconds since boot, sampled at the start of this poll.

@@ -128,6 +128,8 @@ pub fn devices() -> Result<Devices, &'static str> {
     Ok(Devices {
         nics,
         store: Some(store),
+        // No state channel on Xen yet (a granted ring would carry it).
+        state: None,
         serial_irq: None,
         store_irq: None,
         polled_only,

@@ -88,7 +88,7 @@ use crate::net::arp::{self, Arp};
 use crate::net::{ether, ip};
 use crate::packet::Packet;
 use crate::router::Ctx;
-use crate::state::{self, FlowFilter, StateError, StatefulElement};
+use crate::state::{self, Role, StateError, StateInfo, StatefulElement};
 use crate::time::Timestamp;
 
 /// The `ARPQuerier` class.
@@ -233,7 +233,7 @@ pub struct ArpQuerier {
 
 /// One exported table entry.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct EntryRecord {
+pub(crate) struct EntryRecord {
     ip: [u8; 4],
     eth: [u8; 6],
     known: bool,
@@ -243,7 +243,7 @@ struct EntryRecord {
 
 /// Exported counters.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Counters {
+pub(crate) struct Counters {
     queries: u64,
     responses: u64,
     drops: u64,
@@ -491,19 +491,6 @@ impl ArpQuerier {
             self.handle_ip(cx, q);
         }
     }
-
-    fn entry_matches(f: &FlowFilter, ip: [u8; 4]) -> bool {
-        let inside = |p: Option<([u8; 4], u8)>| {
-            p.is_none_or(|(a, l)| {
-                Ipv4Prefix {
-                    addr: Ipv4(a),
-                    len: l.min(32),
-                }
-                .contains(Ipv4(ip))
-            })
-        };
-        inside(f.src) && inside(f.dst)
-    }
 }
 
 impl Element for ArpQuerier {
@@ -649,14 +636,33 @@ impl Element for ArpQuerier {
 }
 
 impl StatefulElement for ArpQuerier {
-    fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
+    fn info(&self) -> StateInfo {
+        // The table serves every flow: a sibling gets a copy (clone), a
+        // merge takes the union.
+        StateInfo {
+            version: VERSION,
+            per_flow: None,
+            shared_supporting: true,
+            shared_reporting: true,
+            events: false,
+        }
+    }
+
+    fn export_shared(&self, role: Role) -> Vec<u8> {
+        if role == Role::Reporting {
+            let c = Counters {
+                queries: self.queries,
+                responses: self.responses,
+                drops: self.drops,
+            };
+            return state::encode(KIND, VERSION, &c);
+        }
         // Ages are relative to the newest confirmation, as the exporter has
         // no clock here; importers treat the newest entry as just confirmed.
         let newest = self.table.values().map(|e| e.live_at).max().unwrap_or(0);
         let recs: Vec<EntryRecord> = self
             .table
             .iter()
-            .filter(|(ip, _)| Self::entry_matches(filter, **ip))
             .map(|(ip, e)| EntryRecord {
                 ip: *ip,
                 eth: e.eth,
@@ -667,11 +673,24 @@ impl StatefulElement for ArpQuerier {
         state::encode(KIND, VERSION, &recs)
     }
 
-    fn import_flows(&mut self, blob: &[u8], now: Timestamp) -> Result<usize, StateError> {
+    fn import_shared(&mut self, role: Role, blob: &[u8], now: Timestamp) -> Result<(), StateError> {
+        if role == Role::Reporting {
+            let c: Counters = state::decode(KIND, VERSION, blob)?;
+            self.queries += c.queries;
+            self.responses += c.responses;
+            self.drops += c.drops;
+            return Ok(());
+        }
         let recs: Vec<EntryRecord> = state::decode(KIND, VERSION, blob)?;
         let now = now.msec();
-        let mut n = 0;
         for r in recs {
+            let live_at = now - r.age_ms.max(0);
+            // A union: an answer we already have and is fresher stays.
+            if let Some(e) = self.table.get(&r.ip) {
+                if e.known && (!r.known || e.live_at >= live_at) {
+                    continue;
+                }
+            }
             if self.entry_capacity != 0
                 && !self.table.contains_key(&r.ip)
                 && self.table.len() >= self.entry_capacity as usize
@@ -690,46 +709,9 @@ impl StatefulElement for ArpQuerier {
             });
             e.eth = r.eth;
             e.known = r.known && r.eth != ether::BROADCAST;
-            e.live_at = now - r.age_ms.max(0);
+            e.live_at = live_at;
             e.seq = seq;
-            n += 1;
         }
-        Ok(n)
-    }
-
-    fn delete_flows(&mut self, filter: &FlowFilter) -> usize {
-        let ips: Vec<[u8; 4]> = self
-            .table
-            .keys()
-            .filter(|ip| Self::entry_matches(filter, **ip))
-            .copied()
-            .collect();
-        for ip in &ips {
-            if let Some(e) = self.table.remove(ip) {
-                self.packets -= e.queue.len() as u32;
-                self.table_drops += e.queue.len() as u64;
-            }
-        }
-        ips.len()
-    }
-
-    fn export_shared(&self) -> Vec<u8> {
-        state::encode(
-            KIND,
-            VERSION,
-            &Counters {
-                queries: self.queries,
-                responses: self.responses,
-                drops: self.drops,
-            },
-        )
-    }
-
-    fn import_shared(&mut self, blob: &[u8]) -> Result<(), StateError> {
-        let c: Counters = state::decode(KIND, VERSION, blob)?;
-        self.queries += c.queries;
-        self.responses += c.responses;
-        self.drops += c.drops;
         Ok(())
     }
 }
@@ -951,43 +933,47 @@ mod tests {
     }
 
     #[test]
-    fn table_exports_and_imports() {
+    fn table_is_shared_state_cloned_and_merged_as_a_union() {
+        use crate::state::{self, Chunks, Parts};
         let r = setup("10.0.0.254/24, 02:00:00:00:00:fe");
         r.write("a.insert", "10.0.0.1 02:00:00:00:00:01").unwrap();
         r.write("a.insert", "10.0.1.1 02:00:00:00:00:02").unwrap();
         r.inject(0, 0, ip_packet([10, 0, 0, 3], 0));
-        let only = FlowFilter {
-            dst: Some(([10, 0, 0, 0], 24)),
-            ..FlowFilter::ALL
+        let all = state::FlowFilter::all();
+        let get = |parts| {
+            r.with_element(0, |e, _| {
+                state::get(e.state().unwrap(), "ARPQuerier", &all, parts)
+            })
+            .unwrap()
+            .unwrap()
         };
-        let (flows, shared) = r
-            .with_element(0, |e, _| {
-                let s = e.state().unwrap();
-                (s.export_flows(&only), s.export_shared())
-            })
-            .unwrap();
+        let clone = Chunks::from_bytes(&get(Parts::CLONE).to_bytes()).unwrap();
+        assert!(clone.reporting.is_empty() && clone.flows.is_empty());
         let r2 = setup("10.0.0.254/24, 02:00:00:00:00:fe");
+        // r2 already knows 10.0.1.1 differently and more recently.
+        r2.write("a.insert", "10.0.1.1 02:00:00:00:00:09").unwrap();
         let now = r2.now();
-        let n = r2
-            .with_element(0, |e, _| {
-                let s = e.state().unwrap();
-                s.import_shared(&shared).unwrap();
-                assert!(s.import_flows(b"junk", now).is_err());
-                s.import_flows(&flows, now).unwrap()
+        let put = |c: &Chunks| {
+            r2.with_element(0, |e, _| {
+                state::put(e.state().unwrap(), "ARPQuerier", c, now)
             })
-            .unwrap();
-        assert_eq!(n, 2);
+            .unwrap()
+        };
+        let mut junk = clone.clone();
+        junk.supporting = b"junk".to_vec();
+        assert!(put(&junk).is_err());
+        assert_eq!(put(&clone).unwrap().shared, 1);
         assert_eq!(
             r2.read("a.table").unwrap(),
-            "10.0.0.1 1 02-00-00-00-00-01 0.000000\n10.0.0.3 0 FF-FF-FF-FF-FF-FF 0.000000\n"
+            "10.0.1.1 1 02-00-00-00-00-09 0.000000\n10.0.0.1 1 02-00-00-00-00-01 0.000000\n\
+             10.0.0.3 0 FF-FF-FF-FF-FF-FF 0.000000\n"
         );
+        // A clone carries no statistics; a merge adds them.
+        assert_eq!(r2.read("a.queries").unwrap(), "0");
+        put(&get(Parts::ALL)).unwrap();
         assert_eq!(r2.read("a.queries").unwrap(), "1");
         r2.inject(0, 0, ip_packet([10, 0, 0, 1], 0));
         assert_eq!(sink_contents(&r2, "out").len(), 1);
-        let deleted = r.with_element(0, |e, _| e.state().unwrap().delete_flows(&only));
-        assert_eq!(deleted, Some(2));
-        assert_eq!(r.read("a.count").unwrap(), "1");
-        assert_eq!(r.read("a.length").unwrap(), "0");
     }
 
     #[test]

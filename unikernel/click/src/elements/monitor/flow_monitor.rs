@@ -68,7 +68,9 @@ use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::net::ip::{self, Ipv4Header};
 use crate::packet::Packet;
 use crate::router::Ctx;
-use crate::state::{self, FlowFilter, FlowKey, StateError, StatefulElement};
+use crate::state::{
+    self, Fields, FlowFilter, FlowKey, Role, StateError, StateInfo, StatefulElement,
+};
 use crate::time::Timestamp;
 
 /// The `FlowMonitor` class.
@@ -111,7 +113,7 @@ pub struct FlowStats {
 
 /// A flow as exported (times in nanoseconds).
 #[derive(Serialize, Deserialize)]
-struct FlowRecord {
+pub(crate) struct FlowRecord {
     key: FlowKey,
     packets: u64,
     bytes: u64,
@@ -141,7 +143,7 @@ impl FlowRecord {
 
 /// Totals over all traffic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Aggregates {
+pub(crate) struct Aggregates {
     packets: u64,
     bytes: u64,
     /// (packets, bytes) for tcp, udp, icmp, other IP, non-IP.
@@ -363,6 +365,16 @@ impl Element for FlowMonitor {
 }
 
 impl StatefulElement for FlowMonitor {
+    fn info(&self) -> StateInfo {
+        StateInfo {
+            version: VERSION,
+            per_flow: Some((Role::Reporting, Fields::FLOW)),
+            shared_supporting: false,
+            shared_reporting: true,
+            events: false,
+        }
+    }
+
     fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
         let recs: Vec<FlowRecord> = self
             .flows
@@ -409,11 +421,19 @@ impl StatefulElement for FlowMonitor {
         before - self.flows.len()
     }
 
-    fn export_shared(&self) -> Vec<u8> {
-        state::encode(KIND, VERSION, &self.agg)
+    fn export_shared(&self, role: Role) -> Vec<u8> {
+        match role {
+            Role::Reporting => state::encode(KIND, VERSION, &self.agg),
+            Role::Supporting => Vec::new(),
+        }
     }
 
-    fn import_shared(&mut self, blob: &[u8]) -> Result<(), StateError> {
+    fn import_shared(
+        &mut self,
+        _role: Role,
+        blob: &[u8],
+        _now: Timestamp,
+    ) -> Result<(), StateError> {
         let a: Aggregates = state::decode(KIND, VERSION, blob)?;
         self.agg.packets += a.packets;
         self.agg.bytes += a.bytes;
@@ -521,17 +541,14 @@ mod tests {
             a.inject(0, 0, udp(src, 1000, t));
         }
         b.inject(0, 0, udp(1, 1000, 1));
-        let only12 = FlowFilter {
-            src: Some(([10, 0, 0, 0], 31)),
-            ..FlowFilter::ALL
-        };
+        let only12 = FlowFilter::parse("src net 10.0.0.0/31").unwrap();
         let (flows, shared, all) = a
             .with_element(0, |e, _| {
                 let s = e.state().unwrap();
                 (
                     s.export_flows(&only12),
-                    s.export_shared(),
-                    s.export_flows(&FlowFilter::ALL),
+                    s.export_shared(Role::Reporting),
+                    s.export_flows(&FlowFilter::all()),
                 )
             })
             .unwrap();
@@ -539,7 +556,7 @@ mod tests {
         b.with_element(0, |e, _| {
             let s = e.state().unwrap();
             assert_eq!(s.import_flows(&flows, now), Ok(1));
-            s.import_shared(&shared).unwrap();
+            s.import_shared(Role::Reporting, &shared, now).unwrap();
             assert_eq!(s.import_flows(&all, now), Err(StateError::NoRoom));
         });
         let f = b.read("m.flows").unwrap();

@@ -3,13 +3,19 @@
 //! continues each connection with the same external ports and rewrites,
 //! and expires it when the original would have.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
+use super::flowid::FlowId;
 use super::rewriter::{class_of, quad, unquad, Rewriter};
 use super::spec::SpecKind;
-use crate::state::{decode, encode, FlowFilter, FlowKey, StateError, StatefulElement};
+use crate::packet::Packet;
+use crate::state::{
+    decode, encode, Event, Fields, FlowFilter, FlowKey, Role, StateError, StateInfo,
+    StatefulElement,
+};
 use crate::time::Timestamp;
 
 /// Format version of the records.
@@ -40,13 +46,42 @@ pub struct FlowRecord {
     pub idle_ms: i64,
 }
 
-/// Shared counters.
+/// Shared supporting state: the sequential allocation cursor of each
+/// input's pattern (0 otherwise), so a merged instance does not hand out
+/// ports again from the start. Shared reporting state is the mapping
+/// failures per input (a `Vec<u32>`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SharedRecord {
-    /// Mapping failures per input.
-    pub failures: Vec<u32>,
-    /// Sequential allocation cursor of each input's pattern (0 otherwise).
+pub struct CursorRecord {
+    /// Cursor per input.
     pub cursors: Vec<u32>,
+}
+
+/// Events mode of a rewriter: the lookup keys (both directions) of the
+/// flows being moved, the filter for flows that start meanwhile, and the
+/// packets kept.
+pub struct EventSet {
+    filter: FlowFilter,
+    keys: BTreeSet<(usize, FlowId)>,
+    held: Vec<Event>,
+}
+
+/// Packets held at most between two takes; more are dropped (a move
+/// takes them every few milliseconds, so only a stalled one gets here,
+/// and the guest's memory must outlive it).
+pub const HELD_MAX: usize = 16384;
+
+impl EventSet {
+    /// Keeps `p` (from input `port`, looked up as `key`) if it belongs to
+    /// a flow being moved. A packet the filter matches belongs to one of
+    /// the selected flows (they were chosen by either direction) or to a
+    /// new one, which must start at the destination.
+    pub fn hold(&mut self, port: usize, key: Option<(usize, FlowId)>, p: &Packet) -> bool {
+        let moved = key.is_some_and(|k| self.keys.contains(&k)) || self.filter.matches_packet(p);
+        if moved && self.held.len() < HELD_MAX {
+            self.held.push(Event::of(port, p));
+        }
+        moved
+    }
 }
 
 fn key(f: &Quad, proto: u8) -> FlowKey {
@@ -86,6 +121,16 @@ impl Rewriter {
 }
 
 impl StatefulElement for Rewriter {
+    fn info(&self) -> StateInfo {
+        StateInfo {
+            version: VERSION,
+            per_flow: Some((Role::Supporting, Fields::FLOW)),
+            shared_supporting: true,
+            shared_reporting: true,
+            events: true,
+        }
+    }
+
     fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
         let recs: Vec<FlowRecord> = self.records(filter).into_iter().map(|(_, r)| r).collect();
         encode(self.class_name(), VERSION, &recs)
@@ -149,30 +194,75 @@ impl StatefulElement for Rewriter {
         gone.len()
     }
 
-    fn export_shared(&self) -> Vec<u8> {
-        let rec = SharedRecord {
-            failures: self.specs().iter().map(|s| s.failures).collect(),
-            cursors: self
-                .specs()
-                .iter()
-                .map(|s| match &s.kind {
-                    SpecKind::Pattern(p) => p.borrow().next,
-                    _ => 0,
-                })
-                .collect(),
-        };
-        encode(self.class_name(), VERSION, &rec)
+    fn export_shared(&self, role: Role) -> Vec<u8> {
+        let specs = self.specs().iter();
+        match role {
+            Role::Supporting => {
+                let cursors = specs
+                    .map(|s| match &s.kind {
+                        SpecKind::Pattern(p) => p.borrow().next,
+                        _ => 0,
+                    })
+                    .collect();
+                encode(self.class_name(), VERSION, &CursorRecord { cursors })
+            }
+            Role::Reporting => {
+                let failures: Vec<u32> = specs.map(|s| s.failures).collect();
+                encode(self.class_name(), VERSION, &failures)
+            }
+        }
     }
 
-    fn import_shared(&mut self, blob: &[u8]) -> Result<(), StateError> {
-        let rec: SharedRecord = decode(self.class_name(), VERSION, blob)?;
-        for (k, s) in self.specs_mut().iter_mut().enumerate() {
-            s.failures += rec.failures.get(k).copied().unwrap_or(0);
-            if let (SpecKind::Pattern(p), Some(&c)) = (&s.kind, rec.cursors.get(k)) {
-                let mut p = p.borrow_mut();
-                p.next = p.next.max(c);
+    fn import_shared(
+        &mut self,
+        role: Role,
+        blob: &[u8],
+        _now: Timestamp,
+    ) -> Result<(), StateError> {
+        match role {
+            Role::Supporting => {
+                let rec: CursorRecord = decode(self.class_name(), VERSION, blob)?;
+                for (s, &c) in self.specs_mut().iter_mut().zip(&rec.cursors) {
+                    if let SpecKind::Pattern(p) = &s.kind {
+                        let mut p = p.borrow_mut();
+                        p.next = p.next.max(c);
+                    }
+                }
+            }
+            Role::Reporting => {
+                let failures: Vec<u32> = decode(self.class_name(), VERSION, blob)?;
+                for (s, f) in self.specs_mut().iter_mut().zip(failures) {
+                    s.failures += f;
+                }
             }
         }
         Ok(())
+    }
+
+    fn set_events(&mut self, filter: Option<&FlowFilter>) -> Result<usize, StateError> {
+        let Some(filter) = filter else {
+            self.events = None;
+            return Ok(0);
+        };
+        let mut keys = BTreeSet::new();
+        let mut n = 0;
+        for (i, _) in self.records(filter) {
+            let f = self.table().flow(i);
+            keys.insert((f.map as usize, f.key[0]));
+            keys.insert((f.map as usize, f.key[1]));
+            n += 1;
+        }
+        self.events = Some(alloc::boxed::Box::new(EventSet {
+            filter: filter.clone(),
+            keys,
+            held: Vec::new(),
+        }));
+        Ok(n)
+    }
+
+    fn take_events(&mut self, out: &mut Vec<Event>) {
+        if let Some(ev) = self.events.as_deref_mut() {
+            out.append(&mut ev.held);
+        }
     }
 }

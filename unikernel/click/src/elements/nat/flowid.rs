@@ -7,7 +7,7 @@ use core::fmt;
 /// reading of the two wire bytes), as Click keeps them, so keys built from
 /// packets need no byte swapping and arithmetic on ping identifiers gives
 /// Click's results.
-#[derive(Clone, Copy, PartialEq, Eq, Default, Debug, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Debug, Hash)]
 pub struct FlowId {
     /// Source address.
     pub saddr: [u8; 4],

@@ -85,7 +85,9 @@ use crate::error::ConfigError;
 use crate::net::{ip, ip6};
 use crate::packet::Packet;
 use crate::router::Ctx;
-use crate::state::{decode, encode, FlowFilter, FlowKey, StateError, StatefulElement};
+use crate::state::{
+    decode, encode, Fields, FlowFilter, FlowKey, Role, StateError, StateInfo, StatefulElement,
+};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -602,7 +604,7 @@ const VERSION: u16 = 1;
 
 /// One exported mapping.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct MappingRecord {
+pub(crate) struct MappingRecord {
     proto: u8,
     client: [u8; 16],
     client_port: u16,
@@ -644,6 +646,17 @@ impl Nat64 {
 }
 
 impl StatefulElement for Nat64 {
+    fn info(&self) -> StateInfo {
+        // Flows are selected by their IPv4 side.
+        StateInfo {
+            version: VERSION,
+            per_flow: Some((Role::Supporting, Fields::FLOW)),
+            shared_supporting: false,
+            shared_reporting: false,
+            events: false,
+        }
+    }
+
     fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
         let recs: Vec<MappingRecord> = self.records(filter).into_iter().map(|(_, r)| r).collect();
         encode("NAT64", VERSION, &recs)
@@ -924,10 +937,7 @@ mod tests {
             let syn = ip6::build(&client, &server6, ip6::NXT_TCP, 64, &tcp(sport, 80, 0x02));
             a.inject(nat, 0, Packet::from_slice(&syn));
         }
-        let only_first = crate::state::FlowFilter {
-            sport: Some((1024, 1024)),
-            ..crate::state::FlowFilter::ALL
-        };
+        let only_first = crate::state::FlowFilter::parse("src port 1024").unwrap();
         let blob = a
             .with_element(nat, |e, _| e.state().unwrap().export_flows(&only_first))
             .unwrap();

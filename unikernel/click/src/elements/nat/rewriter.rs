@@ -83,6 +83,8 @@ pub struct Rewriter {
     /// Configured in Click 1.x's `ICMPPingRewriter(SRC, DST)` form, whose
     /// input 0 passes replies of no mapping on unchanged.
     click1_ping: bool,
+    /// Events mode (a move in progress): packets of these flows are kept.
+    pub(crate) events: Option<alloc::boxed::Box<super::export::EventSet>>,
 }
 
 /// Where a packet goes.
@@ -207,6 +209,7 @@ impl Rewriter {
             reap_armed: false,
             lookup_answer: String::new(),
             click1_ping,
+            events: None,
         })
     }
 
@@ -687,11 +690,26 @@ impl Rewriter {
     /// Pushes one packet through.
     #[inline]
     pub fn push(&mut self, cx: &Ctx, port: usize, mut p: Packet) {
+        if self.hold_event(port, &p) {
+            return cx.kill(p);
+        }
         let now_ms = cx.now().msec();
         match self.process(cx, port, &mut p, now_ms) {
             Some(o) => cx.push(o, p),
             None => cx.kill(p),
         }
+    }
+
+    /// In events mode, keeps a copy of a packet of a flow being moved (the
+    /// caller drops it unprocessed); false otherwise.
+    #[inline]
+    fn hold_event(&mut self, port: usize, p: &Packet) -> bool {
+        if self.events.is_none() {
+            return false;
+        }
+        let key = self.peek_key(p);
+        let ev = self.events.as_deref_mut().expect("checked");
+        ev.hold(port, key, p)
     }
 
     /// The table and key a TCP/UDP packet will be looked up by, if it is
@@ -740,6 +758,10 @@ impl Rewriter {
         // One clock reading per batch: its packets arrived together.
         let now_ms = cx.now().msec();
         for mut p in b {
+            if self.hold_event(port, &p) {
+                cx.kill(p);
+                continue;
+            }
             match self.process(cx, port, &mut p, now_ms) {
                 Some(o) => {
                     if o != run_out && !run.is_empty() {

@@ -10,7 +10,7 @@ use super::checksum::{add, finish};
 use crate::lang::FlatConfig;
 use crate::packet::Packet;
 use crate::router::Router;
-use crate::state::{FlowFilter, StatefulElement};
+use crate::state::{FlowFilter, Role, StatefulElement};
 use crate::testing::{build, flat, router, sink_contents};
 use crate::time::{SimClock, Timestamp};
 
@@ -736,12 +736,13 @@ fn export_import_continues_connections() {
     }
     at(&a, 5);
     at(&b, 5);
-    let flows = state_of(&a, |s| s.export_flows(&FlowFilter::ALL));
-    let shared = state_of(&a, |s| s.export_shared());
+    let flows = state_of(&a, |s| s.export_flows(&FlowFilter::all()));
+    let shared = state_of(&a, |s| s.export_shared(Role::Supporting));
     let n = b
         .with_element(0, |e, cx| {
             let s = e.state().unwrap();
-            s.import_shared(&shared).unwrap();
+            s.import_shared(Role::Supporting, &shared, cx.now())
+                .unwrap();
             s.import_flows(&flows, cx.now()).unwrap()
         })
         .unwrap();
@@ -771,10 +772,7 @@ fn export_import_continues_connections() {
         b.read("rw.table_size").unwrap()
     );
     // A filter selects by either direction; delete removes.
-    let f = FlowFilter {
-        sport: Some((10000, 10000)),
-        ..FlowFilter::ALL
-    };
+    let f = FlowFilter::parse("src port 10000").unwrap();
     let one = state_of(&a, |s| s.export_flows(&f));
     let c = rig("IPRewriter", cfg, 2, 2);
     let n = c
@@ -1106,4 +1104,97 @@ fn out_of_memory_for_a_new_flow_is_a_counted_mapping_failure() {
     assert_eq!(out(&r).len(), 1026, "with memory back the flow is made");
     assert_eq!(r.read("rw.size").unwrap(), "1025");
     assert_eq!(r.read("rw.table_size").unwrap(), "1025");
+}
+
+/// A move as the toolstack does it: events mode at A, get and delete at
+/// A, put at B, then A's held packets re-processed at B. B's output for
+/// them is what A would have sent, A forgets the flows, and the flows not
+/// moved are untouched.
+#[test]
+fn events_mode_hands_moved_flows_back_for_reprocessing() {
+    use crate::state::{self, Chunks, Parts};
+    let cfg = "pattern 1.2.3.4 10000-10999# - - 0 1, drop";
+    let a = rig("IPRewriter", cfg, 2, 2);
+    let b = rig("IPRewriter", cfg, 2, 2);
+    let reference = rig("IPRewriter", cfg, 2, 2);
+    for c in 0..8u16 {
+        let h = [10, 0, 1, c as u8];
+        send(&a, 0, tcp(h, 100 + c, SRV, 80, SYN, 0));
+        send(&a, 1, tcp(SRV, 80, EXT, 10000 + c, SYN | ACK, 0));
+    }
+    let moved = FlowFilter::parse("src net 10.0.1.0/30").unwrap();
+    let with = |r: &Router, f: &mut dyn FnMut(&mut dyn StatefulElement) -> Vec<u8>| {
+        r.with_element(0, |e, _| f(e.state().unwrap())).unwrap()
+    };
+    // The reference keeps every flow and processes everything itself.
+    let all = with(&a, &mut |s| s.export_flows(&FlowFilter::all()));
+    reference
+        .with_element(0, |e, cx| e.state().unwrap().import_flows(&all, cx.now()))
+        .unwrap()
+        .unwrap();
+
+    let covered = a
+        .with_element(0, |e, _| e.state().unwrap().set_events(Some(&moved)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(covered, 4);
+    let chunks = a
+        .with_element(0, |e, _| {
+            let s = e.state().unwrap();
+            let c = state::get(s, "IPRewriter", &moved, Parts::FLOWS).unwrap();
+            assert_eq!(state::delete(s, "IPRewriter", &moved).unwrap(), 4);
+            c
+        })
+        .unwrap();
+    let chunks = Chunks::from_bytes(&chunks.to_bytes()).unwrap();
+    assert_eq!(chunks.flow_count(), 4);
+    let n = b
+        .with_element(0, |e, cx| {
+            state::put(e.state().unwrap(), "IPRewriter", &chunks, cx.now())
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.flows, 4);
+
+    // Traffic of every flow, both directions, still reaches A.
+    let a0 = out(&a).len();
+    let mut moved_pkts = Vec::new();
+    for c in 0..8u16 {
+        let h = [10, 0, 1, c as u8];
+        let pkts = [
+            (0, tcp(h, 100 + c, SRV, 80, ACK, 10)),
+            (1, tcp(SRV, 80, EXT, 10000 + c, ACK, 20)),
+        ];
+        for (port, p) in pkts {
+            send(&a, port, p.clone());
+            if c < 4 {
+                moved_pkts.push((port, p));
+            }
+        }
+    }
+    // A processed only the flows that stayed.
+    assert_eq!(out(&a).len() - a0, 8);
+    let mut events = Vec::new();
+    a.with_element(0, |e, _| e.state().unwrap().take_events(&mut events))
+        .unwrap();
+    assert_eq!(events.len(), 8);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.port as usize, e.data.clone()))
+            .collect::<Vec<_>>(),
+        moved_pkts,
+        "held in arrival order"
+    );
+    assert_eq!(state::reprocess(&b, 0, &events), 8);
+    for (port, p) in &moved_pkts {
+        send(&reference, *port, p.clone());
+    }
+    assert_eq!(out(&b), out(&reference), "B sends what A would have sent");
+    // Leaving events mode: A has none of the moved flows any more.
+    a.with_element(0, |e, _| e.state().unwrap().set_events(None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.read("rw.table_size").unwrap(), "4");
+    assert_eq!(b.read("rw.table_size").unwrap(), "4");
 }

@@ -61,7 +61,9 @@ use crate::confparse::{Duration, FromArg, Ipv4};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::Packet;
 use crate::router::Ctx;
-use crate::state::{decode, encode, FlowFilter, FlowKey, StateError, StatefulElement};
+use crate::state::{
+    decode, encode, Fields, FlowFilter, FlowKey, Role, StateError, StateInfo, StatefulElement,
+};
 use crate::time::Timestamp;
 
 /// The `SourceLimiter` class.
@@ -104,7 +106,7 @@ struct Entry {
 
 /// One source's counters as exported.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
-struct Record {
+pub(crate) struct Record {
     src: [u8; 4],
     start_ns: i64,
     count: u32,
@@ -180,11 +182,7 @@ impl SourceLimiter {
             src: src.to_be_bytes(),
             ..FlowKey::default()
         };
-        FlowFilter {
-            src: filter.src,
-            ..FlowFilter::ALL
-        }
-        .matches(&key)
+        filter.matches(&key)
     }
 }
 
@@ -270,6 +268,16 @@ impl Element for SourceLimiter {
 }
 
 impl StatefulElement for SourceLimiter {
+    fn info(&self) -> StateInfo {
+        StateInfo {
+            version: VERSION,
+            per_flow: Some((Role::Supporting, Fields::SRC)),
+            shared_supporting: false,
+            shared_reporting: true,
+            events: false,
+        }
+    }
+
     fn export_flows(&self, filter: &FlowFilter) -> Vec<u8> {
         let recs: Vec<Record> = self
             .table
@@ -318,11 +326,19 @@ impl StatefulElement for SourceLimiter {
         before - self.table.len()
     }
 
-    fn export_shared(&self) -> Vec<u8> {
-        encode(KIND, VERSION, &self.drops)
+    fn export_shared(&self, role: Role) -> Vec<u8> {
+        match role {
+            Role::Reporting => encode(KIND, VERSION, &self.drops),
+            Role::Supporting => Vec::new(),
+        }
     }
 
-    fn import_shared(&mut self, blob: &[u8]) -> Result<(), StateError> {
+    fn import_shared(
+        &mut self,
+        _role: Role,
+        blob: &[u8],
+        _now: Timestamp,
+    ) -> Result<(), StateError> {
         let d: u64 = decode(KIND, VERSION, blob)?;
         self.drops += d;
         Ok(())
@@ -424,54 +440,69 @@ mod tests {
     }
 
     #[test]
-    fn state_export_import_round_trip() {
+    fn state_get_put_delete_round_trip() {
+        use super::VERSION;
+        use crate::state::{self, Chunks, Parts, StateError};
+        use alloc::string::ToString;
         let a = setup("3, 10s");
         send(&a, 0, 1, 4);
         send(&a, 0, 2, 1);
         send(&a, 0, 9, 1);
         let eid = a.find("lim").unwrap();
-        let only_10_0_0_0_30 = FlowFilter {
-            src: Some(([10, 0, 0, 0], 30)),
-            ..FlowFilter::ALL
-        };
-        let (flows, shared) = a
+        let only = FlowFilter::parse("src net 10.0.0.0/30").unwrap();
+        let chunks = a
             .with_element(eid, |e, _| {
-                let st = e.state().unwrap();
-                (st.export_flows(&only_10_0_0_0_30), st.export_shared())
+                state::get(e.state().unwrap(), "SourceLimiter", &only, Parts::ALL)
             })
+            .unwrap()
             .unwrap();
+        assert_eq!(chunks.flow_count(), 2);
+        // Through postcard and back, as it travels.
+        let chunks = Chunks::from_bytes(&chunks.to_bytes()).unwrap();
 
         let b = setup("3, 10s");
         send(&b, 5, 1, 1);
         let eid = b.find("lim").unwrap();
         let n = b
             .with_element(eid, |e, cx| {
-                let st = e.state().unwrap();
-                st.import_shared(&shared).unwrap();
-                st.import_flows(&flows, cx.now()).unwrap()
+                state::put(e.state().unwrap(), "SourceLimiter", &chunks, cx.now())
             })
+            .unwrap()
             .unwrap();
-        assert_eq!(n, 2);
+        assert_eq!((n.flows, n.shared), (2, 1));
         // 10.0.0.1 had 4 here plus 1 there: over the limit already.
         assert_eq!(b.read("lim.table").unwrap(), "10.0.0.1 5 1\n10.0.0.2 1 0\n");
         assert_eq!(b.read("lim.drops").unwrap(), "1");
         send(&b, 6, 2, 3);
         assert_eq!(ports(&b), [0, 0, 0, 1]);
-        // Deleting by filter, and rejecting another element's state.
+        // A filter on ports is finer than a source: refused, nothing gone.
+        let fine = FlowFilter::parse("src host 10.0.0.1 && tcp port 80").unwrap();
+        let err = b
+            .with_element(eid, |e, _| {
+                state::delete(e.state().unwrap(), "SourceLimiter", &fine)
+            })
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("src address"), "{err}");
+        // Another class's or version's state is refused, nothing changed.
+        let mut other = chunks.clone();
+        other.class = "Queue".into();
+        let mut newer = chunks.clone();
+        newer.version = VERSION + 1;
+        for bad in [other, newer] {
+            let r = b
+                .with_element(eid, |e, cx| {
+                    state::put(e.state().unwrap(), "SourceLimiter", &bad, cx.now())
+                })
+                .unwrap();
+            assert!(matches!(r, Err(StateError::WrongKind { .. })), "{r:?}");
+        }
         let removed = b
             .with_element(eid, |e, _| {
-                let st = e.state().unwrap();
-                assert!(st
-                    .import_flows(
-                        &crate::state::encode("Queue", 1, &1u8),
-                        crate::time::Timestamp::ZERO
-                    )
-                    .is_err());
-                st.delete_flows(&FlowFilter {
-                    src: Some(([10, 0, 0, 1], 32)),
-                    ..FlowFilter::ALL
-                })
+                let one = FlowFilter::parse("src host 10.0.0.1").unwrap();
+                state::delete(e.state().unwrap(), "SourceLimiter", &one)
             })
+            .unwrap()
             .unwrap();
         assert_eq!(removed, 1);
         assert_eq!(b.read("lim.table").unwrap(), "10.0.0.2 4 1\n");
