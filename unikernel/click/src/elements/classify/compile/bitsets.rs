@@ -7,10 +7,14 @@
 //! one bit each in rule order, that a packet with that value can still
 //! match. A packet's candidates are the intersection of its bytes' sets,
 //! a few loads and ANDs per byte whatever the masks (prefixes, protocol,
-//! port ranges cut into masked compares all fit a byte table). The
-//! lowest candidate bit whose rule holds is the first matching rule: a
-//! rule that is a plain conjunction of tests the tables capture exactly
-//! holds as soon as its bit survives; any other rule's tree is evaluated.
+//! bit tests all fit a byte table). The lowest candidate bit whose rule
+//! holds is the first matching rule. What the guards leave of a rule
+//! (once the facts all its alternatives share are assumed) is split
+//! into its conjuncts: those reading one byte are folded into that
+//! byte's table too, so a rule made only of them holds as soon as its
+//! bit survives; those reading two adjacent bytes (a port range) become
+//! a 65,536-bit map of the pair's values; anything else is evaluated as
+//! a compiled tree, for the candidates only.
 //!
 //! The tables are built only from necessary conditions, so the bitsets
 //! never lose a matching rule; they are trusted only for packets that

@@ -271,7 +271,7 @@ fn key_of(conj: &Conj) -> Vec<(KeyWord, u32)> {
 }
 
 /// The tests of a rule that is a plain conjunction of tests.
-pub(super) fn conj_leaves(e: &Expr) -> Option<Vec<Leaf>> {
+fn conj_leaves(e: &Expr) -> Option<Vec<Leaf>> {
     match e {
         Expr::Const(true) => Some(Vec::new()),
         Expr::Leaf(l) => Some(vec![*l]),
