@@ -54,8 +54,9 @@
 //! its mapped address and port; or `1 1 0 0 1 1` and `0 0 1 1 1 1`: a
 //! mapping per flow, this element's dynamic port mapping. Only one port
 //! range is accepted; none means no dynamic mapping. Packets are
-//! translated as above (Click 1.1 dropped ICMPv6 and patched a TCP
-//! checksum's offset in UDP packets too).
+//! translated as above, and mappings never expire, as in Click from 2001
+//! on (Click 1.1 dropped outward ICMPv6, patched a TCP checksum's offset
+//! in UDP packets too, and gave a mapping idle for 120 s to a new flow).
 //!
 //! # Keywords
 //! None.

@@ -42,9 +42,8 @@
 //! the two above in ed25be1a6, 2001) has two inputs and two outputs:
 //! IPv6 packets on input 0 leave on output 0 as `ProtocolTranslator64`
 //! makes them, IPv4 packets on input 1 leave on output 1 as
-//! `ProtocolTranslator46` does. Its IPv6 side uses IPv4-mapped addresses,
-//! as Click 2.1 does; Click 1.1 wrote IPv4-compatible ones (`::a.b.c.d`,
-//! deprecated by RFC 4291) and also took them for translation to IPv4.
+//! `ProtocolTranslator46` does. Its IPv6 side uses IPv4-mapped addresses
+//! (`::ffff:a.b.c.d`) both ways, as Click 1.1's did.
 //!
 //! # Keywords
 //! None.
