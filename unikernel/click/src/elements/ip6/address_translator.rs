@@ -168,6 +168,16 @@ fn word<T: FromArg>(v: &[String], i: usize, j: usize) -> Result<T, ConfigError> 
     })
 }
 
+/// The outside end a port mapping is keyed by: none when it is not per
+/// flow.
+fn outside_key(per_flow: bool, ext: Addr, eport: u16) -> (Addr, u16) {
+    if per_flow {
+        (ext, eport)
+    } else {
+        ([0; 16], 0)
+    }
+}
+
 /// Argument `i` as Click 1.1's six field flags, if it is that.
 fn fields(v: &[String], i: usize) -> Option<[bool; 6]> {
     let w: Vec<bool> = v
@@ -374,11 +384,7 @@ impl AddressTranslator {
                 back,
             } => {
                 let iport = iport?;
-                let (ext, eport) = if *per_flow {
-                    (ext, eport)
-                } else {
-                    ([0; 16], 0)
-                };
+                let (ext, eport) = outside_key(*per_flow, ext, eport);
                 if let Some(&m) = out.get(&(inner, iport, ext, eport)) {
                     return Some((*addr, Some(m)));
                 }
@@ -426,11 +432,7 @@ impl AddressTranslator {
                 if *addr != mapped {
                     return None;
                 }
-                let (ext, eport) = if *per_flow {
-                    (ext, eport)
-                } else {
-                    ([0; 16], 0)
-                };
+                let (ext, eport) = outside_key(*per_flow, ext, eport);
                 let &(i, p) = back.get(&(ext, eport, mport?))?;
                 Some((i, Some(p)))
             }
