@@ -275,6 +275,42 @@ fn webgen_completes_connections_to_a_real_web_server() {
     assert!(server_log.contains("\"GET /spec/"), "{server_log}");
 }
 
+/// Older Click's forms that thomer-nat.click (Click 1.x's
+/// `ICMPPingRewriter(SRC, DST)`) and gnat01.click (Click 1.1's
+/// AddressTranslator lookup fields and combined ProtocolTranslator, an
+/// IPv6 frame in hex) use: checked, and run with their old meaning.
+#[test]
+fn older_clicks_forms_run_with_their_meaning() {
+    let d = Scratch::new("clickconf-old");
+    let conf = r#"
+AddressInfo(ex 66.58.65.90 00:0d:87:9d:1c:e9);
+ICMPPingSource(10.0.0.1, 1.2.3.4, LIMIT 1) -> irw :: ICMPPingRewriter(ex, -);
+irw[0] -> IPPrint(ping) -> Discard;
+irw[1] -> Discard;
+at :: AddressTranslator(0, 1 1 0 0 0 0, 0 0 1 1 0 0, 0, ::ffff:18.26.4.125 1300 1310);
+pt :: ProtocolTranslator();
+InfiniteSource(\<60000000 000c1140 3ffe0000 00000000 00000000 00000002
+  00000000 00000000 0000ffff 121a043c 00140035 000c0000 64617461>, 2)
+  -> CheckIP6Header -> [0]at[0] -> [0]pt[0] -> CheckIPHeader -> IPPrint(gnat) -> Discard;
+Idle -> [1]at[1] -> Discard;
+Idle -> [1]pt[1] -> Discard;
+"#;
+    std::fs::write(d.join("old.click"), conf).unwrap();
+    let o = run_in(&d.0, &["check", "old.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_in(&d.0, &["run", "--simtime", "old.click"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stderr(&o);
+    // Both IPv6 datagrams share the inner host's one mapping.
+    let gnat = ": 18.26.4.125.1300 > 18.26.4.60.53: udp 12";
+    assert_eq!(out.matches(gnat).count(), 2, "{out}");
+    // The echo leaves from `ex` with the first identifier, 0.
+    assert!(
+        out.contains(": 66.58.65.90 > 1.2.3.4: icmp echo (0, 1)"),
+        "{out}"
+    );
+}
+
 #[test]
 fn schedorder_and_stride_configurations_run() {
     let d = Scratch::new("clickconf-run");

@@ -13,6 +13,6 @@ pub use split::{
     unquote_bytes,
 };
 pub use values::{
-    parse_written, Bandwidth, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Ipv6, Ipv6Prefix,
-    Word,
+    parse_written, Bandwidth, Bytes, Duration, EtherAddr, FromArg, Ipv4, Ipv4Prefix, Ipv6,
+    Ipv6Prefix, Word,
 };

@@ -100,6 +100,18 @@ impl FromArg for String {
     }
 }
 
+/// A string argument as the bytes it stands for (`\<c0 ff>` is two
+/// bytes, not their UTF-8 encoding): packet contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bytes(pub alloc::vec::Vec<u8>);
+
+impl FromArg for Bytes {
+    const EXPECTED: &'static str = "a string";
+    fn from_arg(s: &str) -> Option<Self> {
+        Some(Bytes(super::split::unquote_bytes(s.trim())))
+    }
+}
+
 /// One word of text kept as written (Click's `WordArg`): no spaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Word(pub String);

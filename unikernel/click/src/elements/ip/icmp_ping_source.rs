@@ -70,7 +70,9 @@ pub static CLASS: ElementClass = ElementClass {
             .keyword::<Duration>("INTERVAL")?
             .map_or(Timestamp::from_msec(1000), |d| d.0);
         let id = args.keyword_or::<u16>("IDENTIFIER", 0)?;
-        let data = args.keyword::<String>("DATA")?.unwrap_or_default();
+        let data = args
+            .keyword::<crate::confparse::Bytes>("DATA")?
+            .map_or_else(alloc::vec::Vec::new, |b| b.0);
         if data.len() > MAX_CONFIG_LEN - 28 {
             return Err(ConfigError::out_of_range("DATA too long"));
         }
@@ -79,7 +81,7 @@ pub static CLASS: ElementClass = ElementClass {
             dst: dst.0,
             interval: interval_checked(interval)?,
             id,
-            data: data.into_bytes(),
+            data,
             limit: args.keyword_or::<i64>("LIMIT", -1)?,
             active: args.keyword_or("ACTIVE", true)?,
             verbose: args.keyword_or("VERBOSE", true)?,

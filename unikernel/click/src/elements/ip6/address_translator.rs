@@ -40,6 +40,24 @@
 //! pool or port range is used up, other protocols, fragments, ICMPv6
 //! other than echo under port mapping, and malformed packets.
 //!
+//! # Compatibility
+//! Click 1.1's argument list (Click commit 1c2c892dc, 2000; replaced by
+//! the list above in ed25be1a6, 2001) is accepted where it means the
+//! same: `NSTATIC [, SFIELDS, MAPPING...], OUTFIELDS, INFIELDS,
+//! DIRECTION [, MAPPED LOW HIGH]`, each FIELDS six booleans choosing
+//! among (inner address, inner port, mapped address, mapped port,
+//! outside address, outside port). SFIELDS, the words of each static
+//! mapping, must be `1 0 1 0 0 0` (STATICPORTS false) or `1 1 1 1 0 0`
+//! (true). OUTFIELDS and INFIELDS, the fields a dynamic mapping is looked
+//! up by each way, must be `1 1 0 0 0 0` and `0 0 1 1 0 0`: a mapping
+//! per inner address and port, which any outside host reaches through
+//! its mapped address and port; or `1 1 0 0 1 1` and `0 0 1 1 1 1`: a
+//! mapping per flow, this element's dynamic port mapping. Only one port
+//! range is accepted; none means no dynamic mapping. Packets are
+//! translated as above, and mappings never expire, as in Click from 2001
+//! on (Click 1.1 dropped outward ICMPv6, patched a TCP checksum's offset
+//! in UDP packets too, and gave a mapping idle for 120 s to a new flow).
+//!
 //! # Keywords
 //! None.
 //!
@@ -102,6 +120,9 @@ enum Dynamic {
         high: u16,
         next: u16,
         used: BTreeSet<u16>,
+        /// False for Click 1.1's mapping per inner address and port,
+        /// kept under an unspecified outside address and port.
+        per_flow: bool,
         /// (inner, inner port, outside, outside port) -> mapped port.
         out: BTreeMap<(Addr, u16, Addr, u16), u16>,
         /// (outside, outside port, mapped port) -> (inner, inner port).
@@ -147,9 +168,77 @@ fn word<T: FromArg>(v: &[String], i: usize, j: usize) -> Result<T, ConfigError> 
     })
 }
 
+/// The outside end a port mapping is keyed by: none when it is not per
+/// flow.
+fn outside_key(per_flow: bool, ext: Addr, eport: u16) -> (Addr, u16) {
+    if per_flow {
+        (ext, eport)
+    } else {
+        ([0; 16], 0)
+    }
+}
+
+/// Argument `i` as Click 1.1's six field flags, if it is that.
+fn fields(v: &[String], i: usize) -> Option<[bool; 6]> {
+    let w: Vec<bool> = v
+        .get(i)?
+        .split_whitespace()
+        .map(bool::from_arg)
+        .collect::<Option<_>>()?;
+    w.try_into().ok()
+}
+
 impl AddressTranslator {
+    /// Parses Click 1.1's argument list (see Compatibility) by rewriting
+    /// it into today's, whose argument positions are the same.
+    fn configure_click11(v: &[String]) -> Result<Self, ConfigError> {
+        let bad =
+            |i: usize, m: &str| Err(ConfigError::bad_arg(i, format!("argument {}: {m}", i + 1)));
+        let nstatic: usize = arg(v, 0)?;
+        let mut w = v.to_vec();
+        let s = if nstatic > 0 {
+            w[1] = match fields(v, 1) {
+                Some([true, p, true, q, false, false]) if p == q => p.to_string(),
+                _ => return bad(1, "static mappings by fields other than '1 0 1 0 0 0' or '1 1 1 1 0 0' are not supported"),
+            };
+            nstatic + 2
+        } else {
+            1
+        };
+        let (Some(outf), Some(inf)) = (fields(v, s), fields(v, s + 1)) else {
+            return bad(s, "expected the six outward then six inward lookup fields");
+        };
+        let per_flow = match (outf, inf) {
+            ([true, true, false, false, a, b], [false, false, true, true, c, d])
+                if a == b && b == c && c == d =>
+            {
+                a
+            }
+            _ => return bad(s, "dynamic mappings looked up by fields other than '1 1 0 0 0 0, 0 0 1 1 0 0' or '1 1 0 0 1 1, 0 0 1 1 1 1' are not supported"),
+        };
+        if v.len() > s + 4 {
+            return bad(s + 4, "only one 'MAPPED LOW HIGH' range is supported");
+        }
+        let dynamic = v.len() == s + 4;
+        w[s] = dynamic.to_string();
+        if dynamic {
+            w[s + 1] = "true".into();
+        } else {
+            let _: bool = arg(v, s + 2)?;
+            w.truncate(s + 1);
+        }
+        let mut at = Self::configure(&w)?;
+        if let Dynamic::Ports { per_flow: p, .. } = &mut at.dynamic {
+            *p = per_flow;
+        }
+        Ok(at)
+    }
+
     /// Parses Click's positional argument list.
     fn configure(v: &[String]) -> Result<Self, ConfigError> {
+        if fields(v, 1).is_some() {
+            return Self::configure_click11(v);
+        }
         let nstatic: usize = arg(v, 0)?;
         let mut statics = Vec::new();
         let mut s = 1;
@@ -239,6 +328,7 @@ impl AddressTranslator {
                     low,
                     high,
                     next: low,
+                    per_flow: true,
                     used: BTreeSet::new(),
                     out: BTreeMap::new(),
                     back: BTreeMap::new(),
@@ -288,11 +378,13 @@ impl AddressTranslator {
                 low,
                 high,
                 next,
+                per_flow,
                 used,
                 out,
                 back,
             } => {
                 let iport = iport?;
+                let (ext, eport) = outside_key(*per_flow, ext, eport);
                 if let Some(&m) = out.get(&(inner, iport, ext, eport)) {
                     return Some((*addr, Some(m)));
                 }
@@ -331,10 +423,16 @@ impl AddressTranslator {
                 .iter()
                 .find(|(m, b)| *m == mapped && b.is_some())
                 .and_then(|(_, b)| b.map(|i| (i, None))),
-            Dynamic::Ports { addr, back, .. } => {
+            Dynamic::Ports {
+                addr,
+                back,
+                per_flow,
+                ..
+            } => {
                 if *addr != mapped {
                     return None;
                 }
+                let (ext, eport) = outside_key(*per_flow, ext, eport);
                 let &(i, p) = back.get(&(ext, eport, mport?))?;
                 Some((i, Some(p)))
             }
@@ -566,6 +664,105 @@ mod tests {
             ("0, 1, 0, 1, ::1", "only outward"),
             ("0, 1, 0, 0", "missing the dynamic"),
             ("0, 0, ::1", "too many"),
+        ] {
+            let e = build_from_source(&alloc::format!(
+                "Idle -> [0]at :: AddressTranslator({args}); Idle -> [1]at; at[0] -> Discard; at[1] -> Discard;"
+            ))
+            .err()
+            .unwrap_or_else(|| panic!("{args} accepted"));
+            assert!(alloc::format!("{e:?}").contains(want), "{args}: {e:?}");
+        }
+    }
+
+    /// Click 1.1's lookup fields `1 1 0 0 0 0, 0 0 1 1 0 0`: one mapping
+    /// per inner address and port, whatever the outside end, reachable
+    /// from any outside host; `1 1 0 0 1 1, 0 0 1 1 1 1` is per flow.
+    #[test]
+    fn click11_dynamic_mapping_by_lookup_fields() {
+        let (c1, c2, m) = (a6("fd00::1"), a6("fd00::2"), a6("::ffff:192.0.2.1"));
+        let (s1, s2, s3) = (
+            a6("::ffff:198.51.100.1"),
+            a6("::ffff:198.51.100.2"),
+            a6("::ffff:198.51.100.3"),
+        );
+        let r = setup("0, 1 1 0 0 0 0, 0 0 1 1 0 0, 0, ::ffff:192.0.2.1 6000 6001");
+        let at = r.find("at").unwrap();
+        r.inject(at, 0, Packet::from_slice(&udp(&c1, &s1, 4000, 53)));
+        r.inject(at, 0, Packet::from_slice(&udp(&c1, &s2, 4000, 53)));
+        r.inject(at, 0, Packet::from_slice(&udp(&c2, &s1, 4000, 53)));
+        let out = sink_contents(&r, "out");
+        assert_eq!(fields(&out[0].1), (m, 6000, s1, 53));
+        assert_eq!(fields(&out[1].1), (m, 6000, s2, 53));
+        assert_eq!(fields(&out[2].1), (m, 6001, s1, 53));
+        r.inject(at, 1, Packet::from_slice(&udp(&s3, &m, 99, 6000)));
+        assert_eq!(fields(&sink_contents(&r, "in")[0].1), (s3, 99, c1, 4000));
+        assert_eq!(r.read("at.mapping_count").unwrap(), "2");
+        let r = setup("0, 1 1 0 0 1 1, 0 0 1 1 1 1, 0, ::ffff:192.0.2.1 6000 6001");
+        let at = r.find("at").unwrap();
+        r.inject(at, 0, Packet::from_slice(&udp(&c1, &s1, 4000, 53)));
+        r.inject(at, 0, Packet::from_slice(&udp(&c1, &s2, 4000, 53)));
+        r.inject(at, 1, Packet::from_slice(&udp(&s3, &m, 99, 6000)));
+        let out = sink_contents(&r, "out");
+        assert_eq!((fields(&out[0].1).1, fields(&out[1].1).1), (6000, 6001));
+        assert!(sink_contents(&r, "in").is_empty());
+    }
+
+    /// Click 1.1's static mappings (gnat02.click's, by address; and by
+    /// address and port), without a port range: no dynamic mapping.
+    #[test]
+    fn click11_static_mappings() {
+        let (c, m, srv) = (
+            a6("::ffff:18.26.4.125"),
+            a6("3ffe::1"),
+            a6("::ffff:1.2.3.4"),
+        );
+        let r = setup("1, 1 0 1 0 0 0, ::ffff:18.26.4.125 3ffe::1, 1 1 0 0 0 0, 0 0 1 1 0 0, 0");
+        let at = r.find("at").unwrap();
+        r.inject(at, 0, Packet::from_slice(&udp(&c, &srv, 1300, 53)));
+        r.inject(at, 1, Packet::from_slice(&udp(&srv, &m, 53, 1300)));
+        r.inject(at, 0, Packet::from_slice(&udp(&srv, &srv, 7, 9)));
+        assert_eq!(fields(&sink_contents(&r, "out")[0].1), (m, 1300, srv, 53));
+        assert_eq!(fields(&sink_contents(&r, "in")[0].1), (srv, 53, c, 1300));
+        assert_eq!(r.read("at.drops").unwrap(), "1");
+        let r = setup("1, 1 1 1 1 0 0, fd00::1 80 3ffe::1 8080, 1 1 0 0 0 0, 0 0 1 1 0 0, 0");
+        let at = r.find("at").unwrap();
+        r.inject(at, 0, Packet::from_slice(&udp(&a6("fd00::1"), &srv, 80, 9)));
+        r.inject(at, 0, Packet::from_slice(&udp(&a6("fd00::1"), &srv, 81, 9)));
+        let out = sink_contents(&r, "out");
+        assert_eq!(out.len(), 1);
+        assert_eq!(fields(&out[0].1), (m, 8080, srv, 9));
+    }
+
+    #[test]
+    fn click11_forms_it_cannot_mean_are_refused() {
+        for (args, want) in [
+            (
+                "0, 1 0 0 0 0 0, 0 0 1 0 0 0, 0, ::1 1 2",
+                "looked up by fields",
+            ),
+            (
+                "0, 1 1 0 0 0 0, 0 0 1 1 1 1, 0, ::1 1 2",
+                "looked up by fields",
+            ),
+            (
+                "1, 1 0 0 0 0 0, fd00::1, 1 1 0 0 0 0, 0 0 1 1 0 0, 0",
+                "static mappings by fields",
+            ),
+            (
+                "1, 1 0 1 0 1 0, fd00::1 ::2 ::3, 1 1 0 0 0 0, 0 0 1 1 0 0, 0",
+                "static mappings by fields",
+            ),
+            (
+                "0, 1 1 0 0 0 0, 0 0 1 1 0 0, 0, ::1 1 2, ::2 3 4",
+                "only one",
+            ),
+            ("0, 1 1 0 0 0 0, 0 0 1 1, 0", "six outward then six inward"),
+            ("0, 1 1 0 0 0 0, 0 0 1 1 0 0, 1, ::1 1 2", "only outward"),
+            ("0, 1 1 0 0 0 0, 0 0 1 1 0 0", "missing"),
+            (
+                "1, 1 0 1 0 0 0, fd00::1 nope, 1 1 0 0 0 0, 0 0 1 1 0 0, 0",
+                "word 2",
+            ),
         ] {
             let e = build_from_source(&alloc::format!(
                 "Idle -> [0]at :: AddressTranslator({args}); Idle -> [1]at; at[0] -> Discard; at[1] -> Discard;"

@@ -38,6 +38,7 @@ pub static CLASSES: &[&ElementClass] = &[
     &ip6_reassembler::CLASS,
     &lookup_ip6_route::CLASS,
     &mark_ip6_header::CLASS,
+    &protocol_translator::CLASS,
     &protocol_translator::CLASS46,
     &protocol_translator::CLASS64,
 ];

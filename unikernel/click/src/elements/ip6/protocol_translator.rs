@@ -34,6 +34,17 @@
 //! In Click these are usually preceded by `AddressTranslator`, which maps
 //! IPv6 hosts to IPv4-mapped addresses.
 //!
+//! `ProtocolTranslator()`: Click 1.1's combined translator, both of the
+//! above in one element (compatibility).
+//!
+//! # Compatibility
+//! `ProtocolTranslator` (Click 1.1, commit 1c2c892dc, 2000; split into
+//! the two above in ed25be1a6, 2001) has two inputs and two outputs:
+//! IPv6 packets on input 0 leave on output 0 as `ProtocolTranslator64`
+//! makes them, IPv4 packets on input 1 leave on output 1 as
+//! `ProtocolTranslator46` does. Its IPv6 side uses IPv4-mapped addresses
+//! (`::ffff:a.b.c.d`) both ways, as Click 1.1's did.
+//!
 //! # Keywords
 //! None.
 //!
@@ -44,6 +55,7 @@
 //! ```text
 //! ... -> CheckIP6Header -> pt64 :: ProtocolTranslator64 -> CheckIPHeader -> ...;
 //! ... -> CheckIPHeader -> pt46 :: ProtocolTranslator46 -> CheckIP6Header -> ...;
+//! pt :: ProtocolTranslator; v6 -> [0]pt[0] -> v4out; v4 -> [1]pt[1] -> v6out;
 //! ```
 
 use alloc::boxed::Box;
@@ -61,7 +73,7 @@ pub static CLASS64: ElementClass = ElementClass {
     ports: "1/1",
     processing: "h/h",
     phase: 0,
-    make: |_args, _cx| Ok(Box::new(ProtocolTranslator { to4: true })),
+    make: |_args, _cx| Ok(Box::new(ProtocolTranslator { dir: Dir::To4 })),
 };
 
 /// The `ProtocolTranslator46` class.
@@ -70,7 +82,16 @@ pub static CLASS46: ElementClass = ElementClass {
     ports: "1/1",
     processing: "h/h",
     phase: 0,
-    make: |_args, _cx| Ok(Box::new(ProtocolTranslator { to4: false })),
+    make: |_args, _cx| Ok(Box::new(ProtocolTranslator { dir: Dir::To6 })),
+};
+
+/// The `ProtocolTranslator` class (Click 1.1's, both directions).
+pub static CLASS: ElementClass = ElementClass {
+    name: "ProtocolTranslator",
+    ports: "2/2",
+    processing: "h/h",
+    phase: 0,
+    make: |_args, _cx| Ok(Box::new(ProtocolTranslator { dir: Dir::Both })),
 };
 
 /// Longest transport payload quoted in a translated ICMP error (RFC 1812's
@@ -100,9 +121,20 @@ fn header_offset(p: &Packet) -> Option<usize> {
     }
 }
 
-/// Stateless IPv4/IPv6 translator (`to4`: the 64 direction).
+/// Which way a translator works.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    /// IPv6 to IPv4.
+    To4,
+    /// IPv4 to IPv6.
+    To6,
+    /// Input 0 to IPv4 on output 0, input 1 to IPv6 on output 1.
+    Both,
+}
+
+/// Stateless IPv4/IPv6 translator.
 pub struct ProtocolTranslator {
-    to4: bool,
+    dir: Dir,
 }
 
 /// Recomputes the checksum of an echo message quoted whole (`whole`), as
@@ -312,15 +344,20 @@ impl ProtocolTranslator {
 }
 
 impl Element for ProtocolTranslator {
-    fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        let q = if self.to4 {
+    fn push(&mut self, cx: &Ctx, port: usize, p: Packet) {
+        let to4 = match self.dir {
+            Dir::To4 => true,
+            Dir::To6 => false,
+            Dir::Both => port == 0,
+        };
+        let q = if to4 {
             Self::six_to_four(cx, &p)
         } else {
             Self::four_to_six(cx, &p)
         };
         cx.kill(p);
         if let Some(q) = q {
-            cx.push(0, q);
+            cx.push(if self.dir == Dir::Both { port } else { 0 }, q);
         }
     }
 }
@@ -463,6 +500,34 @@ mod tests {
         r.inject(pt64, 0, Packet::from_slice(&t6));
         let f4 = sink_contents(&r, "v4")[2].1.clone();
         assert_eq!((f4[20], f4[21], ip::get16(&f4, 26)), (3, 4, 1480));
+    }
+
+    /// Click 1.1's ProtocolTranslator, as gnat01/gnat02.click wire it:
+    /// IPv6 on input 0 leaves as IPv4 on output 0, IPv4 on input 1 as
+    /// IPv6 on output 1; the wrong version on an input is dropped.
+    #[test]
+    fn click11_combined_translator() {
+        let (r, _) = crate::testing::router_from_source(
+            "Idle -> [0]pt :: ProtocolTranslator; Idle -> [1]pt;
+             pt[0] -> s :: TestSink; pt[1] -> [1]s;",
+        );
+        let pt = r.find("pt").unwrap();
+        let (s4, d4) = ([18, 26, 4, 125], [18, 26, 4, 60]);
+        let v4 = ip::build(s4, d4, ip::PROTO_UDP, 64, &udp(1300, 53));
+        let v6 = ip6::build(&mapped(s4), &mapped(d4), 17, 64, &udp(1300, 53));
+        r.inject(pt, 0, Packet::from_slice(&v6));
+        r.inject(pt, 1, Packet::from_slice(&v4));
+        r.inject(pt, 0, Packet::from_slice(&v4));
+        r.inject(pt, 1, Packet::from_slice(&v6));
+        let got = sink_contents(&r, "s");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, 0);
+        let h = ip::Ipv4Header::new(&got[0].1).unwrap();
+        assert_eq!((h.src(), h.dst(), h.protocol()), (s4, d4, 17));
+        assert_eq!(got[1].0, 1);
+        let h6 = ip6::Ipv6Header::new(&got[1].1).unwrap();
+        assert_eq!((h6.src(), h6.dst()), (mapped(s4), mapped(d4)));
+        assert_eq!(&got[1].1[40..44], &[0x05, 0x14, 0, 53]);
     }
 
     #[test]

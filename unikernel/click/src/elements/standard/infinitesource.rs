@@ -35,7 +35,8 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::confparse::parse_written;
+use crate::confparse::split::bytes_to_string;
+use crate::confparse::{parse_written, Bytes};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::packet::{Packet, MAX_CONFIG_LEN};
 use crate::router::{Ctx, PortKind};
@@ -52,8 +53,8 @@ pub static CLASS: ElementClass = ElementClass {
     phase: 0,
     make: |args, _cx| {
         let data = args
-            .optional::<String>("DATA")?
-            .unwrap_or_else(|| DEFAULT_DATA.into());
+            .optional::<Bytes>("DATA")?
+            .map_or_else(|| DEFAULT_DATA.into(), |b| b.0);
         let limit = args.optional::<i64>("LIMIT")?.unwrap_or(-1);
         let burst = args.optional::<i32>("BURST")?.unwrap_or(1);
         let active = args.optional::<bool>("ACTIVE")?.unwrap_or(true);
@@ -79,7 +80,7 @@ pub static CLASS: ElementClass = ElementClass {
 /// `data` and `length` handlers): DATA, or LENGTH bytes of it repeated (a
 /// negative LENGTH means DATA as is).
 pub struct Payload {
-    data: String,
+    data: Vec<u8>,
     length: i64,
     template: Vec<u8>,
 }
@@ -88,7 +89,7 @@ impl Payload {
     /// The contents for `data` and `length`; a LENGTH above
     /// [`MAX_CONFIG_LEN`] is out of range, one the heap cannot hold a
     /// resource error.
-    pub fn new(data: String, length: i64) -> Result<Self, ConfigError> {
+    pub fn new(data: Vec<u8>, length: i64) -> Result<Self, ConfigError> {
         if length > MAX_CONFIG_LEN as i64 {
             return Err(ConfigError::out_of_range(alloc::format!(
                 "LENGTH {length} is too large (at most {MAX_CONFIG_LEN})"
@@ -99,8 +100,8 @@ impl Payload {
             ConfigError::resource(alloc::format!("no memory for a {n}-byte packet"))
         })?;
         if !data.is_empty() {
-            for (t, b) in template.iter_mut().zip(data.bytes().cycle()) {
-                *t = b;
+            for (t, b) in template.iter_mut().zip(data.iter().cycle()) {
+                *t = *b;
             }
         }
         Ok(Payload {
@@ -118,7 +119,7 @@ impl Payload {
     /// Reads the `data` or `length` handler.
     pub fn read(&self, name: &str) -> String {
         match name {
-            "data" => self.data.clone(),
+            "data" => bytes_to_string(self.data.clone()),
             _ => self.length.to_string(),
         }
     }
@@ -126,7 +127,7 @@ impl Payload {
     /// Writes the `data` or `length` handler.
     pub fn write(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         *self = if name == "data" {
-            Payload::new(value.into(), self.length)?
+            Payload::new(value.as_bytes().to_vec(), self.length)?
         } else {
             Payload::new(self.data.clone(), parse_written(value)?)?
         };
@@ -280,6 +281,33 @@ mod tests {
         assert_eq!(got.len(), 5);
         assert!(got.iter().all(|(_, d)| d == b"ab"));
         assert_eq!(r.read("src.count").unwrap(), "5");
+    }
+
+    /// Hex data is the bytes written, not their UTF-8 encoding (gnat01.click
+    /// sends an Ethernet frame from `00:90:27:e0:23:1f` this way), for every
+    /// source taking DATA.
+    #[test]
+    fn hex_data_is_raw_bytes() {
+        let frame = [0x00, 0xc0, 0x43, 0x71, 0xef, 0x90, 0x86, 0xdd, 0xff];
+        for (class, cfg) in [
+            ("InfiniteSource", "\\<00c04371 ef9086dd ff>, 1, STOP true"),
+            (
+                "RatedSource",
+                "\\<00c04371 ef9086dd ff>, 1000, 1, STOP true",
+            ),
+            (
+                "TimedSource",
+                "1ms, \\<00c04371 ef9086dd ff>, LIMIT 1, STOP true",
+            ),
+        ] {
+            let (r, _) = router(fed(
+                &[("src", class, cfg), ("s", "TestSink", "")],
+                &[(0, 0, 1, 0)],
+            ));
+            r.run_until_idle();
+            let got = sink_contents(&r, "s");
+            assert_eq!(got[0].1, frame, "{class}");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, Payload, DEFAULT_DATA};
-use crate::confparse::{parse_written, Bandwidth};
+use crate::confparse::{parse_written, Bandwidth, Bytes};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::elements::ratelimit::tokenbucket::{jiffies, TokenBucket};
 use crate::packet::Packet;
@@ -49,8 +49,8 @@ pub static CLASS: ElementClass = ElementClass {
     phase: 0,
     make: |args, _cx| {
         let data = args
-            .optional::<String>("DATA")?
-            .unwrap_or_else(|| DEFAULT_DATA.into());
+            .optional::<Bytes>("DATA")?
+            .map_or_else(|| DEFAULT_DATA.into(), |b| b.0);
         let mut rate = args.optional::<u32>("RATE")?.unwrap_or(10);
         let limit = args.optional::<i64>("LIMIT")?.unwrap_or(-1);
         let active = args.optional::<bool>("ACTIVE")?.unwrap_or(true);

@@ -30,7 +30,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use super::infinitesource::{make_packet, DEFAULT_DATA};
-use crate::confparse::{parse_written, Duration};
+use crate::confparse::split::bytes_to_string;
+use crate::confparse::{parse_written, Bytes, Duration};
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::router::Ctx;
 use crate::time::Timestamp;
@@ -47,8 +48,8 @@ pub static CLASS: ElementClass = ElementClass {
             .map(|d| d.0)
             .unwrap_or(Timestamp::from_msec(500));
         let data = args
-            .optional::<String>("DATA")?
-            .unwrap_or_else(|| DEFAULT_DATA.into());
+            .optional::<Bytes>("DATA")?
+            .map_or_else(|| DEFAULT_DATA.into(), |b| b.0);
         let limit = args.keyword_or::<i64>("LIMIT", -1)?;
         let active = args.keyword_or("ACTIVE", true)?;
         let stop = args.keyword_or("STOP", false)?;
@@ -71,7 +72,7 @@ const TIMER: u32 = 0;
 /// Periodic packet source.
 pub struct TimedSource {
     interval: Timestamp,
-    data: String,
+    data: alloc::vec::Vec<u8>,
     limit: i64,
     active: bool,
     stop: bool,
@@ -107,7 +108,7 @@ impl Element for TimedSource {
             return;
         }
         if self.limit < 0 || self.count < self.limit as u64 {
-            if let Some(p) = make_packet(cx, self.data.as_bytes(), true) {
+            if let Some(p) = make_packet(cx, &self.data, true) {
                 cx.push(0, p);
                 self.count += 1;
             }
@@ -132,7 +133,7 @@ impl Element for TimedSource {
     fn read_handler(&self, _cx: &Ctx, name: &str) -> String {
         match name {
             "count" => self.count.to_string(),
-            "data" => self.data.clone(),
+            "data" => bytes_to_string(self.data.clone()),
             "limit" => self.limit.to_string(),
             "interval" => unparse_interval(self.interval),
             "active" => self.active.to_string(),
@@ -143,7 +144,7 @@ impl Element for TimedSource {
     fn write_handler(&mut self, cx: &Ctx, name: &str, value: &str) -> Result<(), ConfigError> {
         let v = value.trim();
         match name {
-            "data" => self.data = value.into(),
+            "data" => self.data = value.as_bytes().to_vec(),
             "limit" => self.limit = parse_written(v)?,
             "interval" => {
                 let Duration(t) = parse_written(v)?;
