@@ -50,28 +50,52 @@ fast_hotplug() {
     mount --bind "$MB_DIR/lib/vif-lean" /etc/xen/scripts/vif-bridge
 }
 
-# Two bridges, each with a namespace host behind a veth:
-#   ns1 (10.0.0.1) - xbr0 - [vif0 middlebox vif1] - xbr1 - ns2 (10.0.0.2)
+# Two bridges, each with a dual-stack namespace host behind a veth:
+#   ns1 (10.0.0.1, fd00::1) - xbr0 - [vif0 middlebox vif1] - xbr1 - ns2 (10.0.0.2, fd00::2)
+# The IPv6 addresses skip duplicate address detection (usable at once) and
+# the hosts take no router advertisements. The bridges flood multicast
+# rather than snoop MLD, so neighbour solicitations to a 33:33:ff:... MAC
+# reach the middlebox whatever MLD reports the bridge has or has not seen.
 net_up() {
     local i
     for i in 0 1; do
         ip link add "xbr$i" type bridge
-        ip link set "xbr$i" type bridge forward_delay 0 stp_state 0
+        ip link set "xbr$i" type bridge forward_delay 0 stp_state 0 mcast_snooping 0
         ip link set "xbr$i" up
         ip netns add "ns$((i + 1))"
         ip link add "h$i" type veth peer name eth0 netns "ns$((i + 1))"
         ip link set "h$i" master "xbr$i" up
+        ip netns exec "ns$((i + 1))" sysctl -qw net.ipv6.conf.eth0.accept_ra=0
         ip -n "ns$((i + 1))" addr add "10.0.0.$((i + 1))/24" dev eth0
+        ip -n "ns$((i + 1))" addr add "fd00::$((i + 1))/64" dev eth0 nodad
         ip -n "ns$((i + 1))" link set eth0 up
         ip -n "ns$((i + 1))" link set lo up
     done
 }
 
 net_down() {
+    # A process left in a namespace (a scenario's listeners) keeps it, and
+    # its veth peer h0/h1, alive after `ip netns del`: the next net_up
+    # would find h0/h1 taken and wire the old namespace in.
+    local pids
+    pids=$(ip netns pids ns1 2>/dev/null; ip netns pids ns2 2>/dev/null)
+    [ -n "$pids" ] && kill $pids 2>/dev/null
     ip netns del ns1 2>/dev/null || true
     ip netns del ns2 2>/dev/null || true
     ip link del xbr0 2>/dev/null || true
     ip link del xbr1 2>/dev/null || true
+    # The namespaces, and with them h0/h1, go away asynchronously.
+    for _ in $(seq 50); do
+        ip link show h0 >/dev/null 2>&1 || ip link show h1 >/dev/null 2>&1 || return 0
+        sleep 0.2
+    done
+}
+
+# Both ends' view of domain DOMID's vifs, for a guest that did not come up.
+vif_states() {
+    [ -n "$1" ] || return 0
+    xenstore-ls -f "/local/domain/$1/device/vif" 2>&1 | sed 's/^/  frontend| /'
+    xenstore-ls -f "/local/domain/0/backend/vif/$1" 2>&1 | sed 's/^/  backend| /'
 }
 
 # domid NAME: prints the domain id, fails if there is no such domain.
