@@ -2,7 +2,7 @@
 //! connections held open through one replica (each sending a line every
 //! 100 ms and checking its echo) keep working through the other, with the
 //! same public address and port, after their mappings moved and the switch
-//! rerouted them. Needs root, Open vSwitch, QEMU and python3 (SKIP
+//! rerouted them, and again after a merge back. Needs root, Open vSwitch, QEMU and python3 (SKIP
 //! otherwise, never under CI).
 
 use mb_tests_controller::*;
@@ -98,6 +98,14 @@ fn moved_connections_keep_working_through_the_other_replica() {
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(table_size(&c, &nat(0)), 0, "client: {}", log());
     assert!(table_size(&c, &nat(1)) >= CONNECTIONS);
+
+    // And back by a merge (scale-in's move of everything): the rules to
+    // A replace those to B.
+    let o = c.mbctl(&["state", "merge", &nat(1), &nat(0)]);
+    assert!(o.status.success(), "state merge: {}", text(&o));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(table_size(&c, &nat(1)), 0, "client: {}", log());
+    assert!(table_size(&c, &nat(0)) >= CONNECTIONS);
 
     let status = client.0.wait().expect("client");
     let out = log();

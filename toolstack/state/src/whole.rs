@@ -197,8 +197,13 @@ mod tests {
         assert_eq!(fresh.read("rw.table_size").unwrap(), "3");
         assert_eq!(fresh.read("c.count").unwrap(), "3");
         // Merge: B has every flow and the counts add; A has no flows.
-        let mut none = |_: &Chunks| Ok(());
-        let m = merge(&mut la, &mut lb, &mut none).unwrap();
+        let mut rerouted = 0;
+        let mut count = |c: &Chunks| {
+            rerouted += crate::mappings(c)?.len();
+            Ok(())
+        };
+        let m = merge(&mut la, &mut lb, &mut count).unwrap();
+        assert_eq!(rerouted, 3);
         assert_eq!(m.iter().map(|m| m.flows).sum::<usize>(), 3);
         assert_eq!(b.read("rw.table_size").unwrap(), "4");
         assert_eq!(a.read("rw.table_size").unwrap(), "0");
