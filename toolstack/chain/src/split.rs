@@ -375,6 +375,31 @@ pub struct Moved {
     pub rev: (Endpoint, Endpoint),
 }
 
+/// The flows of a rewriter's moved chunks (none of other classes',
+/// whose flows no switch rule follows).
+pub fn moved(c: &click::state::Chunks) -> Result<Vec<Moved>> {
+    use click::elements::nat::export::FlowRecord;
+    if !matches!(
+        c.class.as_str(),
+        "IPRewriter" | "TCPRewriter" | "UDPRewriter" | "ICMPPingRewriter" | "IPAddrRewriter"
+    ) || c.flows.is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let v: Vec<FlowRecord> = click::state::decode(&c.class, c.version, &c.flows)
+        .map_err(|e| crate::error::Error::Invalid(format!("moved {} state: {e}", c.class)))?;
+    Ok(v.into_iter()
+        .map(|r| {
+            let (f, w) = (r.flow, r.rewritten);
+            Moved {
+                proto: r.proto,
+                fwd: ((f.0, f.1), (f.2, f.3)),
+                rev: ((w.2, w.3), (w.0, w.1)),
+            }
+        })
+        .collect())
+}
+
 /// The rules of one bridge sending `flows` to `port`: in table 2, above
 /// the learned entries (priority 10) so neither direction's entry for
 /// the old replica wins, with the learned entries' idle times (a TCP
@@ -627,6 +652,38 @@ mod tests {
                 format!("flow add cookie={c:#x},table=2,priority=20,idle_timeout=30,udp,nw_src=10.0.1.11,tp_src=40000,nw_dst=10.0.2.2,tp_dst=80,actions=output:7"),
             ]
         );
+        // A NAT's moved mapping: the client's packets, and the server's
+        // replies to the public address and port.
+        let (r, _) = click::testing::router_from_source(
+            "Idle -> rw :: IPRewriter(pattern 10.0.2.10 1024-1024 - - 0 0) -> Discard;",
+        );
+        let mut syn = vec![0u8; 40];
+        syn[0] = 0x45;
+        syn[9] = 6;
+        syn[12..16].copy_from_slice(&[10, 0, 1, 11]);
+        syn[16..20].copy_from_slice(&[10, 0, 2, 2]);
+        syn[20..22].copy_from_slice(&40000u16.to_be_bytes());
+        syn[23] = 80;
+        syn[32] = 5 << 4;
+        syn[33] = 2;
+        r.inject(
+            r.find("rw").unwrap(),
+            0,
+            click::packet::Packet::from_slice(&syn),
+        );
+        let Ok(click::state::channel::Reply::Chunks(b)) = click::state::channel::serve(
+            &r,
+            click::state::channel::Request::Get {
+                element: "rw".into(),
+                filter: "-".into(),
+                parts: click::state::Parts::FLOWS,
+            },
+        ) else {
+            panic!("no chunks")
+        };
+        let chunks = click::state::Chunks::from_bytes(&b).unwrap();
+        assert_eq!(moved(&chunks).unwrap(), [nat]);
+
         // A failed replica's moved flows are forgotten with its learned ones.
         let r = mods(&hop(Split::SrcIp), Which::Left, Write::Groups, &[12]);
         assert!(

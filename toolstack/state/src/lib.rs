@@ -176,33 +176,6 @@ pub fn delete(l: &mut dyn Link, element: &str, filter: &str) -> Result<u64> {
     count(l.call(&req)?)
 }
 
-/// An address and port.
-pub type Endpoint = ([u8; 4], u16);
-
-/// One mapping of moved chunks: (IP protocol, the packets' (source,
-/// destination) as the flow's first one came, and as its replies come).
-pub type Mapping = (u8, (Endpoint, Endpoint), (Endpoint, Endpoint));
-
-/// The mappings in a rewriter's chunks (none for other classes, whose
-/// flows no switch rule follows).
-pub fn mappings(c: &Chunks) -> Result<Vec<Mapping>> {
-    use click::elements::nat::export::FlowRecord;
-    if !matches!(
-        c.class.as_str(),
-        "IPRewriter" | "TCPRewriter" | "UDPRewriter" | "ICMPPingRewriter" | "IPAddrRewriter"
-    ) || c.flows.is_empty()
-    {
-        return Ok(Vec::new());
-    }
-    let v: Vec<FlowRecord> = click::state::decode(&c.class, c.version, &c.flows)?;
-    Ok(v.into_iter()
-        .map(|r| {
-            let (f, w) = (r.flow, r.rewritten);
-            (r.proto, ((f.0, f.1), (f.2, f.3)), ((w.2, w.3), (w.0, w.1)))
-        })
-        .collect())
-}
-
 /// The count a request answers with.
 pub(crate) fn count(r: Reply) -> Result<u64> {
     match r {

@@ -278,14 +278,7 @@ mod tests {
             at_b.extend(both(c, 0x11));
         }
         let mut reroute = |c: &Chunks| {
-            // The moved mappings both ways, as the switch must match them.
-            let m = crate::mappings(c).unwrap();
-            assert_eq!(m.len(), 4);
-            assert!(m.contains(&(
-                6,
-                (([10, 0, 1, 0], 100), (SRV, 80)),
-                ((SRV, 80), (EXT, 10000))
-            )));
+            assert_eq!(c.flow_count(), 4);
             for (port, p, _) in &at_a {
                 send(&a, *port, p);
             }

@@ -169,11 +169,7 @@ fn rerouter(run: &RunDir, src: &str, dst: &str) -> Result<impl FnMut(&Chunks) ->
         let Some((ovs, h, d)) = &hop else {
             return Ok(());
         };
-        let flows: Vec<split::Moved> = mb_state::mappings(c)?
-            .into_iter()
-            .map(|(proto, fwd, rev)| split::Moved { proto, fwd, rev })
-            .collect();
-        split::reroute(ovs, h, d, &flows)?;
+        split::reroute(ovs, h, d, &split::moved(c)?)?;
         Ok(())
     })
 }
