@@ -12,8 +12,9 @@
 //!   replica), then goes to table 3, which delivers to the others by MAC.
 //!   A failed replica's port is fenced off (dropped) until it is gone.
 //! - table 2: learned reverse entries (idle times [`TCP_IDLE`] and
-//!   [`DATAGRAM_IDLE`]; [`TCP_CLOSING_IDLE`] after FIN or RST); a miss
-//!   goes on to table 1.
+//!   [`DATAGRAM_IDLE`]; [`TCP_CLOSING_IDLE`] after FIN or RST), and above
+//!   them the flows whose state `mbctl state move` moved to another
+//!   replica ([`reroute`]); a miss goes on to table 1.
 //! - table 1: learned forward entries; a miss goes to the select group
 //!   (hashing on the split's fields), whose buckets are the *serving*
 //!   replicas. A bucket puts its replica's port in reg1 and goes to table
@@ -238,8 +239,11 @@ pub fn mods(h: &HopState, which: Which, write: Write, forget: &[u32]) -> Vec<Str
         }
         m.push(g);
     }
+    let moved = moved_cookie(&h.chain);
     for p in forget {
-        m.push(format!("flow delete cookie={learned:#x}/-1,out_port={p}"));
+        for c in [learned, moved] {
+            m.push(format!("flow delete cookie={c:#x}/-1,out_port={p}"));
+        }
     }
     // A failed replica that still sends would pull its flows back.
     m.push(format!("flow delete cookie={fenced:#x}/-1"));
@@ -342,6 +346,114 @@ pub fn apply(ovs: &Ovs, h: &HopState, write: Write, forget: &[&Replica]) -> Resu
     let (left, right) = std::thread::scope(|s| {
         let left = s.spawn(|| bundle(&h.left, Which::Left));
         let right = bundle(&h.right, Which::Right);
+        (left.join().expect("no panic"), right)
+    });
+    left?;
+    right?;
+    Ok(())
+}
+
+/// The cookie of rules that send moved flows to their new replica.
+pub fn moved_cookie(chain: &str) -> u64 {
+    mb_ovs::cookie_of(&format!("{chain}/moved"))
+}
+
+/// An address and port.
+pub type Endpoint = ([u8; 4], u16);
+
+/// A flow whose state moved to another replica: its packets as they
+/// reach the hop, `fwd` one way and `rev` the other (for a NAT mapping,
+/// the client's packets and the server's replies to the public address
+/// and port, which stay the source replica's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// IP protocol (6 or 17: OpenFlow matches no other's ports).
+    pub proto: u8,
+    /// (source, destination) of one direction's packets.
+    pub fwd: (Endpoint, Endpoint),
+    /// (source, destination) of the other's.
+    pub rev: (Endpoint, Endpoint),
+}
+
+/// The flows of a rewriter's moved chunks (none of other classes',
+/// whose flows no switch rule follows).
+pub fn moved(c: &click::state::Chunks) -> Result<Vec<Moved>> {
+    use click::elements::nat::export::FlowRecord;
+    if !matches!(
+        c.class.as_str(),
+        "IPRewriter" | "TCPRewriter" | "UDPRewriter" | "ICMPPingRewriter" | "IPAddrRewriter"
+    ) || c.flows.is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let v: Vec<FlowRecord> = click::state::decode(&c.class, c.version, &c.flows)
+        .map_err(|e| crate::error::Error::Invalid(format!("moved {} state: {e}", c.class)))?;
+    Ok(v.into_iter()
+        .map(|r| {
+            let (f, w) = (r.flow, r.rewritten);
+            Moved {
+                proto: r.proto,
+                fwd: ((f.0, f.1), (f.2, f.3)),
+                rev: ((w.2, w.3), (w.0, w.1)),
+            }
+        })
+        .collect())
+}
+
+/// The rules of one bridge sending `flows` to `port`: in table 2, above
+/// the learned entries (priority 10) so neither direction's entry for
+/// the old replica wins, with the learned entries' idle times (a TCP
+/// flow's shortened after FIN or RST). The bridge is the link's alone,
+/// so each direction's match is on both bridges: a flow's packets enter
+/// the hop on one side and replies on the other, whichever it is.
+pub fn moved_mods(chain: &str, flows: &[Moved], port: u32) -> Vec<String> {
+    let cookie = moved_cookie(chain);
+    let ip = |a: [u8; 4]| std::net::Ipv4Addr::from(a).to_string();
+    let mut m = Vec::new();
+    for f in flows {
+        let (class, idle, fin) = match f.proto {
+            6 => (
+                "tcp",
+                TCP_IDLE,
+                format!("fin_timeout(idle_timeout={TCP_CLOSING_IDLE}),"),
+            ),
+            17 => ("udp", DATAGRAM_IDLE, String::new()),
+            _ => continue,
+        };
+        let mut dirs = vec![f.fwd];
+        if f.rev != f.fwd {
+            dirs.push(f.rev);
+        }
+        for ((s, sp), (d, dp)) in dirs {
+            m.push(format!(
+                "flow add cookie={cookie:#x},table=2,priority=20,idle_timeout={idle},{class},nw_src={},tp_src={sp},nw_dst={},tp_dst={dp},actions={fin}output:{port}",
+                ip(s),
+                ip(d)
+            ));
+        }
+    }
+    m
+}
+
+/// Sends `flows` to replica `dst` on both of `h`'s bridges, one atomic
+/// bundle each, the two at once.
+pub fn reroute(ovs: &Ovs, h: &HopState, dst: &Replica, flows: &[Moved]) -> Result<()> {
+    let (Some(inp), Some(out)) = (&dst.inp, &dst.out) else {
+        return Err(crate::error::Error::Invalid(format!(
+            "'{}' is not wired to the switch",
+            dst.vm
+        )));
+    };
+    let (lm, rm) = (
+        moved_mods(&h.chain, flows, inp.ofport),
+        moved_mods(&h.chain, flows, out.ofport),
+    );
+    if lm.is_empty() {
+        return Ok(());
+    }
+    let (left, right) = std::thread::scope(|s| {
+        let left = s.spawn(|| ovs.bundle(&h.left.bridge, &lm));
+        let right = ovs.bundle(&h.right.bridge, &rm);
         (left.join().expect("no panic"), right)
     });
     left?;
@@ -515,6 +627,69 @@ mod tests {
         assert!(all
             .iter()
             .any(|l| l.ends_with("table=3,priority=0,actions=output:3")));
+    }
+
+    #[test]
+    fn moved_flows_go_to_their_replica_both_ways() {
+        let nat = Moved {
+            proto: 6,
+            fwd: (([10, 0, 1, 11], 40000), ([10, 0, 2, 2], 80)),
+            rev: (([10, 0, 2, 2], 80), ([10, 0, 2, 10], 1024)),
+        };
+        let icmp = Moved { proto: 1, ..nat };
+        let udp = Moved {
+            proto: 17,
+            rev: nat.fwd,
+            ..nat
+        };
+        let m = moved_mods("c", &[nat, icmp, udp], 7);
+        let c = moved_cookie("c");
+        assert_eq!(
+            m,
+            [
+                format!("flow add cookie={c:#x},table=2,priority=20,idle_timeout=300,tcp,nw_src=10.0.1.11,tp_src=40000,nw_dst=10.0.2.2,tp_dst=80,actions=fin_timeout(idle_timeout=15),output:7"),
+                format!("flow add cookie={c:#x},table=2,priority=20,idle_timeout=300,tcp,nw_src=10.0.2.2,tp_src=80,nw_dst=10.0.2.10,tp_dst=1024,actions=fin_timeout(idle_timeout=15),output:7"),
+                format!("flow add cookie={c:#x},table=2,priority=20,idle_timeout=30,udp,nw_src=10.0.1.11,tp_src=40000,nw_dst=10.0.2.2,tp_dst=80,actions=output:7"),
+            ]
+        );
+        // A NAT's moved mapping: the client's packets, and the server's
+        // replies to the public address and port.
+        let (r, _) = click::testing::router_from_source(
+            "Idle -> rw :: IPRewriter(pattern 10.0.2.10 1024-1024 - - 0 0) -> Discard;",
+        );
+        let mut syn = vec![0u8; 40];
+        syn[0] = 0x45;
+        syn[9] = 6;
+        syn[12..16].copy_from_slice(&[10, 0, 1, 11]);
+        syn[16..20].copy_from_slice(&[10, 0, 2, 2]);
+        syn[20..22].copy_from_slice(&40000u16.to_be_bytes());
+        syn[23] = 80;
+        syn[32] = 5 << 4;
+        syn[33] = 2;
+        r.inject(
+            r.find("rw").unwrap(),
+            0,
+            click::packet::Packet::from_slice(&syn),
+        );
+        let Ok(click::state::channel::Reply::Chunks(b)) = click::state::channel::serve(
+            &r,
+            click::state::channel::Request::Get {
+                element: "rw".into(),
+                filter: "-".into(),
+                parts: click::state::Parts::FLOWS,
+            },
+        ) else {
+            panic!("no chunks")
+        };
+        let chunks = click::state::Chunks::from_bytes(&b).unwrap();
+        assert_eq!(moved(&chunks).unwrap(), [nat]);
+
+        // A failed replica's moved flows are forgotten with its learned ones.
+        let r = mods(&hop(Split::SrcIp), Which::Left, Write::Groups, &[12]);
+        assert!(
+            r.contains(&format!("flow delete cookie={c:#x}/-1,out_port=12")),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! 3. DST enters events mode for them too: packets the switch sends it
 //!    directly from now on wait behind SRC's.
 //! 4. SRC's state is deleted; the flows are rerouted (the caller's
-//!    `reroute`: Open vSwitch rules for a chain hop).
+//!    `reroute`, given the moved chunks: Open vSwitch rules for a chain
+//!    hop's replicas).
 //! 5. SRC's held packets are collected until none come for a while after
 //!    the reroute, then DST releases: it processes SRC's packets in
 //!    order, then its own held ones, in one step (no packet between).
@@ -111,13 +112,14 @@ pub fn plan(src: &mut dyn Link, dst: &mut dyn Link, wanted: &[String]) -> Result
 }
 
 /// Moves the flows `filter` selects of `element` from `src` to `dst`,
-/// calling `reroute` once the state is at DST (see the module's steps).
+/// calling `reroute` with the moved chunks once the state is at DST (see
+/// the module's steps).
 pub fn move_flows(
     src: &mut dyn Link,
     dst: &mut dyn Link,
     element: &str,
     filter: &str,
-    reroute: &mut dyn FnMut() -> Result<()>,
+    reroute: &mut dyn FnMut(&Chunks) -> Result<()>,
 ) -> Result<Moved> {
     let t0 = Instant::now();
     events(src, element, Some(filter))
@@ -146,7 +148,7 @@ pub fn move_flows(
         }
     };
     crate::delete(src, element, filter)?;
-    reroute()?;
+    reroute(&chunks)?;
     let mut held = Vec::new();
     let mut quiet_since = Instant::now();
     let deadline = Instant::now() + DRAIN_MAX;
@@ -275,7 +277,8 @@ mod tests {
         for c in 0..4 {
             at_b.extend(both(c, 0x11));
         }
-        let mut reroute = || {
+        let mut reroute = |c: &Chunks| {
+            assert_eq!(c.flow_count(), 4);
             for (port, p, _) in &at_a {
                 send(&a, *port, p);
             }
@@ -329,7 +332,7 @@ mod tests {
             "{e}"
         );
         // Put refused by DST: SRC keeps every flow and processes again.
-        let mut never = || -> Result<()> { panic!("no reroute after a failed put") };
+        let mut never = |_: &Chunks| -> Result<()> { panic!("no reroute after a failed put") };
         let e = move_flows(&mut la, &mut Local("U", &udp), "rw", "-", &mut never).unwrap_err();
         assert!(format!("{e:#}").contains("nothing moved"), "{e:#}");
         assert_eq!(a.read("rw.table_size").unwrap(), "4");

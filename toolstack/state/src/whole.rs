@@ -31,12 +31,13 @@ pub fn clone_shared(src: &mut dyn Link, dst: &mut dyn Link) -> Result<Vec<String
 
 /// Moves all of `src`'s per-flow state into `dst` (loss-free where the
 /// element has an events mode; otherwise get, put, delete) and merges its
-/// shared state (supporting and reporting) into `dst`'s: scale-in. `src`
+/// shared state (supporting and reporting) into `dst`'s: scale-in;
+/// `reroute` gets each element's moved chunks once `dst` has them. `src`
 /// is to be stopped after: its shared state stays, and would count twice.
 pub fn merge(
     src: &mut dyn Link,
     dst: &mut dyn Link,
-    reroute: &mut dyn FnMut() -> Result<()>,
+    reroute: &mut dyn FnMut(&Chunks) -> Result<()>,
 ) -> Result<Vec<Moved>> {
     let s = list(src)?;
     let d = list(dst)?;
@@ -44,22 +45,14 @@ pub fn merge(
         same_in(&d, dst.name(), e, src.name())?;
     }
     let mut out = Vec::new();
-    let mut rerouted = false;
     for e in &s {
         let mut m = if e.per_flow && e.events {
-            let mut once = || {
-                if rerouted {
-                    Ok(())
-                } else {
-                    rerouted = true;
-                    reroute()
-                }
-            };
-            move_flows(src, dst, &e.name, "-", &mut once)?
+            move_flows(src, dst, &e.name, "-", reroute)?
         } else if e.per_flow {
             let c = get(src, &e.name, "-", Parts::FLOWS)?;
             let n = put(dst, &e.name, &c)?;
             delete(src, &e.name, "-")?;
+            reroute(&c)?;
             Moved {
                 element: e.name.clone(),
                 flows: n.flows,
@@ -204,8 +197,13 @@ mod tests {
         assert_eq!(fresh.read("rw.table_size").unwrap(), "3");
         assert_eq!(fresh.read("c.count").unwrap(), "3");
         // Merge: B has every flow and the counts add; A has no flows.
-        let mut none = || Ok(());
-        let m = merge(&mut la, &mut lb, &mut none).unwrap();
+        let mut rerouted = 0;
+        let mut count = |c: &Chunks| {
+            rerouted += c.flow_count();
+            Ok(())
+        };
+        let m = merge(&mut la, &mut lb, &mut count).unwrap();
+        assert_eq!(rerouted, 3);
         assert_eq!(m.iter().map(|m| m.flows).sum::<usize>(), 3);
         assert_eq!(b.read("rw.table_size").unwrap(), "4");
         assert_eq!(a.read("rw.table_size").unwrap(), "0");

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use click::state::{Chunks, Parts};
 use mb_agent::client::store;
+use mb_chain::replica::{self, HopState, Replica};
+use mb_chain::split;
 use mb_state::Channel;
 use mb_vm::record::Record;
 use mb_vm::rundir::RunDir;
@@ -72,8 +74,10 @@ enum StateCmd {
     /// Move per-flow state from SRC to DST, loss-free and order-preserving.
     ///
     /// SRC holds the flows' packets while their state moves, DST processes
-    /// them, in order, once it has the state. Open vSwitch rerouting is
-    /// not done yet: the flows' packets must reach DST by other means.
+    /// them, in order, once it has the state. When both are replicas of
+    /// one chain hop, Open vSwitch rules send the moved TCP and UDP flows
+    /// to DST both ways (until they end); otherwise their packets must
+    /// reach DST by other means.
     Move {
         /// The middlebox the flows leave.
         src: String,
@@ -96,7 +100,8 @@ enum StateCmd {
         dst: String,
     },
     /// Move all per-flow state from SRC to DST and merge SRC's shared
-    /// state into DST's (scale-in: stop SRC after).
+    /// state into DST's (scale-in: stop SRC after); replicas of one chain
+    /// hop get their flows rerouted as by `move`.
     Merge {
         /// The middlebox emptied.
         src: String,
@@ -136,6 +141,37 @@ fn open(run: &RunDir, name: &str) -> Result<Channel> {
         anyhow::bail!("'{name}' runs on Xen, which has no state channel yet");
     }
     Channel::open(run, name)
+}
+
+/// The chain hop whose replicas `src` and `dst` are, with `dst`'s
+/// record, if they are.
+fn hop_of(run: &RunDir, src: &str, dst: &str) -> Result<Option<(HopState, Replica)>> {
+    let mut st = store(run)?;
+    for chain in replica::chains(&mut st)? {
+        for h in replica::load_chain(&mut st, &chain)? {
+            let d = h.replicas.iter().find(|r| r.vm == dst).cloned();
+            if let (true, Some(d)) = (h.replicas.iter().any(|r| r.vm == src), d) {
+                return Ok(Some((h, d)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What sends moved flows to DST: switch rules when SRC and DST are
+/// replicas of one hop, nothing otherwise.
+fn rerouter(run: &RunDir, src: &str, dst: &str) -> Result<impl FnMut(&Chunks) -> Result<()>> {
+    let hop = match hop_of(run, src, dst)? {
+        Some((h, d)) => Some((h.ovs()?, h, d)),
+        None => None,
+    };
+    Ok(move |c: &Chunks| {
+        let Some((ovs, h, d)) = &hop else {
+            return Ok(());
+        };
+        split::reroute(ovs, h, d, &split::moved(c)?)?;
+        Ok(())
+    })
 }
 
 /// One line about `c`.
@@ -214,8 +250,9 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
             filter,
         } => {
             let (mut s, mut d) = (open(run, &src)?, open(run, &dst)?);
+            let mut reroute = rerouter(run, &src, &dst)?;
             for e in mb_state::moving::plan(&mut s, &mut d, &elements)? {
-                let m = mb_state::moving::move_flows(&mut s, &mut d, &e, &filter, &mut || Ok(()))?;
+                let m = mb_state::moving::move_flows(&mut s, &mut d, &e, &filter, &mut reroute)?;
                 println!(
                     "{src} -> {dst} {e}: {} flow(s), {} bytes, {} packet(s) re-processed, {:.1} ms",
                     m.flows,
@@ -232,7 +269,8 @@ pub fn run(run: &RunDir, a: StateArgs) -> Result<()> {
         }
         StateCmd::Merge { src, dst } => {
             let (mut s, mut d) = (open(run, &src)?, open(run, &dst)?);
-            for m in mb_state::whole::merge(&mut s, &mut d, &mut || Ok(()))? {
+            let mut reroute = rerouter(run, &src, &dst)?;
+            for m in mb_state::whole::merge(&mut s, &mut d, &mut reroute)? {
                 println!(
                     "{src} -> {dst} {}: {} flow(s), {} bytes with shared state",
                     m.element, m.flows, m.bytes
