@@ -6,7 +6,9 @@
 //! directory ([`daemon`]). Every bridge and port made here is tagged
 //! `external_ids:mbctl=OWNER`, and removal refuses anything untagged, so
 //! bridges an operator made are never touched ([`bridge`]). OpenFlow rules
-//! carry a cookie per owner and are removed by it ([`flow`]).
+//! carry a cookie per owner and are removed by it ([`flow`]); the
+//! controller's frequent small changes go over an OpenFlow connection
+//! kept to each bridge ([`openflow`]), the rest through `ovs-ofctl`.
 
 #![warn(missing_docs)]
 

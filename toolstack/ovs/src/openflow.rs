@@ -485,6 +485,13 @@ fn bitmap_has(body: &[u8], v: u8) -> bool {
     false
 }
 
+/// Closes the connection kept to `sock`, if any (its bridge is gone).
+pub fn forget(sock: &Path) {
+    if let Some(pool) = POOL.lock().expect("pool lock").as_mut() {
+        pool.remove(sock);
+    }
+}
+
 /// Applies `changes` to the switch behind management socket `sock` as
 /// one atomic bundle, over the connection kept for it (made, or made
 /// again once, when it is not there or has dropped).
