@@ -65,7 +65,7 @@ impl Ovs {
     /// connection kept open to the bridge; any other through `ovs-ofctl
     /// bundle`, whose syntax each change's text is.
     pub fn bundle(&self, br: &str, changes: &[Change]) -> Result<()> {
-        if changes.iter().all(|c| !matches!(c, Change::Text(_))) {
+        if changes.iter().all(|c| c.encode(0).is_some()) {
             return crate::openflow::apply(&self.mgmt(br), changes)
                 .with_context(|| format!("changing the rules of {br}"));
         }
