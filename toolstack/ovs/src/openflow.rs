@@ -235,7 +235,8 @@ impl Change {
             }
             Change::Text(_) => return None,
         }
-        Some(seal(m))
+        // It must fit a bundle add's 16-bit length with its own header.
+        (m.len() <= usize::from(u16::MAX) - 16).then(|| seal(m))
     }
 }
 
@@ -391,10 +392,9 @@ impl Conn {
             .map_err(io(format!("reading from the switch at {}", sock.display())))?;
         let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
         if len < 8 {
-            return Err(Error::Refused(format!(
-                "{}: a message of length {len}",
-                sock.display()
-            )));
+            // The stream is lost: an I/O error, so the connection goes.
+            let bad = std::io::Error::new(std::io::ErrorKind::InvalidData, "length under 8");
+            return Err(io(format!("a message from {}", sock.display()))(bad));
         }
         let mut body = vec![0; len - 4];
         body[..4].copy_from_slice(&h[4..8]);
@@ -638,6 +638,14 @@ mod tests {
             then: 4,
         };
         assert!(bundle_messages(&[odd], 1).is_none());
+        let huge = Change::SelectGroup {
+            create: true,
+            id: 1,
+            fields: "ip_src",
+            buckets: (0..1400).collect(),
+            then: 4,
+        };
+        assert!(huge.encode(1).is_none());
     }
 
     #[test]
