@@ -27,7 +27,7 @@
 //! buckets, fences and forgotten entries ([`Write::Groups`]).
 
 use crate::error::Result;
-use mb_ovs::Ovs;
+use mb_ovs::{Change, Ovs};
 
 use super::replica::Split;
 use super::replica::{HopState, Port, RState, Replica, Side};
@@ -205,7 +205,7 @@ pub enum Write {
 /// The bundle that sets a side's groups and rules to what `h` says.
 /// `forget`: ports whose learned entries go (failed replicas': their
 /// flows move to others).
-pub fn mods(h: &HopState, which: Which, write: Write, forget: &[u32]) -> Vec<String> {
+pub fn mods(h: &HopState, which: Which, write: Write, forget: &[u32]) -> Vec<Change> {
     let side: &Side = match which {
         Which::Left => &h.left,
         Which::Right => &h.right,
@@ -223,41 +223,45 @@ pub fn mods(h: &HopState, which: Which, write: Write, forget: &[u32]) -> Vec<Str
     let classes = classes(h.policy.split);
     let mut m = Vec::new();
     for c in &classes {
-        let verb = if write == Write::Create {
-            "add"
-        } else {
-            "modify"
-        };
-        let mut g = format!(
-            "group {verb} group_id={},type=select,selection_method=hash,fields({})",
-            c.group, c.fields
-        );
-        for o in ports(RState::Running) {
-            g.push_str(&format!(
-                ",bucket=bucket_id:{o},actions=load:{o}->NXM_NX_REG1[0..15],resubmit(,4)"
-            ));
-        }
-        m.push(g);
+        m.push(Change::SelectGroup {
+            create: write == Write::Create,
+            id: c.group,
+            fields: c.fields,
+            buckets: ports(RState::Running),
+            then: 4,
+        });
     }
     let moved = moved_cookie(&h.chain);
-    for p in forget {
-        for c in [learned, moved] {
-            m.push(format!("flow delete cookie={c:#x}/-1,out_port={p}"));
+    for &p in forget {
+        for cookie in [learned, moved] {
+            m.push(Change::DeleteFlows {
+                cookie,
+                out_port: Some(p),
+            });
         }
     }
     // A failed replica that still sends would pull its flows back.
-    m.push(format!("flow delete cookie={fenced:#x}/-1"));
-    for p in ports(RState::Failed) {
-        m.push(format!(
-            "flow add cookie={fenced:#x},table=0,priority=50,in_port={p},actions=drop"
-        ));
+    m.push(Change::DeleteFlows {
+        cookie: fenced,
+        out_port: None,
+    });
+    for in_port in ports(RState::Failed) {
+        m.push(Change::Drop {
+            cookie: fenced,
+            table: 0,
+            priority: 50,
+            in_port,
+        });
     }
     if write != Write::Groups {
-        m.push(format!("flow delete cookie={owner:#x}/-1"));
+        m.push(Change::DeleteFlows {
+            cookie: owner,
+            out_port: None,
+        });
         m.extend(
             statics(side, &classes, learned)
                 .into_iter()
-                .map(|f| format!("flow add cookie={owner:#x},{f}")),
+                .map(|f| Change::Text(format!("flow add cookie={owner:#x},{f}"))),
         );
     }
     m
@@ -406,7 +410,7 @@ pub fn moved(c: &click::state::Chunks) -> Result<Vec<Moved>> {
 /// flow's shortened after FIN or RST). The bridge is the link's alone,
 /// so each direction's match is on both bridges: a flow's packets enter
 /// the hop on one side and replies on the other, whichever it is.
-pub fn moved_mods(chain: &str, flows: &[Moved], port: u32) -> Vec<String> {
+pub fn moved_mods(chain: &str, flows: &[Moved], port: u32) -> Vec<Change> {
     let cookie = moved_cookie(chain);
     let ip = |a: [u8; 4]| std::net::Ipv4Addr::from(a).to_string();
     let mut m = Vec::new();
@@ -425,11 +429,11 @@ pub fn moved_mods(chain: &str, flows: &[Moved], port: u32) -> Vec<String> {
             dirs.push(f.rev);
         }
         for ((s, sp), (d, dp)) in dirs {
-            m.push(format!(
+            m.push(Change::Text(format!(
                 "flow add cookie={cookie:#x},table=2,priority=20,idle_timeout={idle},{class},nw_src={},tp_src={sp},nw_dst={},tp_dst={dp},actions={fin}output:{port}",
                 ip(s),
                 ip(d)
-            ));
+            )));
         }
     }
     m
@@ -551,6 +555,10 @@ mod tests {
         }
     }
 
+    fn text(m: Vec<Change>) -> Vec<String> {
+        m.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
     fn only_serving_replicas_are_buckets_and_no_rule_names_a_replica() {
         let mut h = hop(Split::SrcIp);
@@ -559,7 +567,7 @@ mod tests {
             ..h.replicas[0].clone()
         });
         h.replicas[3].inp = Some(port("ti", 13, None));
-        let m = mods(&h, Which::Left, Write::Create, &[]);
+        let m = text(mods(&h, Which::Left, Write::Create, &[]));
         let group = &m[0];
         assert!(
             group.starts_with(
@@ -607,7 +615,7 @@ mod tests {
             );
         }
         // A replica change writes groups, fences and forgotten entries.
-        let r = mods(&hop(Split::SrcIp), Which::Right, Write::Groups, &[22]);
+        let r = text(mods(&hop(Split::SrcIp), Which::Right, Write::Groups, &[22]));
         assert!(
             r[0].starts_with("group modify") && r[0].contains("bucket_id:20,"),
             "{}",
@@ -622,7 +630,13 @@ mod tests {
                 || l.contains("actions=drop")),
             "{r:?}"
         );
-        let all = mods(&hop(Split::SrcIp), Which::Right, Write::All, &[]);
+        // ... all of which the kept OpenFlow connection carries.
+        assert!(
+            mods(&hop(Split::FiveTuple), Which::Left, Write::Groups, &[22])
+                .iter()
+                .all(|c| c.encode(1).is_some())
+        );
+        let all = text(mods(&hop(Split::SrcIp), Which::Right, Write::All, &[]));
         assert!(all[0].starts_with("group modify"), "{}", all[0]);
         assert!(all
             .iter()
@@ -642,7 +656,7 @@ mod tests {
             rev: nat.fwd,
             ..nat
         };
-        let m = moved_mods("c", &[nat, icmp, udp], 7);
+        let m = text(moved_mods("c", &[nat, icmp, udp], 7));
         let c = moved_cookie("c");
         assert_eq!(
             m,
@@ -685,7 +699,7 @@ mod tests {
         assert_eq!(moved(&chunks).unwrap(), [nat]);
 
         // A failed replica's moved flows are forgotten with its learned ones.
-        let r = mods(&hop(Split::SrcIp), Which::Left, Write::Groups, &[12]);
+        let r = text(mods(&hop(Split::SrcIp), Which::Left, Write::Groups, &[12]));
         assert!(
             r.contains(&format!("flow delete cookie={c:#x}/-1,out_port=12")),
             "{r:?}"
@@ -694,7 +708,12 @@ mod tests {
 
     #[test]
     fn five_tuple_splits_by_protocol() {
-        let m = mods(&hop(Split::FiveTuple), Which::Left, Write::Create, &[]);
+        let m = text(mods(
+            &hop(Split::FiveTuple),
+            Which::Left,
+            Write::Create,
+            &[],
+        ));
         assert!(
             m[0].contains("group_id=2") && m[0].contains("tcp_src"),
             "{}",

@@ -103,6 +103,7 @@ impl Ovs {
         }
         self.vsctl(&["--if-exists", "del-br", br])
             .with_context(|| format!("removing bridge {br}"))?;
+        crate::openflow::forget(&self.mgmt(br));
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use crate::error::{Context, Result};
 
+use crate::openflow::Change;
 use crate::Ovs;
 
 /// One rule's counters, as `ovs-ofctl dump-flows` prints them.
@@ -57,11 +58,17 @@ impl Ovs {
 }
 
 impl Ovs {
-    /// Applies `mods` to `br` atomically, in order, as one OpenFlow 1.5
-    /// bundle: each line `flow add ...`, `flow delete ...`, `group add
-    /// ...`, `group modify ...` (ovs-ofctl's `bundle` syntax). Either all
-    /// apply or none does, so no packet sees a half-changed table.
-    pub fn bundle(&self, br: &str, mods: &[String]) -> Result<()> {
+    /// Applies `changes` to `br` atomically, in order, as one OpenFlow
+    /// 1.5 bundle: either all apply or none does, so no packet sees a
+    /// half-changed table. A bundle of changes [`Change::encode`] knows
+    /// (the controller's: groups, fences, deletions) goes over a
+    /// connection kept open to the bridge; any other through `ovs-ofctl
+    /// bundle`, whose syntax each change's text is.
+    pub fn bundle(&self, br: &str, changes: &[Change]) -> Result<()> {
+        if changes.iter().all(|c| c.encode(0).is_some()) {
+            return crate::openflow::apply(&self.mgmt(br), changes)
+                .with_context(|| format!("changing the rules of {br}"));
+        }
         use std::sync::atomic::{AtomicU64, Ordering};
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let file = self.rundir().join(format!(
@@ -69,8 +76,7 @@ impl Ovs {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut text = mods.join("\n");
-        text.push('\n');
+        let text: String = changes.iter().map(|c| format!("{c}\n")).collect();
         std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
         let f = file.display().to_string();
         let r = self.ofctl("bundle", br, &["-O", "OpenFlow15", &f]);

@@ -6,7 +6,9 @@
 //! directory ([`daemon`]). Every bridge and port made here is tagged
 //! `external_ids:mbctl=OWNER`, and removal refuses anything untagged, so
 //! bridges an operator made are never touched ([`bridge`]). OpenFlow rules
-//! carry a cookie per owner and are removed by it ([`flow`]).
+//! carry a cookie per owner and are removed by it ([`flow`]); the
+//! controller's frequent small changes go over an OpenFlow connection
+//! kept to each bridge ([`openflow`]), the rest through `ovs-ofctl`.
 
 #![warn(missing_docs)]
 
@@ -15,11 +17,13 @@ pub mod daemon;
 mod error;
 pub mod flow;
 pub mod netdev;
+pub mod openflow;
 pub mod tool;
 
 pub use bridge::PortStats;
 pub use error::{Error, Result};
 pub use flow::{cookie_of, FlowStats};
+pub use openflow::Change;
 
 use std::path::{Path, PathBuf};
 
@@ -123,12 +127,14 @@ impl Ovs {
         tool::run("ovs-vsctl", &v, &[])
     }
 
+    /// Bridge `bridge`'s OpenFlow management socket.
+    pub(crate) fn mgmt(&self, bridge: &str) -> PathBuf {
+        self.rundir.join(format!("{bridge}.mgmt"))
+    }
+
     pub(crate) fn ofctl(&self, cmd: &str, bridge: &str, rest: &[&str]) -> Result<String> {
         // The bridge's management socket, so no OVS_RUNDIR is needed.
-        let target = format!(
-            "unix:{}",
-            self.rundir.join(format!("{bridge}.mgmt")).display()
-        );
+        let target = format!("unix:{}", self.mgmt(bridge).display());
         let mut v = vec!["--timeout=20", cmd, target.as_str()];
         v.extend_from_slice(rest);
         tool::run("ovs-ofctl", &v, &[])
