@@ -6,6 +6,27 @@
 //!
 //! Every function checks lengths, so a short or malformed packet gives an
 //! error, never an index past the slice.
+//!
+//! # What smoltcp does and what stays ours
+//! Neighbour solicitations and advertisements (`elements/ip6/nd.rs`, for
+//! `IP6NDAdvertiser` and `IP6NDSolicitor`) are parsed and built with
+//! smoltcp's `wire` module (`Icmpv6Repr::Ndisc`: length per type, options,
+//! code, checksum); those run once per neighbour, not per packet, and
+//! smoltcp's emitter writes the same bytes as Click (the `nd6` golden case
+//! checks it). The rest is ours:
+//! * the header checks, the extension-header walk, `DecIP6HLIM`, the
+//!   classifier and the rewriters run on every packet and edit it in
+//!   place (an incremental checksum update, one byte of hop limit),
+//!   where smoltcp's `Repr`s parse into a copy and emit a whole header;
+//! * `ICMP6PingResponder` turns the request into the reply in place with
+//!   an incremental checksum update, where `Icmpv6Repr` would copy the
+//!   payload and sum it all again;
+//! * `ICMP6Error` quotes the offending packet byte for byte, as Click
+//!   does, where smoltcp's error `Repr`s re-emit the quoted IPv6 header
+//!   from an `Ipv6Repr` (losing traffic class and flow label) and write
+//!   code 0 into every packet too big, whatever `CODE` says;
+//! * the pseudo-header checksum here also serves TCP, UDP and NAT64's
+//!   translations, which smoltcp's `Repr`s would re-serialize.
 
 use super::checksum;
 

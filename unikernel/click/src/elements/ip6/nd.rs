@@ -1,8 +1,15 @@
 //! Neighbour-discovery messages (RFC 4861) for `IP6NDSolicitor` and
 //! `IP6NDAdvertiser`: building solicitations and advertisements as whole
-//! Ethernet frames, and checking received ones.
+//! Ethernet frames, and checking received ones. The ICMPv6 part (message
+//! layout, options, checksum) is smoltcp's `wire` module; the Ethernet and
+//! IPv6 headers around it are ours (see `net::ip6`).
 
 use alloc::vec::Vec;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    Icmpv6Packet, Icmpv6Repr, Ipv6Address, NdiscNeighborFlags, NdiscRepr, RawHardwareAddress,
+};
 
 use crate::net::ip6::{self, Addr};
 
@@ -10,16 +17,6 @@ use crate::net::ip6::{self, Addr};
 pub const SOLICIT: u8 = 135;
 /// ICMPv6 type of a neighbour advertisement.
 pub const ADVERT: u8 = 136;
-/// Option: source link-layer address.
-const OPT_SOURCE_LL: u8 = 1;
-/// Option: target link-layer address.
-const OPT_TARGET_LL: u8 = 2;
-/// Advertisement flags: router.
-pub const FLAG_ROUTER: u8 = 0x80;
-/// Advertisement flags: solicited.
-pub const FLAG_SOLICITED: u8 = 0x40;
-/// Length of a solicitation or advertisement with one link-layer option.
-const MSG_LEN: usize = 32;
 
 /// A received solicitation or advertisement that passed RFC 4861's
 /// checks.
@@ -55,75 +52,60 @@ pub fn parse(f: &[u8]) -> Option<Message> {
     if h.next_header() != ip6::NXT_ICMP6 || h.hop_limit() != 255 {
         return None;
     }
-    let m = &ip[ip6::HEADER_LEN..];
-    if m.len() < 24 || !matches!(m[0], SOLICIT | ADVERT) || m[1] != 0 {
-        return None;
-    }
-    if ip6::upper_checksum(&h.src(), &h.dst(), ip6::NXT_ICMP6, m) != 0 {
-        return None;
-    }
-    let mut target = [0u8; 16];
-    target.copy_from_slice(&m[8..24]);
-    if ip6::is_multicast(&target) {
-        return None;
-    }
-    let want = if m[0] == SOLICIT {
-        OPT_SOURCE_LL
-    } else {
-        OPT_TARGET_LL
+    // smoltcp checks the length for the type, the checksum, code 0 and
+    // every option's length; RFC 4861's hop limit and unicast target are
+    // checks of the receiver, so they stay here.
+    let icmp = Icmpv6Packet::new_checked(&ip[ip6::HEADER_LEN..]).ok()?;
+    let repr = Icmpv6Repr::parse(
+        &Ipv6Address::from(h.src()),
+        &Ipv6Address::from(h.dst()),
+        &icmp,
+        &ChecksumCapabilities::default(),
+    )
+    .ok()?;
+    let (kind, target, lladdr, flags) = match repr {
+        Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit {
+            target_addr,
+            lladdr,
+        }) => (SOLICIT, target_addr, lladdr, 0),
+        Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
+            flags,
+            target_addr,
+            lladdr,
+        }) => (ADVERT, target_addr, lladdr, flags.bits()),
+        _ => return None,
     };
-    let mut lladdr = None;
-    let mut opts = &m[24..];
-    while !opts.is_empty() {
-        let olen = *opts.get(1)? as usize * 8;
-        if olen == 0 || olen > opts.len() {
-            return None;
-        }
-        if opts[0] == want && olen >= 8 {
-            lladdr = Some([opts[2], opts[3], opts[4], opts[5], opts[6], opts[7]]);
-        }
-        opts = &opts[olen..];
+    if target.is_multicast() {
+        return None;
     }
     let mut ether_src = [0u8; 6];
     ether_src.copy_from_slice(&f[6..12]);
     Some(Message {
-        kind: m[0],
+        kind,
         src: h.src(),
-        target,
-        lladdr,
+        target: target.octets(),
+        lladdr: lladdr.and_then(|a| a.as_bytes().try_into().ok()),
         ether_src,
-        flags: if m[0] == ADVERT { m[4] } else { 0 },
+        flags,
     })
 }
 
 /// A whole Ethernet frame: Ethernet and IPv6 headers (hop limit 255,
-/// next header ICMPv6) around an ND message of `kind` with `flags`,
-/// `target` and one link-layer option `opt` of type `opt_kind`.
-#[allow(clippy::too_many_arguments)]
-fn frame(
-    eth_dst: [u8; 6],
-    eth_src: [u8; 6],
-    src: &Addr,
-    dst: &Addr,
-    kind: u8,
-    flags: u8,
-    target: &Addr,
-    opt_kind: u8,
-    opt: [u8; 6],
-) -> Vec<u8> {
-    let mut f = alloc::vec![0u8; 14 + ip6::HEADER_LEN + MSG_LEN];
+/// next header ICMPv6) around the ND message `nd`.
+fn frame(eth_dst: [u8; 6], eth_src: [u8; 6], src: &Addr, dst: &Addr, nd: NdiscRepr) -> Vec<u8> {
+    let msg = Icmpv6Repr::Ndisc(nd);
+    let len = msg.buffer_len();
+    let mut f = alloc::vec![0u8; 14 + ip6::HEADER_LEN + len];
     f[..6].copy_from_slice(&eth_dst);
     f[6..12].copy_from_slice(&eth_src);
     f[12..14].copy_from_slice(&[0x86, 0xDD]);
-    ip6::write_header(&mut f[14..], MSG_LEN as u16, ip6::NXT_ICMP6, 255, src, dst);
-    let m = &mut f[14 + ip6::HEADER_LEN..];
-    m[0] = kind;
-    m[4] = flags;
-    m[8..24].copy_from_slice(target);
-    m[24] = opt_kind;
-    m[25] = 1;
-    m[26..32].copy_from_slice(&opt);
-    ip6::set_upper_checksum(src, dst, ip6::NXT_ICMP6, m, 2);
+    ip6::write_header(&mut f[14..], len as u16, ip6::NXT_ICMP6, 255, src, dst);
+    msg.emit(
+        &Ipv6Address::from(*src),
+        &Ipv6Address::from(*dst),
+        &mut Icmpv6Packet::new_unchecked(&mut f[14 + ip6::HEADER_LEN..]),
+        &ChecksumCapabilities::default(),
+    );
     f
 }
 
@@ -136,11 +118,10 @@ pub fn solicitation(my_ip: &Addr, my_eth: [u8; 6], target: &Addr) -> Vec<u8> {
         my_eth,
         my_ip,
         &group,
-        SOLICIT,
-        0,
-        target,
-        OPT_SOURCE_LL,
-        my_eth,
+        NdiscRepr::NeighborSolicit {
+            target_addr: Ipv6Address::from(*target),
+            lladdr: Some(RawHardwareAddress::from_bytes(&my_eth)),
+        },
     )
 }
 
@@ -152,9 +133,12 @@ pub fn advertisement(to_eth: [u8; 6], to_ip: &Addr, target: &Addr, eth: [u8; 6])
         let mut all = [0u8; 16];
         all[..2].copy_from_slice(&[0xFF, 0x02]);
         all[15] = 1;
-        (all, FLAG_ROUTER)
+        (all, NdiscNeighborFlags::ROUTER)
     } else {
-        (*to_ip, FLAG_ROUTER | FLAG_SOLICITED)
+        (
+            *to_ip,
+            NdiscNeighborFlags::ROUTER | NdiscNeighborFlags::SOLICITED,
+        )
     };
     let eth_dst = if ip6::is_multicast(&dst) {
         ip6::multicast_ether(&dst)
@@ -166,11 +150,11 @@ pub fn advertisement(to_eth: [u8; 6], to_ip: &Addr, target: &Addr, eth: [u8; 6])
         eth,
         target,
         &dst,
-        ADVERT,
-        flags,
-        target,
-        OPT_TARGET_LL,
-        eth,
+        NdiscRepr::NeighborAdvert {
+            flags,
+            target_addr: Ipv6Address::from(*target),
+            lladdr: Some(RawHardwareAddress::from_bytes(&eth)),
+        },
     )
 }
 
@@ -200,7 +184,18 @@ mod tests {
             (m.kind, m.target, m.lladdr),
             (ADVERT, them, Some([2, 0, 0, 0, 0, 2]))
         );
-        assert_eq!(m.flags, FLAG_ROUTER | FLAG_SOLICITED);
+        assert_eq!(m.flags, 0x80 | 0x40, "router and solicited");
+        // The layout Click writes: type, code, checksum, flags and three
+        // zero bytes, the target, one 8-byte target link-layer option; the
+        // checksum agrees with our own pseudo-header sum.
+        let icmp = &na[14 + 40..];
+        assert_eq!(icmp.len(), 32);
+        assert_eq!(icmp[..2], [ADVERT, 0]);
+        assert_eq!(icmp[4..8], [0xC0, 0, 0, 0]);
+        assert_eq!(icmp[8..24], them);
+        assert_eq!(icmp[24..32], [2, 1, 2, 0, 0, 0, 0, 2]);
+        assert_eq!(ip6::upper_checksum(&them, &me, ip6::NXT_ICMP6, icmp), 0);
+        assert_eq!(ns[14 + 40 + 24..14 + 40 + 26], [1, 1], "source ll option");
         // Bad checksum, hop limit, option length: refused.
         for (at, v) in [(14 + 40 + 3, 0x55), (14 + 7, 64), (14 + 40 + 25, 0)] {
             let mut bad = ns.clone();
@@ -210,6 +205,6 @@ mod tests {
         assert_eq!(parse(&ns[..60]), None);
         let dad = advertisement(eth, &[0; 16], &them, eth);
         assert_eq!(dad[..6], [0x33, 0x33, 0, 0, 0, 1]);
-        assert_eq!(parse(&dad).unwrap().flags, FLAG_ROUTER);
+        assert_eq!(parse(&dad).unwrap().flags, 0x80, "router only");
     }
 }
