@@ -179,6 +179,36 @@ impl Reassembly {
         self.drops += 1;
     }
 
+    /// One packet through an element's single port: `parse` reads the
+    /// network header at `off` (an unfragmented packet passes on, a bad
+    /// one is counted and dropped), and `build` makes the datagram a
+    /// fragment completed.
+    pub(crate) fn push(
+        &mut self,
+        cx: &Ctx,
+        p: Packet,
+        off: Option<usize>,
+        parse: for<'a> fn(&'a [u8]) -> Result<Option<Frag<'a>>, ()>,
+        build: fn(&Datagram, &Packet) -> Packet,
+    ) {
+        let h = off.and_then(|o| p.data().get(o..)).unwrap_or(&[]);
+        match parse(h) {
+            Ok(None) => cx.push(0, p),
+            Err(()) => {
+                self.malformed();
+                cx.kill(p);
+            }
+            Ok(Some(f)) => match self.take(cx, &f) {
+                Taken::Complete(d) => {
+                    let q = build(&d, &p);
+                    cx.kill(p);
+                    cx.push(0, q);
+                }
+                Taken::Held | Taken::Dropped => cx.kill(p),
+            },
+        }
+    }
+
     /// Drops datagram `i`, counting it.
     fn evict(&mut self, i: usize) {
         let d = self.pending.remove(i);
@@ -406,23 +436,8 @@ fn build(d: &Datagram, last: &Packet) -> Packet {
 
 impl Element for IpReassembler {
     fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        let off = super::ip_fragmenter::ip_offset(&p).unwrap_or(usize::MAX);
-        let h = p.data().get(off..).unwrap_or(&[]);
-        match parse(h) {
-            Ok(None) => cx.push(0, p),
-            Err(()) => {
-                self.r.malformed();
-                cx.kill(p);
-            }
-            Ok(Some(f)) => match self.r.take(cx, &f) {
-                Taken::Complete(d) => {
-                    let q = build(&d, &p);
-                    cx.kill(p);
-                    cx.push(0, q);
-                }
-                Taken::Held | Taken::Dropped => cx.kill(p),
-            },
-        }
+        let off = super::ip_fragmenter::ip_offset(&p);
+        self.r.push(cx, p, off, parse, build);
     }
 
     fn run_timer(&mut self, cx: &Ctx, _id: u32) {

@@ -54,7 +54,7 @@ use alloc::string::String;
 
 use crate::element::{Element, ElementClass, HandlerDecl};
 use crate::elements::ip::ip_fragmenter::packet_like;
-use crate::elements::ip::ip_reassembler::{Datagram, Frag, Reassembly, Taken};
+use crate::elements::ip::ip_reassembler::{Datagram, Frag, Reassembly};
 use crate::net::ip6;
 use crate::packet::Packet;
 use crate::router::Ctx;
@@ -150,22 +150,8 @@ fn build(d: &Datagram, last: &Packet) -> Packet {
 
 impl Element for Ip6Reassembler {
     fn push(&mut self, cx: &Ctx, _port: usize, p: Packet) {
-        let b = super::ip6_offset(&p).map_or(&[][..], |o| &p.data()[o..]);
-        match parse(b) {
-            Ok(None) => cx.push(0, p),
-            Err(()) => {
-                self.r.malformed();
-                cx.kill(p);
-            }
-            Ok(Some(f)) => match self.r.take(cx, &f) {
-                Taken::Complete(d) => {
-                    let q = build(&d, &p);
-                    cx.kill(p);
-                    cx.push(0, q);
-                }
-                Taken::Held | Taken::Dropped => cx.kill(p),
-            },
-        }
+        let off = super::ip6_offset(&p);
+        self.r.push(cx, p, off, parse, build);
     }
 
     fn run_timer(&mut self, cx: &Ctx, _id: u32) {
